@@ -1,0 +1,1 @@
+"""Adapters: one transport or vendor API each; no business rules, no Temporal."""

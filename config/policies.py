@@ -1,0 +1,118 @@
+"""Loading step policies from the TOML file and environment overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from config.durations import parse_duration
+from domain.policies import LifecyclePolicy
+
+ENV_PREFIX = "DEVPROV_POLICY__"
+_DURATION_FIELDS = {
+    "start_to_close",
+    "schedule_to_close",
+    "heartbeat",
+    "initial_interval",
+    "maximum_interval",
+    "network_wait",
+    "device_wait",
+    "device_poll_interval",
+}
+
+
+class PolicyConfigError(ValueError):
+    """The policy configuration is invalid; the message names the offending entry."""
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _convert_durations(node: Any, path: str) -> Any:
+    if isinstance(node, Mapping):
+        return {k: _convert_durations(v, f"{path}.{k}") for k, v in node.items()}
+    leaf = path.rsplit(".", 1)[-1]
+    if leaf in _DURATION_FIELDS and isinstance(node, str):
+        try:
+            return parse_duration(node)
+        except ValueError as exc:
+            raise PolicyConfigError(f"{path}: {exc}") from exc
+    return node
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if len(parts) < 2:
+            raise PolicyConfigError(f"{name}: expected {ENV_PREFIX}<SCOPE>__...__<FIELD>")
+        if parts[0] == "strategies" and len(parts) > 2:
+            # Shells cannot set names with '-': HTTP_WIFI stands for http-wifi.
+            parts[1] = parts[1].replace("_", "-")
+        value: Any = raw
+        if parts[-1] in {"maximum_attempts"}:
+            value = int(raw)
+        elif parts[-1] == "backoff_coefficient":
+            value = float(raw)
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return tree
+
+
+class PolicyBook:
+    """Every strategy's lifecycle policy, resolved from configuration."""
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        unknown = set(raw) - {"defaults", "strategies"}
+        if unknown:
+            raise PolicyConfigError(f"unknown top-level sections: {', '.join(sorted(unknown))}")
+        converted = _convert_durations(raw, "policy")
+        self._defaults: dict[str, Any] = dict(converted.get("defaults", {}))
+        self._strategies: dict[str, Any] = dict(converted.get("strategies", {}))
+        self._cache: dict[str, LifecyclePolicy] = {}
+        for name in [*self._strategies, "*"]:
+            self.for_strategy(name)  # validate everything at load time
+
+    def for_strategy(self, name: str) -> LifecyclePolicy:
+        """The policy a run of strategy `name` starts with."""
+        if name not in self._cache:
+            merged = _merge(self._defaults, self._strategies.get(name, {}))
+            try:
+                self._cache[name] = LifecyclePolicy.model_validate(merged)
+            except ValidationError as exc:
+                raise PolicyConfigError(f"policy of strategy '{name}': {exc}") from exc
+        return self._cache[name]
+
+
+def load_policy_book(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> PolicyBook:
+    """Load the policy file (default: the packaged `defaults.toml`) with env overrides."""
+    env = os.environ if environ is None else environ
+    file_name = path or (Path(env["DEVPROV_POLICY_FILE"]) if env.get("DEVPROV_POLICY_FILE") else None)
+    if file_name is not None:
+        text = file_name.read_text()
+    else:
+        text = resources.files("config").joinpath("defaults.toml").read_text()
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyConfigError(f"{file_name or 'defaults.toml'}: {exc}") from exc
+    return PolicyBook(_merge(raw, _env_overrides(env)))

@@ -1,0 +1,78 @@
+"""Runtime settings of the API, the workers and the embedded stack, from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """An environment variable holds an invalid value."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if not 0 <= value <= 65535:
+        raise SettingsError(f"{name} must be a port number (0-65535), got {value}")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable by environment variable (see docs/configuration.md)."""
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    simulator_host: str = "127.0.0.1"
+    simulator_http_port: int = 8090
+    data_dir: Path = Path("data")
+    site: str = "local"
+    default_strategy: str | None = None
+    disabled_strategies: tuple[str, ...] = ()
+    http_device_address_template: str = "http://127.0.0.1:8090/devices/{device_id}"
+    http_device_timeout_seconds: float = 5.0
+    sse_poll_interval_seconds: float = 0.5
+    max_request_bytes: int = 64 * 1024
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from `environ` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        sim_host = env.get("DEVPROV_SIMULATOR_HOST", "127.0.0.1")
+        sim_port = _int(env, "DEVPROV_SIMULATOR_HTTP_PORT", 8090)
+        temporal_port = _int(env, "DEVPROV_TEMPORAL_PORT", 7233)
+        return cls(
+            temporal_address=env.get("DEVPROV_TEMPORAL_ADDRESS", f"127.0.0.1:{temporal_port}"),
+            temporal_namespace=env.get("DEVPROV_TEMPORAL_NAMESPACE", "default"),
+            temporal_ui_port=_int(env, "DEVPROV_TEMPORAL_UI_PORT", 8233),
+            api_host=env.get("DEVPROV_API_HOST", "127.0.0.1"),
+            api_port=_int(env, "DEVPROV_API_PORT", 8080),
+            simulator_host=sim_host,
+            simulator_http_port=sim_port,
+            data_dir=Path(env.get("DEVPROV_DATA_DIR", "data")),
+            site=env.get("DEVPROV_SITE", "local"),
+            default_strategy=env.get("DEVPROV_DEFAULT_STRATEGY") or None,
+            disabled_strategies=_list(env, "DEVPROV_DISABLED_STRATEGIES"),
+            http_device_address_template=env.get(
+                "DEVPROV_HTTP_DEVICE_ADDRESS_TEMPLATE",
+                f"http://{sim_host}:{sim_port}/devices/{{device_id}}",
+            ),
+            http_device_timeout_seconds=float(env.get("DEVPROV_HTTP_DEVICE_TIMEOUT", "5")),
+            sse_poll_interval_seconds=float(env.get("DEVPROV_SSE_POLL_INTERVAL", "0.5")),
+        )

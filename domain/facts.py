@@ -1,0 +1,30 @@
+"""What devices report about themselves during a run."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DetectedDevice(BaseModel):
+    """A device found by the detect step."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str = Field(description="Identifier the device reports.")
+    model: str = ""
+    firmware: str = ""
+    provisioned: bool = Field(
+        default=False, description="Whether it is already configured for a network."
+    )
+    network_ssid: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class NetworkJoin(BaseModel):
+    """Evidence that a device joined its network."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ssid: str
+    address: str = Field(description="Address the device got on the network.")
+    signal_dbm: int | None = None

@@ -1,0 +1,78 @@
+"""Progress of a run: what the query returns and what SSE/WebSocket streams carry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.errors import ErrorCode
+from domain.states import ProvisioningState, Step
+
+
+class ProgressEvent(BaseModel):
+    """One transition or message of a run; `sequence` increases by one per event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: int
+    state: ProvisioningState
+    step: Step
+    message: str
+    updated_at: datetime
+    attempt: int = 1
+    error_code: ErrorCode | None = None
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class ProgressSnapshot(BaseModel):
+    """The whole visible state of a run, served by the workflow's `progress` query."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow_id: str
+    device_id: str
+    strategy: str
+    state: ProvisioningState
+    step: Step
+    message: str
+    updated_at: datetime
+    attempt: int = 1
+    error_code: ErrorCode | None = None
+    reasons: list[str] = Field(default_factory=list)
+    awaiting: list[str] = Field(
+        default_factory=list,
+        description="Human actions the run waits for, e.g. `credentials`, `device`, `retry`.",
+    )
+    network_ssid: str | None = None
+    events: list[ProgressEvent] = Field(default_factory=list)
+
+    @property
+    def last_sequence(self) -> int:
+        """Sequence number of the newest event (0 when there is none)."""
+        return self.events[-1].sequence if self.events else 0
+
+    def event_payload(self, event: ProgressEvent) -> dict[str, object]:
+        """JSON-ready data of one SSE/WebSocket event: the run context plus the event."""
+        return {
+            "workflow_id": self.workflow_id,
+            "device_id": self.device_id,
+            "strategy": self.strategy,
+            **event.model_dump(mode="json"),
+            "terminal": event.state.is_terminal,
+        }
+
+
+class ProvisionResult(BaseModel):
+    """Outcome a run returns (or carries as failure details)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    strategy: str
+    state: ProvisioningState
+    message: str
+    attempt: int = 1
+    error_code: ErrorCode | None = None
+    reasons: list[str] = Field(default_factory=list)
+    details: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,38 @@
+"""The input of a strategy workflow and the names of its handlers."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.policies import LifecyclePolicy
+from domain.requests import ProvisionRequest
+
+WORKFLOW_ID_PREFIX = "provision-"
+CENTRAL_TASK_QUEUE = "provisioning"
+PROGRESS_QUERY = "progress"
+SUBMIT_CREDENTIALS_UPDATE = "submit_credentials"
+RETRY_UPDATE = "retry"
+
+
+def workflow_id_for(device_id: str) -> str:
+    """One run per device at a time: the workflow id is derived from the device id."""
+    return f"{WORKFLOW_ID_PREFIX}{device_id}"
+
+
+def edge_task_queue(site: str) -> str:
+    """Task queue served by the edge workers of `site`."""
+    return f"edge.{site}"
+
+
+class ProvisionRun(BaseModel):
+    """Input of every strategy workflow."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request: ProvisionRequest
+    strategy: str
+    policy: LifecyclePolicy
+
+    @property
+    def device_id(self) -> str:
+        return self.request.device.device_id

@@ -1,0 +1,98 @@
+"""The strategy contract."""
+
+from __future__ import annotations
+
+from abc import ABC
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from domain.device import DeviceDescriptor
+
+
+class Placement(StrEnum):
+    """Where a strategy's device steps run."""
+
+    EDGE = "edge"
+    """On an edge worker of the device's site (task queue `edge.<site>`)."""
+    CENTRAL = "central"
+    """On the central workers (task queue `provisioning`)."""
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """What a strategy serves and how it is run.
+
+    Attributes:
+        name: Stable strategy name, used in requests, search attributes and config.
+        workflow: Temporal workflow type that runs this strategy.
+        description: One line for `GET /strategies`.
+        device_types: Device types served; empty means any type.
+        vendors: Vendors served; empty means any vendor.
+        required_capabilities: Capabilities the device must declare.
+        requires_network: Whether the run needs network credentials.
+        placement: Where the device-facing steps run.
+    """
+
+    name: str
+    workflow: str
+    description: str
+    device_types: frozenset[str] = frozenset()
+    vendors: frozenset[str] = frozenset()
+    required_capabilities: frozenset[str] = frozenset()
+    requires_network: bool = False
+    placement: Placement = Placement.EDGE
+
+
+@dataclass(frozen=True)
+class PreCheckVerdict:
+    """Result of a strategy's pre-check rules."""
+
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.reasons
+
+
+class Strategy(ABC):
+    """Business rules of one device family."""
+
+    spec: StrategySpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def mismatches(self, device: DeviceDescriptor) -> list[str]:
+        """Why this strategy cannot serve `device`; empty when it can."""
+        reasons: list[str] = []
+        spec = self.spec
+        if spec.device_types and device.type not in spec.device_types:
+            reasons.append(
+                f"device type '{device.type}' is not one of {sorted(spec.device_types)}"
+            )
+        if spec.vendors and device.vendor not in spec.vendors:
+            reasons.append(f"vendor '{device.vendor}' is not one of {sorted(spec.vendors)}")
+        missing = sorted(spec.required_capabilities - device.capabilities)
+        if missing:
+            reasons.append(f"missing capabilities: {', '.join(missing)}")
+        return reasons
+
+    def describe(self) -> dict[str, object]:
+        """Public description served by `GET /strategies`."""
+        spec = self.spec
+        return {
+            "name": spec.name,
+            "description": spec.description,
+            "workflow": spec.workflow,
+            "device_types": sorted(spec.device_types),
+            "vendors": sorted(spec.vendors),
+            "required_capabilities": sorted(spec.required_capabilities),
+            "requires_network": spec.requires_network,
+            "placement": spec.placement.value,
+            **self.settings(),
+        }
+
+    def settings(self) -> dict[str, object]:
+        """Strategy-specific settings added to its description."""
+        return {}

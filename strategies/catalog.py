@@ -1,0 +1,26 @@
+"""The strategies devprov ships."""
+
+from __future__ import annotations
+
+from strategies.base import Strategy
+from strategies.http_wifi import HttpWifiStrategy
+from strategies.registry import StrategyRegistry
+
+
+def builtin_strategies() -> list[Strategy]:
+    """One instance of every shipped strategy, in selection order."""
+    return [HttpWifiStrategy()]
+
+
+def build_registry(
+    *,
+    strategies: list[Strategy] | None = None,
+    default: str | None = None,
+    disabled: tuple[str, ...] = (),
+) -> StrategyRegistry:
+    """A registry over `strategies` (default: the built-in ones)."""
+    return StrategyRegistry(
+        builtin_strategies() if strategies is None else strategies,
+        default=default,
+        disabled=disabled,
+    )

@@ -1,0 +1,76 @@
+"""Wi-Fi devices set up over a local HTTP RPC API (modelled on Shelly Gen2)."""
+
+from __future__ import annotations
+
+import re
+
+from domain.device import DeviceDescriptor
+from domain.facts import DetectedDevice
+from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+
+HTTP_WIFI_SPEC = StrategySpec(
+    name="http-wifi",
+    workflow="HttpWifiProvisioning",
+    description=(
+        "Wi-Fi device in set-up mode configured through its local HTTP RPC API "
+        "(Shelly Gen2 style: Shelly.GetDeviceInfo, WiFi.SetConfig, WiFi.GetStatus)."
+    ),
+    required_capabilities=frozenset({"wifi", "http-rpc"}),
+    requires_network=True,
+    placement=Placement.EDGE,
+)
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+class HttpWifiStrategy(Strategy):
+    """Rules for HTTP-configured Wi-Fi devices.
+
+    Args:
+        minimum_firmware: Oldest firmware whose Wi-Fi RPC behaves as expected.
+    """
+
+    spec = HTTP_WIFI_SPEC
+
+    def __init__(self, minimum_firmware: str = "1.0.0") -> None:
+        self.minimum_firmware = minimum_firmware
+
+    def pre_check(self, device: DeviceDescriptor, found: DetectedDevice) -> PreCheckVerdict:
+        """Judge whether `found` may be provisioned as `device`."""
+        reasons: list[str] = []
+        if found.device_id != device.device_id:
+            reasons.append(
+                f"the device answering is '{found.device_id}', not '{device.device_id}'"
+            )
+        if device.model and found.model and found.model != device.model:
+            reasons.append(f"model is '{found.model}', the request says '{device.model}'")
+        if found.firmware and _version_tuple(found.firmware) < _version_tuple(
+            self.minimum_firmware
+        ):
+            reasons.append(
+                f"firmware {found.firmware} is older than the minimum {self.minimum_firmware}"
+            )
+        if found.provisioned:
+            reasons.append(
+                f"device is already provisioned for network '{found.network_ssid}'; "
+                "factory-reset it to provision it again"
+            )
+        if found.attributes.get("auth_enabled") == "true":
+            reasons.append("device has authentication enabled: it is not in set-up mode")
+        return PreCheckVerdict(reasons)
+
+    def settings(self) -> dict[str, object]:
+        return {"minimum_firmware": self.minimum_firmware}
+
+
+class HttpWifiActivity:
+    """Activity names of the HTTP Wi-Fi strategy: the contract between its workflow and
+    the activities an edge worker hosts."""
+
+    DETECT = "http_wifi.detect"
+    READ_STATE = "http_wifi.read_state"
+    APPLY_NETWORK = "http_wifi.apply_network"
+    CONFIRM_JOINED = "http_wifi.confirm_joined"
+    RESET = "http_wifi.reset"

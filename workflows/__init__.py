@@ -1,0 +1,1 @@
+"""Strategy workflows: deterministic, no I/O; they call activities by name."""

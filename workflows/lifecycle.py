@@ -1,0 +1,554 @@
+"""The provisioning lifecycle every strategy workflow runs.
+
+detect → pre-check → (wait for network credentials) → provision → confirm, with
+compensations pushed as steps succeed and run in reverse when the run fails or is
+cancelled. Strategy workflows subclass `LifecycleWorkflow`, add `@workflow.defn` and
+`@workflow.run`, and implement the steps by calling their activities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    TimeoutError,
+    is_cancelled_exception,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from domain.errors import ErrorCode
+    from domain.facts import DetectedDevice
+    from domain.progress import ProgressEvent, ProgressSnapshot, ProvisionResult
+    from domain.requests import NetworkCredentials
+    from domain.run import (
+        CENTRAL_TASK_QUEUE,
+        PROGRESS_QUERY,
+        RETRY_UPDATE,
+        SUBMIT_CREDENTIALS_UPDATE,
+        ProvisionRun,
+        edge_task_queue,
+    )
+    from domain.states import ProvisioningState, Step
+    from strategies.base import Placement, PreCheckVerdict, StrategySpec
+    from workflows import search_attributes as sa
+    from workflows.activity_options import activity_options
+
+ResultT = TypeVar("ResultT")
+
+MAX_EVENTS = 500
+"""Events kept in the progress snapshot; older ones are dropped first."""
+
+_DEVICE_ABSENT = {ErrorCode.DEVICE_UNREACHABLE, ErrorCode.DEVICE_TIMEOUT}
+
+
+class StepFailure(Exception):
+    """A step failed for good; the run compensates and ends."""
+
+    def __init__(self, code: ErrorCode, message: str, details: dict[str, str] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+class _RestartRequested(Exception):
+    """A person asked to start over from detection."""
+
+
+class _CredentialsRejected(Exception):
+    """The device or its network refused the credentials; ask for new ones."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Compensation:
+    """An undo action pushed once its step has (or may have) changed the device."""
+
+    description: str
+    action: Callable[[], Awaitable[None]]
+
+
+def _failure_from(error: BaseException) -> StepFailure:
+    """Translate an activity failure into a step failure with a stable code."""
+    cause: BaseException | None = error
+    while isinstance(cause, ActivityError):
+        cause = cause.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        try:
+            code = ErrorCode(cause.type)
+        except ValueError:
+            code = ErrorCode.INTERNAL_ERROR
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        return StepFailure(code, cause.message, {str(k): str(v) for k, v in details.items()})
+    if isinstance(cause, TimeoutError):
+        return StepFailure(ErrorCode.DEVICE_TIMEOUT, f"step timed out ({cause.type.name if cause.type else 'unknown'})")
+    message = cause.message if isinstance(cause, FailureError) else str(cause)
+    return StepFailure(ErrorCode.INTERNAL_ERROR, message or type(cause).__name__)
+
+
+class LifecycleWorkflow(ABC):
+    """Base of every strategy workflow: states, progress, human waits and compensation."""
+
+    spec: ClassVar[StrategySpec]
+
+    @workflow.init
+    def __init__(self, run: ProvisionRun) -> None:
+        self._run = run
+        self._state = ProvisioningState.PENDING
+        self._step = Step.START
+        self._message = "run accepted"
+        self._attempt = 1
+        self._error_code: ErrorCode | None = None
+        self._reasons: list[str] = []
+        self._events: list[ProgressEvent] = []
+        self._sequence = 0
+        self._network: NetworkCredentials | None = run.request.network
+        self._retry_requested = False
+        self._compensations: list[Compensation] = []
+        self._updated_at = workflow.now()
+        self._record_event(details={})
+
+    # ------------------------------------------------------------------ handlers
+
+    @workflow.query(name=PROGRESS_QUERY)
+    def progress(self) -> ProgressSnapshot:
+        """Current state, step, message and the events so far."""
+        return ProgressSnapshot(
+            workflow_id=workflow.info().workflow_id,
+            device_id=self._run.device_id,
+            strategy=self._run.strategy,
+            state=self._state,
+            step=self._step,
+            message=self._message,
+            updated_at=self._updated_at,
+            attempt=self._attempt,
+            error_code=self._error_code,
+            reasons=list(self._reasons),
+            awaiting=self._awaiting(),
+            network_ssid=self._network.ssid if self._network else None,
+            events=list(self._events),
+        )
+
+    @workflow.update(name=SUBMIT_CREDENTIALS_UPDATE)
+    async def submit_credentials(self, network: NetworkCredentials) -> ProgressSnapshot:
+        """Give the run the network credentials it waits for (or will need)."""
+        self._network = network
+        await workflow.wait_condition(lambda: self._state != ProvisioningState.PENDING_NETWORK)
+        return self.progress()
+
+    @submit_credentials.validator
+    def _validate_credentials(self, network: NetworkCredentials) -> None:
+        if not self.spec.requires_network:
+            raise ApplicationError(
+                f"strategy '{self.spec.name}' does not take network credentials",
+                type=ErrorCode.RUN_NOT_WAITING.value,
+            )
+        if self._state not in {
+            ProvisioningState.PENDING,
+            ProvisioningState.DETECTING,
+            ProvisioningState.PRE_CHECK,
+            ProvisioningState.WAITING_FOR_DEVICE,
+            ProvisioningState.PENDING_NETWORK,
+        }:
+            raise ApplicationError(
+                f"the run is {self._state.value}: it is not waiting for credentials",
+                type=ErrorCode.RUN_NOT_WAITING.value,
+            )
+
+    @workflow.update(name=RETRY_UPDATE)
+    async def retry(self) -> ProgressSnapshot:
+        """Start over from detection (undoing what the current attempt changed)."""
+        self._retry_requested = True
+        attempt = self._attempt
+        await workflow.wait_condition(
+            lambda: self._attempt > attempt or self._state.is_terminal
+        )
+        return self.progress()
+
+    @retry.validator
+    def _validate_retry(self) -> None:
+        if self._state not in {
+            ProvisioningState.PENDING_NETWORK,
+            ProvisioningState.WAITING_FOR_DEVICE,
+        }:
+            raise ApplicationError(
+                f"the run is {self._state.value}; retry is possible while it waits "
+                "for credentials or for the device, or after it has ended",
+                type=ErrorCode.RUN_NOT_WAITING.value,
+            )
+        if self._retry_requested:
+            raise ApplicationError(
+                "a retry is already under way", type=ErrorCode.RUN_NOT_WAITING.value
+            )
+
+    # ------------------------------------------------------------------ strategy steps
+
+    @abstractmethod
+    async def detect(self) -> DetectedDevice:
+        """Find the device; raise (via its activity) DEVICE_UNREACHABLE when absent."""
+
+    @abstractmethod
+    async def pre_check(self, found: DetectedDevice) -> PreCheckVerdict:
+        """Judge whether the device may be provisioned."""
+
+    @abstractmethod
+    async def provision(self, network: NetworkCredentials | None) -> None:
+        """Change the device; its compensation is pushed before this runs."""
+
+    @abstractmethod
+    async def confirm(self, network: NetworkCredentials | None) -> str:
+        """Check the device really works as provisioned; return a success message."""
+
+    @abstractmethod
+    async def undo_provision(self) -> None:
+        """Compensation of `provision`: idempotent, safe to run more than once."""
+
+    # ------------------------------------------------------------------ helpers for steps
+
+    @property
+    def request(self) -> ProvisionRun:
+        return self._run
+
+    def device_task_queue(self) -> str:
+        """Task queue of the workers that can reach the device."""
+        if self.spec.placement is Placement.EDGE:
+            return edge_task_queue(self._run.request.device.site)
+        return CENTRAL_TASK_QUEUE
+
+    async def call(
+        self,
+        step: Step,
+        activity: str,
+        arg: Any,
+        result_type: type[ResultT],
+    ) -> ResultT:
+        """Run one activity of `step` with the step's configured options."""
+        result: ResultT = await workflow.execute_activity(
+            activity,
+            arg,
+            result_type=result_type,
+            task_queue=self.device_task_queue(),
+            summary=f"{step.value}: {activity}",
+            **activity_options(self._run.policy.for_step(step)),
+        )
+        return result
+
+    def add_compensation(self, description: str, action: Callable[[], Awaitable[None]]) -> None:
+        """Push an undo action; they run last-in first-out on failure or cancellation."""
+        self._compensations.append(Compensation(description, action))
+
+    def report(self, message: str, **details: str) -> None:
+        """Tell the people following the run what is happening, without a state change."""
+        self._message = message
+        self._updated_at = workflow.now()
+        self._record_event(details)
+
+    # ------------------------------------------------------------------ the lifecycle
+
+    async def run_lifecycle(self) -> ProvisionResult:
+        """Run attempts until success, a final failure or cancellation."""
+        try:
+            while True:
+                try:
+                    message = await self._attempt_once()
+                except _RestartRequested:
+                    await self._compensate("retry requested")
+                    self._retry_requested = False
+                    self._attempt += 1
+                    self._transition(
+                        ProvisioningState.PENDING,
+                        Step.START,
+                        f"attempt {self._attempt}: starting over",
+                    )
+                    continue
+                self._transition(ProvisioningState.SUCCEEDED, Step.DONE, message)
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return self._result()
+        except BaseException as error:
+            if is_cancelled_exception(error):
+                await self._end_cancelled()
+                raise
+            if isinstance(error, StepFailure):
+                failure = error
+            elif isinstance(error, ActivityError):
+                failure = _failure_from(error)
+            else:
+                raise
+        await self._end_failed(failure)
+        raise AssertionError("unreachable")
+
+    async def _attempt_once(self) -> str:
+        found = await self._detect_until_present()
+
+        self._transition(
+            ProvisioningState.PRE_CHECK,
+            Step.PRE_CHECK,
+            f"checking device {found.device_id} (model {found.model or '?'}, "
+            f"firmware {found.firmware or '?'})",
+        )
+        verdict = await self._guarded(self.pre_check(found))
+        if not verdict.passed:
+            self._reasons = list(verdict.reasons)
+            raise StepFailure(
+                ErrorCode.PRE_CHECK_FAILED,
+                "pre-check rejected the device: " + "; ".join(verdict.reasons),
+            )
+
+        while True:
+            network = await self._network_if_needed()
+            self._transition(
+                ProvisioningState.PROVISIONING,
+                Step.PROVISION,
+                f"configuring the device for network '{network.ssid}'"
+                if network
+                else "configuring the device",
+            )
+            # Pushed before the step: an activity that timed out may still have
+            # changed the device, and every undo action is idempotent.
+            if not any(c.description == "undo provision" for c in self._compensations):
+                self.add_compensation("undo provision", self.undo_provision)
+            try:
+                await self._guarded(self.provision(network))
+                self._transition(
+                    ProvisioningState.CONFIRMING,
+                    Step.CONFIRM,
+                    f"waiting for the device to join '{network.ssid}'"
+                    if network
+                    else "confirming the device works",
+                )
+                return await self._guarded(self.confirm(network))
+            except _CredentialsRejected as rejected:
+                self._network = None
+                self._error_code = ErrorCode.CREDENTIALS_REJECTED
+                self._message = rejected.message
+
+    async def _guarded(self, awaitable: Awaitable[ResultT]) -> ResultT:
+        """Await a step, sorting its failures into the lifecycle's outcomes."""
+        try:
+            return await awaitable
+        except ActivityError as error:
+            if is_cancelled_exception(error):
+                raise
+            failure = _failure_from(error)
+            if failure.code is ErrorCode.CREDENTIALS_REJECTED:
+                raise _CredentialsRejected(failure.message) from None
+            raise failure from None
+
+    async def _detect_until_present(self) -> DetectedDevice:
+        waits = self._run.policy.waits
+        deadline = workflow.now() + waits.device_wait
+        device_id = self._run.device_id
+        self._transition(
+            ProvisioningState.DETECTING,
+            Step.DETECT,
+            f"looking for device {device_id} on site {self._run.request.device.site}",
+        )
+        while True:
+            try:
+                found = await self._guarded(self.detect())
+            except StepFailure as failure:
+                if failure.code not in _DEVICE_ABSENT:
+                    raise
+                remaining = deadline - workflow.now()
+                if remaining <= timedelta(0):
+                    raise StepFailure(
+                        ErrorCode.DEVICE_WAIT_TIMEOUT,
+                        f"device {device_id} did not show up within {waits.device_wait}: "
+                        f"{failure.message}",
+                    ) from None
+                if self._state is not ProvisioningState.WAITING_FOR_DEVICE:
+                    self._transition(
+                        ProvisioningState.WAITING_FOR_DEVICE,
+                        Step.DETECT,
+                        f"device {device_id} is not reachable yet; put it in set-up mode "
+                        f"near a gateway of site {self._run.request.device.site}. "
+                        f"Trying again every {waits.device_poll_interval} for up to "
+                        f"{waits.device_wait}",
+                        error_code=failure.code,
+                    )
+                await self._sleep_unless_retry(min(waits.device_poll_interval, remaining))
+                continue
+            if self._state is ProvisioningState.WAITING_FOR_DEVICE:
+                self._transition(
+                    ProvisioningState.DETECTING, Step.DETECT, f"device {device_id} found"
+                )
+            return found
+
+    async def _sleep_unless_retry(self, duration: timedelta) -> None:
+        try:
+            await workflow.wait_condition(lambda: self._retry_requested, timeout=duration)
+        except asyncio.TimeoutError:
+            return
+        raise _RestartRequested()
+
+    async def _network_if_needed(self) -> NetworkCredentials | None:
+        if not self.spec.requires_network:
+            return None
+        if self._network is not None:
+            return self._network
+        wait = self._run.policy.waits.network_wait
+        rejected = self._error_code is ErrorCode.CREDENTIALS_REJECTED
+        self._transition(
+            ProvisioningState.PENDING_NETWORK,
+            Step.AWAIT_NETWORK,
+            (
+                f"{self._message}. Send other credentials to try again"
+                if rejected
+                else "waiting for network credentials"
+            ),
+            error_code=self._error_code if rejected else None,
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: self._network is not None or self._retry_requested, timeout=wait
+            )
+        except asyncio.TimeoutError:
+            raise StepFailure(
+                ErrorCode.NETWORK_WAIT_TIMEOUT,
+                f"no network credentials arrived within {wait}",
+            ) from None
+        if self._retry_requested:
+            raise _RestartRequested()
+        self._error_code = None
+        return self._network
+
+    # ------------------------------------------------------------------ endings
+
+    async def _compensate(self, why: str) -> bool:
+        """Run the pushed compensations in reverse; True if every one succeeded."""
+        if not self._compensations:
+            return True
+        self._transition(ProvisioningState.ROLLING_BACK, Step.ROLLBACK, f"rolling back: {why}")
+        all_ok = True
+        while self._compensations:
+            compensation = self._compensations.pop()
+            try:
+                await compensation.action()
+            except ActivityError as error:
+                all_ok = False
+                failure = _failure_from(error)
+                self.report(
+                    f"compensation '{compensation.description}' failed: {failure.message}",
+                    error_code=failure.code.value,
+                )
+        return all_ok
+
+    async def _end_failed(self, failure: StepFailure) -> None:
+        had_compensations = bool(self._compensations)
+        rolled_back = await self._compensate(failure.message)
+        if failure.code is ErrorCode.PRE_CHECK_FAILED and rolled_back:
+            state = ProvisioningState.FAILED_VALIDATION
+        elif had_compensations and rolled_back:
+            state = ProvisioningState.ROLLED_BACK
+        else:
+            state = ProvisioningState.FAILED
+        code = failure.code if rolled_back else ErrorCode.ROLLBACK_FAILED
+        message = failure.message if rolled_back else f"{failure.message}; rollback failed"
+        self._transition(state, Step.DONE, message, error_code=code, details=failure.details)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        raise ApplicationError(
+            message,
+            self._result().model_dump(mode="json"),
+            type=code.value,
+            non_retryable=True,
+        )
+
+    async def _end_cancelled(self) -> None:
+        had_compensations = bool(self._compensations)
+        rolled_back = await self._compensate("cancelled by request")
+        if had_compensations and rolled_back:
+            self._transition(
+                ProvisioningState.ROLLED_BACK,
+                Step.DONE,
+                "cancelled by request; the device was rolled back",
+                error_code=ErrorCode.CANCELLED_BY_USER,
+            )
+        elif had_compensations:
+            self._transition(
+                ProvisioningState.FAILED,
+                Step.DONE,
+                "cancelled by request; rollback failed",
+                error_code=ErrorCode.ROLLBACK_FAILED,
+            )
+        else:
+            self._transition(
+                ProvisioningState.CANCELLED,
+                Step.DONE,
+                "cancelled by request before the device was changed",
+                error_code=ErrorCode.CANCELLED_BY_USER,
+            )
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _awaiting(self) -> list[str]:
+        if self._state is ProvisioningState.PENDING_NETWORK:
+            return ["credentials", "retry"]
+        if self._state is ProvisioningState.WAITING_FOR_DEVICE:
+            return ["device", "retry"]
+        return []
+
+    def _transition(
+        self,
+        state: ProvisioningState,
+        step: Step,
+        message: str,
+        *,
+        error_code: ErrorCode | None = None,
+        details: dict[str, str] | None = None,
+    ) -> None:
+        self._state = state
+        self._step = step
+        self._message = message
+        self._error_code = error_code
+        self._updated_at = workflow.now()
+        self._record_event(details or {})
+        if workflow.info().typed_search_attributes.get(sa.DEVICE_ID) is not None:
+            # Only runs started with devprov's attributes have them registered.
+            workflow.upsert_search_attributes(
+                [
+                    sa.PROVISIONING_STATE.value_set(state.value),
+                    sa.ERROR_CODE.value_set(error_code.value)
+                    if error_code is not None
+                    else sa.ERROR_CODE.value_unset(),
+                ]
+            )
+
+    def _record_event(self, details: dict[str, str]) -> None:
+        self._sequence += 1
+        self._events.append(
+            ProgressEvent(
+                sequence=self._sequence,
+                state=self._state,
+                step=self._step,
+                message=self._message,
+                updated_at=self._updated_at,
+                attempt=self._attempt,
+                error_code=self._error_code,
+                details=details,
+            )
+        )
+        if len(self._events) > MAX_EVENTS:
+            del self._events[0]
+
+    def _result(self) -> ProvisionResult:
+        return ProvisionResult(
+            device_id=self._run.device_id,
+            strategy=self._run.strategy,
+            state=self._state,
+            message=self._message,
+            attempt=self._attempt,
+            error_code=self._error_code,
+            reasons=list(self._reasons),
+        )
