@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from domain.run import ProvisionRun
+from domain.states import ProvisioningState
 
 DEVICE_ID = SearchAttributeKey.for_keyword("DeviceId")
 STRATEGY = SearchAttributeKey.for_keyword("Strategy")
@@ -12,3 +15,17 @@ PROVISIONING_STATE = SearchAttributeKey.for_keyword("ProvisioningState")
 ERROR_CODE = SearchAttributeKey.for_keyword("ErrorCode")
 
 ALL_KEYS = (DEVICE_ID, STRATEGY, VENDOR, SITE, PROVISIONING_STATE, ERROR_CODE)
+
+
+def initial_search_attributes(run: ProvisionRun) -> TypedSearchAttributes:
+    """The attributes a run starts with; the workflow keeps the state and error current."""
+    device = run.request.device
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(DEVICE_ID, device.device_id),
+            SearchAttributePair(STRATEGY, run.strategy),
+            SearchAttributePair(VENDOR, device.vendor),
+            SearchAttributePair(SITE, device.site),
+            SearchAttributePair(PROVISIONING_STATE, ProvisioningState.PENDING.value),
+        ]
+    )

@@ -1,0 +1,89 @@
+"""Fake edge activities for workflow tests: same activity names, an in-memory device."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.activity_io import JoinCheck, NetworkAssignment
+from domain.device import DeviceDescriptor
+from domain.errors import ErrorCode
+from domain.facts import DetectedDevice, NetworkJoin
+from strategies.http_wifi import HttpWifiActivity
+
+
+@dataclass
+class FakeWifiDevice:
+    """A device whose behaviour a test sets, and which records what was done to it."""
+
+    device_id: str
+    firmware: str = "1.4.2"
+    absent_detections: int = 0
+    """The first N detections find nothing (DEVICE_UNREACHABLE)."""
+    already_provisioned: bool = False
+    good_passphrase: str = "correct-horse-battery"
+    confirm_error: ErrorCode | None = None
+    block_confirm: bool = False
+    detections: int = 0
+    applied: list[str] = field(default_factory=list)
+    resets: int = 0
+    configured_ssid: str | None = None
+    passphrase_ok: bool = False
+
+    def activities(self) -> list[object]:
+        device = self
+
+        @activity.defn(name=HttpWifiActivity.DETECT)
+        async def detect(descriptor: DeviceDescriptor) -> DetectedDevice:
+            device.detections += 1
+            if device.detections <= device.absent_detections:
+                raise ApplicationError(
+                    "no answer from the device", type=ErrorCode.DEVICE_UNREACHABLE.value
+                )
+            return DetectedDevice(device_id=device.device_id, firmware=device.firmware)
+
+        @activity.defn(name=HttpWifiActivity.READ_STATE)
+        async def read_state(descriptor: DeviceDescriptor) -> DetectedDevice:
+            return DetectedDevice(
+                device_id=device.device_id,
+                firmware=device.firmware,
+                provisioned=device.already_provisioned,
+                network_ssid="old-net" if device.already_provisioned else None,
+            )
+
+        @activity.defn(name=HttpWifiActivity.APPLY_NETWORK)
+        async def apply_network(assignment: NetworkAssignment) -> None:
+            device.applied.append(assignment.network.ssid)
+            device.configured_ssid = assignment.network.ssid
+            device.passphrase_ok = (
+                assignment.network.passphrase.get_secret_value() == device.good_passphrase
+            )
+
+        @activity.defn(name=HttpWifiActivity.CONFIRM_JOINED)
+        async def confirm_joined(check: JoinCheck) -> NetworkJoin:
+            while device.block_confirm:
+                activity.heartbeat()
+                await asyncio.sleep(0.1)
+            if device.confirm_error is not None:
+                raise ApplicationError(
+                    "the device never joined",
+                    type=device.confirm_error.value,
+                    non_retryable=True,
+                )
+            if not device.passphrase_ok:
+                raise ApplicationError(
+                    f"network '{check.ssid}' refused the passphrase",
+                    type=ErrorCode.CREDENTIALS_REJECTED.value,
+                    non_retryable=True,
+                )
+            return NetworkJoin(ssid=check.ssid, address="10.77.0.9")
+
+        @activity.defn(name=HttpWifiActivity.RESET)
+        async def reset(descriptor: DeviceDescriptor) -> None:
+            device.resets += 1
+            device.configured_ssid = None
+
+        return [detect, read_state, apply_network, confirm_joined, reset]

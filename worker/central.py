@@ -1,0 +1,24 @@
+"""Central worker: runs every strategy workflow on task queue `provisioning`.
+
+`python -m worker.central`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from config.settings import Settings
+from worker.edge import run_until_signalled
+from worker.temporal_client import connect
+from worker.workers import central_worker
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    client = await connect(Settings.from_env())
+    await run_until_signalled(central_worker(client))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

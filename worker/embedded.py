@@ -1,0 +1,120 @@
+"""The embedded default: the whole stack on one machine (`make run`).
+
+Starts the Temporal dev server (SQLite file under the data directory), the simulated
+devices, the central and edge workers and the API; prints what to open and what to
+try; stops everything in reverse order on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from api import ApiDependencies, start_api
+from config.policies import load_policy_book
+from config.settings import Settings
+from simulators.http_wifi import default_fleet, start_simulator
+from strategies.catalog import build_registry
+from worker.dev_server import start_dev_server
+from worker.edge import edge_worker_for
+from worker.temporal_client import connect
+from worker.workers import central_worker
+
+logger = logging.getLogger("devprov.embedded")
+
+EXAMPLES = Path("examples/requests")
+
+
+def banner(settings: Settings, api_url: str, ui_url: str | None, simulator_url: str) -> str:
+    """What to open and what to try, printed once everything is up."""
+    examples = sorted(p.stem for p in EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []
+    device = examples[0] if examples else "shelly-plus1-kitchen"
+    lines = [
+        "",
+        "devprov is running",
+        f"  API             {api_url}/api/v1   (OpenAPI: {api_url}/api/v1/openapi.json)",
+        f"  Temporal Web UI {ui_url or '(headless)'}",
+        f"  Temporal gRPC   {settings.temporal_address}",
+        f"  Simulated devices {simulator_url}/_sim/devices",
+        f"  Data directory  {settings.data_dir.resolve()}",
+        "",
+        "Try:",
+        f"  curl -si -X POST {api_url}/api/v1/devices/{device}/provision \\",
+        f"       -H 'Content-Type: application/json' -d @examples/requests/{device}.json",
+        f"  curl -N {api_url}/api/v1/devices/{device}/provision/events",
+        f"  temporal workflow list --address {settings.temporal_address} "
+        f"--query 'DeviceId=\"{device}\"'",
+        "",
+        f"Example requests: {', '.join(examples) or '(none found)'}",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
+    """Run the whole stack until `stop` is set."""
+    host, _, port = settings.temporal_address.rpartition(":")
+    async with contextlib.AsyncExitStack() as stack:
+        server = await start_dev_server(
+            data_dir=settings.data_dir,
+            host=host or "127.0.0.1",
+            port=int(port),
+            ui_port=settings.temporal_ui_port,
+        )
+        stack.push_async_callback(server.stop)
+        client = await connect(settings)
+
+        simulator = await start_simulator(
+            default_fleet(), host=settings.simulator_host, port=settings.simulator_http_port
+        )
+        stack.push_async_callback(simulator.close)
+
+        await stack.enter_async_context(central_worker(client))
+        edge = await stack.enter_async_context(
+            edge_worker_for(client, settings, settings.site)
+        )
+        await stack.enter_async_context(edge)
+
+        registry = build_registry(
+            default=settings.default_strategy, disabled=settings.disabled_strategies
+        )
+        api = await start_api(
+            ApiDependencies(
+                temporal=client,
+                registry=registry,
+                policies=load_policy_book(),
+                settings=settings,
+            ),
+            host=settings.api_host,
+            port=settings.api_port,
+        )
+        stack.push_async_callback(api.close)
+
+        print(banner(settings, api.url, server.ui_url, simulator.base_url), flush=True)
+        await stop.wait()
+        print("stopping devprov ...", flush=True)
+    print("devprov stopped", flush=True)
+
+
+async def main() -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await run_embedded(settings, stop)
+    except OSError as error:
+        print(f"devprov could not start: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
