@@ -1,0 +1,33 @@
+"""What the API is built from: injected by the launcher, by `python -m api` and by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client
+
+from config.policies import PolicyBook
+from config.settings import Settings
+from domain.run import CENTRAL_TASK_QUEUE
+from strategies.registry import StrategyRegistry
+
+
+@dataclass(frozen=True)
+class ApiDependencies:
+    """Everything `create_app` needs; nothing is read from globals.
+
+    Attributes:
+        temporal: A connected client with the pydantic data converter.
+        registry: Selects the strategy of each device.
+        policies: The lifecycle policy each new run starts with.
+        settings: Request size limit, SSE poll interval, ...
+        task_queue: Task queue of the central workers that run strategy workflows.
+        stream_ping_seconds: Keep-alive interval of SSE and WebSocket streams.
+    """
+
+    temporal: Client
+    registry: StrategyRegistry
+    policies: PolicyBook
+    settings: Settings
+    task_queue: str = CENTRAL_TASK_QUEUE
+    stream_ping_seconds: float = 15.0

@@ -1,0 +1,167 @@
+"""RFC 9457 problem details: the one shape of every error the API returns."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.errors import ErrorCode
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+logger = logging.getLogger("devprov.api")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request body; never carries the submitted value."""
+
+    loc: list[str | int] = Field(description="Path to the field, e.g. `[\"device\", \"type\"]`.")
+    msg: str
+    type: str
+
+
+class StrategyRejection(BaseModel):
+    """One strategy considered for a device and why it cannot serve it."""
+
+    strategy: str
+    reasons: list[str]
+
+
+class Problem(BaseModel):
+    """Body of every error response (`application/problem+json`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI naming the problem type: `urn:devprov:problem:<code>`.")
+    title: str
+    status: int
+    detail: str
+    code: ErrorCode = Field(description="Stable error code; switch on this, not on `detail`.")
+    reasons: list[StrategyRejection] | None = Field(
+        default=None, description="Strategies considered and why each was not chosen."
+    )
+    errors: list[FieldError] | None = Field(
+        default=None, description="Invalid fields of the request body."
+    )
+
+
+_TITLES: dict[ErrorCode, str] = {
+    ErrorCode.INVALID_REQUEST: "The request is invalid",
+    ErrorCode.MALFORMED_JSON: "The body is not valid JSON",
+    ErrorCode.PAYLOAD_TOO_LARGE: "The body is too large",
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: "The body must be JSON",
+    ErrorCode.UNSUPPORTED_DEVICE: "No strategy can provision this device",
+    ErrorCode.STRATEGY_DISABLED: "The strategy is switched off",
+    ErrorCode.UNKNOWN_STRATEGY: "No strategy has this name",
+    ErrorCode.RUN_IN_PROGRESS: "A run for this device is in progress",
+    ErrorCode.RUN_NOT_FOUND: "No run for this device",
+    ErrorCode.RUN_NOT_WAITING: "The run is not waiting for this",
+    ErrorCode.RUN_ALREADY_FINISHED: "The run has finished",
+    ErrorCode.NOT_FOUND: "Not found",
+    ErrorCode.METHOD_NOT_ALLOWED: "Method not allowed",
+    ErrorCode.TEMPORAL_UNAVAILABLE: "Temporal is unavailable",
+    ErrorCode.INTERNAL_ERROR: "Internal error",
+}
+
+
+class ApiProblem(Exception):
+    """Raised anywhere below a handler to answer with a problem response.
+
+    Args:
+        status: HTTP status.
+        code: Stable error code.
+        detail: Human explanation of this occurrence. Never put a secret in it.
+        headers: Extra response headers (e.g. `Allow`).
+        extras: Extra members of the problem body (`reasons`, `errors`, `links`, ...).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: ErrorCode,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extras: object,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers or {}
+        self.extras = extras
+
+    def to_problem(self) -> Problem:
+        """The body of this problem's response."""
+        return Problem(
+            type=f"urn:devprov:problem:{self.code.value}",
+            title=_TITLES.get(self.code) or HTTPStatus(self.status).phrase,
+            status=self.status,
+            detail=self.detail,
+            code=self.code,
+            **self.extras,  # type: ignore[arg-type]
+        )
+
+
+def problem_response(problem: ApiProblem) -> web.Response:
+    """An `application/problem+json` response for `problem`."""
+    body = problem.to_problem().model_dump_json(exclude_none=True)
+    return web.Response(
+        status=problem.status,
+        text=body,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=problem.headers,
+    )
+
+
+_HTTP_CODES: dict[int, ErrorCode] = {
+    400: ErrorCode.INVALID_REQUEST,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    503: ErrorCode.TEMPORAL_UNAVAILABLE,
+}
+
+
+def _from_http_exception(error: web.HTTPException) -> ApiProblem:
+    code = _HTTP_CODES.get(
+        error.status,
+        ErrorCode.INTERNAL_ERROR if error.status >= 500 else ErrorCode.INVALID_REQUEST,
+    )
+    headers = {}
+    if isinstance(error, web.HTTPMethodNotAllowed):
+        headers["Allow"] = ", ".join(sorted(error.allowed_methods))
+    detail = {
+        ErrorCode.NOT_FOUND: "no such resource",
+        ErrorCode.METHOD_NOT_ALLOWED: f"allowed methods: {headers.get('Allow', '')}",
+        ErrorCode.PAYLOAD_TOO_LARGE: "the request body exceeds the size limit",
+    }.get(code, error.reason)
+    return ApiProblem(error.status, code, detail, headers=headers)
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error, aiohttp's own included, into a problem response."""
+    try:
+        return await handler(request)
+    except ApiProblem as problem:
+        return problem_response(problem)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return problem_response(_from_http_exception(error))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("unexpected error in %s %s", request.method, request.rel_url.path)
+        return problem_response(
+            ApiProblem(500, ErrorCode.INTERNAL_ERROR, "an unexpected error occurred; it was logged")
+        )
