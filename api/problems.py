@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import ErrorCode
@@ -16,13 +16,11 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 logger = logging.getLogger("devprov.api")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 class FieldError(BaseModel):
     """One invalid field of a request body; never carries the submitted value."""
 
-    loc: list[str | int] = Field(description="Path to the field, e.g. `[\"device\", \"type\"]`.")
+    loc: list[str | int] = Field(description='Path to the field, e.g. `["device", "type"]`.')
     msg: str
     type: str
 
@@ -71,7 +69,7 @@ _TITLES: dict[ErrorCode, str] = {
 }
 
 
-class ApiProblem(Exception):
+class ApiError(Exception):
     """Raised anywhere below a handler to answer with a problem response.
 
     Args:
@@ -106,11 +104,11 @@ class ApiProblem(Exception):
             status=self.status,
             detail=self.detail,
             code=self.code,
-            **self.extras,  # type: ignore[arg-type]
+            **self.extras,
         )
 
 
-def problem_response(problem: ApiProblem) -> web.Response:
+def problem_response(problem: ApiError) -> web.Response:
     """An `application/problem+json` response for `problem`."""
     body = problem.to_problem().model_dump_json(exclude_none=True)
     return web.Response(
@@ -131,7 +129,7 @@ _HTTP_CODES: dict[int, ErrorCode] = {
 }
 
 
-def _from_http_exception(error: web.HTTPException) -> ApiProblem:
+def _from_http_exception(error: web.HTTPException) -> ApiError:
     code = _HTTP_CODES.get(
         error.status,
         ErrorCode.INTERNAL_ERROR if error.status >= 500 else ErrorCode.INVALID_REQUEST,
@@ -144,7 +142,7 @@ def _from_http_exception(error: web.HTTPException) -> ApiProblem:
         ErrorCode.METHOD_NOT_ALLOWED: f"allowed methods: {headers.get('Allow', '')}",
         ErrorCode.PAYLOAD_TOO_LARGE: "the request body exceeds the size limit",
     }.get(code, error.reason)
-    return ApiProblem(error.status, code, detail, headers=headers)
+    return ApiError(error.status, code, detail, headers=headers)
 
 
 @web.middleware
@@ -152,7 +150,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     """Turn every error, aiohttp's own included, into a problem response."""
     try:
         return await handler(request)
-    except ApiProblem as problem:
+    except ApiError as problem:
         return problem_response(problem)
     except web.HTTPException as error:
         if error.status < 400:
@@ -163,5 +161,5 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except Exception:
         logger.exception("unexpected error in %s %s", request.method, request.rel_url.path)
         return problem_response(
-            ApiProblem(500, ErrorCode.INTERNAL_ERROR, "an unexpected error occurred; it was logged")
+            ApiError(500, ErrorCode.INTERNAL_ERROR, "an unexpected error occurred; it was logged")
         )

@@ -279,6 +279,7 @@ class LifecycleWorkflow(ABC):
         except BaseException as error:
             if is_cancelled_exception(error):
                 await self._end_cancelled()
+                await workflow.wait_condition(workflow.all_handlers_finished)
                 raise
             if isinstance(error, StepFailure):
                 failure = error

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,6 +24,8 @@ from simulators.http_wifi.fleet import WifiDeviceFleet, validate_network
 logger = logging.getLogger("devprov.simulators.http_wifi")
 
 routes = web.RouteTableDef()
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 # URL-path safe, like the device ids devprov accepts.
 _DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -84,7 +86,7 @@ async def _json_body(request: web.Request) -> Any:
         raise _error(400, "malformed_json", "request body is not JSON") from None
 
 
-async def _parse[M: BaseModel](request: web.Request, model: type[M]) -> M:
+async def _parse(request: web.Request, model: type[_Model]) -> _Model:
     body = await _json_body(request)
     try:
         return model.model_validate(body)
@@ -124,7 +126,9 @@ async def add_device(request: web.Request) -> web.Response:
     fleet = _fleet(request)
     if spec.device_id in fleet:
         raise _error(409, "device_exists", f"device '{spec.device_id}' already exists")
-    device = fleet.add(SimulatedWifiDevice(**spec.model_dump(exclude={"faults"}), faults=spec.faults))
+    device = fleet.add(
+        SimulatedWifiDevice(**spec.model_dump(exclude={"faults"}), faults=spec.faults)
+    )
     logger.info("added simulated device %s (%s)", device.device_id, device.model)
     return web.json_response(fleet.snapshot(device), status=201)
 

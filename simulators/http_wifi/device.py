@@ -252,9 +252,7 @@ class SimulatedWifiDevice:
             return WifiStatus(
                 JoinStatus.DISCONNECTED, ssid=sta.ssid, sta_error=JoinFailure.AUTH_FAILED
             )
-        return WifiStatus(
-            JoinStatus.GOT_IP, ssid=sta.ssid, sta_ip=self.sta_ip, rssi=CONNECTED_RSSI
-        )
+        return WifiStatus(JoinStatus.GOT_IP, ssid=sta.ssid, sta_ip=self.sta_ip, rssi=CONNECTED_RSSI)
 
     def snapshot(self, now: float, networks: Mapping[str, str]) -> dict[str, object]:
         """State, counters and faults for the control API; never the passphrase."""

@@ -1,0 +1,43 @@
+"""`python -m api`: serve the API alone, against an already running Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from api.app import ApiDependencies, start_api
+from config.policies import load_policy_book
+from config.settings import Settings
+from strategies.catalog import build_registry
+from worker.temporal_client import connect
+
+logger = logging.getLogger("devprov.api")
+
+
+async def main() -> None:
+    """Connect to Temporal, serve until SIGINT or SIGTERM, then stop cleanly."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    deps = ApiDependencies(
+        temporal=await connect(settings),
+        registry=build_registry(
+            default=settings.default_strategy, disabled=settings.disabled_strategies
+        ),
+        policies=load_policy_book(),
+        settings=settings,
+    )
+    server = await start_api(deps, settings.api_host, settings.api_port)
+    logger.info("devprov API on %s/api/v1 (Temporal %s)", server.url, settings.temporal_address)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

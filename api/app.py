@@ -1,0 +1,109 @@
+"""The aiohttp application factory and a helper to serve it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from api import ops, routes_runs, routes_streams
+from api.dependencies import ApiDependencies
+from api.keys import DEPENDENCIES, HUB, METRICS, RUNS
+from api.metrics import ApiMetrics
+from api.openapi import serve_openapi
+from api.problems import problem_middleware
+from api.runs import ProvisioningRuns
+from api.schemas import API_PREFIX
+from api.streams import ProgressHub
+
+__all__ = ["ApiDependencies", "ApiServer", "create_app", "start_api"]
+
+
+def create_app(deps: ApiDependencies) -> web.Application:
+    """Build the API application from its dependencies (nothing global)."""
+    metrics = ApiMetrics()
+    app = web.Application(
+        middlewares=[metrics.middleware(), problem_middleware],
+        client_max_size=deps.settings.max_request_bytes,
+    )
+    app[DEPENDENCIES] = deps
+    app[METRICS] = metrics
+    app[RUNS] = ProvisioningRuns(deps.temporal, deps.registry, deps.policies, deps.task_queue)
+    app.cleanup_ctx.append(_progress_hub)
+    app.on_shutdown.append(_end_streams)
+    _add_routes(app)
+    return app
+
+
+def _add_routes(app: web.Application) -> None:
+    run = f"{API_PREFIX}/devices/{{device_id}}/provision"
+    app.router.add_routes(
+        [
+            web.post(run, routes_runs.start_run, name="start_run"),
+            web.get(run, routes_runs.run_status, name="run_status", allow_head=False),
+            web.get(
+                f"{run}/events", routes_streams.progress_events, name="events", allow_head=False
+            ),
+            web.get(f"{run}/ws", routes_streams.progress_websocket, name="ws", allow_head=False),
+            web.post(f"{run}/credentials", routes_runs.submit_credentials, name="credentials"),
+            web.post(f"{run}/retry", routes_runs.retry_run, name="retry"),
+            web.post(f"{run}/cancel", routes_runs.cancel_run, name="cancel"),
+            web.get(f"{API_PREFIX}/strategies", routes_runs.list_strategies, allow_head=False),
+            web.get(f"{API_PREFIX}/openapi.json", serve_openapi, allow_head=False),
+            web.get("/healthz", ops.healthz, allow_head=False),
+            web.get("/readyz", ops.readyz, allow_head=False),
+            web.get("/metrics", ops.metrics, allow_head=False),
+        ]
+    )
+
+
+async def _progress_hub(app: web.Application) -> AsyncIterator[None]:
+    runs = app[RUNS]
+    hub = ProgressHub(runs.query_progress, app[DEPENDENCIES].settings.sse_poll_interval_seconds)
+    app[HUB] = hub
+    app[METRICS].watch_pollers(lambda: hub.active_pollers)
+    yield
+    await hub.close()
+
+
+async def _end_streams(app: web.Application) -> None:
+    # on_shutdown runs before the server waits for open connections: ending the
+    # streams here lets SSE and WebSocket handlers return instead of being cut off.
+    await app[HUB].close()
+
+
+@dataclass(frozen=True)
+class ApiServer:
+    """The API served over TCP; `port` is the bound one (useful with port 0)."""
+
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. `http://127.0.0.1:8080`."""
+        return f"http://{self.host}:{self.port}"
+
+    async def close(self) -> None:
+        """End open streams, stop accepting connections and release everything."""
+        await self.runner.cleanup()
+
+
+async def start_api(
+    deps: ApiDependencies, host: str, port: int, *, shutdown_timeout: float = 5.0
+) -> ApiServer:
+    """Serve `create_app(deps)` on `host:port` (0 picks a free port) and return at once."""
+    runner = web.AppRunner(
+        create_app(deps), shutdown_timeout=shutdown_timeout, handle_signals=False
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_port = int(runner.addresses[0][1])
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return ApiServer(runner=runner, host=host, port=bound_port)

@@ -1,0 +1,73 @@
+"""Prometheus metrics of one API application (its own registry, no global state)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+UNMATCHED_ROUTE = "unmatched"
+
+
+def route_label(request: web.Request) -> str:
+    """The route template that served `request` (bounded cardinality)."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else UNMATCHED_ROUTE
+
+
+class ApiMetrics:
+    """The API's metrics, registered in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "devprov_api_requests",
+            "HTTP requests served, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "devprov_api_request_duration_seconds",
+            "Time to produce a response (streams: until they end), by route template.",
+            ["route"],
+            registry=self.registry,
+        )
+        self.runs_started = Counter(
+            "devprov_api_runs_started",
+            "Provisioning runs started through the API (retries included), by strategy.",
+            ["strategy"],
+            registry=self.registry,
+        )
+        self.progress_pollers = Gauge(
+            "devprov_api_progress_pollers",
+            "Runs whose progress is being polled for stream subscribers.",
+            registry=self.registry,
+        )
+
+    def watch_pollers(self, count: Callable[[], int]) -> None:
+        """Read the number of active pollers from `count` at every scrape."""
+        self.progress_pollers.set_function(lambda: float(count()))
+
+    def middleware(self) -> Middleware:
+        """Middleware counting every request; place it outside the problem middleware."""
+
+        @web.middleware
+        async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+            started = time.perf_counter()
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status
+                return response
+            except web.HTTPException as error:
+                status = error.status
+                raise
+            finally:
+                route = route_label(request)
+                self.requests.labels(request.method, route, str(status)).inc()
+                self.request_seconds.labels(route).observe(time.perf_counter() - started)
+
+        return count_requests

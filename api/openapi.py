@@ -1,0 +1,280 @@
+"""The OpenAPI 3.1 document of the API: pydantic schemas plus paths written once here.
+
+No maintained aiohttp OpenAPI generator supports aiohttp 3.14 with pydantic v2 (the
+aiohttp-apispec/aiohttp-pydantic lines are unmaintained or pydantic-v1 only), so the
+paths are described by hand below and the schemas come from the models themselves;
+a test checks that every route of the application appears here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from api.problems import PROBLEM_CONTENT_TYPE, Problem
+from api.schemas import API_PREFIX, RunStatus, StartedRun, StrategyInfo
+from domain.progress import ProgressEvent, ProgressSnapshot
+from domain.requests import NetworkCredentials, ProvisionRequest
+
+_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+    (ProvisionRequest, "validation"),
+    (NetworkCredentials, "validation"),
+    (ProgressSnapshot, "serialization"),
+    (ProgressEvent, "serialization"),
+    (RunStatus, "serialization"),
+    (StartedRun, "serialization"),
+    (StrategyInfo, "serialization"),
+    (Problem, "serialization"),
+]
+
+JsonObject = dict[str, Any]
+
+
+def _content(media_type: str, schema: JsonObject) -> JsonObject:
+    return {"content": {media_type: {"schema": schema}}}
+
+
+class _Builder:
+    def __init__(self) -> None:
+        refs, top = models_json_schema(_MODELS, ref_template="#/components/schemas/{model}")
+        self.schemas: JsonObject = top.get("$defs", {})
+        self._refs = {model: refs[(model, mode)] for model, mode in _MODELS}
+
+    def ref(self, model: type[BaseModel]) -> JsonObject:
+        return dict(self._refs[model])
+
+    def body(self, model: type[BaseModel]) -> JsonObject:
+        return {"required": True, **_content("application/json", self.ref(model))}
+
+    def ok(self, description: str, model: type[BaseModel]) -> JsonObject:
+        return {"description": description, **_content("application/json", self.ref(model))}
+
+    def problem(self, description: str) -> JsonObject:
+        return {"description": description, **_content(PROBLEM_CONTENT_TYPE, self.ref(Problem))}
+
+
+_DEVICE_ID = {
+    "name": "device_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"},
+}
+_LAST_EVENT_ID = [
+    {
+        "name": "Last-Event-ID",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Resume after this event sequence.",
+    },
+    {
+        "name": "last_event_id",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Same as the `Last-Event-ID` header (for curl and browsers).",
+    },
+]
+
+
+def _run_paths(b: _Builder) -> JsonObject:
+    base = f"{API_PREFIX}/devices/{{device_id}}/provision"
+    not_found = b.problem("No run for this device (RUN_NOT_FOUND).")
+    finished = b.problem(
+        "The run has finished (RUN_ALREADY_FINISHED) or is busy (RUN_NOT_WAITING)."
+    )
+    unavailable = b.problem("Temporal is unreachable (TEMPORAL_UNAVAILABLE).")
+    body_errors = {
+        "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+        "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+        "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+    }
+    started = {
+        "description": "Run started; `Location` is its status URL.",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+        **_content("application/json", b.ref(StartedRun)),
+    }
+    return {
+        base: {
+            "parameters": [_DEVICE_ID],
+            "post": {
+                "operationId": "startProvisioning",
+                "summary": "Start provisioning a device",
+                "description": "`device.device_id` may be left out: the path's is used.",
+                "requestBody": b.body(ProvisionRequest),
+                "responses": {
+                    "202": started,
+                    **body_errors,
+                    "409": b.problem("A run for this device is in flight (RUN_IN_PROGRESS)."),
+                    "422": b.problem(
+                        "Invalid request (INVALID_REQUEST) or no strategy serves the device "
+                        "(UNSUPPORTED_DEVICE, STRATEGY_DISABLED, UNKNOWN_STRATEGY), with reasons."
+                    ),
+                    "503": unavailable,
+                },
+            },
+            "get": {
+                "operationId": "getProvisioning",
+                "summary": "Progress snapshot of the device's run",
+                "responses": {
+                    "200": b.ok("The snapshot and the execution status.", RunStatus),
+                    "404": not_found,
+                    "503": unavailable,
+                },
+            },
+        },
+        f"{base}/events": {
+            "parameters": [_DEVICE_ID, *_LAST_EVENT_ID],
+            "get": {
+                "operationId": "streamProvisioningEvents",
+                "summary": "Server-Sent Events of the run's progress",
+                "description": (
+                    "Each event: `id` = sequence, `event: progress`, `data` = JSON with "
+                    "workflow_id, device_id, strategy, sequence, state, step, message, "
+                    "updated_at, attempt, error_code, details, terminal. The stream ends "
+                    "after the terminal event."
+                ),
+                "responses": {
+                    "200": {
+                        "description": "The event stream.",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    "404": not_found,
+                },
+            },
+        },
+        f"{base}/ws": {
+            "parameters": [_DEVICE_ID, *_LAST_EVENT_ID[1:]],
+            "get": {
+                "operationId": "streamProvisioningWebSocket",
+                "summary": "WebSocket of the run's progress (same payloads as SSE)",
+                "responses": {
+                    "101": {"description": "Switching to WebSocket; JSON text messages."},
+                    "404": not_found,
+                },
+            },
+        },
+        f"{base}/credentials": {
+            "parameters": [_DEVICE_ID],
+            "post": {
+                "operationId": "submitCredentials",
+                "summary": "Give a waiting run its network credentials",
+                "requestBody": b.body(NetworkCredentials),
+                "responses": {
+                    "200": b.ok("The run took them; its snapshot.", ProgressSnapshot),
+                    **body_errors,
+                    "404": not_found,
+                    "409": finished,
+                    "422": b.problem("Invalid credentials (INVALID_REQUEST)."),
+                },
+            },
+        },
+        f"{base}/retry": {
+            "parameters": [_DEVICE_ID],
+            "post": {
+                "operationId": "retryProvisioning",
+                "summary": "Start over: within a waiting run, or as a new run after a failure",
+                "responses": {
+                    "200": b.ok("The waiting run started over.", ProgressSnapshot),
+                    "202": started,
+                    "404": not_found,
+                    "409": finished,
+                },
+            },
+        },
+        f"{base}/cancel": {
+            "parameters": [_DEVICE_ID],
+            "post": {
+                "operationId": "cancelProvisioning",
+                "summary": "Cancel the run; the device is rolled back",
+                "responses": {
+                    "202": b.ok("Cancellation requested; the snapshot.", ProgressSnapshot),
+                    "404": not_found,
+                    "409": finished,
+                },
+            },
+        },
+    }
+
+
+def _other_paths(b: _Builder) -> JsonObject:
+    strategies = {
+        "description": "Every registered strategy.",
+        **_content("application/json", {"type": "array", "items": b.ref(StrategyInfo)}),
+    }
+    plain = {"type": "object", "additionalProperties": {"type": "string"}}
+    return {
+        f"{API_PREFIX}/strategies": {
+            "get": {
+                "operationId": "listStrategies",
+                "summary": "Strategies and whether they are enabled",
+                "responses": {"200": strategies},
+            }
+        },
+        f"{API_PREFIX}/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1 document."}},
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "summary": "Liveness",
+                "responses": {
+                    "200": {"description": "Alive.", **_content("application/json", plain)}
+                },
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "summary": "Readiness: Temporal answers",
+                "responses": {
+                    "200": {"description": "Ready.", **_content("application/json", plain)},
+                    "503": b.problem("Temporal does not answer (TEMPORAL_UNAVAILABLE)."),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "Exposition format.",
+                        **_content("text/plain", {"type": "string"}),
+                    }
+                },
+            }
+        },
+    }
+
+
+@cache
+def openapi_document() -> JsonObject:
+    """The OpenAPI 3.1 document of the API."""
+    builder = _Builder()
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "devprov API",
+            "version": "1.0.0",
+            "description": (
+                "Durable device provisioning on Temporal. Every error is "
+                "`application/problem+json` with a stable `code`."
+            ),
+        },
+        "paths": {**_run_paths(builder), **_other_paths(builder)},
+        "components": {"schemas": builder.schemas},
+    }
+
+
+async def serve_openapi(request: web.Request) -> web.Response:
+    """`GET /openapi.json`."""
+    return web.json_response(openapi_document())

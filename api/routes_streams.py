@@ -1,0 +1,135 @@
+"""Progress streams of a run: Server-Sent Events and WebSocket, both fed by the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncGenerator, Iterator
+
+from aiohttp import WSMsgType, web
+from aiohttp_sse import EventSourceResponse, sse_response
+
+from api.keys import DEPENDENCIES, HUB
+from api.problems import ApiError
+from api.streams import Subscription
+from domain.errors import ErrorCode
+from domain.progress import ProgressSnapshot
+from domain.run import workflow_id_for
+
+SSE_EVENT = "progress"
+
+
+def _resume_after(request: web.Request) -> int:
+    """The sequence the client already has: `Last-Event-ID`, or `?last_event_id=`."""
+    raw = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "0"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(
+            400, ErrorCode.INVALID_REQUEST, "Last-Event-ID must be an event sequence number"
+        ) from None
+    return max(value, 0)
+
+
+async def _event_payloads(
+    subscription: Subscription, first: ProgressSnapshot, after: int
+) -> AsyncGenerator[tuple[int, dict[str, object]], None]:
+    """Each event newer than `after`, in order; ends after the terminal one."""
+    snapshot: ProgressSnapshot | None = first
+    while snapshot is not None:
+        for event in snapshot.events:
+            if event.sequence <= after:
+                continue
+            after = event.sequence
+            yield event.sequence, snapshot.event_payload(event)
+            if event.state.is_terminal:
+                return
+        if snapshot.state.is_terminal:
+            return
+        try:
+            snapshot = await subscription.next()
+        except ApiError:
+            # The run vanished or cannot be followed any more: end the stream; the
+            # client can reconnect and get a proper problem response.
+            return
+
+
+async def _first_snapshot(subscription: Subscription) -> ProgressSnapshot:
+    first = await subscription.next()
+    if first is None:
+        raise ApiError(503, ErrorCode.TEMPORAL_UNAVAILABLE, "the API is shutting down")
+    return first
+
+
+async def progress_events(request: web.Request) -> web.StreamResponse:
+    """`GET .../provision/events`: Server-Sent Events, `id` = event sequence."""
+    device_id = request.match_info["device_id"]
+    after = _resume_after(request)
+    ping = request.app[DEPENDENCIES].stream_ping_seconds
+    async with request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription:
+        first = await _first_snapshot(subscription)  # 404 before the stream starts
+        async with sse_response(request, ping_interval=ping) as response:
+            with _closing_on_disconnect(response, subscription):
+                try:
+                    async with contextlib.aclosing(
+                        _event_payloads(subscription, first, after)
+                    ) as payloads:
+                        async for sequence, payload in payloads:
+                            await response.send(
+                                json.dumps(payload), id=str(sequence), event=SSE_EVENT
+                            )
+                except ConnectionResetError:
+                    pass  # the client went away: nothing left to tell it
+    return response
+
+
+@contextlib.contextmanager
+def _closing_on_disconnect(
+    response: EventSourceResponse, subscription: Subscription
+) -> Iterator[None]:
+    """End the subscription when the client goes away.
+
+    aiohttp does not cancel handlers on disconnect; a failed keep-alive ping ends the
+    response's ping task, which is the signal to stop following the run.
+    """
+    watcher = asyncio.create_task(response.wait())
+    watcher.add_done_callback(lambda _: subscription.close())
+    try:
+        yield
+    finally:
+        watcher.cancel()
+
+
+async def progress_websocket(request: web.Request) -> web.StreamResponse:
+    """`GET .../provision/ws`: the same event payloads as JSON text messages."""
+    device_id = request.match_info["device_id"]
+    after = _resume_after(request)
+    ping = request.app[DEPENDENCIES].stream_ping_seconds
+    async with request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription:
+        first = await _first_snapshot(subscription)  # 404 before the upgrade
+        socket = web.WebSocketResponse(heartbeat=ping)
+        await socket.prepare(request)
+        reader = asyncio.create_task(_drain(socket))
+        reader.add_done_callback(lambda _: subscription.close())
+        try:
+            async with contextlib.aclosing(_event_payloads(subscription, first, after)) as payloads:
+                async for _, payload in payloads:
+                    if socket.closed:
+                        break
+                    await socket.send_json(payload)
+        except ConnectionResetError:
+            pass
+        finally:
+            await socket.close()
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+    return socket
+
+
+async def _drain(socket: web.WebSocketResponse) -> None:
+    """Read (and ignore) client messages so that close frames and pongs are handled."""
+    async for message in socket:
+        if message.type is WSMsgType.ERROR:
+            return

@@ -1,0 +1,319 @@
+"""Starting, following and steering provisioning runs through the Temporal client.
+
+HTTP-agnostic apart from raising `ApiError`: every Temporal error a caller can act on
+becomes a problem with a stable code here, so the route handlers stay thin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.problems import ApiError
+from api.schemas import RunLinks, RunStatus, StartedRun
+from config.policies import PolicyBook
+from domain.errors import ErrorCode
+from domain.progress import ProgressSnapshot
+from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.run import (
+    PROGRESS_QUERY,
+    RETRY_UPDATE,
+    SUBMIT_CREDENTIALS_UPDATE,
+    ProvisionRun,
+    workflow_id_for,
+)
+from domain.states import ProvisioningState
+from strategies.registry import SelectionError, StrategyRegistry
+from workflows import search_attributes as sa
+
+_UNAVAILABLE = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    # The server answers a query that no worker picked up in time with CANCELLED.
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+}
+QUERY_TIMEOUT = timedelta(seconds=5)
+"""How long a progress query may wait for a worker (closed runs are replayed by one)."""
+UPDATE_TIMEOUT = timedelta(seconds=60)
+"""How long an HTTP request waits for an update (a retry runs the compensations first)."""
+
+
+def temporal_unavailable(error: BaseException) -> bool:
+    """Whether `error` means Temporal (or every worker) could not be reached."""
+    if isinstance(error, RPCError):
+        return error.status in _UNAVAILABLE
+    # A lazily connected client raises this plain RuntimeError when the first
+    # connection attempt fails; the SDK has no dedicated exception type for it.
+    return isinstance(error, RuntimeError) and str(error).startswith("Failed client connect")
+
+
+@contextmanager
+def _temporal_errors(workflow_id: str) -> Iterator[None]:
+    try:
+        yield
+    except (RPCError, RuntimeError) as error:
+        if isinstance(error, RPCError) and error.status is RPCStatusCode.NOT_FOUND:
+            raise ApiError(
+                404, ErrorCode.RUN_NOT_FOUND, f"no provisioning run '{workflow_id}' exists"
+            ) from None
+        if temporal_unavailable(error):
+            raise ApiError(
+                503,
+                ErrorCode.TEMPORAL_UNAVAILABLE,
+                "Temporal or its workers did not answer in time; try again later",
+            ) from error
+        raise
+
+
+def _finished(workflow_id: str, status: WorkflowExecutionStatus | None) -> ApiError:
+    name = status.name if status is not None else "CLOSED"
+    return ApiError(
+        409, ErrorCode.RUN_ALREADY_FINISHED, f"run '{workflow_id}' has already finished ({name})"
+    )
+
+
+def _update_rejected(error: WorkflowUpdateFailedError) -> ApiError:
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        try:
+            code = ErrorCode(cause.type)
+        except ValueError:
+            code = ErrorCode.INTERNAL_ERROR
+        status = 500 if code is ErrorCode.INTERNAL_ERROR else 409
+        return ApiError(status, code, cause.message)
+    return ApiError(500, ErrorCode.INTERNAL_ERROR, "the run could not handle the request")
+
+
+class ProvisioningRuns:
+    """Start, follow and steer provisioning runs; one run per device at a time.
+
+    Args:
+        client: Temporal client with the pydantic data converter.
+        registry: Selects each device's strategy.
+        policies: Resolves the lifecycle policy a new run starts with.
+        task_queue: Task queue of the central workers.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        registry: StrategyRegistry,
+        policies: PolicyBook,
+        task_queue: str,
+    ) -> None:
+        self._client = client
+        self._registry = registry
+        self._policies = policies
+        self._task_queue = task_queue
+
+    async def start(self, request: ProvisionRequest) -> StartedRun:
+        """Select the strategy of the device and start its run.
+
+        Raises:
+            ApiError: 422 when no strategy serves the device, 409 when a run is in
+                flight, 503 when Temporal is unreachable.
+        """
+        try:
+            strategy = self._registry.select(request.device, override=request.strategy)
+        except SelectionError as error:
+            raise ApiError(422, error.code, error.message, reasons=error.reasons()) from None
+        run = ProvisionRun(
+            request=request,
+            strategy=strategy.name,
+            policy=self._policies.for_strategy(strategy.name),
+        )
+        return await self._start(run, strategy.spec.workflow)
+
+    async def _start(self, run: ProvisionRun, workflow_type: str) -> StartedRun:
+        device = run.request.device
+        workflow_id = workflow_id_for(device.device_id)
+        try:
+            with _temporal_errors(workflow_id):
+                handle: WorkflowHandle[object, object] = await self._client.start_workflow(
+                    workflow_type,
+                    run,
+                    id=workflow_id,
+                    task_queue=self._task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                    search_attributes=TypedSearchAttributes(
+                        [
+                            SearchAttributePair(sa.DEVICE_ID, device.device_id),
+                            SearchAttributePair(sa.STRATEGY, run.strategy),
+                            SearchAttributePair(sa.VENDOR, device.vendor),
+                            SearchAttributePair(sa.SITE, device.site),
+                            SearchAttributePair(
+                                sa.PROVISIONING_STATE, ProvisioningState.PENDING.value
+                            ),
+                        ]
+                    ),
+                    static_summary=f"provision {device.device_id} with {run.strategy}",
+                )
+        except WorkflowAlreadyStartedError as error:
+            raise ApiError(
+                409,
+                ErrorCode.RUN_IN_PROGRESS,
+                f"device '{device.device_id}' already has a run in progress",
+                workflow_id=workflow_id,
+                run_id=error.run_id,
+                links=RunLinks.for_device(device.device_id).model_dump(),
+            ) from None
+        return StartedRun(
+            workflow_id=workflow_id,
+            run_id=handle.result_run_id or "",
+            device_id=device.device_id,
+            strategy=run.strategy,
+            links=RunLinks.for_device(device.device_id),
+        )
+
+    async def status(self, device_id: str) -> RunStatus:
+        """The progress snapshot of the device's latest run and its execution status."""
+        description = await self._describe(device_id)
+        snapshot = await self.query_progress(workflow_id_for(device_id), description.run_id)
+        status = description.status
+        return RunStatus(
+            **snapshot.model_dump(),
+            run_id=description.run_id,
+            execution_status=status.name if status is not None else "UNKNOWN",
+            links=RunLinks.for_device(device_id),
+        )
+
+    async def query_progress(self, workflow_id: str, run_id: str | None = None) -> ProgressSnapshot:
+        """Run the `progress` query (closed runs answer too: a worker replays them)."""
+        handle = self._client.get_workflow_handle(workflow_id, run_id=run_id)
+        with _temporal_errors(workflow_id):
+            try:
+                snapshot: ProgressSnapshot = await handle.query(
+                    PROGRESS_QUERY, result_type=ProgressSnapshot, rpc_timeout=QUERY_TIMEOUT
+                )
+            except WorkflowQueryFailedError as error:
+                raise ApiError(
+                    500, ErrorCode.INTERNAL_ERROR, f"the progress query failed: {error.message}"
+                ) from error
+        return snapshot
+
+    async def submit_credentials(
+        self, device_id: str, credentials: NetworkCredentials
+    ) -> ProgressSnapshot:
+        """Hand network credentials to a running run (PENDING_NETWORK or earlier)."""
+        description = await self._describe(device_id)
+        handle = self._running_handle(description)
+        with self._update_errors(description):
+            result: ProgressSnapshot = await handle.execute_update(
+                SUBMIT_CREDENTIALS_UPDATE,
+                credentials,
+                result_type=ProgressSnapshot,
+                rpc_timeout=UPDATE_TIMEOUT,
+            )
+        return result
+
+    async def retry(self, device_id: str) -> ProgressSnapshot | StartedRun:
+        """Start over: within a waiting run (its snapshot), or as a new run after a failure.
+
+        Raises:
+            ApiError: 409 RUN_NOT_WAITING when a running run is busy, 409
+                RUN_ALREADY_FINISHED after a success, 404 without any run.
+        """
+        description = await self._describe(device_id)
+        if description.status is WorkflowExecutionStatus.RUNNING:
+            handle = self._running_handle(description)
+            with self._update_errors(description):
+                result: ProgressSnapshot = await handle.execute_update(
+                    RETRY_UPDATE, result_type=ProgressSnapshot, rpc_timeout=UPDATE_TIMEOUT
+                )
+            return result
+        if description.status is WorkflowExecutionStatus.COMPLETED:
+            raise ApiError(
+                409,
+                ErrorCode.RUN_ALREADY_FINISHED,
+                f"run '{description.id}' succeeded; there is nothing to retry",
+            )
+        run = await self._original_input(description)
+        try:
+            self._registry.get(run.strategy)
+        except SelectionError as error:
+            raise ApiError(422, error.code, error.message, reasons=error.reasons()) from None
+        return await self._start(run, description.workflow_type)
+
+    async def cancel(self, device_id: str) -> ProgressSnapshot:
+        """Request cancellation; the run rolls the device back and ends.
+
+        Returns the snapshot as of the request: cancellation is asynchronous. The
+        snapshot is read first so that a 503 (no worker answers) means nothing changed.
+        """
+        description = await self._describe(device_id)
+        handle = self._running_handle(description)
+        snapshot = await self.query_progress(description.id, description.run_id)
+        with _temporal_errors(description.id):
+            await handle.cancel()
+        return snapshot
+
+    async def _describe(self, device_id: str) -> WorkflowExecutionDescription:
+        workflow_id = workflow_id_for(device_id)
+        with _temporal_errors(workflow_id):
+            return await self._client.get_workflow_handle(workflow_id).describe()
+
+    def _running_handle(
+        self, description: WorkflowExecutionDescription
+    ) -> WorkflowHandle[object, object]:
+        if description.status is not WorkflowExecutionStatus.RUNNING:
+            raise _finished(description.id, description.status)
+        return self._client.get_workflow_handle(description.id, run_id=description.run_id)
+
+    @contextmanager
+    def _update_errors(self, description: WorkflowExecutionDescription) -> Iterator[None]:
+        try:
+            with _temporal_errors(description.id):
+                yield
+        except WorkflowUpdateFailedError as error:
+            raise _update_rejected(error) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise ApiError(
+                503,
+                ErrorCode.TEMPORAL_UNAVAILABLE,
+                "the run did not answer in time; the request may still take effect: "
+                "check the run's status",
+            ) from None
+        except ApiError as problem:
+            # The run was described as running: NOT_FOUND now means it closed since.
+            if problem.code is ErrorCode.RUN_NOT_FOUND:
+                raise _finished(description.id, None) from None
+            raise
+
+    async def _original_input(self, description: WorkflowExecutionDescription) -> ProvisionRun:
+        handle = self._client.get_workflow_handle(description.id, run_id=description.run_id)
+        first: HistoryEvent | None = None
+        with _temporal_errors(description.id):
+            async for event in handle.fetch_history_events():
+                first = event
+                break
+        if first is None or not first.HasField("workflow_execution_started_event_attributes"):
+            raise ApiError(
+                500, ErrorCode.INTERNAL_ERROR, "the history of the run has no start event"
+            )
+        payloads = first.workflow_execution_started_event_attributes.input.payloads
+        [run] = await self._client.data_converter.decode(list(payloads), [ProvisionRun])
+        if not isinstance(run, ProvisionRun):
+            raise ApiError(500, ErrorCode.INTERNAL_ERROR, "the run's input is not readable")
+        return run

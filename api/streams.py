@@ -1,0 +1,186 @@
+"""One progress poller per run, fanned out to every subscriber (SSE and WebSocket).
+
+A query on a workflow that is not in a worker's cache replays its whole history, so
+the API must not run one query loop per subscriber: `ProgressHub` runs a single
+poller per workflow id, started by its first subscriber and stopped when the last one
+leaves or once the run reached a terminal state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from api.problems import ApiError
+from domain.errors import ErrorCode
+from domain.progress import ProgressSnapshot
+
+logger = logging.getLogger("devprov.api.streams")
+
+MAX_BACKOFF_SECONDS = 10.0
+"""Longest pause between two polls while the query keeps failing."""
+
+FetchProgress = Callable[[str], Awaitable[ProgressSnapshot]]
+
+
+class Subscription:
+    """One subscriber's view of a run's poller: the newest snapshot, when it changes."""
+
+    def __init__(self, poller: _Poller) -> None:
+        self._poller = poller
+        self._seen = 0
+        self._wake = asyncio.Event()
+        self._closed = False
+
+    async def next(self) -> ProgressSnapshot | None:
+        """Wait for a snapshot newer than the last one returned.
+
+        Returns `None` once the stream is over: the run ended and its last snapshot was
+        delivered, the subscription was closed, or the hub shut down.
+
+        Raises:
+            ApiError: the run does not exist (404) or cannot be polled.
+        """
+        while True:
+            poller = self._poller
+            if self._closed:
+                return None
+            if poller.version > self._seen:
+                self._seen = poller.version
+                if poller.error is not None:
+                    raise poller.error
+                return poller.latest
+            if poller.finished:
+                return None
+            self._wake.clear()
+            await self._wake.wait()
+
+    def close(self) -> None:
+        """End this subscription: a pending `next()` returns `None`."""
+        self._closed = True
+        self._wake.set()
+
+    def _notify(self) -> None:
+        self._wake.set()
+
+
+class _Poller:
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.latest: ProgressSnapshot | None = None
+        self.error: ApiError | None = None
+        self.version = 0
+        self.finished = False
+        self.subscribers: set[Subscription] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def publish(self, snapshot: ProgressSnapshot | None, error: ApiError | None = None) -> None:
+        self.latest = snapshot
+        self.error = error
+        self.version += 1
+        self._notify_all()
+
+    def finish(self) -> None:
+        self.finished = True
+        self._notify_all()
+
+    def _notify_all(self) -> None:
+        for subscriber in self.subscribers:
+            subscriber._notify()
+
+
+class ProgressHub:
+    """Shares one `progress` query loop per workflow id among its subscribers.
+
+    Args:
+        fetch: Runs the progress query of a workflow id; raises `ApiError`.
+        interval: Seconds between two queries.
+    """
+
+    def __init__(self, fetch: FetchProgress, interval: float) -> None:
+        self._fetch = fetch
+        self._interval = interval
+        self._pollers: dict[str, _Poller] = {}
+        self._closed = False
+
+    @property
+    def active_pollers(self) -> int:
+        """How many runs are being polled now."""
+        return len(self._pollers)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, workflow_id: str) -> AsyncIterator[Subscription]:
+        """Follow `workflow_id` for the duration of the `async with` block."""
+        if self._closed:
+            raise ApiError(503, ErrorCode.TEMPORAL_UNAVAILABLE, "the API is shutting down")
+        poller = self._pollers.get(workflow_id)
+        if poller is None:
+            poller = _Poller(workflow_id)
+            self._pollers[workflow_id] = poller
+            poller.task = asyncio.create_task(
+                self._poll(poller), name=f"progress-poller:{workflow_id}"
+            )
+        subscription = Subscription(poller)
+        poller.subscribers.add(subscription)
+        try:
+            yield subscription
+        finally:
+            subscription.close()
+            poller.subscribers.discard(subscription)
+            if not poller.subscribers:
+                await self._stop(poller)
+
+    async def close(self) -> None:
+        """Stop every poller and end every subscription (on application shutdown)."""
+        self._closed = True
+        for poller in list(self._pollers.values()):
+            for subscription in list(poller.subscribers):
+                subscription.close()
+            await self._stop(poller)
+
+    async def _stop(self, poller: _Poller) -> None:
+        if self._pollers.get(poller.key) is poller:
+            del self._pollers[poller.key]
+        task = poller.task
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _poll(self, poller: _Poller) -> None:
+        last_sequence = -1
+        delay = self._interval
+        try:
+            while True:
+                try:
+                    snapshot = await self._fetch(poller.key)
+                except ApiError as problem:
+                    if problem.code is ErrorCode.RUN_NOT_FOUND or poller.latest is None:
+                        poller.publish(None, problem)
+                        return
+                    # Transient (Temporal or workers briefly unavailable): keep the
+                    # subscribers and try again, backing off up to MAX_BACKOFF.
+                    logger.warning("polling %s failed: %s", poller.key, problem.detail)
+                    delay = min(delay * 2, max(MAX_BACKOFF_SECONDS, self._interval))
+                else:
+                    delay = self._interval
+                    if snapshot.last_sequence != last_sequence:
+                        last_sequence = snapshot.last_sequence
+                        poller.publish(snapshot)
+                    if snapshot.state.is_terminal:
+                        return
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("progress poller of %s crashed", poller.key)
+            poller.publish(
+                None,
+                ApiError(500, ErrorCode.INTERNAL_ERROR, "following the run failed unexpectedly"),
+            )
+        finally:
+            poller.finish()
+            if self._pollers.get(poller.key) is poller:
+                del self._pollers[poller.key]

@@ -1,0 +1,142 @@
+"""The progress hub: one poller per run, shared by its subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from api.problems import ApiError
+from api.streams import ProgressHub
+from domain.errors import ErrorCode
+from domain.progress import ProgressEvent, ProgressSnapshot
+from domain.states import ProvisioningState, Step
+from tests.api.conftest import ApiClient, provision_body, run_path, wait_for_state
+from tests.fakes import FakeWifiDevice
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _snapshot(*states: ProvisioningState) -> ProgressSnapshot:
+    events = [
+        ProgressEvent(sequence=i, state=s, step=Step.START, message=s.value, updated_at=NOW)
+        for i, s in enumerate(states, start=1)
+    ]
+    return ProgressSnapshot(
+        workflow_id="provision-d1",
+        device_id="d1",
+        strategy="http-wifi",
+        state=states[-1],
+        step=Step.START,
+        message="",
+        updated_at=NOW,
+        events=events,
+    )
+
+
+class FakeRun:
+    """A run whose snapshots a test scripts; counts the queries per workflow id."""
+
+    def __init__(self, *snapshots: ProgressSnapshot) -> None:
+        self.snapshots = list(snapshots)
+        self.queries: Counter[str] = Counter()
+
+    async def fetch(self, workflow_id: str) -> ProgressSnapshot:
+        self.queries[workflow_id] += 1
+        if len(self.snapshots) > 1:
+            return self.snapshots.pop(0)
+        return self.snapshots[0]
+
+
+async def test_subscribers_of_one_run_share_a_single_poller() -> None:
+    run = FakeRun(_snapshot(ProvisioningState.PENDING))
+    hub = ProgressHub(run.fetch, interval=0.01)
+
+    async with hub.subscribe("provision-d1") as first, hub.subscribe("provision-d1") as second:
+        assert (await first.next()) == (await second.next())
+        await asyncio.sleep(0.1)
+        assert hub.active_pollers == 1
+        queries = run.queries["provision-d1"]
+
+    assert 5 <= queries <= 15
+    assert hub.active_pollers == 0
+
+
+async def test_polling_stops_when_the_last_subscriber_leaves() -> None:
+    run = FakeRun(_snapshot(ProvisioningState.PENDING))
+    hub = ProgressHub(run.fetch, interval=0.01)
+    async with hub.subscribe("provision-d1") as subscription:
+        await subscription.next()
+
+    queries = run.queries["provision-d1"]
+    await asyncio.sleep(0.05)
+
+    assert run.queries["provision-d1"] == queries
+
+
+async def test_subscribers_get_each_change_and_the_end_after_a_terminal_state() -> None:
+    pending = _snapshot(ProvisioningState.PENDING)
+    detecting = _snapshot(ProvisioningState.PENDING, ProvisioningState.DETECTING)
+    done = _snapshot(
+        ProvisioningState.PENDING, ProvisioningState.DETECTING, ProvisioningState.SUCCEEDED
+    )
+    run = FakeRun(pending, pending, detecting, done)
+    hub = ProgressHub(run.fetch, interval=0.01)
+
+    async with hub.subscribe("provision-d1") as subscription:
+        seen = [await subscription.next() for _ in range(4)]
+
+    assert seen == [pending, detecting, done, None]
+    assert hub.active_pollers == 0
+
+
+async def test_a_missing_run_fails_the_first_read() -> None:
+    async def missing(workflow_id: str) -> ProgressSnapshot:
+        raise ApiError(404, ErrorCode.RUN_NOT_FOUND, "no run")
+
+    hub = ProgressHub(missing, interval=0.01)
+
+    async with hub.subscribe("provision-d1") as subscription:
+        with pytest.raises(ApiError) as error:
+            await subscription.next()
+
+    assert error.value.code is ErrorCode.RUN_NOT_FOUND
+
+
+async def test_closing_the_hub_ends_every_subscription() -> None:
+    hub = ProgressHub(FakeRun(_snapshot(ProvisioningState.PENDING)).fetch, interval=0.01)
+
+    async with hub.subscribe("provision-d1") as subscription:
+        await subscription.next()
+        await hub.close()
+        assert await subscription.next() is None
+
+
+async def test_streams_of_one_run_share_a_poller_that_stops_when_clients_disconnect(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    await api.post(run_path(device_id), json=provision_body(site, network=False))
+    await wait_for_state(api, device_id, "PENDING_NETWORK")
+
+    streams = [await api.get(run_path(device_id, "events")) for _ in range(3)]
+    try:
+        assert await _pollers(api) == 1
+    finally:
+        for stream in streams:
+            stream.close()
+
+    async with asyncio.timeout(10):
+        while True:
+            if await _pollers(api) == 0:
+                break
+            await asyncio.sleep(0.2)
+
+
+async def _pollers(api: ApiClient) -> float:
+    text = await (await api.get("/metrics")).text()
+    [line] = [
+        line for line in text.splitlines() if line.startswith("devprov_api_progress_pollers ")
+    ]
+    return float(line.split()[1])

@@ -1,0 +1,109 @@
+"""Strategies, the OpenAPI document, health, readiness and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.api.conftest import ApiClient, provision_body, run_path
+
+
+async def test_strategies_lists_each_strategy_with_its_switches(api: ApiClient) -> None:
+    response = await api.get("/api/v1/strategies")
+
+    assert response.status == 200
+    [strategy] = await response.json()
+    assert strategy["name"] == "http-wifi"
+    assert strategy["workflow"] == "HttpWifiProvisioning"
+    assert strategy["required_capabilities"] == ["http-rpc", "wifi"]
+    assert strategy["enabled"] is True
+    assert strategy["default"] is False
+
+
+async def test_openapi_document_describes_every_route(api: ApiClient) -> None:
+    response = await api.get("/api/v1/openapi.json")
+    document = await response.json()
+
+    assert document["openapi"].startswith("3.1")
+    routes = {
+        (route.resource.canonical, route.method.lower())
+        for route in api.app.router.routes()
+        if route.resource is not None and route.method not in {"HEAD", "*"}
+    }
+    documented = {(path, method) for path, item in document["paths"].items() for method in item} - {
+        (path, "parameters") for path in document["paths"]
+    }
+    assert routes - documented == set()
+    assert documented - routes == set()
+
+
+async def test_openapi_references_resolve_to_component_schemas(api: ApiClient) -> None:
+    document = await (await api.get("/api/v1/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+
+    refs = set(_refs(document))
+
+    assert refs
+    assert {ref.removeprefix("#/components/schemas/") for ref in refs} <= schemas.keys()
+    assert {"ProvisionRequest", "NetworkCredentials", "Problem", "StartedRun"} <= schemas.keys()
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+async def test_healthz_answers_ok(api: ApiClient) -> None:
+    response = await api.get("/healthz")
+
+    assert response.status == 200
+    assert await response.json() == {"status": "ok"}
+
+
+async def test_readyz_answers_ok_when_temporal_serves(api: ApiClient) -> None:
+    response = await api.get("/readyz")
+
+    assert response.status == 200
+    assert (await response.json())["status"] == "ready"
+
+
+async def test_metrics_count_requests_by_route_and_status_and_runs_by_strategy(
+    api: ApiClient, device_id: str, site: str
+) -> None:
+    await api.get("/healthz")
+    await api.get("/api/v1/nothing-here")
+    await api.post(run_path(device_id), json=provision_body(site))
+
+    response = await api.get("/metrics")
+
+    assert response.status == 200
+    assert response.content_type == "text/plain"
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(await response.text())
+        for sample in family.samples
+    }
+    assert (
+        samples[
+            (
+                "devprov_api_requests_total",
+                (("method", "GET"), ("route", "/healthz"), ("status", "200")),
+            )
+        ]
+        == 1
+    )
+    assert (
+        samples[
+            (
+                "devprov_api_requests_total",
+                (("method", "GET"), ("route", "unmatched"), ("status", "404")),
+            )
+        ]
+        == 1
+    )
+    assert samples[("devprov_api_runs_started_total", (("strategy", "http-wifi"),))] == 1

@@ -1,0 +1,147 @@
+"""`make run`'s stack as a user meets it: one process, real server, real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.sse import read_events
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples" / "requests").glob("*.json"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Stack:
+    """The embedded stack in a child process, on free ports and its own data dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.env = {
+            **os.environ,
+            "DEVPROV_DATA_DIR": str(data_dir),
+            "DEVPROV_TEMPORAL_PORT": str(free_port()),
+            "DEVPROV_TEMPORAL_UI_PORT": str(free_port()),
+            "DEVPROV_API_PORT": str(free_port()),
+            "DEVPROV_SIMULATOR_HTTP_PORT": str(free_port()),
+        }
+        self.api = f"http://127.0.0.1:{self.env['DEVPROV_API_PORT']}"
+        self.temporal = f"127.0.0.1:{self.env['DEVPROV_TEMPORAL_PORT']}"
+        self.process: subprocess.Popen[str] | None = None
+
+    async def start(self) -> str:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "worker.embedded"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        banner: list[str] = []
+        assert self.process.stdout is not None
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(90):
+            while "Press Ctrl-C to stop." not in banner:
+                line = await loop.run_in_executor(None, self.process.stdout.readline)
+                if not line:
+                    raise AssertionError("stack exited early:\n" + "".join(banner))
+                banner.append(line.strip())
+        return "\n".join(banner)
+
+    async def stop(self) -> tuple[int, str]:
+        assert self.process is not None and self.process.stdout is not None
+        self.process.send_signal(signal.SIGINT)
+        loop = asyncio.get_running_loop()
+        code = await loop.run_in_executor(None, lambda: self.process.wait(timeout=60))  # type: ignore[union-attr]
+        rest = self.process.stdout.read()
+        return code, rest
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    running = Stack(tmp_path / "data")
+    try:
+        yield running
+    finally:
+        running.kill()
+
+
+async def provision_and_follow(api: str, request_file: Path) -> list[dict[str, object]]:
+    device_id = request_file.stem
+    base = f"{api}/api/v1/devices/{device_id}/provision"
+    async with httpx.AsyncClient(timeout=60) as client:
+        started = await client.post(
+            base,
+            content=request_file.read_bytes(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert started.status_code == 202, started.text
+        assert started.headers["Location"].endswith(f"/devices/{device_id}/provision")
+        return [event.data async for event in read_events(client, f"{base}/events")]
+
+
+async def test_every_example_request_provisions_its_device_and_runs_survive_a_restart(
+    stack: Stack,
+) -> None:
+    assert len(EXAMPLES) >= 1
+    banner = await stack.start()
+    assert stack.api in banner
+    assert f"http://127.0.0.1:{stack.env['DEVPROV_TEMPORAL_UI_PORT']}" in banner
+
+    streams = await asyncio.gather(*(provision_and_follow(stack.api, f) for f in EXAMPLES))
+    for request_file, events in zip(EXAMPLES, streams, strict=True):
+        states = [event["state"] for event in events]
+        assert states[-1] == "SUCCEEDED", (request_file.name, states)
+        assert {"DETECTING", "PRE_CHECK", "PROVISIONING", "CONFIRMING"} <= set(states)
+
+    device_id = EXAMPLES[0].stem
+    listed = subprocess.run(
+        [
+            "temporal",
+            "workflow",
+            "list",
+            "--address",
+            stack.temporal,
+            "--query",
+            f'DeviceId="{device_id}" AND ProvisioningState="SUCCEEDED"',
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"provision-{device_id}" in listed.stdout
+
+    code, output = await stack.stop()
+    assert code == 0, output
+    assert "devprov stopped" in output
+
+    await stack.start()
+    async with httpx.AsyncClient(timeout=30) as client:
+        status = await client.get(f"{stack.api}/api/v1/devices/{device_id}/provision")
+    assert status.status_code == 200
+    assert json.loads(status.text)["state"] == "SUCCEEDED"
+    code, _ = await stack.stop()
+    assert code == 0
