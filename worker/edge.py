@@ -27,7 +27,10 @@ logger = logging.getLogger("devprov.worker.edge")
 @contextlib.asynccontextmanager
 async def edge_worker_for(client: Client, settings: Settings, site: str) -> AsyncIterator[Worker]:
     """An edge worker of `site` with its adapters; closes them when leaving."""
-    async with httpx.AsyncClient(timeout=settings.http_device_timeout_seconds) as http:
+    # trust_env=False: a proxy set for the internet must not capture local device traffic.
+    async with httpx.AsyncClient(
+        timeout=settings.http_device_timeout_seconds, trust_env=False
+    ) as http:
         wifi_setup = ShellyRpcAdapter(
             http,
             address_template=settings.http_device_address_template,

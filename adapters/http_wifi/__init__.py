@@ -1,0 +1,6 @@
+"""HTTP adapter for Wi-Fi devices with a Shelly Gen2 style local RPC API."""
+
+from adapters.http_wifi.rpc_client import ShellyRpcClient
+from adapters.http_wifi.shelly_adapter import ADDRESS_HINT, ShellyRpcAdapter
+
+__all__ = ["ADDRESS_HINT", "ShellyRpcAdapter", "ShellyRpcClient"]

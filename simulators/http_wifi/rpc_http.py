@@ -66,11 +66,13 @@ def _device_or_404(request: web.Request) -> SimulatedWifiDevice:
 def _drop_connection(request: web.Request) -> web.Response:
     """Close the connection without answering, as a device that went out of range.
 
-    The returned response is never sent; aiohttp needs one to finish the handler.
+    The returned response is never sent; aiohttp needs one to finish the handler. Its
+    status, 444 ("connection closed without response" in nginx), is what the access
+    log shows.
     """
     if request.transport is not None:
         request.transport.abort()
-    return web.Response(status=204)
+    return web.Response(status=444)
 
 
 async def _transport_faults(

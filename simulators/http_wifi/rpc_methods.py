@@ -32,7 +32,7 @@ class RpcError(Exception):
         retry_after: Seconds to wait before retrying (simulator extension, with -114).
     """
 
-    def __init__(self, code: RpcErrorCode, message: str, retry_after: float | None = None):
+    def __init__(self, code: RpcErrorCode, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

@@ -1,0 +1,84 @@
+"""The results of the Shelly Gen2 RPC methods the adapter reads, as typed messages."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adapters.errors import DeviceProtocolError
+
+
+class _Message(BaseModel):
+    # Devices add fields with new firmware; only the ones we read are checked.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class DeviceInfo(_Message):
+    """Result of `Shelly.GetDeviceInfo`."""
+
+    id: str = Field(min_length=1)
+    mac: str = ""
+    model: str = ""
+    gen: int
+    ver: str = ""
+    fw_id: str = ""
+    app: str = ""
+    auth_en: bool = False
+
+
+class StaConfig(_Message):
+    """`sta` section of `WiFi.GetConfig`; devices never return the passphrase."""
+
+    ssid: str | None = None
+    enable: bool = False
+    is_open: bool | None = None
+
+
+class ApConfig(_Message):
+    """`ap` section of `WiFi.GetConfig`."""
+
+    ssid: str | None = None
+    enable: bool = False
+
+
+class WifiConfig(_Message):
+    """Result of `WiFi.GetConfig`."""
+
+    sta: StaConfig
+    ap: ApConfig | None = None
+
+
+class JoinStatus(StrEnum):
+    """Values of `WiFi.GetStatus.status`."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    GOT_IP = "got ip"
+
+
+class WifiStatus(_Message):
+    """Result of `WiFi.GetStatus`; `sta_error` is the simulator's disconnect reason."""
+
+    status: JoinStatus
+    sta_ip: str | None = None
+    ssid: str | None = None
+    rssi: int | None = None
+    sta_error: str | None = None
+
+
+_M = TypeVar("_M", bound=_Message)
+
+
+def parse_result(message: type[_M], result: object, *, method: str, details: dict[str, str]) -> _M:
+    """Check that `result` has the shape of `message`; raises `DeviceProtocolError`."""
+    try:
+        return message.model_validate(result)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "result"
+        raise DeviceProtocolError(
+            f"{method} answered an unexpected result: {where}: {first['msg']}",
+            details={**details, "field": where},
+        ) from None
