@@ -106,7 +106,9 @@ def load_policy_book(
 ) -> PolicyBook:
     """Load the policy file (default: the packaged `defaults.toml`) with env overrides."""
     env = os.environ if environ is None else environ
-    file_name = path or (Path(env["DEVPROV_POLICY_FILE"]) if env.get("DEVPROV_POLICY_FILE") else None)
+    file_name = path or (
+        Path(env["DEVPROV_POLICY_FILE"]) if env.get("DEVPROV_POLICY_FILE") else None
+    )
     if file_name is not None:
         text = file_name.read_text()
     else:

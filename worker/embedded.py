@@ -75,9 +75,7 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         stack.push_async_callback(simulator.close)
 
         await stack.enter_async_context(central_worker(client))
-        edge = await stack.enter_async_context(
-            edge_worker_for(client, settings, settings.site)
-        )
+        edge = await stack.enter_async_context(edge_worker_for(client, settings, settings.site))
         await stack.enter_async_context(edge)
 
         registry = build_registry(

@@ -8,7 +8,6 @@ cancelled. Strategy workflows subclass `LifecycleWorkflow`, add `@workflow.defn`
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,8 +19,10 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     FailureError,
-    TimeoutError,
     is_cancelled_exception,
+)
+from temporalio.exceptions import (
+    TimeoutError as TemporalTimeoutError,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -92,8 +93,11 @@ def _failure_from(error: BaseException) -> StepFailure:
             code = ErrorCode.INTERNAL_ERROR
         details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         return StepFailure(code, cause.message, {str(k): str(v) for k, v in details.items()})
-    if isinstance(cause, TimeoutError):
-        return StepFailure(ErrorCode.DEVICE_TIMEOUT, f"step timed out ({cause.type.name if cause.type else 'unknown'})")
+    if isinstance(cause, TemporalTimeoutError):
+        return StepFailure(
+            ErrorCode.DEVICE_TIMEOUT,
+            f"step timed out ({cause.type.name if cause.type else 'unknown'})",
+        )
     message = cause.message if isinstance(cause, FailureError) else str(cause)
     return StepFailure(ErrorCode.INTERNAL_ERROR, message or type(cause).__name__)
 
@@ -172,9 +176,7 @@ class LifecycleWorkflow(ABC):
         """Start over from detection (undoing what the current attempt changed)."""
         self._retry_requested = True
         attempt = self._attempt
-        await workflow.wait_condition(
-            lambda: self._attempt > attempt or self._state.is_terminal
-        )
+        await workflow.wait_condition(lambda: self._attempt > attempt or self._state.is_terminal)
         return self.progress()
 
     @retry.validator
@@ -390,7 +392,7 @@ class LifecycleWorkflow(ABC):
     async def _sleep_unless_retry(self, duration: timedelta) -> None:
         try:
             await workflow.wait_condition(lambda: self._retry_requested, timeout=duration)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return
         raise _RestartRequested()
 
@@ -415,7 +417,7 @@ class LifecycleWorkflow(ABC):
             await workflow.wait_condition(
                 lambda: self._network is not None or self._retry_requested, timeout=wait
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise StepFailure(
                 ErrorCode.NETWORK_WAIT_TIMEOUT,
                 f"no network credentials arrived within {wait}",

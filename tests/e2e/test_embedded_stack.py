@@ -65,7 +65,8 @@ class Stack:
         return "\n".join(banner)
 
     async def stop(self) -> tuple[int, str]:
-        assert self.process is not None and self.process.stdout is not None
+        assert self.process is not None
+        assert self.process.stdout is not None
         self.process.send_signal(signal.SIGINT)
         loop = asyncio.get_running_loop()
         code = await loop.run_in_executor(None, lambda: self.process.wait(timeout=60))  # type: ignore[union-attr]

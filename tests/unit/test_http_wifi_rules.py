@@ -44,18 +44,14 @@ def test_old_firmware_is_rejected() -> None:
 
 
 def test_already_provisioned_device_is_reported_not_reprovisioned() -> None:
-    verdict = HttpWifiStrategy().pre_check(
-        REQUESTED, found(provisioned=True, network_ssid="home")
-    )
+    verdict = HttpWifiStrategy().pre_check(REQUESTED, found(provisioned=True, network_ssid="home"))
 
     assert not verdict.passed
     assert "already provisioned for network 'home'" in verdict.reasons[0]
 
 
 def test_device_with_authentication_on_is_not_in_set_up_mode() -> None:
-    verdict = HttpWifiStrategy().pre_check(
-        REQUESTED, found(attributes={"auth_enabled": "true"})
-    )
+    verdict = HttpWifiStrategy().pre_check(REQUESTED, found(attributes={"auth_enabled": "true"}))
 
     assert verdict.reasons == ["device has authentication enabled: it is not in set-up mode"]
 

@@ -32,9 +32,7 @@ def test_strategy_section_overrides_the_defaults() -> None:
     assert book.for_strategy("http-wifi").for_step(Step.CONFIRM).start_to_close == timedelta(
         seconds=45
     )
-    assert book.for_strategy("other").for_step(Step.CONFIRM).start_to_close == timedelta(
-        seconds=60
-    )
+    assert book.for_strategy("other").for_step(Step.CONFIRM).start_to_close == timedelta(seconds=60)
 
 
 def test_environment_overrides_the_file() -> None:

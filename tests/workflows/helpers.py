@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
@@ -59,7 +60,9 @@ def http_wifi_run(
     )
 
 
-async def start_run(client: Client, run: ProvisionRun, task_queue: str) -> WorkflowHandle:
+async def start_run(
+    client: Client, run: ProvisionRun, task_queue: str
+) -> WorkflowHandle[Any, ProvisionResult]:
     return await client.start_workflow(
         HTTP_WIFI_SPEC.workflow,
         run,
@@ -70,13 +73,13 @@ async def start_run(client: Client, run: ProvisionRun, task_queue: str) -> Workf
     )
 
 
-async def progress(handle: WorkflowHandle) -> ProgressSnapshot:
+async def progress(handle: WorkflowHandle[Any, ProvisionResult]) -> ProgressSnapshot:
     snapshot: ProgressSnapshot = await handle.query(PROGRESS_QUERY, result_type=ProgressSnapshot)
     return snapshot
 
 
 async def wait_for_state(
-    handle: WorkflowHandle, state: ProvisioningState, timeout: float = 20.0
+    handle: WorkflowHandle[Any, ProvisionResult], state: ProvisioningState, timeout: float = 20.0
 ) -> ProgressSnapshot:
     """Poll the progress query until the run reaches `state`."""
     async with asyncio.timeout(timeout):

@@ -32,9 +32,7 @@ def device() -> FakeWifiDevice:
 
 
 @pytest.fixture
-async def workers(
-    temporal_client: Client, site: str, device: FakeWifiDevice
-) -> AsyncIterator[str]:
+async def workers(temporal_client: Client, site: str, device: FakeWifiDevice) -> AsyncIterator[str]:
     """Central and edge workers for one test; yields the central task queue."""
     task_queue = f"central-{uuid.uuid4().hex[:8]}"
     central: Worker = central_worker(temporal_client, task_queue=task_queue)
