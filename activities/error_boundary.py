@@ -46,6 +46,15 @@ class _AdapterErrorInbound(ActivityInboundInterceptor):
                 error,
             )
             raise to_application_error(error) from error
+        except Exception:
+            info = activity.info()
+            logger.exception(
+                "activity %s (attempt %d) of %s failed unexpectedly",
+                info.activity_type,
+                info.attempt,
+                info.workflow_id,
+            )
+            raise
 
 
 class AdapterErrorInterceptor(Interceptor):

@@ -10,12 +10,13 @@ import logging
 
 from config.settings import Settings
 from worker.edge import run_until_signalled
+from worker.logging_setup import configure_logging
 from worker.temporal_client import connect
 from worker.workers import central_worker
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(logging.INFO)
     client = await connect(Settings.from_env())
     await run_until_signalled(central_worker(client))
 

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from adapters.http_wifi import ShellyRpcAdapter
 from config.settings import Settings
+from worker.logging_setup import configure_logging
 from worker.temporal_client import connect
 from worker.workers import edge_activities, edge_worker
 
@@ -55,7 +56,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--site", default=None, help="site served (default: $DEVPROV_SITE)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(logging.INFO)
     settings = Settings.from_env()
     client = await connect(settings)
     async with edge_worker_for(client, settings, args.site or settings.site) as worker:

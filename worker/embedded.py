@@ -21,6 +21,7 @@ from simulators.http_wifi import default_fleet, start_simulator
 from strategies.catalog import build_registry
 from worker.dev_server import start_dev_server
 from worker.edge import edge_worker_for
+from worker.logging_setup import configure_logging
 from worker.temporal_client import connect
 from worker.workers import central_worker
 
@@ -32,15 +33,16 @@ EXAMPLES = Path("examples/requests")
 def banner(settings: Settings, api_url: str, ui_url: str | None, simulator_url: str) -> str:
     """What to open and what to try, printed once everything is up."""
     examples = sorted(p.stem for p in EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []
-    device = examples[0] if examples else "shelly-plus1-kitchen"
+    preferred = [e for e in examples if e == "shelly-plus1-kitchen"] or examples or ["<device>"]
+    device = preferred[0]
     lines = [
         "",
         "devprov is running",
-        f"  API             {api_url}/api/v1   (OpenAPI: {api_url}/api/v1/openapi.json)",
-        f"  Temporal Web UI {ui_url or '(headless)'}",
-        f"  Temporal gRPC   {settings.temporal_address}",
+        f"  API               {api_url}/api/v1  (OpenAPI: {api_url}/api/v1/openapi.json)",
+        f"  Temporal Web UI   {ui_url or '(headless)'}",
+        f"  Temporal gRPC     {settings.temporal_address}",
         f"  Simulated devices {simulator_url}/_sim/devices",
-        f"  Data directory  {settings.data_dir.resolve()}",
+        f"  Data directory    {settings.data_dir.resolve()}",
         "",
         "Try:",
         f"  curl -si -X POST {api_url}/api/v1/devices/{device}/provision \\",
@@ -100,7 +102,7 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def main() -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(logging.WARNING)
     settings = Settings.from_env()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -22,6 +20,7 @@ from config.settings import Settings
 from domain.run import workflow_id_for
 from strategies.catalog import build_registry
 from tests.fakes import FakeWifiDevice
+from tests.sse import SseEvent, parse_sse
 from worker.workers import central_worker, edge_worker
 
 PASSPHRASE = "correct-horse-battery"
@@ -131,36 +130,6 @@ def run_path(device_id: str, action: str = "") -> str:
     """Path of the run of `device_id`, or of one of its actions."""
     base = f"/api/v1/devices/{device_id}/provision"
     return f"{base}/{action}" if action else base
-
-
-@dataclass(frozen=True)
-class SseEvent:
-    """One parsed Server-Sent Event."""
-
-    id: str | None
-    event: str | None
-    data: dict[str, Any]
-
-
-def parse_sse(text: str) -> list[SseEvent]:
-    """Parse an SSE body; comments (pings) are skipped."""
-    events: list[SseEvent] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, list[str]] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            fields.setdefault(name, []).append(value.removeprefix(" "))
-        if "data" in fields:
-            events.append(
-                SseEvent(
-                    id=fields.get("id", [None])[-1],
-                    event=fields.get("event", [None])[-1],
-                    data=json.loads("\n".join(fields["data"])),
-                )
-            )
-    return events
 
 
 async def read_sse(response: ClientResponse, within: float = 30) -> list[SseEvent]:

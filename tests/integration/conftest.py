@@ -1,0 +1,97 @@
+"""The whole pipeline on loopback: API → workflow → edge worker → httpx → simulated device."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from temporalio.client import Client
+
+from activities.http_wifi import HttpWifiActivities
+from adapters.http_wifi import ShellyRpcAdapter
+from api.app import ApiDependencies, create_app
+from config.policies import load_policy_book
+from config.settings import Settings
+from simulators.http_wifi import (
+    RunningSimulator,
+    SimulatedWifiDevice,
+    WifiDeviceFleet,
+    start_simulator,
+)
+from strategies.catalog import build_registry
+from worker.workers import central_worker, edge_worker
+
+ApiClient = TestClient[web.Request, web.Application]
+
+NETWORK = {"ssid": "devprov-lab", "passphrase": "correct-horse-battery"}
+
+POLICY_ENV = {
+    "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_POLL_INTERVAL": "200ms",
+    "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_WAIT": "10s",
+    "DEVPROV_POLICY__DEFAULTS__STEPS__DETECT__RETRY__MAXIMUM_ATTEMPTS": "2",
+    "DEVPROV_POLICY__STRATEGIES__HTTP_WIFI__STEPS__CONFIRM__START_TO_CLOSE": "4s",
+    "DEVPROV_POLICY__STRATEGIES__HTTP_WIFI__STEPS__CONFIRM__RETRY__MAXIMUM_ATTEMPTS": "1",
+    **{
+        f"DEVPROV_POLICY__DEFAULTS__STEPS__{step}__RETRY__INITIAL_INTERVAL": "100ms"
+        for step in ("DETECT", "PRE_CHECK", "PROVISION", "CONFIRM", "ROLLBACK")
+    },
+}
+
+
+@pytest.fixture
+def device() -> SimulatedWifiDevice:
+    """One simulated device in set-up mode that joins after half a second."""
+    return SimulatedWifiDevice(f"shelly-{uuid.uuid4().hex[:8]}", join_delay=0.5)
+
+
+@pytest.fixture
+async def simulator(device: SimulatedWifiDevice) -> AsyncIterator[RunningSimulator]:
+    running = await start_simulator(WifiDeviceFleet([device]), "127.0.0.1", 0)
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+@pytest.fixture
+async def pipeline(
+    temporal_client: Client,
+    simulator: RunningSimulator,
+    site: str,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+) -> AsyncIterator[ApiClient]:
+    """The API with a central worker and a real edge worker for this test's site."""
+    task_queue = f"central-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(trust_env=False) as http:
+        adapter = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
+        activities = HttpWifiActivities(adapter).all()
+        async with (
+            central_worker(temporal_client, task_queue=task_queue),
+            edge_worker(temporal_client, site=site, activities=activities),
+        ):
+            deps = ApiDependencies(
+                temporal=temporal_client,
+                registry=build_registry(),
+                policies=load_policy_book(environ=POLICY_ENV),
+                settings=Settings(sse_poll_interval_seconds=0.1),
+                task_queue=task_queue,
+            )
+            yield await aiohttp_client(create_app(deps))
+
+
+def request_body(site: str, *, network: dict[str, str] | None = NETWORK) -> dict[str, object]:
+    body: dict[str, object] = {
+        "device": {
+            "type": "wifi-relay",
+            "vendor": "shelly",
+            "capabilities": ["wifi", "http-rpc"],
+            "site": site,
+        }
+    }
+    if network is not None:
+        body["network"] = network
+    return body
