@@ -96,10 +96,7 @@ def _finished(workflow_id: str, status: WorkflowExecutionStatus | None) -> ApiEr
 def _update_rejected(error: WorkflowUpdateFailedError) -> ApiError:
     cause = error.cause
     if isinstance(cause, ApplicationError) and cause.type:
-        try:
-            code = ErrorCode(cause.type)
-        except ValueError:
-            code = ErrorCode.INTERNAL_ERROR
+        code = ErrorCode.from_type(cause.type)
         status = 500 if code is ErrorCode.INTERNAL_ERROR else 409
         return ApiError(status, code, cause.message)
     return ApiError(500, ErrorCode.INTERNAL_ERROR, "the run could not handle the request")

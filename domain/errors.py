@@ -43,3 +43,11 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     TEMPORAL_UNAVAILABLE = "TEMPORAL_UNAVAILABLE"
+
+    @classmethod
+    def from_type(cls, error_type: str | None) -> ErrorCode:
+        """The code named by a failure's type; INTERNAL_ERROR for anything else."""
+        try:
+            return cls(error_type or "")
+        except ValueError:
+            return cls.INTERNAL_ERROR

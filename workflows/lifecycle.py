@@ -87,10 +87,7 @@ def _failure_from(error: BaseException) -> StepFailure:
     while isinstance(cause, ActivityError):
         cause = cause.cause
     if isinstance(cause, ApplicationError) and cause.type:
-        try:
-            code = ErrorCode(cause.type)
-        except ValueError:
-            code = ErrorCode.INTERNAL_ERROR
+        code = ErrorCode.from_type(cause.type)
         details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         return StepFailure(code, cause.message, {str(k): str(v) for k, v in details.items()})
     if isinstance(cause, TemporalTimeoutError):
@@ -546,12 +543,7 @@ class LifecycleWorkflow(ABC):
             del self._events[0]
 
     def _result(self) -> ProvisionResult:
-        return ProvisionResult(
-            device_id=self._run.device_id,
-            strategy=self._run.strategy,
-            state=self._state,
-            message=self._message,
-            attempt=self._attempt,
-            error_code=self._error_code,
-            reasons=list(self._reasons),
+        snapshot = self.progress()
+        return ProvisionResult.model_validate(
+            snapshot.model_dump(include=set(ProvisionResult.model_fields) - {"details"})
         )
