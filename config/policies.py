@@ -24,6 +24,7 @@ _DURATION_FIELDS = {
     "network_wait",
     "device_wait",
     "device_poll_interval",
+    "pinned_worker_timeout",
 }
 
 
@@ -65,7 +66,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             # Shells cannot set names with '-': HTTP_WIFI stands for http-wifi.
             parts[1] = parts[1].replace("_", "-")
         value: Any = raw
-        if parts[-1] in {"maximum_attempts"}:
+        if parts[-1] in {"maximum_attempts", "max_failovers"}:
             value = int(raw)
         elif parts[-1] == "backoff_coefficient":
             value = float(raw)

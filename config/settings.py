@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -25,6 +27,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _host_name(raw: str) -> str:
+    """A task-queue-safe host name: lowercase letters, digits and '-'."""
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")
+    return cleaned[:63] or "edge"
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
@@ -42,13 +50,15 @@ class Settings:
     simulator_http_port: int = 8090
     data_dir: Path = Path("data")
     site: str = "local"
+    edge_host: str = "gw1"
+    edge_capabilities: tuple[str, ...] = ()
+    """Edge capabilities to host; empty means all of them."""
     default_strategy: str | None = None
     disabled_strategies: tuple[str, ...] = ()
     http_device_address_template: str = "http://127.0.0.1:8090/devices/{device_id}"
     http_device_timeout_seconds: float = 5.0
     sse_poll_interval_seconds: float = 0.5
     max_request_bytes: int = 64 * 1024
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +77,8 @@ class Settings:
             simulator_http_port=sim_port,
             data_dir=Path(env.get("DEVPROV_DATA_DIR", "data")),
             site=env.get("DEVPROV_SITE", "local"),
+            edge_host=_host_name(env.get("DEVPROV_EDGE_HOST") or socket.gethostname()),
+            edge_capabilities=_list(env, "DEVPROV_EDGE_CAPABILITIES"),
             default_strategy=env.get("DEVPROV_DEFAULT_STRATEGY") or None,
             disabled_strategies=_list(env, "DEVPROV_DISABLED_STRATEGIES"),
             http_device_address_template=env.get(

@@ -18,6 +18,14 @@ class DetectedDevice(BaseModel):
     )
     network_ssid: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
+    task_queue: str | None = Field(
+        default=None,
+        description=(
+            "Host-specific task queue of the edge worker that found the device, when only "
+            "that worker can reach it (its radio hears the device): every later step of "
+            "the run is sent there."
+        ),
+    )
 
 
 class NetworkJoin(BaseModel):

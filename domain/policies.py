@@ -51,6 +51,16 @@ class WaitPolicy(BaseModel):
     device_poll_interval: timedelta = Field(
         default=timedelta(seconds=5), description="Time between two detection attempts."
     )
+    pinned_worker_timeout: timedelta = Field(
+        default=timedelta(seconds=30),
+        description=(
+            "How long a step sent to the edge worker that detected the device may wait for "
+            "that worker before the run fails over (detects again elsewhere)."
+        ),
+    )
+    max_failovers: int = Field(
+        default=3, ge=0, description="Failovers to another edge worker before the run fails."
+    )
 
 
 class LifecyclePolicy(BaseModel):

@@ -24,6 +24,11 @@ def edge_task_queue(site: str) -> str:
     return f"edge.{site}"
 
 
+def host_task_queue(site: str, host: str) -> str:
+    """Task queue served only by the edge worker `host` of `site` (edge pinning)."""
+    return f"edge.{site}.{host}"
+
+
 class ProvisionRun(BaseModel):
     """Input of every strategy workflow."""
 

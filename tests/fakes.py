@@ -32,21 +32,37 @@ class FakeWifiDevice:
     resets: int = 0
     configured_ssid: str | None = None
     passphrase_ok: bool = False
+    audible_from: set[str] | None = None
+    """Gateways (host task queues) that hear the device; None: every gateway."""
+    calls: list[tuple[str, str | None]] = field(default_factory=list)
+    """(activity, gateway) of every activity run, in order."""
 
-    def activities(self) -> list[object]:
+    def activities(self, gateway: str | None = None) -> list[object]:
+        """Fake activities as run by `gateway` (a host task queue), if any.
+
+        A gateway's detection returns its own queue, which pins the run to it.
+        """
         device = self
+
+        def record() -> None:
+            device.calls.append((activity.info().activity_type, gateway))
 
         @activity.defn(name=HttpWifiActivity.DETECT)
         async def detect(descriptor: DeviceDescriptor) -> DetectedDevice:
+            record()
             device.detections += 1
-            if device.detections <= device.absent_detections:
+            deaf = device.audible_from is not None and gateway not in device.audible_from
+            if deaf or device.detections <= device.absent_detections:
                 raise ApplicationError(
                     "no answer from the device", type=ErrorCode.DEVICE_UNREACHABLE.value
                 )
-            return DetectedDevice(device_id=device.device_id, firmware=device.firmware)
+            return DetectedDevice(
+                device_id=device.device_id, firmware=device.firmware, task_queue=gateway
+            )
 
         @activity.defn(name=HttpWifiActivity.READ_STATE)
         async def read_state(descriptor: DeviceDescriptor) -> DetectedDevice:
+            record()
             return DetectedDevice(
                 device_id=device.device_id,
                 firmware=device.firmware,
@@ -56,6 +72,7 @@ class FakeWifiDevice:
 
         @activity.defn(name=HttpWifiActivity.APPLY_NETWORK)
         async def apply_network(assignment: NetworkAssignment) -> None:
+            record()
             device.applied.append(assignment.network.ssid)
             device.configured_ssid = assignment.network.ssid
             device.passphrase_ok = (
@@ -64,6 +81,7 @@ class FakeWifiDevice:
 
         @activity.defn(name=HttpWifiActivity.CONFIRM_JOINED)
         async def confirm_joined(check: JoinCheck) -> NetworkJoin:
+            record()
             while device.block_confirm:
                 activity.heartbeat()
                 await asyncio.sleep(0.1)
@@ -83,6 +101,7 @@ class FakeWifiDevice:
 
         @activity.defn(name=HttpWifiActivity.RESET)
         async def reset(descriptor: DeviceDescriptor) -> None:
+            record()
             device.resets += 1
             device.configured_ssid = None
 

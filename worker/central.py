@@ -7,18 +7,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 from config.settings import Settings
-from worker.edge import run_until_signalled
 from worker.logging_setup import configure_logging
 from worker.temporal_client import connect
 from worker.workers import central_worker
 
+logger = logging.getLogger("devprov.worker.central")
+
 
 async def main() -> None:
-    configure_logging(logging.INFO)
+    configure_logging()
     client = await connect(Settings.from_env())
-    await run_until_signalled(central_worker(client))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with central_worker(client) as worker:
+        logger.info("central worker polling task queue %s", worker.task_queue)
+        await stop.wait()
+        logger.info("stopping: finishing the workflow tasks in flight")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
-"""Edge worker: hosts the device-facing activities of one site.
+"""Edge worker: hosts the device-facing activities of one site, near the devices.
 
-Run on a gateway near the devices: `python -m worker.edge --site <site>`.
+Run one per gateway: `python -m worker.edge --site <site> --host <name>`. It polls two
+task queues with the same activities: `edge.<site>`, shared by every gateway of the
+site (detection goes there), and `edge.<site>.<host>`, its own (a run whose device this
+gateway detected sends every later step there).
 """
 
 from __future__ import annotations
@@ -12,55 +15,67 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 
-import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from adapters.http_wifi import ShellyRpcAdapter
 from config.settings import Settings
+from domain.run import edge_task_queue
+from worker.edge_capabilities import EdgeContext, SimulatedWorld, selected_capabilities
 from worker.logging_setup import configure_logging
 from worker.temporal_client import connect
-from worker.workers import edge_activities, edge_worker
+from worker.workers import edge_worker
 
 logger = logging.getLogger("devprov.worker.edge")
 
 
 @contextlib.asynccontextmanager
-async def edge_worker_for(client: Client, settings: Settings, site: str) -> AsyncIterator[Worker]:
-    """An edge worker of `site` with its adapters; closes them when leaving."""
-    # trust_env=False: a proxy set for the internet must not capture local device traffic.
-    async with httpx.AsyncClient(
-        timeout=settings.http_device_timeout_seconds, trust_env=False
-    ) as http:
-        wifi_setup = ShellyRpcAdapter(
-            http,
-            address_template=settings.http_device_address_template,
-            timeout=settings.http_device_timeout_seconds,
-        )
-        yield edge_worker(client, site=site, activities=edge_activities(wifi_setup))
-
-
-async def run_until_signalled(worker: Worker) -> None:
-    """Run `worker` until SIGINT/SIGTERM, then shut it down gracefully."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with worker:
-        logger.info("worker polling task queue %s", worker.task_queue)
-        await stop.wait()
-        logger.info("stopping: finishing the activities in flight")
+async def edge_node(
+    client: Client,
+    settings: Settings,
+    *,
+    site: str,
+    host: str,
+    world: SimulatedWorld | None = None,
+) -> AsyncIterator[list[Worker]]:
+    """Run the edge workers of gateway `host` of `site` while inside the block."""
+    context = EdgeContext(
+        settings=settings,
+        site=site,
+        host=host,
+        data_dir=settings.data_dir / "edge" / site / host,
+        world=world or SimulatedWorld(),
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        activities: list[object] = []
+        for name, capability in selected_capabilities(settings).items():
+            logger.info("edge %s/%s: opening %s", site, host, name)
+            activities += await stack.enter_async_context(capability(context))
+        workers = [
+            edge_worker(client, task_queue=queue, activities=activities)
+            for queue in (edge_task_queue(site), context.host_task_queue)
+        ]
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        yield workers
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--site", default=None, help="site served (default: $DEVPROV_SITE)")
+    parser.add_argument("--host", default=None, help="gateway name (default: $DEVPROV_EDGE_HOST)")
     args = parser.parse_args()
-    configure_logging(logging.INFO)
+    configure_logging()
     settings = Settings.from_env()
     client = await connect(settings)
-    async with edge_worker_for(client, settings, args.site or settings.site) as worker:
-        await run_until_signalled(worker)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    site, host = args.site or settings.site, args.host or settings.edge_host
+    async with edge_node(client, settings, site=site, host=host):
+        logger.info("edge worker %s of site %s is polling", host, site)
+        await stop.wait()
+        logger.info("stopping: finishing the activities in flight")
 
 
 if __name__ == "__main__":

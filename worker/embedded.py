@@ -20,7 +20,8 @@ from config.settings import Settings
 from simulators.http_wifi import default_fleet, start_simulator
 from strategies.catalog import build_registry
 from worker.dev_server import start_dev_server
-from worker.edge import edge_worker_for
+from worker.edge import edge_node
+from worker.edge_capabilities import SimulatedWorld
 from worker.logging_setup import configure_logging
 from worker.temporal_client import connect
 from worker.workers import central_worker
@@ -71,14 +72,16 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         stack.push_async_callback(server.stop)
         client = await connect(settings)
 
+        world = SimulatedWorld()
         simulator = await start_simulator(
             default_fleet(), host=settings.simulator_host, port=settings.simulator_http_port
         )
         stack.push_async_callback(simulator.close)
 
         await stack.enter_async_context(central_worker(client))
-        edge = await stack.enter_async_context(edge_worker_for(client, settings, settings.site))
-        await stack.enter_async_context(edge)
+        await stack.enter_async_context(
+            edge_node(client, settings, site=settings.site, host=settings.edge_host, world=world)
+        )
 
         registry = build_registry(
             default=settings.default_strategy, disabled=settings.disabled_strategies

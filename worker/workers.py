@@ -9,8 +9,6 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.error_boundary import AdapterErrorInterceptor
-from activities.http_wifi import HttpWifiActivities
-from adapters.ports import WifiSetupPort
 from domain.run import CENTRAL_TASK_QUEUE, edge_task_queue
 from workflows.catalog import ALL_WORKFLOWS
 
@@ -28,24 +26,25 @@ def central_worker(client: Client, *, task_queue: str = CENTRAL_TASK_QUEUE) -> W
     )
 
 
-def edge_activities(wifi_setup: WifiSetupPort) -> list[object]:
-    """The activities an edge worker hosts, wired to its adapters."""
-    return [*HttpWifiActivities(wifi_setup).all()]
-
-
 def edge_worker(
     client: Client,
     *,
-    site: str,
     activities: Sequence[object],
+    site: str | None = None,
+    task_queue: str | None = None,
     max_concurrent_activities: int = 50,
+    graceful_shutdown_timeout: timedelta = GRACEFUL_SHUTDOWN,
 ) -> Worker:
-    """A worker near the devices of `site`, serving task queue `edge.<site>`."""
+    """A worker near the devices, serving `task_queue` (default: `edge.<site>`)."""
+    if task_queue is None:
+        if site is None:
+            raise ValueError("edge_worker needs a site or a task queue")
+        task_queue = edge_task_queue(site)
     return Worker(
         client,
-        task_queue=edge_task_queue(site),
+        task_queue=task_queue,
         activities=list(activities),  # type: ignore[arg-type]
         interceptors=[AdapterErrorInterceptor()],
         max_concurrent_activities=max_concurrent_activities,
-        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        graceful_shutdown_timeout=graceful_shutdown_timeout,
     )

@@ -8,6 +8,7 @@ cancelled. Strategy workflows subclass `LifecycleWorkflow`, add `@workflow.defn`
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     FailureError,
+    TimeoutType,
     is_cancelled_exception,
 )
 from temporalio.exceptions import (
@@ -65,6 +67,14 @@ class _RestartRequested(Exception):
     """A person asked to start over from detection."""
 
 
+class _EdgeWorkerLost(Exception):
+    """The edge worker the run was pinned to stopped taking its steps."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class _CredentialsRejected(Exception):
     """The device or its network refused the credentials; ask for new ones."""
 
@@ -90,6 +100,10 @@ def _failure_from(error: BaseException) -> StepFailure:
         code = ErrorCode.from_type(cause.type)
         details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         return StepFailure(code, cause.message, {str(k): str(v) for k, v in details.items()})
+    if isinstance(cause, TemporalTimeoutError) and cause.type is TimeoutType.SCHEDULE_TO_START:
+        return StepFailure(
+            ErrorCode.EDGE_WORKER_LOST, "no edge worker took the step on its task queue in time"
+        )
     if isinstance(cause, TemporalTimeoutError):
         return StepFailure(
             ErrorCode.DEVICE_TIMEOUT,
@@ -118,6 +132,8 @@ class LifecycleWorkflow(ABC):
         self._network: NetworkCredentials | None = run.request.network
         self._retry_requested = False
         self._compensations: list[Compensation] = []
+        self._pinned_queue: str | None = None
+        self._failovers = 0
         self._updated_at = workflow.now()
         self._record_event(details={})
 
@@ -222,6 +238,8 @@ class LifecycleWorkflow(ABC):
 
     def device_task_queue(self) -> str:
         """Task queue of the workers that can reach the device."""
+        if self._pinned_queue is not None:
+            return self._pinned_queue
         if self.spec.placement is Placement.EDGE:
             return edge_task_queue(self._run.request.device.site)
         return CENTRAL_TASK_QUEUE
@@ -234,11 +252,18 @@ class LifecycleWorkflow(ABC):
         result_type: type[ResultT],
     ) -> ResultT:
         """Run one activity of `step` with the step's configured options."""
+        task_queue = self.device_task_queue()
         result: ResultT = await workflow.execute_activity(
             activity,
             arg,
             result_type=result_type,
-            task_queue=self.device_task_queue(),
+            task_queue=task_queue,
+            # Only the pinned worker can take the step; if it is gone, fail over.
+            schedule_to_start_timeout=(
+                self._run.policy.waits.pinned_worker_timeout
+                if task_queue == self._pinned_queue
+                else None
+            ),
             summary=f"{step.value}: {activity}",
             **activity_options(self._run.policy.for_step(step)),
         )
@@ -254,6 +279,37 @@ class LifecycleWorkflow(ABC):
         self._updated_at = workflow.now()
         self._record_event(details)
 
+    async def wait_for_device_action(
+        self, message: str, action: Awaitable[ResultT], resumed: str
+    ) -> ResultT:
+        """Show WAITING_FOR_DEVICE with `message` while `action` waits on the device.
+
+        For steps where a person must act on the device (press its button, power it
+        on in pairing mode) while an activity waits for it. A retry request abandons
+        the wait and starts the run over. Afterwards the run returns to the state it
+        was in, with the message `resumed`.
+        """
+        state, step = self._state, self._step
+        self._transition(ProvisioningState.WAITING_FOR_DEVICE, step, message)
+        action_task = asyncio.ensure_future(action)
+        retry_task = asyncio.ensure_future(workflow.wait_condition(lambda: self._retry_requested))
+        try:
+            await workflow.wait([action_task, retry_task], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not action_task.done():
+                action_task.cancel()
+            retry_task.cancel()
+        if not action_task.done() or action_task.cancelled():
+            try:
+                await action_task
+            except BaseException as error:
+                if not is_cancelled_exception(error):
+                    raise
+            raise _RestartRequested()
+        result: ResultT = action_task.result()
+        self._transition(state, step, resumed)
+        return result
+
     # ------------------------------------------------------------------ the lifecycle
 
     async def run_lifecycle(self) -> ProvisionResult:
@@ -265,11 +321,18 @@ class LifecycleWorkflow(ABC):
                 except _RestartRequested:
                     await self._compensate("retry requested")
                     self._retry_requested = False
-                    self._attempt += 1
-                    self._transition(
-                        ProvisioningState.PENDING,
-                        Step.START,
-                        f"attempt {self._attempt}: starting over",
+                    self._start_new_attempt("starting over")
+                    continue
+                except _EdgeWorkerLost as lost:
+                    lost_queue, self._pinned_queue = self._pinned_queue, None
+                    self._failovers += 1
+                    if self._failovers > self._run.policy.waits.max_failovers:
+                        raise StepFailure(ErrorCode.EDGE_WORKER_LOST, lost.message) from None
+                    # Undo through any worker of the site: the pinned one is gone.
+                    await self._compensate(f"edge worker {lost_queue} stopped answering")
+                    self._start_new_attempt(
+                        f"edge worker {lost_queue} stopped answering; detecting the device "
+                        "again from another one"
                     )
                     continue
                 self._transition(ProvisioningState.SUCCEEDED, Step.DONE, message)
@@ -288,6 +351,10 @@ class LifecycleWorkflow(ABC):
                 raise
         await self._end_failed(failure)
         raise AssertionError("unreachable")
+
+    def _start_new_attempt(self, why: str) -> None:
+        self._attempt += 1
+        self._transition(ProvisioningState.PENDING, Step.START, f"attempt {self._attempt}: {why}")
 
     async def _attempt_once(self) -> str:
         found = await self._detect_until_present()
@@ -344,6 +411,11 @@ class LifecycleWorkflow(ABC):
             failure = _failure_from(error)
             if failure.code is ErrorCode.CREDENTIALS_REJECTED:
                 raise _CredentialsRejected(failure.message) from None
+            if failure.code is ErrorCode.EDGE_WORKER_LOST and self._pinned_queue is not None:
+                raise _EdgeWorkerLost(
+                    f"edge worker {self._pinned_queue} did not take the step within "
+                    f"{self._run.policy.waits.pinned_worker_timeout}"
+                ) from None
             raise failure from None
 
     async def _detect_until_present(self) -> DetectedDevice:
@@ -383,6 +455,13 @@ class LifecycleWorkflow(ABC):
             if self._state is ProvisioningState.WAITING_FOR_DEVICE:
                 self._transition(
                     ProvisioningState.DETECTING, Step.DETECT, f"device {device_id} found"
+                )
+            if found.task_queue:
+                self._pinned_queue = found.task_queue
+                self.report(
+                    f"device {device_id} found by edge worker {found.task_queue}; "
+                    "its next steps run there",
+                    task_queue=found.task_queue,
                 )
             return found
 

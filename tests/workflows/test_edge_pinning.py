@@ -1,0 +1,108 @@
+"""Edge pinning: the gateway that detects a device runs every later step of its run."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from domain.run import edge_task_queue, host_task_queue
+from domain.states import ProvisioningState as S
+from tests.fakes import FakeWifiDevice
+from tests.workflows.helpers import (
+    http_wifi_run,
+    network,
+    new_device_id,
+    progress,
+    start_run,
+    wait_for_state,
+)
+from worker.workers import central_worker, edge_worker
+
+PINNING_POLICY = {
+    "DEVPROV_POLICY__DEFAULTS__WAITS__PINNED_WORKER_TIMEOUT": "1s",
+    "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_WAIT": "30s",
+    "DEVPROV_POLICY__DEFAULTS__STEPS__CONFIRM__HEARTBEAT": "1s",
+}
+
+
+async def gateway_workers(
+    client: Client, site: str, host: str, device: FakeWifiDevice
+) -> list[Worker]:
+    """The two workers of one gateway: the site's shared queue and its own.
+
+    Each gateway gets its own connection, as separate gateway processes would (the SDK
+    refuses two workers of one connection on the same task queue).
+    """
+    client = await Client.connect(
+        client.service_client.config.target_host,
+        namespace=client.namespace,
+        data_converter=client.data_converter,
+    )
+    queue = host_task_queue(site, host)
+    activities = device.activities(gateway=queue)
+    return [
+        edge_worker(
+            client,
+            task_queue=task_queue,
+            activities=activities,
+            graceful_shutdown_timeout=timedelta(0),
+        )
+        for task_queue in (edge_task_queue(site), queue)
+    ]
+
+
+@pytest.fixture
+async def central(temporal_client: Client) -> AsyncIterator[str]:
+    task_queue = f"central-{uuid.uuid4().hex[:8]}"
+    async with central_worker(temporal_client, task_queue=task_queue):
+        yield task_queue
+
+
+async def test_every_step_after_detection_runs_on_the_detecting_gateway(
+    temporal_client: Client, central: str, site: str
+) -> None:
+    device = FakeWifiDevice(device_id=new_device_id())
+    gw1 = await gateway_workers(temporal_client, site, "gw1", device)
+    gw2 = await gateway_workers(temporal_client, site, "gw2", device)
+    async with gw1[0], gw1[1], gw2[0], gw2[1]:
+        run = http_wifi_run(device.device_id, site, with_network=network())
+        handle = await start_run(temporal_client, run, central)
+        assert (await handle.result()).state is S.SUCCEEDED
+
+    detections = [gw for name, gw in device.calls if name.endswith(".detect")]
+    later = [gw for name, gw in device.calls if not name.endswith(".detect")]
+    assert len(later) == 3
+    assert set(later) == {detections[-1]}
+
+
+async def test_run_fails_over_when_its_gateway_dies_and_rolls_back_through_another(
+    temporal_client: Client, central: str, site: str
+) -> None:
+    device = FakeWifiDevice(device_id=new_device_id(), block_confirm=True)
+    gw1_queue, gw2_queue = host_task_queue(site, "gw1"), host_task_queue(site, "gw2")
+    device.audible_from = {gw1_queue}
+    gw1 = await gateway_workers(temporal_client, site, "gw1", device)
+    gw2 = await gateway_workers(temporal_client, site, "gw2", device)
+    run = http_wifi_run(device.device_id, site, with_network=network(), policy_env=PINNING_POLICY)
+    async with gw2[0], gw2[1]:
+        async with gw1[0], gw1[1]:
+            handle = await start_run(temporal_client, run, central)
+            await wait_for_state(handle, S.CONFIRMING)
+        # gw1 is gone mid-confirm; only gw2 hears the device from now on.
+        device.audible_from = {gw2_queue}
+        device.block_confirm = False
+        result = await asyncio.wait_for(handle.result(), 60)
+
+    assert result.state is S.SUCCEEDED
+    snapshot = await progress(handle)
+    assert snapshot.attempt == 2
+    assert any("stopped answering" in e.message for e in snapshot.events)
+    assert ("http_wifi.reset", gw2_queue) in device.calls
+    second_attempt = device.calls[device.calls.index(("http_wifi.reset", gw2_queue)) + 1 :]
+    assert {gw for _, gw in second_attempt if gw is not None} == {gw2_queue}
