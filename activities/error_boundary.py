@@ -46,6 +46,8 @@ class _AdapterErrorInbound(ActivityInboundInterceptor):
                 error,
             )
             raise to_application_error(error) from error
+        except ApplicationError:
+            raise
         except Exception:
             info = activity.info()
             logger.exception(

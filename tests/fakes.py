@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -104,5 +105,66 @@ class FakeWifiDevice:
             record()
             device.resets += 1
             device.configured_ssid = None
+
+        return [detect, read_state, apply_network, confirm_joined, reset]
+
+
+@dataclass
+class FakeWifiFleet:
+    """Many fake devices behind one set of activities, dispatched by device id."""
+
+    devices: dict[str, FakeWifiDevice] = field(default_factory=dict)
+    active: set[str] = field(default_factory=set)
+    peak_active: int = 0
+
+    def add(self, device_id: str, **behaviour: object) -> FakeWifiDevice:
+        device = FakeWifiDevice(device_id=device_id, **behaviour)  # type: ignore[arg-type]
+        self.devices[device_id] = device
+        return device
+
+    def activities(self) -> list[object]:
+        """Activities that act on the device named in their input."""
+        fleet = self
+        by_name: dict[str, dict[str, object]] = {}
+        for device_id, device in self.devices.items():
+            for fn in device.activities():
+                name = getattr(fn, "__temporal_activity_definition").name
+                by_name.setdefault(name, {})[device_id] = fn
+
+        def target(name: str, device_id: str) -> Any:
+            return by_name[name][device_id]
+
+        @activity.defn(name=HttpWifiActivity.DETECT)
+        async def detect(descriptor: DeviceDescriptor) -> DetectedDevice:
+            fleet.active.add(descriptor.device_id)
+            fleet.peak_active = max(fleet.peak_active, len(fleet.active))
+            result: DetectedDevice = await target(HttpWifiActivity.DETECT, descriptor.device_id)(
+                descriptor
+            )
+            return result
+
+        @activity.defn(name=HttpWifiActivity.READ_STATE)
+        async def read_state(descriptor: DeviceDescriptor) -> DetectedDevice:
+            result: DetectedDevice = await target(
+                HttpWifiActivity.READ_STATE, descriptor.device_id
+            )(descriptor)
+            return result
+
+        @activity.defn(name=HttpWifiActivity.APPLY_NETWORK)
+        async def apply_network(assignment: NetworkAssignment) -> None:
+            await target(HttpWifiActivity.APPLY_NETWORK, assignment.device.device_id)(assignment)
+
+        @activity.defn(name=HttpWifiActivity.CONFIRM_JOINED)
+        async def confirm_joined(check: JoinCheck) -> NetworkJoin:
+            result: NetworkJoin = await target(
+                HttpWifiActivity.CONFIRM_JOINED, check.device.device_id
+            )(check)
+            fleet.active.discard(check.device.device_id)
+            return result
+
+        @activity.defn(name=HttpWifiActivity.RESET)
+        async def reset(descriptor: DeviceDescriptor) -> None:
+            await target(HttpWifiActivity.RESET, descriptor.device_id)(descriptor)
+            fleet.active.discard(descriptor.device_id)
 
         return [detect, read_state, apply_network, confirm_joined, reset]

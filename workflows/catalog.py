@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from workflows.fleet import FleetProvisioningWorkflow
 from workflows.http_wifi import HttpWifiProvisioningWorkflow
 from workflows.lifecycle import LifecycleWorkflow
 
-ALL_WORKFLOWS: list[type[LifecycleWorkflow]] = [HttpWifiProvisioningWorkflow]
+STRATEGY_WORKFLOWS: list[type[LifecycleWorkflow]] = [HttpWifiProvisioningWorkflow]
+"""One workflow per strategy."""
+
+ALL_WORKFLOWS: list[type] = [*STRATEGY_WORKFLOWS, FleetProvisioningWorkflow]
+"""Everything the central worker runs."""

@@ -13,19 +13,24 @@ VENDOR = SearchAttributeKey.for_keyword("Vendor")
 SITE = SearchAttributeKey.for_keyword("Site")
 PROVISIONING_STATE = SearchAttributeKey.for_keyword("ProvisioningState")
 ERROR_CODE = SearchAttributeKey.for_keyword("ErrorCode")
+FLEET_ID = SearchAttributeKey.for_keyword("FleetId")
+"""Set on the device runs a fleet started (and on the fleet run itself)."""
 
-ALL_KEYS = (DEVICE_ID, STRATEGY, VENDOR, SITE, PROVISIONING_STATE, ERROR_CODE)
+ALL_KEYS = (DEVICE_ID, STRATEGY, VENDOR, SITE, PROVISIONING_STATE, ERROR_CODE, FLEET_ID)
 
 
-def initial_search_attributes(run: ProvisionRun) -> TypedSearchAttributes:
+def initial_search_attributes(
+    run: ProvisionRun, *, fleet_id: str | None = None
+) -> TypedSearchAttributes:
     """The attributes a run starts with; the workflow keeps the state and error current."""
     device = run.request.device
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(DEVICE_ID, device.device_id),
-            SearchAttributePair(STRATEGY, run.strategy),
-            SearchAttributePair(VENDOR, device.vendor),
-            SearchAttributePair(SITE, device.site),
-            SearchAttributePair(PROVISIONING_STATE, ProvisioningState.PENDING.value),
-        ]
-    )
+    pairs: list[SearchAttributePair[str]] = [
+        SearchAttributePair(DEVICE_ID, device.device_id),
+        SearchAttributePair(STRATEGY, run.strategy),
+        SearchAttributePair(VENDOR, device.vendor),
+        SearchAttributePair(SITE, device.site),
+        SearchAttributePair(PROVISIONING_STATE, ProvisioningState.PENDING.value),
+    ]
+    if fleet_id is not None:
+        pairs.append(SearchAttributePair(FLEET_ID, fleet_id))
+    return TypedSearchAttributes(pairs)

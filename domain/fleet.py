@@ -1,0 +1,222 @@
+"""Fleet provisioning: one request for up to 10,000 devices of one family."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.device import DEVICE_ID_PATTERN, DeviceDescriptor
+from domain.errors import ErrorCode
+from domain.policies import LifecyclePolicy
+from domain.requests import NetworkCredentials, ProvisionRequest
+
+MAX_FLEET_DEVICES = 10_000
+FLEET_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+FLEET_PROGRESS_QUERY = "fleet_progress"
+FLEET_RETRY_FAILED_UPDATE = "retry_failed"
+FLEET_SKIP_UPDATE = "skip"
+
+
+def fleet_workflow_id(fleet_id: str) -> str:
+    """Workflow id of a fleet run."""
+    return f"fleet-{fleet_id}"
+
+
+class DeviceTemplate(BaseModel):
+    """What the devices of a fleet share; each device may override some of it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    vendor: str
+    model: str = ""
+    capabilities: frozenset[str] = frozenset()
+    site: str = "local"
+    transport_hints: dict[str, str] = Field(default_factory=dict)
+
+
+def build_descriptor(template: DeviceTemplate, device: FleetDevice) -> DeviceDescriptor:
+    """The full descriptor of one fleet device: the template plus its overrides."""
+    return DeviceDescriptor(
+        device_id=device.device_id,
+        type=template.type,
+        vendor=template.vendor,
+        model=device.model if device.model is not None else template.model,
+        capabilities=template.capabilities,
+        site=device.site or template.site,
+        transport_hints=(
+            device.transport_hints
+            if device.transport_hints is not None
+            else template.transport_hints
+        ),
+    )
+
+
+class FleetDevice(BaseModel):
+    """One device of a fleet: its id and what differs from the template."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(pattern=DEVICE_ID_PATTERN)
+    site: str | None = None
+    model: str | None = None
+    transport_hints: dict[str, str] | None = None
+
+
+class FleetLimits(BaseModel):
+    """Bounds on concurrent device runs, so no radio or cloud quota is overrun."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_in_flight: int = Field(default=100, ge=1, le=1000)
+    per_site: int = Field(default=20, ge=1, le=1000)
+    per_vendor: int = Field(default=50, ge=1, le=1000)
+
+
+class FleetRequest(BaseModel):
+    """Body of `POST /api/v1/fleets/{fleet_id}/provision`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template: DeviceTemplate
+    devices: list[FleetDevice] = Field(min_length=1, max_length=MAX_FLEET_DEVICES)
+    network: NetworkCredentials | None = None
+    strategy: str | None = None
+    limits: FleetLimits = Field(default_factory=FleetLimits)
+
+    @model_validator(mode="after")
+    def _unique_devices(self) -> FleetRequest:
+        counts = Counter(d.device_id for d in self.devices)
+        duplicates = sorted(device_id for device_id, n in counts.items() if n > 1)
+        if duplicates:
+            raise ValueError(f"duplicate device ids: {', '.join(duplicates[:10])}")
+        return self
+
+    def descriptor(self, device: FleetDevice) -> DeviceDescriptor:
+        """The full descriptor of one device (template plus its overrides)."""
+        return build_descriptor(self.template, device)
+
+
+class FleetMember(BaseModel):
+    """A device of a fleet run, compact: the template holds the rest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device: FleetDevice
+    strategy: str
+
+
+class FleetStrategy(BaseModel):
+    """How to run the devices of one strategy."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow: str
+    policy: LifecyclePolicy
+
+
+class DeviceOutcome(StrEnum):
+    """Where one device of a fleet stands, from the fleet's point of view."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    SKIPPED = "SKIPPED"
+
+
+class FleetFailure(BaseModel):
+    """A device whose run did not succeed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    error_code: ErrorCode
+    message: str
+    attempt: int = 1
+
+
+class FleetTally(BaseModel):
+    """What a fleet run has done so far; carried across continue-as-new."""
+
+    succeeded: int = 0
+    cancelled: int = 0
+    skipped: int = 0
+    failures: list[FleetFailure] = Field(default_factory=list)
+    generation: int = 1
+    sequence: int = 0
+
+
+class FleetRun(BaseModel):
+    """Input of the fleet workflow (and of each continue-as-new of it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fleet_id: str
+    template: DeviceTemplate
+    network: NetworkCredentials | None
+    limits: FleetLimits
+    strategies: dict[str, FleetStrategy]
+    queue: list[FleetMember]
+    total: int
+    tally: FleetTally = Field(default_factory=FleetTally)
+    generation_size: int = Field(
+        default=500,
+        ge=1,
+        description="Children one run starts before it continues as new (bounds history).",
+    )
+
+    def request_for(self, member: FleetMember) -> ProvisionRequest:
+        """The single-device request of `member`."""
+        return ProvisionRequest(
+            device=build_descriptor(self.template, member.device),
+            strategy=member.strategy,
+            network=self.network,
+        )
+
+
+class FleetState(StrEnum):
+    """State of a fleet run."""
+
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+
+
+class FleetSnapshot(BaseModel):
+    """Aggregate progress of a fleet, served by the `fleet_progress` query."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fleet_id: str
+    state: FleetState
+    total: int
+    counts: dict[DeviceOutcome, int]
+    failures_by_code: dict[str, int]
+    failures: list[FleetFailure] = Field(description="The most recent failures (at most 100).")
+    in_flight_by_site: dict[str, int]
+    generation: int
+    sequence: int
+    updated_at: datetime
+
+    @property
+    def finished(self) -> bool:
+        return self.state in {FleetState.COMPLETED, FleetState.CANCELLED}
+
+
+class FleetResult(BaseModel):
+    """What a fleet run returns when every device is done."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fleet_id: str
+    total: int
+    succeeded: int
+    cancelled: int
+    skipped: int
+    failures: list[FleetFailure]

@@ -1,0 +1,289 @@
+"""Fleet provisioning: one child run per device, with bounded concurrency.
+
+The fleet starts each device's own strategy workflow as a child (workflow id
+`provision-<device>`, so every device stays visible and searchable on its own), never
+more at once than its limits allow per site, per vendor and overall. Its history stays
+bounded: after `FleetRun.generation_size` children (≈4 history events each) it stops starting new ones, lets the
+running ones finish, and continues as new with what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, deque
+
+from temporalio import workflow
+from temporalio.exceptions import (
+    ApplicationError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
+    is_cancelled_exception,
+)
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.errors import ErrorCode
+    from domain.fleet import (
+        FLEET_PROGRESS_QUERY,
+        FLEET_RETRY_FAILED_UPDATE,
+        FLEET_SKIP_UPDATE,
+        DeviceOutcome,
+        FleetFailure,
+        FleetMember,
+        FleetResult,
+        FleetRun,
+        FleetSnapshot,
+        FleetState,
+        FleetTally,
+    )
+    from domain.progress import ProvisionResult
+    from domain.run import ProvisionRun, workflow_id_for
+    from workflows import search_attributes as sa
+
+MAX_LISTED_FAILURES = 100
+
+
+def _failure_of(member: FleetMember, error: BaseException, attempt: int) -> FleetFailure:
+    cause: BaseException | None = error
+    while isinstance(cause, ChildWorkflowError | ApplicationError) and cause.cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type:
+            break
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return FleetFailure(
+            device_id=member.device.device_id,
+            error_code=ErrorCode.from_type(cause.type),
+            message=cause.message,
+            attempt=attempt,
+        )
+    return FleetFailure(
+        device_id=member.device.device_id,
+        error_code=ErrorCode.INTERNAL_ERROR,
+        message=str(error) or type(error).__name__,
+        attempt=attempt,
+    )
+
+
+@workflow.defn(name="FleetProvisioning")
+class FleetProvisioningWorkflow:
+    """Provision every device of a fleet through its own child run."""
+
+    @workflow.init
+    def __init__(self, run: FleetRun) -> None:
+        self._run = run
+        self._queue: deque[FleetMember] = deque(run.queue)
+        self._members = {m.device.device_id: m for m in run.queue}
+        self._tally = run.tally.model_copy(deep=True)
+        self._running: dict[str, FleetMember] = {}
+        self._attempts: Counter[str] = Counter()
+        self._state = FleetState.RUNNING
+        self._started_this_generation = 0
+        self._updated_at = workflow.now()
+
+    @workflow.run
+    async def run(self, run: FleetRun) -> FleetResult:
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while self._queue or tasks:
+                while self._queue and self._started_this_generation < run.generation_size:
+                    member = self._next_startable()
+                    if member is None:
+                        break
+                    task = asyncio.create_task(self._run_child(member))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    self._started_this_generation += 1
+                in_flight = len(tasks)
+                await workflow.wait_condition(
+                    lambda: len(tasks) < in_flight or bool(self._queue and not tasks)
+                )
+                if self._queue and not tasks and self._rolls_over():
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    workflow.continue_as_new(self._carry_over())
+        except BaseException as error:
+            if not is_cancelled_exception(error):
+                raise
+            self._state = FleetState.CANCELLING
+            self._touch()
+            # Cancelling a child's task asks Temporal to cancel that child; each device
+            # run then rolls itself back. Wait for all of them before the fleet ends.
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._tally.cancelled += len(self._queue)
+            self._queue.clear()
+            self._state = FleetState.CANCELLED
+            self._touch()
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            raise
+        self._state = FleetState.COMPLETED
+        self._touch()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return FleetResult(
+            fleet_id=run.fleet_id,
+            total=run.total,
+            succeeded=self._tally.succeeded,
+            cancelled=self._tally.cancelled,
+            skipped=self._tally.skipped,
+            failures=list(self._tally.failures),
+        )
+
+    # ------------------------------------------------------------------ handlers
+
+    @workflow.query(name=FLEET_PROGRESS_QUERY)
+    def progress(self) -> FleetSnapshot:
+        """Counts per outcome, failures by code, in-flight runs per site."""
+        failures = self._tally.failures
+        counts = {
+            DeviceOutcome.QUEUED: len(self._queue),
+            DeviceOutcome.RUNNING: len(self._running),
+            DeviceOutcome.SUCCEEDED: self._tally.succeeded,
+            DeviceOutcome.FAILED: len(failures),
+            DeviceOutcome.CANCELLED: self._tally.cancelled,
+            DeviceOutcome.SKIPPED: self._tally.skipped,
+        }
+        return FleetSnapshot(
+            fleet_id=self._run.fleet_id,
+            state=self._state,
+            total=self._run.total,
+            counts=counts,
+            failures_by_code=dict(Counter(f.error_code.value for f in failures)),
+            failures=failures[-MAX_LISTED_FAILURES:],
+            in_flight_by_site=dict(Counter(self._site(m) for m in self._running.values())),
+            generation=self._tally.generation,
+            sequence=self._tally.sequence,
+            updated_at=self._updated_at,
+        )
+
+    @workflow.update(name=FLEET_RETRY_FAILED_UPDATE)
+    def retry_failed(self, device_ids: list[str]) -> FleetSnapshot:
+        """Queue the failed devices again (all of them when `device_ids` is empty)."""
+        wanted = set(device_ids)
+        again = [f for f in self._tally.failures if not wanted or f.device_id in wanted]
+        again_ids = {f.device_id for f in again}
+        self._tally.failures = [f for f in self._tally.failures if f.device_id not in again_ids]
+        for failure in again:
+            member = self._members.get(failure.device_id)
+            if member is not None:
+                self._queue.append(member)
+        self._touch()
+        return self.progress()
+
+    @retry_failed.validator
+    def _validate_retry(self, device_ids: list[str]) -> None:
+        if self._state is not FleetState.RUNNING:
+            raise ApplicationError(
+                f"the fleet is {self._state.value}", type=ErrorCode.RUN_NOT_WAITING.value
+            )
+        failed = {f.device_id for f in self._tally.failures}
+        unknown = sorted(set(device_ids) - failed)
+        if unknown:
+            raise ApplicationError(
+                f"not failed in this fleet run: {', '.join(unknown[:20])}",
+                type=ErrorCode.INVALID_REQUEST.value,
+            )
+
+    @workflow.update(name=FLEET_SKIP_UPDATE)
+    def skip(self, device_ids: list[str]) -> FleetSnapshot:
+        """Do not start the listed queued devices."""
+        wanted = set(device_ids)
+        before = len(self._queue)
+        self._queue = deque(m for m in self._queue if m.device.device_id not in wanted)
+        self._tally.skipped += before - len(self._queue)
+        self._touch()
+        return self.progress()
+
+    @skip.validator
+    def _validate_skip(self, device_ids: list[str]) -> None:
+        queued = {m.device.device_id for m in self._queue}
+        not_queued = sorted(set(device_ids) - queued)
+        if not device_ids or not_queued:
+            raise ApplicationError(
+                "only queued devices can be skipped; not queued: "
+                + (", ".join(not_queued[:20]) or "(none given)"),
+                type=ErrorCode.INVALID_REQUEST.value,
+            )
+
+    # ------------------------------------------------------------------ children
+
+    def _site(self, member: FleetMember) -> str:
+        return member.device.site or self._run.template.site
+
+    def _next_startable(self) -> FleetMember | None:
+        """The first queued device whose site and vendor still have room."""
+        limits = self._run.limits
+        if len(self._running) >= limits.max_in_flight:
+            return None
+        # One fleet has one vendor (the template's), so the vendor bound is a total.
+        if len(self._running) >= limits.per_vendor:
+            return None
+        per_site = Counter(self._site(m) for m in self._running.values())
+        for index, member in enumerate(self._queue):
+            if per_site[self._site(member)] < limits.per_site:
+                del self._queue[index]
+                # Counted as running from now on, before its task first runs.
+                self._running[member.device.device_id] = member
+                self._attempts[member.device.device_id] += 1
+                return member
+        return None
+
+    async def _run_child(self, member: FleetMember) -> None:
+        device_id = member.device.device_id
+        attempt = self._attempts[device_id]
+        self._touch()
+        strategy = self._run.strategies[member.strategy]
+        child_run = ProvisionRun(
+            request=self._run.request_for(member),
+            strategy=member.strategy,
+            policy=strategy.policy,
+        )
+        try:
+            await workflow.execute_child_workflow(
+                strategy.workflow,
+                child_run,
+                id=workflow_id_for(device_id),
+                result_type=ProvisionResult,
+                parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+                search_attributes=sa.initial_search_attributes(
+                    child_run, fleet_id=self._run.fleet_id
+                ),
+                static_summary=f"provision {device_id} ({member.strategy}) for fleet "
+                f"{self._run.fleet_id}",
+            )
+            self._tally.succeeded += 1
+        except BaseException as error:
+            if is_cancelled_exception(error):
+                self._tally.cancelled += 1
+                raise
+            if isinstance(error, WorkflowAlreadyStartedError):
+                self._tally.failures.append(
+                    FleetFailure(
+                        device_id=device_id,
+                        error_code=ErrorCode.RUN_IN_PROGRESS,
+                        message=f"another run for device {device_id} is in flight",
+                        attempt=attempt,
+                    )
+                )
+            elif isinstance(error, ChildWorkflowError):
+                self._tally.failures.append(_failure_of(member, error, attempt))
+            else:
+                raise
+        finally:
+            self._running.pop(device_id, None)
+            self._touch()
+
+    # ------------------------------------------------------------------ history bound
+
+    def _rolls_over(self) -> bool:
+        return (
+            self._started_this_generation >= self._run.generation_size
+            or workflow.info().is_continue_as_new_suggested()
+        )
+
+    def _carry_over(self) -> FleetRun:
+        tally = self._tally.model_copy(update={"generation": self._tally.generation + 1})
+        return self._run.model_copy(update={"queue": list(self._queue), "tally": tally})
+
+    def _touch(self) -> None:
+        self._tally.sequence += 1
+        self._updated_at = workflow.now()
