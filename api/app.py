@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from api import ops, routes_runs, routes_streams
+from api import ops, routes_fleets, routes_runs, routes_streams
 from api.dependencies import ApiDependencies
-from api.keys import DEPENDENCIES, HUB, METRICS, RUNS
+from api.fleets import FleetRuns
+from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
 from api.metrics import ApiMetrics
 from api.openapi import serve_openapi
 from api.problems import problem_middleware
@@ -25,11 +26,13 @@ def create_app(deps: ApiDependencies) -> web.Application:
     metrics = ApiMetrics()
     app = web.Application(
         middlewares=[metrics.middleware(), problem_middleware],
-        client_max_size=deps.settings.max_request_bytes,
+        # Each route enforces its own limit (api.bodies); this is the largest of them.
+        client_max_size=max(deps.settings.max_request_bytes, deps.settings.max_fleet_request_bytes),
     )
     app[DEPENDENCIES] = deps
     app[METRICS] = metrics
     app[RUNS] = ProvisioningRuns(deps.temporal, deps.registry, deps.policies, deps.task_queue)
+    app[FLEETS] = FleetRuns(deps.temporal, deps.registry, deps.policies, deps.task_queue)
     app.cleanup_ctx.append(_progress_hub)
     app.on_shutdown.append(_end_streams)
     _add_routes(app)
@@ -38,6 +41,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
 
 def _add_routes(app: web.Application) -> None:
     run = f"{API_PREFIX}/devices/{{device_id}}/provision"
+    fleet = f"{API_PREFIX}/fleets/{{fleet_id}}/provision"
     app.router.add_routes(
         [
             web.post(run, routes_runs.start_run, name="start_run"),
@@ -49,6 +53,12 @@ def _add_routes(app: web.Application) -> None:
             web.post(f"{run}/credentials", routes_runs.submit_credentials, name="credentials"),
             web.post(f"{run}/retry", routes_runs.retry_run, name="retry"),
             web.post(f"{run}/cancel", routes_runs.cancel_run, name="cancel"),
+            web.post(fleet, routes_fleets.start_fleet, name="start_fleet"),
+            web.get(fleet, routes_fleets.fleet_status, name="fleet_status", allow_head=False),
+            web.get(f"{fleet}/events", routes_fleets.fleet_events, allow_head=False),
+            web.post(f"{fleet}/retry", routes_fleets.retry_fleet, name="fleet_retry"),
+            web.post(f"{fleet}/skip", routes_fleets.skip_devices, name="fleet_skip"),
+            web.post(f"{fleet}/cancel", routes_fleets.cancel_fleet, name="fleet_cancel"),
             web.get(f"{API_PREFIX}/strategies", routes_runs.list_strategies, allow_head=False),
             web.get(f"{API_PREFIX}/openapi.json", serve_openapi, allow_head=False),
             web.get("/healthz", ops.healthz, allow_head=False),
@@ -60,17 +70,22 @@ def _add_routes(app: web.Application) -> None:
 
 async def _progress_hub(app: web.Application) -> AsyncIterator[None]:
     runs = app[RUNS]
-    hub = ProgressHub(runs.query_progress, app[DEPENDENCIES].settings.sse_poll_interval_seconds)
+    interval = app[DEPENDENCIES].settings.sse_poll_interval_seconds
+    hub = ProgressHub(runs.query_progress, interval)
+    fleet_hub = ProgressHub(app[FLEETS].query_progress, interval)
     app[HUB] = hub
-    app[METRICS].watch_pollers(lambda: hub.active_pollers)
+    app[FLEET_HUB] = fleet_hub
+    app[METRICS].watch_pollers(lambda: hub.active_pollers + fleet_hub.active_pollers)
     yield
     await hub.close()
+    await fleet_hub.close()
 
 
 async def _end_streams(app: web.Application) -> None:
     # on_shutdown runs before the server waits for open connections: ending the
     # streams here lets SSE and WebSocket handlers return instead of being cut off.
     await app[HUB].close()
+    await app[FLEET_HUB].close()
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ def invalid(errors: list[FieldError], detail: str = "the request body is invalid
     )
 
 
-async def read_json(request: web.Request) -> Any:
-    """The decoded JSON body of `request`.
+async def read_json(request: web.Request, limit: int | None = None) -> Any:
+    """The decoded JSON body of `request`, at most `limit` bytes (default: the setting).
 
     Raises:
         ApiError: 415 if the body is not declared as JSON, 413 above the size
@@ -52,15 +52,19 @@ async def read_json(request: web.Request) -> Any:
             ErrorCode.UNSUPPORTED_MEDIA_TYPE,
             f"send the body as application/json, not '{content_type}'",
         )
-    limit = request.app[DEPENDENCIES].settings.max_request_bytes
+    if limit is None:
+        limit = request.app[DEPENDENCIES].settings.max_request_bytes
+    too_large = ApiError(
+        413, ErrorCode.PAYLOAD_TOO_LARGE, f"the body exceeds the limit of {limit} bytes"
+    )
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise ApiError(
-            413,
-            ErrorCode.PAYLOAD_TOO_LARGE,
-            f"the body exceeds the limit of {limit} bytes",
-        ) from None
+        raise too_large from None
+    if len(raw) > limit:
+        raise too_large
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -80,6 +84,8 @@ async def read_model(
     request: web.Request,
     model: type[ModelT],
     prepare: Callable[[Any], Any] | None = None,
+    *,
+    limit: int | None = None,
 ) -> ModelT:
     """Read the body of `request` as `model`.
 
@@ -92,7 +98,7 @@ async def read_model(
     Raises:
         ApiError: see `read_json`; 422 INVALID_REQUEST when the body does not validate.
     """
-    data = await read_json(request)
+    data = await read_json(request, limit)
     if prepare is not None:
         data = prepare(data)
     try:

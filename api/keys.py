@@ -5,11 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.dependencies import ApiDependencies
+from api.fleets import FleetRuns
 from api.metrics import ApiMetrics
 from api.runs import ProvisioningRuns
 from api.streams import ProgressHub
+from domain.fleet import FleetSnapshot
+from domain.progress import ProgressSnapshot
 
 DEPENDENCIES = web.AppKey("dependencies", ApiDependencies)
 RUNS = web.AppKey("runs", ProvisioningRuns)
-HUB = web.AppKey("progress_hub", ProgressHub)
+HUB: web.AppKey[ProgressHub[ProgressSnapshot]] = web.AppKey("progress_hub")
+FLEETS = web.AppKey("fleets", FleetRuns)
+FLEET_HUB: web.AppKey[ProgressHub[FleetSnapshot]] = web.AppKey("fleet_hub")
 METRICS = web.AppKey("metrics", ApiMetrics)

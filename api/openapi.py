@@ -16,7 +16,16 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api.problems import PROBLEM_CONTENT_TYPE, Problem
-from api.schemas import API_PREFIX, RunStatus, StartedRun, StrategyInfo
+from api.schemas import (
+    API_PREFIX,
+    DeviceSelection,
+    FleetStatus,
+    RunStatus,
+    StartedFleet,
+    StartedRun,
+    StrategyInfo,
+)
+from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
 from domain.progress import ProgressEvent, ProgressSnapshot
 from domain.requests import NetworkCredentials, ProvisionRequest
 
@@ -29,6 +38,11 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (StartedRun, "serialization"),
     (StrategyInfo, "serialization"),
     (Problem, "serialization"),
+    (FleetRequest, "validation"),
+    (DeviceSelection, "validation"),
+    (FleetStatus, "serialization"),
+    (FleetSnapshot, "serialization"),
+    (StartedFleet, "serialization"),
 ]
 
 JsonObject = dict[str, Any]
@@ -256,6 +270,107 @@ def _other_paths(b: _Builder) -> JsonObject:
     }
 
 
+_FLEET_ID = {
+    "name": "fleet_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": FLEET_ID_PATTERN},
+}
+
+
+def _fleet_paths(b: _Builder) -> JsonObject:
+    base = f"{API_PREFIX}/fleets/{{fleet_id}}/provision"
+    not_found = b.problem("No run for this fleet (RUN_NOT_FOUND).")
+    ended = b.problem("The fleet has ended (RUN_ALREADY_FINISHED).")
+    started = {
+        "description": "Fleet run started; `Location` is its status URL.",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+        **_content("application/json", b.ref(StartedFleet)),
+    }
+    return {
+        base: {
+            "parameters": [_FLEET_ID],
+            "post": {
+                "operationId": "startFleet",
+                "summary": "Provision 1 to 10,000 devices, one child run per device",
+                "requestBody": b.body(FleetRequest),
+                "responses": {
+                    "202": started,
+                    "409": b.problem("A run of this fleet is in flight (RUN_IN_PROGRESS)."),
+                    "413": b.problem("Body too large (PAYLOAD_TOO_LARGE, 2 MiB)."),
+                    "422": b.problem(
+                        "Invalid request, or devices no strategy serves (`rejected` lists "
+                        "them); nothing was started."
+                    ),
+                },
+            },
+            "get": {
+                "operationId": "getFleet",
+                "summary": "Aggregate progress of the fleet",
+                "responses": {
+                    "200": b.ok("Counts, failures, status.", FleetStatus),
+                    "404": not_found,
+                },
+            },
+        },
+        f"{base}/events": {
+            "parameters": [_FLEET_ID, *_LAST_EVENT_ID],
+            "get": {
+                "operationId": "streamFleet",
+                "summary": "Server-Sent Events: the aggregate snapshot at every change",
+                "description": "`event: fleet-progress`, `id` = the snapshot's sequence; "
+                "the stream ends once the fleet has completed or was cancelled.",
+                "responses": {
+                    "200": {
+                        "description": "An event stream of FleetSnapshot JSON.",
+                        "content": {"text/event-stream": {"schema": b.ref(FleetSnapshot)}},
+                    },
+                    "404": not_found,
+                },
+            },
+        },
+        f"{base}/retry": {
+            "parameters": [_FLEET_ID],
+            "post": {
+                "operationId": "retryFleet",
+                "summary": "Run failed devices again (all when `device_ids` is empty)",
+                "requestBody": b.body(DeviceSelection),
+                "responses": {
+                    "200": b.ok("Queued again in the running fleet.", FleetSnapshot),
+                    "202": started,
+                    "404": not_found,
+                    "409": ended,
+                },
+            },
+        },
+        f"{base}/skip": {
+            "parameters": [_FLEET_ID],
+            "post": {
+                "operationId": "skipFleetDevices",
+                "summary": "Leave queued devices out of the fleet",
+                "requestBody": b.body(DeviceSelection),
+                "responses": {
+                    "200": b.ok("The fleet's progress.", FleetSnapshot),
+                    "404": not_found,
+                    "409": ended,
+                },
+            },
+        },
+        f"{base}/cancel": {
+            "parameters": [_FLEET_ID],
+            "post": {
+                "operationId": "cancelFleet",
+                "summary": "Cancel: running device runs roll back, queued ones never start",
+                "responses": {
+                    "202": b.ok("Cancellation requested.", FleetSnapshot),
+                    "404": not_found,
+                    "409": ended,
+                },
+            },
+        },
+    }
+
+
 @cache
 def openapi_document() -> JsonObject:
     """The OpenAPI 3.1 document of the API."""
@@ -270,7 +385,7 @@ def openapi_document() -> JsonObject:
                 "`application/problem+json` with a stable `code`."
             ),
         },
-        "paths": {**_run_paths(builder), **_other_paths(builder)},
+        "paths": {**_run_paths(builder), **_fleet_paths(builder), **_other_paths(builder)},
         "components": {"schemas": builder.schemas},
     }
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncGenerator, Iterator
+from typing import Any
 
 from aiohttp import WSMsgType, web
 from aiohttp_sse import EventSourceResponse, sse_response
@@ -20,7 +21,7 @@ from domain.run import workflow_id_for
 SSE_EVENT = "progress"
 
 
-def _resume_after(request: web.Request) -> int:
+def resume_after(request: web.Request) -> int:
     """The sequence the client already has: `Last-Event-ID`, or `?last_event_id=`."""
     raw = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "0"
     try:
@@ -33,7 +34,7 @@ def _resume_after(request: web.Request) -> int:
 
 
 async def _event_payloads(
-    subscription: Subscription, first: ProgressSnapshot, after: int
+    subscription: Subscription[ProgressSnapshot], first: ProgressSnapshot, after: int
 ) -> AsyncGenerator[tuple[int, dict[str, object]], None]:
     """Each event newer than `after`, in order; ends after the terminal one."""
     snapshot: ProgressSnapshot | None = first
@@ -55,7 +56,7 @@ async def _event_payloads(
             return
 
 
-async def _first_snapshot(subscription: Subscription) -> ProgressSnapshot:
+async def _first_snapshot(subscription: Subscription[ProgressSnapshot]) -> ProgressSnapshot:
     first = await subscription.next()
     if first is None:
         raise ApiError(503, ErrorCode.TEMPORAL_UNAVAILABLE, "the API is shutting down")
@@ -65,12 +66,12 @@ async def _first_snapshot(subscription: Subscription) -> ProgressSnapshot:
 async def progress_events(request: web.Request) -> web.StreamResponse:
     """`GET .../provision/events`: Server-Sent Events, `id` = event sequence."""
     device_id = request.match_info["device_id"]
-    after = _resume_after(request)
+    after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
     async with request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription:
         first = await _first_snapshot(subscription)  # 404 before the stream starts
         async with sse_response(request, ping_interval=ping) as response:
-            with _closing_on_disconnect(response, subscription):
+            with closing_on_disconnect(response, subscription):
                 try:
                     async with contextlib.aclosing(
                         _event_payloads(subscription, first, after)
@@ -85,8 +86,8 @@ async def progress_events(request: web.Request) -> web.StreamResponse:
 
 
 @contextlib.contextmanager
-def _closing_on_disconnect(
-    response: EventSourceResponse, subscription: Subscription
+def closing_on_disconnect(
+    response: EventSourceResponse, subscription: Subscription[Any]
 ) -> Iterator[None]:
     """End the subscription when the client goes away.
 
@@ -104,7 +105,7 @@ def _closing_on_disconnect(
 async def progress_websocket(request: web.Request) -> web.StreamResponse:
     """`GET .../provision/ws`: the same event payloads as JSON text messages."""
     device_id = request.match_info["device_id"]
-    after = _resume_after(request)
+    after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
     async with request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription:
         first = await _first_snapshot(subscription)  # 404 before the upgrade

@@ -21,8 +21,6 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
@@ -42,7 +40,6 @@ from domain.run import (
     ProvisionRun,
     workflow_id_for,
 )
-from domain.states import ProvisioningState
 from strategies.registry import SelectionError, StrategyRegistry
 from workflows import search_attributes as sa
 
@@ -69,7 +66,7 @@ def temporal_unavailable(error: BaseException) -> bool:
 
 
 @contextmanager
-def _temporal_errors(workflow_id: str) -> Iterator[None]:
+def temporal_errors(workflow_id: str) -> Iterator[None]:
     try:
         yield
     except (RPCError, RuntimeError) as error:
@@ -93,7 +90,7 @@ def _finished(workflow_id: str, status: WorkflowExecutionStatus | None) -> ApiEr
     )
 
 
-def _update_rejected(error: WorkflowUpdateFailedError) -> ApiError:
+def update_rejected(error: WorkflowUpdateFailedError) -> ApiError:
     cause = error.cause
     if isinstance(cause, ApplicationError) and cause.type:
         code = ErrorCode.from_type(cause.type)
@@ -146,7 +143,7 @@ class ProvisioningRuns:
         device = run.request.device
         workflow_id = workflow_id_for(device.device_id)
         try:
-            with _temporal_errors(workflow_id):
+            with temporal_errors(workflow_id):
                 handle: WorkflowHandle[object, object] = await self._client.start_workflow(
                     workflow_type,
                     run,
@@ -154,17 +151,7 @@ class ProvisioningRuns:
                     task_queue=self._task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                     id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                    search_attributes=TypedSearchAttributes(
-                        [
-                            SearchAttributePair(sa.DEVICE_ID, device.device_id),
-                            SearchAttributePair(sa.STRATEGY, run.strategy),
-                            SearchAttributePair(sa.VENDOR, device.vendor),
-                            SearchAttributePair(sa.SITE, device.site),
-                            SearchAttributePair(
-                                sa.PROVISIONING_STATE, ProvisioningState.PENDING.value
-                            ),
-                        ]
-                    ),
+                    search_attributes=sa.initial_search_attributes(run),
                     static_summary=f"provision {device.device_id} with {run.strategy}",
                 )
         except WorkflowAlreadyStartedError as error:
@@ -199,7 +186,7 @@ class ProvisioningRuns:
     async def query_progress(self, workflow_id: str, run_id: str | None = None) -> ProgressSnapshot:
         """Run the `progress` query (closed runs answer too: a worker replays them)."""
         handle = self._client.get_workflow_handle(workflow_id, run_id=run_id)
-        with _temporal_errors(workflow_id):
+        with temporal_errors(workflow_id):
             try:
                 snapshot: ProgressSnapshot = await handle.query(
                     PROGRESS_QUERY, result_type=ProgressSnapshot, rpc_timeout=QUERY_TIMEOUT
@@ -262,13 +249,13 @@ class ProvisioningRuns:
         description = await self._describe(device_id)
         handle = self._running_handle(description)
         snapshot = await self.query_progress(description.id, description.run_id)
-        with _temporal_errors(description.id):
+        with temporal_errors(description.id):
             await handle.cancel()
         return snapshot
 
     async def _describe(self, device_id: str) -> WorkflowExecutionDescription:
         workflow_id = workflow_id_for(device_id)
-        with _temporal_errors(workflow_id):
+        with temporal_errors(workflow_id):
             return await self._client.get_workflow_handle(workflow_id).describe()
 
     def _running_handle(
@@ -281,10 +268,10 @@ class ProvisioningRuns:
     @contextmanager
     def _update_errors(self, description: WorkflowExecutionDescription) -> Iterator[None]:
         try:
-            with _temporal_errors(description.id):
+            with temporal_errors(description.id):
                 yield
         except WorkflowUpdateFailedError as error:
-            raise _update_rejected(error) from None
+            raise update_rejected(error) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise ApiError(
                 503,
@@ -301,7 +288,7 @@ class ProvisioningRuns:
     async def _original_input(self, description: WorkflowExecutionDescription) -> ProvisionRun:
         handle = self._client.get_workflow_handle(description.id, run_id=description.run_id)
         first: HistoryEvent | None = None
-        with _temporal_errors(description.id):
+        with temporal_errors(description.id):
             async for event in handle.fetch_history_events():
                 first = event
                 break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
 from domain.states import ProvisioningState
 
@@ -73,3 +74,50 @@ class StrategyInfo(BaseModel):
     placement: str
     enabled: bool
     default: bool
+
+
+class FleetLinks(BaseModel):
+    """Where to follow and act on a fleet."""
+
+    self: str
+    events: str
+    retry: str
+    skip: str
+    cancel: str
+
+    @classmethod
+    def for_fleet(cls, fleet_id: str) -> FleetLinks:
+        base = f"{API_PREFIX}/fleets/{fleet_id}/provision"
+        return cls(
+            self=base,
+            events=f"{base}/events",
+            retry=f"{base}/retry",
+            skip=f"{base}/skip",
+            cancel=f"{base}/cancel",
+        )
+
+
+class StartedFleet(BaseModel):
+    """Body of `202 Accepted` when a fleet run starts."""
+
+    fleet_id: str
+    workflow_id: str
+    run_id: str
+    total: int
+    links: FleetLinks
+
+
+class FleetStatus(FleetSnapshot):
+    """The fleet's aggregate progress plus its Temporal execution status."""
+
+    run_id: str
+    execution_status: str
+    links: FleetLinks
+
+
+class DeviceSelection(BaseModel):
+    """Body of a fleet's retry and skip: which devices (retry: all failed when empty)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device_ids: list[str] = Field(default_factory=list, max_length=10_000)

@@ -12,29 +12,40 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Generic, Protocol, TypeVar
 
 from api.problems import ApiError
 from domain.errors import ErrorCode
-from domain.progress import ProgressSnapshot
 
 logger = logging.getLogger("devprov.api.streams")
 
 MAX_BACKOFF_SECONDS = 10.0
 """Longest pause between two polls while the query keeps failing."""
 
-FetchProgress = Callable[[str], Awaitable[ProgressSnapshot]]
+
+class Followable(Protocol):
+    """A snapshot the hub can follow: a sequence that grows, and an end."""
+
+    @property
+    def last_sequence(self) -> int: ...
+
+    @property
+    def finished(self) -> bool: ...
 
 
-class Subscription:
+SnapshotT = TypeVar("SnapshotT", bound=Followable)
+
+
+class Subscription(Generic[SnapshotT]):
     """One subscriber's view of a run's poller: the newest snapshot, when it changes."""
 
-    def __init__(self, poller: _Poller) -> None:
+    def __init__(self, poller: _Poller[SnapshotT]) -> None:
         self._poller = poller
         self._seen = 0
         self._wake = asyncio.Event()
         self._closed = False
 
-    async def next(self) -> ProgressSnapshot | None:
+    async def next(self) -> SnapshotT | None:
         """Wait for a snapshot newer than the last one returned.
 
         Returns `None` once the stream is over: the run ended and its last snapshot was
@@ -66,17 +77,17 @@ class Subscription:
         self._wake.set()
 
 
-class _Poller:
+class _Poller(Generic[SnapshotT]):
     def __init__(self, key: str) -> None:
         self.key = key
-        self.latest: ProgressSnapshot | None = None
+        self.latest: SnapshotT | None = None
         self.error: ApiError | None = None
         self.version = 0
         self.finished = False
-        self.subscribers: set[Subscription] = set()
+        self.subscribers: set[Subscription[SnapshotT]] = set()
         self.task: asyncio.Task[None] | None = None
 
-    def publish(self, snapshot: ProgressSnapshot | None, error: ApiError | None = None) -> None:
+    def publish(self, snapshot: SnapshotT | None, error: ApiError | None = None) -> None:
         self.latest = snapshot
         self.error = error
         self.version += 1
@@ -91,7 +102,7 @@ class _Poller:
             subscriber._notify()
 
 
-class ProgressHub:
+class ProgressHub(Generic[SnapshotT]):
     """Shares one `progress` query loop per workflow id among its subscribers.
 
     Args:
@@ -99,10 +110,10 @@ class ProgressHub:
         interval: Seconds between two queries.
     """
 
-    def __init__(self, fetch: FetchProgress, interval: float) -> None:
+    def __init__(self, fetch: Callable[[str], Awaitable[SnapshotT]], interval: float) -> None:
         self._fetch = fetch
         self._interval = interval
-        self._pollers: dict[str, _Poller] = {}
+        self._pollers: dict[str, _Poller[SnapshotT]] = {}
         self._closed = False
 
     @property
@@ -111,18 +122,18 @@ class ProgressHub:
         return len(self._pollers)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, workflow_id: str) -> AsyncIterator[Subscription]:
+    async def subscribe(self, workflow_id: str) -> AsyncIterator[Subscription[SnapshotT]]:
         """Follow `workflow_id` for the duration of the `async with` block."""
         if self._closed:
             raise ApiError(503, ErrorCode.TEMPORAL_UNAVAILABLE, "the API is shutting down")
         poller = self._pollers.get(workflow_id)
         if poller is None:
-            poller = _Poller(workflow_id)
+            poller = _Poller[SnapshotT](workflow_id)
             self._pollers[workflow_id] = poller
             poller.task = asyncio.create_task(
                 self._poll(poller), name=f"progress-poller:{workflow_id}"
             )
-        subscription = Subscription(poller)
+        subscription = Subscription[SnapshotT](poller)
         poller.subscribers.add(subscription)
         try:
             yield subscription
@@ -140,7 +151,7 @@ class ProgressHub:
                 subscription.close()
             await self._stop(poller)
 
-    async def _stop(self, poller: _Poller) -> None:
+    async def _stop(self, poller: _Poller[SnapshotT]) -> None:
         if self._pollers.get(poller.key) is poller:
             del self._pollers[poller.key]
         task = poller.task
@@ -149,7 +160,7 @@ class ProgressHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _poll(self, poller: _Poller) -> None:
+    async def _poll(self, poller: _Poller[SnapshotT]) -> None:
         last_sequence = -1
         delay = self._interval
         try:
@@ -169,7 +180,7 @@ class ProgressHub:
                     if snapshot.last_sequence != last_sequence:
                         last_sequence = snapshot.last_sequence
                         poller.publish(snapshot)
-                    if snapshot.state.is_terminal:
+                    if snapshot.finished:
                         return
                 await asyncio.sleep(delay)
         except asyncio.CancelledError:

@@ -59,6 +59,8 @@ class Settings:
     http_device_timeout_seconds: float = 5.0
     sse_poll_interval_seconds: float = 0.5
     max_request_bytes: int = 64 * 1024
+    max_fleet_request_bytes: int = 2 * 1024 * 1024
+    """Fleet requests list up to 10,000 devices."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

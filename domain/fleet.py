@@ -138,6 +138,7 @@ class FleetFailure(BaseModel):
     error_code: ErrorCode
     message: str
     attempt: int = 1
+    member: FleetMember = Field(description="What to run again on retry.")
 
 
 class FleetTally(BaseModel):
@@ -206,7 +207,13 @@ class FleetSnapshot(BaseModel):
 
     @property
     def finished(self) -> bool:
+        """True once every device is done or the fleet was cancelled."""
         return self.state in {FleetState.COMPLETED, FleetState.CANCELLED}
+
+    @property
+    def last_sequence(self) -> int:
+        """Grows with every change of the fleet's progress."""
+        return self.sequence
 
 
 class FleetResult(BaseModel):

@@ -52,6 +52,11 @@ class ProgressSnapshot(BaseModel):
         """Sequence number of the newest event (0 when there is none)."""
         return self.events[-1].sequence if self.events else 0
 
+    @property
+    def finished(self) -> bool:
+        """True once the run reached a terminal state."""
+        return self.state.is_terminal
+
     def event_payload(self, event: ProgressEvent) -> dict[str, object]:
         """JSON-ready data of one SSE/WebSocket event: the run context plus the event."""
         return {

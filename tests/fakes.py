@@ -125,14 +125,16 @@ class FakeWifiFleet:
     def activities(self) -> list[object]:
         """Activities that act on the device named in their input."""
         fleet = self
-        by_name: dict[str, dict[str, object]] = {}
-        for device_id, device in self.devices.items():
-            for fn in device.activities():
-                name = getattr(fn, "__temporal_activity_definition").name
-                by_name.setdefault(name, {})[device_id] = fn
+        by_device: dict[str, dict[str, Any]] = {}
 
         def target(name: str, device_id: str) -> Any:
-            return by_name[name][device_id]
+            # Looked up per call: devices may be added after the worker started.
+            if device_id not in by_device:
+                by_device[device_id] = {
+                    getattr(fn, "__temporal_activity_definition").name: fn
+                    for fn in fleet.devices[device_id].activities()
+                }
+            return by_device[device_id][name]
 
         @activity.defn(name=HttpWifiActivity.DETECT)
         async def detect(descriptor: DeviceDescriptor) -> DetectedDevice:

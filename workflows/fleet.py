@@ -34,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         FleetRun,
         FleetSnapshot,
         FleetState,
-        FleetTally,
     )
     from domain.progress import ProvisionResult
     from domain.run import ProvisionRun, workflow_id_for
@@ -55,12 +54,14 @@ def _failure_of(member: FleetMember, error: BaseException, attempt: int) -> Flee
             error_code=ErrorCode.from_type(cause.type),
             message=cause.message,
             attempt=attempt,
+            member=member,
         )
     return FleetFailure(
         device_id=member.device.device_id,
         error_code=ErrorCode.INTERNAL_ERROR,
         message=str(error) or type(error).__name__,
         attempt=attempt,
+        member=member,
     )
 
 
@@ -72,7 +73,6 @@ class FleetProvisioningWorkflow:
     def __init__(self, run: FleetRun) -> None:
         self._run = run
         self._queue: deque[FleetMember] = deque(run.queue)
-        self._members = {m.device.device_id: m for m in run.queue}
         self._tally = run.tally.model_copy(deep=True)
         self._running: dict[str, FleetMember] = {}
         self._attempts: Counter[str] = Counter()
@@ -162,10 +162,7 @@ class FleetProvisioningWorkflow:
         again = [f for f in self._tally.failures if not wanted or f.device_id in wanted]
         again_ids = {f.device_id for f in again}
         self._tally.failures = [f for f in self._tally.failures if f.device_id not in again_ids]
-        for failure in again:
-            member = self._members.get(failure.device_id)
-            if member is not None:
-                self._queue.append(member)
+        self._queue.extend(failure.member for failure in again)
         self._touch()
         return self.progress()
 
@@ -262,6 +259,7 @@ class FleetProvisioningWorkflow:
                         error_code=ErrorCode.RUN_IN_PROGRESS,
                         message=f"another run for device {device_id} is in flight",
                         attempt=attempt,
+                        member=member,
                     )
                 )
             elif isinstance(error, ChildWorkflowError):

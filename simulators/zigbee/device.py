@@ -422,7 +422,9 @@ class SimulatedZigbeeDevice:
         return handler(self, zdo)
 
     def _zdo_reply(self, command: zdo_t.ZDOCmd, tsn: int, *args: Any) -> Frame:
-        return Frame(ZDO_PROFILE, command, ZDO_ENDPOINT, ZDO_ENDPOINT, encode_zdo(command, tsn, *args))
+        return Frame(
+            ZDO_PROFILE, command, ZDO_ENDPOINT, ZDO_ENDPOINT, encode_zdo(command, tsn, *args)
+        )
 
     @property
     def _nwk(self) -> t.NWK:
@@ -552,6 +554,11 @@ class SimulatedZigbeeDevice:
         reply = self._zdo_reply(zdo_t.ZDOCmd.Mgmt_Permit_Joining_rsp, zdo.tsn, zdo_t.Status.SUCCESS)
         return Reaction([reply])
 
+    def _not_supported(self, zdo: ZdoFrame) -> Reaction:
+        # Routing and neighbour tables are not simulated; zigpy's topology scan accepts this.
+        response = zdo_t.ZDOCmd(zdo.command | 0x8000)
+        return Reaction([self._zdo_reply(response, zdo.tsn, zdo_t.Status.NOT_SUPPORTED, None)])
+
     # --- ZCL
 
     def _receive_zcl(self, frame: Frame) -> Reaction:
@@ -588,8 +595,7 @@ class SimulatedZigbeeDevice:
         request = decode_general(zcl)
         if command is foundation.GeneralCommand.Read_Attributes:
             records = [
-                self._read_record(frame.cluster_id, int(attrid))
-                for attrid in request.attribute_ids
+                self._read_record(frame.cluster_id, int(attrid)) for attrid in request.attribute_ids
             ]
             data = encode_general_response(
                 zcl, foundation.GeneralCommand.Read_Attributes_rsp, status_records=records
@@ -747,4 +753,6 @@ _ZDO_HANDLERS: dict[zdo_t.ZDOCmd, _ZdoHandler] = {
     zdo_t.ZDOCmd.Unbind_req: SimulatedZigbeeDevice._unbind,
     zdo_t.ZDOCmd.Mgmt_Leave_req: SimulatedZigbeeDevice._mgmt_leave,
     zdo_t.ZDOCmd.Mgmt_Permit_Joining_req: SimulatedZigbeeDevice._mgmt_permit_joining,
+    zdo_t.ZDOCmd.Mgmt_Lqi_req: SimulatedZigbeeDevice._not_supported,
+    zdo_t.ZDOCmd.Mgmt_Rtg_req: SimulatedZigbeeDevice._not_supported,
 }

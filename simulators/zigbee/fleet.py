@@ -37,8 +37,7 @@ class FleetObserver(Protocol):
 
     def device_started_pairing(self, device: SimulatedZigbeeDevice) -> None: ...
 
-    def device_left(self, device: SimulatedZigbeeDevice, membership: NetworkMembership) -> None:
-        ...
+    def device_left(self, device: SimulatedZigbeeDevice, membership: NetworkMembership) -> None: ...
 
 
 class ZigbeeDeviceFleet:
@@ -137,9 +136,7 @@ class ZigbeeDeviceFleet:
     def set_faults(self, device_id: str, changes: dict[str, Any]) -> SimulatedZigbeeDevice:
         """Change some fault knobs; raises pydantic's ValidationError for bad values."""
         device = self._devices[device_id]
-        device.faults = ZigbeeDeviceFaults.model_validate(
-            {**device.faults.model_dump(), **changes}
-        )
+        device.faults = ZigbeeDeviceFaults.model_validate({**device.faults.model_dump(), **changes})
         self._announce_pairing(device)
         return device
 
@@ -181,9 +178,7 @@ def color_bulb(device_id: str, ieee: str, **kwargs: Any) -> SimulatedZigbeeDevic
         ieee=ieee,
         manufacturer=kwargs.pop("manufacturer", "IKEA of Sweden"),
         model=kwargs.pop("model", "TRADFRI bulb E27 WS opal 1000lm"),
-        endpoints=(
-            SimulatedEndpoint(1, 0x0102, (BASIC, IDENTIFY, ON_OFF, LEVEL_CONTROL)),
-        ),
+        endpoints=(SimulatedEndpoint(1, 0x0102, (BASIC, IDENTIFY, ON_OFF, LEVEL_CONTROL)),),
         logical_type=LogicalType.ROUTER,
         **kwargs,
     )

@@ -86,9 +86,7 @@ async def test_fleet_provisions_every_device_and_reports_failures_with_codes(
     prefix = uuid.uuid4().hex[:6]
     ids = [f"fl-{prefix}-{n:02d}" for n in range(20)]
     for n, device_id in enumerate(ids):
-        fleet.add(
-            device_id, confirm_error=ErrorCode.NETWORK_JOIN_TIMEOUT if n % 10 == 0 else None
-        )
+        fleet.add(device_id, confirm_error=ErrorCode.NETWORK_JOIN_TIMEOUT if n % 10 == 0 else None)
     run = plan(site, ids, FleetLimits(max_in_flight=8, per_site=4, per_vendor=8))
     async with edge_worker(temporal_client, site=site, activities=fleet.activities()):
         handle = await start_fleet(temporal_client, run, central)

@@ -1,0 +1,202 @@
+"""Starting, following and steering fleet runs through the Temporal client."""
+
+from __future__ import annotations
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.problems import ApiError
+from api.runs import QUERY_TIMEOUT, UPDATE_TIMEOUT, temporal_errors, update_rejected
+from api.schemas import FleetLinks, FleetStatus, StartedFleet
+from config.policies import PolicyBook
+from domain.errors import ErrorCode
+from domain.fleet import (
+    FLEET_PROGRESS_QUERY,
+    FLEET_RETRY_FAILED_UPDATE,
+    FLEET_SKIP_UPDATE,
+    FleetRequest,
+    FleetResult,
+    FleetRun,
+    FleetSnapshot,
+    FleetTally,
+    fleet_workflow_id,
+)
+from strategies.fleet_plan import FleetPlanError, plan_fleet
+from strategies.registry import StrategyRegistry
+from workflows import search_attributes as sa
+
+FLEET_WORKFLOW = "FleetProvisioning"
+
+
+class FleetRuns:
+    """Start, follow and steer fleet runs; one run per fleet id at a time."""
+
+    def __init__(
+        self, client: Client, registry: StrategyRegistry, policies: PolicyBook, task_queue: str
+    ) -> None:
+        self._client = client
+        self._registry = registry
+        self._policies = policies
+        self._task_queue = task_queue
+
+    async def start(self, fleet_id: str, request: FleetRequest) -> StartedFleet:
+        """Plan every device (all must be supported) and start the fleet run."""
+        try:
+            run = plan_fleet(fleet_id, request, self._registry, self._policies.for_strategy)
+        except FleetPlanError as error:
+            raise ApiError(
+                422,
+                ErrorCode.UNSUPPORTED_DEVICE,
+                f"{error.total_rejected} of {len(request.devices)} devices cannot be "
+                "provisioned; nothing was started",
+                rejected=error.rejected,
+            ) from None
+        return await self._start(run)
+
+    async def _start(self, run: FleetRun) -> StartedFleet:
+        workflow_id = fleet_workflow_id(run.fleet_id)
+        try:
+            with temporal_errors(workflow_id):
+                handle: WorkflowHandle[object, object] = await self._client.start_workflow(
+                    FLEET_WORKFLOW,
+                    run,
+                    id=workflow_id,
+                    task_queue=self._task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                    search_attributes=TypedSearchAttributes(
+                        [SearchAttributePair(sa.FLEET_ID, run.fleet_id)]
+                    ),
+                    static_summary=f"fleet {run.fleet_id}: {run.total} devices",
+                )
+        except WorkflowAlreadyStartedError as error:
+            raise ApiError(
+                409,
+                ErrorCode.RUN_IN_PROGRESS,
+                f"fleet '{run.fleet_id}' already has a run in progress",
+                workflow_id=workflow_id,
+                run_id=error.run_id,
+            ) from None
+        return StartedFleet(
+            fleet_id=run.fleet_id,
+            workflow_id=workflow_id,
+            run_id=handle.result_run_id or "",
+            total=run.total,
+            links=FleetLinks.for_fleet(run.fleet_id),
+        )
+
+    async def status(self, fleet_id: str) -> FleetStatus:
+        """Aggregate progress and the Temporal execution status of the fleet."""
+        description = await self._describe(fleet_id)
+        snapshot = await self.query_progress(fleet_workflow_id(fleet_id))
+        return FleetStatus(
+            **snapshot.model_dump(),
+            run_id=description.run_id,
+            execution_status=description.status.name if description.status else "UNKNOWN",
+            links=FleetLinks.for_fleet(fleet_id),
+        )
+
+    async def query_progress(self, workflow_id: str) -> FleetSnapshot:
+        """The fleet's `fleet_progress` query (a closed fleet answers too)."""
+        handle = self._client.get_workflow_handle(workflow_id)
+        with temporal_errors(workflow_id):
+            snapshot: FleetSnapshot = await handle.query(
+                FLEET_PROGRESS_QUERY, result_type=FleetSnapshot, rpc_timeout=QUERY_TIMEOUT
+            )
+        return snapshot
+
+    async def retry_failed(
+        self, fleet_id: str, device_ids: list[str]
+    ) -> FleetSnapshot | StartedFleet:
+        """Run failed devices again: in the running fleet, or as a new run of the fleet."""
+        description = await self._describe(fleet_id)
+        if description.status is WorkflowExecutionStatus.RUNNING:
+            return await self._update(description, FLEET_RETRY_FAILED_UPDATE, device_ids)
+        if description.status is not WorkflowExecutionStatus.COMPLETED:
+            ended = description.status.name if description.status else "CLOSED"
+            raise ApiError(
+                409,
+                ErrorCode.RUN_ALREADY_FINISHED,
+                f"fleet '{fleet_id}' ended {ended}; start it again with the devices you want",
+            )
+        handle = self._client.get_workflow_handle(
+            description.id, run_id=description.run_id, result_type=FleetResult
+        )
+        with temporal_errors(description.id):
+            result = await handle.result()
+        wanted = set(device_ids)
+        failures = [f for f in result.failures if not wanted or f.device_id in wanted]
+        if not failures:
+            raise ApiError(
+                409, ErrorCode.RUN_ALREADY_FINISHED, f"fleet '{fleet_id}' has no such failed device"
+            )
+        previous = await self._input(description)
+        run = previous.model_copy(
+            update={
+                "queue": [f.member for f in failures],
+                "total": len(failures),
+                "tally": FleetTally(),
+            }
+        )
+        return await self._start(run)
+
+    async def skip(self, fleet_id: str, device_ids: list[str]) -> FleetSnapshot:
+        """Leave queued devices out of the running fleet."""
+        description = await self._describe(fleet_id)
+        return await self._update(description, FLEET_SKIP_UPDATE, device_ids)
+
+    async def cancel(self, fleet_id: str) -> FleetSnapshot:
+        """Cancel the fleet: running device runs roll back, queued ones never start."""
+        description = await self._describe(fleet_id)
+        if description.status is not WorkflowExecutionStatus.RUNNING:
+            raise ApiError(409, ErrorCode.RUN_ALREADY_FINISHED, f"fleet '{fleet_id}' has ended")
+        snapshot = await self.query_progress(description.id)
+        with temporal_errors(description.id):
+            await self._client.get_workflow_handle(description.id).cancel()
+        return snapshot
+
+    async def _update(
+        self, description: WorkflowExecutionDescription, update: str, device_ids: list[str]
+    ) -> FleetSnapshot:
+        if description.status is not WorkflowExecutionStatus.RUNNING:
+            raise ApiError(409, ErrorCode.RUN_ALREADY_FINISHED, f"'{description.id}' has ended")
+        handle = self._client.get_workflow_handle(description.id, run_id=description.run_id)
+        try:
+            with temporal_errors(description.id):
+                snapshot: FleetSnapshot = await handle.execute_update(
+                    update, device_ids, result_type=FleetSnapshot, rpc_timeout=UPDATE_TIMEOUT
+                )
+        except WorkflowUpdateFailedError as error:
+            raise update_rejected(error) from None
+        return snapshot
+
+    async def _describe(self, fleet_id: str) -> WorkflowExecutionDescription:
+        workflow_id = fleet_workflow_id(fleet_id)
+        with temporal_errors(workflow_id):
+            return await self._client.get_workflow_handle(workflow_id).describe()
+
+    async def _input(self, description: WorkflowExecutionDescription) -> FleetRun:
+        handle = self._client.get_workflow_handle(description.id, run_id=description.run_id)
+        with temporal_errors(description.id):
+            async for event in handle.fetch_history_events():
+                payloads = event.workflow_execution_started_event_attributes.input.payloads
+                [run] = await self._client.data_converter.decode(list(payloads), [FleetRun])
+                if isinstance(run, FleetRun):
+                    return run
+                break
+        raise ApiError(500, ErrorCode.INTERNAL_ERROR, "the fleet's input is not readable")
+
+
+__all__ = ["FleetRuns"]

@@ -1,0 +1,100 @@
+"""Handlers of fleets: start, status, aggregate progress stream, retry, skip, cancel."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+from aiohttp_sse import sse_response
+
+from api.bodies import read_model
+from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS
+from api.problems import ApiError
+from api.responses import model_response
+from api.routes_streams import closing_on_disconnect, resume_after
+from api.schemas import DeviceSelection, StartedFleet
+from domain.errors import ErrorCode
+from domain.fleet import FLEET_ID_PATTERN, FleetRequest, fleet_workflow_id
+
+SSE_EVENT = "fleet-progress"
+
+
+def _fleet_id(request: web.Request) -> str:
+    fleet_id = request.match_info["fleet_id"]
+    if not re.match(FLEET_ID_PATTERN, fleet_id):
+        raise ApiError(
+            422,
+            ErrorCode.INVALID_REQUEST,
+            "a fleet id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    return fleet_id
+
+
+async def start_fleet(request: web.Request) -> web.Response:
+    """`POST /fleets/{fleet_id}/provision`: plan every device and start the fleet (202)."""
+    fleet_id = _fleet_id(request)
+    limit = request.app[DEPENDENCIES].settings.max_fleet_request_bytes
+    body = await read_model(request, FleetRequest, limit=limit)
+    started = await request.app[FLEETS].start(fleet_id, body)
+    return _accepted(started)
+
+
+def _accepted(started: StartedFleet) -> web.Response:
+    return model_response(started, status=202, headers={"Location": started.links.self})
+
+
+async def fleet_status(request: web.Request) -> web.Response:
+    """`GET /fleets/{fleet_id}/provision`: aggregate progress."""
+    return model_response(await request.app[FLEETS].status(_fleet_id(request)))
+
+
+async def fleet_events(request: web.Request) -> web.StreamResponse:
+    """`GET /fleets/{fleet_id}/provision/events`: the aggregate snapshot at every change."""
+    fleet_id = _fleet_id(request)
+    after = resume_after(request)
+    ping = request.app[DEPENDENCIES].stream_ping_seconds
+    async with request.app[FLEET_HUB].subscribe(fleet_workflow_id(fleet_id)) as subscription:
+        snapshot = await subscription.next()  # 404 before the stream starts
+        if snapshot is None:
+            raise ApiError(503, ErrorCode.TEMPORAL_UNAVAILABLE, "the API is shutting down")
+        async with sse_response(request, ping_interval=ping) as response:
+            with closing_on_disconnect(response, subscription):
+                try:
+                    while snapshot is not None:
+                        if snapshot.sequence > after:
+                            after = snapshot.sequence
+                            await response.send(
+                                snapshot.model_dump_json(), id=str(after), event=SSE_EVENT
+                            )
+                        if snapshot.finished:
+                            break
+                        try:
+                            snapshot = await subscription.next()
+                        except ApiError:
+                            break
+                except ConnectionResetError:
+                    pass
+    return response
+
+
+async def retry_fleet(request: web.Request) -> web.Response:
+    """`POST .../retry`: failed devices again (200 in a running fleet, 202 as a new run)."""
+    fleet_id = _fleet_id(request)
+    selection = await read_model(request, DeviceSelection)
+    outcome = await request.app[FLEETS].retry_failed(fleet_id, selection.device_ids)
+    if isinstance(outcome, StartedFleet):
+        return _accepted(outcome)
+    return model_response(outcome)
+
+
+async def skip_devices(request: web.Request) -> web.Response:
+    """`POST .../skip`: leave queued devices out."""
+    fleet_id = _fleet_id(request)
+    selection = await read_model(request, DeviceSelection)
+    return model_response(await request.app[FLEETS].skip(fleet_id, selection.device_ids))
+
+
+async def cancel_fleet(request: web.Request) -> web.Response:
+    """`POST .../cancel`: running device runs roll back; queued ones never start (202)."""
+    snapshot = await request.app[FLEETS].cancel(_fleet_id(request))
+    return model_response(snapshot, status=202)
