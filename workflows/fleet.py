@@ -3,8 +3,9 @@
 The fleet starts each device's own strategy workflow as a child (workflow id
 `provision-<device>`, so every device stays visible and searchable on its own), never
 more at once than its limits allow per site, per vendor and overall. Its history stays
-bounded: after `FleetRun.generation_size` children (≈4 history events each) it stops starting new ones, lets the
-running ones finish, and continues as new with what is left.
+bounded: after `FleetRun.generation_size` children (about 4 history events each) it
+stops starting new ones, lets the running ones finish, and continues as new with what
+is left.
 """
 
 from __future__ import annotations
@@ -93,10 +94,7 @@ class FleetProvisioningWorkflow:
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                     self._started_this_generation += 1
-                in_flight = len(tasks)
-                await workflow.wait_condition(
-                    lambda: len(tasks) < in_flight or bool(self._queue and not tasks)
-                )
+                await self._until_a_child_ends(tasks)
                 if self._queue and not tasks and self._rolls_over():
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     workflow.continue_as_new(self._carry_over())
@@ -126,6 +124,12 @@ class FleetProvisioningWorkflow:
             cancelled=self._tally.cancelled,
             skipped=self._tally.skipped,
             failures=list(self._tally.failures),
+        )
+
+    async def _until_a_child_ends(self, tasks: set[asyncio.Task[None]]) -> None:
+        in_flight = len(tasks)
+        await workflow.wait_condition(
+            lambda: len(tasks) < in_flight or bool(self._queue and not tasks)
         )
 
     # ------------------------------------------------------------------ handlers

@@ -149,6 +149,10 @@ class CloudRegistry:
         self.silent_devices: frozenset[str] = frozenset()
         self._credential_by_token: dict[str, str] = {}
 
+    def wall_now(self) -> datetime:
+        """The wall clock the API shows."""
+        return self._wall_clock()
+
     def reset(self) -> None:
         """Forget every credential, device and counter; the CA stays."""
         self.credentials.clear()
