@@ -237,7 +237,9 @@ class ZigbeeCoordinator:
         try:
             await self.open()
         except CoordinatorNotReady as error:
-            logger.warning("%s; retrying every %gs", error.message, self._settings.reconnect_interval)
+            logger.warning(
+                "%s; retrying every %gs", error.message, self._settings.reconnect_interval
+            )
             self._schedule_reconnect()
 
     async def close(self) -> None:

@@ -114,18 +114,32 @@ class WifiDeviceFleet:
         ]
 
 
+LINE_DEVICES = 100
+
+
 def default_fleet(clock: Callable[[], float] | None = None) -> WifiDeviceFleet:
     """The simulated devices of the embedded default (`make run`).
 
     - `shelly-plus1-kitchen`: joins in about a second.
     - `shelly-plus1-garage`: weak signal, joins 3 s later than the others.
     - `shelly-pro4-lab`: a Pro 4PM (model `SPSW-004PE16EU`).
+    - `line-plug-000` … `line-plug-099`: a production line's worth of plugs for
+      `examples/fleets/line-100.json`; every tenth one (`line-plug-009`, `-019`, …)
+      never joins, so a fleet run shows failures with their codes and rollbacks.
     """
+    line = [
+        SimulatedWifiDevice(
+            f"line-plug-{n:03d}",
+            faults=DeviceFaults(never_joins=True) if n % 10 == 9 else DeviceFaults(),
+        )
+        for n in range(LINE_DEVICES)
+    ]
     return WifiDeviceFleet(
         [
             SimulatedWifiDevice("shelly-plus1-kitchen"),
             SimulatedWifiDevice("shelly-plus1-garage", faults=DeviceFaults(slow_join=3.0)),
             SimulatedWifiDevice("shelly-pro4-lab", model="SPSW-004PE16EU"),
+            *line,
         ],
         clock=clock,
     )

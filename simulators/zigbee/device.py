@@ -22,6 +22,7 @@ from zigpy.zcl import Cluster, foundation
 
 from simulators.zigbee.frames import (
     HOME_AUTOMATION_PROFILE,
+    UNKNOWN_IEEE,
     ZDO_ENDPOINT,
     ZDO_PROFILE,
     FrameError,
@@ -33,6 +34,12 @@ from simulators.zigbee.frames import (
     encode_default_response,
     encode_general_response,
     encode_zdo,
+    general_command,
+    node_descriptor,
+    nwk,
+    uint8,
+    uint16,
+    zdo_command,
 )
 from simulators.zigbee.install_codes import install_code_for, masked_install_code
 
@@ -302,24 +309,28 @@ class SimulatedZigbeeDevice:
         return masked_install_code(self.install_code)
 
     @property
-    def capability(self) -> int:
-        """MAC capability flags announced on joining."""
+    def capability_flags(self) -> zdo_t.NodeDescriptor.MACCapabilityFlags:
+        """MAC capability flags, announced on joining and in the node descriptor."""
         flags = zdo_t.NodeDescriptor.MACCapabilityFlags
         value = flags.AllocateAddress
         if self.logical_type is LogicalType.ROUTER:
             value |= flags.FullFunctionDevice | flags.MainsPowered | flags.RxOnWhenIdle
-        return int(value)
+        return value
+
+    @property
+    def capability(self) -> int:
+        return int(self.capability_flags)
 
     def node_descriptor(self) -> zdo_t.NodeDescriptor:
         router = self.logical_type is LogicalType.ROUTER
-        return zdo_t.NodeDescriptor(
+        return node_descriptor(
             logical_type=zdo_t.LogicalType.Router if router else zdo_t.LogicalType.EndDevice,
             complex_descriptor_available=0,
             user_descriptor_available=0,
             reserved=0,
             aps_flags=0,
             frequency_band=zdo_t.NodeDescriptor.FrequencyBand.Freq2400MHz,
-            mac_capability_flags=zdo_t.NodeDescriptor.MACCapabilityFlags(self.capability),
+            mac_capability_flags=self.capability_flags,
             manufacturer_code=self.manufacturer_code,
             maximum_buffer_size=82,
             maximum_incoming_transfer_size=82,
@@ -428,7 +439,7 @@ class SimulatedZigbeeDevice:
 
     @property
     def _nwk(self) -> t.NWK:
-        return t.NWK(self.network.nwk if self.network else 0xFFFE)
+        return nwk(self.network.nwk if self.network else 0xFFFE)
 
     def _node_desc(self, zdo: ZdoFrame) -> Reaction:
         # A new transaction starts an interview; zigpy re-sends the same one on retries.
@@ -453,7 +464,7 @@ class SimulatedZigbeeDevice:
         )
 
     def _active_endpoints(self, zdo: ZdoFrame) -> Reaction:
-        endpoints = [t.uint8_t(ep.endpoint_id) for ep in self.endpoints]
+        endpoints = [uint8(ep.endpoint_id) for ep in self.endpoints]
         return Reaction(
             [
                 self._zdo_reply(
@@ -542,7 +553,7 @@ class SimulatedZigbeeDevice:
 
     def _mgmt_leave(self, zdo: ZdoFrame) -> Reaction:
         target = zdo.args["DeviceAddress"]
-        if target not in (self.eui64, t.EUI64.UNKNOWN, t.EUI64([0] * 8)):
+        if str(target) not in (self.ieee, UNKNOWN_IEEE, "00:00:00:00:00:00:00:00"):
             status = zdo_t.Status.NOT_SUPPORTED
             return Reaction([self._zdo_reply(zdo_t.ZDOCmd.Mgmt_Leave_rsp, zdo.tsn, status)])
         reply = self._zdo_reply(zdo_t.ZDOCmd.Mgmt_Leave_rsp, zdo.tsn, zdo_t.Status.SUCCESS)
@@ -556,7 +567,7 @@ class SimulatedZigbeeDevice:
 
     def _not_supported(self, zdo: ZdoFrame) -> Reaction:
         # Routing and neighbour tables are not simulated; zigpy's topology scan accepts this.
-        response = zdo_t.ZDOCmd(zdo.command | 0x8000)
+        response = zdo_command(zdo.command | 0x8000)
         return Reaction([self._zdo_reply(response, zdo.tsn, zdo_t.Status.NOT_SUPPORTED, None)])
 
     # --- ZCL
@@ -590,7 +601,7 @@ class SimulatedZigbeeDevice:
         return Reaction([self._zcl_reply(frame, encode_default_response(zcl, status))])
 
     def _receive_general(self, frame: Frame, zcl: ZclFrame, name: str) -> Reaction:
-        command = foundation.GeneralCommand(zcl.command_id)
+        command = general_command(zcl.command_id)
         self._count(f"{name}:{command.name}")
         request = decode_general(zcl)
         if command is foundation.GeneralCommand.Read_Attributes:
@@ -627,11 +638,11 @@ class SimulatedZigbeeDevice:
         definition = self._attribute_def(cluster_id, attrid)
         if definition is None or (cluster_id, definition.name) not in self.attributes:
             return foundation.ReadAttributeRecord(
-                attrid=attrid, status=foundation.Status.UNSUPPORTED_ATTRIBUTE
+                attrid=uint16(attrid), status=foundation.Status.UNSUPPORTED_ATTRIBUTE
             )
         value = definition.type(self.attributes[(cluster_id, definition.name)])
         return foundation.ReadAttributeRecord(
-            attrid=attrid,
+            attrid=uint16(attrid),
             status=foundation.Status.SUCCESS,
             value=foundation.TypeValue(type=definition.zcl_type, value=value),
         )

@@ -17,6 +17,40 @@ from zigpy.zcl import foundation
 ZDO_PROFILE = 0x0000
 ZDO_ENDPOINT = 0
 HOME_AUTOMATION_PROFILE = 0x0104
+UNKNOWN_IEEE = "ff:ff:ff:ff:ff:ff:ff:ff"
+
+
+# zigpy's integer and enum types are not annotated: these typed constructors keep the
+# untyped calls in one place.
+
+
+def nwk(value: int) -> t.NWK:
+    """A 16-bit short network address."""
+    return t.NWK(value)  # type: ignore[no-untyped-call]
+
+
+def uint8(value: int) -> t.uint8_t:
+    return t.uint8_t(value)  # type: ignore[no-untyped-call]
+
+
+def uint16(value: int) -> t.uint16_t:
+    return t.uint16_t(value)  # type: ignore[no-untyped-call]
+
+
+def int8s(value: int) -> t.int8s:
+    return t.int8s(value)  # type: ignore[no-untyped-call]
+
+
+def zdo_command(value: int) -> zdo_t.ZDOCmd:
+    return zdo_t.ZDOCmd(value)  # type: ignore[no-untyped-call]
+
+
+def general_command(value: int) -> foundation.GeneralCommand:
+    return foundation.GeneralCommand(value)  # type: ignore[no-untyped-call]
+
+
+def node_descriptor(**fields: Any) -> zdo_t.NodeDescriptor:
+    return zdo_t.NodeDescriptor(**fields)  # type: ignore[no-untyped-call]
 
 
 class FrameError(ValueError):
@@ -35,10 +69,10 @@ class ZdoFrame:
 def decode_zdo(cluster_id: int, data: bytes) -> ZdoFrame:
     """Decode the payload of a ZDO frame sent on `cluster_id`."""
     try:
-        command = zdo_t.ZDOCmd(cluster_id)
+        command = zdo_command(cluster_id)
         names, schema = zdo_t.CLUSTERS[command]
-        header, rest = zdo_t.ZDOHeader.deserialize(cluster_id, data)
-        values, _ = t.deserialize(rest, schema)
+        header, rest = zdo_t.ZDOHeader.deserialize(uint16(cluster_id), data)
+        values, _ = t.deserialize(rest, schema)  # type: ignore[no-untyped-call]
     except (KeyError, ValueError) as exc:
         raise FrameError(f"cannot decode ZDO frame 0x{cluster_id:04X}: {exc}") from exc
     return ZdoFrame(command, int(header.tsn), dict(zip(names, values, strict=False)))
@@ -47,8 +81,8 @@ def decode_zdo(cluster_id: int, data: bytes) -> ZdoFrame:
 def encode_zdo(command: zdo_t.ZDOCmd, tsn: int, *args: Any) -> bytes:
     """The payload of a ZDO frame: the transaction number then the arguments."""
     _, schema = zdo_t.CLUSTERS[command]
-    payload: bytes = t.serialize(args, schema)
-    return bytes(t.uint8_t(tsn).serialize()) + payload
+    payload: bytes = t.serialize(args, schema)  # type: ignore[no-untyped-call]
+    return bytes(uint8(tsn).serialize()) + payload
 
 
 @dataclass(frozen=True)
@@ -87,7 +121,7 @@ def decode_zcl(data: bytes) -> ZclFrame:
 def decode_general(frame: ZclFrame) -> Any:
     """The arguments of a global (foundation) ZCL command."""
     try:
-        definition = foundation.GENERAL_COMMANDS[foundation.GeneralCommand(frame.command_id)]
+        definition = foundation.GENERAL_COMMANDS[general_command(frame.command_id)]
         command, _ = definition.schema.deserialize(frame.payload)
     except (KeyError, ValueError) as exc:
         raise FrameError(f"cannot decode ZCL command 0x{frame.command_id:02X}: {exc}") from exc

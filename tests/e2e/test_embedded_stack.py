@@ -31,9 +31,10 @@ def free_port() -> int:
 class Stack:
     """The embedded stack in a child process, on free ports and its own data dir."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.env = {
             **os.environ,
+            **(extra_env or {}),
             "DEVPROV_DATA_DIR": str(data_dir),
             "DEVPROV_TEMPORAL_PORT": str(free_port()),
             "DEVPROV_TEMPORAL_UI_PORT": str(free_port()),
@@ -145,4 +146,38 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
     assert status.status_code == 200
     assert json.loads(status.text)["state"] == "SUCCEEDED"
     code, _ = await stack.stop()
+    assert code == 0
+
+
+FLEET = ROOT / "examples" / "fleets" / "line-100.json"
+
+QUICK_FAILURE_POLICY = {
+    # The line's faulty plugs never join: give up on them in seconds, not minutes.
+    "DEVPROV_POLICY__STRATEGIES__HTTP_WIFI__STEPS__CONFIRM__START_TO_CLOSE": "4s",
+    "DEVPROV_POLICY__STRATEGIES__HTTP_WIFI__STEPS__CONFIRM__RETRY__MAXIMUM_ATTEMPTS": "1",
+}
+
+
+async def test_fleet_example_provisions_the_line_with_live_aggregate_progress(
+    tmp_path: Path,
+) -> None:
+    stack = Stack(tmp_path / "data", QUICK_FAILURE_POLICY)
+    try:
+        await stack.start()
+        base = f"{stack.api}/api/v1/fleets/line/provision"
+        async with httpx.AsyncClient(timeout=120) as client:
+            started = await client.post(
+                base, content=FLEET.read_bytes(), headers={"Content-Type": "application/json"}
+            )
+            assert started.status_code == 202, started.text
+            snapshots = [event.data async for event in read_events(client, f"{base}/events")]
+        code, _ = await stack.stop()
+    finally:
+        stack.kill()
+
+    final = snapshots[-1]
+    assert final["state"] == "COMPLETED"
+    assert final["counts"]["SUCCEEDED"] == 90
+    assert final["failures_by_code"] == {"NETWORK_JOIN_TIMEOUT": 10}
+    assert len(snapshots) > 2
     assert code == 0

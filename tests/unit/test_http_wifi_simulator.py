@@ -212,12 +212,18 @@ def test_fleet_refuses_a_network_with_an_invalid_passphrase() -> None:
 def test_default_fleet_has_the_embedded_default_devices() -> None:
     fleet = default_fleet()
 
-    assert {d.device_id: d.model for d in fleet.devices} == {
+    models = {d.device_id: d.model for d in fleet.devices}
+    assert {k: v for k, v in models.items() if k.startswith("shelly-")} == {
         "shelly-plus1-kitchen": "SNSW-001X16EU",
         "shelly-plus1-garage": "SNSW-001X16EU",
         "shelly-pro4-lab": "SPSW-004PE16EU",
     }
     assert fleet["shelly-plus1-garage"].faults.slow_join == 3.0
+    line = [d for d in fleet.devices if d.device_id.startswith("line-plug-")]
+    assert len(line) == 100
+    assert [d.device_id for d in line if d.faults.never_joins] == [
+        f"line-plug-{n:03d}" for n in range(9, 100, 10)
+    ]
     assert fleet.networks == {LAB_NETWORK_SSID: LAB_NETWORK_PASSPHRASE}
 
 
