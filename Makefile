@@ -7,9 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-PY_PACKAGES := domain config strategies adapters activities workflows worker api simulators
+PY_PACKAGES := domain config strategies adapters activities workflows worker api simulators bench
 
-.PHONY: run test lint typecheck pytest venv clean
+.PHONY: run test lint typecheck pytest bench venv clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# Benchmarks print ratios against a baseline measured in the same run (see bench/).
+bench: $(STAMP)
+	$(BIN)/python -m bench.fleet_throughput --devices 1000
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

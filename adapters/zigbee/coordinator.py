@@ -330,7 +330,7 @@ class ZigbeeCoordinator:
         return ZigbeeNetwork(
             radio=str(self._radio),
             ready=True,
-            formed=info.extended_pan_id != t.ExtendedPanId.UNKNOWN,
+            formed=str(info.extended_pan_id) != "ff:ff:ff:ff:ff:ff:ff:ff",
             coordinator_ieee=str(app.state.node_info.ieee),
             channel=int(info.channel),
             pan_id=f"0x{int(info.pan_id):04X}",
@@ -636,7 +636,8 @@ class ZigbeeCoordinator:
         await app.remove(eui)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.removal_timeout
-        while eui in app.devices and loop.time() < deadline:
+        # zigpy drops the device in a task of its own and announces nothing when it does.
+        while eui in app.devices and loop.time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(_REMOVAL_POLL_SECONDS)
         if eui in app.devices:
             app.devices.pop(eui, None)

@@ -2,12 +2,12 @@
 
 `DEVPROV_ZIGBEE_RADIO` (or the edge worker's settings) names the radio as `kind[:port]`:
 
-| value                         | radio                                  | library (optional extra)     |
-|-------------------------------|----------------------------------------|------------------------------|
-| `simulated`                   | devprov's simulated stick and devices  | none (built in)              |
-| `znp:/dev/ttyUSB0`            | Texas Instruments Z-Stack (CC2652 ...) | `zigpy-znp`                  |
-| `ezsp:/dev/ttyUSB0`           | Silicon Labs EmberZNet (EFR32)         | `bellows`                    |
-| `deconz:/dev/ttyACM0`         | dresden elektronik ConBee / RaspBee    | `zigpy-deconz`               |
+| value                 | radio                                | library (optional extra) |
+|-----------------------|--------------------------------------|--------------------------|
+| `simulated`           | devprov's simulated stick, devices   | none (built in)          |
+| `znp:/dev/ttyUSB0`    | Texas Instruments Z-Stack (CC2652)   | `zigpy-znp`              |
+| `ezsp:/dev/ttyUSB0`   | Silicon Labs EmberZNet (EFR32)       | `bellows`                |
+| `deconz:/dev/ttyACM0` | dresden elektronik ConBee / RaspBee  | `zigpy-deconz`           |
 
 The radio library is imported only when its radio is chosen; a missing one is reported
 with the package to install. Radio libraries that advertise a `zigpy.radio` entry point

@@ -299,8 +299,8 @@ class SimulatedImprovDevice:
         self._set_state(State.PROVISIONED)
 
     def _authorize(self, now: float) -> None:
-        self.authorized_until = None if self.faults.auto_authorize else (
-            now + self.spec.authorization_timeout
+        self.authorized_until = (
+            None if self.faults.auto_authorize else (now + self.spec.authorization_timeout)
         )
         self._set_state(State.AUTHORIZED)
 
@@ -509,4 +509,3 @@ class SimulatedImprovDevice:
             "counters": self.counters.as_dict(),
             "faults": self.faults.model_dump(),
         }
-

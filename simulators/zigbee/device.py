@@ -309,9 +309,9 @@ class SimulatedZigbeeDevice:
         return masked_install_code(self.install_code)
 
     @property
-    def capability_flags(self) -> zdo_t.NodeDescriptor.MACCapabilityFlags:
+    def capability_flags(self) -> zdo_t.MACCapabilityFlags:
         """MAC capability flags, announced on joining and in the node descriptor."""
-        flags = zdo_t.NodeDescriptor.MACCapabilityFlags
+        flags = zdo_t.MACCapabilityFlags
         value = flags.AllocateAddress
         if self.logical_type is LogicalType.ROUTER:
             value |= flags.FullFunctionDevice | flags.MainsPowered | flags.RxOnWhenIdle

@@ -72,9 +72,11 @@ class ZigbeeDeviceFleet:
         """The device with short address `nwk` on the network `extended_pan_id`."""
         for device in self._devices.values():
             membership = device.network
-            if membership and membership.extended_pan_id == extended_pan_id:
-                if membership.nwk == nwk:
-                    return device
+            if membership and (membership.extended_pan_id, membership.nwk) == (
+                extended_pan_id,
+                nwk,
+            ):
+                return device
         return None
 
     def members_of(self, extended_pan_id: str) -> list[SimulatedZigbeeDevice]:

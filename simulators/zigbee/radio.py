@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,17 @@ from simulators.zigbee.device import (
     SimulatedZigbeeDevice,
 )
 from simulators.zigbee.fleet import ZigbeeDeviceFleet
-from simulators.zigbee.frames import ZDO_ENDPOINT, ZDO_PROFILE, encode_zdo
+from simulators.zigbee.frames import (
+    UNKNOWN_IEEE,
+    ZDO_ENDPOINT,
+    ZDO_PROFILE,
+    encode_zdo,
+    int8s,
+    node_descriptor,
+    nwk,
+    uint8,
+    uint16,
+)
 
 logger = logging.getLogger("devprov.simulators.zigbee")
 
@@ -153,7 +164,7 @@ def simulation_config(simulation: ZigbeeSimulation) -> dict[str, Any]:
 
 def _coordinator_node_descriptor() -> zdo_t.NodeDescriptor:
     flags = zdo_t.NodeDescriptor.MACCapabilityFlags
-    return zdo_t.NodeDescriptor(
+    return node_descriptor(
         logical_type=zdo_t.LogicalType.Coordinator,
         complex_descriptor_available=0,
         user_descriptor_available=0,
@@ -192,6 +203,13 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
         self._stick = simulation.stick
         self._holds_stick = False
         self._joining: set[str] = set()
+        self._sim_tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        # The radio's own tasks (joins, deliveries) end with its connection.
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self._sim_tasks.add(task)
+        task.add_done_callback(self._sim_tasks.discard)
 
     # ------------------------------------------------------------------ radio lifecycle
 
@@ -208,6 +226,11 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
         logger.info("simulated stick %s connected", stick.ieee)
 
     async def disconnect(self) -> None:
+        tasks = list(self._sim_tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
         if not self._holds_stick:
             return
         self._fleet.detach(self)
@@ -230,7 +253,7 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
             members = self._fleet.members_of(str(network_info.extended_pan_id))
             network_info = network_info.replace(
                 children=[d.eui64 for d in members],
-                nwk_addresses={d.eui64: t.NWK(d.network.nwk) for d in members if d.network},
+                nwk_addresses={d.eui64: nwk(d.network.nwk) for d in members if d.network},
             )
         self.state.network_info = network_info
         self.state.node_info = stick.node_info.replace(
@@ -242,7 +265,7 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
     ) -> None:
         stick = self._require_stick()
         # UNKNOWN means "keep the stick's own address", as real radios treat it.
-        if node_info.ieee == t.EUI64.UNKNOWN:
+        if str(node_info.ieee) == UNKNOWN_IEEE:
             node_info = node_info.replace(ieee=stick.eui64)
         stick.network_info = network_info.replace(children=[], nwk_addresses={})
         stick.node_info = node_info.replace()
@@ -265,11 +288,8 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
         for descriptor in self._stick.endpoints.values():
             endpoint = coordinator.add_endpoint(descriptor.endpoint)
             endpoint.profile_id = descriptor.profile
-            endpoint.device_type = (
-                zigpy.profiles.zha.DeviceType(descriptor.device_type)
-                if descriptor.profile == zigpy.profiles.zha.PROFILE_ID
-                else descriptor.device_type
-            )
+            if descriptor.profile == zigpy.profiles.zha.PROFILE_ID:
+                endpoint.device_type = zigpy.profiles.zha.DeviceType(descriptor.device_type)  # type: ignore[no-untyped-call]
             for cluster_id in descriptor.input_clusters:
                 endpoint.add_input_cluster(cluster_id)
             for cluster_id in descriptor.output_clusters:
@@ -328,12 +348,12 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
             return
         if device.can_join and device.device_id not in self._joining:
             self._joining.add(device.device_id)
-            self.create_task(self._try_to_join(device), name=f"sim-join-{device.device_id}")
+            self._spawn(self._try_to_join(device), name=f"sim-join-{device.device_id}")
 
     def device_left(self, device: SimulatedZigbeeDevice, membership: NetworkMembership) -> None:
         """Fleet callback: a device left; tell zigpy if it was on this network."""
         if self._holds_stick and membership.extended_pan_id == self._extended_pan_id:
-            self.handle_leave(t.NWK(membership.nwk), device.eui64)
+            self.handle_leave(nwk(membership.nwk), device.eui64)
 
     async def _try_to_join(self, device: SimulatedZigbeeDevice) -> None:
         try:
@@ -357,27 +377,29 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
             self._joining.discard(device.device_id)
 
     def _admit(self, device: SimulatedZigbeeDevice) -> None:
-        nwk = self._fleet.allocate_nwk(device, self._extended_pan_id)
-        membership = NetworkMembership(self._extended_pan_id, nwk, str(self.state.node_info.ieee))
+        address = self._fleet.allocate_nwk(device, self._extended_pan_id)
+        membership = NetworkMembership(
+            self._extended_pan_id, address, str(self.state.node_info.ieee)
+        )
         device.join(membership)
         self._stick.counters.joins_admitted += 1
-        logger.info("simulated device %s joined as 0x%04X", device.device_id, nwk)
+        logger.info("simulated device %s joined as 0x%04X", device.device_id, address)
         announce = encode_zdo(
             zdo_t.ZDOCmd.Device_annce,
             self.get_sequence(),
-            t.NWK(nwk),
+            nwk(address),
             device.eui64,
-            t.uint8_t(device.capability),
+            uint8(device.capability),
         )
         self.packet_received(
             self._packet_from(
-                nwk,
+                address,
                 Frame(ZDO_PROFILE, zdo_t.ZDOCmd.Device_annce, ZDO_ENDPOINT, ZDO_ENDPOINT, announce),
                 broadcast=True,
             )
         )
         if device.faults.leaves_after is not None:
-            self.create_task(
+            self._spawn(
                 self._leave_later(device, membership, device.faults.leaves_after),
                 name=f"sim-leave-{device.device_id}",
             )
@@ -392,7 +414,7 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
 
     # ------------------------------------------------------------------ frames
 
-    def _packet_from(self, nwk: int, frame: Frame, *, broadcast: bool = False) -> t.ZigbeePacket:
+    def _packet_from(self, source: int, frame: Frame, *, broadcast: bool = False) -> t.ZigbeePacket:
         destination = (
             t.AddrModeAddress(
                 addr_mode=t.AddrMode.Broadcast, address=t.BroadcastAddress.RX_ON_WHEN_IDLE
@@ -401,22 +423,23 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
             else t.AddrModeAddress(addr_mode=t.AddrMode.NWK, address=self.state.node_info.nwk)
         )
         return t.ZigbeePacket(
-            src=t.AddrModeAddress(addr_mode=t.AddrMode.NWK, address=t.NWK(nwk)),
-            src_ep=frame.src_ep,
+            src=t.AddrModeAddress(addr_mode=t.AddrMode.NWK, address=nwk(source)),
+            src_ep=uint8(frame.src_ep),
             dst=destination,
-            dst_ep=frame.dst_ep,
-            profile_id=frame.profile_id,
-            cluster_id=frame.cluster_id,
+            dst_ep=uint8(frame.dst_ep),
+            profile_id=uint16(frame.profile_id),
+            cluster_id=uint16(frame.cluster_id),
             data=t.SerializableBytes(frame.data),
-            lqi=_LINK_LQI,
-            rssi=_LINK_RSSI,
+            lqi=uint8(_LINK_LQI),
+            rssi=int8s(_LINK_RSSI),
         )
 
     def _addressee(self, address: t.AddrModeAddress) -> SimulatedZigbeeDevice | None:
-        if address.addr_mode == t.AddrMode.NWK:
-            return self._fleet.on_network(self._extended_pan_id, int(address.address))
-        if address.addr_mode == t.AddrMode.IEEE:
-            device = self._fleet.by_ieee(address.address)
+        target = address.address
+        if isinstance(target, t.NWK):
+            return self._fleet.on_network(self._extended_pan_id, int(target))
+        if isinstance(target, t.EUI64):
+            device = self._fleet.by_ieee(target)
             return device if device is not None and self._is_member(device) else None
         return None
 
@@ -436,7 +459,7 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
             raise zigpy.exceptions.DeliveryError(
                 f"no device answers at {destination.address}", status=t.MACStatus.MAC_NO_ACK
             )
-        nwk = device.network.nwk if device.network else 0xFFFE
+        source = device.network.nwk if device.network else 0xFFFE
         frame = Frame(
             profile_id=int(packet.profile_id or 0),
             cluster_id=int(packet.cluster_id),
@@ -449,15 +472,17 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
         except NoAck as exc:
             stick.counters.delivery_failures += 1
             raise zigpy.exceptions.DeliveryError(
-                f"no acknowledgement from 0x{nwk:04X}", status=t.MACStatus.MAC_NO_ACK
+                f"no acknowledgement from 0x{source:04X}", status=t.MACStatus.MAC_NO_ACK
             ) from exc
         if reaction.replies or reaction.left_network is not None:
-            self.create_task(self._deliver(device, nwk, reaction), name="sim-deliver")
+            self._spawn(self._deliver(device, source, reaction), name="sim-deliver")
 
-    async def _deliver(self, device: SimulatedZigbeeDevice, nwk: int, reaction: Reaction) -> None:
+    async def _deliver(
+        self, device: SimulatedZigbeeDevice, source: int, reaction: Reaction
+    ) -> None:
         # Answers come back over the air after the request went out, never inside it.
         await asyncio.sleep(0)
         for reply in reaction.replies:
-            self.packet_received(self._packet_from(nwk, reply))
+            self.packet_received(self._packet_from(source, reply))
         if reaction.left_network is not None:
-            self.handle_leave(t.NWK(nwk), device.eui64)
+            self.handle_leave(nwk(source), device.eui64)

@@ -14,6 +14,14 @@ from simulators.http_wifi import (
     WifiDeviceFleet,
     start_simulator,
 )
+from tests.ble_fixtures import (  # noqa: F401  (fixtures of the BLE contract tests)
+    ble_radio,
+    ble_stack,
+    improv_adapter,
+    improv_fleet,
+    improv_specs,
+    improv_web,
+)
 
 ADAPTER_TIMEOUT = 1.0
 

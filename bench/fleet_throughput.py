@@ -1,0 +1,153 @@
+"""Fleet throughput: devprov against raw Temporal of the same shape, in one run.
+
+    .venv/bin/python -m bench.fleet_throughput --devices 1000
+
+Starts its own dev server (SQLite file with the WAL pragmas, as `make run` does) in a
+temporary directory, the HTTP device simulator with N devices, a central and an edge
+worker and the API; provisions a fleet of N devices through the API, then runs the raw
+baseline fleet on the same server and workers, and prints devices per second of both
+and their ratio. Everything is on loopback; everything it starts, it stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from temporalio.worker import Worker
+
+from api import ApiDependencies, start_api
+from bench.raw_temporal import RawDeviceRun, RawFleet, RawFleetRun, raw_step
+from config.policies import load_policy_book
+from config.settings import Settings
+from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
+from strategies.catalog import build_registry
+from worker.dev_server import start_dev_server
+from worker.edge import edge_node
+from worker.temporal_client import connect
+from worker.workers import central_worker
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _devprov_fleet(api_url: str, device_ids: list[str], max_in_flight: int) -> float:
+    body = {
+        "template": {
+            "type": "wifi-relay",
+            "vendor": "shelly",
+            "capabilities": ["wifi", "http-rpc"],
+            "site": "bench",
+        },
+        "network": {"ssid": "devprov-lab", "passphrase": "correct-horse-battery"},
+        "limits": {
+            "max_in_flight": max_in_flight,
+            "per_site": max_in_flight,
+            "per_vendor": max_in_flight,
+        },
+        "devices": [{"device_id": d} for d in device_ids],
+    }
+    fleet_id = f"bench-{uuid.uuid4().hex[:6]}"
+    url = f"{api_url}/api/v1/fleets/{fleet_id}/provision"
+    async with httpx.AsyncClient(timeout=60, trust_env=False) as http:
+        started_at = time.perf_counter()
+        response = await http.post(url, json=body)
+        response.raise_for_status()
+        while True:
+            status = (await http.get(url)).json()
+            if status["state"] == "COMPLETED":
+                break
+            await asyncio.sleep(0.25)
+        elapsed = time.perf_counter() - started_at
+    succeeded = status["counts"]["SUCCEEDED"]
+    if succeeded != len(device_ids):
+        raise SystemExit(f"devprov fleet: only {succeeded}/{len(device_ids)} succeeded: {status}")
+    return elapsed
+
+
+async def run(devices: int, max_in_flight: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="devprov-bench-") as tmp:
+        temporal_port = _free_port()
+        server = await start_dev_server(data_dir=Path(tmp), port=temporal_port, ui_port=None)
+        try:
+            device_ids = [f"bench-{n:05d}" for n in range(devices)]
+            fleet = WifiDeviceFleet([SimulatedWifiDevice(d, join_delay=0.0) for d in device_ids])
+            simulator = await start_simulator(fleet, "127.0.0.1", 0)
+            settings = Settings(
+                temporal_address=server.address,
+                http_device_address_template=f"{simulator.base_url}/devices/{{device_id}}",
+                edge_capabilities=("http-wifi",),
+            )
+            client = await connect(settings)
+            api = await start_api(
+                ApiDependencies(
+                    temporal=client,
+                    registry=build_registry(),
+                    policies=load_policy_book(environ={}),
+                    settings=settings,
+                ),
+                "127.0.0.1",
+                0,
+            )
+            try:
+                async with (
+                    central_worker(client),
+                    edge_node(client, settings, site="bench", host="gw1"),
+                    Worker(
+                        client,
+                        task_queue="raw-central",
+                        workflows=[RawFleetRun, RawDeviceRun],
+                        activities=[raw_step],
+                    ),
+                ):
+                    devprov_seconds = await _devprov_fleet(api.url, device_ids, max_in_flight)
+                    started_at = time.perf_counter()
+                    await client.execute_workflow(
+                        RawFleetRun.run,
+                        RawFleet(
+                            device_ids=device_ids,
+                            max_in_flight=max_in_flight,
+                            edge_queue="raw-central",
+                        ),
+                        id=f"raw-fleet-{uuid.uuid4().hex[:6]}",
+                        task_queue="raw-central",
+                    )
+                    raw_seconds = time.perf_counter() - started_at
+            finally:
+                await api.close()
+                await simulator.close()
+        finally:
+            await server.stop()
+    return {
+        "devices": devices,
+        "max_in_flight": max_in_flight,
+        "devprov_seconds": round(devprov_seconds, 2),
+        "devprov_devices_per_second": round(devices / devprov_seconds, 2),
+        "raw_temporal_seconds": round(raw_seconds, 2),
+        "raw_temporal_devices_per_second": round(devices / raw_seconds, 2),
+        "devprov_over_raw_throughput": round(raw_seconds / devprov_seconds, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--max-in-flight", type=int, default=50)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.devices, args.max_in_flight))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The raw-Temporal baseline: a fleet of the same shape with no devprov in it.
+
+A parent workflow starts one child per device with the same concurrency bound; each
+child runs four trivial activities on an edge task queue, as devprov's HTTP Wi-Fi run
+runs detect, read-state, apply and confirm. What devprov adds on top of this (state,
+events, search attributes, compensation, HTTP to the simulated devices) is what the
+benchmark's ratio measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import activity, workflow
+
+STEPS = ("detect", "read_state", "apply", "confirm")
+
+
+class RawFleet(BaseModel):
+    device_ids: list[str]
+    max_in_flight: int
+    edge_queue: str
+
+
+class RawDevice(BaseModel):
+    device_id: str
+    edge_queue: str
+
+
+@activity.defn(name="raw.step")
+async def raw_step(device_id: str) -> str:
+    return device_id
+
+
+@workflow.defn(name="RawDeviceRun")
+class RawDeviceRun:
+    @workflow.run
+    async def run(self, device: RawDevice) -> None:
+        for _ in STEPS:
+            await workflow.execute_activity(
+                raw_step,
+                device.device_id,
+                task_queue=device.edge_queue,
+                start_to_close_timeout=timedelta(seconds=30),
+            )
+
+
+@workflow.defn(name="RawFleetRun")
+class RawFleetRun:
+    @workflow.run
+    async def run(self, fleet: RawFleet) -> int:
+        semaphore = asyncio.Semaphore(fleet.max_in_flight)
+
+        async def one(device_id: str) -> None:
+            async with semaphore:
+                await workflow.execute_child_workflow(
+                    RawDeviceRun.run,
+                    RawDevice(device_id=device_id, edge_queue=fleet.edge_queue),
+                    id=f"raw-{device_id}",
+                )
+
+        await asyncio.gather(*(one(d) for d in fleet.device_ids))
+        return len(fleet.device_ids)
