@@ -152,7 +152,8 @@ class ProvisioningRuns:
                     id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                     id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
                     search_attributes=sa.initial_search_attributes(run),
-                    static_summary=f"provision {device.device_id} with {run.strategy}",
+                    static_summary=run.summary(),
+                    static_details=run.details(),
                 )
         except WorkflowAlreadyStartedError as error:
             raise ApiError(

@@ -57,6 +57,11 @@ class Settings:
     disabled_strategies: tuple[str, ...] = ()
     http_device_address_template: str = "http://127.0.0.1:8090/devices/{device_id}"
     http_device_timeout_seconds: float = 5.0
+    ble_backend: str = "virtual"
+    """Edge workers' BLE backend: `virtual`, `bluez[:<adapter>]`, `bumble-hci:<transport>`."""
+    ble_scan_timeout_seconds: float = 5.0
+    simulator_ble_port: int = 8091
+    """Control API and web pages of the simulated Improv devices (embedded stack)."""
     sse_poll_interval_seconds: float = 0.5
     max_request_bytes: int = 64 * 1024
     max_fleet_request_bytes: int = 2 * 1024 * 1024
@@ -88,5 +93,8 @@ class Settings:
                 f"http://{sim_host}:{sim_port}/devices/{{device_id}}",
             ),
             http_device_timeout_seconds=float(env.get("DEVPROV_HTTP_DEVICE_TIMEOUT", "5")),
+            ble_backend=env.get("DEVPROV_BLE_BACKEND", "virtual"),
+            ble_scan_timeout_seconds=float(env.get("DEVPROV_BLE_SCAN_TIMEOUT", "5")),
+            simulator_ble_port=_int(env, "DEVPROV_SIMULATOR_BLE_PORT", 8091),
             sse_poll_interval_seconds=float(env.get("DEVPROV_SSE_POLL_INTERVAL", "0.5")),
         )

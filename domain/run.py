@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.policies import LifecyclePolicy
 from domain.requests import ProvisionRequest
@@ -37,7 +37,29 @@ class ProvisionRun(BaseModel):
     request: ProvisionRequest
     strategy: str
     policy: LifecyclePolicy
+    started_by: str = Field(
+        default="unknown", description="Who started the run (API key id, fleet, CLI)."
+    )
 
     @property
     def device_id(self) -> str:
         return self.request.device.device_id
+
+    def summary(self) -> str:
+        """One line for the Web UI's run list."""
+        device = self.request.device
+        return f"provision {device.device_id} ({device.vendor} {device.type}) with {self.strategy}"
+
+    def details(self) -> str:
+        """What the run is about, for the Web UI (never a secret)."""
+        device = self.request.device
+        network = self.request.network
+        rows = [
+            ("device", device.device_id),
+            ("type / vendor / model", f"{device.type} / {device.vendor} / {device.model or '-'}"),
+            ("capabilities", ", ".join(sorted(device.capabilities)) or "-"),
+            ("site", device.site),
+            ("strategy", self.strategy),
+            ("network", network.ssid if network else "(asked for during the run)"),
+        ]
+        return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from strategies.base import Strategy
 from strategies.http_wifi import HttpWifiStrategy
+from strategies.improv_ble import ImprovBleStrategy
 from strategies.registry import StrategyRegistry
 
 
 def builtin_strategies() -> list[Strategy]:
     """One instance of every shipped strategy, in selection order."""
-    return [HttpWifiStrategy()]
+    return [HttpWifiStrategy(), ImprovBleStrategy()]
 
 
 def build_registry(

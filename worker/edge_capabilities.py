@@ -20,6 +20,7 @@ from activities.http_wifi import HttpWifiActivities
 from adapters.http_wifi import ShellyRpcAdapter
 from config.settings import Settings
 from domain.run import host_task_queue
+from worker.improv_ble_capability import improv_ble_capability
 
 
 @dataclass
@@ -73,6 +74,7 @@ async def http_wifi_capability(context: EdgeContext) -> AsyncIterator[list[objec
 
 CAPABILITIES: dict[str, EdgeCapability] = {
     "http-wifi": http_wifi_capability,
+    "improv-ble": improv_ble_capability,
 }
 
 

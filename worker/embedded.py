@@ -10,18 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
+from adapters.ble import VirtualBleRadio
 from api import ApiDependencies, start_api
 from config.policies import load_policy_book
 from config.settings import Settings
 from simulators.http_wifi import default_fleet, start_simulator
+from simulators.improv_ble import ImprovDeviceFleet, default_improv_specs, start_improv_control
 from strategies.catalog import build_registry
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
 from worker.edge_capabilities import SimulatedWorld
+from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.logging_setup import configure_logging
 from worker.temporal_client import connect
 from worker.workers import central_worker
@@ -31,7 +35,19 @@ logger = logging.getLogger("devprov.embedded")
 EXAMPLES = Path("examples/requests")
 
 
-def banner(settings: Settings, api_url: str, ui_url: str | None, simulator_url: str) -> str:
+def audit_log_path(settings: Settings) -> Path:
+    """Where the embedded stack writes its audit trail (JSON lines)."""
+    configured = os.environ.get("DEVPROV_AUDIT_LOG")
+    return Path(configured) if configured else settings.data_dir.resolve() / "audit.jsonl"
+
+
+def banner(
+    settings: Settings,
+    api_url: str,
+    ui_url: str | None,
+    simulator_url: str,
+    ble_simulator_url: str | None = None,
+) -> str:
     """What to open and what to try, printed once everything is up."""
     examples = sorted(p.stem for p in EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []
     preferred = [e for e in examples if e == "shelly-plus1-kitchen"] or examples or ["<device>"]
@@ -43,7 +59,13 @@ def banner(settings: Settings, api_url: str, ui_url: str | None, simulator_url: 
         f"  Temporal Web UI   {ui_url or '(headless)'}",
         f"  Temporal gRPC     {settings.temporal_address}",
         f"  Simulated devices {simulator_url}/_sim/devices",
+        *(
+            [f"  Simulated BLE     {ble_simulator_url}/_sim/ble/devices"]
+            if ble_simulator_url
+            else []
+        ),
         f"  Data directory    {settings.data_dir.resolve()}",
+        f"  Audit log         {audit_log_path(settings)}",
         "",
         "Try:",
         f"  curl -si -X POST {api_url}/api/v1/devices/{device}/provision \\",
@@ -51,6 +73,14 @@ def banner(settings: Settings, api_url: str, ui_url: str | None, simulator_url: 
         f"  curl -N {api_url}/api/v1/devices/{device}/provision/events",
         f"  temporal workflow list --address {settings.temporal_address} "
         f"--query 'DeviceId=\"{device}\"'",
+        *(
+            [
+                "  Press the button of a simulated BLE device (while its run waits for it):",
+                f"  curl -X POST {ble_simulator_url}/_sim/ble/devices/improv-bulb-porch/button",
+            ]
+            if ble_simulator_url
+            else []
+        ),
         "",
         f"Example requests: {', '.join(examples) or '(none found)'}",
         "Press Ctrl-C to stop.",
@@ -78,6 +108,17 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         )
         stack.push_async_callback(simulator.close)
 
+        # Improv devices on a virtual BLE link that only this process's gateways hear.
+        ble_radio = await stack.enter_async_context(VirtualBleRadio())
+        share_virtual_ble_radio(world, ble_radio)
+        improv_fleet = await stack.enter_async_context(
+            ImprovDeviceFleet(ble_radio, default_improv_specs())
+        )
+        improv_control = await start_improv_control(
+            improv_fleet, host=settings.simulator_host, port=settings.simulator_ble_port
+        )
+        stack.push_async_callback(improv_control.close)
+
         await stack.enter_async_context(central_worker(client))
         await stack.enter_async_context(
             edge_node(client, settings, site=settings.site, host=settings.edge_host, world=world)
@@ -98,15 +139,19 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         )
         stack.push_async_callback(api.close)
 
-        print(banner(settings, api.url, server.ui_url, simulator.base_url), flush=True)
+        print(
+            banner(settings, api.url, server.ui_url, simulator.base_url, improv_control.base_url),
+            flush=True,
+        )
         await stop.wait()
         print("stopping devprov ...", flush=True)
     print("devprov stopped", flush=True)
 
 
 async def main() -> int:
-    configure_logging(logging.WARNING)
     settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(logging.WARNING, audit_log=str(audit_log_path(settings)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

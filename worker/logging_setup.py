@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+
+from worker.observability import AUDIT_LOGGER
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Plain one-line logs; expected device failures are logged once, without traceback.
+def configure_logging(level: int = logging.INFO, audit_log: str | None = None) -> None:
+    """Plain one-line logs, and the audit trail as bare JSON lines.
 
-    The SDK logs every failed activity attempt with its traceback at WARNING; devprov's
-    error boundary already logs adapter failures in one line (and unexpected ones with
-    their traceback), so the SDK's activity logger is limited to errors.
+    The audit records (`devprov.audit`) go to `$DEVPROV_AUDIT_LOG` when set, else to
+    `audit_log`, else to standard output: one JSON object per line with nothing around
+    it, as log shippers take them. Expected device failures are logged once, without traceback: the SDK logs
+    every failed activity attempt with its traceback at WARNING, and devprov's error
+    boundary already logs adapter failures in one line (unexpected ones with their
+    traceback), so the SDK's activity logger is limited to errors.
     """
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+    audit = logging.getLogger(AUDIT_LOGGER)
+    audit.setLevel(logging.INFO)
+    audit.propagate = False
+    path = os.environ.get("DEVPROV_AUDIT_LOG") or audit_log
+    handler = logging.FileHandler(path) if path else logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    audit.addHandler(handler)

@@ -6,22 +6,37 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.error_boundary import AdapterErrorInterceptor
 from domain.run import CENTRAL_TASK_QUEUE, edge_task_queue
+from worker.observability import ObservabilityInterceptor, WorkerMetrics, process_worker_metrics
 from workflows.catalog import ALL_WORKFLOWS
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
-def central_worker(client: Client, *, task_queue: str = CENTRAL_TASK_QUEUE) -> Worker:
+def _interceptors(metrics: WorkerMetrics | None) -> list[Interceptor]:
+    # The observer goes first (outermost) so that it sees the error codes the
+    # boundary gives adapter errors.
+    return [
+        ObservabilityInterceptor(metrics or process_worker_metrics()),
+        AdapterErrorInterceptor(),
+    ]
+
+
+def central_worker(
+    client: Client,
+    *,
+    task_queue: str = CENTRAL_TASK_QUEUE,
+    metrics: WorkerMetrics | None = None,
+) -> Worker:
     """The worker that runs every strategy workflow (and central activities)."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(ALL_WORKFLOWS),
-        interceptors=[AdapterErrorInterceptor()],
+        interceptors=_interceptors(metrics),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 
@@ -34,6 +49,7 @@ def edge_worker(
     task_queue: str | None = None,
     max_concurrent_activities: int = 50,
     graceful_shutdown_timeout: timedelta = GRACEFUL_SHUTDOWN,
+    metrics: WorkerMetrics | None = None,
 ) -> Worker:
     """A worker near the devices, serving `task_queue` (default: `edge.<site>`)."""
     if task_queue is None:
@@ -44,7 +60,7 @@ def edge_worker(
         client,
         task_queue=task_queue,
         activities=list(activities),  # type: ignore[arg-type]
-        interceptors=[AdapterErrorInterceptor()],
+        interceptors=_interceptors(metrics),
         max_concurrent_activities=max_concurrent_activities,
         graceful_shutdown_timeout=graceful_shutdown_timeout,
     )

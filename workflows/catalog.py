@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from workflows.fleet import FleetProvisioningWorkflow
 from workflows.http_wifi import HttpWifiProvisioningWorkflow
+from workflows.improv_ble import ImprovBleProvisioningWorkflow
 from workflows.lifecycle import LifecycleWorkflow
 
-STRATEGY_WORKFLOWS: list[type[LifecycleWorkflow]] = [HttpWifiProvisioningWorkflow]
+STRATEGY_WORKFLOWS: list[type[LifecycleWorkflow]] = [
+    HttpWifiProvisioningWorkflow,
+    ImprovBleProvisioningWorkflow,
+]
 """One workflow per strategy."""
 
 ALL_WORKFLOWS: list[type] = [*STRATEGY_WORKFLOWS, FleetProvisioningWorkflow]

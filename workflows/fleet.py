@@ -248,8 +248,8 @@ class FleetProvisioningWorkflow:
                 search_attributes=sa.initial_search_attributes(
                     child_run, fleet_id=self._run.fleet_id
                 ),
-                static_summary=f"provision {device_id} ({member.strategy}) for fleet "
-                f"{self._run.fleet_id}",
+                static_summary=f"{child_run.summary()} · fleet {self._run.fleet_id}",
+                static_details=child_run.details(),
             )
             self._tally.succeeded += 1
         except BaseException as error:

@@ -9,6 +9,7 @@ cancelled. Strategy workflows subclass `LifecycleWorkflow`, add `@workflow.defn`
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,6 +47,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_options import activity_options
 
 ResultT = TypeVar("ResultT")
+
+STATE_LOGGER = "devprov.workflow.state"
+STATE_RECORD_EXTRA = "devprov_state"
+state_log = workflow.LoggerAdapter(logging.getLogger(STATE_LOGGER), None)
+"""State changes, for the worker's audit log and metrics (never carries a secret)."""
 
 MAX_EVENTS = 500
 """Events kept in the progress snapshot; older ones are dropped first."""
@@ -278,6 +284,7 @@ class LifecycleWorkflow(ABC):
         self._message = message
         self._updated_at = workflow.now()
         self._record_event(details)
+        self._publish_details()
 
     async def wait_for_device_action(
         self, message: str, action: Awaitable[ResultT], resumed: str
@@ -593,6 +600,8 @@ class LifecycleWorkflow(ABC):
         self._error_code = error_code
         self._updated_at = workflow.now()
         self._record_event(details or {})
+        self._publish_details()
+        self._log_state()
         if workflow.info().typed_search_attributes.get(sa.DEVICE_ID) is not None:
             # Only runs started with devprov's attributes have them registered.
             workflow.upsert_search_attributes(
@@ -603,6 +612,47 @@ class LifecycleWorkflow(ABC):
                     else sa.ERROR_CODE.value_unset(),
                 ]
             )
+
+    def _log_state(self) -> None:
+        """One record per state change for the audit log (silent while replaying)."""
+        device = self._run.request.device
+        info = workflow.info()
+        state_log.info(
+            "%s entered %s",
+            info.workflow_id,
+            self._state.value,
+            extra={
+                STATE_RECORD_EXTRA: {
+                    "workflow_id": info.workflow_id,
+                    "run_id": info.run_id,
+                    "device_id": device.device_id,
+                    "strategy": self._run.strategy,
+                    "vendor": device.vendor,
+                    "site": device.site,
+                    "started_by": self._run.started_by,
+                    "state": self._state.value,
+                    "step": self._step.value,
+                    "attempt": self._attempt,
+                    "error_code": self._error_code.value if self._error_code else None,
+                    "message": self._message,
+                }
+            },
+        )
+
+    def _publish_details(self) -> None:
+        """The run's story so far, as the Web UI shows it ("current details")."""
+        lines = [
+            f"**{self._state.value}** · step `{self._step.value}` · attempt {self._attempt}",
+            "",
+            self._message,
+        ]
+        if self._error_code is not None:
+            lines += ["", f"error code: `{self._error_code.value}`"]
+        if self._pinned_queue is not None:
+            lines += ["", f"edge worker: `{self._pinned_queue}`"]
+        if self._reasons:
+            lines += ["", *(f"- {reason}" for reason in self._reasons)]
+        workflow.set_current_details("\n".join(lines))
 
     def _record_event(self, details: dict[str, str]) -> None:
         self._sequence += 1

@@ -24,6 +24,19 @@ AdvertisementListener = Callable[[Advertisement], None]
 
 _CLOSE_TIMEOUT = 2.0
 
+_WIRE_LOGGER = logging.getLogger("bumble")
+
+
+def keep_wire_logs_quiet() -> None:
+    """Keep bumble's loggers at INFO or above.
+
+    At DEBUG bumble logs every HCI and ACL packet in hex: a Wi-Fi passphrase written
+    over GATT would reach the logs. Someone debugging the radio can lower the level
+    again after the stack is opened.
+    """
+    if _WIRE_LOGGER.level == logging.NOTSET or _WIRE_LOGGER.level < logging.INFO:
+        _WIRE_LOGGER.setLevel(logging.INFO)
+
 
 def static_address_for(seed: str) -> str:
     """A stable static random address derived from `seed` (e.g. a device id).
@@ -53,6 +66,7 @@ class BumbleHost:
         name: str,
         on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        keep_wire_logs_quiet()
         self.device = device
         self.name = name
         self._on_close = on_close

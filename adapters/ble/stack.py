@@ -73,11 +73,11 @@ def parse_ble_backend(setting: str) -> BleBackendSpec:
     except ValueError:
         raise UnknownBleBackend(f"unknown BLE backend {setting!r}; use {_FORMS}") from None
     if kind is BleBackendKind.VIRTUAL and argument:
-        raise UnknownBleBackend(f"the virtual BLE backend takes no argument: {setting!r}")
-    if kind is BleBackendKind.BUMBLE_HCI and not argument:
         raise UnknownBleBackend(
-            f"'bumble-hci' needs a transport, e.g. 'bumble-hci:usb:0': {setting!r}"
+            f"the virtual BLE backend takes no argument: {setting!r}; use {_FORMS}"
         )
+    if kind is BleBackendKind.BUMBLE_HCI and not argument:
+        raise UnknownBleBackend(f"'bumble-hci' needs a transport: {setting!r}; use {_FORMS}")
     return BleBackendSpec(kind, argument)
 
 

@@ -17,11 +17,16 @@ from adapters.improv.errors import (
     ImprovNotAuthorized,
     ImprovRpcRejected,
 )
-from adapters.improv.session import ImprovSession, ImprovTimeouts
+from adapters.improv.port import DeviceWebPort, ImprovOnboardingPort
+from adapters.improv.session import Heartbeat, ImprovSession, ImprovTimeouts
+from adapters.improv.web import DeviceWebPage
 
 __all__ = [
     "BLE_ADDRESS_HINT",
     "BLE_NAME_HINT",
+    "DeviceWebPage",
+    "DeviceWebPort",
+    "Heartbeat",
     "ImprovAdvertisement",
     "ImprovAuthorizationTimeout",
     "ImprovBleAdapter",
@@ -29,6 +34,7 @@ __all__ = [
     "ImprovDeviceMatch",
     "ImprovNoResult",
     "ImprovNotAuthorized",
+    "ImprovOnboardingPort",
     "ImprovProvisioning",
     "ImprovRpcRejected",
     "ImprovSession",

@@ -192,6 +192,11 @@ class ImprovBleAdapter:
                 "improv_error": error.name.lower(),
                 "capabilities": capability_names(capabilities),
             }
+            if state is State.PROVISIONED:
+                # Before the device info command, which replaces the last RPC result.
+                url = await session.read_redirect_url()
+                if url:
+                    attributes["redirect_url"] = url
             model = firmware = ""
             if capabilities & Capabilities.DEVICE_INFO:
                 info = await session.device_info()
@@ -201,10 +206,6 @@ class ImprovBleAdapter:
                     f"{info.firmware_version.decode(errors='replace')}"
                 )
                 attributes["device_name"] = info.device_name.decode(errors="replace")
-            if state is State.PROVISIONED:
-                url = await session.read_redirect_url()
-                if url:
-                    attributes["redirect_url"] = url
         if self._stack.address:
             attributes["gateway_address"] = self._stack.address
         return DetectedDevice(

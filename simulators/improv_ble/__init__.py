@@ -16,7 +16,12 @@ from simulators.improv_ble.device import (
     RpcFrameAssembler,
     SimulatedImprovDevice,
 )
-from simulators.improv_ble.fleet import WEB_PAGE_PATH, ImprovDeviceFleet, host_name_for
+from simulators.improv_ble.fleet import (
+    WEB_PAGE_PATH,
+    ImprovDeviceFleet,
+    default_improv_specs,
+    host_name_for,
+)
 from simulators.improv_ble.peripheral import ImprovPeripheral
 from simulators.improv_ble.server import RunningImprovControl, start_improv_control
 
@@ -34,6 +39,7 @@ __all__ = [
     "SimulatedImprovDevice",
     "add_improv_control",
     "create_improv_control_app",
+    "default_improv_specs",
     "host_name_for",
     "start_improv_control",
 ]

@@ -52,6 +52,15 @@ class ImprovDeviceFaults(BaseModel):
         description="A device without a button: always authorized, never requires it.",
     )
     never_authorizes: bool = Field(default=False, description="Button presses are ignored.")
+    person_presses_after: float | None = Field(
+        default=None,
+        ge=0,
+        le=3600,
+        description=(
+            "A person standing by presses the button this many seconds after a gateway "
+            "connects while the device requires authorization."
+        ),
+    )
     drop_link_mid_provision: int = Field(
         default=0,
         ge=0,
@@ -225,6 +234,8 @@ class SimulatedImprovDevice:
         self.wifi = WifiConnection()
         self.authorized_until: float | None = None
         self.join_due: float | None = None
+        self.press_due: float | None = None
+        """When the simulated person presses the button (`person_presses_after`)."""
         self._effects: list[Effect] = []
         self._enter_initial_state(now)
         self._effects.clear()
@@ -284,6 +295,7 @@ class SimulatedImprovDevice:
         self.wifi = WifiConnection()
         self.authorized_until = None
         self.join_due = None
+        self.press_due = None
         self.state = State.AUTHORIZATION_REQUIRED
         if self.faults.already_provisioned:
             self._become_provisioned_before()
@@ -309,15 +321,21 @@ class SimulatedImprovDevice:
         return WiFiSettingsRes(url, []).as_bytes()
 
     def next_deadline(self) -> float | None:
-        """When `tick` has something to do next (authorization expiry, join outcome)."""
-        if self.state is State.PROVISIONING and self.join_due is not None:
-            return self.join_due
-        if self.state is State.AUTHORIZED and self.authorized_until is not None:
-            return self.authorized_until
-        return None
+        """When `tick` has something to do next: a join outcome, an authorization
+        expiring, the simulated person pressing the button."""
+        deadlines = [self.press_due]
+        if self.state is State.PROVISIONING:
+            deadlines.append(self.join_due)
+        if self.state is State.AUTHORIZED:
+            deadlines.append(self.authorized_until)
+        due = [deadline for deadline in deadlines if deadline is not None]
+        return min(due) if due else None
 
     def tick(self, now: float, networks: Mapping[str, str]) -> None:
-        """Apply what is due at `now`: an authorization expires, a join completes."""
+        """Apply what is due at `now`: an authorization expires, a join completes, the
+        simulated person presses the button."""
+        if self.press_due is not None and now >= self.press_due:
+            self.press_button(now)
         if (
             self.state is State.AUTHORIZED
             and self.authorized_until is not None
@@ -348,14 +366,23 @@ class SimulatedImprovDevice:
 
     # ------------------------------------------------------------------ inputs
 
-    def record_connection(self, central_address: str) -> None:
+    def record_connection(self, central_address: str, now: float) -> None:
+        """A gateway connected; a person standing by may get ready to press the button."""
         self.counters.connections[central_address] = (
             self.counters.connections.get(central_address, 0) + 1
         )
+        delay = self.faults.person_presses_after
+        if (
+            delay is not None
+            and self.state is State.AUTHORIZATION_REQUIRED
+            and self.press_due is None
+        ):
+            self.press_due = now + delay
 
     def press_button(self, now: float) -> bool:
         """A person presses the device's button; returns whether it had an effect."""
         self.counters.button_presses += 1
+        self.press_due = None
         if self.faults.never_authorizes:
             self.counters.button_presses_ignored += 1
             return False
@@ -463,6 +490,7 @@ class SimulatedImprovDevice:
         self.rpc_result = b""
         self.join_due = None
         self.authorized_until = None
+        self.press_due = None
         self._set_error(Error.NO_ERROR)
         if self.faults.auto_authorize:
             self._set_state(State.AUTHORIZED)

@@ -195,3 +195,27 @@ class ImprovDeviceFleet:
             {"ssid": ssid, "open": passphrase == ""}
             for ssid, passphrase in sorted(self._networks.items())
         ]
+
+
+def default_improv_specs() -> list[ImprovDeviceSpec]:
+    """The simulated Improv devices of the embedded default (`make run`).
+
+    - `improv-plug-desk`: a smart plug without a button, always authorized.
+    - `improv-bulb-porch`: a bulb with a button; a person standing by presses it 3 s
+      after a gateway connects (press it sooner through the control API, or set
+      `person_presses_after` to null to be the one who presses it).
+    """
+    return [
+        ImprovDeviceSpec(
+            device_id="improv-plug-desk",
+            friendly_name="Desk plug",
+            join_delay=1.0,
+            faults=ImprovDeviceFaults(auto_authorize=True),
+        ),
+        ImprovDeviceSpec(
+            device_id="improv-bulb-porch",
+            friendly_name="Porch bulb",
+            join_delay=1.0,
+            faults=ImprovDeviceFaults(person_presses_after=3.0),
+        ),
+    ]

@@ -214,7 +214,8 @@ class ImprovPeripheral:
     # ------------------------------------------------------------------ connections
 
     def _on_connection(self, connection: Connection) -> None:
-        self.device.record_connection(str(connection.peer_address))
+        self.device.record_connection(str(connection.peer_address), self._clock())
+        self._schedule_timer()
         handle = connection.handle
 
         def on_disconnection(_: int) -> None:

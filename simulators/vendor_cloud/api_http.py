@@ -173,6 +173,9 @@ async def _serve(
         wait = gateway.admit(client, cloud.now())
         if wait > 0:
             raise _throttled(wait)
+    # The body is read before the latency: a client that gives up while the request is
+    # held must not stop it from taking effect, as with a real server.
+    raw: object = await _json_body(request) if body_model is not None else None
     latency = gateway.latency_for(endpoint)
     if latency > 0:
         await asyncio.sleep(latency)
@@ -183,7 +186,6 @@ async def _serve(
     if gateway.take_fault("garbled", endpoint):
         return web.Response(text="<html>\x00 upstream hiccup", content_type="text/html")
 
-    raw: object = await _json_body(request) if body_model is not None else None
     body = _parse(body_model, raw) if body_model is not None else None
     key = request.headers.get(IDEMPOTENCY_HEADER) if endpoint in MUTATING_ENDPOINTS else None
     fingerprint = request_fingerprint(request.method, request.rel_url.path_qs, raw)

@@ -41,6 +41,7 @@ class Stack:
             "DEVPROV_API_PORT": str(free_port()),
             "DEVPROV_SIMULATOR_HTTP_PORT": str(free_port()),
         }
+        self.data_dir = data_dir
         self.api = f"http://127.0.0.1:{self.env['DEVPROV_API_PORT']}"
         self.temporal = f"127.0.0.1:{self.env['DEVPROV_TEMPORAL_PORT']}"
         self.process: subprocess.Popen[str] | None = None
@@ -135,6 +136,15 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
         check=True,
     )
     assert f"provision-{device_id}" in listed.stdout
+    audit = [json.loads(line) for line in (stack.data_dir / "audit.jsonl").read_text().splitlines()]
+    mine = [r for r in audit if r.get("device_id") == device_id]
+    assert [r["state"] for r in mine if r["kind"] == "state"][-1] == "SUCCEEDED"
+    assert {r["stage"] for r in mine if r["kind"] == "stage"} == {
+        "detect",
+        "pre_check",
+        "provision",
+        "confirm",
+    }
 
     code, output = await stack.stop()
     assert code == 0, output

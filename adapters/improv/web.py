@@ -1,0 +1,121 @@
+"""The second channel: a provisioned device's own web page, at the redirect URL it gave.
+
+After an Improv device joins its network it may hand out a redirect URL (its web UI).
+That it answers there, over the LAN, proves the join better than its BLE state: it got
+an address and serves on it. Some devices offer a factory reset there too; the page's
+JSON names it as `reset_url`.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from adapters.errors import DeviceUnreachable, NetworkJoinPending
+from domain.facts import NetworkJoin
+
+logger = logging.getLogger("devprov.adapters.improv")
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+def _public(url: str) -> str:
+    """`url` without user info, query or fragment, fit for messages."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+
+
+class DeviceWebPage:
+    """Reads and resets devices through their web pages.
+
+    Args:
+        http: Shared client; its owner opens and closes it (use `trust_env=False`:
+            a proxy for the internet must not capture LAN traffic).
+        timeout: Seconds allowed for each request.
+    """
+
+    def __init__(
+        self, http: httpx.AsyncClient, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> None:
+        self._http = http
+        self._timeout = timeout
+
+    async def _get(self, url: str, details: dict[str, str]) -> httpx.Response:
+        try:
+            return await self._http.get(url, timeout=self._timeout)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise NetworkJoinPending(
+                f"nothing answers at {_public(url)} yet ({type(exc).__name__})",
+                details=details,
+            ) from exc
+
+    async def check(self, url: str, *, device_id: str, ssid: str) -> NetworkJoin:
+        """Proof that the device answers at `url` on network `ssid`.
+
+        Raises:
+            NetworkJoinPending: No answer (yet), or an error status, or the page says
+                the device is on another network.
+        """
+        details = {"device_id": device_id, "url": _public(url), "ssid": ssid}
+        response = await self._get(url, details)
+        if response.status_code >= 400:
+            raise NetworkJoinPending(
+                f"device '{device_id}' answers HTTP {response.status_code} at {_public(url)}",
+                details={**details, "http_status": str(response.status_code)},
+            )
+        page = self._json(response)
+        page_ssid = page.get("ssid")
+        if isinstance(page_ssid, str) and page_ssid != ssid:
+            raise NetworkJoinPending(
+                f"device '{device_id}' is on network '{page_ssid}', not '{ssid}'",
+                details={**details, "current_ssid": page_ssid},
+            )
+        ip = page.get("ip")
+        address = ip if isinstance(ip, str) and ip else (urlsplit(url).hostname or url)
+        return NetworkJoin(ssid=ssid, address=address)
+
+    async def factory_reset(self, url: str, *, device_id: str) -> bool:
+        """Reset the device through its page, if the page offers it; True if done.
+
+        A device whose page does not answer is not on its network: there is nothing
+        to reset over the LAN, and that is not an error.
+
+        Raises:
+            DeviceUnreachable: The reset request itself failed (retried).
+        """
+        details = {"device_id": device_id, "url": _public(url)}
+        try:
+            response = await self._get(url, details)
+        except NetworkJoinPending:
+            logger.info("device %s: its web page does not answer; nothing to reset", device_id)
+            return False
+        reset = self._json(response).get("reset_url") if response.status_code < 400 else None
+        if not isinstance(reset, str) or not reset:
+            logger.info("device %s: its web page offers no reset", device_id)
+            return False
+        reset_url = urljoin(url, reset)
+        try:
+            answer = await self._http.post(reset_url, timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise DeviceUnreachable(
+                f"device '{device_id}': the reset at {_public(reset_url)} failed ({exc})",
+                details=details,
+            ) from exc
+        if answer.status_code >= 400:
+            raise DeviceUnreachable(
+                f"device '{device_id}' refused the reset (HTTP {answer.status_code})",
+                details={**details, "http_status": str(answer.status_code)},
+            )
+        logger.info("device %s: factory reset through its web page", device_id)
+        return True
+
+    @staticmethod
+    def _json(response: httpx.Response) -> dict[str, object]:
+        try:
+            body = response.json()
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}

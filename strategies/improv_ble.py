@@ -1,0 +1,112 @@
+"""Wi-Fi devices onboarded over Bluetooth LE with Improv Wi-Fi (ESPHome, WLED, ...).
+
+The steps, as the workflow runs them on the edge worker whose radio hears the device:
+
+1. detect: scan for the device's Improv advertisement; the gateway that hears it pins
+   the run to itself.
+2. pre-check: connect, read state, capabilities and device info. A device already
+   provisioned (or still joining) is reported, never provisioned again by accident.
+3. provision: if the device requires authorization, the run shows WAITING_FOR_DEVICE
+   ("press the button") while an activity makes it identify itself and waits for the
+   press; then the credentials go over GATT. A rejected passphrase
+   (UNABLE_TO_CONNECT) returns the run to PENDING_NETWORK.
+4. confirm: the device answers at its redirect URL over the LAN (the second channel),
+   not only in its BLE state.
+5. rollback: drop the BLE connections and reset the device through its web page where
+   it offers one. Improv itself has no command to forget credentials.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.device import DeviceDescriptor
+from domain.facts import DetectedDevice
+from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+
+IMPROV_BLE_SPEC = StrategySpec(
+    name="improv-ble",
+    workflow="ImprovBleProvisioning",
+    description=(
+        "Wi-Fi device onboarded over Bluetooth LE with Improv Wi-Fi: authorized by its "
+        "button, credentials over GATT, confirmed at its redirect URL on the LAN."
+    ),
+    required_capabilities=frozenset({"ble", "improv"}),
+    requires_network=True,
+    placement=Placement.EDGE,
+)
+
+AUTHORIZATION_REQUIRED = "authorization_required"
+PROVISIONING = "provisioning"
+PROVISIONED = "provisioned"
+
+
+class ImprovBleActivity:
+    """Activity names of the Improv BLE strategy: the contract between its workflow and
+    the activities an edge worker hosts."""
+
+    DETECT = "improv_ble.detect"
+    READ_STATE = "improv_ble.read_state"
+    AWAIT_AUTHORIZATION = "improv_ble.await_authorization"
+    SEND_CREDENTIALS = "improv_ble.send_credentials"
+    CONFIRM_ONLINE = "improv_ble.confirm_online"
+    RELEASE = "improv_ble.release"
+
+
+class ImprovCredentialsResult(BaseModel):
+    """What `SEND_CREDENTIALS` returns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    redirect_url: str | None = None
+    """Where the device says it answers now (its web page), if it says."""
+    credentials_sent: bool = True
+    """False when it was already provisioned or still joining from an earlier attempt."""
+
+
+class ImprovOnlineCheck(BaseModel):
+    """Input of `CONFIRM_ONLINE`: is `device` on `ssid`, answering at `redirect_url`?"""
+
+    model_config = ConfigDict(frozen=True)
+
+    device: DeviceDescriptor
+    ssid: str
+    redirect_url: str | None = None
+
+
+class ImprovRelease(BaseModel):
+    """Input of `RELEASE`, the compensation of provisioning."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device: DeviceDescriptor
+    redirect_url: str | None = None
+
+
+class ImprovBleStrategy(Strategy):
+    """Rules for Improv Wi-Fi devices onboarded over BLE."""
+
+    spec = IMPROV_BLE_SPEC
+
+    def pre_check(self, device: DeviceDescriptor, state: DetectedDevice) -> PreCheckVerdict:
+        """Judge the state the device reported over BLE."""
+        reasons: list[str] = []
+        improv_state = state.attributes.get("improv_state", "")
+        if improv_state == PROVISIONED:
+            where = state.attributes.get("redirect_url")
+            reasons.append(
+                "device is already provisioned (Improv state 'provisioned'"
+                + (f", answering at {where}" if where else "")
+                + "); reset it to provision it again"
+            )
+        elif improv_state == PROVISIONING:
+            reasons.append(
+                "device is joining a network with credentials it was given earlier; "
+                "wait for it to finish, or reset it"
+            )
+        return PreCheckVerdict(reasons)
+
+    @staticmethod
+    def needs_authorization(state: DetectedDevice) -> bool:
+        """Whether the device waits for its button to be pressed."""
+        return state.attributes.get("improv_state") == AUTHORIZATION_REQUIRED

@@ -1,0 +1,82 @@
+"""The `improv-ble` edge capability: a gateway's BLE radio and the Improv BLE activities.
+
+The radio comes from `DEVPROV_BLE_BACKEND` (see `adapters.ble.stack`): BlueZ on a real
+gateway, a bumble HCI dongle, or a controller on the process's virtual BLE link, which
+the embedded stack and the tests put into the `SimulatedWorld` under `improv-ble`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import httpx
+
+from activities.improv_ble import ImprovBleActivities
+from adapters.ble import BleBackendKind, VirtualBleRadio, open_ble_stack, parse_ble_backend
+from adapters.improv import DeviceWebPage, ImprovBleAdapter
+
+if TYPE_CHECKING:
+    # Only for annotations: edge_capabilities lists this capability.
+    from worker.edge_capabilities import EdgeContext, SimulatedWorld
+
+logger = logging.getLogger("devprov.worker.edge")
+
+CAPABILITY = "improv-ble"
+
+_WEB_TIMEOUT_SECONDS = 5.0
+
+
+def virtual_ble_radio(world: SimulatedWorld) -> VirtualBleRadio | None:
+    """The process's virtual BLE radio, if the simulated world has one."""
+    radio = world.shared.get(CAPABILITY)
+    if radio is None:
+        return None
+    if not isinstance(radio, VirtualBleRadio):
+        raise TypeError(f"world.shared[{CAPABILITY!r}] is a {type(radio).__name__}")
+    return radio
+
+
+def share_virtual_ble_radio(world: SimulatedWorld, radio: VirtualBleRadio) -> None:
+    """Give the edge workers of this process `radio` (simulated devices live on it)."""
+    world.shared[CAPABILITY] = radio
+
+
+@contextlib.asynccontextmanager
+async def _radio_for(context: EdgeContext) -> AsyncIterator[VirtualBleRadio | None]:
+    spec = parse_ble_backend(context.settings.ble_backend)
+    if spec.kind is not BleBackendKind.VIRTUAL:
+        yield None
+        return
+    shared = virtual_ble_radio(context.world)
+    if shared is not None:
+        yield shared
+        return
+    logger.warning(
+        "edge %s/%s: BLE backend 'virtual' without simulated devices in this process: "
+        "it will hear nothing. On a gateway set DEVPROV_BLE_BACKEND=bluez or "
+        "bumble-hci:<transport>",
+        context.site,
+        context.host,
+    )
+    async with VirtualBleRadio() as private:
+        yield private
+
+
+@contextlib.asynccontextmanager
+async def improv_ble_capability(context: EdgeContext) -> AsyncIterator[list[object]]:
+    """Improv Wi-Fi devices in BLE range of this gateway."""
+    settings = context.settings
+    async with (
+        _radio_for(context) as radio,
+        open_ble_stack(settings.ble_backend, host_name=context.host, radio=radio) as stack,
+        # trust_env=False: a proxy set for the internet must not capture LAN traffic.
+        httpx.AsyncClient(timeout=_WEB_TIMEOUT_SECONDS, trust_env=False) as http,
+    ):
+        adapter = ImprovBleAdapter(stack, scan_timeout=settings.ble_scan_timeout_seconds)
+        activities = ImprovBleActivities(
+            adapter, DeviceWebPage(http), host_task_queue=context.host_task_queue
+        )
+        yield activities.all()

@@ -1,0 +1,252 @@
+"""Audit records and metrics of every lifecycle stage, from Temporal interceptors.
+
+No strategy can forget them: the workflow side tags each activity call with its stage
+and run context (a header); the lifecycle logs every state change to
+`devprov.workflow.state` (see `StateRecordHandler`); the activity side writes a start
+and an end record per stage attempt, with its duration, outcome and error code, and counts it.
+
+Audit records are one JSON object per line on the `devprov.audit` logger, which log
+shippers take as is. They never carry a secret: only ids, names, states and codes.
+Workflow-side records are skipped while a worker replays history, so each is written
+once; the Temporal history stays the durable, complete audit (see docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from temporalio import activity, workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    ExecuteWorkflowInput,
+    Interceptor,
+    StartActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
+
+from domain.run import ProvisionRun
+from workflows.lifecycle import STATE_LOGGER, STATE_RECORD_EXTRA
+
+AUDIT_LOGGER = "devprov.audit"
+AUDIT_HEADER = "devprov-audit"
+
+audit_logger = logging.getLogger(AUDIT_LOGGER)
+
+
+def write_audit(record: Mapping[str, Any]) -> None:
+    """Write one audit record (a JSON line) with a UTC timestamp."""
+    line = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), **record}
+    audit_logger.info(json.dumps(line, separators=(",", ":"), default=str))
+
+
+@functools.cache
+def process_worker_metrics() -> WorkerMetrics:
+    """The worker metrics of this process, in prometheus-client's default registry."""
+    return WorkerMetrics()
+
+
+class WorkerMetrics:
+    """Prometheus metrics of the stages a worker runs (low-cardinality labels only)."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.stage_seconds = Histogram(
+            "devprov_stage_duration_seconds",
+            "Duration of one attempt of a lifecycle stage, by strategy, stage and outcome.",
+            ["strategy", "stage", "outcome"],
+            registry=registry,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+        )
+        self.stage_attempts = Counter(
+            "devprov_stage_attempts",
+            "Attempts of lifecycle stages, by strategy, stage, outcome and error code.",
+            ["strategy", "stage", "outcome", "error_code"],
+            registry=registry,
+        )
+        self.transitions = Counter(
+            "devprov_state_transitions",
+            "State changes of provisioning runs, by strategy and state entered.",
+            ["strategy", "state"],
+            registry=registry,
+        )
+        self.runs_finished = Counter(
+            "devprov_runs_finished",
+            "Provisioning runs that reached a terminal state, by strategy and state.",
+            ["strategy", "state", "error_code"],
+            registry=registry,
+        )
+
+
+TERMINAL = {"SUCCEEDED", "FAILED_VALIDATION", "FAILED", "ROLLED_BACK", "CANCELLED"}
+
+
+class ObservabilityInterceptor(Interceptor):
+    """Worker interceptor writing audit records and metrics for every run and stage."""
+
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self._metrics = metrics
+        install_state_records(metrics)
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _ActivityObserver(next, self._metrics)
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        return _WorkflowObserver
+
+
+# ---------------------------------------------------------------------- workflow side
+
+
+class _RunContext:
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}
+
+    @property
+    def strategy(self) -> str:
+        return str(self.fields.get("strategy", "unknown"))
+
+
+class _WorkflowObserver(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        self._context = _RunContext()
+        super().init(_WorkflowOutboundObserver(outbound, self._context))
+
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        run = input.args[0] if input.args else None
+        info = workflow.info()
+        if isinstance(run, ProvisionRun):
+            device = run.request.device
+            self._context.fields = {
+                "workflow_id": info.workflow_id,
+                "run_id": info.run_id,
+                "device_id": device.device_id,
+                "strategy": run.strategy,
+                "vendor": device.vendor,
+                "site": device.site,
+                "started_by": run.started_by,
+            }
+        else:
+            self._context.fields = {
+                "workflow_id": info.workflow_id,
+                "run_id": info.run_id,
+                "strategy": info.workflow_type,
+            }
+        return await super().execute_workflow(input)
+
+
+class _WorkflowOutboundObserver(WorkflowOutboundInterceptor):
+    def __init__(self, next: WorkflowOutboundInterceptor, context: _RunContext) -> None:
+        super().__init__(next)
+        self._context = context
+
+    def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
+        stage = (input.summary or "").split(":", 1)[0] or input.activity
+        tag = {**self._context.fields, "stage": stage}
+        payload = workflow.payload_converter().to_payload(json.dumps(tag))
+        input.headers = {**input.headers, AUDIT_HEADER: payload}
+        return super().start_activity(input)
+
+
+class StateRecordHandler(logging.Handler):
+    """Turns the lifecycle's state records (`devprov.workflow.state`) into audit and metrics.
+
+    The lifecycle logs each state change through the workflow logger, which stays silent
+    while a worker replays history; this handler adds nothing to the workflow but the
+    log call.
+    """
+
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        super().__init__()
+        self._metrics = metrics
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = getattr(record, STATE_RECORD_EXTRA, None)
+        if not isinstance(fields, dict):
+            return
+        write_audit({"kind": "state", **fields})
+        strategy, state = str(fields.get("strategy")), str(fields.get("state"))
+        self._metrics.transitions.labels(strategy, state).inc()
+        if state in TERMINAL:
+            code = str(fields.get("error_code") or "")
+            self._metrics.runs_finished.labels(strategy, state, code).inc()
+
+
+@functools.cache
+def install_state_records(metrics: WorkerMetrics | None = None) -> None:
+    """Route the lifecycle's state records to the audit log and metrics (once per process)."""
+    state_logger = logging.getLogger(STATE_LOGGER)
+    state_logger.setLevel(logging.INFO)
+    state_logger.propagate = False
+    state_logger.addHandler(StateRecordHandler(metrics or process_worker_metrics()))
+
+
+# ---------------------------------------------------------------------- activity side
+
+
+def _tag_of(headers: Mapping[str, Payload]) -> dict[str, Any]:
+    payload = headers.get(AUDIT_HEADER)
+    if payload is None:
+        return {}
+    try:
+        decoded = json.loads(activity.payload_converter().from_payload(payload, str))
+    except (ValueError, TypeError):
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
+
+
+class _ActivityObserver(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, metrics: WorkerMetrics) -> None:
+        super().__init__(next)
+        self._metrics = metrics
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        info = activity.info()
+        tag = _tag_of(input.headers)
+        record = {
+            **tag,
+            "kind": "stage",
+            "stage": tag.get("stage", info.activity_type),
+            "activity": info.activity_type,
+            "attempt": info.attempt,
+            "task_queue": info.task_queue,
+        }
+        strategy, stage = str(tag.get("strategy", "unknown")), str(record["stage"])
+        write_audit({**record, "event": "start"})
+        started = time.perf_counter()
+        outcome, error_code = "ok", ""
+        try:
+            return await super().execute_activity(input)
+        except BaseException as error:
+            outcome = "cancelled" if isinstance(error, asyncio.CancelledError) else "error"
+            if isinstance(error, ApplicationError):
+                error_code = error.type or ""
+            else:
+                error_code = type(error).__name__
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            write_audit(
+                {
+                    **record,
+                    "event": "end",
+                    "duration_ms": round(seconds * 1000, 1),
+                    "outcome": outcome,
+                    "error_code": error_code or None,
+                }
+            )
+            self._metrics.stage_seconds.labels(strategy, stage, outcome).observe(seconds)
+            self._metrics.stage_attempts.labels(strategy, stage, outcome, error_code).inc()
