@@ -14,8 +14,10 @@ def configure_logging(level: int = logging.INFO, audit_log: str | None = None) -
 
     The audit records (`devprov.audit`) go to `$DEVPROV_AUDIT_LOG` when set, else to
     `audit_log`, else to standard output: one JSON object per line with nothing around
-    it, as log shippers take them. Expected device failures are logged once, without traceback: the SDK logs
-    every failed activity attempt with its traceback at WARNING, and devprov's error
+    it, as log shippers take them.
+
+    Expected device failures are logged once, without traceback: the SDK logs every
+    failed activity attempt with its traceback at WARNING, and devprov's error
     boundary already logs adapter failures in one line (unexpected ones with their
     traceback), so the SDK's activity logger is limited to errors.
     """
