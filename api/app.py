@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -19,6 +22,8 @@ from api.schemas import API_PREFIX
 from api.streams import ProgressHub
 
 __all__ = ["ApiDependencies", "ApiServer", "create_app", "start_api"]
+
+logger = logging.getLogger("devprov.api")
 
 
 def create_app(deps: ApiDependencies) -> web.Application:
@@ -75,10 +80,24 @@ async def _progress_hub(app: web.Application) -> AsyncIterator[None]:
     fleet_hub = ProgressHub(app[FLEETS].query_progress, interval)
     app[HUB] = hub
     app[FLEET_HUB] = fleet_hub
-    app[METRICS].watch_pollers(lambda: hub.active_pollers + fleet_hub.active_pollers)
+    app[METRICS].watch_hubs(hub, fleet_hub)
+    counting = asyncio.create_task(_count_open_runs(app), name="count-open-runs")
     yield
+    counting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await counting
     await hub.close()
     await fleet_hub.close()
+
+
+async def _count_open_runs(app: web.Application) -> None:
+    deps = app[DEPENDENCIES]
+    while True:
+        try:
+            await app[METRICS].count_open_runs(deps.temporal)
+        except Exception as error:  # visibility may be briefly unavailable
+            logger.debug("counting open runs failed: %s", error)
+        await asyncio.sleep(deps.settings.metrics_refresh_seconds)
 
 
 async def _end_streams(app: web.Application) -> None:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from temporalio.client import Client
+
+from api.streams import ProgressHub
+from domain.states import TERMINAL_STATES, ProvisioningState
+
+OPEN_STATES = [state for state in ProvisioningState if state not in TERMINAL_STATES]
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -47,9 +53,37 @@ class ApiMetrics:
             registry=self.registry,
         )
 
-    def watch_pollers(self, count: Callable[[], int]) -> None:
-        """Read the number of active pollers from `count` at every scrape."""
-        self.progress_pollers.set_function(lambda: float(count()))
+        self.stream_subscribers = Gauge(
+            "devprov_api_stream_subscribers",
+            "Clients following runs or fleets over SSE or WebSocket.",
+            registry=self.registry,
+        )
+        self.progress_polls = Gauge(
+            "devprov_api_progress_queries",
+            "Progress queries made by the pollers since the API started (a counter).",
+            registry=self.registry,
+        )
+        self.runs_open = Gauge(
+            "devprov_runs_open",
+            "Provisioning runs not finished, by state (from Temporal visibility). The "
+            "PENDING_NETWORK and WAITING_FOR_DEVICE ones wait on a person.",
+            ["state"],
+            registry=self.registry,
+        )
+
+    def watch_hubs(self, *hubs: ProgressHub[Any]) -> None:
+        """Read pollers, subscribers and queries from the hubs at every scrape."""
+        self.progress_pollers.set_function(lambda: float(sum(h.active_pollers for h in hubs)))
+        self.stream_subscribers.set_function(lambda: float(sum(h.subscribers for h in hubs)))
+        self.progress_polls.set_function(lambda: float(sum(h.polls for h in hubs)))
+
+    async def count_open_runs(self, client: Client) -> None:
+        """Refresh `devprov_runs_open` from Temporal's visibility store."""
+        for state in OPEN_STATES:
+            result = await client.count_workflows(
+                f'ExecutionStatus="Running" AND ProvisioningState="{state.value}"'
+            )
+            self.runs_open.labels(state.value).set(result.count)
 
     def middleware(self) -> Middleware:
         """Middleware counting every request; place it outside the problem middleware."""

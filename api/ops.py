@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from aiohttp import web
+from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 
 from api.keys import DEPENDENCIES, METRICS
@@ -42,6 +43,9 @@ async def metrics(request: web.Request) -> web.Response:
     """Prometheus exposition (text or OpenMetrics, as the scraper asks)."""
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
     body = encoder(request.app[METRICS].registry)
+    if request.app[DEPENDENCIES].settings.serve_process_metrics:
+        # Workers in the same process (the embedded stack) count their stages here.
+        body += encoder(REGISTRY)
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type
     return response

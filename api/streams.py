@@ -115,6 +115,13 @@ class ProgressHub(Generic[SnapshotT]):
         self._interval = interval
         self._pollers: dict[str, _Poller[SnapshotT]] = {}
         self._closed = False
+        self.polls = 0
+        """Progress queries made so far (for the metrics)."""
+
+    @property
+    def subscribers(self) -> int:
+        """How many clients follow a run now (SSE and WebSocket)."""
+        return sum(len(p.subscribers) for p in self._pollers.values())
 
     @property
     def active_pollers(self) -> int:
@@ -166,6 +173,7 @@ class ProgressHub(Generic[SnapshotT]):
         try:
             while True:
                 try:
+                    self.polls += 1
                     snapshot = await self._fetch(poller.key)
                 except ApiError as problem:
                     if problem.code is ErrorCode.RUN_NOT_FOUND or poller.latest is None:

@@ -27,6 +27,10 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _optional_port(env: Mapping[str, str], name: str) -> int | None:
+    return _int(env, name, 0) or None if env.get(name) else None
+
+
 def _host_name(raw: str) -> str:
     """A task-queue-safe host name: lowercase letters, digits and '-'."""
     cleaned = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")
@@ -63,6 +67,14 @@ class Settings:
     simulator_ble_port: int = 8091
     """Control API and web pages of the simulated Improv devices (embedded stack)."""
     sse_poll_interval_seconds: float = 0.5
+    metrics_refresh_seconds: float = 10.0
+    """How often the API counts open runs per state for `/metrics`."""
+    serve_process_metrics: bool = True
+    """`/metrics` of the API also shows this process's worker metrics (embedded stack)."""
+    worker_metrics_port: int | None = None
+    """Serve the workers' Prometheus metrics on this port (standalone workers)."""
+    sdk_metrics_port: int | None = None
+    """Serve the Temporal SDK's runtime metrics on this port."""
     max_request_bytes: int = 64 * 1024
     max_fleet_request_bytes: int = 2 * 1024 * 1024
     """Fleet requests list up to 10,000 devices."""
@@ -97,4 +109,7 @@ class Settings:
             ble_scan_timeout_seconds=float(env.get("DEVPROV_BLE_SCAN_TIMEOUT", "5")),
             simulator_ble_port=_int(env, "DEVPROV_SIMULATOR_BLE_PORT", 8091),
             sse_poll_interval_seconds=float(env.get("DEVPROV_SSE_POLL_INTERVAL", "0.5")),
+            metrics_refresh_seconds=float(env.get("DEVPROV_METRICS_REFRESH", "10")),
+            worker_metrics_port=_optional_port(env, "DEVPROV_WORKER_METRICS_PORT"),
+            sdk_metrics_port=_optional_port(env, "DEVPROV_SDK_METRICS_PORT"),
         )

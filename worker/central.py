@@ -11,6 +11,7 @@ import signal
 
 from config.settings import Settings
 from worker.logging_setup import configure_logging
+from worker.observability import serve_worker_metrics
 from worker.temporal_client import connect
 from worker.workers import central_worker
 
@@ -19,7 +20,9 @@ logger = logging.getLogger("devprov.worker.central")
 
 async def main() -> None:
     configure_logging()
-    client = await connect(Settings.from_env())
+    settings = Settings.from_env()
+    serve_worker_metrics(settings)
+    client = await connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

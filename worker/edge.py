@@ -22,6 +22,7 @@ from config.settings import Settings
 from domain.run import edge_task_queue
 from worker.edge_capabilities import EdgeContext, SimulatedWorld, selected_capabilities
 from worker.logging_setup import configure_logging
+from worker.observability import serve_worker_metrics
 from worker.temporal_client import connect
 from worker.workers import edge_worker
 
@@ -66,6 +67,7 @@ async def main() -> None:
     args = parser.parse_args()
     configure_logging()
     settings = Settings.from_env()
+    serve_worker_metrics(settings)
     client = await connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

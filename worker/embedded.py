@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -33,6 +34,7 @@ from worker.workers import central_worker
 logger = logging.getLogger("devprov.embedded")
 
 EXAMPLES = Path("examples/requests")
+DEFAULT_SDK_METRICS_PORT = 8095
 
 
 def audit_log_path(settings: Settings) -> Path:
@@ -66,6 +68,8 @@ def banner(
         ),
         f"  Data directory    {settings.data_dir.resolve()}",
         f"  Audit log         {audit_log_path(settings)}",
+        f"  Metrics           {api_url}/metrics  (Temporal SDK: "
+        f"http://127.0.0.1:{settings.sdk_metrics_port}/metrics)",
         "",
         "Try:",
         f"  curl -si -X POST {api_url}/api/v1/devices/{device}/provision \\",
@@ -150,6 +154,8 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
 
 async def main() -> int:
     settings = Settings.from_env()
+    if settings.sdk_metrics_port is None:
+        settings = dataclasses.replace(settings, sdk_metrics_port=DEFAULT_SDK_METRICS_PORT)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(logging.WARNING, audit_log=str(audit_log_path(settings)))
     stop = asyncio.Event()

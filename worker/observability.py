@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
 from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.exceptions import ApplicationError
@@ -37,6 +37,7 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
+from config.settings import Settings
 from domain.run import ProvisionRun
 from workflows.lifecycle import STATE_LOGGER, STATE_RECORD_EXTRA
 
@@ -50,6 +51,12 @@ def write_audit(record: Mapping[str, Any]) -> None:
     """Write one audit record (a JSON line) with a UTC timestamp."""
     line = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), **record}
     audit_logger.info(json.dumps(line, separators=(",", ":"), default=str))
+
+
+def serve_worker_metrics(settings: Settings) -> None:
+    """Serve this process's worker metrics on `$DEVPROV_WORKER_METRICS_PORT`, if set."""
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
 
 
 @functools.cache

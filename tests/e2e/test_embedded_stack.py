@@ -40,6 +40,8 @@ class Stack:
             "DEVPROV_TEMPORAL_UI_PORT": str(free_port()),
             "DEVPROV_API_PORT": str(free_port()),
             "DEVPROV_SIMULATOR_HTTP_PORT": str(free_port()),
+            "DEVPROV_SDK_METRICS_PORT": str(free_port()),
+            "DEVPROV_METRICS_REFRESH": "0.5",
         }
         self.data_dir = data_dir
         self.api = f"http://127.0.0.1:{self.env['DEVPROV_API_PORT']}"
@@ -145,6 +147,19 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
         "provision",
         "confirm",
     }
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        metrics = (await client.get(f"{stack.api}/metrics")).text
+        sdk_port = stack.env["DEVPROV_SDK_METRICS_PORT"]
+        sdk_metrics = (await client.get(f"http://127.0.0.1:{sdk_port}/metrics")).text
+    finished = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("devprov_runs_finished_total{") and 'state="SUCCEEDED"' in line
+    ]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in finished) == len(EXAMPLES)
+    assert "devprov_stage_duration_seconds_bucket" in metrics
+    assert "temporal_" in sdk_metrics
 
     code, output = await stack.stop()
     assert code == 0, output

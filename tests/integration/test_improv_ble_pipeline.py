@@ -1,0 +1,400 @@
+"""Improv BLE onboarding through Temporal and real edge workers on the virtual BLE link.
+
+Each test runs a central worker and one or two gateways (`edge_node` with the
+`improv-ble` capability, each with its own controller on the link), simulated Improv
+devices as bumble GATT servers, and their web pages on loopback. Tests assert the
+states a person following the run sees and what the devices saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+
+from adapters.ble import VirtualBleRadio, static_address_for
+from api.app import ApiDependencies, create_app
+from config.policies import load_policy_book
+from config.settings import Settings
+from domain.device import DeviceDescriptor
+from domain.progress import ProgressSnapshot, ProvisionResult
+from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.run import ProvisionRun, host_task_queue, workflow_id_for
+from domain.states import ProvisioningState as S
+from simulators.improv_ble import ImprovDeviceFaults, ImprovDeviceFleet, ImprovDeviceSpec
+from strategies.catalog import build_registry
+from strategies.improv_ble import IMPROV_BLE_SPEC
+from tests.ble_fixtures import (  # noqa: F401  (fixtures)
+    BULB,
+    PLUG,
+    ble_radio,
+    improv_fleet,
+    improv_specs,
+    improv_web,
+)
+from tests.sse import parse_sse
+from tests.workflows.helpers import progress, states_seen, wait_for_state
+from workflows import search_attributes as sa
+from worker.edge import edge_node
+from worker.edge_capabilities import SimulatedWorld
+from worker.improv_ble_capability import share_virtual_ble_radio
+from worker.workers import central_worker
+
+ApiClient = TestClient[web.Request, web.Application]
+
+LAB = {"ssid": "devprov-lab", "passphrase": "correct-horse-battery"}
+
+POLICY_ENV = {
+    "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_POLL_INTERVAL": "200ms",
+    "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_WAIT": "20s",
+    "DEVPROV_POLICY__DEFAULTS__STEPS__DETECT__RETRY__MAXIMUM_ATTEMPTS": "1",
+    "DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__PROVISION__START_TO_CLOSE": "10s",
+    "DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__PROVISION__HEARTBEAT": "2s",
+    "DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__CONFIRM__START_TO_CLOSE": "5s",
+    **{
+        f"DEVPROV_POLICY__DEFAULTS__STEPS__{step}__RETRY__INITIAL_INTERVAL": "100ms"
+        for step in ("DETECT", "PRE_CHECK", "PROVISION", "CONFIRM", "ROLLBACK")
+    },
+}
+
+
+def improv_run(
+    device_id: str, site: str, *, network: dict[str, str] | None = LAB, **policy: str
+) -> ProvisionRun:
+    device = DeviceDescriptor(
+        device_id=device_id,
+        type="wifi-light",
+        vendor="esphome",
+        capabilities=frozenset({"ble", "improv", "wifi"}),
+        site=site,
+    )
+    book = load_policy_book(environ={**POLICY_ENV, **policy})
+    return ProvisionRun(
+        request=ProvisionRequest(
+            device=device,
+            network=NetworkCredentials.model_validate(network) if network else None,
+        ),
+        strategy=IMPROV_BLE_SPEC.name,
+        policy=book.for_strategy(IMPROV_BLE_SPEC.name),
+    )
+
+
+async def start(
+    client: Client, run: ProvisionRun, central: str
+) -> WorkflowHandle[Any, ProvisionResult]:
+    return await client.start_workflow(
+        IMPROV_BLE_SPEC.workflow,
+        run,
+        id=workflow_id_for(run.device_id),
+        task_queue=central,
+        result_type=ProvisionResult,
+        search_attributes=sa.initial_search_attributes(run),
+    )
+
+
+async def outcome(handle: WorkflowHandle[Any, ProvisionResult]) -> ProgressSnapshot:
+    """The last snapshot of a run, once it ended (successfully or not)."""
+    with contextlib.suppress(WorkflowFailureError):
+        async with asyncio.timeout(60):
+            await handle.result()
+    return await progress(handle)
+
+
+async def press_when_waiting(
+    handle: WorkflowHandle[Any, ProvisionResult], fleet: ImprovDeviceFleet, device_id: str
+) -> ProgressSnapshot:
+    """What a person does: wait for the prompt, then press the device's button."""
+    waiting = await wait_for_state(handle, S.WAITING_FOR_DEVICE)
+    await fleet.press_button(device_id)
+    return waiting
+
+
+@contextlib.asynccontextmanager
+async def gateway(
+    client: Client, radio: VirtualBleRadio, site: str, host: str, data_dir: Path
+) -> AsyncIterator[None]:
+    """One gateway of `site`: its own Temporal connection and BLE controller."""
+    own_client = await Client.connect(
+        client.service_client.config.target_host,
+        namespace=client.namespace,
+        data_converter=client.data_converter,
+    )
+    world = SimulatedWorld()
+    share_virtual_ble_radio(world, radio)
+    settings = Settings(
+        edge_capabilities=("improv-ble",),
+        ble_backend="virtual",
+        ble_scan_timeout_seconds=0.5,
+        data_dir=data_dir,
+    )
+    async with edge_node(own_client, settings, site=site, host=host, world=world):
+        yield
+
+
+@pytest.fixture
+async def central(temporal_client: Client) -> AsyncIterator[str]:
+    task_queue = f"central-{uuid.uuid4().hex[:8]}"
+    async with central_worker(temporal_client, task_queue=task_queue):
+        yield task_queue
+
+
+@pytest.fixture
+async def gw1(
+    temporal_client: Client,
+    ble_radio: VirtualBleRadio,
+    improv_web: object,
+    site: str,
+    tmp_path: Path,
+) -> AsyncIterator[str]:
+    """Gateway `gw1` of the test's site; its BLE address."""
+    async with gateway(temporal_client, ble_radio, site, "gw1", tmp_path):
+        yield static_address_for("gw1")
+
+
+# --- the onboarding --------------------------------------------------------------------
+
+
+async def test_onboarding_asks_for_the_button_and_confirms_at_the_redirect_url(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    handle = await start(temporal_client, improv_run(BULB, site), central)
+    waiting = await press_when_waiting(handle, improv_fleet, BULB)
+
+    final = await outcome(handle)
+
+    assert final.state is S.SUCCEEDED
+    assert states_seen(final) == [
+        S.PENDING,
+        S.DETECTING,
+        S.PRE_CHECK,
+        S.PROVISIONING,
+        S.WAITING_FOR_DEVICE,
+        S.PROVISIONING,
+        S.CONFIRMING,
+        S.SUCCEEDED,
+    ]
+    assert "press the button" in waiting.message
+    bulb = improv_fleet[BULB]
+    assert str(bulb.redirect_url) in final.message
+    assert (bulb.counters.identifies, bulb.counters.provisions_succeeded) == (1, 1)
+    assert bulb.wifi.ssid == "devprov-lab"
+
+
+async def test_a_device_without_a_button_is_never_waited_for(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    handle = await start(temporal_client, improv_run(PLUG, site), central)
+
+    final = await outcome(handle)
+
+    assert final.state is S.SUCCEEDED
+    assert S.WAITING_FOR_DEVICE not in states_seen(final)
+    assert improv_fleet[PLUG].counters.provisions_succeeded == 1
+
+
+async def test_authorization_never_given_times_out_and_rolls_back(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    run = improv_run(
+        BULB, site, DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__PROVISION__START_TO_CLOSE="2s"
+    )
+    handle = await start(temporal_client, run, central)
+
+    final = await outcome(handle)
+
+    assert final.state is S.ROLLED_BACK
+    assert final.error_code == "IMPROV_AUTHORIZATION_TIMEOUT"
+    assert states_seen(final)[-3:] == [S.WAITING_FOR_DEVICE, S.ROLLING_BACK, S.ROLLED_BACK]
+    assert improv_fleet[BULB].counters.credentials_received == 0
+
+
+async def test_wrong_passphrase_asks_for_credentials_again_and_then_succeeds(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    await improv_fleet.set_faults(PLUG, ImprovDeviceFaults(auto_authorize=True))
+    wrong = {"ssid": "devprov-lab", "passphrase": "not-the-lab-passphrase"}
+    handle = await start(temporal_client, improv_run(PLUG, site, network=wrong), central)
+
+    pending = await wait_for_state(handle, S.PENDING_NETWORK)
+    await handle.execute_update("submit_credentials", NetworkCredentials.model_validate(LAB))
+    final = await outcome(handle)
+
+    assert pending.error_code == "CREDENTIALS_REJECTED"
+    assert final.state is S.SUCCEEDED
+    counters = improv_fleet[PLUG].counters
+    assert (counters.join_failures, counters.provisions_succeeded) == (1, 1)
+
+
+async def test_link_dropped_mid_provision_is_retried_and_provisions_once(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    await improv_fleet.set_faults(
+        PLUG, ImprovDeviceFaults(auto_authorize=True, drop_link_mid_provision=1)
+    )
+    handle = await start(temporal_client, improv_run(PLUG, site), central)
+
+    final = await outcome(handle)
+
+    assert final.state is S.SUCCEEDED
+    counters = improv_fleet[PLUG].counters
+    assert counters.link_drops == 1
+    assert (counters.credentials_received, counters.provisions_succeeded) == (1, 1)
+
+
+async def test_an_absent_device_is_waited_for_then_the_run_fails(
+    temporal_client: Client, central: str, gw1: str, site: str
+) -> None:
+    run = improv_run(
+        "improv-absent",
+        site,
+        DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_WAIT="1500ms",
+    )
+    handle = await start(temporal_client, run, central)
+
+    final = await outcome(handle)
+
+    assert final.state is S.FAILED
+    assert final.error_code == "DEVICE_WAIT_TIMEOUT"
+    waiting = [e for e in final.events if e.state is S.WAITING_FOR_DEVICE]
+    assert waiting
+    assert waiting[0].error_code == "DEVICE_UNREACHABLE"
+
+
+async def test_an_already_provisioned_device_is_reported_not_reprovisioned(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    await improv_fleet.set_faults(PLUG, ImprovDeviceFaults(already_provisioned=True))
+    handle = await start(temporal_client, improv_run(PLUG, site), central)
+
+    final = await outcome(handle)
+
+    assert final.state is S.FAILED_VALIDATION
+    assert any("already provisioned" in reason for reason in final.reasons)
+    assert improv_fleet[PLUG].counters.credentials_received == 0
+
+
+async def test_a_device_that_joins_but_never_reports_is_rolled_back_but_keeps_its_network(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    # Improv cannot make a device forget credentials, and without a redirect URL there
+    # is no web page to reset it through: the run ends rolled back, the device joined.
+    await improv_fleet.set_faults(PLUG, ImprovDeviceFaults(auto_authorize=True, never_reports=True))
+    run = improv_run(
+        PLUG,
+        site,
+        DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__PROVISION__START_TO_CLOSE="3s",
+        DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__PROVISION__RETRY__MAXIMUM_ATTEMPTS="1",
+    )
+    handle = await start(temporal_client, run, central)
+
+    final = await outcome(handle)
+
+    assert final.state is S.ROLLED_BACK
+    assert final.error_code == "NETWORK_JOIN_TIMEOUT"
+    assert improv_fleet[PLUG].wifi.joined is True
+
+
+async def test_cancelling_while_waiting_for_the_button_rolls_back_without_credentials(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    handle = await start(temporal_client, improv_run(BULB, site), central)
+    await wait_for_state(handle, S.WAITING_FOR_DEVICE)
+
+    await handle.cancel()
+    final = await outcome(handle)
+
+    assert final.state is S.ROLLED_BACK
+    assert final.error_code == "CANCELLED_BY_USER"
+    assert improv_fleet[BULB].counters.credentials_received == 0
+
+
+# --- edge pinning ----------------------------------------------------------------------
+
+
+async def test_every_step_after_detection_runs_on_the_gateway_that_detected_it(
+    temporal_client: Client,
+    central: str,
+    site: str,
+    ble_radio: VirtualBleRadio,
+    improv_fleet,
+    improv_web,
+    tmp_path: Path,
+) -> None:
+    async with (
+        gateway(temporal_client, ble_radio, site, "gw1", tmp_path / "gw1"),
+        gateway(temporal_client, ble_radio, site, "gw2", tmp_path / "gw2"),
+    ):
+        handle = await start(temporal_client, improv_run(PLUG, site), central)
+        final = await outcome(handle)
+
+    assert final.state is S.SUCCEEDED
+    pinned = {e.details["task_queue"] for e in final.events if "task_queue" in e.details}
+    assert len(pinned) == 1
+    detecting = next(host for host in ("gw1", "gw2") if host_task_queue(site, host) in pinned)
+    # Detection only listens; every connection (pre-check, provision, confirm's
+    # fallbacks) came from the detecting gateway's radio.
+    assert set(improv_fleet[PLUG].counters.connections) == {static_address_for(detecting)}
+
+
+# --- through the API -------------------------------------------------------------------
+
+
+@pytest.fixture
+async def api(
+    temporal_client: Client,
+    central: str,
+    gw1: str,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+) -> ApiClient:
+    deps = ApiDependencies(
+        temporal=temporal_client,
+        registry=build_registry(),
+        policies=load_policy_book(environ=POLICY_ENV),
+        settings=Settings(sse_poll_interval_seconds=0.1),
+        task_queue=central,
+    )
+    return await aiohttp_client(create_app(deps))
+
+
+async def test_through_the_api_the_events_stream_the_button_prompt_to_success(
+    api: ApiClient, site: str, improv_fleet
+) -> None:
+    path = f"/api/v1/devices/{BULB}/provision"
+    body = {
+        "device": {
+            "type": "wifi-light",
+            "vendor": "esphome",
+            "capabilities": ["ble", "improv", "wifi"],
+            "site": site,
+        },
+        "network": LAB,
+    }
+    started = await api.post(path, json=body)
+    assert started.status == 202
+    assert (await started.json())["strategy"] == "improv-ble"
+
+    async def press_when_prompted() -> None:
+        async with asyncio.timeout(30):
+            while (await (await api.get(path)).json())["state"] != "WAITING_FOR_DEVICE":
+                await asyncio.sleep(0.1)
+        await improv_fleet.press_button(BULB)
+
+    press = asyncio.create_task(press_when_prompted())
+    async with asyncio.timeout(60):
+        stream = await api.get(f"{path}/events")
+        events = [event.data for event in parse_sse(await stream.text())]
+    await press
+
+    states = [event["state"] for event in events]
+    assert states[-1] == "SUCCEEDED"
+    prompt = next(event for event in events if event["state"] == "WAITING_FOR_DEVICE")
+    assert "press the button" in prompt["message"]
+    assert "correct-horse-battery" not in str(events)
