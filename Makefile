@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-PY_PACKAGES := domain config strategies adapters activities workflows worker api simulators bench
+PY_PACKAGES := domain config strategies adapters activities workflows worker api simulators bench cli
 
 .PHONY: run test lint typecheck pytest bench venv clean
 

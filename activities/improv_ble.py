@@ -91,7 +91,9 @@ class ImprovBleActivities:
         Safe to retry: a device already provisioned or still joining is not sent the
         credentials again.
         """
-        result = await self._device.provision(assignment.device, assignment.network, _heartbeat)
+        result = await self._device.provision(
+            assignment.device, assignment.network, _heartbeat, timeout=_budget()
+        )
         return ImprovCredentialsResult(
             redirect_url=result.redirect_url, credentials_sent=result.credentials_sent
         )

@@ -121,7 +121,7 @@ class ProvisioningRuns:
         self._policies = policies
         self._task_queue = task_queue
 
-    async def start(self, request: ProvisionRequest) -> StartedRun:
+    async def start(self, request: ProvisionRequest, *, started_by: str = "api") -> StartedRun:
         """Select the strategy of the device and start its run.
 
         Raises:
@@ -136,6 +136,7 @@ class ProvisioningRuns:
             request=request,
             strategy=strategy.name,
             policy=self._policies.for_strategy(strategy.name),
+            started_by=started_by,
         )
         return await self._start(run, strategy.spec.workflow)
 
@@ -213,7 +214,9 @@ class ProvisioningRuns:
             )
         return result
 
-    async def retry(self, device_id: str) -> ProgressSnapshot | StartedRun:
+    async def retry(
+        self, device_id: str, *, started_by: str = "api"
+    ) -> ProgressSnapshot | StartedRun:
         """Start over: within a waiting run (its snapshot), or as a new run after a failure.
 
         Raises:
@@ -234,7 +237,13 @@ class ProvisioningRuns:
                 ErrorCode.RUN_ALREADY_FINISHED,
                 f"run '{description.id}' succeeded; there is nothing to retry",
             )
-        run = await self._original_input(description)
+        previous = await self._original_input(description)
+        run = previous.model_copy(
+            update={
+                "started_by": started_by,
+                "retry_of": f"{description.id}/{description.run_id}",
+            }
+        )
         try:
             self._registry.get(run.strategy)
         except SelectionError as error:

@@ -40,6 +40,9 @@ class ProvisionRun(BaseModel):
     started_by: str = Field(
         default="unknown", description="Who started the run (API key id, fleet, CLI)."
     )
+    retry_of: str | None = Field(
+        default=None, description="`<workflow id>/<run id>` of the failed run this one retries."
+    )
 
     @property
     def device_id(self) -> str:
@@ -61,5 +64,8 @@ class ProvisionRun(BaseModel):
             ("site", device.site),
             ("strategy", self.strategy),
             ("network", network.ssid if network else "(asked for during the run)"),
+            ("started by", self.started_by),
         ]
+        if self.retry_of:
+            rows.append(("retry of", self.retry_of))
         return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])

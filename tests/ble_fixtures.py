@@ -45,8 +45,24 @@ def improv_device(device_id: str = BULB, **hints: str) -> DeviceDescriptor:
     )
 
 
+_BLE_CODE = (
+    "/bumble/",
+    "/bleak/",
+    "/adapters/ble/",
+    "/adapters/improv/",
+    "/simulators/improv_ble/",
+)
+
+
+def _runs_ble_code(task: asyncio.Task[object]) -> bool:
+    code = getattr(task.get_coro(), "cr_code", None)
+    filename = code.co_filename if code is not None else ""
+    return any(part in filename for part in _BLE_CODE)
+
+
 def _pending_tasks() -> set[asyncio.Task[object]]:
-    return {task for task in asyncio.all_tasks() if not task.done()}
+    """Pending tasks running the BLE stack, the Improv adapter or the simulated devices."""
+    return {task for task in asyncio.all_tasks() if not task.done() and _runs_ble_code(task)}
 
 
 @pytest.fixture

@@ -237,6 +237,7 @@ class FleetProvisioningWorkflow:
             request=self._run.request_for(member),
             strategy=member.strategy,
             policy=strategy.policy,
+            started_by=f"fleet:{self._run.fleet_id}",
         )
         try:
             await workflow.execute_child_workflow(

@@ -245,8 +245,12 @@ class ImprovBleAdapter:
         device: DeviceDescriptor,
         network: NetworkCredentials,
         heartbeat: Heartbeat | None = None,
+        timeout: float | None = None,
     ) -> ImprovProvisioning:
         """Hand the device its Wi-Fi credentials and wait until it joined.
+
+        `timeout` bounds the whole call (finding, connecting, waiting for the result);
+        by default only the wait for the result is bounded, by the result timeout.
 
         Check-before-act, so that a retry after a dropped link never provisions twice:
         a device already provisioned, or still joining, is not sent the credentials
@@ -258,6 +262,14 @@ class ImprovBleAdapter:
             ImprovNoResult: It took the credentials but never reported.
             BleConnectionLost: The link dropped (retryable; the device may be joining).
         """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+
+        def remaining() -> float | None:
+            if deadline is None:
+                return None
+            return max(0.0, min(self._timeouts.result, deadline - loop.time()))
+
         async with self.session(device) as session:
             state = await session.read_state()
             if state is State.PROVISIONED:
@@ -265,7 +277,7 @@ class ImprovBleAdapter:
                 return ImprovProvisioning(await session.read_redirect_url(), credentials_sent=False)
             if state is State.PROVISIONING:
                 logger.info("device %s: still joining; awaiting its result", device.device_id)
-                url = await session.await_provisioning(heartbeat)
+                url = await session.await_provisioning(heartbeat, remaining())
                 return ImprovProvisioning(url, credentials_sent=False)
             if state is State.AUTHORIZATION_REQUIRED:
                 raise ImprovNotAuthorized(
@@ -273,7 +285,7 @@ class ImprovBleAdapter:
                     details=session.details,
                 )
             url = await session.send_wifi_settings(
-                network.ssid, network.passphrase.get_secret_value(), heartbeat
+                network.ssid, network.passphrase.get_secret_value(), heartbeat, remaining()
             )
         logger.info("device %s: joined %r (redirect %s)", device.device_id, network.ssid, url)
         return ImprovProvisioning(url, credentials_sent=True)

@@ -39,6 +39,7 @@ class ImprovOnboardingPort(Protocol):
         device: DeviceDescriptor,
         network: NetworkCredentials,
         heartbeat: Heartbeat | None = None,
+        timeout: float | None = None,
     ) -> ImprovProvisioning:
         """Hand it the credentials and wait until it joined (never twice)."""
         ...

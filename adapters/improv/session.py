@@ -413,30 +413,39 @@ class ImprovSession:
         return state
 
     async def send_wifi_settings(
-        self, ssid: str, passphrase: str, heartbeat: Heartbeat | None = None
+        self,
+        ssid: str,
+        passphrase: str,
+        heartbeat: Heartbeat | None = None,
+        timeout: float | None = None,
     ) -> str | None:
         """Send the Wi-Fi credentials and wait for the outcome; return the redirect URL.
 
         Raises:
             CredentialsRejected: The device could not join with them (UNABLE_TO_CONNECT).
             ImprovNotAuthorized: The authorization expired before the credentials arrived.
-            ImprovNoResult: The device took them but reported nothing within the
-                result timeout.
+            ImprovNoResult: The device took them but reported nothing within `timeout`
+                seconds (default: the session's result timeout).
             BleConnectionLost: The link dropped; the device may still be joining.
         """
         self._drain()
         command = WiFiSettingsCmd(ssid.encode(), passphrase.encode())
         await self._send(command, "Wi-Fi settings")
         logger.info("%s: Wi-Fi credentials for %r sent", self.subject, ssid)
-        return await self._await_provisioning(heartbeat)
+        return await self._await_provisioning(heartbeat, timeout)
 
-    async def await_provisioning(self, heartbeat: Heartbeat | None = None) -> str | None:
+    async def await_provisioning(
+        self, heartbeat: Heartbeat | None = None, timeout: float | None = None
+    ) -> str | None:
         """Wait for the outcome of credentials sent earlier (state PROVISIONING)."""
-        return await self._await_provisioning(heartbeat)
+        return await self._await_provisioning(heartbeat, timeout)
 
-    async def _await_provisioning(self, heartbeat: Heartbeat | None) -> str | None:
+    async def _await_provisioning(
+        self, heartbeat: Heartbeat | None, timeout: float | None
+    ) -> str | None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeouts.result
+        timeout = self._timeouts.result if timeout is None else timeout
+        deadline = loop.time() + timeout
         provisioned_at: float | None = None
         doing = "waiting for it to join the network"
         while True:
@@ -452,7 +461,7 @@ class ImprovSession:
                     return await self.read_redirect_url()
                 raise ImprovNoResult(
                     f"{self.subject} took the credentials but did not report joining the "
-                    f"network within {self._timeouts.result:g} s",
+                    f"network within {timeout:g} s",
                     details=self.details,
                 ) from None
             match event:

@@ -400,7 +400,7 @@ class ZigbeeCoordinator:
                 details={"capacity": str(self._settings.capacity)},
             )
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(timeout, 1.0)
+        deadline = loop.time() + timeout
         joined = self._events.expect((DeviceEvent.JOINED,), address)
         try:
             while True:
@@ -411,7 +411,8 @@ class ZigbeeCoordinator:
                         "the network is closed again",
                         details={"ieee": address, "timeout_seconds": f"{timeout:g}"},
                     )
-                window = min(MAX_PERMIT_SECONDS, math.ceil(remaining))
+                # Zigbee counts permit windows in whole seconds.
+                window = max(1, min(MAX_PERMIT_SECONDS, math.ceil(remaining)))
                 self._permits[address] = loop.time() + window
                 await app.permit_with_link_key(eui, key, time_s=window)
                 logger.info("network open for %s for %d s (install code given)", address, window)

@@ -477,7 +477,7 @@ class SimulatedZigbeeDevice:
         endpoint = self._endpoint(int(zdo.args["EndPoint"]))
         if endpoint is None:
             reply = self._zdo_reply(
-                zdo_t.ZDOCmd.Simple_Desc_rsp, zdo.tsn, zdo_t.Status.NOT_ACTIVE, self._nwk, None
+                zdo_t.ZDOCmd.Simple_Desc_rsp, zdo.tsn, zdo_t.Status.NOT_ACTIVE, self._nwk
             )
             return Reaction([reply])
         descriptor = zdo_t.SizePrefixedSimpleDescriptor(
@@ -501,10 +501,11 @@ class SimulatedZigbeeDevice:
         )
 
     def _address(self, zdo: ZdoFrame, command: zdo_t.ZDOCmd) -> Reaction:
+        # A single-device answer: the optional associated-device fields are left out.
         return Reaction(
             [
                 self._zdo_reply(
-                    command, zdo.tsn, zdo_t.Status.SUCCESS, self.eui64, self._nwk, None, None, None
+                    command, zdo.tsn, zdo_t.Status.SUCCESS, self.eui64, self._nwk
                 )
             ]
         )
@@ -568,7 +569,7 @@ class SimulatedZigbeeDevice:
     def _not_supported(self, zdo: ZdoFrame) -> Reaction:
         # Routing and neighbour tables are not simulated; zigpy's topology scan accepts this.
         response = zdo_command(zdo.command | 0x8000)
-        return Reaction([self._zdo_reply(response, zdo.tsn, zdo_t.Status.NOT_SUPPORTED, None)])
+        return Reaction([self._zdo_reply(response, zdo.tsn, zdo_t.Status.NOT_SUPPORTED)])
 
     # --- ZCL
 

@@ -267,8 +267,11 @@ class SimulatedCoordinator(zigpy.application.ControllerApplication):
         # UNKNOWN means "keep the stick's own address", as real radios treat it.
         if str(node_info.ieee) == UNKNOWN_IEEE:
             node_info = node_info.replace(ieee=stick.eui64)
-        stick.network_info = network_info.replace(children=[], nwk_addresses={})
-        stick.node_info = node_info.replace()
+        stick.network_info = network_info.replace(
+            children=[], nwk_addresses={}, source="devprov-simulated-radio"
+        )
+        # Stored as the radio reports it: a typed short address (zigpy's backups need it).
+        stick.node_info = node_info.replace(nwk=nwk(int(node_info.nwk)))
         stick.counters.network_writes += 1
         logger.info(
             "simulated stick %s: network written (channel %s, PAN 0x%04X)",

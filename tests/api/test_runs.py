@@ -91,8 +91,9 @@ async def test_device_missing_capabilities_is_rejected_with_reasons_and_starts_n
     assert response.status == 422
     problem = await response.json()
     assert problem["code"] == "UNSUPPORTED_DEVICE"
-    assert problem["reasons"] == [
-        {"strategy": "http-wifi", "reasons": ["missing capabilities: http-rpc"]}
+    # One entry per strategy considered; other strategies lack other capabilities.
+    assert {"strategy": "http-wifi", "reasons": ["missing capabilities: http-rpc"]} in problem[
+        "reasons"
     ]
     with pytest.raises(RPCError) as not_found:
         await temporal_client.get_workflow_handle(f"provision-{device_id}").describe()

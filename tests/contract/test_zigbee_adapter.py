@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -56,6 +57,22 @@ INTERVIEW_TIMEOUT = 5.0
 CoordinatorFactory = Callable[..., ZigbeeCoordinator]
 
 
+@pytest.fixture(autouse=True)
+async def no_leftovers() -> AsyncIterator[None]:
+    """Fail a test that leaves tasks or threads (zigpy's database thread) behind."""
+    tasks_before = asyncio.all_tasks()
+    threads_before = set(threading.enumerate())
+    yield
+    for _ in range(5):
+        await asyncio.sleep(0)
+    tasks = asyncio.all_tasks() - tasks_before - {asyncio.current_task()}
+    threads = {
+        thread for thread in set(threading.enumerate()) - threads_before if thread.is_alive()
+    }
+    assert tasks == set()
+    assert threads == set()
+
+
 @pytest.fixture
 def fleet() -> ZigbeeDeviceFleet:
     """A plug and a bulb in pairing mode, joining 50 ms after the network opens for them."""
@@ -80,9 +97,7 @@ async def make_coordinator(
     closes every one of them after the test."""
     made: list[ZigbeeCoordinator] = []
 
-    def factory(
-        stick_: SimulatedStick | None = None, **settings: object
-    ) -> ZigbeeCoordinator:
+    def factory(stick_: SimulatedStick | None = None, **settings: object) -> ZigbeeCoordinator:
         coordinator = ZigbeeCoordinator(
             parse_radio("simulated"),
             CoordinatorSettings(database_path=tmp_path / "zigbee" / "zigbee.db", **settings),  # type: ignore[arg-type]

@@ -23,6 +23,12 @@ from simulators.http_wifi import (
     start_simulator,
 )
 from strategies.catalog import build_registry
+from tests.ble_fixtures import (  # noqa: F401  (fixtures of the Improv BLE pipeline tests)
+    ble_radio,
+    improv_fleet,
+    improv_specs,
+    improv_web,
+)
 from worker.workers import central_worker, edge_worker
 
 ApiClient = TestClient[web.Request, web.Application]

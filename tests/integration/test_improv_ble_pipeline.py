@@ -29,24 +29,17 @@ from domain.progress import ProgressSnapshot, ProvisionResult
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.run import ProvisionRun, host_task_queue, workflow_id_for
 from domain.states import ProvisioningState as S
-from simulators.improv_ble import ImprovDeviceFaults, ImprovDeviceFleet, ImprovDeviceSpec
+from simulators.improv_ble import ImprovDeviceFaults, ImprovDeviceFleet
 from strategies.catalog import build_registry
 from strategies.improv_ble import IMPROV_BLE_SPEC
-from tests.ble_fixtures import (  # noqa: F401  (fixtures)
-    BULB,
-    PLUG,
-    ble_radio,
-    improv_fleet,
-    improv_specs,
-    improv_web,
-)
+from tests.ble_fixtures import BULB, PLUG
 from tests.sse import parse_sse
 from tests.workflows.helpers import progress, states_seen, wait_for_state
-from workflows import search_attributes as sa
 from worker.edge import edge_node
 from worker.edge_capabilities import SimulatedWorld
 from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.workers import central_worker
+from workflows import search_attributes as sa
 
 ApiClient = TestClient[web.Request, web.Application]
 

@@ -1,0 +1,1 @@
+"""`devprov`: the command-line tool for operators and SREs."""

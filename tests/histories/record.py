@@ -1,0 +1,86 @@
+"""Record the committed workflow histories replayed by `make test`.
+
+    .venv/bin/python -m tests.histories.record
+
+Runs each scenario against a fresh in-memory dev server with fake device activities
+(the workflows are the real ones) and writes `tests/histories/<workflow id>.json`.
+Re-record only on purpose: a history is a promise that runs started by older code keep
+replaying on the new code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import uuid
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain.errors import ErrorCode
+from domain.states import ProvisioningState
+from tests.fakes import FakeWifiDevice
+from tests.workflows.helpers import http_wifi_run, network, start_run, wait_for_state
+from worker.workers import central_worker, edge_worker
+from workflows.search_attributes import ALL_KEYS
+
+HERE = Path(__file__).parent
+
+
+async def _record(client: Client, name: str, device: FakeWifiDevice, scenario: str) -> None:
+    site = f"rec{uuid.uuid4().hex[:6]}"
+    queue = f"rec-{uuid.uuid4().hex[:6]}"
+    async with (
+        central_worker(client, task_queue=queue),
+        edge_worker(client, site=site, activities=device.activities()),
+    ):
+        if scenario == "happy":
+            handle = await start_run(
+                client, http_wifi_run(device.device_id, site, with_network=network()), queue
+            )
+        elif scenario == "credentials":
+            handle = await start_run(client, http_wifi_run(device.device_id, site), queue)
+            await wait_for_state(handle, ProvisioningState.PENDING_NETWORK)
+            await handle.execute_update("submit_credentials", network("wrong-passphrase"))
+            await wait_for_state(handle, ProvisioningState.PENDING_NETWORK)
+            await handle.execute_update("submit_credentials", network())
+        elif scenario == "rolled-back":
+            device.confirm_error = ErrorCode.NETWORK_JOIN_TIMEOUT
+            handle = await start_run(
+                client, http_wifi_run(device.device_id, site, with_network=network()), queue
+            )
+        else:
+            device.block_confirm = True
+            handle = await start_run(
+                client, http_wifi_run(device.device_id, site, with_network=network()), queue
+            )
+            await wait_for_state(handle, ProvisioningState.CONFIRMING)
+            await handle.cancel()
+        with contextlib.suppress(WorkflowFailureError):
+            await handle.result()
+        history = await handle.fetch_history()
+    (HERE / f"{name}.json").write_text(history.to_json())
+    print(f"recorded {name}: {len(history.events)} events")
+
+
+async def main() -> None:
+    binary = shutil.which("temporal")
+    assert binary, "run with .venv/bin on PATH"
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary,
+        data_converter=pydantic_data_converter,
+        search_attributes=ALL_KEYS,
+    )
+    try:
+        for scenario in ("happy", "credentials", "rolled-back", "cancelled"):
+            device = FakeWifiDevice(device_id=f"history-{scenario}")
+            await _record(env.client, f"http-wifi-{scenario}", device, scenario)
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
