@@ -26,7 +26,8 @@ from config.policies import load_policy_book
 from config.settings import Settings
 from domain.run import CENTRAL_TASK_QUEUE
 from strategies.catalog import build_registry
-from worker.temporal_client import connect
+from worker.codec import data_converter, load_key_ring
+from worker.temporal_client import connect, key_file
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,7 +106,8 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print("give a workflow id or --dir", file=sys.stderr)
         return 2
-    outcomes = await replay_histories(histories)
+    converter = data_converter(load_key_ring(default_file=key_file(settings)))
+    outcomes = await replay_histories(histories, converter=converter)
     for outcome in outcomes:
         verdict = "ok" if outcome.ok else f"FAILED — {outcome.error}"
         print(f"{outcome.workflow_id} ({outcome.source}): {verdict}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 from workflows.catalog import ALL_WORKFLOWS
@@ -25,20 +26,28 @@ class ReplayOutcome:
         return self.error is None
 
 
-def replayer(workflows: list[type] | None = None) -> Replayer:
+def replayer(
+    workflows: list[type] | None = None, converter: DataConverter | None = None
+) -> Replayer:
     """A replayer of devprov's workflows (or of `workflows`), with devprov's converter."""
     return Replayer(
         workflows=list(ALL_WORKFLOWS) if workflows is None else workflows,
-        data_converter=pydantic_data_converter,
+        data_converter=converter or pydantic_data_converter,
     )
 
 
 async def replay_histories(
-    histories: list[tuple[WorkflowHistory, str]], workflows: list[type] | None = None
+    histories: list[tuple[WorkflowHistory, str]],
+    workflows: list[type] | None = None,
+    converter: DataConverter | None = None,
 ) -> list[ReplayOutcome]:
-    """Replay each history; a non-determinism or workflow-task failure is an error."""
+    """Replay each history; a non-determinism or workflow-task failure is an error.
+
+    `converter` must be able to decode the histories (devprov's, with the key ring of
+    the cluster that wrote them); unencrypted histories decode with any of them.
+    """
     outcomes: list[ReplayOutcome] = []
-    replay = replayer(workflows)
+    replay = replayer(workflows, converter)
     for history, source in histories:
         result = await replay.replay_workflow(history, raise_on_replay_failure=False)
         error = result.replay_failure

@@ -52,6 +52,7 @@ class Settings:
     api_port: int = 8080
     simulator_host: str = "127.0.0.1"
     simulator_http_port: int = 8090
+    codec_port: int = 8096
     data_dir: Path = Path("data")
     site: str = "local"
     edge_host: str = "gw1"
@@ -94,6 +95,7 @@ class Settings:
             api_port=_int(env, "DEVPROV_API_PORT", 8080),
             simulator_host=sim_host,
             simulator_http_port=sim_port,
+            codec_port=_int(env, "DEVPROV_CODEC_PORT", 8096),
             data_dir=Path(env.get("DEVPROV_DATA_DIR", "data")),
             site=env.get("DEVPROV_SITE", "local"),
             edge_host=_host_name(env.get("DEVPROV_EDGE_HOST") or socket.gethostname()),

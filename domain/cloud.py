@@ -15,8 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.device import DEVICE_ID_PATTERN
 from domain.secrets import WireSecret
 
-POLICY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
-
 
 class DeviceKeyPair(BaseModel):
     """A device's key pair and the certificate signing request (CSR) made from it.

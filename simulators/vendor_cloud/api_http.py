@@ -211,7 +211,9 @@ async def _serve(
     answer = StoredAnswer(status, json.dumps(payload).encode() if payload is not None else b"")
     if key is not None:
         cloud.idempotency.remember(client, key, fingerprint, answer, cloud.now())
-    if gateway.take_fault("server_errors_after_commit", endpoint):
+    if endpoint in MUTATING_ENDPOINTS and gateway.take_fault(
+        "server_errors_after_commit", endpoint
+    ):
         logger.info("%s: done, answering 500 anyway (fault)", endpoint)
         raise _error(500, "internal", "internal error")
     return _answer(answer, replayed=False)

@@ -503,11 +503,7 @@ class SimulatedZigbeeDevice:
     def _address(self, zdo: ZdoFrame, command: zdo_t.ZDOCmd) -> Reaction:
         # A single-device answer: the optional associated-device fields are left out.
         return Reaction(
-            [
-                self._zdo_reply(
-                    command, zdo.tsn, zdo_t.Status.SUCCESS, self.eui64, self._nwk
-                )
-            ]
+            [self._zdo_reply(command, zdo.tsn, zdo_t.Status.SUCCESS, self.eui64, self._nwk)]
         )
 
     def _ieee_address(self, zdo: ZdoFrame) -> Reaction:

@@ -13,8 +13,9 @@ async def test_strategies_lists_each_strategy_with_its_switches(api: ApiClient) 
     response = await api.get("/api/v1/strategies")
 
     assert response.status == 200
-    [strategy] = await response.json()
-    assert strategy["name"] == "http-wifi"
+    strategies = {strategy["name"]: strategy for strategy in await response.json()}
+    assert {"http-wifi", "improv-ble"} <= set(strategies)
+    strategy = strategies["http-wifi"]
     assert strategy["workflow"] == "HttpWifiProvisioning"
     assert strategy["required_capabilities"] == ["http-rpc", "wifi"]
     assert strategy["enabled"] is True

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from adapters.errors import AdapterError
 from adapters.vendor_cloud import (
@@ -327,6 +328,17 @@ async def test_deregister_twice_with_new_keys_succeeds_both_times(adapter, keys)
     second = await adapter.deregister(DEVICE, "k/deregister-2")
 
     assert (first, second) == (True, False)
+
+
+async def test_a_wrong_cloud_url_is_not_taken_for_an_absent_device(cloud_sim, http_client) -> None:
+    adapter = VendorCloudAdapter(
+        http_client, f"{cloud_sim.base_url}/wrong-prefix", SecretStr(API_KEY), timeout=1.0
+    )
+
+    with pytest.raises(CloudNotFound) as caught:
+        await adapter.deregister(DEVICE, "k/deregister")
+
+    assert "cloud_error" not in caught.value.details
 
 
 async def test_revoke_of_an_unknown_credential_succeeds_as_already_gone(adapter) -> None:
@@ -777,6 +789,22 @@ async def test_logs_never_contain_a_secret(adapter, keys, caplog) -> None:
         keys.private_key_pem.get_secret_value(),
     ):
         assert secret not in caplog.text
+
+
+async def test_cloud_results_keep_their_secrets_through_the_temporal_converter(
+    adapter, keys
+) -> None:
+    credential = await issue(adapter, keys)
+
+    payloads = await pydantic_data_converter.encode([credential, keys])
+    decoded_credential, decoded_keys = await pydantic_data_converter.decode(
+        payloads, [IssuedCredential, DeviceKeyPair]
+    )
+
+    assert decoded_credential == credential
+    assert decoded_keys.private_key_pem.get_secret_value() == (
+        keys.private_key_pem.get_secret_value()
+    )
 
 
 def test_issued_credential_masks_its_ownership_token(keys) -> None:

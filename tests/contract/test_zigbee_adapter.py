@@ -164,10 +164,11 @@ async def test_a_new_coordinator_forms_a_network_and_reports_it(
 ) -> None:
     network = await coordinator.network_status()
 
-    assert network.ready and network.formed
+    assert network.ready
+    assert network.formed
     assert network.channel == 15
     assert network.coordinator_ieee == stick.ieee
-    assert network.pan_id is not None and network.pan_id.startswith("0x")
+    assert (network.pan_id or "").startswith("0x")
     assert network.extended_pan_id == str(stick.network_info.extended_pan_id)  # type: ignore[union-attr]
     assert (network.device_count, network.capacity) == (0, 100)
 
@@ -246,7 +247,8 @@ async def test_device_joins_with_its_install_code_and_the_network_closes_again(
     joined = await coordinator.permit_join(plug.ieee, code_of(plug), JOIN_TIMEOUT)
 
     assert joined.ieee == plug.ieee
-    assert plug.network is not None and joined.nwk == f"0x{plug.network.nwk:04X}"
+    assert plug.network is not None
+    assert joined.nwk == f"0x{plug.network.nwk:04X}"
     assert plug.counters.joins == 1
     assert not stick.permit_open(asyncio.get_running_loop().time())
     assert stick.install_keys == {}
@@ -380,7 +382,8 @@ async def test_interview_reads_endpoints_and_the_basic_cluster(
     assert (info.manufacturer, info.model) == ("IKEA of Sweden", "TRADFRI bulb E27 WS opal 1000lm")
     assert info.logical_type == "router"
     assert [ep.endpoint_id for ep in info.endpoints] == [1]
-    assert info.has_cluster(ON_OFF) and info.has_cluster(LEVEL_CONTROL)
+    assert info.has_cluster(ON_OFF)
+    assert info.has_cluster(LEVEL_CONTROL)
     assert bulb.counters.interviews == 1
 
 

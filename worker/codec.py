@@ -1,0 +1,194 @@
+"""Payload encryption: AES-GCM with a key id in each payload, and a key ring for rotation.
+
+Every client of devprov (API, workers, CLI, tests) builds its data converter here, so
+every payload — run inputs with Wi-Fi passphrases and install codes, activity
+arguments, update arguments, results — and every failure message and stack trace
+(moved into encoded attributes by the failure converter) is encrypted before it
+reaches Temporal. The history holds ciphertext; the Web UI shows plaintext only through
+the codec server (`worker.codec_server`) to whom holds its token.
+
+Rotation: put a new key first in the ring and keep the old ones after it. New payloads
+use the first key; payloads name the key they were encrypted with, so histories written
+with an old key still decode as long as that key stays in the ring.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import logging
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
+
+logger = logging.getLogger("devprov.codec")
+
+ENCODING = b"binary/encrypted"
+KEY_ID_METADATA = "encryption-key-id"
+NONCE_BYTES = 12
+
+
+class CodecKeyError(ValueError):
+    """The key ring is missing, malformed, or lacks the key a payload names."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """AES-256 keys by id; the first one encrypts, all of them decrypt."""
+
+    keys: tuple[tuple[str, bytes], ...]
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise CodecKeyError("the key ring is empty")
+        for key_id, key in self.keys:
+            if len(key) != 32:
+                raise CodecKeyError(f"key '{key_id}' must be 32 bytes (AES-256), not {len(key)}")
+
+    @property
+    def active_id(self) -> str:
+        return self.keys[0][0]
+
+    def key(self, key_id: str) -> bytes:
+        for candidate_id, key in self.keys:
+            if candidate_id == key_id:
+                return key
+        raise CodecKeyError(f"no key '{key_id}' in the ring: keep old keys after rotating")
+
+    @classmethod
+    def parse(cls, text: str) -> KeyRing:
+        """Parse `id:base64key,id:base64key` (active key first)."""
+        keys: list[tuple[str, bytes]] = []
+        for item in text.split(","):
+            key_id, sep, encoded = item.strip().partition(":")
+            if not sep or not key_id:
+                raise CodecKeyError("write the key ring as id:base64key[,id:base64key...]")
+            try:
+                keys.append((key_id, base64.b64decode(encoded, validate=True)))
+            except ValueError as error:
+                raise CodecKeyError(f"key '{key_id}' is not valid base64") from error
+        return cls(tuple(keys))
+
+    def dump(self) -> str:
+        """The `id:base64key,...` form (a secret: store it like one)."""
+        return ",".join(f"{k}:{base64.b64encode(v).decode()}" for k, v in self.keys)
+
+    @classmethod
+    def generate(cls, key_id: str = "k1") -> KeyRing:
+        """A ring with one fresh random key."""
+        return cls(((key_id, AESGCM.generate_key(bit_length=256)),))
+
+    def rotated(self, key_id: str) -> KeyRing:
+        """A ring with a new active key `key_id`, keeping every old key for decryption."""
+        if any(existing == key_id for existing, _ in self.keys):
+            raise CodecKeyError(f"key id '{key_id}' is already in the ring")
+        return KeyRing(((key_id, AESGCM.generate_key(bit_length=256)), *self.keys))
+
+
+class EncryptionCodec(PayloadCodec):
+    """AES-GCM over the serialized payload; the key id travels in the metadata."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self._ring = ring
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        key_id = self._ring.active_id
+        cipher = AESGCM(self._ring.key(key_id))
+        encoded: list[Payload] = []
+        for payload in payloads:
+            nonce = secrets.token_bytes(NONCE_BYTES)
+            sealed = cipher.encrypt(nonce, payload.SerializeToString(), key_id.encode())
+            encoded.append(
+                Payload(
+                    metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()},
+                    data=nonce + sealed,
+                )
+            )
+        return encoded
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        decoded: list[Payload] = []
+        for payload in payloads:
+            if payload.metadata.get("encoding") != ENCODING:
+                # Written before encryption was on (or by another codec): as it is.
+                decoded.append(payload)
+                continue
+            key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode()
+            cipher = AESGCM(self._ring.key(key_id))
+            nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+            try:
+                plain = cipher.decrypt(nonce, sealed, key_id.encode())
+            except InvalidTag as error:
+                raise CodecKeyError(f"payload does not decrypt with key '{key_id}'") from error
+            inner = Payload()
+            inner.ParseFromString(plain)
+            decoded.append(inner)
+        return decoded
+
+
+def data_converter(ring: KeyRing | None) -> DataConverter:
+    """devprov's data converter: pydantic JSON, encrypted with `ring` when given."""
+    if ring is None:
+        return pydantic_data_converter
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(ring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def load_key_ring(
+    environ: Mapping[str, str] | None = None,
+    *,
+    default_file: Path | None = None,
+    create: bool = False,
+) -> KeyRing | None:
+    """The key ring from `$DEVPROV_CODEC_KEYS`, `$DEVPROV_CODEC_KEY_FILE` or `default_file`.
+
+    With `create`, a missing `default_file` is made with one fresh key, readable by its
+    owner only (the embedded stack keeps it in its data directory, so a restart still
+    decodes earlier runs). With no key anywhere the result is None, and payloads are
+    NOT encrypted.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("DEVPROV_CODEC_KEYS"):
+        return KeyRing.parse(env["DEVPROV_CODEC_KEYS"])
+    path = Path(env["DEVPROV_CODEC_KEY_FILE"]) if env.get("DEVPROV_CODEC_KEY_FILE") else None
+    if path is None and default_file is not None:
+        if create and not default_file.exists():
+            default_file.parent.mkdir(parents=True, exist_ok=True)
+            default_file.touch(mode=0o600)
+            default_file.write_text(KeyRing.generate().dump() + "\n")
+        if default_file.exists():
+            path = default_file
+    if path is None:
+        logger.warning(
+            "no codec keys configured (DEVPROV_CODEC_KEYS / DEVPROV_CODEC_KEY_FILE): "
+            "payloads are NOT encrypted"
+        )
+        return None
+    try:
+        return KeyRing.parse(path.read_text().strip())
+    except OSError as error:
+        raise CodecKeyError(f"cannot read the codec key file {path}: {error}") from error
+
+
+__all__ = [
+    "CodecKeyError",
+    "EncryptionCodec",
+    "KeyRing",
+    "data_converter",
+    "load_key_ring",
+]
