@@ -60,6 +60,10 @@ class ZigbeeCoordinatorPort(Protocol):
         """Whether `ieee` is on the network and answers."""
         ...
 
+    def device_info(self, ieee: str) -> ZigbeeDeviceInfo:
+        """What the coordinator's table says about `ieee` (no radio traffic)."""
+        ...
+
     def check_install_code(self, install_code: str, ieee: str) -> None:
         """Raise `InvalidInstallCode` unless the code is well formed with a valid CRC."""
         ...

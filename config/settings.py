@@ -31,6 +31,16 @@ def _optional_port(env: Mapping[str, str], name: str) -> int | None:
     return _int(env, name, 0) or None if env.get(name) else None
 
 
+def _optional_number(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
 def _host_name(raw: str) -> str:
     """A task-queue-safe host name: lowercase letters, digits and '-'."""
     cleaned = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")
@@ -53,6 +63,11 @@ class Settings:
     simulator_host: str = "127.0.0.1"
     simulator_http_port: int = 8090
     codec_port: int = 8096
+    cloud_port: int = 8092
+    cloud_url: str = "http://127.0.0.1:8092"
+    cloud_api_key: str = "devprov-cloud-dev-key"
+    cloud_claim_token: str = "devprov-fleet-claim-dev"
+    """Claim exchanged for per-device credentials (a secret of the central workers)."""
     data_dir: Path = Path("data")
     site: str = "local"
     edge_host: str = "gw1"
@@ -67,6 +82,15 @@ class Settings:
     ble_scan_timeout_seconds: float = 5.0
     simulator_ble_port: int = 8091
     """Control API and web pages of the simulated Improv devices (embedded stack)."""
+    zigbee_radio: str = "simulated"
+    """Edge workers' Zigbee radio: `simulated`, `znp:<port>`, `ezsp:<port>`, `deconz:<port>`."""
+    zigbee_baudrate: int | None = None
+    zigbee_channel: int | None = 15
+    """Channel of a network the coordinator forms (None: zigpy picks one by energy scan)."""
+    zigbee_capacity: int = 100
+    """Devices a gateway's Zigbee network may hold."""
+    simulator_zigbee_port: int = 8093
+    """Control API of the simulated Zigbee devices (embedded stack)."""
     sse_poll_interval_seconds: float = 0.5
     metrics_refresh_seconds: float = 10.0
     """How often the API counts open runs per state for `/metrics`."""
@@ -96,6 +120,13 @@ class Settings:
             simulator_host=sim_host,
             simulator_http_port=sim_port,
             codec_port=_int(env, "DEVPROV_CODEC_PORT", 8096),
+            cloud_port=_int(env, "DEVPROV_CLOUD_PORT", 8092),
+            cloud_url=env.get(
+                "DEVPROV_CLOUD_URL",
+                f"http://127.0.0.1:{_int(env, 'DEVPROV_CLOUD_PORT', 8092)}",
+            ),
+            cloud_api_key=env.get("DEVPROV_CLOUD_API_KEY", "devprov-cloud-dev-key"),
+            cloud_claim_token=env.get("DEVPROV_CLOUD_CLAIM_TOKEN", "devprov-fleet-claim-dev"),
             data_dir=Path(env.get("DEVPROV_DATA_DIR", "data")),
             site=env.get("DEVPROV_SITE", "local"),
             edge_host=_host_name(env.get("DEVPROV_EDGE_HOST") or socket.gethostname()),
@@ -110,6 +141,15 @@ class Settings:
             ble_backend=env.get("DEVPROV_BLE_BACKEND", "virtual"),
             ble_scan_timeout_seconds=float(env.get("DEVPROV_BLE_SCAN_TIMEOUT", "5")),
             simulator_ble_port=_int(env, "DEVPROV_SIMULATOR_BLE_PORT", 8091),
+            zigbee_radio=env.get("DEVPROV_ZIGBEE_RADIO") or "simulated",
+            zigbee_baudrate=_optional_number(env, "DEVPROV_ZIGBEE_BAUDRATE"),
+            zigbee_channel=(
+                None
+                if env.get("DEVPROV_ZIGBEE_CHANNEL", "").lower() == "auto"
+                else _int(env, "DEVPROV_ZIGBEE_CHANNEL", 15)
+            ),
+            zigbee_capacity=_int(env, "DEVPROV_ZIGBEE_CAPACITY", 100),
+            simulator_zigbee_port=_int(env, "DEVPROV_SIMULATOR_ZIGBEE_PORT", 8093),
             sse_poll_interval_seconds=float(env.get("DEVPROV_SSE_POLL_INTERVAL", "0.5")),
             metrics_refresh_seconds=float(env.get("DEVPROV_METRICS_REFRESH", "10")),
             worker_metrics_port=_optional_port(env, "DEVPROV_WORKER_METRICS_PORT"),

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.device import DeviceDescriptor
 from domain.requests import NetworkCredentials
+from domain.secrets import WireSecret
 
 
 class NetworkAssignment(BaseModel):
@@ -24,3 +25,43 @@ class JoinCheck(BaseModel):
 
     device: DeviceDescriptor
     ssid: str
+
+
+class CloudIssue(BaseModel):
+    """Exchange the configured claim for a credential of `device_id`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    csr_pem: str
+    idempotency_key: str
+
+
+class CloudRegistration(BaseModel):
+    """Register `device_id` with the ownership token of its credential."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    attributes: dict[str, str]
+    ownership_token: WireSecret
+    idempotency_key: str
+
+
+class CloudPolicy(BaseModel):
+    """Attach `policy_name` to `device_id`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    policy_name: str
+    idempotency_key: str
+
+
+class CloudDevice(BaseModel):
+    """A device of the vendor cloud, with the key of the call about it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    idempotency_key: str = ""

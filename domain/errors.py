@@ -75,6 +75,7 @@ class ErrorCode(StrEnum):
     CLOUD_INVALID_REQUEST = "CLOUD_INVALID_REQUEST"
     CLOUD_IDEMPOTENCY_MISMATCH = "CLOUD_IDEMPOTENCY_MISMATCH"
     CLOUD_PROTOCOL_ERROR = "CLOUD_PROTOCOL_ERROR"
+    CLOUD_CHECKIN_TIMEOUT = "CLOUD_CHECKIN_TIMEOUT"
 
     @classmethod
     def from_type(cls, error_type: str | None) -> ErrorCode:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.device import DeviceDescriptor
 from domain.secrets import WireSecret
+
+_SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 class NetworkCredentials(BaseModel):
@@ -51,3 +55,27 @@ class ProvisionRequest(BaseModel):
         default=None,
         description="Network to join; when absent the run waits in PENDING_NETWORK.",
     )
+    secrets: dict[str, WireSecret] = Field(
+        default_factory=dict,
+        description=(
+            "Secrets of the device itself that its strategy needs, by name, e.g. "
+            "`install_code` (Zigbee 3.0). Never shown in responses, events or logs."
+        ),
+    )
+
+    @field_validator("secrets")
+    @classmethod
+    def _few_named_secrets(cls, value: dict[str, WireSecret]) -> dict[str, WireSecret]:
+        if len(value) > 8:
+            raise ValueError("at most 8 secrets")
+        bad = sorted(name for name in value if not _SECRET_NAME.match(name))
+        if bad:
+            raise ValueError(f"secret names must be lowercase tokens: {', '.join(bad)}")
+        if any(len(secret.get_secret_value()) > 512 for secret in value.values()):
+            raise ValueError("a secret is at most 512 characters")
+        return value
+
+    def secret(self, name: str) -> str | None:
+        """The value of secret `name`, if the request has it."""
+        value = self.secrets.get(name)
+        return value.get_secret_value() if value is not None else None

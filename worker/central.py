@@ -1,4 +1,5 @@
-"""Central worker: runs every strategy workflow on task queue `provisioning`.
+"""Central worker: runs every strategy workflow, and the vendor-cloud activities, on task
+queue `provisioning`.
 
 `python -m worker.central`
 """
@@ -6,9 +7,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
 
+import httpx
+from pydantic import SecretStr
+
+from activities.vendor_cloud import VendorCloudActivities
+from adapters.vendor_cloud import VendorCloudAdapter
 from config.settings import Settings
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics
@@ -16,6 +24,14 @@ from worker.temporal_client import connect
 from worker.workers import central_worker
 
 logger = logging.getLogger("devprov.worker.central")
+
+
+@contextlib.asynccontextmanager
+async def central_activities(settings: Settings) -> AsyncIterator[list[object]]:
+    """The central activities wired to the vendor cloud of `settings`; closes its client."""
+    async with httpx.AsyncClient(trust_env=False) as http:
+        cloud = VendorCloudAdapter(http, settings.cloud_url, SecretStr(settings.cloud_api_key))
+        yield VendorCloudActivities(cloud, SecretStr(settings.cloud_claim_token)).all()
 
 
 async def main() -> None:
@@ -27,7 +43,10 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with central_worker(client) as worker:
+    async with (
+        central_activities(settings) as activities,
+        central_worker(client, activities=activities) as worker,
+    ):
         logger.info("central worker polling task queue %s", worker.task_queue)
         await stop.wait()
         logger.info("stopping: finishing the workflow tasks in flight")

@@ -21,6 +21,7 @@ from adapters.http_wifi import ShellyRpcAdapter
 from config.settings import Settings
 from domain.run import host_task_queue
 from worker.improv_ble_capability import improv_ble_capability
+from worker.zigbee_capability import zigbee_capability
 
 
 @dataclass
@@ -75,6 +76,7 @@ async def http_wifi_capability(context: EdgeContext) -> AsyncIterator[list[objec
 CAPABILITIES: dict[str, EdgeCapability] = {
     "http-wifi": http_wifi_capability,
     "improv-ble": improv_ble_capability,
+    "zigbee": zigbee_capability,
 }
 
 

@@ -26,7 +26,11 @@ from config.policies import load_policy_book
 from config.settings import Settings
 from simulators.http_wifi import default_fleet, start_simulator
 from simulators.improv_ble import ImprovDeviceFleet, default_improv_specs, start_improv_control
+from simulators.vendor_cloud import CloudConfig, start_cloud_simulator
+from simulators.zigbee import SimulatedZigbeeWorld, start_zigbee_control
+from simulators.zigbee import default_fleet as default_zigbee_fleet
 from strategies.catalog import build_registry
+from worker.central import central_activities
 from worker.codec_server import create_codec_app
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
@@ -34,8 +38,9 @@ from worker.edge_capabilities import SimulatedWorld
 from worker.http_serving import serve
 from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.logging_setup import configure_logging
-from worker.temporal_client import connect
+from worker.temporal_client import connect, key_file
 from worker.workers import central_worker
+from worker.zigbee_capability import share_simulated_zigbee_world
 
 logger = logging.getLogger("devprov.embedded")
 
@@ -50,6 +55,15 @@ def _codec_of(client: Client) -> PayloadCodec:
     return codec
 
 
+def codec_note(settings: Settings, decoder_url: str) -> str:
+    """How to read the encrypted payloads in the Web UI."""
+    keys = os.environ.get("DEVPROV_CODEC_KEY_FILE") or key_file(settings).resolve()
+    return (
+        f"Payloads are encrypted (key ring: {keys}). To read them in the Web UI, set\n"
+        f"its Data Encoder endpoint (top right) to\n  {decoder_url}\n"
+    )
+
+
 def audit_log_path(settings: Settings) -> Path:
     """Where the embedded stack writes its audit trail (JSON lines)."""
     configured = os.environ.get("DEVPROV_AUDIT_LOG")
@@ -62,6 +76,7 @@ def banner(
     ui_url: str | None,
     simulator_url: str,
     ble_simulator_url: str | None = None,
+    zigbee_simulator_url: str | None = None,
 ) -> str:
     """What to open and what to try, printed once everything is up."""
     examples = sorted(p.stem for p in EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []
@@ -74,9 +89,15 @@ def banner(
         f"  Temporal Web UI   {ui_url or '(headless)'}",
         f"  Temporal gRPC     {settings.temporal_address}",
         f"  Simulated devices {simulator_url}/_sim/devices",
+        f"  Simulated cloud   {settings.cloud_url}/_sim/cloud/state",
         *(
             [f"  Simulated BLE     {ble_simulator_url}/_sim/ble/devices"]
             if ble_simulator_url
+            else []
+        ),
+        *(
+            [f"  Simulated Zigbee  {zigbee_simulator_url}/_sim/zigbee/devices"]
+            if zigbee_simulator_url
             else []
         ),
         f"  Data directory    {settings.data_dir.resolve()}",
@@ -149,7 +170,23 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         )
         stack.push_async_callback(improv_control.close)
 
-        await stack.enter_async_context(central_worker(client))
+        cloud = await start_cloud_simulator(
+            CloudConfig(auto_checkin_delay=0.5), host="127.0.0.1", port=settings.cloud_port
+        )
+        stack.push_async_callback(cloud.close)
+
+        # Zigbee devices in pairing mode, in range of the gateway's simulated stick.
+        zigbee = SimulatedZigbeeWorld(default_zigbee_fleet())
+        share_simulated_zigbee_world(world, zigbee)
+        zigbee_control = await start_zigbee_control(
+            zigbee.fleet,
+            zigbee.sticks,
+            host=settings.simulator_host,
+            port=settings.simulator_zigbee_port,
+        )
+        stack.push_async_callback(zigbee_control.close)
+        activities = await stack.enter_async_context(central_activities(settings))
+        await stack.enter_async_context(central_worker(client, activities=activities))
         await stack.enter_async_context(
             edge_node(client, settings, site=settings.site, host=settings.edge_host, world=world)
         )
@@ -170,9 +207,17 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         stack.push_async_callback(api.close)
 
         print(
-            banner(settings, api.url, server.ui_url, simulator.base_url, improv_control.base_url),
+            banner(
+                settings,
+                api.url,
+                server.ui_url,
+                simulator.base_url,
+                improv_control.base_url,
+                zigbee_control.base_url,
+            ),
             flush=True,
         )
+        print(codec_note(settings, f"{codec_endpoint}/{codec_token}/codec"), flush=True)
         await stop.wait()
         print("stopping devprov ...", flush=True)
     print("devprov stopped", flush=True)

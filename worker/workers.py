@@ -29,13 +29,16 @@ def central_worker(
     client: Client,
     *,
     task_queue: str = CENTRAL_TASK_QUEUE,
+    activities: Sequence[object] = (),
     metrics: WorkerMetrics | None = None,
 ) -> Worker:
-    """The worker that runs every strategy workflow (and central activities)."""
+    """The worker that runs every strategy workflow and the central activities
+    (vendor-cloud calls: see `worker.central.central_activities`)."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(ALL_WORKFLOWS),
+        activities=list(activities),  # type: ignore[arg-type]
         interceptors=_interceptors(metrics),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

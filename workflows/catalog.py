@@ -6,10 +6,14 @@ from workflows.fleet import FleetProvisioningWorkflow
 from workflows.http_wifi import HttpWifiProvisioningWorkflow
 from workflows.improv_ble import ImprovBleProvisioningWorkflow
 from workflows.lifecycle import LifecycleWorkflow
+from workflows.wifi_cloud import WifiCloudProvisioningWorkflow
+from workflows.zigbee import ZigbeeProvisioningWorkflow
 
 STRATEGY_WORKFLOWS: list[type[LifecycleWorkflow]] = [
     HttpWifiProvisioningWorkflow,
     ImprovBleProvisioningWorkflow,
+    WifiCloudProvisioningWorkflow,
+    ZigbeeProvisioningWorkflow,
 ]
 """One workflow per strategy."""
 

@@ -242,6 +242,17 @@ class LifecycleWorkflow(ABC):
     def request(self) -> ProvisionRun:
         return self._run
 
+    @property
+    def attempt(self) -> int:
+        """The current attempt (a retry or a failover starts a new one)."""
+        return self._attempt
+
+    def idempotency_key(self, step: str) -> str:
+        """A key for a side effect of `step`: the same across retries of one activity,
+        different for every run and attempt (so a restarted attempt acts anew)."""
+        info = workflow.info()
+        return f"{info.workflow_id}/{info.run_id}/{self._attempt}/{step}"
+
     def device_task_queue(self) -> str:
         """Task queue of the workers that can reach the device."""
         if self._pinned_queue is not None:
@@ -256,9 +267,15 @@ class LifecycleWorkflow(ABC):
         activity: str,
         arg: Any,
         result_type: type[ResultT],
+        *,
+        central: bool = False,
     ) -> ResultT:
-        """Run one activity of `step` with the step's configured options."""
-        task_queue = self.device_task_queue()
+        """Run one activity of `step` with the step's configured options.
+
+        Device steps go to the device's edge queue; `central` ones (e.g. vendor-cloud
+        calls) to the central workers, on the workflow's own task queue.
+        """
+        task_queue = workflow.info().task_queue if central else self.device_task_queue()
         result: ResultT = await workflow.execute_activity(
             activity,
             arg,

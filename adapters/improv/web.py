@@ -23,8 +23,11 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 
 def _public(url: str) -> str:
     """`url` without user info, query or fragment, fit for messages."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<invalid URL>"
     return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
 
 

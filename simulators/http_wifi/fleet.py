@@ -123,6 +123,8 @@ def default_fleet(clock: Callable[[], float] | None = None) -> WifiDeviceFleet:
     - `shelly-plus1-kitchen`: joins in about a second.
     - `shelly-plus1-garage`: weak signal, joins 3 s later than the others.
     - `shelly-pro4-lab`: a Pro 4PM (model `SPSW-004PE16EU`).
+    - `acme-hub-lobby`: a hub that must also be registered with its vendor cloud
+      (the composite `wifi-cloud` strategy; the simulated cloud plays its check-in).
     - `line-plug-000` … `line-plug-099`: a production line's worth of plugs for
       `examples/fleets/line-100.json`; every tenth one (`line-plug-009`, `-019`, …)
       never joins, so a fleet run shows failures with their codes and rollbacks.
@@ -139,6 +141,7 @@ def default_fleet(clock: Callable[[], float] | None = None) -> WifiDeviceFleet:
             SimulatedWifiDevice("shelly-plus1-kitchen"),
             SimulatedWifiDevice("shelly-plus1-garage", faults=DeviceFaults(slow_join=3.0)),
             SimulatedWifiDevice("shelly-pro4-lab", model="SPSW-004PE16EU"),
+            SimulatedWifiDevice("acme-hub-lobby", model="ACME-HUB-2"),
             *line,
         ],
         clock=clock,

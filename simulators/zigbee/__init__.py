@@ -5,9 +5,11 @@ See docs/zigbee.md for the devices, the fault knobs and the `/_sim/zigbee` contr
 
 from simulators.zigbee.control_http import (
     ZIGBEE_SIMULATOR_KEY,
+    RunningZigbeeControl,
     ZigbeeSimulatorState,
     add_control_routes,
     create_control_app,
+    start_zigbee_control,
 )
 from simulators.zigbee.device import (
     LogicalType,
@@ -39,6 +41,7 @@ from simulators.zigbee.radio import (
     ZigbeeSimulation,
     simulation_config,
 )
+from simulators.zigbee.world import SimulatedZigbeeWorld, stick_ieee_for
 
 __all__ = [
     "CONF_SIMULATION",
@@ -46,10 +49,12 @@ __all__ = [
     "ZIGBEE_SIMULATOR_KEY",
     "LogicalType",
     "NetworkMembership",
+    "RunningZigbeeControl",
     "SimulatedCoordinator",
     "SimulatedEndpoint",
     "SimulatedStick",
     "SimulatedZigbeeDevice",
+    "SimulatedZigbeeWorld",
     "StickCounters",
     "ZigbeeDeviceCounters",
     "ZigbeeDeviceFaults",
@@ -66,5 +71,7 @@ __all__ = [
     "motion_sensor",
     "simulation_config",
     "smart_plug",
+    "start_zigbee_control",
+    "stick_ieee_for",
     "with_crc",
 ]

@@ -226,7 +226,8 @@ def add_control_routes(
     app: web.Application, fleet: ZigbeeDeviceFleet, sticks: list[SimulatedStick] | None = None
 ) -> None:
     """Serve the control API for `fleet` and `sticks` from `app`."""
-    app[ZIGBEE_SIMULATOR_KEY] = ZigbeeSimulatorState(fleet, list(sticks or []))
+    # The list is kept, not copied: sticks of gateways started later show up too.
+    app[ZIGBEE_SIMULATOR_KEY] = ZigbeeSimulatorState(fleet, sticks if sticks is not None else [])
     app.add_routes(routes)
 
 
@@ -237,3 +238,33 @@ def create_control_app(
     app = web.Application()
     add_control_routes(app, fleet, sticks)
     return app
+
+
+@dataclass
+class RunningZigbeeControl:
+    """The control API listening on `base_url`; `close()` stops it."""
+
+    base_url: str
+    runner: web.AppRunner
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_zigbee_control(
+    fleet: ZigbeeDeviceFleet,
+    sticks: list[SimulatedStick] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> RunningZigbeeControl:
+    """Serve the control API on `host:port` (0: any free port)."""
+    runner = web.AppRunner(create_control_app(fleet, sticks), shutdown_timeout=0.5)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        bound_host, bound_port = runner.addresses[0][:2]
+    except BaseException:
+        await runner.cleanup()
+        raise
+    url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    return RunningZigbeeControl(f"http://{url_host}:{bound_port}", runner)

@@ -9,6 +9,7 @@ what the adapter returns or raises and what the device saw.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 
@@ -34,6 +35,15 @@ from tests.ble_fixtures import BULB, PLUG, SCAN_TIMEOUT, TIMEOUTS, improv_device
 LAB = NetworkCredentials(ssid=LAB_NETWORK_SSID, passphrase=SecretStr(LAB_NETWORK_PASSPHRASE))
 WRONG_PASSPHRASE = "not-the-lab-passphrase"
 WRONG = NetworkCredentials(ssid=LAB_NETWORK_SSID, passphrase=SecretStr(WRONG_PASSPHRASE))
+
+
+def impatient_adapter(stack: BleStack, **timeouts: float) -> ImprovBleAdapter:
+    """An adapter with some timeouts shorter than the fixture's."""
+    return ImprovBleAdapter(
+        stack,
+        scan_timeout=SCAN_TIMEOUT,
+        timeouts=dataclasses.replace(TIMEOUTS, **timeouts),
+    )
 
 
 def assert_error(error: AdapterError, code: ErrorCode, *, retryable: bool) -> None:
@@ -289,12 +299,12 @@ async def test_link_dropped_mid_provision_is_retryable_and_a_retry_completes_onc
 
 
 async def test_a_device_that_joins_but_never_reports_times_out(
-    improv_adapter, improv_fleet, improv_web
+    ble_stack, improv_fleet, improv_web
 ) -> None:
     await improv_fleet.set_faults(BULB, ImprovDeviceFaults(auto_authorize=True, never_reports=True))
 
     with pytest.raises(AdapterError) as caught:
-        await improv_adapter.provision(improv_device(BULB), LAB)
+        await impatient_adapter(ble_stack, result=0.3).provision(improv_device(BULB), LAB)
 
     assert_error(caught.value, ErrorCode.NETWORK_JOIN_TIMEOUT, retryable=False)
     bulb = improv_fleet[BULB]
@@ -334,11 +344,11 @@ async def test_a_missing_characteristic_is_reported_by_name(improv_adapter, impr
     assert caught.value.details["missing"] == "RPC result"
 
 
-async def test_a_device_that_stops_answering_gatt_times_out(improv_adapter, improv_fleet) -> None:
+async def test_a_device_that_stops_answering_gatt_times_out(ble_stack, improv_fleet) -> None:
     await improv_fleet.set_faults(BULB, ImprovDeviceFaults(gatt_unresponsive=True))
 
     with pytest.raises(AdapterError) as caught:
-        await improv_adapter.read_state(improv_device(BULB))
+        await impatient_adapter(ble_stack, gatt=0.3).read_state(improv_device(BULB))
 
     assert_error(caught.value, ErrorCode.BLE_GATT_TIMEOUT, retryable=True)
 

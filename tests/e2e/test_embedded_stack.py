@@ -41,6 +41,7 @@ class Stack:
             "DEVPROV_API_PORT": str(free_port()),
             "DEVPROV_SIMULATOR_HTTP_PORT": str(free_port()),
             "DEVPROV_SIMULATOR_BLE_PORT": str(free_port()),
+            "DEVPROV_SIMULATOR_ZIGBEE_PORT": str(free_port()),
             "DEVPROV_SDK_METRICS_PORT": str(free_port()),
             "DEVPROV_CODEC_PORT": str(free_port()),
             "DEVPROV_METRICS_REFRESH": "0.5",

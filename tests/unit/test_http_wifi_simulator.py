@@ -218,6 +218,7 @@ def test_default_fleet_has_the_embedded_default_devices() -> None:
         "shelly-plus1-garage": "SNSW-001X16EU",
         "shelly-pro4-lab": "SPSW-004PE16EU",
     }
+    assert models["acme-hub-lobby"] == "ACME-HUB-2"
     assert fleet["shelly-plus1-garage"].faults.slow_join == 3.0
     line = [d for d in fleet.devices if d.device_id.startswith("line-plug-")]
     assert len(line) == 100

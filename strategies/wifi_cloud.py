@@ -1,0 +1,43 @@
+"""A composite family: a Wi-Fi device set up over its local HTTP API, then registered
+with its vendor cloud (credential from a claim, device record, policy) and confirmed
+when it checks in with that cloud."""
+
+from __future__ import annotations
+
+from strategies.base import Placement, StrategySpec
+from strategies.http_wifi import HttpWifiStrategy
+
+WIFI_CLOUD_SPEC = StrategySpec(
+    name="wifi-cloud",
+    workflow="WifiCloudProvisioning",
+    description=(
+        "HTTP Wi-Fi set-up, then vendor-cloud registration by claim (per-device "
+        "certificate, device record, policy), confirmed by the device's first check-in."
+    ),
+    required_capabilities=frozenset({"wifi", "http-rpc", "vendor-cloud"}),
+    requires_network=True,
+    placement=Placement.EDGE,
+)
+
+DEVICE_POLICY = "devprov-device"
+"""Policy attached to every registered device."""
+
+
+class WifiCloudStrategy(HttpWifiStrategy):
+    """Same device rules as HTTP Wi-Fi; the cloud steps need no extra pre-check."""
+
+    spec = WIFI_CLOUD_SPEC
+
+    def settings(self) -> dict[str, object]:
+        return {**super().settings(), "cloud_policy": DEVICE_POLICY}
+
+
+class VendorCloudActivity:
+    """Activity names of the vendor-cloud steps, hosted by the central workers."""
+
+    MAKE_DEVICE_KEYS = "cloud.make_device_keys"
+    ISSUE_CREDENTIAL = "cloud.issue_credential"
+    REGISTER_DEVICE = "cloud.register_device"
+    ATTACH_POLICY = "cloud.attach_policy"
+    AWAIT_CHECKIN = "cloud.await_checkin"
+    REMOVE_DEVICE = "cloud.remove_device"

@@ -1,0 +1,253 @@
+"""Zigbee 3.0 devices joined with their install code through a gateway's coordinator.
+
+The steps, as the workflow runs them on the edge worker whose coordinator the device
+joins (zigpy on a radio stick; see docs/zigbee.md):
+
+1. detect: the gateway's coordinator is up with a formed network; it reports its channel
+   and PAN ids and pins the run to itself (a device joins ONE coordinator).
+2. pre-check: the install code is well formed with a valid CRC, the IEEE address is not
+   on the network already, and the network has room.
+3. provision: the network opens for this one device with the link key derived from its
+   install code (WAITING_FOR_DEVICE: "power it on in pairing mode") until it joins, and
+   closes again; then zigpy interviews it (descriptors, Basic cluster). An interview that
+   fails is asked again without re-joining; after the configured attempts the device is
+   removed and the run fails with ZIGBEE_INTERVIEW_FAILED.
+4. confirm: the Basic cluster, read afresh, names the requested vendor and model; its
+   clusters are bound to the coordinator and attribute reporting is configured.
+5. rollback: leave request and removal from the coordinator.
+
+The request names the device's IEEE address in `device.transport_hints["ieee"]` and its
+install code (a secret) in `secrets["install_code"]`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.device import DeviceDescriptor
+from domain.secrets import WireSecret
+from domain.zigbee import (
+    ReportingRule,
+    ZigbeeDeviceInfo,
+    ZigbeeMembership,
+    ZigbeeNetwork,
+    normalize_ieee,
+)
+from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+
+ZIGBEE_SPEC = StrategySpec(
+    name="zigbee",
+    workflow="ZigbeeProvisioning",
+    description=(
+        "Zigbee 3.0 device joined with its install code through the site gateway's "
+        "coordinator (zigpy): interviewed, its Basic cluster checked, bound and "
+        "reporting to the coordinator."
+    ),
+    required_capabilities=frozenset({"zigbee"}),
+    requires_network=False,
+    placement=Placement.EDGE,
+)
+
+IEEE_HINT = "ieee"
+"""`DeviceDescriptor.transport_hints` key holding the device's IEEE (EUI-64) address."""
+INSTALL_CODE = "install_code"
+"""`ProvisionRequest.secrets` key holding the device's install code (or its QR code)."""
+
+
+class ZigbeeActivity:
+    """Activity names of the Zigbee strategy: the contract between its workflow and the
+    activities an edge worker hosts."""
+
+    DETECT = "zigbee.detect"
+    INSPECT = "zigbee.inspect"
+    JOIN = "zigbee.join"
+    INTERVIEW = "zigbee.interview"
+    READ_IDENTITY = "zigbee.read_identity"
+    CONFIGURE = "zigbee.configure"
+    REMOVE = "zigbee.remove"
+
+
+# --- activity inputs and results ---------------------------------------------------------
+
+
+class ZigbeeDeviceRef(BaseModel):
+    """A device on (or for) the coordinator's network."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    ieee: str
+
+
+class ZigbeeJoinOrder(BaseModel):
+    """Input of `INSPECT` and `JOIN`: the device and its install code (a secret)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    ieee: str
+    install_code: WireSecret | None = None
+
+
+class ZigbeeInspection(BaseModel):
+    """What `INSPECT` found out for the pre-check rules."""
+
+    model_config = ConfigDict(frozen=True)
+
+    install_code_problem: str | None = Field(
+        default=None, description="Why the install code is unusable (never the code)."
+    )
+    membership: ZigbeeMembership
+    network: ZigbeeNetwork
+
+
+class ZigbeeInterview(BaseModel):
+    """Result of one interview attempt: the device, or why it did not answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device: ZigbeeDeviceInfo | None = None
+    failure: str | None = None
+
+
+class ZigbeeConfigureOrder(BaseModel):
+    """Input of `CONFIGURE`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    ieee: str
+    rules: list[ReportingRule]
+
+
+# --- rules ------------------------------------------------------------------------------
+
+DEFAULT_REPORTING: tuple[ReportingRule, ...] = (
+    ReportingRule(cluster_id=0x0006, attribute="on_off", min_interval=0, max_interval=900),
+    ReportingRule(cluster_id=0x0008, attribute="current_level", min_interval=1, max_interval=900),
+    ReportingRule(cluster_id=0x0406, attribute="occupancy", min_interval=0, max_interval=900),
+    ReportingRule(
+        cluster_id=0x0400,
+        attribute="measured_value",
+        min_interval=30,
+        max_interval=900,
+        reportable_change=500,
+    ),
+    ReportingRule(
+        cluster_id=0x0402,
+        attribute="measured_value",
+        min_interval=30,
+        max_interval=900,
+        reportable_change=10,
+    ),
+    ReportingRule(
+        cluster_id=0x0001,
+        attribute="battery_percentage_remaining",
+        min_interval=3600,
+        max_interval=21600,
+        reportable_change=2,
+    ),
+)
+"""What a coordinator binds and has reported, by server cluster (as ZHA does)."""
+
+MANUFACTURER_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "aqara": ("LUMI",),
+    "xiaomi": ("LUMI",),
+    "philips": ("Philips", "Signify Netherlands B.V."),
+    "signify": ("Philips", "Signify Netherlands B.V."),
+    "sonoff": ("SONOFF", "eWeLink"),
+    "tuya": ("_TZ3000", "_TZE200", "TUYA"),
+}
+"""Manufacturer names devices report in their Basic cluster, by request vendor, where
+the name does not start with the vendor."""
+
+
+def _token(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+
+
+def vendor_matches(vendor: str, manufacturer: str | None) -> bool:
+    """Whether a Basic cluster `manufacturer` belongs to the request's `vendor` token."""
+    if not manufacturer:
+        return False
+    if _token(manufacturer).startswith(_token(vendor)):
+        return True
+    return any(
+        manufacturer.casefold().startswith(alias.casefold())
+        for alias in MANUFACTURER_ALIASES.get(vendor, ())
+    )
+
+
+class ZigbeeStrategy(Strategy):
+    """Rules for Zigbee 3.0 devices joined with install codes."""
+
+    spec = ZIGBEE_SPEC
+
+    def mismatches(self, device: DeviceDescriptor) -> list[str]:
+        reasons = super().mismatches(device)
+        ieee = device.transport_hints.get(IEEE_HINT)
+        if not ieee:
+            reasons.append(
+                f"missing transport hint '{IEEE_HINT}': the device's IEEE address, "
+                "e.g. 00:17:88:01:0b:1c:2d:01"
+            )
+        else:
+            try:
+                normalize_ieee(ieee)
+            except ValueError as exc:
+                reasons.append(f"transport hint '{IEEE_HINT}': {exc}")
+        return reasons
+
+    @staticmethod
+    def ieee_of(device: DeviceDescriptor) -> str:
+        """The device's IEEE address from its transport hints (checked at selection)."""
+        return normalize_ieee(device.transport_hints.get(IEEE_HINT, ""))
+
+    def pre_check(self, inspection: ZigbeeInspection, *, has_install_code: bool) -> PreCheckVerdict:
+        """Judge what the coordinator and the install code check reported."""
+        reasons: list[str] = []
+        if not has_install_code:
+            reasons.append(
+                f"the request has no install code: put it in secrets.{INSTALL_CODE} "
+                "(as printed on the device or its QR code)"
+            )
+        elif inspection.install_code_problem:
+            reasons.append(f"install code: {inspection.install_code_problem}")
+        if inspection.membership is ZigbeeMembership.JOINED:
+            reasons.append(
+                "the device is already on this coordinator's network and answers; "
+                "remove it (or factory-reset it) to provision it again"
+            )
+        network = inspection.network
+        if not network.formed:
+            reasons.append(f"the coordinator on {network.radio} has no network")
+        elif not network.has_room:
+            reasons.append(
+                f"the network of {network.radio} is full "
+                f"({network.device_count} of {network.capacity} devices)"
+            )
+        return PreCheckVerdict(reasons)
+
+    def identity_mismatches(self, device: DeviceDescriptor, found: ZigbeeDeviceInfo) -> list[str]:
+        """Where the device's Basic cluster contradicts the request."""
+        reasons: list[str] = []
+        if not vendor_matches(device.vendor, found.manufacturer):
+            reasons.append(f"manufacturer is '{found.manufacturer}', not vendor '{device.vendor}'")
+        if device.model and (found.model or "").strip().casefold() != device.model.casefold():
+            reasons.append(f"model is '{found.model}', the request says '{device.model}'")
+        return reasons
+
+    @staticmethod
+    def reporting_for(found: ZigbeeDeviceInfo) -> list[ReportingRule]:
+        """The default bindings and reporting for the clusters the device has."""
+        return [rule for rule in DEFAULT_REPORTING if found.has_cluster(rule.cluster_id)]
+
+    def settings(self) -> dict[str, object]:
+        return {
+            "transport_hints": [IEEE_HINT],
+            "secrets": [INSTALL_CODE],
+            "reported_clusters": sorted({f"0x{r.cluster_id:04X}" for r in DEFAULT_REPORTING}),
+        }

@@ -1,0 +1,170 @@
+"""The composite strategy end to end: HTTP Wi-Fi on the edge, then the vendor cloud."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from activities.http_wifi import HttpWifiActivities
+from activities.vendor_cloud import VendorCloudActivities
+from adapters.http_wifi import ShellyRpcAdapter
+from adapters.vendor_cloud import VendorCloudAdapter
+from api.app import ApiDependencies, create_app
+from config.policies import load_policy_book
+from config.settings import Settings
+from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
+from simulators.vendor_cloud import (
+    DEV_API_KEY,
+    DEV_CLAIM_TOKEN,
+    CloudConfig,
+    CloudFaults,
+    RunningCloud,
+    start_cloud_simulator,
+)
+from strategies.catalog import build_registry
+from tests.integration.conftest import NETWORK, POLICY_ENV
+from tests.sse import parse_sse
+from worker.workers import central_worker, edge_worker
+
+ApiClient = TestClient[web.Request, web.Application]
+
+CLOUD_POLICY_ENV = {
+    **POLICY_ENV,
+    "DEVPROV_POLICY__STRATEGIES__WIFI_CLOUD__STEPS__CONFIRM__START_TO_CLOSE": "4s",
+    "DEVPROV_POLICY__STRATEGIES__WIFI_CLOUD__STEPS__CONFIRM__RETRY__MAXIMUM_ATTEMPTS": "1",
+    "DEVPROV_POLICY__STRATEGIES__WIFI_CLOUD__STEPS__PROVISION__RETRY__INITIAL_INTERVAL": "100ms",
+}
+
+
+@pytest.fixture
+def device() -> SimulatedWifiDevice:
+    return SimulatedWifiDevice(f"hub-{uuid.uuid4().hex[:8]}", join_delay=0.2)
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[RunningCloud]:
+    running = await start_cloud_simulator(CloudConfig(auto_checkin_delay=0.2), "127.0.0.1", 0)
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+@pytest.fixture
+async def api(
+    temporal_client: Client,
+    site: str,
+    device: SimulatedWifiDevice,
+    cloud: RunningCloud,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+) -> AsyncIterator[ApiClient]:
+    """API, a central worker with the cloud activities, an edge worker with HTTP Wi-Fi."""
+    simulator = await start_simulator(WifiDeviceFleet([device]), "127.0.0.1", 0)
+    queue = f"central-{uuid.uuid4().hex[:8]}"
+    try:
+        async with httpx.AsyncClient(trust_env=False) as http:
+            wifi = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
+            vendor = VendorCloudAdapter(http, cloud.base_url, SecretStr(DEV_API_KEY))
+            cloud_activities = VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
+            async with (
+                central_worker(temporal_client, task_queue=queue, activities=cloud_activities),
+                edge_worker(temporal_client, site=site, activities=HttpWifiActivities(wifi).all()),
+            ):
+                deps = ApiDependencies(
+                    temporal=temporal_client,
+                    registry=build_registry(),
+                    policies=load_policy_book(environ=CLOUD_POLICY_ENV),
+                    settings=Settings(sse_poll_interval_seconds=0.1),
+                    task_queue=queue,
+                )
+                yield await aiohttp_client(create_app(deps))
+    finally:
+        await simulator.close()
+
+
+def body(site: str) -> dict[str, Any]:
+    return {
+        "device": {
+            "type": "wifi-hub",
+            "vendor": "acme",
+            "capabilities": ["wifi", "http-rpc", "vendor-cloud"],
+            "site": site,
+        },
+        "network": NETWORK,
+    }
+
+
+async def provision(api: ApiClient, device: SimulatedWifiDevice, site: str) -> list[dict[str, Any]]:
+    path = f"/api/v1/devices/{device.device_id}/provision"
+    started = await api.post(path, json=body(site))
+    assert started.status == 202, await started.text()
+    assert (await started.json())["strategy"] == "wifi-cloud"
+    async with asyncio.timeout(60):
+        return [e.data for e in parse_sse(await (await api.get(f"{path}/events")).text())]
+
+
+def cloud_holds(cloud: RunningCloud, device_id: str) -> dict[str, Any]:
+    state = cloud.cloud.registry.snapshot()
+    devices: dict[str, Any] = state["devices"]  # type: ignore[assignment]
+    credentials: dict[str, Any] = state["credentials"]  # type: ignore[assignment]
+    return {
+        "device": devices.get(device_id),
+        "active_credentials": [
+            c
+            for c in credentials.values()
+            if c["device_id"] == device_id and c["status"] == "active"
+        ],
+        "registrations": state["registrations_per_device"].get(device_id, 0),  # type: ignore[attr-defined]
+    }
+
+
+async def test_device_joins_wifi_registers_once_and_checks_in(
+    api: ApiClient, device: SimulatedWifiDevice, site: str, cloud: RunningCloud
+) -> None:
+    events = await provision(api, device, site)
+
+    assert events[-1]["state"] == "SUCCEEDED"
+    assert "checked in with its cloud" in events[-1]["message"]
+    held = cloud_holds(cloud, device.device_id)
+    assert held["device"]["policies"] == ["devprov-device"]
+    assert len(held["active_credentials"]) == 1
+    assert held["registrations"] == 1
+    assert device.counters.wifi_config_writes == 1
+
+
+async def test_failure_after_registration_leaves_nothing_in_the_cloud(
+    api: ApiClient, device: SimulatedWifiDevice, site: str, cloud: RunningCloud
+) -> None:
+    cloud.cloud.faults = CloudFaults(silent_devices=frozenset({device.device_id}))
+
+    events = await provision(api, device, site)
+
+    assert [e["state"] for e in events][-2:] == ["ROLLING_BACK", "ROLLED_BACK"]
+    assert events[-1]["error_code"] == "CLOUD_CHECKIN_TIMEOUT"
+    held = cloud_holds(cloud, device.device_id)
+    assert held["device"] is None
+    assert held["active_credentials"] == []
+    assert cloud.cloud.registry.orphaned_credentials() == []
+    assert device.counters.factory_resets == 1
+
+
+async def test_rate_limited_cloud_is_retried_after_its_retry_after(
+    api: ApiClient, device: SimulatedWifiDevice, site: str, cloud: RunningCloud
+) -> None:
+    cloud.cloud.faults = CloudFaults(throttle=2, throttle_retry_after=1)
+
+    events = await provision(api, device, site)
+
+    assert events[-1]["state"] == "SUCCEEDED"
+    assert cloud_holds(cloud, device.device_id)["registrations"] == 1
+    injected: dict[str, int] = cloud.cloud.snapshot()["faults_injected"]  # type: ignore[assignment]
+    assert injected["throttle"] == 2

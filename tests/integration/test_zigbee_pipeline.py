@@ -1,0 +1,407 @@
+"""Zigbee joining through Temporal and a real edge worker on the simulated coordinator radio.
+
+Each test runs a central worker and a gateway (`edge_node` with the `zigbee` capability,
+zigpy's stack on a simulated stick, its database in `tmp_path`) next to simulated
+devices, and asserts the states a person following the run sees and what the devices
+and the stick saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+
+from api.app import ApiDependencies, create_app
+from config.policies import load_policy_book
+from config.settings import Settings
+from domain.device import DeviceDescriptor
+from domain.progress import ProgressSnapshot, ProvisionResult
+from domain.requests import ProvisionRequest
+from domain.run import ProvisionRun, host_task_queue, workflow_id_for
+from domain.states import ProvisioningState as S
+from simulators.zigbee import (
+    SimulatedZigbeeDevice,
+    SimulatedZigbeeWorld,
+    ZigbeeDeviceFaults,
+    ZigbeeDeviceFleet,
+    format_install_code,
+    smart_plug,
+)
+from strategies.catalog import build_registry
+from strategies.zigbee import ZIGBEE_SPEC
+from tests.sse import parse_sse
+from tests.workflows.helpers import progress, states_seen
+from worker.edge import edge_node
+from worker.edge_capabilities import SimulatedWorld
+from worker.workers import central_worker
+from worker.zigbee_capability import share_simulated_zigbee_world
+from workflows import search_attributes as sa
+
+ApiClient = TestClient[web.Request, web.Application]
+
+POLICY_ENV = {
+    "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_POLL_INTERVAL": "200ms",
+    "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_WAIT": "10s",
+    "DEVPROV_POLICY__DEFAULTS__STEPS__DETECT__RETRY__MAXIMUM_ATTEMPTS": "1",
+    "DEVPROV_POLICY__STRATEGIES__ZIGBEE__STEPS__PROVISION__START_TO_CLOSE": "8s",
+    "DEVPROV_POLICY__STRATEGIES__ZIGBEE__STEPS__PROVISION__HEARTBEAT": "3s",
+    **{
+        f"DEVPROV_POLICY__STRATEGIES__ZIGBEE__STEPS__{step}__RETRY__INITIAL_INTERVAL": "100ms"
+        for step in ("DETECT", "PRE_CHECK", "PROVISION", "CONFIRM", "ROLLBACK")
+    },
+}
+SHORT_JOIN_WINDOW = {"DEVPROV_POLICY__STRATEGIES__ZIGBEE__STEPS__PROVISION__START_TO_CLOSE": "2s"}
+
+
+@pytest.fixture
+def plug() -> SimulatedZigbeeDevice:
+    """A plug in pairing mode, with a device id and IEEE address of its own."""
+    suffix = uuid.uuid4().hex[:6]
+    ieee = "00:12:4b:00:" + ":".join(suffix[i : i + 2] for i in (0, 2, 4)) + ":01"
+    return smart_plug(f"zb-plug-{suffix}", ieee, join_delay=0.1)
+
+
+@pytest.fixture
+def zigbee(plug: SimulatedZigbeeDevice) -> SimulatedZigbeeWorld:
+    return SimulatedZigbeeWorld(ZigbeeDeviceFleet([plug]))
+
+
+@pytest.fixture
+async def central(temporal_client: Client) -> AsyncIterator[str]:
+    task_queue = f"central-{uuid.uuid4().hex[:8]}"
+    async with central_worker(temporal_client, task_queue=task_queue):
+        yield task_queue
+
+
+@pytest.fixture
+async def gateway(
+    temporal_client: Client, zigbee: SimulatedZigbeeWorld, site: str, tmp_path: Path
+) -> AsyncIterator[str]:
+    """Gateway `gw1` of the test's site with its coordinator; its own task queue."""
+    world = SimulatedWorld()
+    share_simulated_zigbee_world(world, zigbee)
+    settings = Settings(edge_capabilities=("zigbee",), data_dir=tmp_path)
+    async with edge_node(temporal_client, settings, site=site, host="gw1", world=world):
+        yield host_task_queue(site, "gw1")
+
+
+def zigbee_request(
+    plug: SimulatedZigbeeDevice,
+    site: str,
+    *,
+    install_code: str | None = None,
+    model: str | None = None,
+) -> ProvisionRequest:
+    return ProvisionRequest(
+        device=DeviceDescriptor(
+            device_id=plug.device_id,
+            type="smart-plug",
+            vendor="sonoff",
+            model=plug.model if model is None else model,
+            capabilities=frozenset({"zigbee"}),
+            site=site,
+            transport_hints={"ieee": plug.ieee},
+        ),
+        secrets={
+            "install_code": SecretStr(
+                format_install_code(plug.install_code) if install_code is None else install_code
+            )
+        },
+    )
+
+
+async def start(
+    client: Client, request: ProvisionRequest, central: str, **policy: str
+) -> WorkflowHandle[Any, ProvisionResult]:
+    book = load_policy_book(environ={**POLICY_ENV, **policy})
+    run = ProvisionRun(
+        request=request, strategy=ZIGBEE_SPEC.name, policy=book.for_strategy(ZIGBEE_SPEC.name)
+    )
+    return await client.start_workflow(
+        ZIGBEE_SPEC.workflow,
+        run,
+        id=workflow_id_for(run.device_id),
+        task_queue=central,
+        result_type=ProvisionResult,
+        search_attributes=sa.initial_search_attributes(run),
+    )
+
+
+async def outcome(handle: WorkflowHandle[Any, ProvisionResult]) -> ProgressSnapshot:
+    """The last snapshot of a run, once it ended (successfully or not)."""
+    with contextlib.suppress(WorkflowFailureError):
+        async with asyncio.timeout(60):
+            await handle.result()
+    return await progress(handle)
+
+
+def messages(snapshot: ProgressSnapshot) -> str:
+    return "\n".join(event.message for event in snapshot.events)
+
+
+def assert_no_install_code(text: str, plug: SimulatedZigbeeDevice) -> None:
+    compact = text.replace(" ", "").lower()
+    assert plug.install_code.hex() not in compact
+
+
+# --- the join ---------------------------------------------------------------------------
+
+
+async def test_device_joins_is_interviewed_checked_and_configured(
+    temporal_client: Client,
+    central: str,
+    gateway: str,
+    site: str,
+    plug: SimulatedZigbeeDevice,
+    zigbee: SimulatedZigbeeWorld,
+) -> None:
+    handle = await start(temporal_client, zigbee_request(plug, site), central)
+
+    final = await outcome(handle)
+
+    assert final.state is S.SUCCEEDED, final.message
+    assert states_seen(final) == [
+        S.PENDING,
+        S.DETECTING,
+        S.PRE_CHECK,
+        S.PROVISIONING,
+        S.WAITING_FOR_DEVICE,
+        S.PROVISIONING,
+        S.CONFIRMING,
+        S.SUCCEEDED,
+    ]
+    waiting = next(e for e in final.events if e.state is S.WAITING_FOR_DEVICE)
+    assert "pairing mode" in waiting.message
+    stick = zigbee.stick_for("gw1")
+    assert any(e.details.get("task_queue") == gateway for e in final.events)
+    assert f"channel {stick.network_info.channel}" in messages(final)  # type: ignore[union-attr]
+    assert "SONOFF S26R2ZB" in final.message
+    assert "on_off" in final.message
+    counters = plug.counters
+    assert (counters.joins, counters.interviews, counters.binds) == (1, 1, 1)
+    assert counters.reporting_configs == 1
+    assert plug.network is not None
+    assert plug.network.coordinator_ieee == stick.ieee
+    assert not stick.permit_open(asyncio.get_running_loop().time())
+    assert_no_install_code(final.model_dump_json(), plug)
+
+
+async def test_invalid_install_code_fails_validation_before_the_network_opens(
+    temporal_client: Client,
+    central: str,
+    gateway: str,
+    site: str,
+    plug: SimulatedZigbeeDevice,
+    zigbee: SimulatedZigbeeWorld,
+) -> None:
+    typed = format_install_code(plug.install_code)
+    mistyped = typed[:-1] + ("1" if typed[-1] != "1" else "2")
+    handle = await start(
+        temporal_client, zigbee_request(plug, site, install_code=mistyped), central
+    )
+
+    final = await outcome(handle)
+
+    assert final.state is S.FAILED_VALIDATION
+    assert final.error_code == "PRE_CHECK_FAILED"
+    assert any("install code" in reason and "CRC" in reason for reason in final.reasons)
+    assert zigbee.stick_for("gw1").counters.permits_opened == 0
+    assert plug.counters.join_attempts == 0
+    assert mistyped.replace(" ", "").lower() not in final.model_dump_json().replace(" ", "").lower()
+
+
+async def test_device_that_never_joins_times_out_and_the_network_is_closed_again(
+    temporal_client: Client,
+    central: str,
+    gateway: str,
+    site: str,
+    plug: SimulatedZigbeeDevice,
+    zigbee: SimulatedZigbeeWorld,
+) -> None:
+    plug.faults = ZigbeeDeviceFaults(never_joins=True)
+    handle = await start(temporal_client, zigbee_request(plug, site), central, **SHORT_JOIN_WINDOW)
+
+    final = await outcome(handle)
+
+    assert final.error_code == "ZIGBEE_JOIN_TIMEOUT"
+    assert final.state is S.ROLLED_BACK
+    assert S.WAITING_FOR_DEVICE in states_seen(final)
+    assert "closed again" in final.message
+    stick = zigbee.stick_for("gw1")
+    assert stick.counters.permits_opened >= 1
+    assert not stick.permit_open(asyncio.get_running_loop().time())
+    assert stick.install_keys == {}
+    assert plug.counters.joins == 0
+
+
+async def test_device_with_another_install_code_is_not_let_in(
+    temporal_client: Client,
+    central: str,
+    gateway: str,
+    site: str,
+    plug: SimulatedZigbeeDevice,
+) -> None:
+    plug.faults = ZigbeeDeviceFaults(wrong_install_code=True)
+    handle = await start(temporal_client, zigbee_request(plug, site), central, **SHORT_JOIN_WINDOW)
+
+    final = await outcome(handle)
+
+    assert final.error_code == "ZIGBEE_JOIN_TIMEOUT"
+    assert plug.counters.rejected_joins >= 1
+    assert plug.network is None
+
+
+# --- the interview ----------------------------------------------------------------------
+
+
+async def test_interview_that_fails_twice_succeeds_with_one_join(
+    temporal_client: Client, central: str, gateway: str, site: str, plug: SimulatedZigbeeDevice
+) -> None:
+    plug.faults = ZigbeeDeviceFaults(interview_failures=2)
+    handle = await start(temporal_client, zigbee_request(plug, site), central)
+
+    final = await outcome(handle)
+
+    assert final.state is S.SUCCEEDED, final.message
+    assert (plug.counters.joins, plug.counters.interviews) == (1, 3)
+    text = messages(final)
+    assert "interview 1 of 3 failed" in text
+    assert "interview 2 of 3 failed" in text
+    assert "without re-joining" in text
+
+
+async def test_interview_that_keeps_failing_removes_the_device(
+    temporal_client: Client, central: str, gateway: str, site: str, plug: SimulatedZigbeeDevice
+) -> None:
+    plug.faults = ZigbeeDeviceFaults(interview_failures=10)
+    handle = await start(temporal_client, zigbee_request(plug, site), central)
+
+    final = await outcome(handle)
+
+    assert final.error_code == "ZIGBEE_INTERVIEW_FAILED"
+    assert final.state is S.ROLLED_BACK
+    assert (plug.counters.joins, plug.counters.interviews) == (1, 3)
+    assert plug.counters.removals == 1
+    assert plug.network is None
+
+
+# --- confirmation -----------------------------------------------------------------------
+
+
+async def test_wrong_model_is_rolled_back_and_the_device_removed(
+    temporal_client: Client, central: str, gateway: str, site: str, plug: SimulatedZigbeeDevice
+) -> None:
+    request = zigbee_request(plug, site, model="TRADFRI bulb E27 WS opal 1000lm")
+    handle = await start(temporal_client, request, central)
+
+    final = await outcome(handle)
+
+    assert final.error_code == "DEVICE_MISMATCH"
+    assert final.state is S.ROLLED_BACK
+    assert states_seen(final)[-3:] == [S.CONFIRMING, S.ROLLING_BACK, S.ROLLED_BACK]
+    assert "model is 'S26R2ZB'" in final.message
+    assert plug.counters.removals == 1
+    assert plug.network is None
+    assert plug.bindings == set()
+
+
+async def test_device_already_on_the_network_fails_validation(
+    temporal_client: Client, central: str, gateway: str, site: str, plug: SimulatedZigbeeDevice
+) -> None:
+    first = await outcome(await start(temporal_client, zigbee_request(plug, site), central))
+    assert first.state is S.SUCCEEDED
+
+    again = await outcome(await start(temporal_client, zigbee_request(plug, site), central))
+
+    assert again.state is S.FAILED_VALIDATION
+    assert any("already on this coordinator's network" in r for r in again.reasons)
+    assert plug.counters.joins == 1
+    assert plug.network is not None
+
+
+# --- through the API --------------------------------------------------------------------
+
+
+@pytest.fixture
+async def api(
+    temporal_client: Client,
+    central: str,
+    gateway: str,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+) -> ApiClient:
+    deps = ApiDependencies(
+        temporal=temporal_client,
+        registry=build_registry(),
+        policies=load_policy_book(environ=POLICY_ENV),
+        settings=Settings(sse_poll_interval_seconds=0.1),
+        task_queue=central,
+    )
+    return await aiohttp_client(create_app(deps))
+
+
+def api_body(plug: SimulatedZigbeeDevice, site: str, **hints: str) -> dict[str, object]:
+    return {
+        "device": {
+            "type": "smart-plug",
+            "vendor": "sonoff",
+            "model": plug.model,
+            "capabilities": ["zigbee"],
+            "site": site,
+            "transport_hints": hints or {"ieee": plug.ieee},
+        },
+        "secrets": {"install_code": format_install_code(plug.install_code)},
+    }
+
+
+async def test_provisioning_through_the_api_streams_its_progress_over_sse(
+    api: ApiClient, site: str, plug: SimulatedZigbeeDevice
+) -> None:
+    base = f"/api/v1/devices/{plug.device_id}/provision"
+
+    started = await api.post(base, json=api_body(plug, site))
+    assert started.status == 202
+    assert (await started.json())["strategy"] == "zigbee"
+    async with asyncio.timeout(60):
+        stream = await api.get(f"{base}/events")
+        body = await stream.text()
+    status = await (await api.get(base)).text()
+
+    events = [event.data for event in parse_sse(body)]
+    assert events[-1]["state"] == "SUCCEEDED"
+    seen = [e["state"] for e in events]
+    assert {"DETECTING", "PRE_CHECK", "WAITING_FOR_DEVICE", "PROVISIONING", "CONFIRMING"} <= set(
+        seen
+    )
+    assert [int(e.id) for e in parse_sse(body) if e.id] == sorted(
+        int(e.id) for e in parse_sse(body) if e.id
+    )
+    assert plug.counters.joins == 1
+    for text in (body, status, await started.text()):
+        assert_no_install_code(text, plug)
+    assert json.loads(status)["state"] == "SUCCEEDED"
+
+
+async def test_a_request_without_the_ieee_address_is_refused(
+    api: ApiClient, site: str, plug: SimulatedZigbeeDevice
+) -> None:
+    response = await api.post(
+        f"/api/v1/devices/{plug.device_id}/provision",
+        json=api_body(plug, site, address="somewhere"),
+    )
+
+    assert response.status == 422
+    problem = await response.json()
+    assert problem["code"] == "UNSUPPORTED_DEVICE"
+    assert "ieee" in json.dumps(problem["reasons"])
+    assert_no_install_code(await response.text(), plug)

@@ -1,0 +1,122 @@
+"""Workflow of the composite Wi-Fi + vendor-cloud strategy.
+
+The HTTP Wi-Fi steps run on the site's edge; the cloud steps on the central workers.
+The cloud registration is undone (deregister, revoke every credential) before the
+device is reset, whenever the run fails or is cancelled after it began.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.activity_io import CloudDevice, CloudIssue, CloudPolicy, CloudRegistration
+    from domain.cloud import (
+        CloudDeviceStatus,
+        DeviceKeyPair,
+        IssuedCredential,
+        PolicyAttachment,
+        RegisteredDevice,
+    )
+    from domain.progress import ProvisionResult
+    from domain.requests import NetworkCredentials
+    from domain.run import ProvisionRun
+    from domain.states import Step
+    from strategies.wifi_cloud import (
+        DEVICE_POLICY,
+        WIFI_CLOUD_SPEC,
+        VendorCloudActivity,
+        WifiCloudStrategy,
+    )
+    from workflows.http_wifi import HttpWifiProvisioningWorkflow
+
+CLOUD_COMPENSATION = "remove cloud registration"
+
+
+@workflow.defn(name=WIFI_CLOUD_SPEC.workflow)
+class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
+    """Wi-Fi over the local HTTP API, then the vendor cloud, confirmed by a check-in."""
+
+    spec = WIFI_CLOUD_SPEC
+    rules = WifiCloudStrategy()
+
+    @workflow.run
+    async def run(self, run: ProvisionRun) -> ProvisionResult:
+        return await self.run_lifecycle()
+
+    def _cloud_device(self, step: str) -> CloudDevice:
+        return CloudDevice(
+            device_id=self.request.device_id, idempotency_key=self.idempotency_key(step)
+        )
+
+    async def provision(self, network: NetworkCredentials | None) -> None:
+        await super().provision(network)
+        device_id = self.request.device_id
+        # Pushed before the first cloud call: a call whose answer was lost may still
+        # have created something; removing is idempotent.
+        self.add_compensation(CLOUD_COMPENSATION, self._remove_from_cloud)
+        self.report(f"registering {device_id} with its vendor cloud")
+        keys = await self.call(
+            Step.PROVISION,
+            VendorCloudActivity.MAKE_DEVICE_KEYS,
+            self._cloud_device("keys"),
+            DeviceKeyPair,
+            central=True,
+        )
+        issued = await self.call(
+            Step.PROVISION,
+            VendorCloudActivity.ISSUE_CREDENTIAL,
+            CloudIssue(
+                device_id=device_id,
+                csr_pem=keys.csr_pem,
+                idempotency_key=self.idempotency_key("issue-credential"),
+            ),
+            IssuedCredential,
+            central=True,
+        )
+        device = self.request.request.device
+        await self.call(
+            Step.PROVISION,
+            VendorCloudActivity.REGISTER_DEVICE,
+            CloudRegistration(
+                device_id=device_id,
+                attributes={"model": device.model, "site": device.site, "vendor": device.vendor},
+                ownership_token=issued.ownership_token,
+                idempotency_key=self.idempotency_key("register-device"),
+            ),
+            RegisteredDevice,
+            central=True,
+        )
+        await self.call(
+            Step.PROVISION,
+            VendorCloudActivity.ATTACH_POLICY,
+            CloudPolicy(
+                device_id=device_id,
+                policy_name=DEVICE_POLICY,
+                idempotency_key=self.idempotency_key("attach-policy"),
+            ),
+            PolicyAttachment,
+            central=True,
+        )
+        self.report(f"{device_id} is registered (credential {issued.credential_id[:12]}…)")
+
+    async def confirm(self, network: NetworkCredentials | None) -> str:
+        joined = await super().confirm(network)
+        self.report(f"{joined}; waiting for its first check-in with the cloud")
+        status = await self.call(
+            Step.CONFIRM,
+            VendorCloudActivity.AWAIT_CHECKIN,
+            self._cloud_device("checkin"),
+            CloudDeviceStatus,
+            central=True,
+        )
+        return f"{joined}; checked in with its cloud at {status.last_checkin_at:%H:%M:%S}"
+
+    async def _remove_from_cloud(self) -> None:
+        await self.call(
+            Step.ROLLBACK,
+            VendorCloudActivity.REMOVE_DEVICE,
+            self._cloud_device("remove"),
+            type(None),
+            central=True,
+        )
