@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from temporalio import activity
 
 from adapters.errors import AdapterError
-from adapters.vendor_cloud import VendorCloudPort, make_device_key_pair
+from adapters.vendor_cloud import CloudRateLimited, VendorCloudPort, make_device_key_pair
 from domain.activity_io import CloudDevice, CloudIssue, CloudPolicy, CloudRegistration
 from domain.cloud import (
     CloudDeviceStatus,
@@ -88,7 +88,13 @@ class VendorCloudActivities:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(budget - 2 * self._poll - 1.0, self._poll)
         while True:
-            status = await self._cloud.device_status(device.device_id)
+            try:
+                status = await self._cloud.device_status(device.device_id)
+            except CloudRateLimited as limited:
+                # Reading the status is not worth failing the step: wait as told.
+                activity.heartbeat("the cloud asked to slow down")
+                await asyncio.sleep(limited.retry_after or self._poll)
+                continue
             if status.checked_in:
                 return status
             activity.heartbeat("waiting for the device's check-in")

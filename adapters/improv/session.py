@@ -136,6 +136,8 @@ class ImprovSession:
         self._timeouts = timeouts
         self._events: asyncio.Queue[_Event] = asyncio.Queue()
         self._link_lost = False
+        self._state_listeners: list[Callable[[State], None]] = []
+        self._error_listeners: list[Callable[[Error], None]] = []
 
     # ------------------------------------------------------------------ opening
 
@@ -242,15 +244,29 @@ class ImprovSession:
         self._link_lost = True
         self._events.put_nowait(_LinkLost())
 
+    def subscribe_state(self, listener: Callable[[State], None]) -> Callable[[], None]:
+        """Call `listener` with every state the device notifies; returns the unsubscribe."""
+        self._state_listeners.append(listener)
+        return lambda: self._state_listeners.remove(listener)
+
+    def subscribe_errors(self, listener: Callable[[Error], None]) -> Callable[[], None]:
+        """Call `listener` with every error the device notifies; returns the unsubscribe."""
+        self._error_listeners.append(listener)
+        return lambda: self._error_listeners.remove(listener)
+
     def _on_state(self, _: BleakGATTCharacteristic, data: bytearray) -> None:
         state = self._parse_enum(State, data, "current state")
         if state is not None:
             self._events.put_nowait(_StateChanged(state))
+            for listener in list(self._state_listeners):
+                listener(state)
 
     def _on_error(self, _: BleakGATTCharacteristic, data: bytearray) -> None:
         error = self._parse_enum(Error, data, "error state")
         if error is not None:
             self._events.put_nowait(_ErrorReported(error))
+            for listener in list(self._error_listeners):
+                listener(error)
 
     def _on_result(self, _: BleakGATTCharacteristic, data: bytearray) -> None:
         try:

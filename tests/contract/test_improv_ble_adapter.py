@@ -329,6 +329,23 @@ async def test_an_already_provisioned_device_is_reported_and_not_sent_credential
     assert improv_fleet[BULB].wifi.ssid == PREVIOUS_NETWORK_SSID
 
 
+async def test_a_session_reports_state_and_error_notifications(
+    improv_adapter, improv_fleet
+) -> None:
+    await improv_fleet.set_faults(BULB, ImprovDeviceFaults(auto_authorize=True))
+    states: list[str] = []
+    errors: list[str] = []
+
+    async with improv_adapter.session(improv_device(BULB)) as session:
+        session.subscribe_state(lambda state: states.append(state.name))
+        session.subscribe_errors(lambda error: errors.append(error.name))
+        with pytest.raises(AdapterError):
+            await session.send_wifi_settings(LAB_NETWORK_SSID, WRONG_PASSPHRASE)
+
+    assert states == ["PROVISIONING", "AUTHORIZED"]
+    assert errors == ["UNABLE_TO_CONNECT"]
+
+
 # --- BLE failures ----------------------------------------------------------------------
 
 

@@ -1,0 +1,137 @@
+"""A fleet of 100 composite devices against a rate-limited vendor cloud."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from activities.http_wifi import HttpWifiActivities
+from activities.vendor_cloud import VendorCloudActivities
+from adapters.http_wifi import ShellyRpcAdapter
+from adapters.vendor_cloud import VendorCloudAdapter
+from api.app import ApiDependencies, create_app
+from config.policies import load_policy_book
+from config.settings import Settings
+from simulators.http_wifi import DeviceFaults, SimulatedWifiDevice, WifiDeviceFleet, start_simulator
+from simulators.vendor_cloud import (
+    DEV_API_KEY,
+    DEV_CLAIM_TOKEN,
+    CloudConfig,
+    QuotaConfig,
+    RunningCloud,
+    start_cloud_simulator,
+)
+from strategies.catalog import build_registry
+from tests.integration.conftest import NETWORK
+from tests.integration.test_wifi_cloud_pipeline import CLOUD_POLICY_ENV
+from tests.sse import parse_sse
+from worker.workers import central_worker, edge_worker
+
+ApiClient = TestClient[web.Request, web.Application]
+QUOTA_PER_SECOND = 20
+FLEET_SIZE = 100
+
+
+@pytest.fixture
+def devices() -> list[SimulatedWifiDevice]:
+    prefix = uuid.uuid4().hex[:6]
+    return [
+        SimulatedWifiDevice(
+            f"cf-{prefix}-{n:03d}",
+            join_delay=0.0,
+            faults=DeviceFaults(never_joins=True) if n % 10 == 0 else DeviceFaults(),
+        )
+        for n in range(FLEET_SIZE)
+    ]
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[RunningCloud]:
+    running = await start_cloud_simulator(
+        CloudConfig(auto_checkin_delay=0.1, quota=QuotaConfig(global_per_second=QUOTA_PER_SECOND)),
+        "127.0.0.1",
+        0,
+    )
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+@pytest.fixture
+async def api(
+    temporal_client: Client,
+    site: str,
+    devices: list[SimulatedWifiDevice],
+    cloud: RunningCloud,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+) -> AsyncIterator[ApiClient]:
+    simulator = await start_simulator(WifiDeviceFleet(devices), "127.0.0.1", 0)
+    queue = f"central-{uuid.uuid4().hex[:8]}"
+    try:
+        async with httpx.AsyncClient(trust_env=False) as http:
+            wifi = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
+            vendor = VendorCloudAdapter(http, cloud.base_url, SecretStr(DEV_API_KEY))
+            async with (
+                central_worker(
+                    temporal_client,
+                    task_queue=queue,
+                    activities=VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all(),
+                ),
+                edge_worker(temporal_client, site=site, activities=HttpWifiActivities(wifi).all()),
+            ):
+                deps = ApiDependencies(
+                    temporal=temporal_client,
+                    registry=build_registry(),
+                    policies=load_policy_book(environ=CLOUD_POLICY_ENV),
+                    settings=Settings(sse_poll_interval_seconds=0.2),
+                    task_queue=queue,
+                )
+                yield await aiohttp_client(create_app(deps))
+    finally:
+        await simulator.close()
+
+
+async def test_fleet_of_100_with_10_percent_failing_never_exceeds_the_cloud_quota(
+    api: ApiClient, devices: list[SimulatedWifiDevice], site: str, cloud: RunningCloud
+) -> None:
+    fleet_id = f"cf-{uuid.uuid4().hex[:6]}"
+    path = f"/api/v1/fleets/{fleet_id}/provision"
+    body: dict[str, Any] = {
+        "template": {
+            "type": "wifi-hub",
+            "vendor": "acme",
+            "capabilities": ["wifi", "http-rpc", "vendor-cloud"],
+            "site": site,
+        },
+        "network": NETWORK,
+        "limits": {"max_in_flight": 30, "per_site": 30, "per_vendor": 30},
+        "devices": [{"device_id": d.device_id} for d in devices],
+    }
+    started = await api.post(path, json=body)
+    assert started.status == 202, await started.text()
+
+    async with asyncio.timeout(240):
+        events = parse_sse(await (await api.get(f"{path}/events")).text())
+
+    final = events[-1].data
+    assert final["state"] == "COMPLETED"
+    assert final["counts"]["SUCCEEDED"] == 90, final["failures_by_code"]
+    assert final["failures_by_code"] == {"NETWORK_JOIN_TIMEOUT": 10}
+    failed = {f["device_id"] for f in final["failures"]}
+    assert failed == {d.device_id for n, d in enumerate(devices) if n % 10 == 0}
+    quota: dict[str, Any] = cloud.cloud.snapshot()["quota"]  # type: ignore[assignment]
+    assert quota["peak_admitted_per_second"] <= QUOTA_PER_SECOND
+    state = cloud.cloud.registry.snapshot()
+    registered: dict[str, Any] = state["devices"]  # type: ignore[assignment]
+    assert len(registered) == 90
+    assert cloud.cloud.registry.orphaned_credentials() == []
