@@ -3,10 +3,11 @@
     .venv/bin/python -m bench.fleet_throughput --devices 1000
 
 Starts its own dev server (SQLite file with the WAL pragmas, as `make run` does) in a
-temporary directory, the HTTP device simulator with N devices, a central and an edge
-worker and the API; provisions a fleet of N devices through the API, then runs the raw
-baseline fleet on the same server and workers, and prints devices per second of both
-and their ratio. Everything is on loopback; everything it starts, it stops.
+temporary directory, the HTTP device simulator with N devices, the vendor-cloud
+simulator with a request quota, a central and an edge worker and the API; provisions a
+fleet of N composite (`wifi-cloud`) devices through the API, then runs the raw baseline
+fleet of the same shape on the same server, and prints devices per second of both, their
+ratio, and the peak request rate the cloud saw against its quota. Everything is on loopback; everything it starts, it stops.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from bench.raw_temporal import RawDeviceRun, RawFleet, RawFleetRun, raw_step
 from config.policies import load_policy_book
 from config.settings import Settings
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
+from simulators.vendor_cloud import CloudConfig, QuotaConfig, start_cloud_simulator
 from strategies.catalog import build_registry
+from worker.central import central_activities
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
 from worker.temporal_client import connect
@@ -45,9 +48,9 @@ def _free_port() -> int:
 async def _devprov_fleet(api_url: str, device_ids: list[str], max_in_flight: int) -> float:
     body = {
         "template": {
-            "type": "wifi-relay",
-            "vendor": "shelly",
-            "capabilities": ["wifi", "http-rpc"],
+            "type": "wifi-hub",
+            "vendor": "acme",
+            "capabilities": ["wifi", "http-rpc", "vendor-cloud"],
             "site": "bench",
         },
         "network": {"ssid": "devprov-lab", "passphrase": "correct-horse-battery"},
@@ -76,7 +79,7 @@ async def _devprov_fleet(api_url: str, device_ids: list[str], max_in_flight: int
     return elapsed
 
 
-async def run(devices: int, max_in_flight: int) -> dict[str, float]:
+async def run(devices: int, max_in_flight: int, cloud_quota: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="devprov-bench-") as tmp:
         temporal_port = _free_port()
         server = await start_dev_server(data_dir=Path(tmp), port=temporal_port, ui_port=None)
@@ -84,12 +87,23 @@ async def run(devices: int, max_in_flight: int) -> dict[str, float]:
             device_ids = [f"bench-{n:05d}" for n in range(devices)]
             fleet = WifiDeviceFleet([SimulatedWifiDevice(d, join_delay=0.0) for d in device_ids])
             simulator = await start_simulator(fleet, "127.0.0.1", 0)
+            cloud = await start_cloud_simulator(
+                CloudConfig(
+                    auto_checkin_delay=0.0,
+                    quota=QuotaConfig(global_per_second=cloud_quota),
+                ),
+                "127.0.0.1",
+                0,
+            )
             settings = Settings(
                 temporal_address=server.address,
                 http_device_address_template=f"{simulator.base_url}/devices/{{device_id}}",
                 edge_capabilities=("http-wifi",),
+                cloud_url=cloud.base_url,
+                data_dir=Path(tmp),
             )
-            client = await connect(settings)
+            # Encrypted payloads, as in production: the codec's cost is part of the figure.
+            client = await connect(settings, create_keys=True)
             api = await start_api(
                 ApiDependencies(
                     temporal=client,
@@ -102,7 +116,8 @@ async def run(devices: int, max_in_flight: int) -> dict[str, float]:
             )
             try:
                 async with (
-                    central_worker(client),
+                    central_activities(settings) as cloud_activities,
+                    central_worker(client, activities=cloud_activities),
                     edge_node(client, settings, site="bench", host="gw1"),
                     Worker(
                         client,
@@ -110,6 +125,7 @@ async def run(devices: int, max_in_flight: int) -> dict[str, float]:
                         workflows=[RawFleetRun, RawDeviceRun],
                         activities=[raw_step],
                     ),
+                    Worker(client, task_queue="raw-edge", activities=[raw_step]),
                 ):
                     devprov_seconds = await _devprov_fleet(api.url, device_ids, max_in_flight)
                     started_at = time.perf_counter()
@@ -118,15 +134,18 @@ async def run(devices: int, max_in_flight: int) -> dict[str, float]:
                         RawFleet(
                             device_ids=device_ids,
                             max_in_flight=max_in_flight,
-                            edge_queue="raw-central",
+                            edge_queue="raw-edge",
+                            central_queue="raw-central",
                         ),
                         id=f"raw-fleet-{uuid.uuid4().hex[:6]}",
                         task_queue="raw-central",
                     )
                     raw_seconds = time.perf_counter() - started_at
+                quota = cloud.cloud.snapshot()["quota"]
             finally:
                 await api.close()
                 await simulator.close()
+                await cloud.close()
         finally:
             await server.stop()
     return {
@@ -137,6 +156,10 @@ async def run(devices: int, max_in_flight: int) -> dict[str, float]:
         "raw_temporal_seconds": round(raw_seconds, 2),
         "raw_temporal_devices_per_second": round(devices / raw_seconds, 2),
         "devprov_over_raw_throughput": round(raw_seconds / devprov_seconds, 3),
+        "cloud_quota_per_second": cloud_quota,
+        "cloud_peak_offered_per_second": quota["peak_offered_per_second"],  # type: ignore[index]
+        "cloud_peak_admitted_per_second": quota["peak_admitted_per_second"],  # type: ignore[index]
+        "cloud_throttled_requests": quota["throttled_total"],  # type: ignore[index]
     }
 
 
@@ -144,8 +167,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--max-in-flight", type=int, default=50)
+    parser.add_argument("--cloud-quota", type=int, default=100, help="cloud requests/s")
     args = parser.parse_args()
-    result = asyncio.run(run(args.devices, args.max_in_flight))
+    result = asyncio.run(run(args.devices, args.max_in_flight, args.cloud_quota))
     print(json.dumps(result, indent=2))
 
 

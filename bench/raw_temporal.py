@@ -1,10 +1,11 @@
 """The raw-Temporal baseline: a fleet of the same shape with no devprov in it.
 
 A parent workflow starts one child per device with the same concurrency bound; each
-child runs four trivial activities on an edge task queue, as devprov's HTTP Wi-Fi run
-runs detect, read-state, apply and confirm. What devprov adds on top of this (state,
-events, search attributes, compensation, HTTP to the simulated devices) is what the
-benchmark's ratio measures.
+child runs the same number of trivial activities on the same kinds of task queues as
+devprov's composite `wifi-cloud` run: four on an edge queue (detect, read-state, apply,
+confirm) and five on the central one (keys, credential, register, policy, check-in).
+What devprov adds on top of this (state, events, search attributes, compensation, HTTP
+to the simulated devices and cloud) is what the benchmark's ratio measures.
 """
 
 from __future__ import annotations
@@ -15,18 +16,21 @@ from datetime import timedelta
 from pydantic import BaseModel
 from temporalio import activity, workflow
 
-STEPS = ("detect", "read_state", "apply", "confirm")
+EDGE_STEPS = ("detect", "read_state", "apply", "confirm_joined")
+CENTRAL_STEPS = ("make_keys", "issue", "register", "attach_policy", "await_checkin")
 
 
 class RawFleet(BaseModel):
     device_ids: list[str]
     max_in_flight: int
     edge_queue: str
+    central_queue: str
 
 
 class RawDevice(BaseModel):
     device_id: str
     edge_queue: str
+    central_queue: str
 
 
 @activity.defn(name="raw.step")
@@ -38,13 +42,17 @@ async def raw_step(device_id: str) -> str:
 class RawDeviceRun:
     @workflow.run
     async def run(self, device: RawDevice) -> None:
-        for _ in STEPS:
-            await workflow.execute_activity(
-                raw_step,
-                device.device_id,
-                task_queue=device.edge_queue,
-                start_to_close_timeout=timedelta(seconds=30),
-            )
+        for queue, steps in (
+            (device.edge_queue, EDGE_STEPS),
+            (device.central_queue, CENTRAL_STEPS),
+        ):
+            for _ in steps:
+                await workflow.execute_activity(
+                    raw_step,
+                    device.device_id,
+                    task_queue=queue,
+                    start_to_close_timeout=timedelta(seconds=30),
+                )
 
 
 @workflow.defn(name="RawFleetRun")
@@ -57,7 +65,11 @@ class RawFleetRun:
             async with semaphore:
                 await workflow.execute_child_workflow(
                     RawDeviceRun.run,
-                    RawDevice(device_id=device_id, edge_queue=fleet.edge_queue),
+                    RawDevice(
+                        device_id=device_id,
+                        edge_queue=fleet.edge_queue,
+                        central_queue=fleet.central_queue,
+                    ),
                     id=f"raw-{device_id}",
                 )
 

@@ -15,6 +15,7 @@ import logging
 
 import httpx
 import pytest
+from improv_ble_client.protocol import State
 from pydantic import SecretStr
 
 from adapters.ble import BleStack, VirtualBleRadio, open_ble_stack
@@ -335,12 +336,19 @@ async def test_a_session_reports_state_and_error_notifications(
     await improv_fleet.set_faults(BULB, ImprovDeviceFaults(auto_authorize=True))
     states: list[str] = []
     errors: list[str] = []
+    authorized_again = asyncio.Event()
+
+    def on_state(state: State) -> None:
+        states.append(state.name)
+        if state is State.AUTHORIZED:
+            authorized_again.set()
 
     async with improv_adapter.session(improv_device(BULB)) as session:
-        session.subscribe_state(lambda state: states.append(state.name))
+        session.subscribe_state(on_state)
         session.subscribe_errors(lambda error: errors.append(error.name))
         with pytest.raises(AdapterError):
             await session.send_wifi_settings(LAB_NETWORK_SSID, WRONG_PASSPHRASE)
+        await asyncio.wait_for(authorized_again.wait(), timeout=1.0)
 
     assert states == ["PROVISIONING", "AUTHORIZED"]
     assert errors == ["UNABLE_TO_CONNECT"]
