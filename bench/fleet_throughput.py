@@ -7,7 +7,8 @@ temporary directory, the HTTP device simulator with N devices, the vendor-cloud
 simulator with a request quota, a central and an edge worker and the API; provisions a
 fleet of N composite (`wifi-cloud`) devices through the API, then runs the raw baseline
 fleet of the same shape on the same server, and prints devices per second of both, their
-ratio, and the peak request rate the cloud saw against its quota. Everything is on loopback; everything it starts, it stops.
+ratio, and the peak request rate the cloud saw against its quota. Everything is on
+loopback; everything it starts, it stops.
 """
 
 from __future__ import annotations
