@@ -102,9 +102,9 @@ class ZigbeeActivities:
             "capacity": str(network.capacity),
             "ieee": ZigbeeStrategy.ieee_of(device),
         }
+        # Nothing is known of the device itself until it joins.
         return DetectedDevice(
             device_id=device.device_id,
-            model=device.model,
             attributes=attributes,
             task_queue=self._host_task_queue,
         )

@@ -116,10 +116,10 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
             f"power on device {device_id} ({ieee}) in pairing mode near the gateway: the "
             f"network is open for it, with the key of its install code, for up to {window}",
             self.call(Step.PROVISION, ZigbeeActivity.JOIN, self._join_order(), ZigbeeDeviceInfo),
-            resumed=f"device {ieee} joined; interviewing it",
+            resumed=f"device {ieee} joined; its join window is closed",
         )
         self.report(
-            f"device {ieee} joined as {joined.nwk}; the network is closed again; interviewing it",
+            f"device {ieee} joined as {joined.nwk}; interviewing it",
             nwk=joined.nwk,
         )
         await self._interview()
