@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 from api.app import ApiDependencies, start_api
+from api.auth import AuthConfig
 from config.policies import load_policy_book
 from config.settings import Settings
 from strategies.catalog import build_registry
@@ -15,10 +17,25 @@ from worker.temporal_client import connect
 logger = logging.getLogger("devprov.api")
 
 
+def auth_from_env() -> AuthConfig | None:
+    """The API's keys; refuses to serve without any unless `DEVPROV_API_AUTH=off`."""
+    if os.environ.get("DEVPROV_API_AUTH", "").lower() == "off":
+        logger.warning("DEVPROV_API_AUTH=off: the API accepts every caller as admin")
+        return None
+    auth = AuthConfig.from_env(os.environ)
+    if not auth.keys.has_keys:
+        raise SystemExit(
+            "no API keys: set DEVPROV_API_KEY or DEVPROV_API_KEYS_FILE "
+            "(or DEVPROV_API_AUTH=off behind a gateway that authenticates)"
+        )
+    return auth
+
+
 async def main() -> None:
     """Connect to Temporal, serve until SIGINT or SIGTERM, then stop cleanly."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
+    auth = auth_from_env()
     deps = ApiDependencies(
         temporal=await connect(settings),
         registry=build_registry(
@@ -26,6 +43,7 @@ async def main() -> None:
         ),
         policies=load_policy_book(),
         settings=settings,
+        auth=auth,
     )
     server = await start_api(deps, settings.api_host, settings.api_port)
     logger.info("devprov API on %s/api/v1 (Temporal %s)", server.url, settings.temporal_address)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from api import ops, routes_fleets, routes_runs, routes_streams
+from api.access import auth_middleware
 from api.dependencies import ApiDependencies
 from api.fleets import FleetRuns
 from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
@@ -30,7 +31,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
     """Build the API application from its dependencies (nothing global)."""
     metrics = ApiMetrics()
     app = web.Application(
-        middlewares=[metrics.middleware(), problem_middleware],
+        middlewares=[metrics.middleware(), problem_middleware, auth_middleware()],
         # Each route enforces its own limit (api.bodies); this is the largest of them.
         client_max_size=max(deps.settings.max_request_bytes, deps.settings.max_fleet_request_bytes),
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from temporalio.client import Client
 
+from api.auth import AuthConfig
 from config.policies import PolicyBook
 from config.settings import Settings
 from domain.run import CENTRAL_TASK_QUEUE
@@ -23,6 +24,9 @@ class ApiDependencies:
         settings: Request size limit, SSE poll interval, ...
         task_queue: Task queue of the central workers that run strategy workflows.
         stream_ping_seconds: Keep-alive interval of SSE and WebSocket streams.
+        auth: API keys, public paths and per-key limits; None serves without
+            authentication (everyone is an admin of tenant `default`) — for tests and
+            for an API behind a gateway that authenticates.
     """
 
     temporal: Client
@@ -31,3 +35,4 @@ class ApiDependencies:
     settings: Settings
     task_queue: str = CENTRAL_TASK_QUEUE
     stream_ping_seconds: float = 15.0
+    auth: AuthConfig | None = None

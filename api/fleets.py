@@ -51,7 +51,9 @@ class FleetRuns:
         self._policies = policies
         self._task_queue = task_queue
 
-    async def start(self, fleet_id: str, request: FleetRequest) -> StartedFleet:
+    async def start(
+        self, fleet_id: str, request: FleetRequest, *, tenant: str = "default"
+    ) -> StartedFleet:
         """Plan every device (all must be supported) and start the fleet run."""
         try:
             run = plan_fleet(fleet_id, request, self._registry, self._policies.for_strategy)
@@ -63,7 +65,7 @@ class FleetRuns:
                 "provisioned; nothing was started",
                 rejected=error.rejected,
             ) from None
-        return await self._start(run)
+        return await self._start(run.model_copy(update={"tenant": tenant}))
 
     async def _start(self, run: FleetRun) -> StartedFleet:
         workflow_id = fleet_workflow_id(run.fleet_id)
@@ -77,7 +79,10 @@ class FleetRuns:
                     id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                     id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
                     search_attributes=TypedSearchAttributes(
-                        [SearchAttributePair(sa.FLEET_ID, run.fleet_id)]
+                        [
+                            SearchAttributePair(sa.FLEET_ID, run.fleet_id),
+                            SearchAttributePair(sa.TENANT, run.tenant),
+                        ]
                     ),
                     static_summary=f"fleet {run.fleet_id}: {run.total} devices",
                 )
@@ -181,6 +186,12 @@ class FleetRuns:
         except WorkflowUpdateFailedError as error:
             raise update_rejected(error) from None
         return snapshot
+
+    async def check_tenant(self, fleet_id: str, tenant: str) -> None:
+        """404 unless the fleet belongs to `tenant`."""
+        description = await self._describe(fleet_id)
+        if (description.typed_search_attributes.get(sa.TENANT) or "default") != tenant:
+            raise ApiError(404, ErrorCode.RUN_NOT_FOUND, f"no fleet run '{fleet_id}' exists")
 
     async def _describe(self, fleet_id: str) -> WorkflowExecutionDescription:
         workflow_id = fleet_workflow_id(fleet_id)

@@ -7,6 +7,7 @@ import re
 from aiohttp import web
 from aiohttp_sse import sse_response
 
+from api.access import caller_of, stream_slot, take_start
 from api.bodies import read_model
 from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS
 from api.problems import ApiError
@@ -17,6 +18,12 @@ from domain.errors import ErrorCode
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, fleet_workflow_id
 
 SSE_EVENT = "fleet-progress"
+
+
+async def _own_fleet(request: web.Request) -> str:
+    fleet_id = _fleet_id(request)
+    await request.app[FLEETS].check_tenant(fleet_id, caller_of(request).tenant)
+    return fleet_id
 
 
 def _fleet_id(request: web.Request) -> str:
@@ -35,7 +42,8 @@ async def start_fleet(request: web.Request) -> web.Response:
     fleet_id = _fleet_id(request)
     limit = request.app[DEPENDENCIES].settings.max_fleet_request_bytes
     body = await read_model(request, FleetRequest, limit=limit)
-    started = await request.app[FLEETS].start(fleet_id, body)
+    take_start(request)
+    started = await request.app[FLEETS].start(fleet_id, body, tenant=caller_of(request).tenant)
     return _accepted(started)
 
 
@@ -45,15 +53,18 @@ def _accepted(started: StartedFleet) -> web.Response:
 
 async def fleet_status(request: web.Request) -> web.Response:
     """`GET /fleets/{fleet_id}/provision`: aggregate progress."""
-    return model_response(await request.app[FLEETS].status(_fleet_id(request)))
+    return model_response(await request.app[FLEETS].status(await _own_fleet(request)))
 
 
 async def fleet_events(request: web.Request) -> web.StreamResponse:
     """`GET /fleets/{fleet_id}/provision/events`: the aggregate snapshot at every change."""
-    fleet_id = _fleet_id(request)
+    fleet_id = await _own_fleet(request)
     after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
-    async with request.app[FLEET_HUB].subscribe(fleet_workflow_id(fleet_id)) as subscription:
+    async with (
+        stream_slot(request),
+        request.app[FLEET_HUB].subscribe(fleet_workflow_id(fleet_id)) as subscription,
+    ):
         snapshot = await subscription.next()  # 404 before the stream starts
         if snapshot is None:
             raise ApiError(503, ErrorCode.TEMPORAL_UNAVAILABLE, "the API is shutting down")
@@ -79,7 +90,7 @@ async def fleet_events(request: web.Request) -> web.StreamResponse:
 
 async def retry_fleet(request: web.Request) -> web.Response:
     """`POST .../retry`: failed devices again (200 in a running fleet, 202 as a new run)."""
-    fleet_id = _fleet_id(request)
+    fleet_id = await _own_fleet(request)
     selection = await read_model(request, DeviceSelection)
     outcome = await request.app[FLEETS].retry_failed(fleet_id, selection.device_ids)
     if isinstance(outcome, StartedFleet):
@@ -89,12 +100,12 @@ async def retry_fleet(request: web.Request) -> web.Response:
 
 async def skip_devices(request: web.Request) -> web.Response:
     """`POST .../skip`: leave queued devices out."""
-    fleet_id = _fleet_id(request)
+    fleet_id = await _own_fleet(request)
     selection = await read_model(request, DeviceSelection)
     return model_response(await request.app[FLEETS].skip(fleet_id, selection.device_ids))
 
 
 async def cancel_fleet(request: web.Request) -> web.Response:
     """`POST .../cancel`: running device runs roll back; queued ones never start (202)."""
-    snapshot = await request.app[FLEETS].cancel(_fleet_id(request))
+    snapshot = await request.app[FLEETS].cancel(await _own_fleet(request))
     return model_response(snapshot, status=202)

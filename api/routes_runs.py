@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from api.access import caller_of, take_start
 from api.bodies import invalid, read_model
 from api.keys import DEPENDENCIES, METRICS, RUNS
 from api.problems import FieldError
@@ -47,28 +48,40 @@ async def start_run(request: web.Request) -> web.Response:
     body = await read_model(
         request, ProvisionRequest, lambda data: _with_path_device_id(data, device_id)
     )
-    started = await request.app[RUNS].start(body)
+    take_start(request)
+    caller = caller_of(request)
+    started = await request.app[RUNS].start(body, started_by=caller.identity, tenant=caller.tenant)
     return _accepted(request.app, started)
+
+
+async def _own_device(request: web.Request) -> str:
+    """The path's device id, once its run is known to belong to the caller's tenant."""
+    device_id = request.match_info["device_id"]
+    await request.app[RUNS].check_tenant(device_id, caller_of(request).tenant)
+    return device_id
 
 
 async def run_status(request: web.Request) -> web.Response:
     """`GET .../provision`: the progress snapshot and execution status."""
-    status = await request.app[RUNS].status(request.match_info["device_id"])
+    status = await request.app[RUNS].status(await _own_device(request))
     return model_response(status)
 
 
 async def submit_credentials(request: web.Request) -> web.Response:
     """`POST .../credentials`: network credentials for a waiting run."""
+    device_id = await _own_device(request)
     credentials = await read_model(request, NetworkCredentials)
-    snapshot = await request.app[RUNS].submit_credentials(
-        request.match_info["device_id"], credentials
-    )
+    snapshot = await request.app[RUNS].submit_credentials(device_id, credentials)
     return model_response(snapshot)
 
 
 async def retry_run(request: web.Request) -> web.Response:
     """`POST .../retry`: start over in the waiting run (200) or as a new run (202)."""
-    outcome = await request.app[RUNS].retry(request.match_info["device_id"])
+    device_id = await _own_device(request)
+    caller = caller_of(request)
+    outcome = await request.app[RUNS].retry(
+        device_id, started_by=caller.identity, tenant=caller.tenant
+    )
     if isinstance(outcome, StartedRun):
         return _accepted(request.app, outcome)
     return model_response(outcome)
@@ -76,7 +89,7 @@ async def retry_run(request: web.Request) -> web.Response:
 
 async def cancel_run(request: web.Request) -> web.Response:
     """`POST .../cancel`: request cancellation (202); the run rolls the device back."""
-    snapshot = await request.app[RUNS].cancel(request.match_info["device_id"])
+    snapshot = await request.app[RUNS].cancel(await _own_device(request))
     return model_response(snapshot, status=202)
 
 

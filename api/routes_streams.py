@@ -11,7 +11,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiohttp_sse import EventSourceResponse, sse_response
 
-from api.keys import DEPENDENCIES, HUB
+from api.access import caller_of, stream_slot
+from api.keys import DEPENDENCIES, HUB, RUNS
 from api.problems import ApiError
 from api.streams import Subscription
 from domain.errors import ErrorCode
@@ -68,7 +69,11 @@ async def progress_events(request: web.Request) -> web.StreamResponse:
     device_id = request.match_info["device_id"]
     after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
-    async with request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription:
+    await request.app[RUNS].check_tenant(device_id, caller_of(request).tenant)
+    async with (
+        stream_slot(request),
+        request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription,
+    ):
         first = await _first_snapshot(subscription)  # 404 before the stream starts
         async with sse_response(request, ping_interval=ping) as response:
             with closing_on_disconnect(response, subscription):
@@ -107,7 +112,11 @@ async def progress_websocket(request: web.Request) -> web.StreamResponse:
     device_id = request.match_info["device_id"]
     after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
-    async with request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription:
+    await request.app[RUNS].check_tenant(device_id, caller_of(request).tenant)
+    async with (
+        stream_slot(request),
+        request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription,
+    ):
         first = await _first_snapshot(subscription)  # 404 before the upgrade
         socket = web.WebSocketResponse(heartbeat=ping)
         await socket.prepare(request)

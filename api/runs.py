@@ -121,7 +121,9 @@ class ProvisioningRuns:
         self._policies = policies
         self._task_queue = task_queue
 
-    async def start(self, request: ProvisionRequest, *, started_by: str = "api") -> StartedRun:
+    async def start(
+        self, request: ProvisionRequest, *, started_by: str = "api", tenant: str = "default"
+    ) -> StartedRun:
         """Select the strategy of the device and start its run.
 
         Raises:
@@ -137,6 +139,7 @@ class ProvisioningRuns:
             strategy=strategy.name,
             policy=self._policies.for_strategy(strategy.name),
             started_by=started_by,
+            tenant=tenant,
         )
         return await self._start(run, strategy.spec.workflow)
 
@@ -215,7 +218,7 @@ class ProvisioningRuns:
         return result
 
     async def retry(
-        self, device_id: str, *, started_by: str = "api"
+        self, device_id: str, *, started_by: str = "api", tenant: str | None = None
     ) -> ProgressSnapshot | StartedRun:
         """Start over: within a waiting run (its snapshot), or as a new run after a failure.
 
@@ -242,6 +245,7 @@ class ProvisioningRuns:
             update={
                 "started_by": started_by,
                 "retry_of": f"{description.id}/{description.run_id}",
+                "tenant": tenant or previous.tenant,
             }
         )
         try:
@@ -262,6 +266,20 @@ class ProvisioningRuns:
         with temporal_errors(description.id):
             await handle.cancel()
         return snapshot
+
+    async def check_tenant(self, device_id: str, tenant: str) -> None:
+        """404 unless the device's run belongs to `tenant` (runs without one: `default`).
+
+        Another tenant's run answers exactly like a missing one, so ids leak nothing.
+        """
+        description = await self._describe(device_id)
+        owner = description.typed_search_attributes.get(sa.TENANT) or "default"
+        if owner != tenant:
+            raise ApiError(
+                404,
+                ErrorCode.RUN_NOT_FOUND,
+                f"no provisioning run '{workflow_id_for(device_id)}' exists",
+            )
 
     async def _describe(self, device_id: str) -> WorkflowExecutionDescription:
         workflow_id = workflow_id_for(device_id)

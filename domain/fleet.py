@@ -165,6 +165,7 @@ class FleetRun(BaseModel):
     queue: list[FleetMember]
     total: int
     tally: FleetTally = Field(default_factory=FleetTally)
+    tenant: str = "default"
     generation_size: int = Field(
         default=500,
         ge=1,

@@ -40,6 +40,7 @@ class ProvisionRun(BaseModel):
     started_by: str = Field(
         default="unknown", description="Who started the run (API key id, fleet, CLI)."
     )
+    tenant: str = Field(default="default", description="Tenant whose key started the run.")
     retry_of: str | None = Field(
         default=None, description="`<workflow id>/<run id>` of the failed run this one retries."
     )

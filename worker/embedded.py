@@ -22,6 +22,7 @@ from temporalio.converter import PayloadCodec
 
 from adapters.ble import VirtualBleRadio
 from api import ApiDependencies, start_api
+from api.auth import AuthConfig, Scope, new_key
 from config.policies import load_policy_book
 from config.settings import Settings
 from simulators.http_wifi import default_fleet, start_simulator
@@ -107,8 +108,10 @@ def banner(
         "",
         "Try:",
         f"  curl -si -X POST {api_url}/api/v1/devices/{device}/provision \\",
+        '       -H "Authorization: Bearer $DEVPROV_API_KEY" \\',
         f"       -H 'Content-Type: application/json' -d @examples/requests/{device}.json",
-        f"  curl -N {api_url}/api/v1/devices/{device}/provision/events",
+        f'  curl -N -H "Authorization: Bearer $DEVPROV_API_KEY" '
+        f"{api_url}/api/v1/devices/{device}/provision/events",
         f"  temporal workflow list --address {settings.temporal_address} "
         f"--query 'DeviceId=\"{device}\"'",
         *(
@@ -191,6 +194,10 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             edge_node(client, settings, site=settings.site, host=settings.edge_host, world=world)
         )
 
+        api_key = os.environ.get("DEVPROV_API_KEY")
+        generated_key = None
+        if not api_key:
+            api_key, generated_key = new_key("default", Scope, key_id="makerun")
         registry = build_registry(
             default=settings.default_strategy, disabled=settings.disabled_strategies
         )
@@ -200,6 +207,7 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
                 registry=registry,
                 policies=load_policy_book(),
                 settings=settings,
+                auth=AuthConfig.from_env(os.environ, fallback_key=generated_key),
             ),
             host=settings.api_host,
             port=settings.api_port,
@@ -218,6 +226,12 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             flush=True,
         )
         print(codec_note(settings, f"{codec_endpoint}/{codec_token}/codec"), flush=True)
+        print(
+            "API key (admin of tenant 'default'"
+            + (", from DEVPROV_API_KEY" if generated_key is None else ", made for this run")
+            + f"):\n  export DEVPROV_API_KEY={api_key}\n",
+            flush=True,
+        )
         await stop.wait()
         print("stopping devprov ...", flush=True)
     print("devprov stopped", flush=True)

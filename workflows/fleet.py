@@ -238,6 +238,7 @@ class FleetProvisioningWorkflow:
             strategy=member.strategy,
             policy=strategy.policy,
             started_by=f"fleet:{self._run.fleet_id}",
+            tenant=self._run.tenant,
         )
         try:
             await workflow.execute_child_workflow(

@@ -16,7 +16,10 @@ ERROR_CODE = SearchAttributeKey.for_keyword("ErrorCode")
 FLEET_ID = SearchAttributeKey.for_keyword("FleetId")
 """Set on the device runs a fleet started (and on the fleet run itself)."""
 
-ALL_KEYS = (DEVICE_ID, STRATEGY, VENDOR, SITE, PROVISIONING_STATE, ERROR_CODE, FLEET_ID)
+TENANT = SearchAttributeKey.for_keyword("Tenant")
+"""Tenant of the API key that started the run: the API shows a run to its tenant only."""
+
+ALL_KEYS = (DEVICE_ID, STRATEGY, VENDOR, SITE, PROVISIONING_STATE, ERROR_CODE, FLEET_ID, TENANT)
 
 
 def initial_search_attributes(
@@ -30,6 +33,7 @@ def initial_search_attributes(
         SearchAttributePair(VENDOR, device.vendor),
         SearchAttributePair(SITE, device.site),
         SearchAttributePair(PROVISIONING_STATE, ProvisioningState.PENDING.value),
+        SearchAttributePair(TENANT, run.tenant),
     ]
     if fleet_id is not None:
         pairs.append(SearchAttributePair(FLEET_ID, fleet_id))

@@ -52,6 +52,7 @@ async def test_started_run_carries_the_search_attributes(
         "Strategy": "http-wifi",
         "Vendor": "shelly",
         "Site": site,
+        "Tenant": "default",
         "ProvisioningState": "PENDING",
     }
     assert description.workflow_type == "HttpWifiProvisioning"

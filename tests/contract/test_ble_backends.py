@@ -16,9 +16,12 @@ from adapters.ble import (
 )
 from adapters.errors import AdapterError
 from adapters.improv import ImprovBleAdapter
+from config.settings import Settings
 from domain.errors import ErrorCode
 from simulators.improv_ble import ImprovDeviceFleet
 from tests.ble_fixtures import BULB, SCAN_TIMEOUT, TIMEOUTS, improv_device
+from worker.edge_capabilities import EdgeContext, SimulatedWorld
+from worker.improv_ble_capability import improv_ble_capability
 
 
 @pytest.mark.parametrize(
@@ -89,3 +92,34 @@ async def test_the_bumble_hci_backend_onboards_through_an_hci_controller(
 
     assert state.attributes["improv_state"] == "authorization_required"
     assert set(improv_fleet[BULB].counters.connections) == {stack.address}
+
+
+async def test_a_gateway_with_the_virtual_backend_but_no_simulated_devices_still_starts(
+    tmp_path, caplog
+) -> None:
+    context = EdgeContext(
+        settings=Settings(edge_capabilities=("improv-ble",)),
+        site="lab",
+        host="gw1",
+        data_dir=tmp_path,
+        world=SimulatedWorld(),
+    )
+
+    async with improv_ble_capability(context) as activities:
+        assert len(activities) == 6
+
+    assert "will hear nothing" in caplog.text
+
+
+async def test_an_unknown_backend_stops_the_gateway_at_start(tmp_path) -> None:
+    context = EdgeContext(
+        settings=Settings(ble_backend="bluetooth-classic"),
+        site="lab",
+        host="gw1",
+        data_dir=tmp_path,
+        world=SimulatedWorld(),
+    )
+
+    with pytest.raises(UnknownBleBackend):
+        async with improv_ble_capability(context):
+            pass

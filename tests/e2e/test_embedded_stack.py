@@ -18,6 +18,8 @@ import pytest
 from tests.sse import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
+E2E_KEY = "dpk_e2e_the-secret-part-of-the-e2e-key"
+AUTH = {"Authorization": f"Bearer {E2E_KEY}"}
 EXAMPLES = sorted((ROOT / "examples" / "requests").glob("*.json"))
 
 
@@ -44,6 +46,7 @@ class Stack:
             "DEVPROV_SIMULATOR_ZIGBEE_PORT": str(free_port()),
             "DEVPROV_SDK_METRICS_PORT": str(free_port()),
             "DEVPROV_CODEC_PORT": str(free_port()),
+            "DEVPROV_API_KEY": E2E_KEY,
             "DEVPROV_METRICS_REFRESH": "0.5",
         }
         self.data_dir = data_dir
@@ -98,7 +101,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 async def provision_and_follow(api: str, request_file: Path) -> list[dict[str, object]]:
     device_id = request_file.stem
     base = f"{api}/api/v1/devices/{device_id}/provision"
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60, headers=AUTH) as client:
         started = await client.post(
             base,
             content=request_file.read_bytes(),
@@ -151,7 +154,7 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
         "confirm",
     }
 
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=AUTH) as client:
         metrics = (await client.get(f"{stack.api}/metrics")).text
         sdk_port = stack.env["DEVPROV_SDK_METRICS_PORT"]
         sdk_metrics = (await client.get(f"http://127.0.0.1:{sdk_port}/metrics")).text
@@ -169,7 +172,7 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
     assert "devprov stopped" in output
 
     await stack.start()
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=AUTH) as client:
         status = await client.get(f"{stack.api}/api/v1/devices/{device_id}/provision")
     assert status.status_code == 200
     assert json.loads(status.text)["state"] == "SUCCEEDED"
@@ -193,7 +196,7 @@ async def test_fleet_example_provisions_the_line_with_live_aggregate_progress(
     try:
         await stack.start()
         base = f"{stack.api}/api/v1/fleets/line/provision"
-        async with httpx.AsyncClient(timeout=120) as client:
+        async with httpx.AsyncClient(timeout=120, headers=AUTH) as client:
             started = await client.post(
                 base, content=FLEET.read_bytes(), headers={"Content-Type": "application/json"}
             )

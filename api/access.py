@@ -1,0 +1,110 @@
+"""Authentication, authorisation and per-key limits of every route."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from api.auth import Caller, Scope
+from api.keys import DEPENDENCIES
+from api.problems import ApiError
+from domain.errors import ErrorCode
+
+CALLER = web.RequestKey("caller", Caller)
+ANONYMOUS_ADMIN = Caller(key_id="anonymous", tenant="default", scopes=frozenset({Scope.ADMIN}))
+
+_PROVISION_ACTIONS = ("/provision", "/provision/credentials")
+_OPERATE_ACTIONS = ("/retry", "/cancel", "/skip")
+
+
+def required_scope(request: web.Request) -> Scope:
+    """Reading needs `read`; starting runs and answering prompts `provision`; retry,
+    skip and cancel `operate`."""
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
+        return Scope.READ
+    path = request.path
+    if path.endswith(_OPERATE_ACTIONS):
+        return Scope.OPERATE
+    if path.endswith(_PROVISION_ACTIONS):
+        return Scope.PROVISION
+    return Scope.ADMIN
+
+
+def _presented_key(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    # Browsers' EventSource and WebSocket cannot set headers: streams take the key as a
+    # query parameter too.
+    if request.path.endswith(("/events", "/ws")):
+        return request.query.get("access_token")
+    return None
+
+
+def auth_middleware() -> Middleware:
+    """401 without a valid key, 403 without the scope; the caller is kept on the request."""
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        auth = request.app[DEPENDENCIES].auth
+        if auth is None:
+            request[CALLER] = ANONYMOUS_ADMIN
+            return await handler(request)
+        if request.path in auth.public_paths:
+            return await handler(request)
+        presented = _presented_key(request)
+        caller = auth.keys.authenticate(presented) if presented else None
+        if caller is None:
+            raise ApiError(
+                401,
+                ErrorCode.UNAUTHENTICATED,
+                "send a valid API key: Authorization: Bearer <key>",
+                headers={"WWW-Authenticate": 'Bearer realm="devprov"'},
+            )
+        scope = required_scope(request)
+        if not caller.may(scope):
+            raise ApiError(403, ErrorCode.FORBIDDEN, f"this key lacks the '{scope.value}' scope")
+        request[CALLER] = caller
+        return await handler(request)
+
+    return authenticate
+
+
+def caller_of(request: web.Request) -> Caller:
+    """The authenticated caller of `request`."""
+    caller: Caller = request[CALLER]
+    return caller
+
+
+def take_start(request: web.Request) -> None:
+    """Count a start against the caller's rate limit (429 RATE_LIMITED past it)."""
+    auth = request.app[DEPENDENCIES].auth
+    if auth is None:
+        return
+    wait = auth.limits.take_start(caller_of(request).key_id)
+    if wait is not None:
+        raise ApiError(
+            429,
+            ErrorCode.RATE_LIMITED,
+            f"too many starts for this key; try again in {wait:.0f} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+
+
+@asynccontextmanager
+async def stream_slot(request: web.Request) -> AsyncIterator[None]:
+    """Hold one of the caller's concurrent stream slots (429 TOO_MANY_STREAMS past them)."""
+    auth = request.app[DEPENDENCIES].auth
+    if auth is None:
+        yield
+        return
+    key_id = caller_of(request).key_id
+    if not auth.limits.open_stream(key_id):
+        raise ApiError(429, ErrorCode.TOO_MANY_STREAMS, "this key follows too many runs at once")
+    try:
+        yield
+    finally:
+        auth.limits.close_stream(key_id)
