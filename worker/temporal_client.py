@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from config.settings import Settings
@@ -35,9 +37,25 @@ async def connect(settings: Settings, *, create_keys: bool = False) -> Client:
     runtime = (
         _runtime_with_sdk_metrics(settings.sdk_metrics_port) if settings.sdk_metrics_port else None
     )
+    # TLS, mTLS and API keys come from Temporal's own environment configuration
+    # (TEMPORAL_TLS_*, TEMPORAL_API_KEY, TEMPORAL_PROFILE, temporal.toml): see
+    # docs/security.md. devprov's own variables win for the address and namespace.
+    profile = ClientConfig.load_client_connect_config()
+    explicit_address = (
+        "DEVPROV_TEMPORAL_ADDRESS" in os.environ or "DEVPROV_TEMPORAL_PORT" in os.environ
+    )
+    address = settings.temporal_address
+    if not explicit_address and profile.get("target_host"):
+        address = profile["target_host"]
+    namespace = settings.temporal_namespace
+    if "DEVPROV_TEMPORAL_NAMESPACE" not in os.environ and profile.get("namespace"):
+        namespace = profile["namespace"]
     return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
+        address,
+        namespace=namespace,
+        api_key=profile.get("api_key"),
+        tls=profile.get("tls", False),
+        rpc_metadata=profile.get("rpc_metadata") or {},
         data_converter=data_converter(
             load_key_ring(default_file=key_file(settings), create=create_keys)
         ),
