@@ -79,7 +79,10 @@ async def api(
     queue = f"central-{uuid.uuid4().hex[:8]}"
     try:
         async with httpx.AsyncClient(trust_env=False) as http:
-            wifi = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
+            # A generous device timeout: 100 devices at once on a 2-core machine.
+            wifi = ShellyRpcAdapter(
+                http, f"{simulator.base_url}/devices/{{device_id}}", timeout=15.0
+            )
             vendor = VendorCloudAdapter(http, cloud.base_url, SecretStr(DEV_API_KEY))
             async with (
                 central_worker(
