@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _runs_list(args: argparse.Namespace, settings: Settings) -> int:
-    client = await connect(settings)
+    client = await connect(settings, sdk_metrics=False)
     run_filter = RunFilter(
         state=args.state,
         strategy=args.strategy,
@@ -100,7 +100,7 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
             print(f"no <workflow-id>.json histories in {args.dir}", file=sys.stderr)
             return 2
     elif args.workflow_id:
-        client = await connect(settings)
+        client = await connect(settings, sdk_metrics=False)
         history = await fetch_history(client, args.workflow_id, args.run_id)
         histories = [(history, f"server run of {args.workflow_id}")]
     else:
@@ -117,7 +117,7 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
-    client = await connect(settings)
+    client = await connect(settings, sdk_metrics=False)
     history = await fetch_history(client, args.workflow_id, args.run_id)
     out = args.out or Path(f"{args.workflow_id}.json")
     out.write_text(history.to_json())
@@ -126,7 +126,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _retry(args: argparse.Namespace, settings: Settings) -> int:
-    client = await connect(settings)
+    client = await connect(settings, sdk_metrics=False)
     runs = ProvisioningRuns(
         client,
         build_registry(default=settings.default_strategy, disabled=settings.disabled_strategies),

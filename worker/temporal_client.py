@@ -28,14 +28,19 @@ def key_file(settings: Settings) -> Path:
     return settings.data_dir / "codec-keys"
 
 
-async def connect(settings: Settings, *, create_keys: bool = False) -> Client:
+async def connect(
+    settings: Settings, *, create_keys: bool = False, sdk_metrics: bool = True
+) -> Client:
     """A Temporal client with devprov's converter: pydantic JSON, encrypted payloads.
 
     The key ring comes from `$DEVPROV_CODEC_KEYS`, `$DEVPROV_CODEC_KEY_FILE`, or the
-    data directory's `codec-keys` (made there first when `create_keys`).
+    data directory's `codec-keys` (made there first when `create_keys`). Short-lived
+    tools pass `sdk_metrics=False`: the SDK's metrics endpoint belongs to the services.
     """
     runtime = (
-        _runtime_with_sdk_metrics(settings.sdk_metrics_port) if settings.sdk_metrics_port else None
+        _runtime_with_sdk_metrics(settings.sdk_metrics_port)
+        if settings.sdk_metrics_port and sdk_metrics
+        else None
     )
     # TLS, mTLS and API keys come from Temporal's own environment configuration
     # (TEMPORAL_TLS_*, TEMPORAL_API_KEY, TEMPORAL_PROFILE, temporal.toml): see

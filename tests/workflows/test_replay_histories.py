@@ -8,7 +8,9 @@ import pytest
 
 from cli.__main__ import run as devprov
 from cli.replay import load_history_dir, replay_histories
+from tests.conftest import TEST_KEY_RING
 from tests.workflows.nondeterministic_http_wifi import ChangedHttpWifiWorkflow
+from worker.codec import data_converter
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
@@ -16,7 +18,15 @@ HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 def test_every_strategy_has_committed_histories() -> None:
     names = {path.stem for path in HISTORIES.glob("*.json")}
 
-    assert {"http-wifi-happy", "http-wifi-rolled-back", "http-wifi-cancelled"} <= names
+    assert {
+        "http-wifi-happy",
+        "http-wifi-rolled-back",
+        "http-wifi-cancelled",
+        "improv-ble-happy-button",
+        "zigbee-happy",
+        "wifi-cloud-happy",
+        "fleet-cancelled",
+    } <= names
 
 
 @pytest.mark.parametrize(
@@ -25,7 +35,7 @@ def test_every_strategy_has_committed_histories() -> None:
 async def test_committed_history_replays_on_the_current_code(history: str) -> None:
     histories = [h for h in load_history_dir(HISTORIES) if h[1].endswith(history)]
 
-    [outcome] = await replay_histories(histories)
+    [outcome] = await replay_histories(histories, converter=data_converter(TEST_KEY_RING))
 
     assert outcome.ok, outcome.error
 
@@ -33,13 +43,19 @@ async def test_committed_history_replays_on_the_current_code(history: str) -> No
 async def test_a_non_deterministic_change_fails_the_replay() -> None:
     histories = [h for h in load_history_dir(HISTORIES) if "http-wifi-happy" in h[1]]
 
-    [outcome] = await replay_histories(histories, workflows=[ChangedHttpWifiWorkflow])
+    [outcome] = await replay_histories(
+        histories, workflows=[ChangedHttpWifiWorkflow], converter=data_converter(TEST_KEY_RING)
+    )
 
     assert not outcome.ok
     assert "Nondeterminism" in (outcome.error or "")
 
 
-async def test_devprov_replay_dir_reports_every_history(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_devprov_replay_dir_reports_every_history(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Histories recorded with `make run` are encrypted with the tests' key ring.
+    monkeypatch.setenv("DEVPROV_CODEC_KEYS", TEST_KEY_RING.dump())
     status = await devprov(["replay", "--dir", str(HISTORIES)])
 
     printed = capsys.readouterr().out
