@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.test_secret_scan import spellings
 from tests.sse import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,31 +31,54 @@ def free_port() -> int:
         return port
 
 
+class PortTaken(Exception):
+    """A port chosen for the stack was taken before the stack could bind it."""
+
+
 class Stack:
     """The embedded stack in a child process, on free ports and its own data dir."""
+
+    PORTS = (
+        "DEVPROV_TEMPORAL_PORT",
+        "DEVPROV_TEMPORAL_UI_PORT",
+        "DEVPROV_API_PORT",
+        "DEVPROV_SIMULATOR_HTTP_PORT",
+        "DEVPROV_SIMULATOR_BLE_PORT",
+        "DEVPROV_SIMULATOR_ZIGBEE_PORT",
+        "DEVPROV_SDK_METRICS_PORT",
+        "DEVPROV_CODEC_PORT",
+        "DEVPROV_CLOUD_PORT",
+    )
 
     def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.env = {
             **os.environ,
             **(extra_env or {}),
             "DEVPROV_DATA_DIR": str(data_dir),
-            "DEVPROV_TEMPORAL_PORT": str(free_port()),
-            "DEVPROV_TEMPORAL_UI_PORT": str(free_port()),
-            "DEVPROV_API_PORT": str(free_port()),
-            "DEVPROV_SIMULATOR_HTTP_PORT": str(free_port()),
-            "DEVPROV_SIMULATOR_BLE_PORT": str(free_port()),
-            "DEVPROV_SIMULATOR_ZIGBEE_PORT": str(free_port()),
-            "DEVPROV_SDK_METRICS_PORT": str(free_port()),
-            "DEVPROV_CODEC_PORT": str(free_port()),
-            "DEVPROV_API_KEY": E2E_KEY,
             "DEVPROV_METRICS_REFRESH": "0.5",
+            "DEVPROV_API_KEY": E2E_KEY,
         }
         self.data_dir = data_dir
+        self.process: subprocess.Popen[str] | None = None
+        self._assign_ports()
+
+    def _assign_ports(self) -> None:
+        self.env.update({name: str(free_port()) for name in self.PORTS})
         self.api = f"http://127.0.0.1:{self.env['DEVPROV_API_PORT']}"
         self.temporal = f"127.0.0.1:{self.env['DEVPROV_TEMPORAL_PORT']}"
-        self.process: subprocess.Popen[str] | None = None
 
-    async def start(self) -> str:
+    async def start(self, tries: int = 3) -> str:
+        """Start the stack; on a port taken meanwhile by another process, pick new ones."""
+        for attempt in range(tries):
+            try:
+                return await self._start_once()
+            except PortTaken:
+                if attempt == tries - 1:
+                    raise
+                self._assign_ports()
+        raise AssertionError("unreachable")
+
+    async def _start_once(self) -> str:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "worker.embedded"],
             cwd=ROOT,
@@ -70,7 +94,10 @@ class Stack:
             while "Press Ctrl-C to stop." not in banner:
                 line = await loop.run_in_executor(None, self.process.stdout.readline)
                 if not line:
-                    raise AssertionError("stack exited early:\n" + "".join(banner))
+                    self.process.wait()
+                    if any("address already in use" in b for b in banner):
+                        raise PortTaken("\n".join(banner))
+                    raise AssertionError("stack exited early:\n" + "\n".join(banner))
                 banner.append(line.strip())
         return "\n".join(banner)
 
@@ -167,6 +194,8 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
     assert "devprov_stage_duration_seconds_bucket" in metrics
     assert "temporal_" in sdk_metrics
 
+    assert_no_secret_in_clear(stack, metrics)
+
     code, output = await stack.stop()
     assert code == 0, output
     assert "devprov stopped" in output
@@ -212,3 +241,50 @@ async def test_fleet_example_provisions_the_line_with_live_aggregate_progress(
     assert final["failures_by_code"] == {"NETWORK_JOIN_TIMEOUT": 10}
     assert len(snapshots) > 2
     assert code == 0
+
+
+def example_secrets() -> set[str]:
+    """Every secret the example requests carry (passphrases, install codes)."""
+    found: set[str] = set()
+    for path in EXAMPLES:
+        body = json.loads(path.read_text())
+        if body.get("network", {}).get("passphrase"):
+            found.add(body["network"]["passphrase"])
+        for value in body.get("secrets", {}).values():
+            found.add(value)
+            found.add(value.replace(" ", "").replace(":", ""))
+    return found
+
+
+def assert_no_secret_in_clear(stack: Stack, metrics: str) -> None:
+    """The secret scan: raw histories (read without the codec), audit log, metrics."""
+    raw_histories = []
+    for path in EXAMPLES:
+        shown = subprocess.run(
+            [
+                "temporal",
+                "workflow",
+                "show",
+                "--address",
+                stack.temporal,
+                "--workflow-id",
+                f"provision-{path.stem}",
+                "--output",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        raw_histories.append(shown.stdout)
+    surfaces = {
+        "raw histories": "\n".join(raw_histories),
+        "audit log": (stack.data_dir / "audit.jsonl").read_text(),
+        "metrics": metrics,
+    }
+    secrets = example_secrets()
+    assert len(secrets) >= 2
+    for secret in secrets:
+        for name, text in surfaces.items():
+            for form in spellings(secret):
+                assert form not in text, f"a secret shows in the {name}"
