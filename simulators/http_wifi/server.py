@@ -8,6 +8,7 @@ from aiohttp import web
 
 from simulators.http_wifi.app import create_simulator_app
 from simulators.http_wifi.fleet import WifiDeviceFleet
+from simulators.serving import serve_app
 
 # Requests held by a latency fault must not hold up shutdown for long.
 _SHUTDOWN_TIMEOUT = 0.5
@@ -34,14 +35,7 @@ async def start_simulator(
     fleet: WifiDeviceFleet, host: str = "127.0.0.1", port: int = 0
 ) -> RunningSimulator:
     """Serve `fleet` on `host:port`; port 0 picks a free port (read it from `base_url`)."""
-    runner = web.AppRunner(create_simulator_app(fleet), shutdown_timeout=_SHUTDOWN_TIMEOUT)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
-    except BaseException:
-        await runner.cleanup()
-        raise
-    url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    return RunningSimulator(fleet, f"http://{url_host}:{bound_port}", runner)
+    runner, base_url = await serve_app(
+        create_simulator_app(fleet), host, port, shutdown_timeout=_SHUTDOWN_TIMEOUT
+    )
+    return RunningSimulator(fleet, base_url, runner)

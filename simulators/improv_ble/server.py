@@ -8,6 +8,7 @@ from aiohttp import web
 
 from simulators.improv_ble.control_http import create_improv_control_app
 from simulators.improv_ble.fleet import ImprovDeviceFleet
+from simulators.serving import serve_app
 
 _SHUTDOWN_TIMEOUT = 0.5
 
@@ -29,16 +30,8 @@ async def start_improv_control(
     fleet: ImprovDeviceFleet, host: str = "127.0.0.1", port: int = 0
 ) -> RunningImprovControl:
     """Serve `fleet`'s control API and web pages on `host:port` (0: any free port)."""
-    runner = web.AppRunner(create_improv_control_app(fleet), shutdown_timeout=_SHUTDOWN_TIMEOUT)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
-    except BaseException:
-        await runner.cleanup()
-        raise
-    url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    base_url = f"http://{url_host}:{bound_port}"
+    runner, base_url = await serve_app(
+        create_improv_control_app(fleet), host, port, shutdown_timeout=_SHUTDOWN_TIMEOUT
+    )
     fleet.set_http_base_url(base_url)
     return RunningImprovControl(fleet, base_url, runner)

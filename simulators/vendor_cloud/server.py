@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from simulators.serving import serve_app
 from simulators.vendor_cloud.app import create_cloud_app
 from simulators.vendor_cloud.cloud import SimulatedCloud
 from simulators.vendor_cloud.config import CloudConfig
@@ -41,14 +42,7 @@ async def start_cloud_simulator(
         port: Port to listen on; 0 for any free port.
     """
     cloud = config if isinstance(config, SimulatedCloud) else SimulatedCloud(config)
-    runner = web.AppRunner(create_cloud_app(cloud), shutdown_timeout=_SHUTDOWN_TIMEOUT)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
-    except BaseException:
-        await runner.cleanup()
-        raise
-    url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    return RunningCloud(cloud, f"http://{url_host}:{bound_port}", runner)
+    runner, base_url = await serve_app(
+        create_cloud_app(cloud), host, port, shutdown_timeout=_SHUTDOWN_TIMEOUT
+    )
+    return RunningCloud(cloud, base_url, runner)

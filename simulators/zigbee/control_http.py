@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.zigbee import normalize_ieee
+from simulators.serving import serve_app
 from simulators.zigbee.device import SimulatedZigbeeDevice, ZigbeeDeviceFaults
 from simulators.zigbee.fleet import PRODUCTS, ZigbeeDeviceFleet
 from simulators.zigbee.install_codes import format_install_code, install_code_for
@@ -258,13 +259,7 @@ async def start_zigbee_control(
     port: int = 0,
 ) -> RunningZigbeeControl:
     """Serve the control API on `host:port` (0: any free port)."""
-    runner = web.AppRunner(create_control_app(fleet, sticks), shutdown_timeout=0.5)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-        bound_host, bound_port = runner.addresses[0][:2]
-    except BaseException:
-        await runner.cleanup()
-        raise
-    url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    return RunningZigbeeControl(f"http://{url_host}:{bound_port}", runner)
+    runner, base_url = await serve_app(
+        create_control_app(fleet, sticks), host, port, shutdown_timeout=0.5
+    )
+    return RunningZigbeeControl(base_url, runner)
