@@ -46,6 +46,9 @@ LOADED_POLICY_ENV = {
         f"DEVPROV_POLICY__DEFAULTS__STEPS__{step}__RETRY__MAXIMUM_ATTEMPTS": "10"
         for step in ("DETECT", "PRE_CHECK", "PROVISION")
     },
+    # A joined device answers at once, but under load the step itself may be slow to
+    # run: give confirm a window that only a device that never joins uses up.
+    "DEVPROV_POLICY__STRATEGIES__WIFI_CLOUD__STEPS__CONFIRM__START_TO_CLOSE": "12s",
 }
 FLEET_SIZE = 100
 
