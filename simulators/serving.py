@@ -1,4 +1,4 @@
-"""Serving a simulator's aiohttp application on loopback."""
+"""Serving a small aiohttp application (a simulator, the codec server) on a TCP port."""
 
 from __future__ import annotations
 

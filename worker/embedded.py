@@ -27,6 +27,7 @@ from config.policies import load_policy_book
 from config.settings import Settings
 from simulators.http_wifi import default_fleet, start_simulator
 from simulators.improv_ble import ImprovDeviceFleet, default_improv_specs, start_improv_control
+from simulators.serving import serve_app
 from simulators.vendor_cloud import CloudConfig, start_cloud_simulator
 from simulators.zigbee import SimulatedZigbeeWorld, start_zigbee_control
 from simulators.zigbee import default_fleet as default_zigbee_fleet
@@ -36,7 +37,6 @@ from worker.codec_server import create_codec_app
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
 from worker.edge_capabilities import SimulatedWorld
-from worker.http_serving import serve
 from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.logging_setup import configure_logging
 from worker.temporal_client import connect, key_file
@@ -145,7 +145,7 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         stack.push_async_callback(server.stop)
         client = await connect(settings, create_keys=True)
         codec_token = os.environ.get("DEVPROV_CODEC_TOKEN") or secrets.token_urlsafe(24)
-        codec = await serve(
+        codec, _ = await serve_app(
             create_codec_app(
                 _codec_of(client),
                 token=codec_token,

@@ -31,7 +31,7 @@ from adapters.errors import (
     DeviceTimeout,
     DeviceUnreachable,
 )
-from domain.secrets import MASK
+from adapters.redaction import public_url, redact
 
 logger = logging.getLogger("devprov.adapters.http_wifi")
 
@@ -42,23 +42,6 @@ DEADLINE_EXCEEDED = -104
 NOT_FOUND = -105
 RESOURCE_UNAVAILABLE = -114
 UNAUTHORIZED = 401
-
-
-def public_address(address: str) -> str:
-    """`address` without user info, fit for messages and details."""
-    try:
-        url = httpx.URL(address)
-    except httpx.InvalidURL:
-        return "<invalid address>"
-    return str(url.copy_with(username=None, password=None, query=None, fragment=None))
-
-
-def _redact(text: str, secrets: Sequence[str]) -> str:
-    # A device may echo the request in its error message; never let a secret through.
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
 
 
 def _retry_after(error: Mapping[str, object], response: httpx.Response) -> float | None:
@@ -126,7 +109,7 @@ class ShellyRpcClient:
         frame: dict[str, object] = {"id": request_id, "src": self._source, "method": method}
         if params is not None:
             frame["params"] = dict(params)
-        details = {"device_id": device_id, "method": method, "address": public_address(address)}
+        details = {"device_id": device_id, "method": method, "address": public_url(address)}
         logger.debug("calling %s on %s at %s", method, device_id, details["address"])
         response = await self._post(f"{address.rstrip('/')}/rpc", frame, details)
         return self._result_of(response, request_id, details, secrets)
@@ -214,7 +197,7 @@ class ShellyRpcClient:
         if not isinstance(error, dict) or not isinstance(error.get("code"), int):
             raise DeviceProtocolError(f"{subject}: malformed error object", details=details)
         code: int = error["code"]
-        message = _redact(str(error.get("message", "")), secrets)[:300]
+        message = redact(str(error.get("message", "")), secrets)[:300]
         details = {**details, "rpc_code": str(code), "device_message": message}
         text = f"{subject}: device error {code}: {message}"
         failure: AdapterError

@@ -17,8 +17,8 @@ from adapters.http_wifi.messages import (
 from adapters.http_wifi.rpc_client import (
     DEFAULT_TIMEOUT_SECONDS,
     ShellyRpcClient,
-    public_address,
 )
+from adapters.redaction import public_url
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.requests import NetworkCredentials
@@ -80,7 +80,7 @@ class ShellyRpcAdapter:
         return {
             "device_id": device.device_id,
             "method": method,
-            "address": public_address(self.address_of(device)),
+            "address": public_url(self.address_of(device)),
         }
 
     async def _call(

@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 from pydantic import SecretStr
 
+from adapters.redaction import public_url, redact
 from adapters.vendor_cloud.errors import (
     CloudClaimRejected,
     CloudConflict,
@@ -25,7 +26,6 @@ from adapters.vendor_cloud.errors import (
     CloudUnavailable,
 )
 from adapters.vendor_cloud.messages import ErrorMessage
-from domain.secrets import MASK
 
 logger = logging.getLogger("devprov.adapters.vendor_cloud")
 
@@ -64,23 +64,6 @@ def check_idempotency_key(key: str) -> str:
     return key
 
 
-def public_base_url(base_url: str) -> str:
-    """`base_url` without user info, query or fragment: fit for messages and details."""
-    try:
-        url = httpx.URL(base_url)
-    except httpx.InvalidURL:
-        return "<invalid url>"
-    return str(url.copy_with(username=None, password=None, query=None, fragment=None))
-
-
-def _redact(text: str, secrets: Sequence[str]) -> str:
-    # A cloud may echo a request in its error message; never let a secret through.
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
-
-
 class CloudHttpClient:
     """Sends authenticated requests to the cloud and turns failures into `CloudError`s.
 
@@ -105,7 +88,7 @@ class CloudHttpClient:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._timeout = timeout
-        self.public_url = public_base_url(self._base_url)
+        self.public_url = public_url(self._base_url)
 
     @property
     def timeout(self) -> float:
@@ -188,9 +171,9 @@ class CloudHttpClient:
             error = ErrorMessage.model_validate(response.json())
         except ValueError:
             error = ErrorMessage()
-        message = _redact(error.message, secrets)[:_MAX_MESSAGE]
+        message = redact(error.message, secrets)[:_MAX_MESSAGE]
         if error.error:
-            facts = {**facts, "cloud_error": _redact(error.error, secrets)[:64]}
+            facts = {**facts, "cloud_error": redact(error.error, secrets)[:64]}
         text = f"{endpoint}: HTTP {status}" + (f" {facts['cloud_error']}" if error.error else "")
         if message:
             text += f": {message}"
