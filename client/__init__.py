@@ -1,0 +1,1 @@
+"""The devprov client SDK: a typed async client of the provisioning API."""
