@@ -58,6 +58,8 @@ class Settings:
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
+    temporal_ui_url: str | None = None
+    """Base URL of the Temporal Web UI that the console links runs to."""
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     simulator_host: str = "127.0.0.1"
@@ -100,6 +102,12 @@ class Settings:
     """Serve the workers' Prometheus metrics on this port (standalone workers)."""
     sdk_metrics_port: int | None = None
     """Serve the Temporal SDK's runtime metrics on this port."""
+    metrics_host: str = "127.0.0.1"
+    """Address the worker and SDK metrics endpoints bind to (`0.0.0.0` in a container)."""
+    worker_health_port: int | None = None
+    """Serve a standalone worker's `/healthz` and `/readyz` on this port."""
+    worker_graceful_shutdown_seconds: float = 10.0
+    """How long a stopping worker lets its in-flight tasks finish before cancelling them."""
     max_request_bytes: int = 64 * 1024
     max_fleet_request_bytes: int = 2 * 1024 * 1024
     """Fleet requests list up to 10,000 devices."""
@@ -115,6 +123,7 @@ class Settings:
             temporal_address=env.get("DEVPROV_TEMPORAL_ADDRESS", f"127.0.0.1:{temporal_port}"),
             temporal_namespace=env.get("DEVPROV_TEMPORAL_NAMESPACE", "default"),
             temporal_ui_port=_int(env, "DEVPROV_TEMPORAL_UI_PORT", 8233),
+            temporal_ui_url=env.get("DEVPROV_TEMPORAL_UI_URL") or None,
             api_host=env.get("DEVPROV_API_HOST", "127.0.0.1"),
             api_port=_int(env, "DEVPROV_API_PORT", 8080),
             simulator_host=sim_host,
@@ -154,4 +163,9 @@ class Settings:
             metrics_refresh_seconds=float(env.get("DEVPROV_METRICS_REFRESH", "10")),
             worker_metrics_port=_optional_port(env, "DEVPROV_WORKER_METRICS_PORT"),
             sdk_metrics_port=_optional_port(env, "DEVPROV_SDK_METRICS_PORT"),
+            metrics_host=env.get("DEVPROV_METRICS_HOST") or "127.0.0.1",
+            worker_health_port=_optional_port(env, "DEVPROV_WORKER_HEALTH_PORT"),
+            worker_graceful_shutdown_seconds=float(
+                env.get("DEVPROV_WORKER_GRACEFUL_SHUTDOWN") or "10"
+            ),
         )

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 from pydantic import SecretStr
@@ -18,6 +19,7 @@ from pydantic import SecretStr
 from activities.vendor_cloud import VendorCloudActivities
 from adapters.vendor_cloud import VendorCloudAdapter
 from config.settings import Settings
+from worker.health import serve_health
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics
 from worker.temporal_client import connect
@@ -45,7 +47,12 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
     async with (
         central_activities(settings) as activities,
-        central_worker(client, activities=activities) as worker,
+        central_worker(
+            client,
+            activities=activities,
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+        ) as worker,
+        serve_health(client, [worker], settings.metrics_host, settings.worker_health_port),
     ):
         logger.info("central worker polling task queue %s", worker.task_queue)
         await stop.wait()

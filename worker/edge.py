@@ -14,6 +14,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -21,6 +22,7 @@ from temporalio.worker import Worker
 from config.settings import Settings
 from domain.run import edge_task_queue
 from worker.edge_capabilities import EdgeContext, SimulatedWorld, selected_capabilities
+from worker.health import serve_health
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics
 from worker.temporal_client import connect
@@ -52,7 +54,14 @@ async def edge_node(
             logger.info("edge %s/%s: opening %s", site, host, name)
             activities += await stack.enter_async_context(capability(context))
         workers = [
-            edge_worker(client, task_queue=queue, activities=activities)
+            edge_worker(
+                client,
+                task_queue=queue,
+                activities=activities,
+                graceful_shutdown_timeout=timedelta(
+                    seconds=settings.worker_graceful_shutdown_seconds
+                ),
+            )
             for queue in (edge_task_queue(site), context.host_task_queue)
         ]
         for worker in workers:
@@ -74,7 +83,10 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     site, host = args.site or settings.site, args.host or settings.edge_host
-    async with edge_node(client, settings, site=site, host=host):
+    async with (
+        edge_node(client, settings, site=site, host=host) as workers,
+        serve_health(client, workers, settings.metrics_host, settings.worker_health_port),
+    ):
         logger.info("edge worker %s of site %s is polling", host, site)
         await stop.wait()
         logger.info("stopping: finishing the activities in flight")

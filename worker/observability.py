@@ -56,7 +56,7 @@ def write_audit(record: Mapping[str, Any]) -> None:
 def serve_worker_metrics(settings: Settings) -> None:
     """Serve this process's worker metrics on `$DEVPROV_WORKER_METRICS_PORT`, if set."""
     if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+        start_http_server(settings.worker_metrics_port, addr=settings.metrics_host)
 
 
 @functools.cache

@@ -15,11 +15,11 @@ from worker.codec import data_converter, load_key_ring
 
 
 @functools.cache
-def _runtime_with_sdk_metrics(port: int) -> Runtime:
+def _runtime_with_sdk_metrics(host: str, port: int) -> Runtime:
     # One runtime per process and port: the SDK's own metrics (task latencies, poll
     # counts, slots) on a Prometheus endpoint of their own.
     return Runtime(
-        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{port}"))
+        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{host}:{port}"))
     )
 
 
@@ -38,7 +38,7 @@ async def connect(
     tools pass `sdk_metrics=False`: the SDK's metrics endpoint belongs to the services.
     """
     runtime = (
-        _runtime_with_sdk_metrics(settings.sdk_metrics_port)
+        _runtime_with_sdk_metrics(settings.metrics_host, settings.sdk_metrics_port)
         if settings.sdk_metrics_port and sdk_metrics
         else None
     )

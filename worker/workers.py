@@ -30,6 +30,7 @@ def central_worker(
     *,
     task_queue: str = CENTRAL_TASK_QUEUE,
     activities: Sequence[object] = (),
+    graceful_shutdown_timeout: timedelta = GRACEFUL_SHUTDOWN,
     metrics: WorkerMetrics | None = None,
 ) -> Worker:
     """The worker that runs every strategy workflow and the central activities
@@ -40,7 +41,7 @@ def central_worker(
         workflows=list(ALL_WORKFLOWS),
         activities=list(activities),  # type: ignore[arg-type]
         interceptors=_interceptors(metrics),
-        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        graceful_shutdown_timeout=graceful_shutdown_timeout,
     )
 
 
