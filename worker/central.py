@@ -22,6 +22,7 @@ from config.settings import Settings
 from worker.health import serve_health
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics
+from worker.systemd_notify import systemd_service
 from worker.temporal_client import connect
 from worker.workers import central_worker
 
@@ -53,6 +54,7 @@ async def main() -> None:
             graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
         ) as worker,
         serve_health(client, [worker], settings.metrics_host, settings.worker_health_port),
+        systemd_service(),
     ):
         logger.info("central worker polling task queue %s", worker.task_queue)
         await stop.wait()

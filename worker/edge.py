@@ -25,6 +25,7 @@ from worker.edge_capabilities import EdgeContext, SimulatedWorld, selected_capab
 from worker.health import serve_health
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics
+from worker.systemd_notify import systemd_service
 from worker.temporal_client import connect
 from worker.workers import edge_worker
 
@@ -86,6 +87,7 @@ async def main() -> None:
     async with (
         edge_node(client, settings, site=site, host=host) as workers,
         serve_health(client, workers, settings.metrics_host, settings.worker_health_port),
+        systemd_service(),
     ):
         logger.info("edge worker %s of site %s is polling", host, site)
         await stop.wait()
