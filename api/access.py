@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from api.auth import Caller, Scope
+from api.console import CONSOLE_PREFIX
 from api.keys import DEPENDENCIES
 from api.problems import ApiError
 from domain.errors import ErrorCode
@@ -16,14 +17,17 @@ from domain.errors import ErrorCode
 CALLER = web.RequestKey("caller", Caller)
 ANONYMOUS_ADMIN = Caller(key_id="anonymous", tenant="default", scopes=frozenset({Scope.ADMIN}))
 
-_PROVISION_ACTIONS = ("/provision", "/provision/credentials")
+_PROVISION_ACTIONS = ("/provision", "/provision/credentials", "/provision/forget-credentials")
 _OPERATE_ACTIONS = ("/retry", "/cancel", "/skip")
+_READ_ACTIONS = ("/strategies/match",)
 
 
 def required_scope(request: web.Request) -> Scope:
-    """Reading needs `read`; starting runs and answering prompts `provision`; retry,
-    skip and cancel `operate`."""
+    """Reading (and asking which strategy fits a device) needs `read`; starting runs and
+    answering prompts `provision`; retry, skip and cancel `operate`."""
     if request.method in {"GET", "HEAD", "OPTIONS"}:
+        return Scope.READ
+    if request.path.endswith(_READ_ACTIONS):
         return Scope.READ
     path = request.path
     if path.endswith(_OPERATE_ACTIONS):
@@ -44,6 +48,10 @@ def _presented_key(request: web.Request) -> str | None:
     return None
 
 
+def _is_console(path: str) -> bool:
+    return path == CONSOLE_PREFIX or path.startswith(f"{CONSOLE_PREFIX}/")
+
+
 def auth_middleware() -> Middleware:
     """401 without a valid key, 403 without the scope; the caller is kept on the request."""
 
@@ -53,7 +61,7 @@ def auth_middleware() -> Middleware:
         if auth is None:
             request[CALLER] = ANONYMOUS_ADMIN
             return await handler(request)
-        if request.path in auth.public_paths:
+        if request.path in auth.public_paths or _is_console(request.path):
             return await handler(request)
         presented = _presented_key(request)
         caller = auth.keys.authenticate(presented) if presented else None

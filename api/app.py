@@ -12,6 +12,7 @@ from aiohttp import web
 
 from api import ops, routes_fleets, routes_runs, routes_streams
 from api.access import auth_middleware
+from api.console import add_console_routes
 from api.dependencies import ApiDependencies
 from api.fleets import FleetRuns
 from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
@@ -57,6 +58,11 @@ def _add_routes(app: web.Application) -> None:
             ),
             web.get(f"{run}/ws", routes_streams.progress_websocket, name="ws", allow_head=False),
             web.post(f"{run}/credentials", routes_runs.submit_credentials, name="credentials"),
+            web.post(
+                f"{run}/forget-credentials",
+                routes_runs.forget_credentials,
+                name="forget_credentials",
+            ),
             web.post(f"{run}/retry", routes_runs.retry_run, name="retry"),
             web.post(f"{run}/cancel", routes_runs.cancel_run, name="cancel"),
             web.post(fleet, routes_fleets.start_fleet, name="start_fleet"),
@@ -65,13 +71,16 @@ def _add_routes(app: web.Application) -> None:
             web.post(f"{fleet}/retry", routes_fleets.retry_fleet, name="fleet_retry"),
             web.post(f"{fleet}/skip", routes_fleets.skip_devices, name="fleet_skip"),
             web.post(f"{fleet}/cancel", routes_fleets.cancel_fleet, name="fleet_cancel"),
+            web.get(f"{API_PREFIX}/runs", routes_runs.list_provisioning_runs, allow_head=False),
             web.get(f"{API_PREFIX}/strategies", routes_runs.list_strategies, allow_head=False),
+            web.post(f"{API_PREFIX}/strategies/match", routes_runs.match_strategy),
             web.get(f"{API_PREFIX}/openapi.json", serve_openapi, allow_head=False),
             web.get("/healthz", ops.healthz, allow_head=False),
             web.get("/readyz", ops.readyz, allow_head=False),
             web.get("/metrics", ops.metrics, allow_head=False),
         ]
     )
+    add_console_routes(app)
 
 
 async def _progress_hub(app: web.Application) -> AsyncIterator[None]:

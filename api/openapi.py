@@ -16,18 +16,23 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api.problems import PROBLEM_CONTENT_TYPE, Problem
-from api.schemas import (
+from domain.api_models import (
     API_PREFIX,
+    ConsoleConfig,
     DeviceSelection,
     FleetStatus,
+    RunList,
     RunStatus,
     StartedFleet,
     StartedRun,
     StrategyInfo,
+    StrategyMatch,
+    StrategyQuery,
 )
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
 from domain.progress import ProgressEvent, ProgressSnapshot
 from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.states import ProvisioningState
 
 _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ProvisionRequest, "validation"),
@@ -43,6 +48,10 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (FleetStatus, "serialization"),
     (FleetSnapshot, "serialization"),
     (StartedFleet, "serialization"),
+    (RunList, "serialization"),
+    (StrategyQuery, "validation"),
+    (StrategyMatch, "serialization"),
+    (ConsoleConfig, "serialization"),
 ]
 
 JsonObject = dict[str, Any]
@@ -187,6 +196,22 @@ def _run_paths(b: _Builder) -> JsonObject:
                 },
             },
         },
+        f"{base}/forget-credentials": {
+            "parameters": [_DEVICE_ID],
+            "post": {
+                "operationId": "forgetCredentials",
+                "summary": "Drop the credentials the run holds; it asks for them again",
+                "description": (
+                    "Possible until the credentials are used (states up to "
+                    "WAITING_FOR_DEVICE); a run waiting on the device starts its attempt over."
+                ),
+                "responses": {
+                    "200": b.ok("The run's snapshot.", ProgressSnapshot),
+                    "404": not_found,
+                    "409": finished,
+                },
+            },
+        },
         f"{base}/retry": {
             "parameters": [_DEVICE_ID],
             "post": {
@@ -221,7 +246,68 @@ def _other_paths(b: _Builder) -> JsonObject:
         **_content("application/json", {"type": "array", "items": b.ref(StrategyInfo)}),
     }
     plain = {"type": "object", "additionalProperties": {"type": "string"}}
+    text = {"type": "string", "maxLength": 64}
+    run_filters = [
+        {"name": "state", "in": "query", "schema": {"enum": [s.value for s in ProvisioningState]}},
+        *(
+            {"name": name, "in": "query", "schema": text}
+            for name in ("strategy", "error_code", "site")
+        ),
+        {"name": "device", "in": "query", "schema": {"type": "string", "maxLength": 128}},
+        {"name": "fleet", "in": "query", "schema": {"type": "string", "maxLength": 128}},
+        {"name": "running", "in": "query", "schema": {"type": "boolean"}},
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+        },
+    ]
     return {
+        f"{API_PREFIX}/runs": {
+            "get": {
+                "operationId": "listRuns",
+                "summary": "The caller's runs, newest first (from Temporal's visibility)",
+                "parameters": run_filters,
+                "responses": {
+                    "200": b.ok("Matching runs.", RunList),
+                    "422": b.problem("Invalid query parameters (INVALID_REQUEST)."),
+                    "503": b.problem("Temporal is unreachable (TEMPORAL_UNAVAILABLE)."),
+                },
+            }
+        },
+        f"{API_PREFIX}/strategies/match": {
+            "post": {
+                "operationId": "matchStrategy",
+                "summary": "Which strategy would provision this device (the start's rules)",
+                "requestBody": b.body(StrategyQuery),
+                "responses": {
+                    "200": b.ok("The strategy and what its run will ask for.", StrategyMatch),
+                    "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+                    "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+                    "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+                    "422": b.problem(
+                        "Invalid device (INVALID_REQUEST) or no strategy serves it "
+                        "(UNSUPPORTED_DEVICE, STRATEGY_DISABLED, UNKNOWN_STRATEGY), with reasons."
+                    ),
+                },
+            }
+        },
+        "/console": {
+            "get": {
+                "operationId": "console",
+                "summary": "The web console (HTML; its assets are under /console/assets/)",
+                "responses": {
+                    "200": {"description": "The page.", **_content("text/html", {"type": "string"})}
+                },
+            }
+        },
+        "/console/config.json": {
+            "get": {
+                "operationId": "consoleConfig",
+                "summary": "What the console needs to know (no secrets; no key needed)",
+                "responses": {"200": b.ok("Console settings.", ConsoleConfig)},
+            }
+        },
         f"{API_PREFIX}/strategies": {
             "get": {
                 "operationId": "listStrategies",

@@ -1,18 +1,23 @@
-"""Handlers of a device's run: start, status, credentials, retry, cancel; and strategies."""
+"""Handlers of a device's run: start, status, credentials, retry, cancel; listing runs;
+and strategies."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.access import caller_of, take_start
-from api.bodies import invalid, read_model
+from api.bodies import field_errors, invalid, read_model
 from api.keys import DEPENDENCIES, METRICS, RUNS
 from api.problems import FieldError
 from api.responses import model_response, models_response
-from api.schemas import StartedRun, StrategyInfo
+from api.run_listing import MAX_RUNS, RunFilter, list_runs
+from api.runs import temporal_errors
+from domain.api_models import RunList, StartedRun, StrategyInfo, StrategyQuery
 from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.states import ProvisioningState
 
 
 def _with_path_device_id(data: Any, device_id: str) -> Any:
@@ -75,6 +80,12 @@ async def submit_credentials(request: web.Request) -> web.Response:
     return model_response(snapshot)
 
 
+async def forget_credentials(request: web.Request) -> web.Response:
+    """`POST .../forget-credentials`: the run drops its credentials and asks again."""
+    snapshot = await request.app[RUNS].forget_credentials(await _own_device(request))
+    return model_response(snapshot)
+
+
 async def retry_run(request: web.Request) -> web.Response:
     """`POST .../retry`: start over in the waiting run (200) or as a new run (202)."""
     device_id = await _own_device(request)
@@ -108,3 +119,49 @@ async def list_strategies(request: web.Request) -> web.Response:
             for strategy in registry.strategies
         ]
     )
+
+
+class RunListQuery(BaseModel):
+    """Query parameters of `GET /runs`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: ProvisioningState | None = None
+    strategy: str | None = Field(default=None, max_length=64)
+    error_code: str | None = Field(default=None, max_length=64)
+    site: str | None = Field(default=None, max_length=64)
+    device: str | None = Field(default=None, max_length=128)
+    fleet: str | None = Field(default=None, max_length=128)
+    running: bool = False
+    limit: int = Field(default=50, ge=1, le=MAX_RUNS)
+
+
+async def list_provisioning_runs(request: web.Request) -> web.Response:
+    """`GET /runs`: the caller's tenant's runs, newest first, from Temporal's visibility."""
+    try:
+        query = RunListQuery.model_validate(dict(request.query))
+    except ValidationError as error:
+        errors = [
+            FieldError(loc=["query", *e.loc], msg=e.msg, type=e.type) for e in field_errors(error)
+        ]
+        raise invalid(errors, detail="invalid query parameters") from None
+    run_filter = RunFilter(
+        state=query.state.value if query.state else None,
+        strategy=query.strategy,
+        error_code=query.error_code,
+        site=query.site,
+        device_id=query.device,
+        fleet_id=query.fleet,
+        running=query.running,
+        tenant=caller_of(request).tenant,
+    )
+    client = request.app[DEPENDENCIES].temporal
+    with temporal_errors("runs"):
+        runs = await list_runs(client, run_filter, query.limit)
+    return model_response(RunList(runs=runs, query=run_filter.query()))
+
+
+async def match_strategy(request: web.Request) -> web.Response:
+    """`POST /strategies/match`: which strategy would provision the device, or why none."""
+    query = await read_model(request, StrategyQuery)
+    return model_response(request.app[RUNS].match(query))

@@ -28,12 +28,13 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import ApiError
-from api.schemas import RunLinks, RunStatus, StartedRun
 from config.policies import PolicyBook
+from domain.api_models import RunLinks, RunStatus, StartedRun, StrategyMatch, StrategyQuery
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.run import (
+    FORGET_CREDENTIALS_UPDATE,
     PROGRESS_QUERY,
     RETRY_UPDATE,
     SUBMIT_CREDENTIALS_UPDATE,
@@ -216,6 +217,35 @@ class ProvisioningRuns:
                 rpc_timeout=UPDATE_TIMEOUT,
             )
         return result
+
+    async def forget_credentials(self, device_id: str) -> ProgressSnapshot:
+        """Make a running run drop its network credentials and ask for them again."""
+        description = await self._describe(device_id)
+        handle = self._running_handle(description)
+        with self._update_errors(description):
+            result: ProgressSnapshot = await handle.execute_update(
+                FORGET_CREDENTIALS_UPDATE, result_type=ProgressSnapshot, rpc_timeout=UPDATE_TIMEOUT
+            )
+        return result
+
+    def match(self, query: StrategyQuery) -> StrategyMatch:
+        """The strategy that would provision `query.device` (the same rules as `start`).
+
+        Raises:
+            ApiError: 422 with every strategy's reasons when none serves the device.
+        """
+        try:
+            strategy = self._registry.select(query.device, override=query.strategy)
+        except SelectionError as error:
+            raise ApiError(422, error.code, error.message, reasons=error.reasons()) from None
+        spec = strategy.spec
+        return StrategyMatch(
+            strategy=spec.name,
+            description=spec.description,
+            requires_network=spec.requires_network,
+            placement=spec.placement.value,
+            secrets=sorted(spec.required_secrets),
+        )
 
     async def retry(
         self, device_id: str, *, started_by: str = "api", tenant: str | None = None

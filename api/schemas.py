@@ -1,123 +1,35 @@
-"""Response bodies of the API that are not domain models."""
+"""The API's bodies: they live in `domain.api_models`, shared with the client SDK."""
 
-from __future__ import annotations
+from domain.api_models import (
+    API_PREFIX,
+    ConsoleConfig,
+    DeviceSelection,
+    FleetLinks,
+    FleetStatus,
+    RunLinks,
+    RunList,
+    RunStatus,
+    RunSummary,
+    StartedFleet,
+    StartedRun,
+    StrategyInfo,
+    StrategyMatch,
+    StrategyQuery,
+)
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from domain.fleet import FleetSnapshot
-from domain.progress import ProgressSnapshot
-from domain.states import ProvisioningState
-
-API_PREFIX = "/api/v1"
-
-
-class RunLinks(BaseModel):
-    """Where to follow and act on a device's run."""
-
-    self: str = Field(description="Status: `GET` the progress snapshot.")
-    events: str = Field(description="Server-Sent Events stream of progress.")
-    ws: str = Field(description="WebSocket stream of progress.")
-    credentials: str = Field(description="`POST` network credentials.")
-    retry: str = Field(description="`POST` to start over.")
-    cancel: str = Field(description="`POST` to cancel (the device is rolled back).")
-
-    @classmethod
-    def for_device(cls, device_id: str) -> RunLinks:
-        """Links of the run of `device_id`, relative to the API's origin."""
-        base = f"{API_PREFIX}/devices/{device_id}/provision"
-        return cls(
-            self=base,
-            events=f"{base}/events",
-            ws=f"{base}/ws",
-            credentials=f"{base}/credentials",
-            retry=f"{base}/retry",
-            cancel=f"{base}/cancel",
-        )
-
-
-class StartedRun(BaseModel):
-    """Body of `202 Accepted` when a run starts."""
-
-    workflow_id: str
-    run_id: str
-    device_id: str
-    strategy: str
-    state: ProvisioningState = ProvisioningState.PENDING
-    links: RunLinks
-
-
-class RunStatus(ProgressSnapshot):
-    """The progress snapshot of a run plus what Temporal says about its execution."""
-
-    run_id: str
-    execution_status: str = Field(
-        description="Temporal execution status: RUNNING, COMPLETED, FAILED, CANCELED, ..."
-    )
-    links: RunLinks
-
-
-class StrategyInfo(BaseModel):
-    """One entry of `GET /strategies`: the strategy's description and switches.
-
-    Strategy-specific settings (e.g. `minimum_firmware`) appear as extra members.
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    name: str
-    description: str
-    workflow: str
-    device_types: list[str]
-    vendors: list[str]
-    required_capabilities: list[str]
-    requires_network: bool
-    placement: str
-    enabled: bool
-    default: bool
-
-
-class FleetLinks(BaseModel):
-    """Where to follow and act on a fleet."""
-
-    self: str
-    events: str
-    retry: str
-    skip: str
-    cancel: str
-
-    @classmethod
-    def for_fleet(cls, fleet_id: str) -> FleetLinks:
-        base = f"{API_PREFIX}/fleets/{fleet_id}/provision"
-        return cls(
-            self=base,
-            events=f"{base}/events",
-            retry=f"{base}/retry",
-            skip=f"{base}/skip",
-            cancel=f"{base}/cancel",
-        )
-
-
-class StartedFleet(BaseModel):
-    """Body of `202 Accepted` when a fleet run starts."""
-
-    fleet_id: str
-    workflow_id: str
-    run_id: str
-    total: int
-    links: FleetLinks
-
-
-class FleetStatus(FleetSnapshot):
-    """The fleet's aggregate progress plus its Temporal execution status."""
-
-    run_id: str
-    execution_status: str
-    links: FleetLinks
-
-
-class DeviceSelection(BaseModel):
-    """Body of a fleet's retry and skip: which devices (retry: all failed when empty)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    device_ids: list[str] = Field(default_factory=list, max_length=10_000)
+__all__ = [
+    "API_PREFIX",
+    "ConsoleConfig",
+    "DeviceSelection",
+    "FleetLinks",
+    "FleetStatus",
+    "RunLinks",
+    "RunList",
+    "RunStatus",
+    "RunSummary",
+    "StartedFleet",
+    "StartedRun",
+    "StrategyInfo",
+    "StrategyMatch",
+    "StrategyQuery",
+]

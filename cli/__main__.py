@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 
 from api.problems import ApiError
+from api.run_listing import RunFilter, list_runs
 from api.runs import ProvisioningRuns
 from api.schemas import StartedRun
 from cli.replay import fetch_history, load_history_dir, replay_histories
-from cli.runs import RunFilter, list_runs
 from config.policies import load_policy_book
 from config.settings import Settings
 from domain.run import CENTRAL_TASK_QUEUE
@@ -78,16 +77,17 @@ async def _runs_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = await list_runs(client, run_filter, args.limit)
     if args.json:
         for row in rows:
-            print(json.dumps({**row.__dict__, "started": row.started.isoformat()}))
+            print(row.model_dump_json(exclude={"links"}))
         return 0
     header = (
         f"{'WORKFLOW ID':40} {'STATE':20} {'STRATEGY':12} {'SITE':10} {'ERROR CODE':24} STARTED"
     )
     print(header)
     for row in rows:
+        state = row.state.value if row.state else ""
         print(
-            f"{row.workflow_id:40} {row.state:20} {row.strategy:12} {row.site:10} "
-            f"{row.error_code:24} {row.started:%Y-%m-%d %H:%M:%S}"
+            f"{row.workflow_id:40} {state:20} {row.strategy:12} {row.site:10} "
+            f"{row.error_code or '':24} {row.started_at:%Y-%m-%d %H:%M:%S}"
         )
     print(f"({len(rows)} runs; query: {run_filter.query()})", file=sys.stderr)
     return 0

@@ -12,6 +12,7 @@ CENTRAL_TASK_QUEUE = "provisioning"
 PROGRESS_QUERY = "progress"
 SUBMIT_CREDENTIALS_UPDATE = "submit_credentials"
 RETRY_UPDATE = "retry"
+FORGET_CREDENTIALS_UPDATE = "forget_credentials"
 
 
 def workflow_id_for(device_id: str) -> str:

@@ -31,6 +31,7 @@ class StrategySpec:
         required_capabilities: Capabilities the device must declare.
         requires_network: Whether the run needs network credentials.
         placement: Where the device-facing steps run.
+        required_secrets: Names of device secrets (request `secrets`) the run needs.
     """
 
     name: str
@@ -41,6 +42,7 @@ class StrategySpec:
     required_capabilities: frozenset[str] = frozenset()
     requires_network: bool = False
     placement: Placement = Placement.EDGE
+    required_secrets: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Strategy(ABC):
             "required_capabilities": sorted(spec.required_capabilities),
             "requires_network": spec.requires_network,
             "placement": spec.placement.value,
+            "required_secrets": sorted(spec.required_secrets),
             **self.settings(),
         }
 

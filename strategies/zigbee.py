@@ -49,6 +49,7 @@ ZIGBEE_SPEC = StrategySpec(
     required_capabilities=frozenset({"zigbee"}),
     requires_network=False,
     placement=Placement.EDGE,
+    required_secrets=frozenset({"install_code"}),
 )
 
 IEEE_HINT = "ieee"

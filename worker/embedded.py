@@ -206,7 +206,9 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
                 temporal=client,
                 registry=registry,
                 policies=load_policy_book(),
-                settings=settings,
+                settings=dataclasses.replace(
+                    settings, temporal_ui_url=settings.temporal_ui_url or server.ui_url
+                ),
                 auth=AuthConfig.from_env(os.environ, fallback_key=generated_key),
             ),
             host=settings.api_host,

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.requests import NetworkCredentials
     from domain.run import (
         CENTRAL_TASK_QUEUE,
+        FORGET_CREDENTIALS_UPDATE,
         PROGRESS_QUERY,
         RETRY_UPDATE,
         SUBMIT_CREDENTIALS_UPDATE,
@@ -119,6 +120,18 @@ def _failure_from(error: BaseException) -> StepFailure:
     return StepFailure(ErrorCode.INTERNAL_ERROR, message or type(cause).__name__)
 
 
+_BEFORE_NETWORK_USE = frozenset(
+    {
+        ProvisioningState.PENDING,
+        ProvisioningState.DETECTING,
+        ProvisioningState.PRE_CHECK,
+        ProvisioningState.WAITING_FOR_DEVICE,
+        ProvisioningState.PENDING_NETWORK,
+    }
+)
+"""States in which a run takes new credentials (or forgets the ones it holds)."""
+
+
 class LifecycleWorkflow(ABC):
     """Base of every strategy workflow: states, progress, human waits and compensation."""
 
@@ -178,13 +191,7 @@ class LifecycleWorkflow(ABC):
                 f"strategy '{self.spec.name}' does not take network credentials",
                 type=ErrorCode.RUN_NOT_WAITING.value,
             )
-        if self._state not in {
-            ProvisioningState.PENDING,
-            ProvisioningState.DETECTING,
-            ProvisioningState.PRE_CHECK,
-            ProvisioningState.WAITING_FOR_DEVICE,
-            ProvisioningState.PENDING_NETWORK,
-        }:
+        if self._state not in _BEFORE_NETWORK_USE:
             raise ApplicationError(
                 f"the run is {self._state.value}: it is not waiting for credentials",
                 type=ErrorCode.RUN_NOT_WAITING.value,
@@ -212,6 +219,39 @@ class LifecycleWorkflow(ABC):
         if self._retry_requested:
             raise ApplicationError(
                 "a retry is already under way", type=ErrorCode.RUN_NOT_WAITING.value
+            )
+
+    @workflow.update(name=FORGET_CREDENTIALS_UPDATE)
+    async def forget_credentials(self) -> ProgressSnapshot:
+        """Drop the network credentials the run holds, so that it asks for them again.
+
+        While the run waits on the device the credentials may already be in use by
+        the current attempt, so that attempt is started over (like a retry).
+        """
+        held = self._network is not None
+        self._network = None
+        if self._state is ProvisioningState.WAITING_FOR_DEVICE:
+            self._retry_requested = True
+            attempt = self._attempt
+            await workflow.wait_condition(
+                lambda: self._attempt > attempt or self._state.is_terminal
+            )
+        elif held:
+            self.report("network credentials forgotten; the run will ask for them again")
+        return self.progress()
+
+    @forget_credentials.validator
+    def _validate_forget(self) -> None:
+        if not self.spec.requires_network:
+            raise ApplicationError(
+                f"strategy '{self.spec.name}' does not take network credentials",
+                type=ErrorCode.RUN_NOT_WAITING.value,
+            )
+        if self._state not in _BEFORE_NETWORK_USE or self._retry_requested:
+            raise ApplicationError(
+                f"the run is {self._state.value}: its credentials are in use or no longer "
+                "needed; cancel the run or retry it after it ends",
+                type=ErrorCode.RUN_NOT_WAITING.value,
             )
 
     # ------------------------------------------------------------------ strategy steps

@@ -213,3 +213,35 @@ async def test_retry_of_a_succeeded_run_conflicts(
 
     assert response.status == 409
     assert (await response.json())["code"] == "RUN_ALREADY_FINISHED"
+
+
+async def test_forgotten_credentials_are_asked_for_again_before_the_device_is_changed(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    workers.absent_detections = 1_000
+    await api.post(run_path(device_id), json=provision_body(site, network=True))
+    await wait_for_state(api, device_id, "WAITING_FOR_DEVICE")
+
+    response = await api.post(run_path(device_id, "forget-credentials"))
+
+    assert response.status == 200
+    assert (await response.json())["network_ssid"] is None
+    workers.absent_detections = workers.detections  # the device shows up now
+    waiting = await wait_for_state(api, device_id, "PENDING_NETWORK")
+    assert waiting["awaiting"] == ["credentials", "retry"]
+    assert workers.applied == []
+    await api.post(run_path(device_id, "credentials"), json={**CREDENTIALS, "ssid": "other-net"})
+    await wait_for_state(api, device_id, "SUCCEEDED")
+    assert workers.applied == ["other-net"]
+
+
+async def test_credentials_cannot_be_forgotten_once_the_run_has_ended(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    await api.post(run_path(device_id), json=provision_body(site))
+    await wait_for_execution(api, device_id, "COMPLETED")
+
+    response = await api.post(run_path(device_id, "forget-credentials"))
+
+    assert response.status == 409
+    assert (await response.json())["code"] == "RUN_ALREADY_FINISHED"

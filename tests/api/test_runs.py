@@ -33,6 +33,7 @@ async def test_start_answers_202_with_the_run_and_its_links(
         "self": run_path(device_id),
         "events": run_path(device_id, "events"),
         "ws": run_path(device_id, "ws"),
+        "forget_credentials": run_path(device_id, "forget-credentials"),
         "credentials": run_path(device_id, "credentials"),
         "retry": run_path(device_id, "retry"),
         "cancel": run_path(device_id, "cancel"),

@@ -1,0 +1,93 @@
+"""Finding runs through Temporal's visibility store (for `GET /runs` and the CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowExecution
+
+from domain.api_models import RunLinks, RunSummary
+from domain.states import ProvisioningState
+from workflows import search_attributes as sa
+
+MAX_RUNS = 500
+"""The most runs one listing returns."""
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Filters of a run listing; each one is optional.
+
+    `tenant` limits the listing to one tenant's runs (runs without one are `default`'s).
+    """
+
+    state: str | None = None
+    strategy: str | None = None
+    error_code: str | None = None
+    site: str | None = None
+    device_id: str | None = None
+    fleet_id: str | None = None
+    running: bool = False
+    tenant: str | None = None
+
+    def query(self) -> str:
+        """The visibility query (Temporal's SQL-like list filter)."""
+        clauses = [f"{sa.DEVICE_ID.name} IS NOT NULL"]
+        for key, value in (
+            (sa.PROVISIONING_STATE, self.state),
+            (sa.STRATEGY, self.strategy),
+            (sa.ERROR_CODE, self.error_code),
+            (sa.SITE, self.site),
+            (sa.DEVICE_ID, self.device_id),
+            (sa.FLEET_ID, self.fleet_id),
+        ):
+            if value:
+                clauses.append(f'{key.name}="{_quoted(value)}"')
+        if self.tenant == "default":
+            clauses.append(f'({sa.TENANT.name}="default" OR {sa.TENANT.name} IS NULL)')
+        elif self.tenant:
+            clauses.append(f'{sa.TENANT.name}="{_quoted(self.tenant)}"')
+        if self.running:
+            clauses.append('ExecutionStatus="Running"')
+        return " AND ".join(clauses)
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _state(value: str | None) -> ProvisioningState | None:
+    try:
+        return ProvisioningState(value) if value else None
+    except ValueError:  # written by a newer or older version of the workflows
+        return None
+
+
+def _summary(execution: WorkflowExecution) -> RunSummary:
+    attributes = execution.typed_search_attributes
+    device_id = attributes.get(sa.DEVICE_ID) or ""
+    return RunSummary(
+        workflow_id=execution.id,
+        run_id=execution.run_id,
+        device_id=device_id,
+        strategy=attributes.get(sa.STRATEGY) or "",
+        vendor=attributes.get(sa.VENDOR) or "",
+        site=attributes.get(sa.SITE) or "",
+        state=_state(attributes.get(sa.PROVISIONING_STATE)),
+        error_code=attributes.get(sa.ERROR_CODE) or None,
+        fleet_id=attributes.get(sa.FLEET_ID),
+        execution_status=execution.status.name if execution.status else "UNKNOWN",
+        started_at=execution.start_time,
+        closed_at=execution.close_time,
+        links=RunLinks.for_device(device_id),
+    )
+
+
+async def list_runs(client: Client, run_filter: RunFilter, limit: int) -> list[RunSummary]:
+    """The newest runs matching `run_filter`, at most `limit` (capped at `MAX_RUNS`)."""
+    runs: list[RunSummary] = []
+    async for execution in client.list_workflows(
+        run_filter.query(), limit=max(1, min(limit, MAX_RUNS))
+    ):
+        runs.append(_summary(execution))
+    return runs

@@ -1,0 +1,195 @@
+"""Bodies of the HTTP API that are not domain models, shared by the server and the SDK.
+
+They live in `domain` (pure pydantic) so that the client SDK speaks the backend's own
+DTOs without importing the server.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.device import DeviceDescriptor
+from domain.fleet import FleetSnapshot
+from domain.progress import ProgressSnapshot
+from domain.states import ProvisioningState
+
+API_PREFIX = "/api/v1"
+
+
+class RunLinks(BaseModel):
+    """Where to follow and act on a device's run."""
+
+    self: str = Field(description="Status: `GET` the progress snapshot.")
+    events: str = Field(description="Server-Sent Events stream of progress.")
+    ws: str = Field(description="WebSocket stream of progress.")
+    credentials: str = Field(description="`POST` network credentials.")
+    forget_credentials: str = Field(
+        description="`POST` to drop the credentials the run holds and ask again."
+    )
+    retry: str = Field(description="`POST` to start over.")
+    cancel: str = Field(description="`POST` to cancel (the device is rolled back).")
+
+    @classmethod
+    def for_device(cls, device_id: str) -> RunLinks:
+        """Links of the run of `device_id`, relative to the API's origin."""
+        base = f"{API_PREFIX}/devices/{device_id}/provision"
+        return cls(
+            self=base,
+            events=f"{base}/events",
+            ws=f"{base}/ws",
+            credentials=f"{base}/credentials",
+            forget_credentials=f"{base}/forget-credentials",
+            retry=f"{base}/retry",
+            cancel=f"{base}/cancel",
+        )
+
+
+class StartedRun(BaseModel):
+    """Body of `202 Accepted` when a run starts."""
+
+    workflow_id: str
+    run_id: str
+    device_id: str
+    strategy: str
+    state: ProvisioningState = ProvisioningState.PENDING
+    links: RunLinks
+
+
+class RunStatus(ProgressSnapshot):
+    """The progress snapshot of a run plus what Temporal says about its execution."""
+
+    run_id: str
+    execution_status: str = Field(
+        description="Temporal execution status: RUNNING, COMPLETED, FAILED, CANCELED, ..."
+    )
+    links: RunLinks
+
+
+class StrategyInfo(BaseModel):
+    """One entry of `GET /strategies`: the strategy's description and switches.
+
+    Strategy-specific settings (e.g. `minimum_firmware`) appear as extra members.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    description: str
+    workflow: str
+    device_types: list[str]
+    vendors: list[str]
+    required_capabilities: list[str]
+    required_secrets: list[str] = Field(
+        default_factory=list, description="Device secrets (request `secrets`) the run needs."
+    )
+    requires_network: bool
+    placement: str
+    enabled: bool
+    default: bool
+
+
+class FleetLinks(BaseModel):
+    """Where to follow and act on a fleet."""
+
+    self: str
+    events: str
+    retry: str
+    skip: str
+    cancel: str
+
+    @classmethod
+    def for_fleet(cls, fleet_id: str) -> FleetLinks:
+        base = f"{API_PREFIX}/fleets/{fleet_id}/provision"
+        return cls(
+            self=base,
+            events=f"{base}/events",
+            retry=f"{base}/retry",
+            skip=f"{base}/skip",
+            cancel=f"{base}/cancel",
+        )
+
+
+class StartedFleet(BaseModel):
+    """Body of `202 Accepted` when a fleet run starts."""
+
+    fleet_id: str
+    workflow_id: str
+    run_id: str
+    total: int
+    links: FleetLinks
+
+
+class FleetStatus(FleetSnapshot):
+    """The fleet's aggregate progress plus its Temporal execution status."""
+
+    run_id: str
+    execution_status: str
+    links: FleetLinks
+
+
+class DeviceSelection(BaseModel):
+    """Body of a fleet's retry and skip: which devices (retry: all failed when empty)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device_ids: list[str] = Field(default_factory=list, max_length=10_000)
+
+
+class RunSummary(BaseModel):
+    """One entry of `GET /runs`: what visibility knows of a run, without querying it."""
+
+    workflow_id: str
+    run_id: str
+    device_id: str
+    strategy: str
+    vendor: str
+    site: str
+    state: ProvisioningState | None = Field(
+        description="Last state the run recorded in its search attributes."
+    )
+    error_code: str | None = None
+    fleet_id: str | None = None
+    execution_status: str
+    started_at: datetime
+    closed_at: datetime | None = None
+    links: RunLinks
+
+
+class RunList(BaseModel):
+    """Body of `GET /runs`: the newest runs first."""
+
+    runs: list[RunSummary]
+    query: str = Field(description="The visibility query that selected them (for the CLI).")
+
+
+class StrategyQuery(BaseModel):
+    """Body of `POST /strategies/match`: a device, and optionally a forced strategy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: DeviceDescriptor
+    strategy: str | None = Field(default=None, description="Check this strategy by name.")
+
+
+class StrategyMatch(BaseModel):
+    """Which strategy would provision a device, and what its run will ask for."""
+
+    strategy: str
+    description: str
+    requires_network: bool = Field(
+        description="The run needs Wi-Fi credentials (it waits in PENDING_NETWORK without)."
+    )
+    placement: str = Field(description="`edge` (a gateway near the device) or `central`.")
+    secrets: list[str] = Field(
+        default_factory=list, description="Names of device secrets the strategy needs."
+    )
+
+
+class ConsoleConfig(BaseModel):
+    """What the web console needs to know about this deployment (nothing secret)."""
+
+    temporal_ui_url: str | None = Field(description="Base URL of the Temporal Web UI.")
+    namespace: str
+    auth_required: bool
