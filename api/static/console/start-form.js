@@ -1,0 +1,202 @@
+// Start a run from a device description: ask which strategy matches, then start it.
+
+import { ApiError, problemView, runPath } from "./api.js";
+import { h, replaceChildren } from "./dom.js";
+import { TEMPLATES } from "./templates.js";
+
+const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export class StartForm {
+  constructor(api, { deviceId = "", onStarted } = {}) {
+    this.api = api;
+    this.onStarted = onStarted || (() => {});
+    this.match = null;
+    this.matchedInput = null;
+    this.secretInputs = new Map();
+    this.element = this.build();
+    if (deviceId) this.deviceId.value = deviceId;
+    else this.applyTemplate(0);
+  }
+
+  build() {
+    this.template = h(
+      "select",
+      { id: "start-template", "data-testid": "start-template", onchange: () => this.applyTemplate(Number(this.template.value)) },
+      TEMPLATES.map((template, index) => h("option", { value: index }, template.name)),
+    );
+    this.deviceId = h("input", {
+      id: "start-device-id", name: "device_id", required: true, autocomplete: "off", spellcheck: "false",
+      pattern: DEVICE_ID.source, "data-testid": "start-device-id", oninput: () => this.invalidateMatch(),
+    });
+    this.deviceJson = h("textarea", {
+      id: "start-device-json", name: "device", rows: "9", spellcheck: "false", class: "mono",
+      "aria-describedby": "start-device-help", "data-testid": "start-device-json",
+      oninput: () => this.invalidateMatch(),
+    });
+    this.ssid = h("input", { id: "start-ssid", name: "ssid", autocomplete: "off", "data-testid": "start-ssid" });
+    this.passphrase = h("input", {
+      id: "start-passphrase", name: "passphrase", type: "password", autocomplete: "new-password",
+      "data-testid": "start-passphrase",
+    });
+    this.secrets = h("div", { class: "secrets", "data-testid": "start-secrets" });
+    this.matchBox = h("div", { class: "match", role: "status", "aria-live": "polite", "data-testid": "start-match" });
+    this.problem = h("div", { "data-testid": "start-problem" });
+    this.checkButton = h("button", { type: "button", class: "secondary", "data-testid": "start-check", onclick: () => this.check() }, "Check device");
+    this.submitButton = h("button", { type: "submit", "data-testid": "start-submit", disabled: true }, "Start provisioning");
+
+    const form = h(
+      "form",
+      {
+        class: "start-form", "data-testid": "start-form", "aria-labelledby": "start-heading", novalidate: true,
+        onsubmit: (event) => this.start(event),
+      },
+      h("div", { class: "panel-head" }, h("h2", { id: "start-heading" }, "Provision a device")),
+      h("div", { class: "field" }, h("label", { for: "start-template" }, "Start from"), this.template),
+      h("div", { class: "field" }, h("label", { for: "start-device-id" }, "Device id"), this.deviceId),
+      h("div", { class: "field" },
+        h("label", { for: "start-device-json" }, "Device description (JSON)"),
+        this.deviceJson,
+        h("p", { id: "start-device-help", class: "muted small" },
+          "type, vendor, capabilities, site; optionally model and transport_hints. The strategy is chosen from these.")),
+      h("fieldset", {},
+        h("legend", {}, "Wi-Fi network"),
+        h("p", { class: "muted small" }, "Leave it empty and the run will ask for it (PENDING_NETWORK)."),
+        h("div", { class: "field" }, h("label", { for: "start-ssid" }, "Network name (SSID)"), this.ssid),
+        h("div", { class: "field" }, h("label", { for: "start-passphrase" }, "Passphrase"), this.passphrase)),
+      this.secrets,
+      this.matchBox,
+      this.problem,
+      h("div", { class: "buttons" }, this.checkButton, this.submitButton),
+    );
+    return form;
+  }
+
+  applyTemplate(index) {
+    const template = TEMPLATES[index];
+    this.deviceId.value = template.device_id;
+    this.deviceJson.value = JSON.stringify(template.device, null, 2);
+    this.ssid.value = template.ssid || "";
+    this.passphrase.value = "";
+    this.templateSecrets = template.secrets || {};
+    this.invalidateMatch();
+  }
+
+  invalidateMatch() {
+    this.match = null;
+    this.submitButton.disabled = true;
+    replaceChildren(this.matchBox);
+    replaceChildren(this.problem);
+  }
+
+  /** The form as a request body; throws with a message the person can act on. */
+  readInput() {
+    const deviceId = this.deviceId.value.trim();
+    if (!DEVICE_ID.test(deviceId)) throw new Error("The device id must be letters, digits, '.', '_', ':' or '-'.");
+    let device;
+    try {
+      device = JSON.parse(this.deviceJson.value);
+    } catch (error) {
+      throw new Error(`The device description is not valid JSON: ${error.message}`);
+    }
+    if (!device || typeof device !== "object" || Array.isArray(device)) {
+      throw new Error("The device description must be a JSON object.");
+    }
+    return { ...device, device_id: deviceId };
+  }
+
+  showError(message) {
+    replaceChildren(this.problem, h("div", { class: "problem", role: "alert", "data-testid": "start-problem-detail" }, h("p", {}, message)));
+  }
+
+  async check() {
+    replaceChildren(this.problem);
+    let device;
+    try {
+      device = this.readInput();
+    } catch (error) {
+      this.showError(error.message);
+      return false;
+    }
+    this.checkButton.disabled = true;
+    try {
+      const { data } = await this.api.post("/strategies/match", { device });
+      this.match = data;
+      this.matchedInput = JSON.stringify(device);
+      this.renderMatch(data);
+      this.submitButton.disabled = false;
+      return true;
+    } catch (error) {
+      this.match = null;
+      replaceChildren(this.matchBox);
+      replaceChildren(this.problem, problemView(error, "start-problem-detail"));
+      return false;
+    } finally {
+      this.checkButton.disabled = false;
+    }
+  }
+
+  renderMatch(match) {
+    const asks = [];
+    if (match.requires_network) {
+      asks.push(this.ssid.value.trim()
+        ? "Wi-Fi credentials (given below)"
+        : "Wi-Fi credentials: the run will wait for them in PENDING_NETWORK");
+    }
+    for (const secret of match.secrets) asks.push(`the device secret '${secret}'`);
+    replaceChildren(
+      this.matchBox,
+      h("p", {}, "Strategy ", h("strong", { "data-testid": "start-match-strategy" }, match.strategy),
+        ` runs ${match.placement === "edge" ? "on a gateway near the device" : "centrally"}.`),
+      h("p", { class: "muted small" }, match.description),
+      h("p", { "data-testid": "start-match-asks" }, asks.length ? `It needs: ${asks.join("; ")}.` : "It needs nothing more."),
+    );
+    // One password field per secret the strategy needs, kept across checks.
+    const previous = this.secretInputs;
+    this.secretInputs = new Map();
+    replaceChildren(this.secrets);
+    if (match.secrets.length) {
+      const fields = match.secrets.map((name) => {
+        const input = previous.get(name) || h("input", {
+          id: `start-secret-${name}`, type: "password", autocomplete: "off", "data-testid": `start-secret-${name}`,
+        });
+        if (!input.value && this.templateSecrets && this.templateSecrets[name]) input.value = this.templateSecrets[name];
+        this.secretInputs.set(name, input);
+        return h("div", { class: "field" }, h("label", { for: input.id }, `Secret: ${name}`), input);
+      });
+      this.secrets.append(h("fieldset", {}, h("legend", {}, "Device secrets"), fields));
+    }
+  }
+
+  async start(event) {
+    event.preventDefault();
+    replaceChildren(this.problem);
+    let device;
+    try {
+      device = this.readInput();
+    } catch (error) {
+      this.showError(error.message);
+      return;
+    }
+    if (!this.match || this.matchedInput !== JSON.stringify(device)) {
+      if (!(await this.check())) return;
+    }
+    const body = { device };
+    const ssid = this.ssid.value.trim();
+    if (ssid) body.network = { ssid, passphrase: this.passphrase.value };
+    const secrets = {};
+    for (const [name, input] of this.secretInputs) if (input.value) secrets[name] = input.value;
+    if (Object.keys(secrets).length) body.secrets = secrets;
+    this.submitButton.disabled = true;
+    try {
+      const { data } = await this.api.post(runPath(device.device_id), body);
+      this.passphrase.value = "";
+      this.onStarted(data);
+    } catch (error) {
+      const running = error instanceof ApiError && error.code === "RUN_IN_PROGRESS"
+        ? h("p", {}, h("a", { href: `#/runs/${encodeURIComponent(device.device_id)}` }, "Follow the run in progress"))
+        : null;
+      replaceChildren(this.problem, problemView(error, "start-problem-detail"), running);
+      this.submitButton.disabled = false;
+    }
+  }
+}
