@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client
 
 from workflows.search_attributes import ALL_KEYS
@@ -148,8 +153,7 @@ async def start_dev_server(
                 f"the dev server exited with status {process.returncode}; see {log_path}"
             )
         try:
-            await Client.connect(server.address)
-            return server
+            client = await Client.connect(server.address)
         except RuntimeError:
             if loop.time() > deadline:
                 await server.stop()
@@ -158,3 +162,30 @@ async def start_dev_server(
                     f"{ready_timeout:.0f}s; see {log_path}"
                 ) from None
             await asyncio.sleep(0.3)
+            continue
+        await register_search_attributes(client)
+        return server
+
+
+async def register_search_attributes(client: Client, namespace: str = "default") -> None:
+    """Add devprov's search attributes the namespace lacks.
+
+    `--search-attribute` only registers them when the dev server creates its SQLite
+    file; a data directory made by an older devprov lacks the ones added since, and
+    every start would fail with "no mapping defined for search attribute".
+    """
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {key.name for key in ALL_KEYS} - set(listed.custom_attributes)
+    if not missing:
+        return
+    logger.warning("registering search attributes %s in namespace %s", sorted(missing), namespace)
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={
+                name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in sorted(missing)
+            },
+        )
+    )
