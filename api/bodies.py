@@ -10,7 +10,8 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from api.keys import DEPENDENCIES
-from api.problems import ApiError, FieldError
+from api.problems import ApiError
+from domain.api_models import FieldError
 from domain.errors import ErrorCode
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

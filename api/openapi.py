@@ -15,12 +15,13 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from api.problems import PROBLEM_CONTENT_TYPE, Problem
 from domain.api_models import (
     API_PREFIX,
+    PROBLEM_CONTENT_TYPE,
     ConsoleConfig,
     DeviceSelection,
     FleetStatus,
+    Problem,
     RunList,
     RunStatus,
     StartedFleet,
@@ -30,7 +31,7 @@ from domain.api_models import (
     StrategyQuery,
 )
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
-from domain.progress import ProgressEvent, ProgressSnapshot
+from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
 
@@ -39,6 +40,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (NetworkCredentials, "validation"),
     (ProgressSnapshot, "serialization"),
     (ProgressEvent, "serialization"),
+    (StreamedEvent, "serialization"),
     (RunStatus, "serialization"),
     (StartedRun, "serialization"),
     (StrategyInfo, "serialization"),
@@ -163,8 +165,8 @@ def _run_paths(b: _Builder) -> JsonObject:
                 ),
                 "responses": {
                     "200": {
-                        "description": "The event stream.",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "description": "The event stream; each `data` is a StreamedEvent.",
+                        "content": {"text/event-stream": {"schema": b.ref(StreamedEvent)}},
                     },
                     "404": not_found,
                 },

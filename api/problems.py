@@ -8,46 +8,11 @@ from http import HTTPStatus
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from pydantic import BaseModel, ConfigDict, Field
 
+from domain.api_models import PROBLEM_CONTENT_TYPE, Problem
 from domain.errors import ErrorCode
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-
 logger = logging.getLogger("devprov.api")
-
-
-class FieldError(BaseModel):
-    """One invalid field of a request body; never carries the submitted value."""
-
-    loc: list[str | int] = Field(description='Path to the field, e.g. `["device", "type"]`.')
-    msg: str
-    type: str
-
-
-class StrategyRejection(BaseModel):
-    """One strategy considered for a device and why it cannot serve it."""
-
-    strategy: str
-    reasons: list[str]
-
-
-class Problem(BaseModel):
-    """Body of every error response (`application/problem+json`)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = Field(description="URI naming the problem type: `urn:devprov:problem:<code>`.")
-    title: str
-    status: int
-    detail: str
-    code: ErrorCode = Field(description="Stable error code; switch on this, not on `detail`.")
-    reasons: list[StrategyRejection] | None = Field(
-        default=None, description="Strategies considered and why each was not chosen."
-    )
-    errors: list[FieldError] | None = Field(
-        default=None, description="Invalid fields of the request body."
-    )
 
 
 _TITLES: dict[ErrorCode, str] = {

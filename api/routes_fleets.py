@@ -14,10 +14,11 @@ from api.problems import ApiError
 from api.responses import model_response
 from api.routes_streams import closing_on_disconnect, resume_after
 from api.schemas import DeviceSelection, StartedFleet
+from domain.api_models import FLEET_SSE_EVENT
 from domain.errors import ErrorCode
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, fleet_workflow_id
 
-SSE_EVENT = "fleet-progress"
+SSE_EVENT = FLEET_SSE_EVENT
 
 
 async def _own_fleet(request: web.Request) -> str:

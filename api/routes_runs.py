@@ -11,11 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api.access import caller_of, take_start
 from api.bodies import field_errors, invalid, read_model
 from api.keys import DEPENDENCIES, METRICS, RUNS
-from api.problems import FieldError
 from api.responses import model_response, models_response
 from api.run_listing import MAX_RUNS, RunFilter, list_runs
 from api.runs import temporal_errors
-from domain.api_models import RunList, StartedRun, StrategyInfo, StrategyQuery
+from domain.api_models import FieldError, RunList, StartedRun, StrategyInfo, StrategyQuery
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
 

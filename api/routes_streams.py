@@ -15,11 +15,12 @@ from api.access import caller_of, stream_slot
 from api.keys import DEPENDENCIES, HUB, RUNS
 from api.problems import ApiError
 from api.streams import Subscription
+from domain.api_models import PROGRESS_SSE_EVENT
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot
 from domain.run import workflow_id_for
 
-SSE_EVENT = "progress"
+SSE_EVENT = PROGRESS_SSE_EVENT
 
 
 def resume_after(request: web.Request) -> int:

@@ -1,1 +1,69 @@
-"""The devprov client SDK: a typed async client of the provisioning API."""
+"""The devprov client SDK: a typed async client of the provisioning API.
+
+It needs pydantic, httpx and httpx-sse only (not the server's Temporal, aiohttp or
+radio libraries); the BLE scanner of `client.ble_scan` needs bleak.
+
+    async with DevprovClient("http://127.0.0.1:8080", api_key) as api:
+        started = await api.start_provisioning(request)
+        async for event in api.events(started.device_id):
+            print(event.state, event.message)
+"""
+
+from client.api import DEFAULT_API_URL, DevprovClient
+from client.coordinator import (
+    MissingSecrets,
+    ProvisioningCoordinator,
+    ProvisioningOutcome,
+    ProvisioningView,
+)
+from client.credentials import (
+    CurrentNetworkCredentials,
+    FileCredentials,
+    FirstAvailable,
+    GivenCredentials,
+    PromptCredentials,
+)
+from client.errors import (
+    ApiProblem,
+    ApiUnreachable,
+    DevprovError,
+    InvalidRequest,
+    NotAuthorized,
+    RateLimited,
+    RunConflict,
+    RunNotFound,
+    ServiceUnavailable,
+    UnsupportedDevice,
+)
+from client.events import EventStream, ReconnectPolicy
+from client.ports import CredentialsRequest, CredentialsSource, DeviceScanner, FoundDevice
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "ApiProblem",
+    "ApiUnreachable",
+    "CredentialsRequest",
+    "CredentialsSource",
+    "CurrentNetworkCredentials",
+    "DeviceScanner",
+    "DevprovClient",
+    "DevprovError",
+    "EventStream",
+    "FileCredentials",
+    "FirstAvailable",
+    "FoundDevice",
+    "GivenCredentials",
+    "InvalidRequest",
+    "MissingSecrets",
+    "NotAuthorized",
+    "PromptCredentials",
+    "ProvisioningCoordinator",
+    "ProvisioningOutcome",
+    "ProvisioningView",
+    "RateLimited",
+    "ReconnectPolicy",
+    "RunConflict",
+    "RunNotFound",
+    "ServiceUnavailable",
+    "UnsupportedDevice",
+]

@@ -11,11 +11,17 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.device import DeviceDescriptor
+from domain.errors import ErrorCode
 from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
 from domain.states import ProvisioningState
 
 API_PREFIX = "/api/v1"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROGRESS_SSE_EVENT = "progress"
+"""SSE event type of a device run's stream (`data`: a `StreamedEvent`)."""
+FLEET_SSE_EVENT = "fleet-progress"
+"""SSE event type of a fleet's stream (`data`: a `FleetSnapshot`)."""
 
 
 class RunLinks(BaseModel):
@@ -193,3 +199,36 @@ class ConsoleConfig(BaseModel):
     temporal_ui_url: str | None = Field(description="Base URL of the Temporal Web UI.")
     namespace: str
     auth_required: bool
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request body; never carries the submitted value."""
+
+    loc: list[str | int] = Field(description='Path to the field, e.g. `["device", "type"]`.')
+    msg: str
+    type: str
+
+
+class StrategyRejection(BaseModel):
+    """One strategy considered for a device and why it cannot serve it."""
+
+    strategy: str
+    reasons: list[str]
+
+
+class Problem(BaseModel):
+    """Body of every error response (`application/problem+json`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI naming the problem type: `urn:devprov:problem:<code>`.")
+    title: str
+    status: int
+    detail: str
+    code: ErrorCode = Field(description="Stable error code; switch on this, not on `detail`.")
+    reasons: list[StrategyRejection] | None = Field(
+        default=None, description="Strategies considered and why each was not chosen."
+    )
+    errors: list[FieldError] | None = Field(
+        default=None, description="Invalid fields of the request body."
+    )

@@ -25,6 +25,15 @@ class ProgressEvent(BaseModel):
     details: dict[str, str] = Field(default_factory=dict)
 
 
+class StreamedEvent(ProgressEvent):
+    """One event as the SSE and WebSocket streams carry it: the event and its run."""
+
+    workflow_id: str
+    device_id: str
+    strategy: str
+    terminal: bool = Field(description="True on the last event: the run has ended.")
+
+
 class ProgressSnapshot(BaseModel):
     """The whole visible state of a run, served by the workflow's `progress` query."""
 
@@ -59,13 +68,13 @@ class ProgressSnapshot(BaseModel):
 
     def event_payload(self, event: ProgressEvent) -> dict[str, object]:
         """JSON-ready data of one SSE/WebSocket event: the run context plus the event."""
-        return {
-            "workflow_id": self.workflow_id,
-            "device_id": self.device_id,
-            "strategy": self.strategy,
-            **event.model_dump(mode="json"),
-            "terminal": event.state.is_terminal,
-        }
+        return StreamedEvent(
+            **event.model_dump(),
+            workflow_id=self.workflow_id,
+            device_id=self.device_id,
+            strategy=self.strategy,
+            terminal=event.state.is_terminal,
+        ).model_dump(mode="json")
 
 
 class ProvisionResult(BaseModel):

@@ -1,0 +1,296 @@
+"""`DevprovClient`: an async client of every API route, on httpx.
+
+Its models are the backend's own (`domain`), so a request the client builds is the
+request the server validates, and a response it reads is the one the server wrote.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from client import routes
+from client.errors import ApiUnreachable
+from client.events import EventStream, ReconnectPolicy
+from client.responses import raise_for_problem, read_model
+from domain.api_models import (
+    FLEET_SSE_EVENT,
+    PROGRESS_SSE_EVENT,
+    DeviceSelection,
+    FleetStatus,
+    RunList,
+    RunStatus,
+    StartedFleet,
+    StartedRun,
+    StrategyInfo,
+    StrategyMatch,
+    StrategyQuery,
+)
+from domain.device import DeviceDescriptor
+from domain.fleet import FleetRequest, FleetSnapshot
+from domain.progress import ProgressSnapshot, StreamedEvent
+from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.states import ProvisioningState
+
+DEFAULT_API_URL = "http://127.0.0.1:8080"
+
+_STRATEGIES = TypeAdapter(list[StrategyInfo])
+
+
+class DevprovClient:
+    """Async client of the devprov API.
+
+    Use it as an async context manager (it owns an `httpx.AsyncClient`), or pass
+    your own `http` client and close it yourself.
+
+    Args:
+        base_url: The API's origin, e.g. `http://127.0.0.1:8080`.
+        api_key: Sent as `Authorization: Bearer <key>`.
+        timeout: Timeout of ordinary requests in seconds (updates may take a while:
+            the API waits up to 60 s for a run to accept credentials or a retry).
+        http: An httpx client to use instead of a new one (e.g. with a mock transport).
+        reconnect: How event streams resume after a dropped connection.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_API_URL,
+        api_key: str | None = None,
+        *,
+        timeout: float = 75.0,
+        http: httpx.AsyncClient | None = None,
+        reconnect: ReconnectPolicy | None = None,
+    ) -> None:
+        headers = {"Accept": "application/json", "User-Agent": "devprov-sdk"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._http.headers.update(headers)
+        self.reconnect = reconnect or ReconnectPolicy()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DevprovClient:
+        """From `$DEVPROV_API_URL` (default `http://127.0.0.1:8080`) and `$DEVPROV_API_KEY`."""
+        env = os.environ if environ is None else environ
+        return cls(env.get("DEVPROV_API_URL") or DEFAULT_API_URL, env.get("DEVPROV_API_KEY"))
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url).rstrip("/")
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (if this object made it)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    # ------------------------------------------------------------------ device runs
+
+    async def start_provisioning(self, request: ProvisionRequest) -> StartedRun:
+        """Start the run of `request.device` (`202`); `UnsupportedDevice` names the reasons."""
+        response = await self._send(
+            routes.START_PROVISIONING, json=_wire(request), device_id=request.device.device_id
+        )
+        return read_model(response, StartedRun)
+
+    async def get_run(self, device_id: str) -> RunStatus:
+        """The progress snapshot of the device's latest run and its execution status."""
+        response = await self._send(routes.GET_PROVISIONING, device_id=device_id)
+        return read_model(response, RunStatus)
+
+    async def submit_credentials(
+        self, device_id: str, credentials: NetworkCredentials
+    ) -> ProgressSnapshot:
+        """Give a waiting run its Wi-Fi credentials; returns once the run took them."""
+        response = await self._send(
+            routes.SUBMIT_CREDENTIALS, json=_wire(credentials), device_id=device_id
+        )
+        return read_model(response, ProgressSnapshot)
+
+    async def forget_credentials(self, device_id: str) -> ProgressSnapshot:
+        """Make the run drop the credentials it holds and ask for them again."""
+        response = await self._send(routes.FORGET_CREDENTIALS, device_id=device_id)
+        return read_model(response, ProgressSnapshot)
+
+    async def retry(self, device_id: str) -> ProgressSnapshot | StartedRun:
+        """Start over: the waiting run restarts (its snapshot), or a new run starts."""
+        response = await self._send(routes.RETRY_PROVISIONING, device_id=device_id)
+        if response.status_code == 202:
+            return read_model(response, StartedRun)
+        return read_model(response, ProgressSnapshot)
+
+    async def cancel(self, device_id: str) -> ProgressSnapshot:
+        """Ask the run to stop; it rolls the device back. Returns the snapshot as of now."""
+        response = await self._send(routes.CANCEL_PROVISIONING, device_id=device_id)
+        return read_model(response, ProgressSnapshot)
+
+    def events(
+        self,
+        device_id: str,
+        *,
+        last_event_id: int | None = None,
+        on_reconnect: Callable[[int | None], None] | None = None,
+    ) -> EventStream[StreamedEvent]:
+        """The run's events from `last_event_id` on (all when None), until it ends.
+
+        Dropped connections are resumed (`on_reconnect` hears of each resumption);
+        each event is delivered once, in order.
+        """
+        return EventStream(
+            self._http,
+            routes.STREAM_EVENTS.url(device_id=device_id),
+            event=PROGRESS_SSE_EVENT,
+            model=StreamedEvent,
+            is_last=lambda event: event.terminal,
+            last_event_id=last_event_id,
+            policy=self.reconnect,
+            on_reconnect=on_reconnect,
+        )
+
+    async def list_runs(
+        self,
+        *,
+        state: ProvisioningState | None = None,
+        strategy: str | None = None,
+        site: str | None = None,
+        device_id: str | None = None,
+        fleet_id: str | None = None,
+        error_code: str | None = None,
+        running: bool = False,
+        limit: int = 50,
+    ) -> RunList:
+        """Runs of this key's tenant, newest first (from Temporal's visibility)."""
+        params: dict[str, str] = {"limit": str(limit)}
+        for name, value in (
+            ("state", state.value if state else None),
+            ("strategy", strategy),
+            ("site", site),
+            ("device", device_id),
+            ("fleet", fleet_id),
+            ("error_code", error_code),
+        ):
+            if value:
+                params[name] = value
+        if running:
+            params["running"] = "true"
+        response = await self._send(routes.LIST_RUNS, params=params)
+        return read_model(response, RunList)
+
+    # ------------------------------------------------------------------ strategies
+
+    async def list_strategies(self) -> list[StrategyInfo]:
+        """Every strategy the API knows, with its switches."""
+        response = await self._send(routes.LIST_STRATEGIES)
+        raise_for_problem(response)
+        return _STRATEGIES.validate_json(response.content)
+
+    async def match_strategy(
+        self, device: DeviceDescriptor, *, strategy: str | None = None
+    ) -> StrategyMatch:
+        """The strategy a run of `device` would use; `UnsupportedDevice` says why none."""
+        query = StrategyQuery(device=device, strategy=strategy)
+        response = await self._send(routes.MATCH_STRATEGY, json=_wire(query))
+        return read_model(response, StrategyMatch)
+
+    # ------------------------------------------------------------------ fleets
+
+    async def start_fleet(self, fleet_id: str, request: FleetRequest) -> StartedFleet:
+        """Provision many devices, one child run each."""
+        response = await self._send(routes.START_FLEET, json=_wire(request), fleet_id=fleet_id)
+        return read_model(response, StartedFleet)
+
+    async def get_fleet(self, fleet_id: str) -> FleetStatus:
+        """The fleet's aggregate progress."""
+        response = await self._send(routes.GET_FLEET, fleet_id=fleet_id)
+        return read_model(response, FleetStatus)
+
+    def fleet_events(
+        self, fleet_id: str, *, last_event_id: int | None = None
+    ) -> EventStream[FleetSnapshot]:
+        """The fleet's aggregate snapshot at every change, until it ends."""
+        return EventStream(
+            self._http,
+            routes.STREAM_FLEET.url(fleet_id=fleet_id),
+            event=FLEET_SSE_EVENT,
+            model=FleetSnapshot,
+            is_last=lambda snapshot: snapshot.finished,
+            last_event_id=last_event_id,
+            policy=self.reconnect,
+        )
+
+    async def retry_fleet(
+        self, fleet_id: str, device_ids: list[str] | None = None
+    ) -> FleetSnapshot | StartedFleet:
+        """Run failed devices again (all failed ones when `device_ids` is empty)."""
+        body = _wire(DeviceSelection(device_ids=device_ids or []))
+        response = await self._send(routes.RETRY_FLEET, json=body, fleet_id=fleet_id)
+        if response.status_code == 202:
+            return read_model(response, StartedFleet)
+        return read_model(response, FleetSnapshot)
+
+    async def skip_fleet_devices(self, fleet_id: str, device_ids: list[str]) -> FleetSnapshot:
+        """Leave queued devices out of the fleet."""
+        body = _wire(DeviceSelection(device_ids=device_ids))
+        response = await self._send(routes.SKIP_FLEET_DEVICES, json=body, fleet_id=fleet_id)
+        return read_model(response, FleetSnapshot)
+
+    async def cancel_fleet(self, fleet_id: str) -> FleetSnapshot:
+        """Cancel the fleet: running device runs roll back, queued ones never start."""
+        response = await self._send(routes.CANCEL_FLEET, fleet_id=fleet_id)
+        return read_model(response, FleetSnapshot)
+
+    # ------------------------------------------------------------------ service
+
+    async def openapi(self) -> dict[str, Any]:
+        """The API's OpenAPI document."""
+        response = await self._send(routes.OPENAPI)
+        raise_for_problem(response)
+        document: dict[str, Any] = response.json()
+        return document
+
+    async def ready(self) -> bool:
+        """Whether the API and Temporal answer (`/readyz`)."""
+        try:
+            response = await self._send(routes.READYZ)
+        except ApiUnreachable:
+            return False
+        return response.status_code == 200
+
+    async def _send(
+        self,
+        operation: routes.Operation,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        **path: str,
+    ) -> httpx.Response:
+        try:
+            return await self._http.request(
+                operation.method, operation.url(**path), json=json, params=params
+            )
+        except httpx.TransportError as error:
+            raise ApiUnreachable(
+                f"{operation.method} {self.base_url}{operation.url(**path)} failed: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+
+
+def _wire(model: BaseModel) -> Any:
+    """JSON of a request model; `WireSecret`s serialize to their value for the API."""
+    return model.model_dump(mode="json", exclude_none=True)

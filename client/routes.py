@@ -1,0 +1,79 @@
+"""The API operations the SDK calls: method, path and OpenAPI operation id.
+
+A test checks this table against the served OpenAPI document, so the SDK and the
+server cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from domain.api_models import API_PREFIX
+
+_RUN = f"{API_PREFIX}/devices/{{device_id}}/provision"
+_FLEET = f"{API_PREFIX}/fleets/{{fleet_id}}/provision"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API operation."""
+
+    operation_id: str
+    method: str
+    path: str
+
+    def url(self, **params: str) -> str:
+        """The path with its parameters filled in (percent-encoded)."""
+        return self.path.format(**{name: quote(value, safe="") for name, value in params.items()})
+
+
+START_PROVISIONING = Operation("startProvisioning", "POST", _RUN)
+GET_PROVISIONING = Operation("getProvisioning", "GET", _RUN)
+STREAM_EVENTS = Operation("streamProvisioningEvents", "GET", f"{_RUN}/events")
+SUBMIT_CREDENTIALS = Operation("submitCredentials", "POST", f"{_RUN}/credentials")
+FORGET_CREDENTIALS = Operation("forgetCredentials", "POST", f"{_RUN}/forget-credentials")
+RETRY_PROVISIONING = Operation("retryProvisioning", "POST", f"{_RUN}/retry")
+CANCEL_PROVISIONING = Operation("cancelProvisioning", "POST", f"{_RUN}/cancel")
+LIST_RUNS = Operation("listRuns", "GET", f"{API_PREFIX}/runs")
+LIST_STRATEGIES = Operation("listStrategies", "GET", f"{API_PREFIX}/strategies")
+MATCH_STRATEGY = Operation("matchStrategy", "POST", f"{API_PREFIX}/strategies/match")
+START_FLEET = Operation("startFleet", "POST", _FLEET)
+GET_FLEET = Operation("getFleet", "GET", _FLEET)
+STREAM_FLEET = Operation("streamFleet", "GET", f"{_FLEET}/events")
+RETRY_FLEET = Operation("retryFleet", "POST", f"{_FLEET}/retry")
+SKIP_FLEET_DEVICES = Operation("skipFleetDevices", "POST", f"{_FLEET}/skip")
+CANCEL_FLEET = Operation("cancelFleet", "POST", f"{_FLEET}/cancel")
+OPENAPI = Operation("openapi", "GET", f"{API_PREFIX}/openapi.json")
+HEALTHZ = Operation("healthz", "GET", "/healthz")
+READYZ = Operation("readyz", "GET", "/readyz")
+
+OPERATIONS = (
+    START_PROVISIONING,
+    GET_PROVISIONING,
+    STREAM_EVENTS,
+    SUBMIT_CREDENTIALS,
+    FORGET_CREDENTIALS,
+    RETRY_PROVISIONING,
+    CANCEL_PROVISIONING,
+    LIST_RUNS,
+    LIST_STRATEGIES,
+    MATCH_STRATEGY,
+    START_FLEET,
+    GET_FLEET,
+    STREAM_FLEET,
+    RETRY_FLEET,
+    SKIP_FLEET_DEVICES,
+    CANCEL_FLEET,
+    OPENAPI,
+    HEALTHZ,
+    READYZ,
+)
+
+NOT_IN_SDK = {
+    "streamProvisioningWebSocket": "same payloads as the SSE stream, which the SDK follows",
+    "metrics": "Prometheus scrapes it",
+    "console": "HTML for browsers",
+    "consoleConfig": "for the web console",
+}
+"""Operations of the API the SDK leaves out on purpose, and why."""
