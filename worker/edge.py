@@ -26,7 +26,7 @@ from worker.health import serve_health
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics
 from worker.systemd_notify import systemd_service
-from worker.temporal_client import connect
+from worker.temporal_client import connect_when_reachable
 from worker.workers import edge_worker
 
 logger = logging.getLogger("devprov.worker.edge")
@@ -78,7 +78,7 @@ async def main() -> None:
     configure_logging()
     settings = Settings.from_env()
     serve_worker_metrics(settings)
-    client = await connect(settings)
+    client = await connect_when_reachable(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from config.settings import Settings
 from worker.codec import data_converter, load_key_ring
+
+logger = logging.getLogger("devprov.temporal_client")
 
 
 @functools.cache
@@ -66,3 +70,23 @@ async def connect(
         ),
         runtime=runtime,
     )
+
+
+async def connect_when_reachable(
+    settings: Settings, *, give_up_after: float = 120.0, pause: float = 1.0
+) -> Client:
+    """`connect`, retried while the server does not answer (starting, restarting, or
+    started together with this worker), so a worker does not exit on a refused
+    connection; gives up after `give_up_after` seconds with the last error."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + give_up_after
+    while True:
+        try:
+            return await connect(settings)
+        except RuntimeError as error:
+            if loop.time() >= deadline:
+                raise
+            logger.warning(
+                "Temporal at %s is not reachable yet: %s", settings.temporal_address, error
+            )
+            await asyncio.sleep(pause)
