@@ -1,4 +1,15 @@
-"""`devprov` command line: find runs, replay histories, retry failed devices.
+"""`devprov` command line: provision devices, find and replay runs, retry failed ones.
+
+Installer commands (through the HTTP API: `$DEVPROV_API_URL`, `$DEVPROV_API_KEY`):
+
+    devprov provision <device-id> --request FILE [--follow] [--credentials FILE]
+                      [--os-network] [--no-input] [--retry N]
+    devprov scan [--timeout S] [--ble-backend B] [--json]
+    devprov runs show <device-id> [--json]
+    devprov cancel <device-id>
+
+Operator commands (straight to Temporal at `$DEVPROV_TEMPORAL_ADDRESS`, default
+127.0.0.1:7233):
 
     devprov runs list [--state S] [--strategy X] [--error-code C] [--site S] [--running]
     devprov replay <workflow-id> [--run-id R]
@@ -6,7 +17,7 @@
     devprov history export <workflow-id> [--out FILE]
     devprov retry <device-id>
 
-It talks to Temporal at `$DEVPROV_TEMPORAL_ADDRESS` (default 127.0.0.1:7233).
+Exit statuses: see `cli.exit_codes.ExitCode` (0 succeeded, 4 rolled back, ...).
 """
 
 from __future__ import annotations
@@ -16,10 +27,13 @@ import asyncio
 import sys
 from pathlib import Path
 
+from rich.console import Console
+
 from api.problems import ApiError
 from api.run_listing import RunFilter, list_runs
 from api.runs import ProvisioningRuns
 from api.schemas import StartedRun
+from cli.provisioning import add_commands, add_runs_show
 from cli.replay import fetch_history, load_history_dir, replay_histories
 from config.policies import load_policy_book
 from config.settings import Settings
@@ -45,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--running", action="store_true", help="only runs not finished")
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_runs_show(runs_commands)
 
     replay = commands.add_parser("replay", help="replay histories against this code")
     replay.add_argument("workflow_id", nargs="?")
@@ -60,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
     retry = commands.add_parser("retry", help="start a fresh run for a failed device")
     retry.add_argument("device_id")
+    add_commands(commands)
     return parser
 
 
@@ -148,6 +164,8 @@ async def _retry(args: argparse.Namespace, settings: Settings) -> int:
 async def run(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
+    if hasattr(args, "handler"):
+        return int(await args.handler(args, Console(stderr=True)))
     settings = Settings.from_env()
     if args.command == "runs":
         return await _runs_list(args, settings)

@@ -103,6 +103,11 @@ class ProvisioningCoordinator:
         self._credentials = credentials
         self._cancelled: set[str] = set()
 
+    @property
+    def cancelled(self) -> frozenset[str]:
+        """Devices whose runs this coordinator was asked to cancel."""
+        return frozenset(self._cancelled)
+
     async def provision(
         self,
         device: DeviceDescriptor,
