@@ -84,6 +84,8 @@ class Settings:
     ble_scan_timeout_seconds: float = 5.0
     simulator_ble_port: int = 8091
     """Control API and web pages of the simulated Improv devices (embedded stack)."""
+    simulator_ble_hci_port: int = 8097
+    """HCI-over-TCP controller on the simulated BLE link, for `devprov scan` (embedded)."""
     zigbee_radio: str = "simulated"
     """Edge workers' Zigbee radio: `simulated`, `znp:<port>`, `ezsp:<port>`, `deconz:<port>`."""
     zigbee_baudrate: int | None = None
@@ -150,6 +152,7 @@ class Settings:
             ble_backend=env.get("DEVPROV_BLE_BACKEND", "virtual"),
             ble_scan_timeout_seconds=float(env.get("DEVPROV_BLE_SCAN_TIMEOUT", "5")),
             simulator_ble_port=_int(env, "DEVPROV_SIMULATOR_BLE_PORT", 8091),
+            simulator_ble_hci_port=_int(env, "DEVPROV_SIMULATOR_BLE_HCI_PORT", 8097),
             zigbee_radio=env.get("DEVPROV_ZIGBEE_RADIO") or "simulated",
             zigbee_baudrate=_optional_number(env, "DEVPROV_ZIGBEE_BAUDRATE"),
             zigbee_channel=(

@@ -78,6 +78,7 @@ def banner(
     simulator_url: str,
     ble_simulator_url: str | None = None,
     zigbee_simulator_url: str | None = None,
+    ble_client_backend: str | None = None,
 ) -> str:
     """What to open and what to try, printed once everything is up."""
     examples = sorted(p.stem for p in EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []
@@ -94,6 +95,11 @@ def banner(
         *(
             [f"  Simulated BLE     {ble_simulator_url}/_sim/ble/devices"]
             if ble_simulator_url
+            else []
+        ),
+        *(
+            [f"  BLE for clients   {ble_client_backend}  (devprov scan --ble-backend ...)"]
+            if ble_client_backend
             else []
         ),
         *(
@@ -172,6 +178,10 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             improv_fleet, host=settings.simulator_host, port=settings.simulator_ble_port
         )
         stack.push_async_callback(improv_control.close)
+        # What a USB dongle is to an installer's laptop: `devprov scan` hears the link.
+        dongle = await ble_radio.serve_hci(
+            "installer-dongle", host=settings.simulator_host, port=settings.simulator_ble_hci_port
+        )
 
         cloud = await start_cloud_simulator(
             CloudConfig(auto_checkin_delay=0.5), host="127.0.0.1", port=settings.cloud_port
@@ -224,6 +234,7 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
                 simulator.base_url,
                 improv_control.base_url,
                 zigbee_control.base_url,
+                ble_client_backend=f"bumble-hci:{dongle.transport}",
             ),
             flush=True,
         )

@@ -103,7 +103,9 @@ class VirtualBleRadio:
         """A host in the central role, for a gateway's bleak backend."""
         return BumbleCentral(await self.open_host(name, address))
 
-    async def serve_hci(self, name: str, host: str = "127.0.0.1") -> ServedHciController:
+    async def serve_hci(
+        self, name: str, host: str = "127.0.0.1", port: int = 0
+    ) -> ServedHciController:
         """A controller on the link that a bumble host drives over HCI-over-TCP.
 
         What a USB dongle is to a real gateway: lets the `bumble-hci:<transport>`
@@ -111,7 +113,8 @@ class VirtualBleRadio:
         """
         address = static_address_for(name)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind((host, 0))
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
         port = listener.getsockname()[1]
         server = await open_tcp_server_transport_with_socket(listener)
         controller = Controller(
