@@ -7,9 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-PY_PACKAGES := domain config strategies adapters activities workflows worker api simulators bench cli
+PY_PACKAGES := domain config strategies adapters activities workflows worker api simulators bench cli client
 
-.PHONY: run test lint typecheck pytest bench venv clean
+.PHONY: run test lint typecheck pytest bench venv clean browser
 
 venv: $(STAMP)
 
@@ -29,7 +29,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy $(PY_PACKAGES) tests
 
-pytest: $(STAMP)
+# The browser tests drive Debian's chromium (Playwright cannot download browsers here).
+browser:
+	@bash scripts/install-chromium.sh
+
+pytest: $(STAMP) browser
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
