@@ -18,6 +18,8 @@ OURS = {
     "worker",
     "api",
     "simulators",
+    "client",
+    "cli",
 }
 IO_LIBRARIES = {"httpx", "aiohttp", "bleak", "bumble", "zigpy", "requests", "socket"}
 
@@ -28,6 +30,9 @@ FORBIDDEN: dict[str, set[str]] = {
     "workflows": {"adapters", "activities", "worker", "api", "simulators"} | IO_LIBRARIES,
     "adapters": {"temporalio", "activities", "workflows", "worker", "api", "strategies"},
     "activities": {"worker", "api", "simulators", "workflows"},
+    # The SDK speaks HTTP with the domain's models only; its BLE scan reuses the
+    # gateways' BLE adapters.
+    "client": (OURS - {"domain", "client", "adapters"}) | {"temporalio", "aiohttp", "zigpy"},
 }
 
 
