@@ -178,7 +178,12 @@ async def run(argv: list[str] | None = None) -> int:
 
 def main() -> None:
     """Entry point of the `devprov` script."""
-    sys.exit(asyncio.run(run()))
+    code = asyncio.run(run())
+    # The Temporal client's Rust threads can abort CPython's finalization ("Fatal Python
+    # error: PyGILState_Release", temporalio/sdk-python#300): leave without it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
