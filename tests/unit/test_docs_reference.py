@@ -305,9 +305,7 @@ def test_relative_links_in_the_docs_resolve() -> None:
         if not target.exists()
     }
 
-    # docs/sdk.md is being written alongside this page; until it lands, links to it wait.
-    pending = {t for t in [DOCS / "sdk.md"] if not t.exists()}
-    assert {(page, target) for page, target in broken if Path(target) not in pending} == set()
+    assert broken == set()
 
 
 def test_configuration_md_lists_every_variable_the_code_reads() -> None:
