@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
 from activities.http_wifi import HttpWifiActivities
@@ -41,6 +41,9 @@ CHROMIUM_ARGS = [
 TEMPORAL_UI = "http://temporal-ui.test:8233"
 VIEWPORT = {"width": 1360, "height": 900}
 
+# What a person sees may take a while on a loaded 2-core machine; auto-waiting absorbs it.
+expect.set_options(timeout=20_000)
+
 
 @dataclass(frozen=True)
 class ConsoleStack:
@@ -62,9 +65,15 @@ class ConsoleStack:
 
     def add_device(self) -> SimulatedWifiDevice:
         """A new simulated device in set-up mode, reachable by the edge worker."""
-        return self.fleet.add(
-            SimulatedWifiDevice(f"console-{uuid.uuid4().hex[:8]}", join_delay=0.5)
-        )
+        return self.fleet.add(SimulatedWifiDevice(f"relay-{uuid.uuid4().hex[:6]}", join_delay=0.5))
+
+    async def end_run(self, device_id: str) -> None:
+        """Cancel the device's run if a test left it waiting (nothing to do otherwise)."""
+        async with httpx.AsyncClient(base_url=self.api.url, trust_env=False) as http:
+            await http.post(
+                f"/api/v1/devices/{device_id}/provision/cancel",
+                headers={"Authorization": f"Bearer {self.key}"},
+            )
 
     def device_json(self) -> str:
         """The description the console's form takes for a device of this stack."""
@@ -143,6 +152,8 @@ async def page(context: BrowserContext) -> Page:
 
 
 @pytest.fixture
-def device(console_stack: ConsoleStack) -> SimulatedWifiDevice:
-    """A simulated Wi-Fi relay of this test only."""
-    return console_stack.add_device()
+async def device(console_stack: ConsoleStack) -> AsyncIterator[SimulatedWifiDevice]:
+    """A simulated Wi-Fi relay of this test only; its run does not outlive the test."""
+    device = console_stack.add_device()
+    yield device
+    await console_stack.end_run(device.device_id)

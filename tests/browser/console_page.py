@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from playwright.async_api import Locator, Page, expect
 
 from simulators.http_wifi import LAB_NETWORK_PASSPHRASE, LAB_NETWORK_SSID
-from tests.browser.conftest import ConsoleStack
+from tests.browser.conftest import ARTIFACTS, ROOT, ConsoleStack
+
+DOCS_IMAGES = ROOT / "docs" / "images"
 
 RUN_TIMEOUT = 45_000
 """How long a run may take to reach a state a test waits for (a loaded 2-core machine)."""
@@ -45,3 +49,20 @@ def timeline_event(page: Page, state: str) -> Locator:
 async def expect_run_state(page: Page, state: str) -> None:
     """The run view's state badge shows `state`."""
     await expect(page.get_by_test_id("run-state")).to_have_text(state, timeout=RUN_TIMEOUT)
+
+
+async def answer_credentials(page: Page, passphrase: str) -> None:
+    """Fill the run's credentials prompt and send it."""
+    form = page.get_by_test_id("credentials-form")
+    await form.get_by_label("Network name (SSID)").fill(LAB_NETWORK_SSID)
+    await form.get_by_label("Passphrase").fill(passphrase)
+    await form.get_by_role("button", name="Send credentials").click()
+
+
+async def save_screenshot(page: Page, name: str, *, docs: bool = False) -> None:
+    """Keep a screenshot under test-artifacts/; with DEVPROV_DOCS_SCREENSHOTS=1, `docs`
+    ones also replace the committed copy under docs/images/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / name, full_page=True)
+    if docs and os.environ.get("DEVPROV_DOCS_SCREENSHOTS") == "1":
+        await page.screenshot(path=DOCS_IMAGES / name, full_page=True)

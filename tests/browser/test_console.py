@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import httpx
 from playwright.async_api import Page, expect
 
-from simulators.http_wifi import SimulatedWifiDevice
-from tests.browser.conftest import ARTIFACTS, ConsoleStack
+from simulators.http_wifi import LAB_NETWORK_PASSPHRASE, SimulatedWifiDevice
+from tests.browser.conftest import ConsoleStack
 from tests.browser.console_page import (
     RUN_TIMEOUT,
+    answer_credentials,
     expect_run_state,
     open_console,
+    save_screenshot,
     start_run,
     timeline_event,
 )
+from tests.integration.conftest import request_body
+from tests.integration.test_http_wifi_pipeline import set_faults
 
 
 async def test_run_started_from_the_console_streams_its_states_to_succeeded(
@@ -22,13 +27,203 @@ async def test_run_started_from_the_console_streams_its_states_to_succeeded(
 
     await start_run(page, console_stack, device.device_id)
 
-    timeline = page.get_by_test_id("timeline")
     await expect(timeline_event(page, "SUCCEEDED")).to_contain_text(
         "device joined 'devprov-lab'", timeout=RUN_TIMEOUT
     )
     for state in ("PENDING", "DETECTING", "PRE_CHECK", "PROVISIONING", "CONFIRMING"):
         await expect(timeline_event(page, state).first).to_be_visible()
     await expect_run_state(page, "SUCCEEDED")
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / "console-run.png", full_page=True)
-    await expect(timeline).not_to_contain_text("correct-horse-battery")
+    await expect(page.get_by_test_id("stream-status")).to_have_text("run ended")
+    await save_screenshot(page, "console-succeeded.png")
+
+
+async def test_start_form_shows_which_strategy_runs_and_what_it_will_ask_for(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    await open_console(page, console_stack)
+    await page.get_by_test_id("new-run-link").click()
+    form = page.get_by_test_id("start-form")
+    await form.get_by_label("Device id").fill(device.device_id)
+    await form.get_by_label("Device description (JSON)").fill(console_stack.device_json())
+    await form.get_by_label("Network name (SSID)").fill("")
+
+    await form.get_by_role("button", name="Check device").click()
+
+    await expect(form.get_by_test_id("start-match-strategy")).to_have_text("http-wifi")
+    await expect(form.get_by_test_id("start-match-asks")).to_contain_text("PENDING_NETWORK")
+    await expect(form.get_by_role("button", name="Start provisioning")).to_be_enabled()
+
+
+async def test_unsupported_device_shows_why_no_strategy_matches(
+    page: Page, console_stack: ConsoleStack
+) -> None:
+    await open_console(page, console_stack)
+    await page.get_by_test_id("new-run-link").click()
+    form = page.get_by_test_id("start-form")
+    await form.get_by_label("Device id").fill("toaster-1")
+    await form.get_by_label("Device description (JSON)").fill(
+        '{"type": "toaster", "vendor": "acme", "capabilities": ["infrared"]}'
+    )
+
+    await form.get_by_role("button", name="Check device").click()
+
+    problem = form.get_by_test_id("start-problem-detail")
+    await expect(problem).to_contain_text("UNSUPPORTED_DEVICE")
+    await expect(problem).to_contain_text("http-wifi: ")
+    await expect(form.get_by_role("button", name="Start provisioning")).to_be_disabled()
+
+
+async def test_run_without_network_asks_for_credentials_and_succeeds_once_given(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    await open_console(page, console_stack)
+    await start_run(page, console_stack, device.device_id, with_network=False)
+
+    prompt = page.get_by_test_id("credentials-form")
+    await expect(prompt).to_be_visible(timeout=RUN_TIMEOUT)
+    await expect(prompt.get_by_label("Passphrase")).to_have_attribute("type", "password")
+    await expect(page.get_by_test_id("credentials-rejection")).to_be_hidden()
+    await answer_credentials(page, LAB_NETWORK_PASSPHRASE)
+
+    await expect_run_state(page, "SUCCEEDED")
+    await expect(prompt).to_be_hidden()
+    await expect(timeline_event(page, "PENDING_NETWORK")).to_contain_text(
+        "waiting for network credentials"
+    )
+
+
+async def test_device_prompt_shows_while_the_run_waits_for_the_device(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    set_faults(device, unreachable=True)
+    await open_console(page, console_stack)
+    await start_run(page, console_stack, device.device_id)
+
+    prompt = page.get_by_test_id("device-prompt")
+    await expect(prompt).to_contain_text("put it in set-up mode", timeout=RUN_TIMEOUT)
+    set_faults(device, unreachable=False)
+
+    await expect_run_state(page, "SUCCEEDED")
+    await expect(prompt).to_be_hidden()
+
+
+async def test_forget_credentials_makes_the_run_ask_for_them(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    set_faults(device, unreachable=True)
+    await open_console(page, console_stack)
+    await start_run(page, console_stack, device.device_id)
+    await expect(page.get_by_test_id("device-prompt")).to_be_visible(timeout=RUN_TIMEOUT)
+
+    await page.get_by_role("button", name="Forget credentials").click()
+    await expect(page.get_by_test_id("action-note")).to_contain_text("forgot its credentials")
+    set_faults(device, unreachable=False)
+
+    await expect(page.get_by_test_id("credentials-form")).to_be_visible(timeout=RUN_TIMEOUT)
+    await expect(page.get_by_test_id("run-attempt")).to_have_text("2")
+
+
+async def test_cancel_ends_the_waiting_run(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    await open_console(page, console_stack)
+    await start_run(page, console_stack, device.device_id, with_network=False)
+    await expect(page.get_by_test_id("credentials-form")).to_be_visible(timeout=RUN_TIMEOUT)
+
+    await page.get_by_role("button", name="Cancel and roll back").click()
+
+    await expect_run_state(page, "CANCELLED")
+    await expect(timeline_event(page, "CANCELLED")).to_contain_text("CANCELLED_BY_USER")
+    await expect(page.get_by_test_id("credentials-form")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Cancel and roll back")).to_be_disabled()
+    assert device.in_setup_mode
+
+
+async def test_failed_run_rolls_back_and_retry_starts_a_new_run_that_succeeds(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    set_faults(device, never_joins=True)
+    await open_console(page, console_stack)
+    await start_run(page, console_stack, device.device_id)
+
+    await expect_run_state(page, "ROLLED_BACK")
+    await expect(timeline_event(page, "ROLLING_BACK")).to_be_visible()
+    await expect(timeline_event(page, "ROLLED_BACK")).to_contain_text("NETWORK_JOIN_TIMEOUT")
+    first_run = await page.get_by_test_id("run-id").inner_text()
+    set_faults(device, never_joins=False)
+
+    await page.get_by_role("button", name="Retry").click()
+
+    await expect(page.get_by_test_id("action-note")).to_have_text("Retry started a new run.")
+    await expect_run_state(page, "SUCCEEDED")
+    await expect(page.get_by_test_id("run-id")).not_to_have_text(first_run)
+    await expect(timeline_event(page, "SUCCEEDED")).to_be_visible()
+    await expect(page.get_by_test_id("earlier-run")).to_contain_text("ROLLED_BACK")
+    await save_screenshot(page, "console-retried.png")
+
+
+async def test_runs_list_shows_runs_live_and_filters_by_device(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    await open_console(page, console_stack)
+    await page.get_by_test_id("filter-device").fill(device.device_id)
+    async with httpx.AsyncClient(base_url=console_stack.api.url, trust_env=False) as http:
+        started = await http.post(
+            f"/api/v1/devices/{device.device_id}/provision",
+            json=request_body(console_stack.site),
+            headers={"Authorization": f"Bearer {console_stack.key}"},
+        )
+        assert started.status_code == 202
+
+    rows = page.get_by_test_id("run-row")
+    await expect(rows).to_have_count(1, timeout=RUN_TIMEOUT)
+    await expect(rows.get_by_test_id("run-row-state")).to_have_text(
+        "SUCCEEDED", timeout=RUN_TIMEOUT
+    )
+
+    await rows.get_by_role("link", name=device.device_id).click()
+    await expect(page.get_by_test_id("run-device-id")).to_have_text(device.device_id)
+    await expect(timeline_event(page, "SUCCEEDED")).to_be_visible()
+
+
+async def test_refused_key_is_reported(page: Page, console_stack: ConsoleStack) -> None:
+    await page.goto(console_stack.console_url)
+    await page.get_by_label("API key").fill("dpk_console_not-the-right-secret")
+    await page.get_by_test_id("api-key-save").click()
+
+    await expect(page.get_by_test_id("api-key-status")).to_have_text("The API refused this key.")
+    await expect(page.get_by_test_id("runs-status")).to_contain_text("the API key was refused")
+
+
+async def test_console_needs_no_key_when_the_api_has_auth_off(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    await page.goto(console_stack.open_console_url)
+
+    await expect(page.get_by_test_id("runs-status")).to_contain_text("run(s)")
+    await expect(page.get_by_test_id("api-key-form")).to_be_hidden()
+    await start_run(page, console_stack, device.device_id)
+    await expect_run_state(page, "SUCCEEDED")
+
+
+async def test_rejected_passphrase_shows_the_rejection_and_the_form_again(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    await open_console(page, console_stack)
+    await start_run(page, console_stack, device.device_id, with_network=False)
+    await expect(page.get_by_test_id("credentials-form")).to_be_visible(timeout=RUN_TIMEOUT)
+
+    await answer_credentials(page, "not-the-passphrase")
+
+    rejection = page.get_by_test_id("credentials-rejection")
+    await expect(rejection).to_contain_text("refused the passphrase", timeout=RUN_TIMEOUT)
+    await expect(page.get_by_test_id("credentials-form")).to_be_visible()
+    await expect(page.get_by_test_id("credentials-passphrase")).to_have_value("")
+    await expect(timeline_event(page, "PENDING_NETWORK").last).to_contain_text(
+        "CREDENTIALS_REJECTED"
+    )
+    await answer_credentials(page, LAB_NETWORK_PASSPHRASE)
+    await expect_run_state(page, "SUCCEEDED")
+    await expect(page.locator("body")).not_to_contain_text("not-the-passphrase")
+    # Last in this module so that the runs list is full for the docs' screenshot.
+    await save_screenshot(page, "console-run.png", docs=True)

@@ -18,6 +18,7 @@ class Console {
     this.api = new Api(config);
     this.view = document.getElementById("view");
     this.current = null;
+    this.routeKey = null;
     this.runs = new RunsList(this.api, {
       form: document.getElementById("runs-filters"),
       body: document.getElementById("runs-body"),
@@ -50,13 +51,13 @@ class Console {
       this.showKeyStatus("Key set for this tab.", "ok");
       this.runs.loadStrategies();
       this.runs.refresh();
-      this.route();
+      if (this.current && this.current.refresh) this.current.refresh();
     });
     document.getElementById("api-key-clear").addEventListener("click", () => {
       this.api.key = "";
       this.showKeyStatus("No key: enter one to use the console.", "");
       this.runs.refresh();
-      this.route();
+      if (this.current && this.current.refresh) this.current.refresh();
     });
   }
 
@@ -66,11 +67,16 @@ class Console {
   }
 
   route() {
-    if (this.current && this.current.destroy) this.current.destroy();
-    this.current = null;
     const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
     const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-    if (parts[0] === "runs" && parts[1]) {
+    const isRun = parts[0] === "runs" && parts[1];
+    // "#/", "#/new" and no hash all show the start form: keep what the person typed.
+    const key = isRun ? `run:${parts[1]}` : `new:${query}`;
+    if (key === this.routeKey) return;
+    this.routeKey = key;
+    if (this.current && this.current.destroy) this.current.destroy();
+    this.current = null;
+    if (isRun) {
       this.showRun(parts[1]);
     } else {
       this.runs.select(null);
