@@ -139,7 +139,7 @@ export class StartForm {
     const asks = [];
     if (match.requires_network) {
       asks.push(this.ssid.value.trim()
-        ? "Wi-Fi credentials (given below)"
+        ? "Wi-Fi credentials (given above)"
         : "Wi-Fi credentials: the run will wait for them in PENDING_NETWORK");
     }
     for (const secret of match.secrets) asks.push(`the device secret '${secret}'`);
