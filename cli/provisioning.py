@@ -11,8 +11,9 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -35,7 +36,7 @@ from client.credentials import CredentialsUnavailable
 from client.ports import CredentialsSource
 from domain.requests import ProvisionRequest
 
-Command = Callable[[argparse.Namespace, Console], Awaitable[int]]
+T = TypeVar("T")
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -104,7 +105,7 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[DevprovClient]:
         yield client
 
 
-def _refused(console: Console, error: ApiProblem) -> int:
+def _refused(console: Console, error: ApiProblem) -> ExitCode:
     console.print(f"[red]{error.code.value}[/]: {error.detail}")
     for field_error in error.problem.errors or []:
         console.print(f"  {'.'.join(map(str, field_error.loc))}: {field_error.msg}")
@@ -112,6 +113,17 @@ def _refused(console: Console, error: ApiProblem) -> int:
         for rejection in error.reasons:
             console.print(f"  {rejection.strategy}: {'; '.join(rejection.reasons)}")
     return ExitCode.UNAVAILABLE if error.status == 503 else ExitCode.REFUSED
+
+
+async def _api_call(console: Console, call: Awaitable[T]) -> T | ExitCode:
+    """The result of an API call, or the exit status of its failure (printed)."""
+    try:
+        return await call
+    except ApiProblem as error:
+        return _refused(console, error)
+    except ApiUnreachable as error:
+        console.print(f"[red]{error}[/]")
+        return ExitCode.UNAVAILABLE
 
 
 def _read_request(args: argparse.Namespace, console: Console) -> ProvisionRequest | None:
@@ -157,13 +169,9 @@ async def provision_device(args: argparse.Namespace, console: Console) -> int:
     view = RichView(console, interactive=not args.no_input, retries=args.retry)
     async with _client(args) as client:
         if not args.follow:
-            try:
-                started = await client.start_provisioning(request)
-            except ApiProblem as error:
-                return _refused(console, error)
-            except ApiUnreachable as error:
-                console.print(f"[red]{error}[/]")
-                return ExitCode.UNAVAILABLE
+            started = await _api_call(console, client.start_provisioning(request))
+            if isinstance(started, ExitCode):
+                return started
             print(started.model_dump_json())
             return ExitCode.OK
         coordinator = ProvisioningCoordinator(client, view, _credentials(args, view))
@@ -243,13 +251,9 @@ async def scan_devices(args: argparse.Namespace, console: Console) -> int:
 async def show_run(args: argparse.Namespace, console: Console) -> int:
     """Print a device's run: state, awaiting, and its timeline."""
     async with _client(args) as client:
-        try:
-            status = await client.get_run(args.device_id)
-        except ApiProblem as error:
-            return _refused(console, error)
-        except ApiUnreachable as error:
-            console.print(f"[red]{error}[/]")
-            return ExitCode.UNAVAILABLE
+        status = await _api_call(console, client.get_run(args.device_id))
+    if isinstance(status, ExitCode):
+        return status
     if args.json:
         print(status.model_dump_json())
         return ExitCode.OK
@@ -262,12 +266,8 @@ async def show_run(args: argparse.Namespace, console: Console) -> int:
 async def cancel_run(args: argparse.Namespace, console: Console) -> int:
     """Ask the device's run to cancel; it rolls the device back."""
     async with _client(args) as client:
-        try:
-            snapshot = await client.cancel(args.device_id)
-        except ApiProblem as error:
-            return _refused(console, error)
-        except ApiUnreachable as error:
-            console.print(f"[red]{error}[/]")
-            return ExitCode.UNAVAILABLE
+        snapshot = await _api_call(console, client.cancel(args.device_id))
+    if isinstance(snapshot, ExitCode):
+        return snapshot
     console.print(f"cancellation requested (the run was {snapshot.state.value})")
     return ExitCode.OK
