@@ -9,7 +9,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 PY_PACKAGES := domain config strategies adapters activities workflows worker api simulators bench cli client
 
-.PHONY: run test lint typecheck pytest bench venv clean browser
+.PHONY: run test lint typecheck pytest bench chaos venv clean browser
 
 venv: $(STAMP)
 
@@ -41,6 +41,12 @@ test: lint typecheck pytest
 # Benchmarks print ratios against a baseline measured in the same run (see bench/).
 bench: $(STAMP)
 	$(BIN)/python -m bench.fleet_throughput --devices 1000
+
+# Chaos and API fuzzing at full size; `make test` runs the same tests at CI size.
+# Replay a session's random choices with DEVPROV_CHAOS_SEED=<seed it printed>.
+chaos: $(STAMP)
+	DEVPROV_CHAOS_RUNS=40 DEVPROV_CHAOS_CRASHES=5 DEVPROV_CHAOS_FAULT_RUNS=60 \
+	DEVPROV_FUZZ_CASES=5000 $(BIN)/pytest -q -s tests/chaos tests/fuzz
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
