@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
@@ -64,6 +65,19 @@ class FleetRuns:
                 f"{error.total_rejected} of {len(request.devices)} devices cannot be "
                 "provisioned; nothing was started",
                 rejected=error.rejected,
+            ) from None
+        except ValidationError as error:
+            # The template and a device's own fields are valid apart, not together (a
+            # template field left empty that no device fills in): a 422, not a 500.
+            errors = error.errors(include_url=False, include_context=False, include_input=False)
+            raise ApiError(
+                422,
+                ErrorCode.INVALID_REQUEST,
+                "a device of the fleet, completed from the template, is invalid",
+                errors=[
+                    {"loc": ["devices", "*", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                    for e in errors
+                ],
             ) from None
         return await self._start(run.model_copy(update={"tenant": tenant}))
 

@@ -370,6 +370,14 @@ def _fleet_paths(b: _Builder) -> JsonObject:
     base = f"{API_PREFIX}/fleets/{{fleet_id}}/provision"
     not_found = b.problem("No run for this fleet (RUN_NOT_FOUND).")
     ended = b.problem("The fleet has ended (RUN_ALREADY_FINISHED).")
+    bad_id = {"422": b.problem("Invalid fleet id or body (INVALID_REQUEST).")}
+    body_errors = {
+        "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+        "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+        "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+        **bad_id,
+    }
+    unavailable = {"503": b.problem("Temporal is unreachable (TEMPORAL_UNAVAILABLE).")}
     started = {
         "description": "Fleet run started; `Location` is its status URL.",
         "headers": {"Location": {"schema": {"type": "string"}}},
@@ -384,6 +392,8 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                 "requestBody": b.body(FleetRequest),
                 "responses": {
                     "202": started,
+                    **body_errors,
+                    **unavailable,
                     "409": b.problem("A run of this fleet is in flight (RUN_IN_PROGRESS)."),
                     "413": b.problem("Body too large (PAYLOAD_TOO_LARGE, 2 MiB)."),
                     "422": b.problem(
@@ -398,6 +408,8 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                 "responses": {
                     "200": b.ok("Counts, failures, status.", FleetStatus),
                     "404": not_found,
+                    **bad_id,
+                    **unavailable,
                 },
             },
         },
@@ -414,6 +426,7 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                         "content": {"text/event-stream": {"schema": b.ref(FleetSnapshot)}},
                     },
                     "404": not_found,
+                    **bad_id,
                 },
             },
         },
@@ -428,6 +441,7 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                     "202": started,
                     "404": not_found,
                     "409": ended,
+                    **body_errors,
                 },
             },
         },
@@ -441,6 +455,7 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                     "200": b.ok("The fleet's progress.", FleetSnapshot),
                     "404": not_found,
                     "409": ended,
+                    **body_errors,
                 },
             },
         },
@@ -453,6 +468,7 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                     "202": b.ok("Cancellation requested.", FleetSnapshot),
                     "404": not_found,
                     "409": ended,
+                    **bad_id,
                 },
             },
         },

@@ -120,17 +120,22 @@ async def list_strategies(request: web.Request) -> web.Response:
     )
 
 
+# No control character, quote or backslash: none is in an id, a site, a strategy or an
+# error code, and a NUL byte broke the visibility query on the SQLite store (a 503).
+_FILTER_VALUE = r"^[^\x00-\x1f\x7f\"'\\]*$"
+
+
 class RunListQuery(BaseModel):
     """Query parameters of `GET /runs`."""
 
     model_config = ConfigDict(extra="forbid")
 
     state: ProvisioningState | None = None
-    strategy: str | None = Field(default=None, max_length=64)
-    error_code: str | None = Field(default=None, max_length=64)
-    site: str | None = Field(default=None, max_length=64)
-    device: str | None = Field(default=None, max_length=128)
-    fleet: str | None = Field(default=None, max_length=128)
+    strategy: str | None = Field(default=None, max_length=64, pattern=_FILTER_VALUE)
+    error_code: str | None = Field(default=None, max_length=64, pattern=_FILTER_VALUE)
+    site: str | None = Field(default=None, max_length=64, pattern=_FILTER_VALUE)
+    device: str | None = Field(default=None, max_length=128, pattern=_FILTER_VALUE)
+    fleet: str | None = Field(default=None, max_length=128, pattern=_FILTER_VALUE)
     running: bool = False
     limit: int = Field(default=50, ge=1, le=MAX_RUNS)
 
