@@ -72,6 +72,11 @@ async def read_json(request: web.Request, limit: int | None = None) -> Any:
         raise ApiError(
             400, ErrorCode.MALFORMED_JSON, f"the body is not valid JSON: {_position(error)}"
         ) from None
+    except RecursionError:
+        # A body of a few KiB of `[[[[...` exhausts the parser's stack: a 400, not a 500.
+        raise ApiError(
+            400, ErrorCode.MALFORMED_JSON, "the body is nested too deeply to be a request"
+        ) from None
 
 
 def _position(error: UnicodeDecodeError | json.JSONDecodeError) -> str:
