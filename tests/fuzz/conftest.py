@@ -1,0 +1,52 @@
+"""A live API for the fuzzers: real HTTP server, real Temporal, a central and an edge worker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from activities.http_wifi import HttpWifiActivities
+from adapters.http_wifi import ShellyRpcAdapter
+from api import ApiDependencies, ApiServer, start_api
+from config.policies import load_policy_book
+from config.settings import Settings
+from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
+from strategies.catalog import build_registry
+from worker.workers import central_worker, edge_worker
+
+
+@pytest.fixture
+async def live_api(temporal_client: Client, site: str) -> AsyncIterator[ApiServer]:
+    """The API on a free loopback port, with workers, so started runs really run."""
+    simulator = await start_simulator(
+        WifiDeviceFleet([SimulatedWifiDevice("fuzz-relay", join_delay=0.0)]), "127.0.0.1", 0
+    )
+    queue = f"fuzz-{uuid.uuid4().hex[:8]}"
+    try:
+        async with httpx.AsyncClient(trust_env=False) as http:
+            adapter = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
+            async with (
+                central_worker(temporal_client, task_queue=queue),
+                edge_worker(temporal_client, site=site, activities=HttpWifiActivities(adapter).all()),
+            ):
+                api = await start_api(
+                    ApiDependencies(
+                        temporal=temporal_client,
+                        registry=build_registry(),
+                        policies=load_policy_book(environ={}),
+                        settings=Settings(sse_poll_interval_seconds=0.2),
+                        task_queue=queue,
+                    ),
+                    "127.0.0.1",
+                    0,
+                )
+                try:
+                    yield api
+                finally:
+                    await api.close()
+    finally:
+        await simulator.close()
