@@ -31,7 +31,9 @@ async def live_api(temporal_client: Client, site: str) -> AsyncIterator[ApiServe
             adapter = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
             async with (
                 central_worker(temporal_client, task_queue=queue),
-                edge_worker(temporal_client, site=site, activities=HttpWifiActivities(adapter).all()),
+                edge_worker(
+                    temporal_client, site=site, activities=HttpWifiActivities(adapter).all()
+                ),
             ):
                 api = await start_api(
                     ApiDependencies(

@@ -19,7 +19,9 @@ BODY_ROUTES = [
 JSON = {"Content-Type": "application/json"}
 
 
-async def post(api: ApiServer, path: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+async def post(
+    api: ApiServer, path: str, content: bytes, headers: dict[str, str]
+) -> httpx.Response:
     async with httpx.AsyncClient(timeout=60, trust_env=False) as http:
         return await http.post(f"{api.url}{path}", content=content, headers=headers)
 
