@@ -40,6 +40,7 @@ test: lint typecheck pytest
 
 # Benchmarks print ratios against a baseline measured in the same run (see bench/).
 bench: $(STAMP)
+	$(BIN)/python -m bench.pipeline --runs 200 --starts 300
 	$(BIN)/python -m bench.fleet_throughput --devices 1000
 
 # Chaos and API fuzzing at full size; `make test` runs the same tests at CI size.

@@ -75,3 +75,25 @@ class RawFleetRun:
 
         await asyncio.gather(*(one(d) for d in fleet.device_ids))
         return len(fleet.device_ids)
+
+
+class RawPipeline(BaseModel):
+    device_id: str
+    steps: int
+    queue: str
+
+
+@workflow.defn(name="RawPipelineRun")
+class RawPipelineRun:
+    """One device's run with `steps` trivial activities in a row: the baseline of a
+    single strategy run (HTTP Wi-Fi: detect, read state, apply, confirm)."""
+
+    @workflow.run
+    async def run(self, pipeline: RawPipeline) -> None:
+        for _ in range(pipeline.steps):
+            await workflow.execute_activity(
+                raw_step,
+                pipeline.device_id,
+                task_queue=pipeline.queue,
+                start_to_close_timeout=timedelta(seconds=30),
+            )
