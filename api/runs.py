@@ -60,7 +60,10 @@ UPDATE_TIMEOUT = timedelta(seconds=60)
 def temporal_unavailable(error: BaseException) -> bool:
     """Whether `error` means Temporal (or every worker) could not be reached."""
     if isinstance(error, RPCError):
-        return error.status in _UNAVAILABLE
+        # A query to a run whose task queue has no worker polling it fails at once
+        # with FAILED_PRECONDITION ("no poller seen for task queue recently").
+        no_worker = error.status is RPCStatusCode.FAILED_PRECONDITION and "no poller" in str(error)
+        return error.status in _UNAVAILABLE or no_worker
     # A lazily connected client raises this plain RuntimeError when the first
     # connection attempt fails; the SDK has no dedicated exception type for it.
     return isinstance(error, RuntimeError) and str(error).startswith("Failed client connect")
