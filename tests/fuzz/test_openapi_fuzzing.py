@@ -54,8 +54,9 @@ async def test_generated_requests_never_get_a_5xx_and_every_answer_matches_the_d
         # schemathesis' coverage phase ("AST constructor recursion depth mismatch").
         "--workers",
         "1",
+        # Updates (credentials, retry, forget) wait up to 60 s for the run to take them.
         "--request-timeout",
-        "20",
+        "75",
         "--no-color",
         "--generation-database",
         "none",
