@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import tempfile
 import time
 import uuid
@@ -25,25 +24,15 @@ from pathlib import Path
 import httpx
 from temporalio.worker import Worker
 
-from api import ApiDependencies, start_api
 from bench.raw_temporal import RawDeviceRun, RawFleet, RawFleetRun, raw_step
-from config.policies import load_policy_book
+from bench.stack import free_port, start_bench_api
 from config.settings import Settings
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from simulators.vendor_cloud import CloudConfig, QuotaConfig, start_cloud_simulator
-from strategies.catalog import build_registry
 from worker.central import central_activities
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
-from worker.temporal_client import connect
 from worker.workers import central_worker
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _devprov_fleet(api_url: str, device_ids: list[str], max_in_flight: int) -> float:
@@ -82,7 +71,7 @@ async def _devprov_fleet(api_url: str, device_ids: list[str], max_in_flight: int
 
 async def run(devices: int, max_in_flight: int, cloud_quota: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="devprov-bench-") as tmp:
-        temporal_port = _free_port()
+        temporal_port = free_port()
         server = await start_dev_server(data_dir=Path(tmp), port=temporal_port, ui_port=None)
         try:
             device_ids = [f"bench-{n:05d}" for n in range(devices)]
@@ -103,18 +92,7 @@ async def run(devices: int, max_in_flight: int, cloud_quota: int) -> dict[str, o
                 cloud_url=cloud.base_url,
                 data_dir=Path(tmp),
             )
-            # Encrypted payloads, as in production: the codec's cost is part of the figure.
-            client = await connect(settings, create_keys=True)
-            api = await start_api(
-                ApiDependencies(
-                    temporal=client,
-                    registry=build_registry(),
-                    policies=load_policy_book(environ={}),
-                    settings=settings,
-                ),
-                "127.0.0.1",
-                0,
-            )
+            client, api = await start_bench_api(settings)
             try:
                 async with (
                     central_activities(settings) as cloud_activities,

@@ -31,16 +31,12 @@ import httpx
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
 
-from api import ApiDependencies, start_api
-from bench.fleet_throughput import _free_port
 from bench.raw_temporal import RawPipeline, RawPipelineRun, raw_step
-from config.policies import load_policy_book
+from bench.stack import free_port, start_bench_api
 from config.settings import Settings
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
-from strategies.catalog import build_registry
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
-from worker.temporal_client import connect
 from worker.workers import central_worker
 
 SITE = "bench"
@@ -128,7 +124,7 @@ async def _sdk_starts(client: Client, ids: list[str]) -> list[float]:
 
 async def run(runs: int, starts: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="devprov-bench-") as tmp:
-        server = await start_dev_server(data_dir=Path(tmp), port=_free_port(), ui_port=None)
+        server = await start_dev_server(data_dir=Path(tmp), port=free_port(), ui_port=None)
         try:
             prefix = uuid.uuid4().hex[:6]
             ids = [f"p{prefix}-{n:05d}" for n in range(runs)]
@@ -140,17 +136,7 @@ async def run(runs: int, starts: int) -> dict[str, object]:
                 edge_capabilities=("http-wifi",),
                 data_dir=Path(tmp),
             )
-            client = await connect(settings, create_keys=True)
-            api = await start_api(
-                ApiDependencies(
-                    temporal=client,
-                    registry=build_registry(),
-                    policies=load_policy_book(environ={}),
-                    settings=settings,
-                ),
-                "127.0.0.1",
-                0,
-            )
+            client, api = await start_bench_api(settings)
             try:
                 async with (
                     httpx.AsyncClient(timeout=120, trust_env=False) as http,
