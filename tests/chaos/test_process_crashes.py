@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -37,7 +38,7 @@ async def crash_at_random_steps(
     http: httpx.AsyncClient,
     device_ids: list[str],
     rng: random.Random,
-    crash: object,
+    crash: Callable[[], Awaitable[None]],
 ) -> list[str]:
     """Wait for some run to be at a randomly chosen step, then crash; `CRASHES` times."""
     chosen = []
@@ -46,8 +47,23 @@ async def crash_at_random_steps(
         chosen.append(step)
         await stack.wait_until_some_run_is_in(http, device_ids, step, timeout=15)
         await asyncio.sleep(rng.uniform(0, 0.5))
-        await crash()  # type: ignore[operator]
+        await crash()
     return chosen
+
+
+async def runs_through_crashes(
+    stack: ChaosStack,
+    device_ids: list[str],
+    rng: random.Random,
+    crash: Callable[[], Awaitable[None]],
+) -> dict[str, str]:
+    """Start the runs in waves, `crash` at random steps meanwhile; the final states."""
+    async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
+        starting = asyncio.create_task(start_runs_in_waves(stack, http, device_ids))
+        await crash_at_random_steps(stack, http, device_ids, rng, crash)
+        await starting
+        await stack.wait_for_every_run_to_close(device_ids, timeout=60 + 6 * RUNS)
+        return await stack.final_states(http, device_ids)
 
 
 @pytest.mark.timeout(900)
@@ -65,12 +81,7 @@ async def test_sigkill_of_a_worker_at_random_steps_loses_no_run_and_repeats_no_s
         worker.start()
         await worker.wait_ready()
 
-    async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
-        starting = asyncio.create_task(start_runs_in_waves(stack, http, device_ids))
-        await crash_at_random_steps(stack, http, device_ids, rng, kill_and_restart)
-        await starting
-        await stack.wait_for_every_run_to_close(device_ids, timeout=60 + 6 * RUNS)
-        states = await stack.final_states(http, device_ids)
+    states = await runs_through_crashes(stack, device_ids, rng, kill_and_restart)
 
     assert worker.starts == 1 + CRASHES
     assert_side_effects_once_and_nothing_orphaned(stack, states, allowed=ALL_SUCCEED)
@@ -86,12 +97,7 @@ async def test_restarting_the_temporal_server_mid_runs_loses_no_run(
     async def restart_server() -> None:
         await stack.restart_server(down_for=rng.uniform(0.5, 2.0))
 
-    async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
-        starting = asyncio.create_task(start_runs_in_waves(stack, http, device_ids))
-        await crash_at_random_steps(stack, http, device_ids, rng, restart_server)
-        await starting
-        await stack.wait_for_every_run_to_close(device_ids, timeout=60 + 6 * RUNS)
-        states = await stack.final_states(http, device_ids)
+    states = await runs_through_crashes(stack, device_ids, rng, restart_server)
 
     assert len(states) == RUNS
     assert_side_effects_once_and_nothing_orphaned(stack, states, allowed=ALL_SUCCEED)
