@@ -20,8 +20,8 @@ from api.metrics import ApiMetrics
 from api.openapi import serve_openapi
 from api.problems import problem_middleware
 from api.runs import ProvisioningRuns
-from api.schemas import API_PREFIX
 from api.streams import ProgressHub
+from domain.api_models import API_PREFIX
 
 __all__ = ["ApiDependencies", "ApiServer", "create_app", "start_api"]
 

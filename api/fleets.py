@@ -20,8 +20,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.problems import ApiError
 from api.runs import QUERY_TIMEOUT, UPDATE_TIMEOUT, temporal_errors, update_rejected
-from api.schemas import FleetLinks, FleetStatus, StartedFleet
 from config.policies import PolicyBook
+from domain.api_models import FleetLinks, FleetStatus, StartedFleet
 from domain.errors import ErrorCode
 from domain.fleet import (
     FLEET_PROGRESS_QUERY,

@@ -13,8 +13,7 @@ from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS
 from api.problems import ApiError
 from api.responses import model_response
 from api.routes_streams import closing_on_disconnect, resume_after
-from api.schemas import DeviceSelection, StartedFleet
-from domain.api_models import FLEET_SSE_EVENT
+from domain.api_models import FLEET_SSE_EVENT, DeviceSelection, StartedFleet
 from domain.errors import ErrorCode
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, fleet_workflow_id
 

@@ -33,11 +33,11 @@ from rich.console import Console
 from api.problems import ApiError
 from api.run_listing import RunFilter, list_runs
 from api.runs import ProvisioningRuns
-from api.schemas import StartedRun
 from cli.provisioning import add_commands, add_runs_show
 from cli.replay import fetch_history, load_history_dir, replay_histories
 from config.policies import load_policy_book
 from config.settings import Settings
+from domain.api_models import StartedRun
 from domain.run import CENTRAL_TASK_QUEUE
 from strategies.catalog import build_registry
 from worker.codec import data_converter, load_key_ring
