@@ -64,8 +64,10 @@ def dev_server_command(
     port: int,
     ui_port: int | None,
     ui_codec_endpoint: str | None = None,
+    metrics_port: int | None = None,
 ) -> list[str]:
-    """The command line of a persistent dev server with devprov's search attributes."""
+    """The command line of a persistent dev server with devprov's search attributes
+    (and its Prometheus `/metrics` on `metrics_port`, when given)."""
     command = [
         binary,
         "server",
@@ -89,6 +91,8 @@ def dev_server_command(
         command += ["--ui-port", str(ui_port)]
         if ui_codec_endpoint:
             command += ["--ui-codec-endpoint", ui_codec_endpoint]
+    if metrics_port is not None:
+        command += ["--metrics-port", str(metrics_port)]
     return command
 
 
@@ -111,6 +115,7 @@ async def start_dev_server(
     port: int = 7233,
     ui_port: int | None = 8233,
     ui_codec_endpoint: str | None = None,
+    metrics_port: int | None = None,
     ready_timeout: float = 60.0,
 ) -> DevServer:
     """Start the dev server with its SQLite file in `data_dir` and wait until it answers."""
@@ -129,6 +134,7 @@ async def start_dev_server(
             port=port,
             ui_port=ui_port,
             ui_codec_endpoint=ui_codec_endpoint,
+            metrics_port=metrics_port,
         ),
         stdout=log_file,
         stderr=asyncio.subprocess.STDOUT,
