@@ -15,6 +15,10 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
+from temporalio.common import SearchAttributeKey
+
+STATE = SearchAttributeKey.for_keyword("ProvisioningState")
+"""devprov's own key (registered on the bench's server), for the visibility variant."""
 
 EDGE_STEPS = ("detect", "read_state", "apply", "confirm_joined")
 CENTRAL_STEPS = ("make_keys", "issue", "register", "attach_policy", "await_checkin")
@@ -81,6 +85,9 @@ class RawPipeline(BaseModel):
     device_id: str
     steps: int
     queue: str
+    state_updates: bool = False
+    """Update a search attribute before each step and at the end, as devprov records
+    each state change in visibility: the baseline of the same visibility writes."""
 
 
 @workflow.defn(name="RawPipelineRun")
@@ -90,10 +97,14 @@ class RawPipelineRun:
 
     @workflow.run
     async def run(self, pipeline: RawPipeline) -> None:
-        for _ in range(pipeline.steps):
+        for step in range(pipeline.steps):
+            if pipeline.state_updates:
+                workflow.upsert_search_attributes([STATE.value_set(f"STEP_{step}")])
             await workflow.execute_activity(
                 raw_step,
                 pipeline.device_id,
                 task_queue=pipeline.queue,
                 start_to_close_timeout=timedelta(seconds=30),
             )
+        if pipeline.state_updates:
+            workflow.upsert_search_attributes([STATE.value_set("DONE")])
