@@ -10,12 +10,13 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from bench.stack import free_port
-from worker.dev_server import _die_with_parent as die_with_parent
+from worker.dev_server import die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +43,19 @@ async def stop_process(process: asyncio.subprocess.Process, timeout: float = 20.
     except TimeoutError:
         process.kill()
         await process.wait()
+
+
+async def wait_for_log_line(
+    text: str, process: asyncio.subprocess.Process, log: Path, timeout: float = 60.0
+) -> None:
+    """Until `text` appears in `log` (e.g. a worker's "polling"); fails with the log's
+    tail if the process exits first or the time runs out."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while text not in log_tail(log, size=1 << 20):
+        if process.returncode is not None or loop.time() > deadline:
+            raise SystemExit(f"{log.name} never said {text!r}:\n{log_tail(log)}")
+        await asyncio.sleep(0.1)
 
 
 async def wait_until_answers(
@@ -88,3 +102,50 @@ async def http_device_simulator(
         yield url
     finally:
         await stop_process(process)
+
+
+@dataclass
+class Workers:
+    processes: dict[str, asyncio.subprocess.Process]
+    """`central` (the one with workflows, and the SDK metrics), maybe `edge`."""
+    metrics_url: str
+    """The central worker's SDK metrics."""
+
+
+def devprov_worker_commands(site: str) -> dict[str, list[str]]:
+    """devprov's central worker and one edge gateway of `site`, by their entry points."""
+    return {"central": ["worker.central"], "edge": ["worker.edge", "--site", site, "--host", "gw1"]}
+
+
+@contextlib.asynccontextmanager
+async def worker_processes(
+    temporal_address: str,
+    data_dir: Path,
+    simulator_url: str,
+    name: str,
+    commands: dict[str, list[str]],
+) -> AsyncIterator[Workers]:
+    """Worker processes (`python -m <command>`) on the bench's server, key ring and HTTP
+    device simulator, each started once it polls, all stopped on exit; `central` serves
+    the SDK metrics."""
+    metrics_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVPROV_")}
+    env |= {
+        "DEVPROV_TEMPORAL_ADDRESS": temporal_address,
+        "DEVPROV_DATA_DIR": str(data_dir),
+        "DEVPROV_HTTP_DEVICE_ADDRESS_TEMPLATE": f"{simulator_url}/devices/{{device_id}}",
+        "DEVPROV_EDGE_CAPABILITIES": "http-wifi",
+        "DEVPROV_AUDIT_LOG": str(data_dir / f"audit-{name}.jsonl"),
+        "DEVPROV_WORKER_GRACEFUL_SHUTDOWN": "2",
+    }
+    processes: dict[str, asyncio.subprocess.Process] = {}
+    try:
+        for role, argv in commands.items():
+            extra = {"DEVPROV_SDK_METRICS_PORT": str(metrics_port)} if role == "central" else {}
+            log = data_dir / f"{name}-{role}.log"
+            processes[role] = await spawn_module(argv, log, env | extra)
+            await wait_for_log_line("polling", processes[role], log)
+        yield Workers(processes, f"http://127.0.0.1:{metrics_port}/metrics")
+    finally:
+        for process in processes.values():
+            await stop_process(process)

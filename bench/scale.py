@@ -30,16 +30,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
 import signal
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,15 +47,15 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from bench.processes import Workers, devprov_worker_commands, worker_processes
 from bench.raw_temporal import RawPipeline, RawPipelineRun, raw_step
 from bench.stack import free_port, start_bench_api
 from config.settings import Settings
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
-from worker.dev_server import DevServer, _die_with_parent, start_dev_server
+from worker.dev_server import DevServer, start_dev_server
 from worker.temporal_client import connect
 from worker.workers import WORKFLOW_RUNNER
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_CACHE = 1000
 """temporalio's default `max_cached_workflows`; `worker.workers.central_worker` keeps it."""
 DEVICE = {"type": "wifi-relay", "vendor": "shelly", "capabilities": ["wifi", "http-rpc"]}
@@ -81,84 +78,10 @@ class Stack:
     probes: int
 
 
-@dataclass
-class Workers:
-    processes: dict[str, asyncio.subprocess.Process]
-    """`central` (the one with workflows, and the SDK metrics), maybe `edge`."""
-    metrics_url: str
-
-
 def _rss_mb(pid: int) -> float:
     process = psutil.Process(pid)
     tree = [process, *process.children(recursive=True)]
     return sum(p.memory_info().rss for p in tree) / 2**20
-
-
-async def _spawn(argv: list[str], env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", *argv, cwd=ROOT, env=env, stdout=out,
-            stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )  # fmt: skip
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), 20)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-
-
-def _log_text(log: Path) -> str:
-    return log.read_text(errors="replace") if log.exists() else ""
-
-
-async def _wait_polling(process: asyncio.subprocess.Process, log: Path) -> None:
-    for _ in range(600):
-        if "polling" in _log_text(log):
-            return
-        if process.returncode is not None:
-            break
-        await asyncio.sleep(0.1)
-    raise SystemExit(f"worker {log.name} is not polling:\n{_log_text(log)[-3000:]}")
-
-
-@contextlib.asynccontextmanager
-async def worker_processes(
-    stack: Stack, name: str, commands: dict[str, list[str]]
-) -> AsyncIterator[Workers]:
-    """Worker processes (`python -m <command>`), stopped on exit; `central` gets the SDK
-    metrics endpoint."""
-    metrics_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVPROV_")}
-    env |= {
-        "DEVPROV_TEMPORAL_ADDRESS": stack.server.address,
-        "DEVPROV_DATA_DIR": str(stack.tmp),
-        "DEVPROV_HTTP_DEVICE_ADDRESS_TEMPLATE": f"{stack.simulator_url}/devices/{{device_id}}",
-        "DEVPROV_EDGE_CAPABILITIES": "http-wifi",
-        "DEVPROV_AUDIT_LOG": str(stack.tmp / f"audit-{name}.jsonl"),
-        "DEVPROV_WORKER_GRACEFUL_SHUTDOWN": "2",
-    }
-    processes: dict[str, asyncio.subprocess.Process] = {}
-    try:
-        for role, argv in commands.items():
-            extra = {"DEVPROV_SDK_METRICS_PORT": str(metrics_port)} if role == "central" else {}
-            log = stack.tmp / f"{name}-{role}.log"
-            processes[role] = await _spawn(argv, env | extra, log)
-            await _wait_polling(processes[role], log)
-        yield Workers(processes, f"http://127.0.0.1:{metrics_port}/metrics")
-    finally:
-        for process in processes.values():
-            await _stop(process)
-
-
-def _devprov_workers(site: str) -> dict[str, list[str]]:
-    return {"central": ["worker.central"], "edge": ["worker.edge", "--site", site, "--host", "gw1"]}
 
 
 async def _sdk_metrics(stack: Stack, workers: Workers) -> dict[str, float]:
@@ -305,7 +228,9 @@ async def _warm_up(stack: Stack, site: str, fleet: bool) -> None:
 
 async def runs_phase(stack: Stack, sizes: list[int]) -> dict[str, Any]:
     site = "scale-runs"
-    async with worker_processes(stack, site, _devprov_workers(site)) as workers:
+    async with worker_processes(
+        stack.server.address, stack.tmp, stack.simulator_url, site, devprov_worker_commands(site)
+    ) as workers:
         await _warm_up(stack, site, fleet=False)
         idle = await _measure(stack, workers)
         steps: list[dict[str, Any]] = []
@@ -331,7 +256,9 @@ async def runs_phase(stack: Stack, sizes: list[int]) -> dict[str, Any]:
 
 async def fleets_phase(stack: Stack, sizes: list[int], fleet_size: int) -> dict[str, Any]:
     site = "scale-fleets"
-    async with worker_processes(stack, site, _devprov_workers(site)) as workers:
+    async with worker_processes(
+        stack.server.address, stack.tmp, stack.simulator_url, site, devprov_worker_commands(site)
+    ) as workers:
         await _warm_up(stack, site, fleet=True)
         idle = await _measure(stack, workers)
         steps: list[dict[str, Any]] = []
@@ -363,7 +290,9 @@ async def raw_phase(stack: Stack, sizes: list[int]) -> dict[str, Any]:
     """The same steps with plain workflows waiting on an activity nobody polls, in a
     worker with the same SDK and sandbox settings: what any cached workflow costs."""
     workers_spec = {"central": ["bench.scale", "--raw-worker"]}
-    async with worker_processes(stack, "raw", workers_spec) as workers:
+    async with worker_processes(
+        stack.server.address, stack.tmp, stack.simulator_url, "raw", workers_spec
+    ) as workers:
 
         async def start(n: int, steps: int) -> Any:
             pipeline = RawPipeline(device_id=f"raw-{n:05d}", steps=steps, queue="raw-nowhere")

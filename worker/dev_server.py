@@ -96,7 +96,7 @@ def dev_server_command(
     return command
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: get SIGTERM if devprov dies, even by SIGKILL (Linux only)."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -142,7 +142,7 @@ async def start_dev_server(
         # Its own process group: Ctrl-C reaches us, and we stop it in order. If we are
         # killed outright, the kernel stops it for us (no orphaned server).
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     log_file.close()
     server = DevServer(
