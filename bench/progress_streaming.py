@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.progress_streaming --runs 100 --subscribers 1000
 
 Starts its own dev server (with its Prometheus endpoint, to count the queries Temporal
-serves), the HTTP device simulator, a central and an edge worker in this process, and
-the API alone in a subprocess (`python -m api`, so that its memory is its own). Then,
-twice on the same server and API process:
+serves), and as processes of their own the HTTP device simulator, a central and an edge
+worker, and the API (`python -m api`, so that its memory is its own); this process holds
+only the subscribers. Then, twice on the same server and API process:
 
 - **baseline**: `--runs` HTTP Wi-Fi runs, each waiting for Wi-Fi credentials, followed
   by one SSE subscriber each;
@@ -33,8 +33,6 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -48,14 +46,19 @@ import psutil
 from httpx_sse import aconnect_sse
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.processes import (
+    devprov_worker_commands,
+    http_device_simulator,
+    spawn_module,
+    stop_process,
+    wait_until_answers,
+    worker_processes,
+)
 from bench.stack import free_port
 from config.settings import Settings
 from domain.api_models import PROGRESS_SSE_EVENT
-from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from worker.dev_server import start_dev_server
-from worker.edge import edge_node
 from worker.temporal_client import connect
-from worker.workers import central_worker
 
 SITE = "bench"
 START_BODY = {
@@ -92,6 +95,12 @@ class PhaseResult:
     latencies: list[float]
     api_rss_idle_mb: float
     api_rss_peak_mb: float
+    api_cpu_seconds: float
+    """CPU the API process spent from the first connection to the last terminal event."""
+    events_delivered: int
+    client_busy: float
+    """Share of one core the subscribers' own process used while the runs moved on: near
+    1.0 means the figures include the clients' queueing."""
 
     @property
     def queries_per_run_second(self) -> float:
@@ -113,6 +122,9 @@ class PhaseResult:
             "delivery_p95_ms": round(_percentile(self.latencies, 0.95) * 1000, 1),
             "api_rss_idle_mb": round(self.api_rss_idle_mb, 1),
             "api_rss_peak_mb": round(self.api_rss_peak_mb, 1),
+            "events_delivered": self.events_delivered,
+            "subscriber_process_busy": round(self.client_busy, 2),
+            "api_cpu_ms_per_event": round(self.api_cpu_seconds * 1000 / self.events_delivered, 3),
         }
 
 
@@ -165,39 +177,23 @@ async def _hub_queries(http: httpx.AsyncClient, api: str) -> int:
 
 @contextlib.asynccontextmanager
 async def _api_process(settings: Settings, port: int) -> AsyncIterator[psutil.Process]:
-    """`python -m api` on `port`, against the bench's server and key ring."""
-    env = {
-        **os.environ,
+    """`python -m api` on `port`, against the bench's server and key ring; auth is off
+    (one caller holding 1,000 streams would pass any per-key stream limit)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVPROV_")}
+    env |= {
         "DEVPROV_TEMPORAL_ADDRESS": settings.temporal_address,
         "DEVPROV_DATA_DIR": str(settings.data_dir),
         "DEVPROV_API_PORT": str(port),
         "DEVPROV_API_AUTH": "off",
         "DEVPROV_SSE_POLL_INTERVAL": str(settings.sse_poll_interval_seconds),
     }
-    log = (settings.data_dir / "api.log").open("wb")
-    process = subprocess.Popen(  # noqa: ASYNC220 - a child that outlives this call
-        [sys.executable, "-m", "api"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    log = settings.data_dir / "api.log"
+    process = await spawn_module(["api"], log, env)
     try:
-        async with httpx.AsyncClient(trust_env=False) as http:
-            for _ in range(200):
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        break
-                if process.poll() is not None:
-                    raise RuntimeError(f"the API exited; see {settings.data_dir / 'api.log'}")
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the API did not answer /healthz within 20 s")
+        await wait_until_answers(f"http://127.0.0.1:{port}/healthz", process, log)
         yield psutil.Process(process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        await stop_process(process)
 
 
 async def _sample_rss(process: psutil.Process, peak: list[float], stop: asyncio.Event) -> None:
@@ -264,6 +260,7 @@ async def _phase(
     await asyncio.gather(*(_wait_for_state(http, api, d, "PENDING_NETWORK") for d in device_ids))
     await asyncio.sleep(METRICS_FLUSH_SECONDS)  # the status reads above are published
     idle_rss = api_process.memory_info().rss / 2**20
+    cpu_before = api_process.cpu_times()
     peak = [idle_rss]
     stop_sampling = asyncio.Event()
     sampler = asyncio.create_task(_sample_rss(api_process, peak, stop_sampling))
@@ -281,6 +278,7 @@ async def _phase(
     hub_after = await _hub_queries(http, api)
     steady = steady_ended - steady_started
     credentials_posted_at = time.time()
+    client_cpu_before, moving_since = time.process_time(), time.perf_counter()
     posted = await asyncio.gather(
         *(
             http.post(f"{api}/api/v1/devices/{d}/provision/credentials", json=CREDENTIALS)
@@ -289,6 +287,8 @@ async def _phase(
     )
     assert all(r.status_code == 200 for r in posted), [r.text for r in posted[:3]]
     await asyncio.gather(*followers)
+    cpu_after = api_process.cpu_times()
+    client_busy = (time.process_time() - client_cpu_before) / (time.perf_counter() - moving_since)
     stop_sampling.set()
     await sampler
 
@@ -314,6 +314,9 @@ async def _phase(
         latencies=latencies,
         api_rss_idle_mb=idle_rss,
         api_rss_peak_mb=peak[0],
+        api_cpu_seconds=cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system,
+        events_delivered=sum(len(s.events) for s in subscribers),
+        client_busy=client_busy,
     )
 
 
@@ -329,36 +332,29 @@ async def run(runs: int, subscribers: int, join_delay: float, steady: float) -> 
             prefix = uuid.uuid4().hex[:6]
             baseline_ids = [f"b{prefix}-{n:04d}" for n in range(runs)]
             load_ids = [f"l{prefix}-{n:04d}" for n in range(runs)]
-            fleet = WifiDeviceFleet(
-                [SimulatedWifiDevice(d, join_delay=join_delay) for d in baseline_ids + load_ids]
-            )
-            simulator = await start_simulator(fleet, "127.0.0.1", 0)
-            settings = Settings(
-                temporal_address=server.address,
-                http_device_address_template=f"{simulator.base_url}/devices/{{device_id}}",
-                edge_capabilities=("http-wifi",),
-                data_dir=Path(tmp),
-            )
-            client = await connect(settings, create_keys=True, sdk_metrics=False)
-            api_port = free_port()
-            api = f"http://127.0.0.1:{api_port}"
-            metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-            try:
+            async with http_device_simulator(
+                baseline_ids + load_ids, join_delay, Path(tmp)
+            ) as simulator_url:
+                settings = Settings(temporal_address=server.address, data_dir=Path(tmp))
+                await connect(settings, create_keys=True, sdk_metrics=False)  # the key ring
+                api_port = free_port()
+                api = f"http://127.0.0.1:{api_port}"
+                metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+                limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
                 async with (
+                    worker_processes(
+                        server.address, Path(tmp), simulator_url, "workers",
+                        devprov_worker_commands(SITE),
+                    ),
                     _api_process(settings, api_port) as api_process,
                     httpx.AsyncClient(timeout=120, trust_env=False, limits=limits) as http,
-                    central_worker(client),
-                    edge_node(client, settings, site=SITE, host="gw1"),
-                ):
+                ):  # fmt: skip
                     baseline = await _phase(
                         http, api, metrics_url, api_process, baseline_ids, 1, steady
                     )
                     load = await _phase(
                         http, api, metrics_url, api_process, load_ids, subscribers // runs, steady
                     )
-            finally:
-                await simulator.close()
         finally:
             await server.stop()
     return {
@@ -398,6 +394,10 @@ def table(result: dict[str, object]) -> str:
         ("delivery p50 (ms)", load["delivery_p50_ms"], base["delivery_p50_ms"], "", ""),
         ("delivery p95 (ms)", load["delivery_p95_ms"], base["delivery_p95_ms"],
          result["delivery_p95_ratio"], ""),
+        ("API CPU per event sent (ms)", load["api_cpu_ms_per_event"],
+         base["api_cpu_ms_per_event"], "", ""),
+        ("subscribers' process busy", load["subscriber_process_busy"],
+         base["subscriber_process_busy"], "", ""),
         ("API RSS peak (MB)", load["api_rss_peak_mb"], base["api_rss_peak_mb"],
          result["api_rss_peak_ratio"], ""),
         ("subscribers missing events", load["incomplete_subscribers"],
