@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import httpx
@@ -9,8 +10,13 @@ import httpx
 from domain.secrets import MASK
 
 
+@functools.lru_cache(maxsize=4096)
 def public_url(address: str) -> str:
-    """`address` without user info, query or fragment: fit for messages and details."""
+    """`address` without user info, query or fragment: fit for messages and details.
+
+    Cached: every device call names its address, and parsing it twice per call was a
+    measurable share of the edge worker's CPU (bench/pipeline.py under py-spy).
+    """
     try:
         url = httpx.URL(address)
     except httpx.InvalidURL:
