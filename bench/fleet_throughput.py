@@ -7,8 +7,9 @@ temporary directory, the HTTP device simulator with N devices, the vendor-cloud
 simulator with a request quota, a central and an edge worker and the API; provisions a
 fleet of N composite (`wifi-cloud`) devices through the API, then runs the raw baseline
 fleet of the same shape on the same server, and prints devices per second of both, their
-ratio, and the peak request rate the cloud saw against its quota. Everything is on
-loopback; everything it starts, it stops.
+ratio, and the peak request rate the cloud saw against its quota (a table; JSON in
+`--json`, default `bench/results/fleet_throughput.json`). Everything is on loopback;
+everything it starts, it stops.
 """
 
 from __future__ import annotations
@@ -142,14 +143,30 @@ async def run(devices: int, max_in_flight: int, cloud_quota: int) -> dict[str, o
     }
 
 
+def table(result: dict[str, object]) -> str:
+    lines = [
+        f"{'figure':<30} {'devprov':>10} {'raw':>10} {'ratio':>7}",
+        f"{'fleet throughput (devices/s)':<30} {result['devprov_devices_per_second']!s:>10} "
+        f"{result['raw_temporal_devices_per_second']!s:>10} "
+        f"{result['devprov_over_raw_throughput']!s:>7}",
+        f"{result['devices']} composite devices, at most {result['max_in_flight']} in flight; "
+        f"cloud peak {result['cloud_peak_admitted_per_second']} req/s admitted of a quota of "
+        f"{result['cloud_quota_per_second']}, {result['cloud_throttled_requests']} throttled",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--max-in-flight", type=int, default=50)
     parser.add_argument("--cloud-quota", type=int, default=100, help="cloud requests/s")
+    parser.add_argument("--json", type=Path, default=Path("bench/results/fleet_throughput.json"))
     args = parser.parse_args()
     result = asyncio.run(run(args.devices, args.max_in_flight, args.cloud_quota))
-    print(json.dumps(result, indent=2))
+    print(table(result))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
