@@ -29,10 +29,14 @@ def resume_after(request: web.Request) -> int:
     try:
         value = int(raw)
     except ValueError:
+        value = -1
+    if value < 0:
         raise ApiError(
-            400, ErrorCode.INVALID_REQUEST, "Last-Event-ID must be an event sequence number"
-        ) from None
-    return max(value, 0)
+            400,
+            ErrorCode.INVALID_REQUEST,
+            "Last-Event-ID must be an event sequence number (0 or more)",
+        )
+    return value
 
 
 async def _event_payloads(
@@ -114,12 +118,18 @@ async def progress_websocket(request: web.Request) -> web.StreamResponse:
     after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
     await request.app[RUNS].check_tenant(device_id, caller_of(request).tenant)
+    socket = web.WebSocketResponse(heartbeat=ping)
+    if not socket.can_prepare(request).ok:
+        # Checked before taking a stream slot and querying the run: a plain GET (a
+        # fuzzer, a misconfigured proxy) costs no progress query.
+        raise ApiError(
+            400, ErrorCode.INVALID_REQUEST, "this route needs a WebSocket upgrade request"
+        )
     async with (
         stream_slot(request),
         request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription,
     ):
         first = await _first_snapshot(subscription)  # 404 before the upgrade
-        socket = web.WebSocketResponse(heartbeat=ping)
         await socket.prepare(request)
         reader = asyncio.create_task(_drain(socket))
         reader.add_done_callback(lambda _: subscription.close())

@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType
 
 from tests.api.conftest import (
@@ -122,10 +123,44 @@ async def test_websocket_of_a_device_without_run_is_404_before_upgrading(
     assert (await response.json())["code"] == "RUN_NOT_FOUND"
 
 
-async def test_event_stream_rejects_a_last_event_id_that_is_not_a_sequence(
-    api: ApiClient, device_id: str
+@pytest.mark.parametrize(
+    ("route", "bad"),
+    [
+        ("events", {"headers": {"Last-Event-ID": "abc"}}),
+        ("events", {"headers": {"Last-Event-ID": "-1"}}),
+        ("events", {"params": {"last_event_id": "null"}}),
+        ("ws", {"params": {"last_event_id": "abc"}}),
+        ("ws", {"params": {"last_event_id": "-3"}}),
+    ],
+)
+async def test_streams_reject_a_last_event_id_that_is_not_a_sequence(
+    api: ApiClient, device_id: str, route: str, bad: dict[str, Any]
 ) -> None:
-    response = await api.get(run_path(device_id, "events"), headers={"Last-Event-ID": "abc"})
+    response = await api.get(run_path(device_id, route), **bad)
 
     assert response.status == 400
+    assert response.content_type == "application/problem+json"
     assert (await response.json())["code"] == "INVALID_REQUEST"
+
+
+async def test_websocket_route_answers_a_plain_get_400_without_following_the_run(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    await api.post(run_path(device_id), json=provision_body(site, network=False))
+    await wait_for_state(api, device_id, "PENDING_NETWORK")
+    queries = await _metric(api, "devprov_api_progress_queries")
+
+    response = await api.get(run_path(device_id, "ws"))
+
+    assert response.status == 400
+    assert response.content_type == "application/problem+json"
+    problem = await response.json()
+    assert problem["code"] == "INVALID_REQUEST"
+    assert "WebSocket" in problem["detail"]
+    assert await _metric(api, "devprov_api_progress_queries") == queries
+
+
+async def _metric(api: ApiClient, name: str) -> float:
+    text = await (await api.get("/metrics")).text()
+    [line] = [line for line in text.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])

@@ -29,7 +29,12 @@ CHECKS = (
     "response_schema_conformance",
     "negative_data_rejection",
 )
-# Streams stay open until their run ends; the stream tests cover them.
+# Left out, though they are safe to fuzz (issue 9: the API stays healthy; schemathesis
+# reads an event stream for at most the request timeout or 20 events, then drops it):
+# the document does not list their 400 for a bad Last-Event-ID (ST103), its SSE schema
+# describes `data` where schemathesis 4 validates the whole event (ST108), and each
+# stateful step that follows a waiting run costs the full request timeout.
+# test_hostile_streams.py and tests/api/test_abandoned_streams.py cover them instead.
 STREAMS = r"/(events|ws)$"
 
 
