@@ -109,6 +109,10 @@ _LAST_EVENT_ID = [
 def _run_paths(b: _Builder) -> JsonObject:
     base = f"{API_PREFIX}/devices/{{device_id}}/provision"
     not_found = b.problem("No run for this device (RUN_NOT_FOUND).")
+    stream_errors = {
+        "400": b.problem("`Last-Event-ID` is not a sequence number (INVALID_REQUEST)."),
+        "429": b.problem("This key follows too many runs at once (TOO_MANY_STREAMS)."),
+    }
     finished = b.problem(
         "The run has finished (RUN_ALREADY_FINISHED) or is busy (RUN_NOT_WAITING)."
     )
@@ -168,7 +172,9 @@ def _run_paths(b: _Builder) -> JsonObject:
                         "description": "The event stream; each `data` is a StreamedEvent.",
                         "content": {"text/event-stream": {"schema": b.ref(StreamedEvent)}},
                     },
+                    **stream_errors,
                     "404": not_found,
+                    "503": unavailable,
                 },
             },
         },
@@ -179,7 +185,13 @@ def _run_paths(b: _Builder) -> JsonObject:
                 "summary": "WebSocket of the run's progress (same payloads as SSE)",
                 "responses": {
                     "101": {"description": "Switching to WebSocket; JSON text messages."},
+                    **stream_errors,
+                    "400": b.problem(
+                        "Not a WebSocket upgrade request, or `last_event_id` is not a "
+                        "sequence number (INVALID_REQUEST)."
+                    ),
                     "404": not_found,
+                    "503": unavailable,
                 },
             },
         },
@@ -429,8 +441,11 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                         "description": "An event stream of FleetSnapshot JSON.",
                         "content": {"text/event-stream": {"schema": b.ref(FleetSnapshot)}},
                     },
+                    "400": b.problem("`Last-Event-ID` is not a sequence number (INVALID_REQUEST)."),
                     "404": not_found,
                     **bad_id,
+                    "429": b.problem("This key follows too many runs at once (TOO_MANY_STREAMS)."),
+                    **unavailable,
                 },
             },
         },
