@@ -4,6 +4,48 @@ from __future__ import annotations
 
 from domain.errors import ErrorCode
 
+PEER_TEXT_BYTES = 200
+"""What a peer-provided string (a device's SSID, a cloud's field name) may take in a message."""
+MESSAGE_BYTES = 400
+"""What an error's message may take, JSON-encoded: longer ones are clipped."""
+
+
+def _fit(text: str, budget: int) -> tuple[str, int]:
+    """The longest clean prefix of `text` costing at most `budget` bytes, and its length.
+
+    A character costs its UTF-8 bytes, a quote or backslash two (JSON escapes them);
+    line breaks and tabs become spaces, other control characters and lone surrogates
+    U+FFFD, which JSON keeps as it is.
+    """
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        if char in "\t\n\r":
+            char = " "
+        elif char < " " or "\x7f" <= char <= "\x9f" or "\ud800" <= char <= "\udfff":
+            char = "\ufffd"
+        cost = 2 if char in '"\\' else len(char.encode())
+        if used + cost > budget:
+            break
+        kept.append(char)
+        used += cost
+    return "".join(kept), len(kept)
+
+
+def clip(text: str, limit: int = PEER_TEXT_BYTES) -> str:
+    """`text` fit for an error message, a detail or a log line: never more than `limit`
+    bytes once JSON-encoded, cut with a marker that says how much was left out.
+
+    Peers choose what they send: a device or a cloud may answer megabytes, and Temporal
+    keeps a retrying activity's last failure only while it stays under 4 KB.
+    """
+    head, kept = _fit(text, limit)
+    if kept == len(text):
+        return head
+    marker_budget = len(f"… [+{len(text)} chars]".encode())
+    head, kept = _fit(text, max(0, limit - marker_budget))
+    return f"{head}… [+{len(text) - kept} chars]"
+
 
 class AdapterError(Exception):
     """Root of every adapter failure.
@@ -13,6 +55,9 @@ class AdapterError(Exception):
         retryable: Whether trying the same operation again may succeed.
         retry_after: Seconds the remote side asked us to wait before retrying.
         details: Non-secret data that helps to act on the error.
+
+    The message is clipped to `MESSAGE_BYTES`: it goes into logs and failures, and a
+    peer's text in it may be of any length.
     """
 
     code: ErrorCode = ErrorCode.DEVICE_PROTOCOL_ERROR
@@ -27,6 +72,7 @@ class AdapterError(Exception):
         retry_after: float | None = None,
         details: dict[str, str] | None = None,
     ) -> None:
+        message = clip(message, MESSAGE_BYTES)
         super().__init__(message)
         self.message = message
         if code is not None:

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapters.errors import DeviceProtocolError
+from adapters.errors import DeviceProtocolError, clip
 
 
 class _Message(BaseModel):
@@ -77,7 +77,8 @@ def parse_result(message: type[_M], result: object, *, method: str, details: dic
         return message.model_validate(result)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "result"
+        # A key of the device's answer may be part of the location: its text is the peer's.
+        where = clip(".".join(str(part) for part in first["loc"]) or "result")
         raise DeviceProtocolError(
             f"{method} answered an unexpected result: {where}: {first['msg']}",
             details={**details, "field": where},

@@ -30,6 +30,7 @@ from adapters.errors import (
     DeviceRejectedRequest,
     DeviceTimeout,
     DeviceUnreachable,
+    clip,
 )
 from adapters.redaction import public_url, redact
 
@@ -174,7 +175,8 @@ class ShellyRpcClient:
             raise DeviceProtocolError(f"{subject}: the answer is not an RPC frame", details=details)
         if body.get("id") != request_id:
             raise DeviceProtocolError(
-                f"{subject}: the answer is for request {body.get('id')!r}, not {request_id}",
+                f"{subject}: the answer is for request {clip(repr(body.get('id')), 64)}, "
+                f"not {request_id}",
                 details=details,
             )
         error = body.get("error")
@@ -197,7 +199,7 @@ class ShellyRpcClient:
         if not isinstance(error, dict) or not isinstance(error.get("code"), int):
             raise DeviceProtocolError(f"{subject}: malformed error object", details=details)
         code: int = error["code"]
-        message = redact(str(error.get("message", "")), secrets)[:300]
+        message = clip(redact(str(error.get("message", "")), secrets), 300)
         details = {**details, "rpc_code": str(code), "device_message": message}
         text = f"{subject}: device error {code}: {message}"
         failure: AdapterError

@@ -6,7 +6,7 @@ import logging
 
 import httpx
 
-from adapters.errors import CredentialsRejected, DeviceProtocolError, NetworkJoinPending
+from adapters.errors import CredentialsRejected, DeviceProtocolError, NetworkJoinPending, clip
 from adapters.http_wifi.messages import (
     DeviceInfo,
     JoinStatus,
@@ -195,13 +195,14 @@ class ShellyRpcAdapter:
                 raise DeviceProtocolError(f"{subject}: joined without an address", details=details)
             return NetworkJoin(ssid=ssid, address=status.sta_ip, signal_dbm=status.rssi)
         if status.status is JoinStatus.GOT_IP:
+            current = clip(status.ssid or "", 64)
             raise NetworkJoinPending(
-                f"{subject} is on network '{status.ssid}', not '{ssid}'",
-                details={**details, "current_ssid": status.ssid or ""},
+                f"{subject} is on network '{current}', not '{ssid}'",
+                details={**details, "current_ssid": current},
             )
         if status.status is JoinStatus.CONNECTING:
             raise NetworkJoinPending(f"{subject} is still joining '{ssid}'", details=details)
-        reason = status.sta_error or ""
+        reason = clip(status.sta_error or "", 64)
         # A rejection of some other network's credentials says nothing about `ssid`.
         if reason == _AUTH_FAILED and status.ssid in (None, ssid):
             raise CredentialsRejected(

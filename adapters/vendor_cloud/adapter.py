@@ -9,6 +9,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
+from adapters.errors import clip
 from adapters.vendor_cloud.client import DEFAULT_TIMEOUT_SECONDS, CloudHttpClient
 from adapters.vendor_cloud.errors import CloudNotFound, CloudProtocolError
 from adapters.vendor_cloud.messages import (
@@ -99,7 +100,7 @@ class VendorCloudAdapter:
         message = parse_message(IssuedCredentialMessage, _json(response, details), details=details)
         if message.device_id != device_id:
             raise CloudProtocolError(
-                f"issue_credential: the cloud issued a credential for '{message.device_id}', "
+                f"issue_credential: the cloud issued a credential for '{clip(message.device_id)}', "
                 f"not '{device_id}'",
                 details=details,
             )

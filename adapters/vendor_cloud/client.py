@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 from pydantic import SecretStr
 
+from adapters.errors import clip
 from adapters.redaction import public_url, redact
 from adapters.vendor_cloud.errors import (
     CloudClaimRejected,
@@ -171,9 +172,9 @@ class CloudHttpClient:
             error = ErrorMessage.model_validate(response.json())
         except ValueError:
             error = ErrorMessage()
-        message = redact(error.message, secrets)[:_MAX_MESSAGE]
+        message = clip(redact(error.message, secrets), _MAX_MESSAGE)
         if error.error:
-            facts = {**facts, "cloud_error": redact(error.error, secrets)[:64]}
+            facts = {**facts, "cloud_error": clip(redact(error.error, secrets), 64)}
         text = f"{endpoint}: HTTP {status}" + (f" {facts['cloud_error']}" if error.error else "")
         if message:
             text += f": {message}"

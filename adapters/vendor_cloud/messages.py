@@ -7,6 +7,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from adapters.errors import clip
 from adapters.vendor_cloud.errors import CloudProtocolError
 
 
@@ -90,7 +91,8 @@ def parse_message(message: type[_M], body: object, *, details: dict[str, str]) -
         return message.model_validate(body)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
+        # A key of the cloud's answer may be part of the location: its text is the peer's.
+        where = clip(".".join(str(part) for part in first["loc"]) or "body")
         raise CloudProtocolError(
             f"the cloud answered {details.get('endpoint', 'a call')} with an unexpected body: "
             f"{where}: {first['msg']}",
