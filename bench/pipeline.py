@@ -10,7 +10,8 @@ loopback, with encrypted payloads as in production. Then:
 - **pipeline throughput**: `--runs` HTTP Wi-Fi runs started through the API at once,
   until every one has SUCCEEDED, against as many plain workflows of four trivial
   activities on the same kind of queues (detect, read state, apply, confirm), started
-  with the SDK; both sides wait for their results the same way. A second baseline makes
+  with the SDK; both sides wait for their results the same way, after a warm-up of a
+  tenth as many runs of each kind. A second baseline makes
   the same workflows record a state in a search attribute before each step and at the
   end, as devprov does (visibility writes are the server's largest extra cost). The CPU
   time each side costs per run, in this process (workers, API) and in the server, says
@@ -137,9 +138,10 @@ async def run(runs: int, starts: int) -> dict[str, object]:
         cpu = CpuClock(server.process.pid)
         prefix = uuid.uuid4().hex[:6]
         ids = [f"p{prefix}-{n:05d}" for n in range(runs)]
+        warm_up_ids = [f"w{prefix}-{n:05d}" for n in range(max(10, runs // 10))]
         start_ids = [f"s{prefix}-{n:05d}" for n in range(starts)]
         try:
-            async with http_device_simulator(ids, 0.0, Path(tmp)) as simulator_url:
+            async with http_device_simulator(ids + warm_up_ids, 0.0, Path(tmp)) as simulator_url:
                 settings = Settings(
                     temporal_address=server.address,
                     http_device_address_template=f"{simulator_url}/devices/{{device_id}}",
@@ -160,6 +162,9 @@ async def run(runs: int, starts: int) -> dict[str, object]:
                         ),
                         Worker(client, task_queue="raw-edge", activities=[raw_step]),
                     ):
+                        # Neither side pays the first imports, caches and connections.
+                        await _devprov_pipeline(http, api.url, client, warm_up_ids)
+                        await _raw_pipeline(client, warm_up_ids, state_updates=True)
                         cpu_start = cpu.read()
                         devprov_seconds = await _devprov_pipeline(http, api.url, client, ids)
                         cpu_devprov = cpu.read()
