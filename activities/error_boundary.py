@@ -76,10 +76,11 @@ def _innermost(tb: types.TracebackType | None, frames: int) -> types.TracebackTy
 def to_application_error(error: AdapterError) -> ApplicationError:
     """Translate an adapter error: its code becomes the type, its retryability is kept.
 
-    The result is bounded (see the module's docstring): raise it `from None`.
+    The result is bounded (see the module's docstring; `AdapterError` clips its own
+    message): raise it `from None`.
     """
     failure = ApplicationError(
-        clip(error.message, MESSAGE_BYTES),
+        error.message,
         bounded_details(error.details),
         type=error.code.value,
         non_retryable=not error.retryable,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -37,6 +38,7 @@ import signal
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,13 +228,21 @@ async def _warm_up(stack: Stack, site: str, fleet: bool) -> None:
         await _wait_for(stack.client, closed, WARM_UP + 1, timeout=60)
 
 
-async def runs_phase(stack: Stack, sizes: list[int]) -> dict[str, Any]:
-    site = "scale-runs"
+@contextlib.asynccontextmanager
+async def _phase_workers(
+    stack: Stack, site: str, *, fleet: bool
+) -> AsyncIterator[tuple[Workers, dict[str, Any]]]:
+    """Fresh devprov workers for one phase, warmed up: them, and what they weigh idle."""
     async with worker_processes(
         stack.server.address, stack.tmp, stack.simulator_url, site, devprov_worker_commands(site)
     ) as workers:
-        await _warm_up(stack, site, fleet=False)
-        idle = await _measure(stack, workers)
+        await _warm_up(stack, site, fleet=fleet)
+        yield workers, await _measure(stack, workers)
+
+
+async def runs_phase(stack: Stack, sizes: list[int]) -> dict[str, Any]:
+    site = "scale-runs"
+    async with _phase_workers(stack, site, fleet=False) as (workers, idle):
         steps: list[dict[str, Any]] = []
         ids: list[str] = []
         for size in sizes:
@@ -256,11 +266,7 @@ async def runs_phase(stack: Stack, sizes: list[int]) -> dict[str, Any]:
 
 async def fleets_phase(stack: Stack, sizes: list[int], fleet_size: int) -> dict[str, Any]:
     site = "scale-fleets"
-    async with worker_processes(
-        stack.server.address, stack.tmp, stack.simulator_url, site, devprov_worker_commands(site)
-    ) as workers:
-        await _warm_up(stack, site, fleet=True)
-        idle = await _measure(stack, workers)
+    async with _phase_workers(stack, site, fleet=True) as (workers, idle):
         steps: list[dict[str, Any]] = []
         children: list[str] = []
         for fleets in sizes:
