@@ -173,3 +173,33 @@ async def test_passphrase_never_appears_in_responses_or_events(
 
     for text in (await started.text(), await stream.text(), await status.text()):
         assert NETWORK["passphrase"] not in text
+
+
+async def test_cancel_during_a_retry_rollback_finishes_the_undo_and_ends_as_a_cancel(
+    pipeline: ApiClient, device: SimulatedWifiDevice, site: str
+) -> None:
+    """Issue 15, case 1: the cancel used to interrupt the undo step, drop it, and start
+    a second attempt that found the device still configured."""
+    set_faults(device, wrong_passphrase=True)
+    await pipeline.post(run_path(device), json=request_body(site))
+    rejected = await wait_for(pipeline, device, "PENDING_NETWORK")
+    assert rejected["error_code"] == "CREDENTIALS_REJECTED"
+    set_faults(device, wrong_passphrase=False, unreachable=True)
+    retry = asyncio.create_task(pipeline.post(run_path(device, "retry")))
+    await wait_for(pipeline, device, "ROLLING_BACK")
+
+    cancel = await pipeline.post(run_path(device, "cancel"))
+    await asyncio.sleep(1.0)
+    set_faults(device, unreachable=False)
+    events = await follow(pipeline, device)
+    await retry
+
+    assert cancel.status == 202
+    final = events[-1]
+    assert (final["state"], final["error_code"]) == ("ROLLED_BACK", "CANCELLED_BY_USER")
+    assert final["attempt"] == 1
+    assert not [e for e in events if "starting over" in e["message"]]
+    assert device.in_setup_mode
+    assert device.counters.factory_resets >= 1
+    status = await (await pipeline.get(run_path(device))).json()
+    assert status["execution_status"] == "CANCELED"

@@ -391,3 +391,22 @@ async def test_through_the_api_the_events_stream_the_button_prompt_to_success(
     prompt = next(event for event in events if event["state"] == "WAITING_FOR_DEVICE")
     assert "press the button" in prompt["message"]
     assert "correct-horse-battery" not in str(events)
+
+
+async def test_credentials_sent_while_waiting_for_the_button_are_the_ones_the_device_joins(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    """Issue 15, case 3: new credentials were accepted during the button wait, but the
+    device joined the old network while the run reported the new one."""
+    guest = {"ssid": "devprov-guest", "passphrase": "guest-passphrase-1"}
+    improv_fleet.set_network(guest["ssid"], guest["passphrase"])
+    handle = await start(temporal_client, improv_run(BULB, site), central)
+    await wait_for_state(handle, S.WAITING_FOR_DEVICE)
+
+    await handle.execute_update("submit_credentials", NetworkCredentials.model_validate(guest))
+    await improv_fleet.press_button(BULB)
+    final = await outcome(handle)
+
+    assert final.state is S.SUCCEEDED
+    assert final.network_ssid == "devprov-guest"
+    assert improv_fleet[BULB].wifi.ssid == "devprov-guest"

@@ -168,3 +168,30 @@ async def test_rate_limited_cloud_is_retried_after_its_retry_after(
     assert cloud_holds(cloud, device.device_id)["registrations"] == 1
     injected: dict[str, int] = cloud.cloud.snapshot()["faults_injected"]  # type: ignore[assignment]
     assert injected["throttle"] == 2
+
+
+async def test_new_credentials_after_a_rejected_passphrase_register_the_device_once(
+    api: ApiClient, device: SimulatedWifiDevice, site: str, cloud: RunningCloud
+) -> None:
+    """Issue 15, case 2: the second round reused the first round's idempotency keys with
+    a new key pair and CSR; the cloud refused it (CLOUD_IDEMPOTENCY_MISMATCH)."""
+    path = f"/api/v1/devices/{device.device_id}/provision"
+    device.faults = device.faults.model_copy(update={"wrong_passphrase": True})
+    started = await api.post(path, json=body(site))
+    assert started.status == 202
+    async with asyncio.timeout(30):
+        while (await (await api.get(path)).json())["state"] != "PENDING_NETWORK":
+            await asyncio.sleep(0.1)
+    device.faults = device.faults.model_copy(update={"wrong_passphrase": False})
+
+    answer = await api.post(f"{path}/credentials", json=NETWORK)
+    async with asyncio.timeout(60):
+        events = [e.data for e in parse_sse(await (await api.get(f"{path}/events")).text())]
+
+    assert answer.status == 200
+    assert (events[-1]["state"], events[-1]["error_code"]) == ("SUCCEEDED", None)
+    held = cloud_holds(cloud, device.device_id)
+    assert held["registrations"] == 1
+    assert len(held["active_credentials"]) == 1
+    assert cloud.cloud.registry.snapshot()["orphaned_credentials"] == []
+    assert device.sta.ssid == NETWORK["ssid"]
