@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.errors import ErrorCode
 from domain.states import ProvisioningState, Step
 
+LEFTOVERS_DOC = (
+    "Undo steps that could not be done after their retries (error code ROLLBACK_FAILED): "
+    "what the run left on the device or in the cloud, by name."
+)
+
 
 class ProgressEvent(BaseModel):
     """One transition or message of a run; `sequence` increases by one per event."""
@@ -54,6 +59,7 @@ class ProgressSnapshot(BaseModel):
         description="Human actions the run waits for, e.g. `credentials`, `device`, `retry`.",
     )
     network_ssid: str | None = None
+    leftovers: list[str] = Field(default_factory=list, description=LEFTOVERS_DOC)
     events: list[ProgressEvent] = Field(default_factory=list)
 
     @property
@@ -89,4 +95,5 @@ class ProvisionResult(BaseModel):
     attempt: int = 1
     error_code: ErrorCode | None = None
     reasons: list[str] = Field(default_factory=list)
+    leftovers: list[str] = Field(default_factory=list, description=LEFTOVERS_DOC)
     details: dict[str, str] = Field(default_factory=dict)

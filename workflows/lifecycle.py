@@ -74,6 +74,21 @@ class _RestartRequested(Exception):
     """A person asked to start over from detection."""
 
 
+class _RoundRestart(Exception):
+    """The credentials changed while the device step waited: provision again with them."""
+
+
+class _CancelledDuringRollback(BaseException):
+    """A cancel arrived while the attempt rolled back: the run ends as cancelled.
+
+    A BaseException, like asyncio's cancellation, so that no step's handler takes it.
+    """
+
+    def __init__(self, rollback: Rollback) -> None:
+        super().__init__("cancelled during the rollback")
+        self.rollback = rollback
+
+
 class _EdgeWorkerLost(Exception):
     """The edge worker the run was pinned to stopped taking its steps."""
 
@@ -96,6 +111,22 @@ class Compensation:
 
     description: str
     action: Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """What one rollback did: whether it had anything to undo, and what it could not."""
+
+    undid_something: bool
+    leftovers: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.leftovers
+
+
+def _undone(rollback: Rollback) -> str:
+    return "could not " + ", ".join(f"'{step}'" for step in rollback.leftovers)
 
 
 def _failure_from(error: BaseException) -> StepFailure:
@@ -150,6 +181,10 @@ class LifecycleWorkflow(ABC):
         self._sequence = 0
         self._network: NetworkCredentials | None = run.request.network
         self._retry_requested = False
+        self._round = 0
+        self._round_restart = False
+        self._cancel_requested = False
+        self._leftovers: list[str] = []
         self._compensations: list[Compensation] = []
         self._pinned_queue: str | None = None
         self._failovers = 0
@@ -174,14 +209,27 @@ class LifecycleWorkflow(ABC):
             reasons=list(self._reasons),
             awaiting=self._awaiting(),
             network_ssid=self._network.ssid if self._network else None,
+            leftovers=list(self._leftovers),
             events=list(self._events),
         )
 
     @workflow.update(name=SUBMIT_CREDENTIALS_UPDATE)
     async def submit_credentials(self, network: NetworkCredentials) -> ProgressSnapshot:
-        """Give the run the network credentials it waits for (or will need)."""
+        """Give the run the network credentials it waits for (or will need).
+
+        While the device step waits on the device with other credentials chosen (e.g.
+        Improv's button), that step starts again with these.
+        """
         self._network = network
-        await workflow.wait_condition(lambda: self._state != ProvisioningState.PENDING_NETWORK)
+        if self._device_step_waits():
+            self._note(
+                f"credentials for network '{network.ssid}' received; the device step "
+                "starts again with them"
+            )
+            await self._restart_round()
+        else:
+            self._note(f"credentials for network '{network.ssid}' received")
+            await workflow.wait_condition(lambda: self._state != ProvisioningState.PENDING_NETWORK)
         return self.progress()
 
     @submit_credentials.validator
@@ -196,11 +244,17 @@ class LifecycleWorkflow(ABC):
                 f"the run is {self._state.value}: it is not waiting for credentials",
                 type=ErrorCode.RUN_NOT_WAITING.value,
             )
+        if self._retry_requested:
+            raise ApplicationError(
+                "a retry is under way; send the credentials once the new attempt asks",
+                type=ErrorCode.RUN_NOT_WAITING.value,
+            )
 
     @workflow.update(name=RETRY_UPDATE)
     async def retry(self) -> ProgressSnapshot:
         """Start over from detection (undoing what the current attempt changed)."""
         self._retry_requested = True
+        self._note("retry requested: undoing this attempt, then starting over")
         attempt = self._attempt
         await workflow.wait_condition(lambda: self._attempt > attempt or self._state.is_terminal)
         return self.progress()
@@ -225,19 +279,18 @@ class LifecycleWorkflow(ABC):
     async def forget_credentials(self) -> ProgressSnapshot:
         """Drop the network credentials the run holds, so that it asks for them again.
 
-        While the run waits on the device the credentials may already be in use by
-        the current attempt, so that attempt is started over (like a retry).
+        While the device step waits on the device with them (e.g. Improv's button),
+        that step is abandoned and the run asks for credentials (PENDING_NETWORK).
         """
         held = self._network is not None
         self._network = None
-        if self._state is ProvisioningState.WAITING_FOR_DEVICE:
-            self._retry_requested = True
-            attempt = self._attempt
-            await workflow.wait_condition(
-                lambda: self._attempt > attempt or self._state.is_terminal
-            )
-        elif held:
-            self.report("network credentials forgotten; the run will ask for them again")
+        self._note(
+            "network credentials forgotten; the run will ask for them again"
+            if held
+            else "no network credentials were held; the run will ask for them"
+        )
+        if self._device_step_waits():
+            await self._restart_round()
         return self.progress()
 
     @forget_credentials.validator
@@ -287,11 +340,17 @@ class LifecycleWorkflow(ABC):
         """The current attempt (a retry or a failover starts a new one)."""
         return self._attempt
 
+    @property
+    def provisioning_round(self) -> int:
+        """The provisioning round within the attempt: new credentials start another."""
+        return self._round
+
     def idempotency_key(self, step: str) -> str:
         """A key for a side effect of `step`: the same across retries of one activity,
-        different for every run and attempt (so a restarted attempt acts anew)."""
+        different for every run, attempt and provisioning round (so a restarted attempt,
+        or a round with new credentials, never reuses a key for another request)."""
         info = workflow.info()
-        return f"{info.workflow_id}/{info.run_id}/{self._attempt}/{step}"
+        return f"{info.workflow_id}/{info.run_id}/{self._attempt}.{self._round}/{step}"
 
     def device_task_queue(self) -> str:
         """Task queue of the workers that can reach the device."""
@@ -333,7 +392,13 @@ class LifecycleWorkflow(ABC):
         return result
 
     def add_compensation(self, description: str, action: Callable[[], Awaitable[None]]) -> None:
-        """Push an undo action; they run last-in first-out on failure or cancellation."""
+        """Push an undo action; they run last-in first-out on failure or cancellation.
+
+        Pushing one that is already pending does nothing: every undo action is
+        idempotent and undoes its step for all the rounds of the attempt.
+        """
+        if any(c.description == description for c in self._compensations):
+            return
         self._compensations.append(Compensation(description, action))
 
     def report(self, message: str, **details: str) -> None:
@@ -350,13 +415,16 @@ class LifecycleWorkflow(ABC):
 
         For steps where a person must act on the device (press its button, power it
         on in pairing mode) while an activity waits for it. A retry request abandons
-        the wait and starts the run over. Afterwards the run returns to the state it
+        the wait and starts the run over; new (or forgotten) credentials abandon it and
+        start the provisioning round again. Afterwards the run returns to the state it
         was in, with the message `resumed`.
         """
         state, step = self._state, self._step
         self._transition(ProvisioningState.WAITING_FOR_DEVICE, step, message)
         action_task = asyncio.ensure_future(action)
-        retry_task = asyncio.ensure_future(workflow.wait_condition(lambda: self._retry_requested))
+        retry_task = asyncio.ensure_future(
+            workflow.wait_condition(lambda: self._retry_requested or self._round_restart)
+        )
         try:
             await workflow.wait([action_task, retry_task], return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -369,7 +437,9 @@ class LifecycleWorkflow(ABC):
             except BaseException as error:
                 if not is_cancelled_exception(error):
                     raise
-            raise _RestartRequested()
+            if self._retry_requested:
+                raise _RestartRequested()
+            raise _RoundRestart()
         result: ResultT = action_task.result()
         self._transition(state, step, resumed)
         return result
@@ -383,7 +453,7 @@ class LifecycleWorkflow(ABC):
                 try:
                     message = await self._attempt_once()
                 except _RestartRequested:
-                    await self._compensate("retry requested")
+                    await self._undo_attempt("retry requested")
                     self._retry_requested = False
                     self._start_new_attempt("starting over")
                     continue
@@ -393,20 +463,28 @@ class LifecycleWorkflow(ABC):
                     if self._failovers > self._run.policy.waits.max_failovers:
                         raise StepFailure(ErrorCode.EDGE_WORKER_LOST, lost.message) from None
                     # Undo through any worker of the site: the pinned one is gone.
-                    await self._compensate(f"edge worker {lost_queue} stopped answering")
+                    await self._undo_attempt(f"edge worker {lost_queue} stopped answering")
                     self._start_new_attempt(
                         f"edge worker {lost_queue} stopped answering; detecting the device "
                         "again from another one"
                     )
                     continue
+                # The device stays as provisioned: nothing is undone from here on.
+                self._compensations.clear()
                 self._transition(ProvisioningState.SUCCEEDED, Step.DONE, message)
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._handlers_finished()
                 return self._result()
         except BaseException as error:
             if is_cancelled_exception(error):
-                await self._end_cancelled()
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                self._cancel_requested = True
+                self._note("cancel requested: undoing what the run changed")
+                await self._end_cancelled(await self._compensate("cancelled by request"))
+                await self._handlers_finished()
                 raise
+            if isinstance(error, _CancelledDuringRollback):
+                await self._end_cancelled(error.rollback)
+                await self._handlers_finished()
+                raise asyncio.CancelledError() from None
             if isinstance(error, StepFailure):
                 failure = error
             elif isinstance(error, ActivityError):
@@ -416,8 +494,26 @@ class LifecycleWorkflow(ABC):
         await self._end_failed(failure)
         raise AssertionError("unreachable")
 
+    async def _undo_attempt(self, why: str) -> None:
+        """Roll the attempt back before another one starts.
+
+        Raises:
+            _CancelledDuringRollback: a cancel arrived while it rolled back.
+            StepFailure: an undo step could not be done (ROLLBACK_FAILED): another
+                attempt would start from a device in an unknown state.
+        """
+        rollback = await self._compensate(why)
+        if self._cancel_requested:
+            raise _CancelledDuringRollback(rollback)
+        if not rollback.complete:
+            raise StepFailure(
+                ErrorCode.ROLLBACK_FAILED,
+                f"{why}, but the rollback failed: {_undone(rollback)}; the run stops here",
+            )
+
     def _start_new_attempt(self, why: str) -> None:
         self._attempt += 1
+        self._round = 0
         self._transition(ProvisioningState.PENDING, Step.START, f"attempt {self._attempt}: {why}")
 
     async def _attempt_once(self) -> str:
@@ -438,6 +534,7 @@ class LifecycleWorkflow(ABC):
             )
 
         while True:
+            self._round += 1
             network = await self._network_if_needed()
             self._transition(
                 ProvisioningState.PROVISIONING,
@@ -448,8 +545,7 @@ class LifecycleWorkflow(ABC):
             )
             # Pushed before the step: an activity that timed out may still have
             # changed the device, and every undo action is idempotent.
-            if not any(c.description == "undo provision" for c in self._compensations):
-                self.add_compensation("undo provision", self.undo_provision)
+            self.add_compensation("undo provision", self.undo_provision)
             try:
                 await self._guarded(self.provision(network))
                 self._transition(
@@ -464,6 +560,9 @@ class LifecycleWorkflow(ABC):
                 self._network = None
                 self._error_code = ErrorCode.CREDENTIALS_REJECTED
                 self._message = rejected.message
+            except _RoundRestart:
+                self._round_restart = False
+                self._error_code = None
 
     async def _guarded(self, awaitable: Awaitable[ResultT]) -> ResultT:
         """Await a step, sorting its failures into the lifecycle's outcomes."""
@@ -569,38 +668,59 @@ class LifecycleWorkflow(ABC):
 
     # ------------------------------------------------------------------ endings
 
-    async def _compensate(self, why: str) -> bool:
-        """Run the pushed compensations in reverse; True if every one succeeded."""
+    async def _compensate(self, why: str) -> Rollback:
+        """Run the pushed compensations in reverse, each to its end.
+
+        A cancel that arrives meanwhile does not interrupt an undo step: it is noted
+        (`_cancel_requested`) and the rollback goes on. An undo step that still fails
+        after its retries is named in the run's leftovers; none is ever dropped unrun.
+        """
         if not self._compensations:
-            return True
+            return Rollback(undid_something=False)
         self._transition(ProvisioningState.ROLLING_BACK, Step.ROLLBACK, f"rolling back: {why}")
-        all_ok = True
+        leftovers: list[str] = []
         while self._compensations:
-            compensation = self._compensations.pop()
+            compensation = self._compensations[-1]
             try:
-                await compensation.action()
+                await self._shielded(compensation.action)
             except ActivityError as error:
-                all_ok = False
                 failure = _failure_from(error)
+                leftovers.append(compensation.description)
                 self.report(
                     f"compensation '{compensation.description}' failed: {failure.message}",
                     error_code=failure.code.value,
                 )
-        return all_ok
+            self._compensations.pop()
+        self._leftovers.extend(leftovers)
+        return Rollback(undid_something=True, leftovers=tuple(leftovers))
+
+    async def _shielded(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run `action` to its end even if the run is cancelled meanwhile."""
+        task = asyncio.ensure_future(action())
+        while True:
+            try:
+                await asyncio.shield(task)
+                return
+            except asyncio.CancelledError:
+                if task.done():
+                    raise
+                if not self._cancel_requested:
+                    self._cancel_requested = True
+                    self._note("cancel requested while rolling back: the rollback finishes first")
 
     async def _end_failed(self, failure: StepFailure) -> None:
-        had_compensations = bool(self._compensations)
-        rolled_back = await self._compensate(failure.message)
-        if failure.code is ErrorCode.PRE_CHECK_FAILED and rolled_back:
+        rollback = await self._compensate(failure.message)
+        code, message = failure.code, failure.message
+        state = ProvisioningState.FAILED
+        if not rollback.complete:
+            code = ErrorCode.ROLLBACK_FAILED
+            message = f"{failure.message}; the rollback failed: {_undone(rollback)}"
+        elif code is ErrorCode.PRE_CHECK_FAILED:
             state = ProvisioningState.FAILED_VALIDATION
-        elif had_compensations and rolled_back:
+        elif rollback.undid_something and code is not ErrorCode.ROLLBACK_FAILED:
             state = ProvisioningState.ROLLED_BACK
-        else:
-            state = ProvisioningState.FAILED
-        code = failure.code if rolled_back else ErrorCode.ROLLBACK_FAILED
-        message = failure.message if rolled_back else f"{failure.message}; rollback failed"
         self._transition(state, Step.DONE, message, error_code=code, details=failure.details)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._handlers_finished()
         raise ApplicationError(
             message,
             self._result().model_dump(mode="json"),
@@ -608,22 +728,20 @@ class LifecycleWorkflow(ABC):
             non_retryable=True,
         )
 
-    async def _end_cancelled(self) -> None:
-        had_compensations = bool(self._compensations)
-        rolled_back = await self._compensate("cancelled by request")
-        if had_compensations and rolled_back:
+    async def _end_cancelled(self, rollback: Rollback) -> None:
+        if not rollback.complete:
+            self._transition(
+                ProvisioningState.FAILED,
+                Step.DONE,
+                f"cancelled by request; the rollback failed: {_undone(rollback)}",
+                error_code=ErrorCode.ROLLBACK_FAILED,
+            )
+        elif rollback.undid_something:
             self._transition(
                 ProvisioningState.ROLLED_BACK,
                 Step.DONE,
                 "cancelled by request; the device was rolled back",
                 error_code=ErrorCode.CANCELLED_BY_USER,
-            )
-        elif had_compensations:
-            self._transition(
-                ProvisioningState.FAILED,
-                Step.DONE,
-                "cancelled by request; rollback failed",
-                error_code=ErrorCode.ROLLBACK_FAILED,
             )
         else:
             self._transition(
@@ -632,6 +750,37 @@ class LifecycleWorkflow(ABC):
                 "cancelled by request before the device was changed",
                 error_code=ErrorCode.CANCELLED_BY_USER,
             )
+
+    async def _handlers_finished(self) -> None:
+        """Let running update handlers return before the run ends.
+
+        The run has reached its final state: a cancel that arrives now changes nothing.
+        """
+        try:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+        except asyncio.CancelledError:
+            self._cancel_requested = True
+            await workflow.wait_condition(workflow.all_handlers_finished)
+
+    # ------------------------------------------------------------------ operator actions
+
+    def _device_step_waits(self) -> bool:
+        """Whether the provision step waits on the device with credentials chosen."""
+        return self._state is ProvisioningState.WAITING_FOR_DEVICE and self._step is Step.PROVISION
+
+    async def _restart_round(self) -> None:
+        """Abandon the device step and provision again with the credentials now held."""
+        self._round_restart = True
+        await workflow.wait_condition(lambda: not self._round_restart or self._state.is_terminal)
+
+    def _note(self, message: str, **details: str) -> None:
+        """Record an event (an operator action and what it does) without changing the
+        run's current message, which may be a prompt a person still has to follow."""
+        current = self._message
+        self._message = message
+        self._updated_at = workflow.now()
+        self._record_event(details)
+        self._message = current
 
     # ------------------------------------------------------------------ bookkeeping
 

@@ -40,6 +40,9 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
     spec = WIFI_CLOUD_SPEC
     rules = WifiCloudStrategy()
 
+    _registered_in_attempt: int | None = None
+    """The attempt whose cloud registration is in place (its rollback removes it)."""
+
     @workflow.run
     async def run(self, run: ProvisionRun) -> ProvisionResult:
         return await self.run_lifecycle()
@@ -52,6 +55,10 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
     async def provision(self, network: NetworkCredentials | None) -> None:
         await super().provision(network)
         device_id = self.request.device_id
+        if self._registered_in_attempt == self.attempt:
+            # Another round with new Wi-Fi credentials: the registration stays valid.
+            self.report(f"{device_id} is already registered with its vendor cloud")
+            return
         # Pushed before the first cloud call: a call whose answer was lost may still
         # have created something; removing is idempotent.
         self.add_compensation(CLOUD_COMPENSATION, self._remove_from_cloud)
@@ -98,6 +105,7 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
             PolicyAttachment,
             central=True,
         )
+        self._registered_in_attempt = self.attempt
         self.report(f"{device_id} is registered (credential {issued.credential_id[:12]}…)")
 
     async def confirm(self, network: NetworkCredentials | None) -> str:
