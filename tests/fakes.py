@@ -37,6 +37,9 @@ class FakeWifiDevice:
     """Gateways (host task queues) that hear the device; None: every gateway."""
     calls: list[tuple[str, str | None]] = field(default_factory=list)
     """(activity, gateway) of every activity run, in order."""
+    held: set[str] = field(default_factory=set)
+    """Activities (`HttpWifiActivity` names) that wait, heartbeating, while listed here:
+    the run stays in their step until a test releases them."""
 
     def activities(self, gateway: str | None = None) -> list[object]:
         """Fake activities as run by `gateway` (a host task queue), if any.
@@ -45,12 +48,16 @@ class FakeWifiDevice:
         """
         device = self
 
-        def record() -> None:
-            device.calls.append((activity.info().activity_type, gateway))
+        async def record() -> None:
+            name = activity.info().activity_type
+            device.calls.append((name, gateway))
+            while name in device.held:
+                activity.heartbeat()
+                await asyncio.sleep(0.05)
 
         @activity.defn(name=HttpWifiActivity.DETECT)
         async def detect(descriptor: DeviceDescriptor) -> DetectedDevice:
-            record()
+            await record()
             device.detections += 1
             deaf = device.audible_from is not None and gateway not in device.audible_from
             if deaf or device.detections <= device.absent_detections:
@@ -63,7 +70,7 @@ class FakeWifiDevice:
 
         @activity.defn(name=HttpWifiActivity.READ_STATE)
         async def read_state(descriptor: DeviceDescriptor) -> DetectedDevice:
-            record()
+            await record()
             return DetectedDevice(
                 device_id=device.device_id,
                 firmware=device.firmware,
@@ -73,7 +80,7 @@ class FakeWifiDevice:
 
         @activity.defn(name=HttpWifiActivity.APPLY_NETWORK)
         async def apply_network(assignment: NetworkAssignment) -> None:
-            record()
+            await record()
             device.applied.append(assignment.network.ssid)
             device.configured_ssid = assignment.network.ssid
             device.passphrase_ok = (
@@ -82,7 +89,7 @@ class FakeWifiDevice:
 
         @activity.defn(name=HttpWifiActivity.CONFIRM_JOINED)
         async def confirm_joined(check: JoinCheck) -> NetworkJoin:
-            record()
+            await record()
             while device.block_confirm:
                 activity.heartbeat()
                 await asyncio.sleep(0.1)
@@ -102,7 +109,7 @@ class FakeWifiDevice:
 
         @activity.defn(name=HttpWifiActivity.RESET)
         async def reset(descriptor: DeviceDescriptor) -> None:
-            record()
+            await record()
             device.resets += 1
             device.configured_ssid = None
 

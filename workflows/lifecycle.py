@@ -27,6 +27,7 @@ from temporalio.exceptions import (
 from temporalio.exceptions import (
     TimeoutError as TemporalTimeoutError,
 )
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from domain.errors import ErrorCode
@@ -48,6 +49,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_options import activity_options
 
 ResultT = TypeVar("ResultT")
+
+WAIT_FOR_CANCELLED_STEPS = "wait-for-cancelled-steps"
+"""Patch: runs started before it let a cancelled step's activity end on its own."""
 
 STATE_LOGGER = "devprov.workflow.state"
 STATE_RECORD_EXTRA = "devprov_state"
@@ -373,6 +377,10 @@ class LifecycleWorkflow(ABC):
 
         Device steps go to the device's edge queue; `central` ones (e.g. vendor-cloud
         calls) to the central workers, on the workflow's own task queue.
+
+        A cancel of the run waits for the step's activity to end (its heartbeat carries
+        the cancel), so that no undo step runs while the step may still change the
+        device. A forward step that ended anyway still ends the run as cancelled.
         """
         task_queue = workflow.info().task_queue if central else self.device_task_queue()
         result: ResultT = await workflow.execute_activity(
@@ -387,8 +395,19 @@ class LifecycleWorkflow(ABC):
                 else None
             ),
             summary=f"{step.value}: {activity}",
+            cancellation_type=(
+                ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+                if workflow.patched(WAIT_FOR_CANCELLED_STEPS)
+                else ActivityCancellationType.TRY_CANCEL
+            ),
             **activity_options(self._run.policy.for_step(step)),
         )
+        if (
+            step is not Step.ROLLBACK
+            and not self._cancel_requested
+            and workflow.cancellation_reason() is not None
+        ):
+            raise asyncio.CancelledError("the run was cancelled while the step ran")
         return result
 
     def add_compensation(self, description: str, action: Callable[[], Awaitable[None]]) -> None:
@@ -427,22 +446,34 @@ class LifecycleWorkflow(ABC):
         )
         try:
             await workflow.wait([action_task, retry_task], return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # The run is cancelled: its rollback must not start while the device
+            # step may still change the device.
+            await self._abandon(action_task)
+            raise
         finally:
-            if not action_task.done():
-                action_task.cancel()
             retry_task.cancel()
-        if not action_task.done() or action_task.cancelled():
-            try:
-                await action_task
-            except BaseException as error:
-                if not is_cancelled_exception(error):
-                    raise
+        # A request that came with the device's answer still wins: it was accepted.
+        if self._retry_requested or self._round_restart:
+            await self._abandon(action_task)
             if self._retry_requested:
                 raise _RestartRequested()
             raise _RoundRestart()
         result: ResultT = action_task.result()
         self._transition(state, step, resumed)
         return result
+
+    @staticmethod
+    async def _abandon(task: asyncio.Future[Any]) -> None:
+        """Cancel a step's task and wait until its activity has really ended.
+
+        Its own outcome no longer matters; only a cancel of the run itself, arriving
+        while this waits, is raised (`workflow.wait` raises no task's error).
+        """
+        task.cancel()
+        await workflow.wait([task])
+        if not task.cancelled():
+            task.exception()
 
     # ------------------------------------------------------------------ the lifecycle
 

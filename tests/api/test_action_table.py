@@ -1,0 +1,374 @@
+"""The state-by-action table of docs/api.md, cell by cell, for the HTTP Wi-Fi family.
+
+Each test holds a run in one state (the fake device's steps wait while `held`), sends
+one operator action through the API, and checks the answer, what the run does next and
+what the device saw. The cells where Improv and Zigbee differ (a device step that waits
+on a person) are in tests/integration/test_action_table_devices.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+
+from domain.errors import ErrorCode
+from strategies.http_wifi import HttpWifiActivity as Step
+from tests.api.conftest import (
+    PASSPHRASE,
+    ApiClient,
+    provision_body,
+    run_path,
+    wait_for_state,
+)
+from tests.fakes import FakeWifiDevice
+
+OTHER = {"ssid": "other-net", "passphrase": PASSPHRASE}
+WRONG = {"ssid": "home-net", "passphrase": "not-the-passphrase"}
+CREDENTIALS_NEW = {"ssid": "new-net", "passphrase": PASSPHRASE}
+
+
+async def start(api: ApiClient, device_id: str, site: str, network: dict[str, str] | None) -> None:
+    body = provision_body(site, network=False)
+    if network is not None:
+        body["network"] = network
+    response = await api.post(run_path(device_id), json=body)
+    assert response.status == 202, await response.text()
+
+
+async def hold(
+    api: ApiClient, fake: FakeWifiDevice, device_id: str, site: str, state: str
+) -> asyncio.Task[ClientResponse] | None:
+    """Start a run and hold it in `state`; a retry still waiting to answer is returned."""
+    if state == "DETECTING":
+        fake.held.add(Step.DETECT)
+        await start(api, device_id, site, None)
+    elif state == "PRE_CHECK":
+        fake.held.add(Step.READ_STATE)
+        await start(api, device_id, site, None)
+    elif state == "PENDING_NETWORK":
+        await start(api, device_id, site, None)
+    elif state == "WAITING_FOR_DEVICE":
+        fake.absent_detections = 10_000
+        await start(api, device_id, site, None)
+    elif state == "PROVISIONING":
+        fake.held.add(Step.APPLY_NETWORK)
+        await start(api, device_id, site, OTHER)
+    elif state == "CONFIRMING":
+        fake.held.add(Step.CONFIRM_JOINED)
+        await start(api, device_id, site, OTHER)
+    elif state == "ROLLING_BACK":
+        # Rolling back for a retry: the credentials were rejected, the undo step waits.
+        fake.held.add(Step.RESET)
+        await start(api, device_id, site, WRONG)
+        await wait_for_state(api, device_id, "PENDING_NETWORK")
+        retry = asyncio.create_task(api.post(run_path(device_id, "retry")))
+        await wait_for_state(api, device_id, state)
+        return retry
+    elif state == "SUCCEEDED":
+        await start(api, device_id, site, OTHER)
+    elif state == "CANCELLED":
+        await start(api, device_id, site, None)
+        await wait_for_state(api, device_id, "PENDING_NETWORK")
+        await api.post(run_path(device_id, "cancel"))
+    await wait_for_state(api, device_id, state)
+    return None
+
+
+async def final(api: ApiClient, device_id: str) -> dict[str, Any]:
+    """The run's status once Temporal reports it closed."""
+    async with asyncio.timeout(20):
+        while True:
+            body: dict[str, Any] = await (await api.get(run_path(device_id))).json()
+            if body.get("execution_status") not in (None, "RUNNING"):
+                return body
+            await asyncio.sleep(0.1)
+
+
+async def expect_problem(response: ClientResponse, status: int, code: ErrorCode) -> None:
+    assert response.status == status, await response.text()
+    assert (await response.json())["code"] == code.value
+
+
+def noted(body: dict[str, Any], text: str) -> bool:
+    return any(text in event["message"] for event in body["events"])
+
+
+# --- credentials ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ["DETECTING", "PRE_CHECK", "WAITING_FOR_DEVICE"])
+async def test_credentials_before_the_network_step_are_held_and_used(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    await hold(api, workers, device_id, site, state)
+
+    response = await api.post(run_path(device_id, "credentials"), json=OTHER)
+    workers.held.clear()
+    workers.absent_detections = 0
+    body = await final(api, device_id)
+
+    assert response.status == 200
+    assert (await response.json())["network_ssid"] == "other-net"
+    assert body["state"] == "SUCCEEDED"
+    assert "PENDING_NETWORK" not in [e["state"] for e in body["events"]]
+    assert workers.applied == ["other-net"]
+    assert noted(body, "credentials for network 'other-net' received")
+
+
+async def test_credentials_while_pending_network_move_the_run_on(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    await hold(api, workers, device_id, site, "PENDING_NETWORK")
+
+    response = await api.post(run_path(device_id, "credentials"), json=OTHER)
+    body = await final(api, device_id)
+
+    assert response.status == 200
+    assert (await response.json())["state"] != "PENDING_NETWORK"
+    assert body["state"] == "SUCCEEDED"
+    assert workers.applied == ["other-net"]
+
+
+@pytest.mark.parametrize("state", ["PROVISIONING", "CONFIRMING", "ROLLING_BACK"])
+async def test_credentials_once_the_network_step_began_are_refused(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    retry = await hold(api, workers, device_id, site, state)
+
+    response = await api.post(run_path(device_id, "credentials"), json=CREDENTIALS_NEW)
+    workers.held.clear()
+    if retry is not None:
+        await retry
+
+    await expect_problem(response, 409, ErrorCode.RUN_NOT_WAITING)
+    assert "new-net" not in workers.applied
+
+
+@pytest.mark.parametrize("state", ["SUCCEEDED", "CANCELLED"])
+async def test_credentials_after_the_end_are_refused(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    await hold(api, workers, device_id, site, state)
+    await final(api, device_id)
+
+    response = await api.post(run_path(device_id, "credentials"), json=CREDENTIALS_NEW)
+
+    await expect_problem(response, 409, ErrorCode.RUN_ALREADY_FINISHED)
+
+
+# --- forget-credentials ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ["DETECTING", "PRE_CHECK", "WAITING_FOR_DEVICE"])
+async def test_forget_before_the_network_step_makes_the_run_ask_again(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    await hold(api, workers, device_id, site, state)
+    await api.post(run_path(device_id, "credentials"), json=OTHER)
+
+    response = await api.post(run_path(device_id, "forget-credentials"))
+    workers.held.clear()
+    workers.absent_detections = 0
+    waiting = await wait_for_state(api, device_id, "PENDING_NETWORK")
+
+    assert response.status == 200
+    assert (await response.json())["network_ssid"] is None
+    assert waiting["attempt"] == 1
+    assert workers.applied == []
+    assert noted(waiting, "network credentials forgotten")
+
+
+async def test_forget_while_pending_network_keeps_waiting(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    await hold(api, workers, device_id, site, "PENDING_NETWORK")
+
+    response = await api.post(run_path(device_id, "forget-credentials"))
+
+    assert response.status == 200
+    body = await response.json()
+    assert (body["state"], body["network_ssid"]) == ("PENDING_NETWORK", None)
+    assert noted(body, "no network credentials were held")
+
+
+@pytest.mark.parametrize("state", ["PROVISIONING", "CONFIRMING", "ROLLING_BACK"])
+async def test_forget_once_the_network_step_began_is_refused(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    retry = await hold(api, workers, device_id, site, state)
+
+    response = await api.post(run_path(device_id, "forget-credentials"))
+    workers.held.clear()
+    if retry is not None:
+        await retry
+
+    await expect_problem(response, 409, ErrorCode.RUN_NOT_WAITING)
+
+
+@pytest.mark.parametrize("state", ["SUCCEEDED", "CANCELLED"])
+async def test_forget_after_the_end_is_refused(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    await hold(api, workers, device_id, site, state)
+    await final(api, device_id)
+
+    response = await api.post(run_path(device_id, "forget-credentials"))
+
+    await expect_problem(response, 409, ErrorCode.RUN_ALREADY_FINISHED)
+
+
+# --- retry ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ["PENDING_NETWORK", "WAITING_FOR_DEVICE"])
+async def test_retry_while_waiting_starts_a_new_attempt(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    await hold(api, workers, device_id, site, state)
+
+    response = await api.post(run_path(device_id, "retry"))
+
+    assert response.status == 200
+    assert (await response.json())["attempt"] == 2
+    body = await (await api.get(run_path(device_id))).json()
+    assert noted(body, "retry requested")
+
+
+@pytest.mark.parametrize(
+    "state", ["DETECTING", "PRE_CHECK", "PROVISIONING", "CONFIRMING", "ROLLING_BACK"]
+)
+async def test_retry_while_the_run_moves_on_its_own_is_refused(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    retry = await hold(api, workers, device_id, site, state)
+
+    response = await api.post(run_path(device_id, "retry"))
+    workers.held.clear()
+    if retry is not None:
+        await retry
+
+    await expect_problem(response, 409, ErrorCode.RUN_NOT_WAITING)
+
+
+async def test_retry_after_success_is_refused(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    await hold(api, workers, device_id, site, "SUCCEEDED")
+    await final(api, device_id)
+
+    response = await api.post(run_path(device_id, "retry"))
+
+    await expect_problem(response, 409, ErrorCode.RUN_ALREADY_FINISHED)
+    assert workers.applied == ["other-net"]
+
+
+async def test_retry_after_another_end_starts_a_new_run(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    await hold(api, workers, device_id, site, "CANCELLED")
+    first = await final(api, device_id)
+
+    response = await api.post(run_path(device_id, "retry"))
+    waiting = await wait_for_state(api, device_id, "PENDING_NETWORK")
+
+    assert response.status == 202
+    assert (await response.json())["run_id"] != first["run_id"]
+    assert waiting["run_id"] != first["run_id"]
+
+
+# --- cancel ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "state", ["DETECTING", "PRE_CHECK", "PENDING_NETWORK", "WAITING_FOR_DEVICE"]
+)
+async def test_cancel_before_the_device_was_changed_ends_cancelled(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    await hold(api, workers, device_id, site, state)
+
+    response = await api.post(run_path(device_id, "cancel"))
+    workers.held.clear()
+    body = await final(api, device_id)
+
+    assert response.status == 202
+    assert (body["state"], body["error_code"], body["execution_status"]) == (
+        "CANCELLED",
+        "CANCELLED_BY_USER",
+        "CANCELED",
+    )
+    assert (workers.applied, workers.resets) == ([], 0)
+    assert noted(body, "cancel requested")
+
+
+@pytest.mark.parametrize("state", ["PROVISIONING", "CONFIRMING"])
+async def test_cancel_after_the_device_may_have_changed_rolls_it_back(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    await hold(api, workers, device_id, site, state)
+
+    response = await api.post(run_path(device_id, "cancel"))
+    workers.held.clear()
+    body = await final(api, device_id)
+
+    assert response.status == 202
+    assert (body["state"], body["error_code"]) == ("ROLLED_BACK", "CANCELLED_BY_USER")
+    assert workers.resets == 1
+    assert workers.configured_ssid is None
+
+
+async def test_cancel_while_rolling_back_for_a_retry_finishes_the_rollback_and_ends(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    retry = await hold(api, workers, device_id, site, "ROLLING_BACK")
+
+    response = await api.post(run_path(device_id, "cancel"))
+    await asyncio.sleep(0.5)
+    workers.held.clear()
+    body = await final(api, device_id)
+    assert retry is not None
+    await retry
+
+    assert response.status == 202
+    assert (body["state"], body["error_code"], body["attempt"]) == (
+        "ROLLED_BACK",
+        "CANCELLED_BY_USER",
+        1,
+    )
+    assert body["execution_status"] == "CANCELED"
+    assert workers.resets == 1
+    assert noted(body, "cancel requested while rolling back")
+
+
+async def test_cancel_while_rolling_back_after_a_failure_keeps_the_failure(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    workers.confirm_error = ErrorCode.NETWORK_JOIN_TIMEOUT
+    workers.held.add(Step.RESET)
+    await start(api, device_id, site, OTHER)
+    await wait_for_state(api, device_id, "ROLLING_BACK")
+
+    response = await api.post(run_path(device_id, "cancel"))
+    await asyncio.sleep(0.5)
+    workers.held.clear()
+    body = await final(api, device_id)
+
+    assert response.status == 202
+    assert (body["state"], body["error_code"]) == ("ROLLED_BACK", "NETWORK_JOIN_TIMEOUT")
+    assert workers.resets == 1
+    assert noted(body, "cancel requested while rolling back")
+
+
+@pytest.mark.parametrize("state", ["SUCCEEDED", "CANCELLED"])
+async def test_cancel_after_the_end_is_refused(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str, state: str
+) -> None:
+    await hold(api, workers, device_id, site, state)
+    await final(api, device_id)
+
+    response = await api.post(run_path(device_id, "cancel"))
+
+    await expect_problem(response, 409, ErrorCode.RUN_ALREADY_FINISHED)
