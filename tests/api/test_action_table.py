@@ -3,7 +3,8 @@
 Each test holds a run in one state (the fake device's steps wait while `held`), sends
 one operator action through the API, and checks the answer, what the run does next and
 what the device saw. The cells where Improv and Zigbee differ (a device step that waits
-on a person) are in tests/integration/test_action_table_devices.py.
+on a person) are tested against their simulators in tests/integration/
+test_improv_ble_pipeline.py and test_zigbee_pipeline.py.
 """
 
 from __future__ import annotations

@@ -410,3 +410,49 @@ async def test_credentials_sent_while_waiting_for_the_button_are_the_ones_the_de
     assert final.state is S.SUCCEEDED
     assert final.network_ssid == "devprov-guest"
     assert improv_fleet[BULB].wifi.ssid == "devprov-guest"
+
+
+async def test_forget_during_the_button_wait_asks_for_credentials_without_a_new_attempt(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    handle = await start(temporal_client, improv_run(BULB, site), central)
+    await wait_for_state(handle, S.WAITING_FOR_DEVICE)
+
+    await handle.execute_update("forget_credentials", result_type=ProgressSnapshot)
+    asked = await wait_for_state(handle, S.PENDING_NETWORK)
+    await handle.execute_update("submit_credentials", NetworkCredentials.model_validate(LAB))
+    await press_when_waiting(handle, improv_fleet, BULB)
+    final = await outcome(handle)
+
+    assert (asked.attempt, asked.network_ssid) == (1, None)
+    assert (final.state, final.attempt) == (S.SUCCEEDED, 1)
+    assert improv_fleet[BULB].counters.credentials_received == 1
+
+
+async def test_retry_during_the_button_wait_starts_a_new_attempt(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    handle = await start(temporal_client, improv_run(BULB, site), central)
+    await wait_for_state(handle, S.WAITING_FOR_DEVICE)
+
+    retried = await handle.execute_update("retry", result_type=ProgressSnapshot)
+    await press_when_waiting(handle, improv_fleet, BULB)
+    final = await outcome(handle)
+
+    assert retried.attempt == 2
+    assert (final.state, final.attempt) == (S.SUCCEEDED, 2)
+    assert improv_fleet[BULB].counters.provisions_succeeded == 1
+
+
+async def test_cancel_during_the_button_wait_sends_the_device_nothing(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    handle = await start(temporal_client, improv_run(BULB, site), central)
+    await wait_for_state(handle, S.WAITING_FOR_DEVICE)
+
+    await handle.cancel()
+    final = await outcome(handle)
+
+    assert (final.state, final.error_code) == (S.ROLLED_BACK, "CANCELLED_BY_USER")
+    assert improv_fleet[BULB].counters.credentials_received == 0
+    assert not improv_fleet[BULB].wifi.ssid

@@ -20,14 +20,20 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
 
 from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
 from config.settings import Settings
 from domain.device import DeviceDescriptor
 from domain.progress import ProgressSnapshot, ProvisionResult
-from domain.requests import ProvisionRequest
+from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.run import ProvisionRun, host_task_queue, workflow_id_for
 from domain.states import ProvisioningState as S
 from simulators.zigbee import (
@@ -41,7 +47,7 @@ from simulators.zigbee import (
 from strategies.catalog import build_registry
 from strategies.zigbee import ZIGBEE_SPEC
 from tests.sse import parse_sse
-from tests.workflows.helpers import progress, states_seen
+from tests.workflows.helpers import progress, states_seen, wait_for_state
 from worker.edge import edge_node
 from worker.edge_capabilities import SimulatedWorld
 from worker.workers import central_worker
@@ -405,3 +411,88 @@ async def test_a_request_without_the_ieee_address_is_refused(
     assert problem["code"] == "UNSUPPORTED_DEVICE"
     assert "ieee" in json.dumps(problem["reasons"])
     assert_no_install_code(await response.text(), plug)
+
+
+# --- operator actions while the network waits for the device (docs/api.md, the table) --
+
+
+async def join_wait(
+    client: Client, plug: SimulatedZigbeeDevice, site: str, central: str
+) -> WorkflowHandle[Any, ProvisionResult]:
+    """A run whose network is open for a device not yet powered on in pairing mode."""
+    plug.pairing = False
+    handle = await start(client, zigbee_request(plug, site), central)
+    await wait_for_state(handle, S.WAITING_FOR_DEVICE)
+    return handle
+
+
+@pytest.mark.parametrize(
+    ("update", "args"),
+    [
+        ("submit_credentials", [NetworkCredentials(ssid="lab", passphrase="lab-passphrase")]),
+        ("forget_credentials", []),
+    ],
+)
+async def test_credentials_are_refused_by_a_family_that_takes_none(
+    temporal_client: Client,
+    central: str,
+    gateway: str,
+    site: str,
+    plug: SimulatedZigbeeDevice,
+    zigbee: SimulatedZigbeeWorld,
+    update: str,
+    args: list[object],
+) -> None:
+    handle = await join_wait(temporal_client, plug, site, central)
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(update, args=args)
+    zigbee.fleet.start_pairing(plug.device_id)
+    final = await outcome(handle)
+
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.type == "RUN_NOT_WAITING"
+    assert final.state is S.SUCCEEDED
+
+
+async def test_retry_during_the_join_wait_closes_the_network_and_opens_it_again(
+    temporal_client: Client,
+    central: str,
+    gateway: str,
+    site: str,
+    plug: SimulatedZigbeeDevice,
+    zigbee: SimulatedZigbeeWorld,
+) -> None:
+    handle = await join_wait(temporal_client, plug, site, central)
+
+    retried = await handle.execute_update("retry", result_type=ProgressSnapshot)
+    await wait_for_state(handle, S.WAITING_FOR_DEVICE)
+    zigbee.fleet.start_pairing(plug.device_id)
+    final = await outcome(handle)
+
+    assert retried.attempt == 2
+    assert (final.state, final.attempt) == (S.SUCCEEDED, 2)
+    assert zigbee.stick_for("gw1").counters.permits_opened >= 2
+    assert plug.counters.joins == 1
+
+
+async def test_cancel_during_the_join_wait_closes_the_network_and_lets_nothing_in(
+    temporal_client: Client,
+    central: str,
+    gateway: str,
+    site: str,
+    plug: SimulatedZigbeeDevice,
+    zigbee: SimulatedZigbeeWorld,
+) -> None:
+    handle = await join_wait(temporal_client, plug, site, central)
+
+    await handle.cancel()
+    final = await outcome(handle)
+    zigbee.fleet.start_pairing(plug.device_id)
+    await asyncio.sleep(0.3)
+
+    assert (final.state, final.error_code) == (S.ROLLED_BACK, "CANCELLED_BY_USER")
+    stick = zigbee.stick_for("gw1")
+    assert not stick.permit_open(asyncio.get_running_loop().time())
+    assert stick.install_keys == {}
+    assert plug.counters.joins == 0
