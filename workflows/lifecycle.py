@@ -383,32 +383,42 @@ class LifecycleWorkflow(ABC):
         device. A forward step that ended anyway still ends the run as cancelled.
         """
         task_queue = workflow.info().task_queue if central else self.device_task_queue()
-        result: ResultT = await workflow.execute_activity(
-            activity,
-            arg,
-            result_type=result_type,
-            task_queue=task_queue,
-            # Only the pinned worker can take the step; if it is gone, fail over.
-            schedule_to_start_timeout=(
-                self._run.policy.waits.pinned_worker_timeout
-                if task_queue == self._pinned_queue
-                else None
-            ),
-            summary=f"{step.value}: {activity}",
-            cancellation_type=(
-                ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-                if workflow.patched(WAIT_FOR_CANCELLED_STEPS)
-                else ActivityCancellationType.TRY_CANCEL
-            ),
-            **activity_options(self._run.policy.for_step(step)),
-        )
-        if (
+        try:
+            result: ResultT = await workflow.execute_activity(
+                activity,
+                arg,
+                result_type=result_type,
+                task_queue=task_queue,
+                # Only the pinned worker can take the step; if it is gone, fail over.
+                schedule_to_start_timeout=(
+                    self._run.policy.waits.pinned_worker_timeout
+                    if task_queue == self._pinned_queue
+                    else None
+                ),
+                summary=f"{step.value}: {activity}",
+                cancellation_type=(
+                    ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+                    if workflow.patched(WAIT_FOR_CANCELLED_STEPS)
+                    else ActivityCancellationType.TRY_CANCEL
+                ),
+                **activity_options(self._run.policy.for_step(step)),
+            )
+        except ActivityError:
+            if self._cancel_unseen(step):
+                raise asyncio.CancelledError("the run was cancelled while the step ran") from None
+            raise
+        if self._cancel_unseen(step):
+            raise asyncio.CancelledError("the run was cancelled while the step ran")
+        return result
+
+    def _cancel_unseen(self, step: Step) -> bool:
+        """Whether the run was cancelled while a forward step's activity ran to its own
+        end (success or failure): the cancel, not that outcome, decides the run."""
+        return (
             step is not Step.ROLLBACK
             and not self._cancel_requested
             and workflow.cancellation_reason() is not None
-        ):
-            raise asyncio.CancelledError("the run was cancelled while the step ran")
-        return result
+        )
 
     def add_compensation(self, description: str, action: Callable[[], Awaitable[None]]) -> None:
         """Push an undo action; they run last-in first-out on failure or cancellation.
