@@ -119,7 +119,7 @@ class FleetRuns:
     async def status(self, fleet_id: str) -> FleetStatus:
         """Aggregate progress and the Temporal execution status of the fleet."""
         description = await self._describe(fleet_id)
-        snapshot = await self.query_progress(fleet_workflow_id(fleet_id))
+        snapshot = await self.query_progress(description.id, description.run_id)
         return FleetStatus(
             **snapshot.model_dump(),
             run_id=description.run_id,
@@ -127,9 +127,9 @@ class FleetRuns:
             links=FleetLinks.for_fleet(fleet_id),
         )
 
-    async def query_progress(self, workflow_id: str) -> FleetSnapshot:
+    async def query_progress(self, workflow_id: str, run_id: str | None = None) -> FleetSnapshot:
         """The fleet's `fleet_progress` query (a closed fleet answers too)."""
-        handle = self._client.get_workflow_handle(workflow_id)
+        handle = self._client.get_workflow_handle(workflow_id, run_id=run_id)
         with temporal_errors(workflow_id):
             snapshot: FleetSnapshot = await handle.query(
                 FLEET_PROGRESS_QUERY, result_type=FleetSnapshot, rpc_timeout=QUERY_TIMEOUT
@@ -203,9 +203,15 @@ class FleetRuns:
 
     async def check_tenant(self, fleet_id: str, tenant: str) -> None:
         """404 unless the fleet belongs to `tenant`."""
+        await self.latest_run(fleet_id, tenant)
+
+    async def latest_run(self, fleet_id: str, tenant: str) -> str:
+        """The run id of the fleet's latest run, checked like `check_tenant` (a retry
+        starts a new run under the same workflow id; a stream follows one run)."""
         description = await self._describe(fleet_id)
         if (description.typed_search_attributes.get(sa.TENANT) or "default") != tenant:
             raise ApiError(404, ErrorCode.RUN_NOT_FOUND, f"no fleet run '{fleet_id}' exists")
+        return description.run_id
 
     async def _describe(self, fleet_id: str) -> WorkflowExecutionDescription:
         workflow_id = fleet_workflow_id(fleet_id)

@@ -58,12 +58,13 @@ async def fleet_status(request: web.Request) -> web.Response:
 
 async def fleet_events(request: web.Request) -> web.StreamResponse:
     """`GET /fleets/{fleet_id}/provision/events`: the aggregate snapshot at every change."""
-    fleet_id = await _own_fleet(request)
+    fleet_id = _fleet_id(request)
+    run_id = await request.app[FLEETS].latest_run(fleet_id, caller_of(request).tenant)
     after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
     async with (
         stream_slot(request),
-        request.app[FLEET_HUB].subscribe(fleet_workflow_id(fleet_id)) as subscription,
+        request.app[FLEET_HUB].subscribe(fleet_workflow_id(fleet_id), run_id) as subscription,
     ):
         snapshot = await subscription.next()  # 404 before the stream starts
         if snapshot is None:

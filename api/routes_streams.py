@@ -70,14 +70,18 @@ async def _first_snapshot(subscription: Subscription[ProgressSnapshot]) -> Progr
 
 
 async def progress_events(request: web.Request) -> web.StreamResponse:
-    """`GET .../provision/events`: Server-Sent Events, `id` = event sequence."""
+    """`GET .../provision/events`: Server-Sent Events, `id` = event sequence.
+
+    The stream follows the device's latest run as of the request to its end; a run a
+    retry starts later is followed by a new request (its sequence starts over).
+    """
     device_id = request.match_info["device_id"]
     after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
-    await request.app[RUNS].check_tenant(device_id, caller_of(request).tenant)
+    run_id = await request.app[RUNS].latest_run(device_id, caller_of(request).tenant)
     async with (
         stream_slot(request),
-        request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription,
+        request.app[HUB].subscribe(workflow_id_for(device_id), run_id) as subscription,
     ):
         first = await _first_snapshot(subscription)  # 404 before the stream starts
         async with sse_response(request, ping_interval=ping) as response:
@@ -117,7 +121,7 @@ async def progress_websocket(request: web.Request) -> web.StreamResponse:
     device_id = request.match_info["device_id"]
     after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
-    await request.app[RUNS].check_tenant(device_id, caller_of(request).tenant)
+    run_id = await request.app[RUNS].latest_run(device_id, caller_of(request).tenant)
     socket = web.WebSocketResponse(heartbeat=ping)
     if not socket.can_prepare(request).ok:
         # Checked before taking a stream slot and querying the run: a plain GET (a
@@ -127,7 +131,7 @@ async def progress_websocket(request: web.Request) -> web.StreamResponse:
         )
     async with (
         stream_slot(request),
-        request.app[HUB].subscribe(workflow_id_for(device_id)) as subscription,
+        request.app[HUB].subscribe(workflow_id_for(device_id), run_id) as subscription,
     ):
         first = await _first_snapshot(subscription)  # 404 before the upgrade
         await socket.prepare(request)

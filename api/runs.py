@@ -305,6 +305,14 @@ class ProvisioningRuns:
 
         Another tenant's run answers exactly like a missing one, so ids leak nothing.
         """
+        await self.latest_run(device_id, tenant)
+
+    async def latest_run(self, device_id: str, tenant: str) -> str:
+        """The run id of the device's latest run, checked like `check_tenant`.
+
+        Streams follow this run, not whichever run of the workflow id is the latest
+        at each query: a retry starts a new run under the same workflow id.
+        """
         description = await self._describe(device_id)
         owner = description.typed_search_attributes.get(sa.TENANT) or "default"
         if owner != tenant:
@@ -313,6 +321,7 @@ class ProvisioningRuns:
                 ErrorCode.RUN_NOT_FOUND,
                 f"no provisioning run '{workflow_id_for(device_id)}' exists",
             )
+        return description.run_id
 
     async def _describe(self, device_id: str) -> WorkflowExecutionDescription:
         workflow_id = workflow_id_for(device_id)

@@ -2,8 +2,15 @@
 
 A query on a workflow that is not in a worker's cache replays its whole history, so
 the API must not run one query loop per subscriber: `ProgressHub` runs a single
-poller per workflow id, started by its first subscriber and stopped when the last one
-leaves or once the run reached a terminal state.
+poller per run, started by its first subscriber and stopped when the last one leaves
+or once the run reached a terminal state.
+
+A run is a workflow id *and* a run id. A retry after a run ended starts a new run
+under the same workflow id, whose events are numbered from 1 again; a poller that
+followed "the latest run of the workflow id" would slide from one run into the next
+unseen, never deliver the first run's end, and hide the new run's events behind the
+sequence numbers the first run had already used (issue 15, case 4). So each poller
+queries one run id, and a stream follows the run that was current when it started.
 """
 
 from __future__ import annotations
@@ -77,9 +84,15 @@ class Subscription(Generic[SnapshotT]):
         self._wake.set()
 
 
+RunKey = tuple[str, str | None]
+"""A run: its workflow id and run id (None: whichever run is the latest)."""
+
+
 class _Poller(Generic[SnapshotT]):
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: RunKey) -> None:
         self.key = key
+        workflow_id, run_id = key
+        self.name = f"{workflow_id}/{run_id or 'latest'}"
         self.latest: SnapshotT | None = None
         self.error: ApiError | None = None
         self.version = 0
@@ -103,17 +116,19 @@ class _Poller(Generic[SnapshotT]):
 
 
 class ProgressHub(Generic[SnapshotT]):
-    """Shares one `progress` query loop per workflow id among its subscribers.
+    """Shares one `progress` query loop per run among its subscribers.
 
     Args:
-        fetch: Runs the progress query of a workflow id; raises `ApiError`.
+        fetch: Runs the progress query of a run (workflow id, run id); raises `ApiError`.
         interval: Seconds between two queries.
     """
 
-    def __init__(self, fetch: Callable[[str], Awaitable[SnapshotT]], interval: float) -> None:
+    def __init__(
+        self, fetch: Callable[[str, str | None], Awaitable[SnapshotT]], interval: float
+    ) -> None:
         self._fetch = fetch
         self._interval = interval
-        self._pollers: dict[str, _Poller[SnapshotT]] = {}
+        self._pollers: dict[RunKey, _Poller[SnapshotT]] = {}
         self._closed = False
         self.polls = 0
         """Progress queries made so far (for the metrics)."""
@@ -129,16 +144,24 @@ class ProgressHub(Generic[SnapshotT]):
         return len(self._pollers)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, workflow_id: str) -> AsyncIterator[Subscription[SnapshotT]]:
-        """Follow `workflow_id` for the duration of the `async with` block."""
+    async def subscribe(
+        self, workflow_id: str, run_id: str | None = None
+    ) -> AsyncIterator[Subscription[SnapshotT]]:
+        """Follow one run for the duration of the `async with` block.
+
+        Pass the run id the caller resolved (e.g. from a describe): without it the
+        poller follows whichever run of `workflow_id` is the latest at each query,
+        which mixes runs once a retry starts a new one.
+        """
         if self._closed:
             raise ApiError(503, ErrorCode.TEMPORAL_UNAVAILABLE, "the API is shutting down")
-        poller = self._pollers.get(workflow_id)
+        key: RunKey = (workflow_id, run_id)
+        poller = self._pollers.get(key)
         if poller is None:
-            poller = _Poller[SnapshotT](workflow_id)
-            self._pollers[workflow_id] = poller
+            poller = _Poller[SnapshotT](key)
+            self._pollers[key] = poller
             poller.task = asyncio.create_task(
-                self._poll(poller), name=f"progress-poller:{workflow_id}"
+                self._poll(poller), name=f"progress-poller:{poller.name}"
             )
         subscription = Subscription[SnapshotT](poller)
         poller.subscribers.add(subscription)
@@ -174,14 +197,14 @@ class ProgressHub(Generic[SnapshotT]):
             while True:
                 try:
                     self.polls += 1
-                    snapshot = await self._fetch(poller.key)
+                    snapshot = await self._fetch(*poller.key)
                 except ApiError as problem:
                     if problem.code is ErrorCode.RUN_NOT_FOUND or poller.latest is None:
                         poller.publish(None, problem)
                         return
                     # Transient (Temporal or workers briefly unavailable): keep the
                     # subscribers and try again, backing off up to MAX_BACKOFF.
-                    logger.warning("polling %s failed: %s", poller.key, problem.detail)
+                    logger.warning("polling %s failed: %s", poller.name, problem.detail)
                     delay = min(delay * 2, max(MAX_BACKOFF_SECONDS, self._interval))
                 else:
                     delay = self._interval
@@ -194,7 +217,7 @@ class ProgressHub(Generic[SnapshotT]):
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("progress poller of %s crashed", poller.key)
+            logger.exception("progress poller of %s crashed", poller.name)
             poller.publish(
                 None,
                 ApiError(500, ErrorCode.INTERNAL_ERROR, "following the run failed unexpectedly"),

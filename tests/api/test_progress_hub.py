@@ -43,7 +43,7 @@ class FakeRun:
         self.snapshots = list(snapshots)
         self.queries: Counter[str] = Counter()
 
-    async def fetch(self, workflow_id: str) -> ProgressSnapshot:
+    async def fetch(self, workflow_id: str, run_id: str | None = None) -> ProgressSnapshot:
         self.queries[workflow_id] += 1
         if len(self.snapshots) > 1:
             return self.snapshots.pop(0)
@@ -93,7 +93,7 @@ async def test_subscribers_get_each_change_and_the_end_after_a_terminal_state() 
 
 
 async def test_a_missing_run_fails_the_first_read() -> None:
-    async def missing(workflow_id: str) -> ProgressSnapshot:
+    async def missing(workflow_id: str, run_id: str | None) -> ProgressSnapshot:
         raise ApiError(404, ErrorCode.RUN_NOT_FOUND, "no run")
 
     hub = ProgressHub(missing, interval=0.01)
@@ -103,6 +103,34 @@ async def test_a_missing_run_fails_the_first_read() -> None:
             await subscription.next()
 
     assert error.value.code is ErrorCode.RUN_NOT_FOUND
+
+
+async def test_each_run_of_a_workflow_id_has_its_own_poller() -> None:
+    # A retry after a run ended starts a new run under the same workflow id, numbering
+    # its events from 1 again (issue 15, case 4): a subscriber of the first run sees
+    # that run's end, one of the new run sees the new run only.
+    cancelled = _snapshot(
+        ProvisioningState.PENDING, ProvisioningState.PENDING_NETWORK, ProvisioningState.CANCELLED
+    )
+    waiting = _snapshot(ProvisioningState.PENDING, ProvisioningState.PENDING_NETWORK)
+    runs = {"run-1": cancelled, "run-2": waiting}
+    asked: list[str | None] = []
+
+    async def fetch(workflow_id: str, run_id: str | None) -> ProgressSnapshot:
+        asked.append(run_id)
+        return runs[run_id or "run-2"]
+
+    hub = ProgressHub(fetch, interval=0.01)
+    async with (
+        hub.subscribe("provision-d1", "run-1") as first,
+        hub.subscribe("provision-d1", "run-2") as second,
+    ):
+        assert await first.next() == cancelled
+        assert await first.next() is None
+        assert await second.next() == waiting
+        assert hub.active_pollers == 1
+
+    assert set(asked) == {"run-1", "run-2"}
 
 
 async def test_closing_the_hub_ends_every_subscription() -> None:
