@@ -262,11 +262,20 @@ class ProvisioningRuns:
         description = await self._describe(device_id)
         if description.status is WorkflowExecutionStatus.RUNNING:
             handle = self._running_handle(description)
-            with self._update_errors(description):
-                result: ProgressSnapshot = await handle.execute_update(
-                    RETRY_UPDATE, result_type=ProgressSnapshot, rpc_timeout=UPDATE_TIMEOUT
-                )
-            return result
+            try:
+                with self._update_errors(description):
+                    result: ProgressSnapshot = await handle.execute_update(
+                        RETRY_UPDATE, result_type=ProgressSnapshot, rpc_timeout=UPDATE_TIMEOUT
+                    )
+                return result
+            except ApiError as problem:
+                # The run ended between the describe and the update (e.g. a cancel was
+                # finishing): retry it as the ended run it now is.
+                if problem.code is not ErrorCode.RUN_ALREADY_FINISHED:
+                    raise
+                description = await self._describe(device_id)
+                if description.status is WorkflowExecutionStatus.RUNNING:
+                    raise
         if description.status is WorkflowExecutionStatus.COMPLETED:
             raise ApiError(
                 409,
