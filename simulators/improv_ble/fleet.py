@@ -57,6 +57,7 @@ class ImprovDeviceFleet:
         self.radio = radio
         self._pending = list(specs)
         self._peripherals: dict[str, ImprovPeripheral] = {}
+        self._out_of_range: dict[str, SimulatedImprovDevice] = {}
         self._networks: dict[str, str] = {}
         self._clock = clock or _loop_time
         self._interval = advertising_interval_ms
@@ -98,7 +99,11 @@ class ImprovDeviceFleet:
             (self._next_host_number - _FIRST_HOST_NUMBER + 1) % _HOST_NUMBERS
         )
         device.redirect_url = self._redirect_url(spec.device_id)
-        host = await self.radio.open_host(host_name_for(spec.device_id), spec.address)
+        await self._put_on_air(device)
+        return device
+
+    async def _put_on_air(self, device: SimulatedImprovDevice) -> None:
+        host = await self.radio.open_host(host_name_for(device.device_id), device.spec.address)
         peripheral = ImprovPeripheral(
             device,
             host,
@@ -112,14 +117,28 @@ class ImprovDeviceFleet:
             await peripheral.close()
             await host.close()
             raise
-        self._peripherals[spec.device_id] = peripheral
-        return device
+        self._peripherals[device.device_id] = peripheral
 
     async def remove(self, device_id: str) -> None:
         """Power a device off: it stops advertising and drops its links."""
         peripheral = self._peripherals.pop(device_id)
         await peripheral.close()
         await peripheral.host.close()
+
+    async def go_out_of_range(self, device_id: str) -> SimulatedImprovDevice:
+        """The device leaves radio range: it stops advertising and drops its links but,
+        unlike `remove`, keeps its state; `come_into_range` brings it back as it was."""
+        peripheral = self._peripherals.pop(device_id)
+        self._out_of_range[device_id] = peripheral.device
+        await peripheral.close()
+        await peripheral.host.close()
+        return peripheral.device
+
+    async def come_into_range(self, device_id: str) -> SimulatedImprovDevice:
+        """A device taken out of range by `go_out_of_range` advertises again."""
+        device = self._out_of_range.pop(device_id)
+        await self._put_on_air(device)
+        return device
 
     # ------------------------------------------------------------------ devices
 

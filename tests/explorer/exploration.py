@@ -1,0 +1,217 @@
+"""A whole exploration: generate the sequences, run them side by side, check them, group
+the violations into findings, shrink each finding to a minimal sequence, report.
+
+Sizes and seeds come from the environment:
+
+| variable | what | default |
+|---|---|---|
+| `DEVPROV_EXPLORER_SEQUENCES` | sequences to run | 100 |
+| `DEVPROV_EXPLORER_SEED` | seed of the sequences | random (printed) |
+| `DEVPROV_EXPLORER_CONCURRENCY` | sequences at once | 24 |
+| `DEVPROV_EXPLORER_SHRINK_SECONDS` | time to shrink each finding (0: no shrinking) | 240 |
+| `DEVPROV_EXPLORER_REPLAY` | run only this sequence (`seed/index[/n,n,...]`) | |
+| `DEVPROV_EXPLORER_KNOWN_GAPS` | `1`: also faults that hit documented gaps | off |
+| `DEVPROV_EXPLORER_LOG` | write every sequence, what happened and its violations here | |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import random
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.explorer.coverage import Coverage
+from tests.explorer.invariants import INVARIANTS, Violation
+from tests.explorer.model import FAMILIES, Family, Sequence, generate, parse_replay_spec
+from tests.explorer.runner import (
+    Execution,
+    HistoryReplays,
+    OpenWorld,
+    execute,
+    gather_limited,
+)
+from tests.explorer.shrink import Shrunk, shrink
+
+Checker = Callable[[Execution], list[Violation]]
+
+
+@dataclass(frozen=True)
+class ExplorerSettings:
+    """What to explore, from `DEVPROV_EXPLORER_*`."""
+
+    sequences: int
+    seed: int
+    concurrency: int
+    shrink_seconds: float
+    replay: str | None
+    known_gaps: bool
+    log: Path | None = None
+
+    @classmethod
+    def from_env(
+        cls, size_variable: str = "DEVPROV_EXPLORER_SEQUENCES", default_size: int = 100
+    ) -> ExplorerSettings:
+        env = os.environ
+        raw_seed = env.get("DEVPROV_EXPLORER_SEED")
+        return cls(
+            sequences=int(env.get(size_variable, default_size)),
+            seed=int(raw_seed) if raw_seed else random.SystemRandom().randrange(1 << 31),
+            concurrency=int(env.get("DEVPROV_EXPLORER_CONCURRENCY", 24)),
+            shrink_seconds=float(env.get("DEVPROV_EXPLORER_SHRINK_SECONDS", 240)),
+            replay=env.get("DEVPROV_EXPLORER_REPLAY") or None,
+            known_gaps=env.get("DEVPROV_EXPLORER_KNOWN_GAPS") == "1",
+            log=Path(env["DEVPROV_EXPLORER_LOG"]) if env.get("DEVPROV_EXPLORER_LOG") else None,
+        )
+
+    def planned(self, families: Collection[Family] = FAMILIES) -> list[Sequence]:
+        """The sequences of this session, of `families` only (just the replayed one with a
+        replay spec). A sequence's index picks its family, so a replay spec names it."""
+        if self.replay is not None:
+            return [parse_replay_spec(self.replay, known_gaps=self.known_gaps)]
+        indices = (i for i in itertools.count() if FAMILIES[i % len(FAMILIES)] in families)
+        return [
+            generate(self.seed, i, known_gaps=self.known_gaps)
+            for i in itertools.islice(indices, self.sequences)
+        ]
+
+
+@dataclass
+class Finding:
+    """Sequences that broke an invariant the same way (same violation key)."""
+
+    key: str
+    violations: list[tuple[Execution, Violation]] = field(default_factory=list)
+    shrunk: Shrunk | None = None
+    minimal_example: Execution | None = None
+
+    @property
+    def invariant(self) -> str:
+        return self.violations[0][1].invariant
+
+    @property
+    def example(self) -> tuple[Execution, Violation]:
+        """The failing sequence with the fewest actions."""
+        return min(self.violations, key=lambda pair: len(pair[0].sequence.actions))
+
+    def describe(self) -> str:
+        execution, violation = self.example
+        lines = [
+            f"FINDING {self.key}: {len(self.violations)} sequence(s) broke "
+            f"{self.invariant} ({INVARIANTS[self.invariant]})",
+            f"  e.g. {violation.message}",
+        ]
+        if self.shrunk is not None:
+            shrunk = self.shrunk
+            spec = shrunk.sequence.replay_spec
+            lines += [
+                f"  minimal sequence ({len(shrunk.sequence.actions)} actions, from "
+                f"{len(execution.sequence.actions)}; {shrunk.tries} tries"
+                + (", shrinking ran out of time" if shrunk.out_of_time else "")
+                + f"; fails {shrunk.reproduced} of {shrunk.verified} re-runs):",
+                "  " + shrunk.sequence.describe().replace("\n", "\n  "),
+                f"  replay: DEVPROV_EXPLORER_REPLAY={spec} "
+                f"(or the whole session: DEVPROV_EXPLORER_SEED={execution.sequence.seed})",
+            ]
+        shown = self.minimal_example or execution
+        lines.append("  " + shown.describe().replace("\n", "\n  "))
+        return "\n".join(lines)
+
+
+@dataclass
+class ExplorationReport:
+    """What an exploration ran, reached and found."""
+
+    settings: ExplorerSettings
+    executions: list[Execution]
+    coverage: Coverage
+    findings: list[Finding]
+
+    def describe(self) -> str:
+        seconds = sorted(e.seconds for e in self.executions)
+        median = seconds[len(seconds) // 2] if seconds else 0.0
+        runs = sum(len(e.runs) for e in self.executions)
+        lines = [
+            f"explorer seed: {self.settings.seed} "
+            f"(replay with DEVPROV_EXPLORER_SEED={self.settings.seed})",
+            f"{len(self.executions)} sequences, {runs} runs; median sequence {median:.1f}s",
+            self.coverage.report(),
+        ]
+        if not self.findings:
+            lines.append("no invariant was broken")
+        for finding in self.findings:
+            lines.append(finding.describe())
+        return "\n".join(lines)
+
+
+def group(executions: list[Execution], checker: Checker) -> list[Finding]:
+    """The violations of every execution, grouped by key."""
+    findings: dict[str, Finding] = {}
+    for execution in executions:
+        for violation in checker(execution):
+            finding = findings.setdefault(violation.key, Finding(violation.key))
+            finding.violations.append((execution, violation))
+    return sorted(findings.values(), key=lambda f: f.key)
+
+
+async def explore(
+    settings: ExplorerSettings,
+    open_world: OpenWorld,
+    checker: Checker,
+    *,
+    families: Collection[Family] = FAMILIES,
+    shrink_findings: bool = True,
+) -> ExplorationReport:
+    """Run the planned sequences, check them, shrink every finding."""
+    planned = settings.planned(families)
+    replays = HistoryReplays()
+    executions = await gather_limited(
+        [lambda s=s: execute(s, open_world, replays) for s in planned],  # type: ignore[misc]
+        settings.concurrency,
+    )
+    await replays.flush()
+    coverage = Coverage()
+    coverage.add(executions)
+    findings = group(executions, checker)
+    if settings.log is not None:
+        _write_log(settings.log, executions, checker)
+    if shrink_findings and settings.replay is None and settings.shrink_seconds > 0:
+        await _shrink_all(findings, open_world, checker, settings)
+    return ExplorationReport(settings, executions, coverage, findings)
+
+
+async def _shrink_all(
+    findings: list[Finding], open_world: OpenWorld, checker: Checker, settings: ExplorerSettings
+) -> None:
+    gate = asyncio.Semaphore(settings.concurrency)
+
+    async def shrink_one(finding: Finding) -> None:
+        last: dict[str, Execution] = {}
+
+        async def reproduces(candidate: Sequence) -> bool:
+            async with gate:
+                execution = await execute(candidate, open_world)
+            failed = any(v.key == finding.key for v in checker(execution))
+            if failed:
+                last[candidate.replay_spec] = execution
+            return failed
+
+        if finding.key.startswith("HARNESS"):
+            return
+        sequence = finding.example[0].sequence
+        finding.shrunk = await shrink(sequence, reproduces, budget=settings.shrink_seconds)
+        finding.minimal_example = last.get(finding.shrunk.sequence.replay_spec)
+
+    await asyncio.gather(*(shrink_one(f) for f in findings))
+
+
+def _write_log(path: Path, executions: list[Execution], checker: Checker) -> None:
+    with path.open("w") as log:
+        for execution in executions:
+            log.write(execution.describe(events=True) + "\n")
+            for violation in checker(execution):
+                log.write(f"  VIOLATION {violation.describe()}\n")
+            log.write(f"  ({execution.seconds}s)\n\n")

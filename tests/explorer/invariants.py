@@ -1,0 +1,312 @@
+"""devprov's promise, checked on one execution against the simulators' own state.
+
+Every run ends either SUCCEEDED with the device configured for the network the run
+reports, or with the device as before the run and every side effect undone — with a
+leftover only when an undo step itself failed, and then error code ROLLBACK_FAILED and
+the leftover named. Around that promise: the run ends within its bounds, every accepted
+operator action is in its events, the API's views keep up with the workflow, every
+answer of the API is one its contract allows, and every history replays.
+
+A violation's `key` says which finding it is: the shrinker keeps a sequence that fails
+with the same key, and the report groups the sequences by it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from tests.explorer.model import ActionKind
+from tests.explorer.runner import TERMINAL, ActionRecord, Execution, RunEnd, short
+
+INVARIANTS: dict[str, str] = {
+    "I1": "every run ends within its bounds",
+    "I2": "SUCCEEDED: the device (and cloud) hold exactly the network the run reports",
+    "I3": "any other end: the device and the cloud are as before the run",
+    "I4": "ROLLBACK_FAILED: each leftover is named in the result and in the events",
+    "I5-events": "every accepted operator action appears in the run's events",
+    "I5-view": "the API's views are never more than a poll interval behind the workflow",
+    "I6": "every run's history replays without non-determinism",
+    "I7": "no run fails for a reason only devprov itself can cause",
+    "I8": "an undo step is never cut short by a cancellation",
+    "API": "every API answer is 2xx or a problem+json 4xx the action allows",
+    "HARNESS": "the explorer could run the sequence",
+}
+
+ACTION_EVENT_WORDS: dict[ActionKind, tuple[tuple[str, ...], ...]] = {
+    ActionKind.CREDENTIALS: (
+        ("credentials", "received"),
+        ("credentials", "accepted"),
+        ("new", "credentials"),
+    ),
+    ActionKind.FORGET_CREDENTIALS: (
+        ("credentials", "forgotten"),
+        ("credentials", "forget"),
+        ("credentials", "dropped"),
+        ("no", "credentials", "held"),
+    ),
+    ActionKind.RETRY: (("retry", "requested"), ("retry", "asked"), ("retry", "received")),
+    ActionKind.CANCEL: (
+        ("cancel", "requested"),
+        ("cancellation", "requested"),
+        ("cancel", "asked"),
+        ("cancel", "received"),
+    ),
+}
+"""How the events tell an accepted action: any group whose words all appear in one event's
+message (case-insensitive). The only place that knows the workflow's wording."""
+
+ALLOWED_ANSWERS: dict[ActionKind, frozenset[tuple[int, str | None]]] = {
+    ActionKind.START: frozenset({(202, None)}),
+    ActionKind.CREDENTIALS: frozenset(
+        {
+            (200, None),
+            (409, "RUN_NOT_WAITING"),
+            (409, "RUN_ALREADY_FINISHED"),
+            (422, "INVALID_REQUEST"),
+            (404, "RUN_NOT_FOUND"),
+        }
+    ),
+    ActionKind.FORGET_CREDENTIALS: frozenset(
+        {
+            (200, None),
+            (409, "RUN_NOT_WAITING"),
+            (409, "RUN_ALREADY_FINISHED"),
+            (404, "RUN_NOT_FOUND"),
+        }
+    ),
+    ActionKind.RETRY: frozenset(
+        {
+            (200, None),
+            (202, None),
+            (409, "RUN_NOT_WAITING"),
+            (409, "RUN_ALREADY_FINISHED"),
+            (404, "RUN_NOT_FOUND"),
+        }
+    ),
+    ActionKind.CANCEL: frozenset(
+        {(202, None), (409, "RUN_ALREADY_FINISHED"), (404, "RUN_NOT_FOUND")}
+    ),
+    ActionKind.FLEET_RETRY: frozenset(
+        {
+            (200, None),
+            (202, None),
+            (409, "RUN_NOT_WAITING"),
+            (409, "RUN_ALREADY_FINISHED"),
+            (422, "INVALID_REQUEST"),
+            (404, "RUN_NOT_FOUND"),
+        }
+    ),
+    ActionKind.FLEET_CANCEL: frozenset(
+        {(202, None), (409, "RUN_ALREADY_FINISHED"), (404, "RUN_NOT_FOUND")}
+    ),
+}
+"""What the API may answer to each operator action (docs/api.md)."""
+
+SELF_INFLICTED = frozenset(
+    {
+        "INTERNAL_ERROR",
+        "CLOUD_IDEMPOTENCY_MISMATCH",
+        "CLOUD_CONFLICT",
+        "CLOUD_INVALID_REQUEST",
+        "CLOUD_FORBIDDEN",
+        "CLOUD_NOT_FOUND",
+        "CLOUD_UNAUTHORIZED",
+        "CLOUD_CLAIM_REJECTED",
+        "IMPROV_INVALID_RPC",
+        "IMPROV_UNKNOWN_COMMAND",
+        "BLE_CHARACTERISTIC_MISSING",
+        "ZIGBEE_INVALID_INSTALL_CODE",
+    }
+)
+"""Error codes no generated fault, action or device explains: a reused idempotency key,
+a request the cloud finds invalid, a protocol misuse, an internal error."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant in one execution."""
+
+    invariant: str
+    key: str
+    message: str
+
+    def describe(self) -> str:
+        return f"{self.invariant} ({INVARIANTS[self.invariant]}): {self.message}"
+
+
+def _matches(message: str, kind: ActionKind) -> bool:
+    text = message.lower()
+    return any(all(word in text for word in group) for group in ACTION_EVENT_WORDS[kind])
+
+
+def _events(end: RunEnd) -> list[dict[str, Any]]:
+    events = end.snapshot.get("events") or []
+    return [e for e in events if isinstance(e, dict)]
+
+
+def _accepted(record: ActionRecord) -> bool:
+    answer = record.answer
+    return answer is not None and answer.status is not None and 200 <= answer.status < 300
+
+
+def check_ends(execution: Execution) -> list[Violation]:
+    """I1, I2, I3, I4 and I7 on every run of the device, oldest first.
+
+    The device starts every run in its initial state as long as the runs before left it
+    so; after one that did not, later runs start from an unknown device and only the
+    first is held to I2/I3.
+    """
+    family = execution.sequence.family.value
+    found = [
+        Violation("I1", f"I1/{family}", f"{where} had not ended after its bound (terminated)")
+        for where in execution.unended
+    ]
+    device_as_initially = True
+    for run_id in execution.runs:
+        end = execution.ends.get(run_id)
+        if end is None:
+            continue
+        state, code, name = end.state, end.error_code, short(run_id)
+        if state not in TERMINAL:
+            found.append(Violation("I1", f"I1/{family}", f"run {name} ended in state {state}"))
+            continue
+        if code in SELF_INFLICTED:
+            found.append(
+                Violation("I7", f"I7/{family}/{code}", f"run {name} ended {state} with {code}")
+            )
+        if code == "ROLLBACK_FAILED":
+            found += _leftovers_named(family, end)
+        if not device_as_initially or not end.problems:
+            continue
+        device_as_initially = False
+        details = "; ".join(end.problems)
+        if state == "SUCCEEDED":
+            ssid = end.snapshot.get("network_ssid")
+            message = f"run {name} SUCCEEDED for {ssid!r} but {details} [{end.world}]"
+            found.append(Violation("I2", f"I2/{family}", message))
+        elif code != "ROLLBACK_FAILED":
+            message = f"run {name} ended {state} ({code}) but {details} [{end.world}]"
+            found.append(Violation("I3", f"I3/{family}", message))
+    return found
+
+
+def _leftovers_named(family: str, end: RunEnd) -> list[Violation]:
+    leftovers = [str(x) for x in end.snapshot.get("leftovers") or []]
+    name = short(end.run_id)
+    if not leftovers:
+        return [Violation("I4", f"I4/{family}", f"run {name} names no leftover in its result")]
+    messages = " ".join(str(e.get("message", "")) for e in _events(end))
+    unnamed = [leftover for leftover in leftovers if leftover not in messages]
+    if unnamed:
+        return [Violation("I4", f"I4/{family}", f"run {name}: no event names {unnamed}")]
+    return []
+
+
+def check_actions_recorded(execution: Execution) -> list[Violation]:
+    """I5: each accepted credentials, forget-credentials, retry (in-run) and cancel is in
+    the events of the run it was sent to."""
+    expected: Counter[tuple[str, ActionKind]] = Counter()
+    for record in execution.records:
+        kind = record.action.kind
+        if kind not in ACTION_EVENT_WORDS or not _accepted(record) or record.before.run_id is None:
+            continue
+        assert record.answer is not None
+        if kind is ActionKind.RETRY and record.answer.status == 202:
+            continue  # a new run after the end: the run itself is the record
+        expected[(record.before.run_id, kind)] += 1
+    found = []
+    for (run_id, kind), count in sorted(expected.items()):
+        end = execution.ends.get(run_id)
+        if end is None:
+            continue
+        seen = sum(_matches(str(e.get("message", "")), kind) for e in _events(end))
+        needed = 1 if kind is ActionKind.CANCEL else count
+        if seen < needed:
+            found.append(
+                Violation(
+                    "I5-events",
+                    f"I5-events/{kind.value}",
+                    f"{count} accepted {kind.value} to run {short(run_id)}, {seen} in its events",
+                )
+            )
+    return found
+
+
+def check_undo_steps(execution: Execution) -> list[Violation]:
+    """I8: no undo activity was sent a cancellation (it would be dropped unfinished)."""
+    family = execution.sequence.family.value
+    return [
+        Violation("I8", f"I8/{family}", f"run {short(run_id)} cancelled its undo step(s) {names}")
+        for run_id, names in execution.interrupted_undos.items()
+    ]
+
+
+def check_views(execution: Execution) -> list[Violation]:
+    """I5: what the API showed kept up with the workflow."""
+    return [
+        Violation(
+            "I5-view",
+            f"I5-view/{stale.view.split()[0]}",
+            f"{stale.view} showed {stale.shown} for {stale.seconds}s while the workflow "
+            f"was {stale.truth}" + (f" ({stale.detail})" if stale.detail else ""),
+        )
+        for stale in execution.stale
+    ]
+
+
+def check_replays(execution: Execution) -> list[Violation]:
+    """I6."""
+    family = execution.sequence.family.value
+    return [
+        Violation("I6", f"I6/{family}", f"run {short(run_id)}: {error[:300]}")
+        for run_id, error in execution.replay_failures.items()
+    ]
+
+
+def check_answers(
+    execution: Execution, extra: frozenset[tuple[int, str]] = frozenset()
+) -> list[Violation]:
+    """Every answer is 2xx or a problem+json 4xx allowed for the action (or one of
+    `extra`); a retry after a success is refused."""
+    found = []
+    for record in execution.records:
+        kind, answer = record.action.kind, record.answer
+        if answer is None or not kind.is_operator:
+            continue
+        if answer.status is None:
+            found.append(Violation("API", f"API/{kind.value}/none", record.describe()))
+            continue
+        status, code = answer.status, answer.code
+        if status >= 300 and not answer.problem:
+            found.append(
+                Violation(
+                    "API", f"API/{kind.value}/{status}", f"not problem+json: {record.describe()}"
+                )
+            )
+        elif (status, code if status >= 300 else None) not in ALLOWED_ANSWERS[kind] | extra:
+            found.append(Violation("API", f"API/{kind.value}/{status}/{code}", record.describe()))
+        elif kind is ActionKind.RETRY and status == 202 and record.before.state == "SUCCEEDED":
+            found.append(
+                Violation("API", "API/retry/202-after-success", f"a new run: {record.describe()}")
+            )
+    return found
+
+
+def check(
+    execution: Execution, *, extra_answers: frozenset[tuple[int, str]] = frozenset()
+) -> list[Violation]:
+    """Every invariant on one execution; `extra_answers` are allowed besides the API's
+    usual answers (e.g. 503 while a worker is down)."""
+    if execution.harness_error is not None:
+        family = execution.sequence.family.value
+        return [Violation("HARNESS", f"HARNESS/{family}", execution.harness_error)]
+    return [
+        *check_ends(execution),
+        *check_actions_recorded(execution),
+        *check_undo_steps(execution),
+        *check_views(execution),
+        *check_replays(execution),
+        *check_answers(execution, extra_answers),
+    ]

@@ -1,0 +1,508 @@
+"""What the explorer generates: sequences of timed actions on one device's provisioning.
+
+A sequence belongs to one device family. It starts the device's run through the API
+(`START`, never removed by the shrinker) and then mixes, at random moments:
+
+- operator actions through the API (credentials, forget-credentials, retry, cancel; the
+  fleet's own retry and cancel for a fleet),
+- device actions (a button press, a power-on in pairing mode, the device leaving or
+  coming back into range),
+- faults of the device and of the vendor cloud switched on and off.
+
+Each action waits `delay` seconds after the previous one, or after the run was seen in
+its `anchor` state (up to `ANCHOR_PATIENCE`), so that actions land in many states.
+Everything is drawn from `random.Random(f"explorer/{seed}/{index}")`: a seed and an
+index give the same sequence again, and a replay spec `seed/index/kept-numbers` gives
+a shrunk one.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+ANCHOR_PATIENCE = 3.0
+"""Seconds an anchored action waits for its state before it goes ahead anyway."""
+
+
+class Family(StrEnum):
+    """Device families the explorer drives; `FLEET` is an HTTP Wi-Fi device in a fleet."""
+
+    HTTP_WIFI = "http-wifi"
+    WIFI_CLOUD = "wifi-cloud"
+    IMPROV_BLE = "improv-ble"
+    ZIGBEE = "zigbee"
+    FLEET = "fleet"
+
+    @property
+    def takes_credentials(self) -> bool:
+        return self is not Family.ZIGBEE
+
+
+FAMILIES: tuple[Family, ...] = tuple(Family)
+
+
+class ActionKind(StrEnum):
+    """Everything that can happen in a sequence."""
+
+    START = "start"
+    CREDENTIALS = "credentials"
+    FORGET_CREDENTIALS = "forget-credentials"
+    RETRY = "retry"
+    CANCEL = "cancel"
+    FLEET_RETRY = "fleet-retry"
+    FLEET_CANCEL = "fleet-cancel"
+    PRESS_BUTTON = "press-button"
+    POWER_ON_PAIRING = "power-on-pairing"
+    DEVICE_DISAPPEARS = "device-disappears"
+    DEVICE_APPEARS = "device-appears"
+    FAULT_ON = "fault-on"
+    FAULT_OFF = "fault-off"
+
+    @property
+    def is_operator(self) -> bool:
+        """Sent to the API."""
+        return self in _OPERATOR
+
+    @property
+    def is_device(self) -> bool:
+        """Done to the device by a person or by the world."""
+        return self in _DEVICE
+
+    @property
+    def column(self) -> str | None:
+        """The column of the coverage table this action counts in (None: not counted)."""
+        if self in _DEVICE:
+            return "device-action"
+        return _COLUMNS.get(self)
+
+
+_OPERATOR = frozenset(
+    {
+        ActionKind.START,
+        ActionKind.CREDENTIALS,
+        ActionKind.FORGET_CREDENTIALS,
+        ActionKind.RETRY,
+        ActionKind.CANCEL,
+        ActionKind.FLEET_RETRY,
+        ActionKind.FLEET_CANCEL,
+    }
+)
+_DEVICE = frozenset(
+    {
+        ActionKind.PRESS_BUTTON,
+        ActionKind.POWER_ON_PAIRING,
+        ActionKind.DEVICE_DISAPPEARS,
+        ActionKind.DEVICE_APPEARS,
+    }
+)
+_COLUMNS = {
+    ActionKind.CREDENTIALS: "credentials",
+    ActionKind.FORGET_CREDENTIALS: "forget-credentials",
+    ActionKind.RETRY: "retry",
+    ActionKind.FLEET_RETRY: "retry",
+    ActionKind.CANCEL: "cancel",
+    ActionKind.FLEET_CANCEL: "cancel",
+}
+COLUMNS: tuple[str, ...] = ("credentials", "forget-credentials", "retry", "cancel", "device-action")
+"""Columns of the coverage table."""
+
+
+class Credentials(StrEnum):
+    """Network credentials an operator may send (the worlds know the networks in range)."""
+
+    LAB = "lab"
+    """The lab network, right passphrase."""
+    GUEST = "guest"
+    """Another network in range, right passphrase."""
+    WRONG_PASSPHRASE = "wrong-passphrase"
+    """The lab network with a passphrase it refuses."""
+    UNKNOWN_NETWORK = "unknown-network"
+    """A network nobody has in range."""
+    INVALID = "invalid"
+    """A passphrase too short to be valid: the API answers 422."""
+
+
+class Fault(StrEnum):
+    """Fault knobs of the simulators, by what they do (see `world.py` for the knobs)."""
+
+    WRONG_PASSPHRASE = "device-refuses-passphrase"
+    DROP_AFTER_APPLY = "device-drops-after-apply"
+    SLOW_DEVICE = "device-latency-0.6s"
+    STALLED_DEVICE = "device-latency-2.5s"
+    NEVER_JOINS = "device-never-joins"
+    BUSY = "device-busy"
+    DEVICE_5XX = "device-5xx"
+    CLOUD_5XX = "cloud-5xx"
+    CLOUD_429 = "cloud-429-quota"
+    CLOUD_AFTER_COMMIT = "cloud-500-after-commit"
+    CLOUD_DROPS = "cloud-drops-connections"
+    CLOUD_LATENCY = "cloud-latency-1s"
+    CLOUD_SILENT = "cloud-never-checks-in"
+    GATT_UNRESPONSIVE = "improv-gatt-unresponsive"
+    DROP_LINK = "improv-drops-link-mid-provision"
+    NEVER_AUTHORIZES = "improv-ignores-button"
+    NEVER_REPORTS = "improv-never-reports"
+    ZB_NEVER_JOINS = "zigbee-never-joins"
+    ZB_WRONG_INSTALL_CODE = "zigbee-wrong-install-code"
+    ZB_INTERVIEW_FAILURES = "zigbee-interview-fails"
+    ZB_BIND_FAILURES = "zigbee-bind-fails"
+
+
+_WIFI_FAULTS = (
+    Fault.WRONG_PASSPHRASE,
+    Fault.DROP_AFTER_APPLY,
+    Fault.SLOW_DEVICE,
+    Fault.STALLED_DEVICE,
+    Fault.NEVER_JOINS,
+    Fault.BUSY,
+    Fault.DEVICE_5XX,
+)
+_CLOUD_FAULTS = (
+    Fault.CLOUD_5XX,
+    Fault.CLOUD_429,
+    Fault.CLOUD_AFTER_COMMIT,
+    Fault.CLOUD_DROPS,
+    Fault.CLOUD_LATENCY,
+    Fault.CLOUD_SILENT,
+)
+_IMPROV_FAULTS = (Fault.GATT_UNRESPONSIVE, Fault.DROP_LINK, Fault.NEVER_AUTHORIZES)
+KNOWN_GAP_FAULTS = frozenset({Fault.NEVER_REPORTS})
+"""Faults that hit a documented gap (docs/ble.md, "What Improv cannot undo": a device
+that joined without reporting it keeps its network after a rollback). Generated only
+with `DEVPROV_EXPLORER_KNOWN_GAPS=1`."""
+_ZIGBEE_FAULTS = (
+    Fault.ZB_NEVER_JOINS,
+    Fault.ZB_WRONG_INSTALL_CODE,
+    Fault.ZB_INTERVIEW_FAILURES,
+    Fault.ZB_BIND_FAILURES,
+)
+
+
+def faults_of(family: Family, *, known_gaps: bool = False) -> tuple[Fault, ...]:
+    """The faults the explorer switches for `family`."""
+    if family in (Family.HTTP_WIFI, Family.FLEET):
+        return _WIFI_FAULTS
+    if family is Family.WIFI_CLOUD:
+        return _WIFI_FAULTS + _CLOUD_FAULTS
+    if family is Family.IMPROV_BLE:
+        return _IMPROV_FAULTS + ((Fault.NEVER_REPORTS,) if known_gaps else ())
+    return _ZIGBEE_FAULTS
+
+
+class Anchor(StrEnum):
+    """A state an action waits for before its delay; `ENDED` is any terminal state."""
+
+    PENDING = "PENDING"
+    DETECTING = "DETECTING"
+    PRE_CHECK = "PRE_CHECK"
+    PENDING_NETWORK = "PENDING_NETWORK"
+    WAITING_FOR_DEVICE = "WAITING_FOR_DEVICE"
+    PROVISIONING = "PROVISIONING"
+    CONFIRMING = "CONFIRMING"
+    ROLLING_BACK = "ROLLING_BACK"
+    ENDED = "ENDED"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One timed action; `number` is its place in the sequence as generated."""
+
+    number: int
+    kind: ActionKind
+    delay: float = 0.0
+    anchor: Anchor | None = None
+    credentials: Credentials | None = None
+    fault: Fault | None = None
+
+    def describe(self) -> str:
+        when = f"+{self.delay:.2f}s"
+        if self.anchor is not None:
+            when += f" after {self.anchor.value}"
+        what = self.kind.value
+        if self.credentials is not None:
+            what += f" [{self.credentials.value}]"
+        elif self.kind is ActionKind.START:
+            what += " [no network]"
+        if self.fault is not None:
+            what += f" {self.fault.value}"
+        return f"#{self.number:<2} {when:<34} {what}"
+
+
+@dataclass(frozen=True)
+class DeviceSetup:
+    """How the sequence's device and run start out."""
+
+    has_button: bool = True
+    """Improv: the device needs its button pressed (else it is always authorized)."""
+    pairing_at_start: bool = True
+    """Zigbee: the device is powered on in pairing mode from the start."""
+    impatient_rollback: bool = False
+    """The run's undo steps give up after a few seconds (ROLLBACK_FAILED gets a chance)."""
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """One generated sequence (or a shrunk part of one)."""
+
+    seed: int
+    index: int
+    family: Family
+    setup: DeviceSetup
+    actions: tuple[Action, ...]
+    generated: int
+    """How many actions were generated (`actions` may be a subset after shrinking)."""
+
+    @property
+    def replay_spec(self) -> str:
+        """`seed/index` for a whole sequence, `seed/index/n,n,...` for a shrunk one."""
+        base = f"{self.seed}/{self.index}"
+        if len(self.actions) == self.generated:
+            return base
+        return base + "/" + ",".join(str(a.number) for a in self.actions)
+
+    @property
+    def removable(self) -> tuple[Action, ...]:
+        """The actions a shrinker may drop: all but the start."""
+        return tuple(a for a in self.actions if a.kind is not ActionKind.START)
+
+    def keeping(self, kept: tuple[Action, ...]) -> Sequence:
+        """This sequence with only the start and `kept` (in their original order)."""
+        numbers = {a.number for a in kept}
+        actions = tuple(
+            a for a in self.actions if a.kind is ActionKind.START or a.number in numbers
+        )
+        return replace(self, actions=actions)
+
+    def describe(self) -> str:
+        setup = self.setup
+        knobs = []
+        if self.family is Family.IMPROV_BLE:
+            knobs.append("button" if setup.has_button else "no button")
+        if self.family is Family.ZIGBEE:
+            knobs.append("pairing at start" if setup.pairing_at_start else "powered off")
+        if setup.impatient_rollback:
+            knobs.append("impatient rollback")
+        head = f"sequence {self.replay_spec} ({self.family.value}"
+        head += (", " + ", ".join(knobs) if knobs else "") + ")"
+        return "\n".join([head, *(f"    {a.describe()}" for a in self.actions)])
+
+
+# ---------------------------------------------------------------------- the generator
+
+
+def _delay(rng: random.Random) -> float:
+    if rng.random() < 0.35:
+        return round(rng.uniform(0.0, 0.2), 2)
+    return round(rng.uniform(0.2, 1.5), 2)
+
+
+_ANCHORS: dict[ActionKind, tuple[Anchor, ...]] = {
+    ActionKind.CREDENTIALS: (
+        Anchor.PENDING_NETWORK,
+        Anchor.PENDING_NETWORK,
+        Anchor.WAITING_FOR_DEVICE,
+        Anchor.WAITING_FOR_DEVICE,
+        Anchor.DETECTING,
+        Anchor.PROVISIONING,
+        Anchor.CONFIRMING,
+        Anchor.ROLLING_BACK,
+        Anchor.ENDED,
+    ),
+    ActionKind.FORGET_CREDENTIALS: (
+        Anchor.PENDING_NETWORK,
+        Anchor.WAITING_FOR_DEVICE,
+        Anchor.WAITING_FOR_DEVICE,
+        Anchor.PRE_CHECK,
+        Anchor.CONFIRMING,
+        Anchor.ROLLING_BACK,
+    ),
+    ActionKind.RETRY: (
+        Anchor.PENDING_NETWORK,
+        Anchor.WAITING_FOR_DEVICE,
+        Anchor.WAITING_FOR_DEVICE,
+        Anchor.ROLLING_BACK,
+        Anchor.ENDED,
+        Anchor.ENDED,
+        Anchor.CONFIRMING,
+    ),
+    ActionKind.CANCEL: (
+        Anchor.ROLLING_BACK,
+        Anchor.ROLLING_BACK,
+        Anchor.WAITING_FOR_DEVICE,
+        Anchor.PENDING_NETWORK,
+        Anchor.PROVISIONING,
+        Anchor.CONFIRMING,
+        Anchor.DETECTING,
+        Anchor.PENDING,
+    ),
+    ActionKind.FLEET_RETRY: (Anchor.ENDED, Anchor.ROLLING_BACK, Anchor.WAITING_FOR_DEVICE),
+    ActionKind.FLEET_CANCEL: (Anchor.CONFIRMING, Anchor.ROLLING_BACK, Anchor.PENDING_NETWORK),
+}
+_DEVICE_ANCHORS = (
+    Anchor.WAITING_FOR_DEVICE,
+    Anchor.WAITING_FOR_DEVICE,
+    Anchor.PROVISIONING,
+    Anchor.DETECTING,
+    Anchor.CONFIRMING,
+    Anchor.ROLLING_BACK,
+)
+_FAULT_ANCHORS = (
+    Anchor.PROVISIONING,
+    Anchor.CONFIRMING,
+    Anchor.ROLLING_BACK,
+    Anchor.PENDING_NETWORK,
+    Anchor.DETECTING,
+)
+
+
+def _anchor(rng: random.Random, kind: ActionKind, family: Family) -> Anchor | None:
+    if rng.random() >= 0.4:
+        return None
+    choices: tuple[Anchor, ...]
+    if kind.is_device:
+        choices = _DEVICE_ANCHORS
+    elif kind in (ActionKind.FAULT_ON, ActionKind.FAULT_OFF):
+        choices = _FAULT_ANCHORS
+    else:
+        choices = _ANCHORS[kind]
+    if not family.takes_credentials:
+        choices = tuple(c for c in choices if c is not Anchor.PENDING_NETWORK) or (
+            Anchor.WAITING_FOR_DEVICE,
+        )
+    return rng.choice(choices)
+
+
+def _credentials(rng: random.Random) -> Credentials:
+    return rng.choices(
+        (
+            Credentials.LAB,
+            Credentials.GUEST,
+            Credentials.WRONG_PASSPHRASE,
+            Credentials.UNKNOWN_NETWORK,
+            Credentials.INVALID,
+        ),
+        weights=(35, 25, 20, 10, 10),
+    )[0]
+
+
+def _device_kinds(family: Family) -> tuple[ActionKind, ...]:
+    person: tuple[ActionKind, ...]
+    if family is Family.IMPROV_BLE:
+        person = (ActionKind.PRESS_BUTTON, ActionKind.PRESS_BUTTON)
+    elif family is Family.ZIGBEE:
+        person = (ActionKind.POWER_ON_PAIRING, ActionKind.POWER_ON_PAIRING)
+    else:
+        person = ()
+    return (*person, ActionKind.DEVICE_DISAPPEARS, ActionKind.DEVICE_APPEARS)
+
+
+def _operator_kind(rng: random.Random, family: Family) -> ActionKind:
+    kinds = [
+        ActionKind.CREDENTIALS,
+        ActionKind.FORGET_CREDENTIALS,
+        ActionKind.RETRY,
+        ActionKind.CANCEL,
+    ]
+    weights = [35, 15, 30, 15]
+    if family is Family.FLEET:
+        kinds += [ActionKind.FLEET_RETRY, ActionKind.FLEET_CANCEL]
+        weights += [12, 6]
+    return rng.choices(kinds, weights=weights)[0]
+
+
+class _Builder:
+    """Draws one sequence's actions, keeping track of the faults switched on."""
+
+    def __init__(self, rng: random.Random, family: Family, known_gaps: bool) -> None:
+        self.rng = rng
+        self.family = family
+        self.faults = faults_of(family, known_gaps=known_gaps)
+        self.on: list[Fault] = []
+        self.actions: list[Action] = []
+
+    def add(self, kind: ActionKind, delay: float, anchor: Anchor | None = None, **extra: object):
+        action = Action(len(self.actions), kind, delay, anchor, **extra)  # type: ignore[arg-type]
+        self.actions.append(action)
+        return action
+
+    def fault_action(self, delay: float, anchor: Anchor | None) -> None:
+        rng = self.rng
+        if self.on and rng.random() < 0.45:
+            fault = self.on.pop(rng.randrange(len(self.on)))
+            self.add(ActionKind.FAULT_OFF, delay, anchor, fault=fault)
+            return
+        fault = rng.choice(self.faults)
+        if fault not in self.on:
+            self.on.append(fault)
+        self.add(ActionKind.FAULT_ON, delay, anchor, fault=fault)
+
+    def random_action(self) -> None:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.45:
+            kind = _operator_kind(rng, self.family)
+        elif roll < 0.65:
+            kind = rng.choice(_device_kinds(self.family))
+        else:
+            kind = ActionKind.FAULT_ON
+        anchor = _anchor(rng, kind, self.family)
+        delay = _delay(rng)
+        if kind is ActionKind.FAULT_ON:
+            self.fault_action(delay, anchor)
+        else:
+            self.add_action(kind, delay, anchor)
+
+    def add_action(self, kind: ActionKind, delay: float, anchor: Anchor | None) -> None:
+        if kind is ActionKind.CREDENTIALS:
+            self.add(kind, delay, anchor, credentials=_credentials(self.rng))
+        else:
+            self.add(kind, delay, anchor)
+
+
+def generate(seed: int, index: int, *, known_gaps: bool = False) -> Sequence:
+    """The sequence number `index` of the session with `seed`."""
+    rng = random.Random(f"explorer/{seed}/{index}")
+    family = FAMILIES[index % len(FAMILIES)]
+    setup = DeviceSetup(
+        has_button=rng.random() < 0.7,
+        pairing_at_start=rng.random() < 0.5,
+        impatient_rollback=rng.random() < 0.2,
+    )
+    builder = _Builder(rng, family, known_gaps)
+    # Now and then the world is already at fault, or an operator is early, when the
+    # run starts.
+    for _ in range(rng.choice((0, 0, 0, 1, 2))):
+        if rng.random() < 0.7:
+            builder.fault_action(round(rng.uniform(0, 0.2), 2), None)
+        else:
+            builder.add_action(_operator_kind(rng, family), 0.0, None)
+    network: Credentials | None = None
+    if family.takes_credentials and rng.random() < 0.75:
+        network = rng.choices(
+            (
+                Credentials.LAB,
+                Credentials.GUEST,
+                Credentials.WRONG_PASSPHRASE,
+                Credentials.UNKNOWN_NETWORK,
+            ),
+            weights=(55, 15, 22, 8),
+        )[0]
+    builder.add(ActionKind.START, round(rng.uniform(0, 0.2), 2), credentials=network)
+    for _ in range(rng.randint(3, 9)):
+        builder.random_action()
+    actions = tuple(builder.actions)
+    return Sequence(seed, index, family, setup, actions, generated=len(actions))
+
+
+def parse_replay_spec(spec: str, *, known_gaps: bool = False) -> Sequence:
+    """The sequence a replay spec names: `seed/index` or `seed/index/n,n,...`."""
+    parts = spec.strip().split("/")
+    if len(parts) not in (2, 3):
+        raise ValueError(f"a replay spec is seed/index[/n,n,...], not {spec!r}")
+    sequence = generate(int(parts[0]), int(parts[1]), known_gaps=known_gaps)
+    if len(parts) == 2 or not parts[2]:
+        return sequence
+    numbers = {int(n) for n in parts[2].split(",")}
+    return sequence.keeping(tuple(a for a in sequence.actions if a.number in numbers))

@@ -1,0 +1,771 @@
+"""Running one sequence in its world, and recording everything the invariants judge.
+
+The actions go out at their moments: operator actions as HTTP requests to the API that
+run on their own (an update may wait for a rollback; the next action does not wait for
+its answer), device actions and faults straight on the simulators. Just before each
+action the run's state is read through `GET .../provision` (the coverage table's row).
+
+Meanwhile a watcher compares what the API shows — `GET .../provision` and an event
+stream followed like a live page follows it — with what Temporal holds for the
+workflow, and notes a view that stays on a state the workflow has left.
+
+At the end every fault is cleared, a person answers what the run still waits for
+(credentials, the button, pairing mode) and cancels it if it still waits after
+`PATIENCE`; the run must end within `END_BOUND`. Then the execution gathers every run
+of the device: its last snapshot, what the device and the cloud held when the run was
+first seen ended, and its history replayed against the workflow code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.service import RPCError
+from temporalio.worker import Replayer
+
+from domain.api_models import PROGRESS_SSE_EVENT
+from domain.progress import ProgressSnapshot
+from domain.run import PROGRESS_QUERY
+from strategies.http_wifi import HttpWifiActivity
+from strategies.improv_ble import ImprovBleActivity
+from strategies.wifi_cloud import VendorCloudActivity
+from strategies.zigbee import ZigbeeActivity
+from tests.conftest import TEST_KEY_RING
+from tests.explorer.model import ANCHOR_PATIENCE, Action, ActionKind, Anchor, Credentials, Sequence
+from tests.explorer.world import CREDENTIALS_BODIES, World
+from worker.codec import data_converter
+from worker.workers import WORKFLOW_RUNNER
+from workflows import search_attributes as sa
+from workflows.catalog import ALL_WORKFLOWS
+
+TERMINAL = frozenset({"SUCCEEDED", "FAILED_VALIDATION", "FAILED", "ROLLED_BACK", "CANCELLED"})
+WAITING_FOR_A_PERSON = frozenset({"PENDING_NETWORK", "WAITING_FOR_DEVICE"})
+MOVING_ON_ITS_OWN = frozenset({"PENDING", "DETECTING", "PRE_CHECK", "PROVISIONING", "CONFIRMING"})
+"""States the `ProvisioningState` search attribute may show as `IN_PROGRESS`."""
+
+PATIENCE = 6.0
+"""End phase: seconds a person answers a waiting run before cancelling it."""
+END_BOUND = 45.0
+"""I1: seconds after the end phase starts within which every run must have ended (the
+explorer's step policies put a run's longest chain of steps, rollback included, well
+inside it once nothing is at fault)."""
+QUERY_TIMEOUT = 5.0
+"""The API's limit for a progress query (api.runs.QUERY_TIMEOUT)."""
+STALE_AFTER = 2.0
+"""I5: a view may lag the workflow by the API's poll interval (0.5 s), not by this."""
+WATCH_EVERY = 1.0
+"""Seconds between two comparisons of the API's views with Temporal."""
+SEQUENCE_BOUND = 240.0
+"""Seconds after which a sequence counts as a harness failure (its runs end within
+`END_BOUND` of the end phase; this only stops a stuck harness)."""
+_UPDATE_TIMEOUT = 75.0
+_CONVERTER = data_converter(TEST_KEY_RING)
+
+
+def short(run_id: str) -> str:
+    """A run id, shortened to its random end (run ids begin with their start time)."""
+    return run_id[-8:]
+
+
+def row_of(state: str | None) -> str:
+    """The coverage table's row for a state seen before an action."""
+    if state is None:
+        return "no run"
+    if state in TERMINAL and state != "SUCCEEDED":
+        return "other terminal"
+    return state
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The run as `GET .../provision` showed it at `at` (loop time)."""
+
+    at: float
+    run_id: str | None = None
+    state: str | None = None
+    execution_status: str | None = None
+    snapshot: dict[str, Any] | None = None
+    http_status: int | None = None
+    """None: no answer at all; 404: no run yet; 503: the run did not answer in time."""
+
+    @property
+    def closed(self) -> bool:
+        return self.execution_status is not None and self.execution_status != "RUNNING"
+
+    @property
+    def row(self) -> str:
+        return row_of(self.state)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the API answered to one operator action (`status` None: no HTTP answer)."""
+
+    status: int | None
+    code: str | None = None
+    problem: bool = False
+    body: Any = None
+    error: str | None = None
+
+    def describe(self) -> str:
+        if self.status is None:
+            return f"no answer ({self.error})"
+        return f"{self.status}" + (f" {self.code}" if self.code else "")
+
+
+@dataclass
+class ActionRecord:
+    """One action as it happened."""
+
+    action: Action
+    before: Observation
+    answer: Answer | None = None
+    end_phase: bool = False
+
+    def describe(self) -> str:
+        text = f"{self.action.describe()}  (run was {self.before.state or 'not started'})"
+        if self.answer is not None:
+            text += f" -> {self.answer.describe()}"
+        return text
+
+
+@dataclass
+class RunEnd:
+    """What one run reported at its end and what the world held when it was seen ended."""
+
+    run_id: str
+    snapshot: dict[str, Any]
+    problems: list[str] | None
+    """I2/I3 problems of the device and cloud at that moment (None: not captured)."""
+    world: str = ""
+
+    @property
+    def state(self) -> str:
+        return str(self.snapshot.get("state"))
+
+    @property
+    def error_code(self) -> str | None:
+        code = self.snapshot.get("error_code")
+        return str(code) if code else None
+
+
+@dataclass(frozen=True)
+class StaleView:
+    """A view of the run that showed a state the workflow had left, for too long."""
+
+    view: str
+    shown: str
+    truth: str
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class Execution:
+    """Everything one run of a sequence left for the invariants to judge."""
+
+    sequence: Sequence
+    device_id: str = ""
+    records: list[ActionRecord] = field(default_factory=list)
+    ends: dict[str, RunEnd] = field(default_factory=dict)
+    runs: list[str] = field(default_factory=list)
+    """Every run of the device's workflow id, oldest first."""
+    unended: list[str] = field(default_factory=list)
+    stale: list[StaleView] = field(default_factory=list)
+    replay_failures: dict[str, str] = field(default_factory=dict)
+    histories: list[tuple[WorkflowHistory, str]] = field(default_factory=list)
+    """Histories (with their run ids) not replayed yet."""
+    interrupted_undos: dict[str, list[str]] = field(default_factory=dict)
+    """Undo activities a cancellation was sent to, by run."""
+    harness_error: str | None = None
+    seconds: float = 0.0
+
+    def describe(self, *, events: bool = False) -> str:
+        lines = [self.sequence.describe(), "  what happened:"]
+        lines += [f"    {record.describe()}" for record in self.records]
+        for run_id in self.runs:
+            end = self.ends.get(run_id)
+            if end is None:
+                continue
+            lines.append(
+                f"  run {short(run_id)}: {end.state} {end.error_code or ''} "
+                f"(ssid {end.snapshot.get('network_ssid')!r}); {end.world}"
+            )
+            if events:
+                lines += [
+                    f"      {e.get('state')}: {e.get('message')}"
+                    for e in end.snapshot.get("events") or []
+                ]
+        return "\n".join(lines)
+
+
+UNDO_ACTIVITIES = frozenset(
+    {
+        str(HttpWifiActivity.RESET),
+        str(ImprovBleActivity.RELEASE),
+        str(ZigbeeActivity.REMOVE),
+        str(VendorCloudActivity.REMOVE_DEVICE),
+    }
+)
+"""The activities that undo a step (compensations)."""
+
+
+def interrupted_undo_steps(history: WorkflowHistory) -> list[str]:
+    """Undo activities of a run whose cancellation the workflow requested."""
+    scheduled: dict[int, str] = {}
+    interrupted = []
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            scheduled[event.event_id] = name
+        elif event.HasField("activity_task_cancel_requested_event_attributes"):
+            attributes = event.activity_task_cancel_requested_event_attributes
+            name = scheduled.get(attributes.scheduled_event_id, "")
+            if name in UNDO_ACTIVITIES:
+                interrupted.append(name)
+    return interrupted
+
+
+# ---------------------------------------------------------------------- views of the run
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What Temporal holds for the device's workflow id: its latest run."""
+
+    run_id: str
+    started: datetime | None
+    running: bool
+    state: str | None
+
+    def describe(self) -> str:
+        return f"{self.state} (run {short(self.run_id)})"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a view shows: a state, and which run it belongs to when the view says so
+    (a run id, or the time of its event: an event older than the run is another run's)."""
+
+    state: str
+    run_id: str | None = None
+    updated_at: datetime | None = None
+
+    def describe(self) -> str:
+        if self.run_id is not None:
+            return f"{self.state} (run {short(self.run_id)})"
+        if self.updated_at is not None:
+            return f"{self.state} (event of {self.updated_at:%H:%M:%S.%f})"
+        return self.state
+
+
+def agrees(shown: Shown, truth: Truth) -> bool:
+    """Whether a view shows the workflow's latest run in its state (the search attribute
+    may say `IN_PROGRESS` for a run moving on its own)."""
+    if shown.run_id is not None and shown.run_id != truth.run_id:
+        return False
+    event, started = shown.updated_at, truth.started
+    if event is not None and started is not None and event < started:
+        return False  # the view shows an event of an earlier run
+    if truth.state == "IN_PROGRESS":
+        return shown.state in MOVING_ON_ITS_OWN
+    return shown.state == truth.state
+
+
+class Slowness:
+    """How busy the machine is: how late the event loop runs timers, and how long the
+    API takes to answer `GET .../provision` (a query the workflow answers). A view may
+    trail the workflow by that much more: a busy machine is not a stale view."""
+
+    def __init__(self) -> None:
+        self._lags: deque[tuple[float, float]] = deque(maxlen=200)
+        self._answers: deque[tuple[float, float]] = deque(maxlen=50)
+
+    async def measure(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.1)
+            now = loop.time()
+            self._lags.append((now, max(0.0, now - before - 0.1)))
+
+    def record_answer(self, seconds: float, *, failed: bool) -> None:
+        """One answer of the API; a failed one counts as its query timeout."""
+        now = asyncio.get_running_loop().time()
+        self._answers.append((now, QUERY_TIMEOUT if failed else seconds))
+
+    def worst_since(self, since: float) -> float:
+        lag = max((lag for at, lag in self._lags if at >= since), default=0.0)
+        answer = max((took for at, took in self._answers if at >= since - 1.0), default=0.0)
+        return lag + answer
+
+
+class Freshness:
+    """Tracks one view: since when it shows, unchanged, a state the workflow is not in."""
+
+    def __init__(self, name: str, slowness: Slowness) -> None:
+        self.name = name
+        self._slowness = slowness
+        self._since: float | None = None
+        self._shown: Shown | None = None
+        self._reported = False
+
+    def sample(
+        self, shown: Shown | None, truth: Truth | None, now: float, detail: str = ""
+    ) -> StaleView | None:
+        if shown is None or truth is None or agrees(shown, truth):
+            self._since = None
+            return None
+        if self._since is None or shown != self._shown:
+            self._since, self._shown = now, shown
+            return None
+        lasted = now - self._since
+        if self._reported or lasted <= STALE_AFTER + self._slowness.worst_since(self._since):
+            return None
+        self._reported = True
+        return StaleView(self.name, shown.describe(), truth.describe(), round(lasted, 1), detail)
+
+
+class EventStreamView:
+    """A person's live view: the run's event stream, followed like the console does —
+    resumed with `Last-Event-ID` when the connection breaks, and opened afresh for the
+    next run once a run ended and the workflow id has a newer run."""
+
+    def __init__(self, http: httpx.AsyncClient, path: str, latest_run: Callable[[], str | None]):
+        self._http = http
+        self._path = path
+        self._latest_run = latest_run
+        self.shown: Shown | None = None
+        self.connected = False
+        self.connections = 0
+        self.last_event_at = 0.0
+        self._changed = asyncio.Event()
+
+    async def until(self, anchor: Anchor, patience: float) -> None:
+        """Wait until the stream shows `anchor` (any terminal state for `ENDED`), for at
+        most `patience` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        while True:
+            state = self.shown.state if self.shown is not None else None
+            if state == anchor.value or (anchor is Anchor.ENDED and state in TERMINAL):
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    def describe(self, now: float) -> str:
+        return (
+            f"stream {'open' if self.connected else 'closed'}, {self.connections} "
+            f"connection(s), last event {now - self.last_event_at:.1f}s ago"
+        )
+
+    async def follow(self) -> None:
+        last_id: int | None = None
+        followed: str | None = None
+        ended = False
+        while True:
+            if ended:
+                if self._latest_run() in (None, followed):
+                    await asyncio.sleep(0.2)
+                    continue
+                ended, last_id = False, None
+            headers = {"Last-Event-ID": str(last_id)} if last_id is not None else {}
+            followed = self._latest_run() or followed
+            with contextlib.suppress(httpx.HTTPError):
+                async with aconnect_sse(
+                    self._http, "GET", self._path, headers=headers, timeout=30.0
+                ) as source:
+                    if source.response.status_code == 200:
+                        self.connected = True
+                        self.connections += 1
+                        async for message in source.aiter_sse():
+                            if message.event != PROGRESS_SSE_EVENT:
+                                continue
+                            data = json.loads(message.data)
+                            self.shown = Shown(
+                                str(data["state"]),
+                                updated_at=datetime.fromisoformat(data["updated_at"]),
+                            )
+                            self.last_event_at = asyncio.get_running_loop().time()
+                            self._changed.set()
+                            self._changed = asyncio.Event()
+                            if message.id.isdigit():
+                                last_id = int(message.id)
+                            ended = ended or bool(data.get("terminal"))
+            self.connected = False
+            await asyncio.sleep(0.3)
+
+
+# ---------------------------------------------------------------------- the execution
+
+
+class SequenceRun:
+    """Runs one sequence in an open world and returns its `Execution`."""
+
+    def __init__(self, sequence: Sequence, world: World, http: httpx.AsyncClient) -> None:
+        self.sequence = sequence
+        self.world = world
+        self.http = http
+        self.temporal: Client = world.temporal
+        self.execution = Execution(sequence, device_id=world.device_id)
+        self._loop = asyncio.get_running_loop()
+        self._slowness = Slowness()
+        self._truth: Truth | None = None
+        self._last_seen: Observation | None = None
+        self._started = False
+        self._sent: set[asyncio.Task[None]] = set()
+
+    # -- reading the run
+
+    async def observe(self) -> Observation:
+        """`GET .../provision`; the first time a run is seen ended, what the world holds.
+
+        A run that has ended no longer changes: while Temporal says the latest run is
+        still that ended one, its last answer stands in (a query on an ended run makes
+        the worker replay its whole history, and nothing new can come of it)."""
+        now = self._loop.time()
+        last = self._last_seen
+        if last is not None and last.closed:
+            truth = await self.truth()
+            if truth is not None and truth.run_id == last.run_id and not truth.running:
+                return replace(last, at=now)
+        started = time.monotonic()
+        try:
+            response = await self.http.get(self.world.run_path(), timeout=15.0)
+        except httpx.HTTPError:
+            self._slowness.record_answer(time.monotonic() - started, failed=True)
+            return Observation(now)
+        self._slowness.record_answer(time.monotonic() - started, failed=response.status_code >= 500)
+        if response.status_code != 200:
+            return Observation(now, http_status=response.status_code)
+        body: dict[str, Any] = response.json()
+        seen = Observation(
+            now, body.get("run_id"), body.get("state"), body.get("execution_status"), body, 200
+        )
+        self._last_seen = seen
+        if seen.closed and seen.run_id and seen.run_id not in self.execution.ends:
+            self._capture_end(seen.run_id, body)
+        return seen
+
+    def _capture_end(self, run_id: str, snapshot: dict[str, Any]) -> None:
+        world = self.world
+        if snapshot.get("state") == "SUCCEEDED":
+            problems = world.configured_problems(snapshot.get("network_ssid"))
+        else:
+            problems = world.restored_problems()
+        self.execution.ends[run_id] = RunEnd(run_id, snapshot, problems, world.describe())
+
+    async def truth(self) -> Truth | None:
+        """The workflow id's latest run as Temporal describes it."""
+        try:
+            described = await self.temporal.get_workflow_handle(self.world.workflow_id).describe()
+        except RPCError:
+            return None
+        state = described.typed_search_attributes.get(sa.PROVISIONING_STATE)
+        running = described.status is WorkflowExecutionStatus.RUNNING
+        self._truth = Truth(described.run_id, described.start_time, running, state)
+        return self._truth
+
+    def _latest_run(self) -> str | None:
+        return self._truth.run_id if self._truth is not None else None
+
+    async def _watch(self, stream: EventStreamView) -> None:
+        get_view = Freshness("GET .../provision", self._slowness)
+        stream_view = Freshness("event stream .../provision/events", self._slowness)
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
+            seen = await self.observe()
+            truth = await self.truth()
+            now = self._loop.time()
+            shown = Shown(seen.state, seen.run_id) if seen.state is not None else None
+            views = ((get_view, shown, ""), (stream_view, stream.shown, stream.describe(now)))
+            for freshness, view, detail in views:
+                stale = freshness.sample(view, truth, now, detail)
+                if stale is not None:
+                    self.execution.stale.append(stale)
+
+    # -- acting
+
+    async def _post(self, path: str, body: dict[str, Any] | None = None) -> Answer:
+        try:
+            response = await self.http.post(path, json=body, timeout=_UPDATE_TIMEOUT)
+        except httpx.HTTPError as error:
+            return Answer(None, error=f"{type(error).__name__}: {error}")
+        problem = response.headers.get("content-type", "").startswith("application/problem+json")
+        try:
+            payload: Any = response.json()
+        except ValueError:
+            payload = response.text[:300]
+        code = payload.get("code") if isinstance(payload, dict) and problem else None
+        return Answer(response.status_code, code, problem, payload)
+
+    def _request_of(self, action: Action) -> tuple[str, dict[str, Any] | None]:
+        world = self.world
+        kind = action.kind
+        if kind is ActionKind.START:
+            return world.start_request(action.credentials)
+        if kind is ActionKind.CREDENTIALS:
+            assert action.credentials is not None
+            return world.run_path("credentials"), CREDENTIALS_BODIES[action.credentials]
+        if kind is ActionKind.FORGET_CREDENTIALS:
+            return world.run_path("forget-credentials"), None
+        if kind is ActionKind.RETRY:
+            return world.run_path("retry"), None
+        if kind is ActionKind.CANCEL:
+            return world.run_path("cancel"), None
+        if kind is ActionKind.FLEET_RETRY:
+            return world.fleet_path("retry"), {"device_ids": []}
+        return world.fleet_path("cancel"), None
+
+    async def _send(self, record: ActionRecord) -> None:
+        path, body = self._request_of(record.action)
+        fleet_action = record.action.kind in (ActionKind.FLEET_RETRY, ActionKind.FLEET_CANCEL)
+        if fleet_action and self.world.fleet_id is None:
+            return
+        record.answer = await self._post(path, body)
+
+    async def act(self, action: Action, *, end_phase: bool = False) -> ActionRecord:
+        """Do `action` now, after reading the run's state."""
+        record = ActionRecord(action, await self.observe(), end_phase=end_phase)
+        self.execution.records.append(record)
+        kind = action.kind
+        if kind is ActionKind.START:
+            await self._send(record)
+            self._started = True
+        elif kind.is_operator:
+            task = asyncio.create_task(self._send(record))
+            self._sent.add(task)
+            task.add_done_callback(self._sent.discard)
+        elif kind.is_device:
+            await self.world.device.act(kind)
+        elif action.fault is not None:
+            await self.world.set_fault(action.fault, kind is ActionKind.FAULT_ON)
+        return record
+
+    # -- the end phase
+
+    async def _fleet_running(self) -> bool:
+        workflow_id = self.world.fleet_workflow_id
+        if workflow_id is None:
+            return False
+        with contextlib.suppress(RPCError):
+            described = await self.temporal.get_workflow_handle(workflow_id).describe()
+            return described.status is WorkflowExecutionStatus.RUNNING
+        return False
+
+    async def _end_phase(self) -> None:
+        """Faults off; a person answers what the run waits for, then cancels it."""
+        world = self.world
+        await world.clear_faults()
+        start = self._loop.time()
+        credentials_sent: dict[str, list[float]] = {}
+        last_help = 0.0
+        cancelled = False
+        while True:
+            # Read before looking: an answer that arrives meanwhile (a retry's new run) is
+            # then seen by the next look.
+            answers_pending = bool(self._sent)
+            truth = await self.truth()
+            fleet_running = await self._fleet_running()
+            now = self._loop.time()
+            if not fleet_running and not answers_pending:
+                if truth is not None and not truth.running:
+                    break
+                if truth is None and now - start > 3.0:
+                    break  # no run was ever started (its start was refused)
+            if now - start > END_BOUND:
+                break  # what still runs is terminated, and reported, by _gather
+            state = truth.state if truth is not None else None
+            if state == "PENDING_NETWORK" and truth is not None and not cancelled:
+                sent = credentials_sent.setdefault(truth.run_id, [])
+                if len(sent) < 3 and (not sent or now - sent[-1] > 2.0):
+                    sent.append(now)
+                    answer = Action(-1, ActionKind.CREDENTIALS, credentials=Credentials.LAB)
+                    await self.act(answer, end_phase=True)
+            if state == "WAITING_FOR_DEVICE" and now - last_help > 1.0:
+                last_help = now
+                await world.device.help_as_person()
+            if state in WAITING_FOR_A_PERSON and now - start > PATIENCE and not cancelled:
+                cancelled = True
+                await self.act(Action(-1, ActionKind.CANCEL), end_phase=True)
+            await asyncio.sleep(0.4)
+        await self.observe()  # the last run's end, with what the world holds now
+
+    # -- gathering what the runs left
+
+    async def _gather(self) -> None:
+        execution, temporal = self.execution, self.temporal
+        histories = execution.histories
+        for workflow_id in (self.world.workflow_id, self.world.fleet_workflow_id):
+            if workflow_id is None:
+                continue
+            runs = [
+                (run.start_time, run.run_id)
+                async for run in temporal.list_workflows(f"WorkflowId = '{workflow_id}'")
+            ]
+            for _, run_id in sorted(runs):
+                handle = temporal.get_workflow_handle(workflow_id, run_id=run_id)
+                described = await handle.describe()
+                if described.status is WorkflowExecutionStatus.RUNNING:
+                    pending = [
+                        f"{a.activity_type.name} attempt {a.attempt} "
+                        f"({a.last_failure.message[:120] or 'no failure yet'})"
+                        for a in described.raw_description.pending_activities
+                    ]
+                    execution.unended.append(
+                        f"{workflow_id} run {short(run_id)}; pending activities: {pending}"
+                    )
+                    await handle.terminate("explorer: the run did not end within its bound")
+                history = await handle.fetch_history()
+                histories.append((history, run_id))
+                interrupted = interrupted_undo_steps(history)
+                if interrupted:
+                    execution.interrupted_undos[run_id] = interrupted
+                if workflow_id == self.world.workflow_id:
+                    execution.runs.append(run_id)
+        last = execution.runs[-1] if execution.runs else None
+        for run_id in execution.runs:
+            if run_id in execution.ends:
+                continue
+            handle = temporal.get_workflow_handle(self.world.workflow_id, run_id=run_id)
+            snapshot = await handle.query(PROGRESS_QUERY, result_type=ProgressSnapshot)
+            payload = snapshot.model_dump(mode="json")
+            if run_id == last:
+                self._capture_end(run_id, payload)
+            else:
+                execution.ends[run_id] = RunEnd(run_id, payload, None)
+
+    # -- the whole sequence
+
+    async def run(self) -> Execution:
+        started = time.monotonic()
+        stream = EventStreamView(self.http, self.world.run_path("events"), self._latest_run)
+        background: list[asyncio.Task[None]] = [asyncio.create_task(self._slowness.measure())]
+        try:
+            for action in self.sequence.actions:
+                if action.anchor is not None and self._started:
+                    await stream.until(action.anchor, ANCHOR_PATIENCE)
+                await asyncio.sleep(action.delay)
+                await self.act(action)
+                if action.kind is ActionKind.START:
+                    background += [
+                        asyncio.create_task(stream.follow()),
+                        asyncio.create_task(self._watch(stream)),
+                    ]
+            await self._end_phase()
+            if self._sent:
+                await asyncio.wait(self._sent, timeout=_UPDATE_TIMEOUT)
+            await _cancel(background)
+            await self._gather()
+        finally:
+            await _cancel(background + list(self._sent))
+        self.execution.seconds = round(time.monotonic() - started, 1)
+        return self.execution
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+class HistoryReplays:
+    """Replays the histories of executions against the workflow code, in batches: one
+    replayer run over many histories costs a third of one run per history."""
+
+    def __init__(self, batch: int = 40) -> None:
+        self._batch = batch
+        self._pending: list[Execution] = []
+        self._lock = asyncio.Lock()
+        self._replayer = Replayer(
+            workflows=list(ALL_WORKFLOWS),
+            data_converter=_CONVERTER,
+            workflow_runner=WORKFLOW_RUNNER,
+        )
+
+    async def add(self, execution: Execution) -> None:
+        """Queue the execution's histories; replay the queue once it is a batch."""
+        self._pending.append(execution)
+        if sum(len(e.histories) for e in self._pending) >= self._batch:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Replay every queued history; failures go to their execution."""
+        async with self._lock:
+            pending, self._pending = self._pending, []
+            owners = {run_id: e for e in pending for _, run_id in e.histories}
+            if not owners:
+                return
+
+            async def histories() -> AsyncIterator[WorkflowHistory]:
+                for execution in pending:
+                    for history, _ in execution.histories:
+                        yield history
+
+            results = await self._replayer.replay_workflows(
+                histories(), raise_on_replay_failure=False
+            )
+            for run_id, error in results.replay_failures.items():
+                owner = owners.get(run_id)
+                if owner is not None:
+                    owner.replay_failures[run_id] = f"{type(error).__name__}: {error}"
+            for execution in pending:
+                execution.histories.clear()
+
+
+OpenWorld = Callable[[Sequence], contextlib.AbstractAsyncContextManager[World]]
+
+
+async def execute(
+    sequence: Sequence, open_world: OpenWorld, replays: HistoryReplays | None = None
+) -> Execution:
+    """Run `sequence` in a world of its own, and replay its histories (in `replays`'
+    next batch, or now); a harness failure is recorded, not raised."""
+    try:
+        async with (
+            open_world(sequence) as world,
+            httpx.AsyncClient(base_url=world.api_url, trust_env=False, verify=False) as http,
+        ):
+            execution = await asyncio.wait_for(
+                SequenceRun(sequence, world, http).run(), SEQUENCE_BOUND
+            )
+    except Exception as error:  # the explorer itself broke: report it with the sequence
+        execution = Execution(sequence)
+        execution.harness_error = f"{type(error).__name__}: {error}"
+        return execution
+    if replays is not None:
+        await replays.add(execution)
+    else:
+        own = HistoryReplays()
+        await own.add(execution)
+        await own.flush()
+    return execution
+
+
+async def gather_limited(
+    jobs: list[Callable[[], Awaitable[Execution]]], limit: int
+) -> list[Execution]:
+    """Run `jobs` with at most `limit` of them at once, keeping their order."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(job: Callable[[], Awaitable[Execution]]) -> Execution:
+        async with gate:
+            return await job()
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))

@@ -1,0 +1,113 @@
+"""devprov keeps its promise whatever people, devices and the cloud do, and whenever.
+
+`make test` explores 100 sequences in process (`DEVPROV_EXPLORER_SEQUENCES`);
+`make chaos` explores 2,000, and runs the process-level variant, whose workers are
+child processes that get SIGKILLed now and then (`DEVPROV_EXPLORER_PROCESS_SEQUENCES`).
+A failure prints each finding's minimal sequence and how to replay it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from simulators.vendor_cloud import CloudConfig
+from tests.chaos.harness import ChaosStack
+from tests.explorer.exploration import ExplorerSettings, explore
+from tests.explorer.invariants import Violation, check
+from tests.explorer.model import DeviceSetup, Family, Sequence
+from tests.explorer.runner import Execution
+from tests.explorer.world import World, explorer_policy_env, open_chaos_world, open_world
+
+PROCESS_FAMILIES = frozenset({Family.HTTP_WIFI, Family.WIFI_CLOUD})
+"""The process-level variant runs the families whose edge and central steps the chaos
+stack's worker processes serve."""
+
+
+@pytest.mark.timeout(7200)
+async def test_every_run_keeps_the_promise_under_any_sequence_of_actions_and_faults(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, explorer_settings: ExplorerSettings
+) -> None:
+    def in_process(sequence: Sequence) -> contextlib.AbstractAsyncContextManager[World]:
+        return open_world(sequence, temporal_env.client, tmp_path)
+
+    report = await explore(explorer_settings, in_process, check)
+
+    print(report.describe())
+    assert not report.findings, report.describe()
+
+
+# ---------------------------------------------------------------------- with worker crashes
+
+
+async def _kill_workers_now_and_then(stack: ChaosStack, rng: random.Random, kills: list[str]):
+    """SIGKILL the edge or the central worker every few seconds; start it again soon."""
+    while True:
+        await asyncio.sleep(rng.uniform(2.0, 6.0))
+        name = rng.choice(("edge", "central"))
+        worker = stack.workers[name]
+        worker.kill()
+        kills.append(name)
+        await asyncio.sleep(rng.uniform(0.2, 2.0))
+        worker.start()
+        await worker.wait_ready()
+
+
+def _check_with_crashes(execution: Execution) -> list[Violation]:
+    # While a worker is down the API answers 503 TEMPORAL_UNAVAILABLE, as documented.
+    return check(execution, extra_answers=frozenset({(503, "TEMPORAL_UNAVAILABLE")}))
+
+
+@contextlib.asynccontextmanager
+async def _chaos_stack(tmp_path: Path) -> AsyncIterator[ChaosStack]:
+    stack = ChaosStack(
+        tmp=tmp_path / "stack",
+        devices=[],
+        cloud_config=CloudConfig(auto_checkin_delay=0.3),
+        policy_env=explorer_policy_env(DeviceSetup()),
+    )
+    try:
+        await stack.start()
+        yield stack
+    finally:
+        await stack.close()
+
+
+@pytest.mark.timeout(7200)
+async def test_every_run_keeps_the_promise_when_workers_are_killed(
+    tmp_path: Path, process_explorer_settings: ExplorerSettings
+) -> None:
+    settings = process_explorer_settings
+    if settings.sequences == 0 and settings.replay is None:
+        pytest.skip("runs in `make chaos` (DEVPROV_EXPLORER_PROCESS_SEQUENCES)")
+    planned = [s for s in settings.planned() if s.family in PROCESS_FAMILIES]
+    if not planned:
+        pytest.skip("the replayed sequence is of a family the process variant does not run")
+    kills: list[str] = []
+    async with _chaos_stack(tmp_path) as stack:
+        killer = asyncio.create_task(
+            _kill_workers_now_and_then(stack, random.Random(f"kills/{settings.seed}"), kills)
+        )
+
+        def on_stack(sequence: Sequence) -> contextlib.AbstractAsyncContextManager[World]:
+            return open_chaos_world(sequence, stack)
+
+        try:
+            report = await explore(
+                settings, on_stack, _check_with_crashes, families=PROCESS_FAMILIES
+            )
+        finally:
+            killer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await killer
+
+    print(f"worker kills: {len(kills)} ({', '.join(kills)})")
+    print(report.describe())
+    assert kills, "no worker was killed: the sequences ended too soon"
+    assert not report.findings, report.describe()
