@@ -5,5 +5,5 @@ of every strategy (HTTP Wi-Fi, Wi-Fi + vendor cloud, Improv BLE, Zigbee, a fleet
 the Temporal dev server with real workers, adapters, simulators and the real API, many
 sequences at once; the invariants of devprov's promise are checked against the
 simulators' own state, and a failing sequence is shrunk to a minimal one that replays.
-See docs/reliability.md, "Model-based explorer".
+Sizes, seeds and replays: tests/explorer/exploration.py.
 """

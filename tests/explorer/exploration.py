@@ -106,18 +106,19 @@ class Finding:
         ]
         if self.shrunk is not None:
             shrunk = self.shrunk
-            spec = shrunk.sequence.replay_spec
-            lines += [
-                f"  minimal sequence ({len(shrunk.sequence.actions)} actions, from "
-                f"{len(execution.sequence.actions)}; {shrunk.tries} tries"
-                + (", shrinking ran out of time" if shrunk.out_of_time else "")
-                + f"; fails {shrunk.reproduced} of {shrunk.verified} re-runs):",
-                "  " + shrunk.sequence.describe().replace("\n", "\n  "),
-                f"  replay: DEVPROV_EXPLORER_REPLAY={spec} "
-                f"(or the whole session: DEVPROV_EXPLORER_SEED={execution.sequence.seed})",
-            ]
+            lines.append(
+                f"  minimal sequence: {len(shrunk.sequence.actions)} actions, from "
+                f"{len(execution.sequence.actions)}, after {shrunk.tries} tries"
+                + (" (shrinking ran out of time)" if shrunk.out_of_time else "")
+                + f"; it fails {shrunk.reproduced} of {shrunk.verified} re-runs"
+            )
         shown = self.minimal_example or execution
-        lines.append("  " + shown.describe().replace("\n", "\n  "))
+        sequence = self.shrunk.sequence if self.shrunk is not None else execution.sequence
+        lines += [
+            "  " + shown.describe().replace("\n", "\n  "),
+            f"  replay: DEVPROV_EXPLORER_REPLAY={sequence.replay_spec} "
+            f"(the whole session: DEVPROV_EXPLORER_SEED={execution.sequence.seed})",
+        ]
         return "\n".join(lines)
 
 

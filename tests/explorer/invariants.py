@@ -224,13 +224,15 @@ def check_actions_recorded(execution: Execution) -> list[Violation]:
         seen = sum(_matches(str(e.get("message", "")), kind) for e in _events(end))
         needed = 1 if kind is ActionKind.CANCEL else count
         if seen < needed:
-            found.append(
-                Violation(
-                    "I5-events",
-                    f"I5-events/{kind.value}",
-                    f"{count} accepted {kind.value} to run {short(run_id)}, {seen} in its events",
+            message = f"{count} accepted {kind.value} to run {short(run_id)}, {seen} in its events"
+            if kind is ActionKind.CANCEL:
+                after = execution.cancel_requests.get(run_id)
+                message += (
+                    f" (the run ended {end.state}; its history has no cancel request)"
+                    if after is None
+                    else f" (the run ended {end.state}; after its cancel request: {after})"
                 )
-            )
+            found.append(Violation("I5-events", f"I5-events/{kind.value}", message))
     return found
 
 

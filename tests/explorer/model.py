@@ -24,6 +24,9 @@ from enum import StrEnum
 
 ANCHOR_PATIENCE = 3.0
 """Seconds an anchored action waits for its state before it goes ahead anyway."""
+GAMBIT_SHARE = 0.6
+"""Share of the sequences with one gambit: a short pattern that puts actions on a state
+boundary (a cancel during a retry's rollback, credentials during a device wait, ...)."""
 
 
 class Family(StrEnum):
@@ -460,6 +463,88 @@ class _Builder:
         else:
             self.add(kind, delay, anchor)
 
+    # -- gambits: short patterns that put actions on the state boundaries where a saga
+    # has to get things right; their timing and details are still drawn at random.
+
+    def _tiny(self) -> float:
+        return round(self.rng.uniform(0.0, 0.15), 2)
+
+    def _fault(self, on: bool, fault: Fault, delay: float, anchor: Anchor | None) -> None:
+        if on and fault not in self.on:
+            self.on.append(fault)
+        elif not on and fault in self.on:
+            self.on.remove(fault)
+        kind = ActionKind.FAULT_ON if on else ActionKind.FAULT_OFF
+        self.add(kind, delay, anchor, fault=fault)
+
+    def _rejected_credentials(self) -> None:
+        """The device or its network refuses the credentials: the run asks for others."""
+        if self.family is Family.IMPROV_BLE:
+            self.add(ActionKind.CREDENTIALS, self._tiny(), credentials=Credentials.WRONG_PASSPHRASE)
+            return
+        self._fault(True, Fault.WRONG_PASSPHRASE, self._tiny(), None)
+        self._fault(False, Fault.WRONG_PASSPHRASE, self._tiny(), Anchor.PENDING_NETWORK)
+
+    def cancel_during_a_retry_rollback(self) -> None:
+        """A retry rolls the attempt back; a cancel arrives while it does."""
+        rng = self.rng
+        if self.family is Family.ZIGBEE:
+            waiting = Anchor.WAITING_FOR_DEVICE
+        elif self.family is Family.IMPROV_BLE:
+            waiting = rng.choice((Anchor.WAITING_FOR_DEVICE, Anchor.PENDING_NETWORK))
+            if waiting is Anchor.PENDING_NETWORK:
+                self._rejected_credentials()
+        else:
+            waiting = Anchor.PENDING_NETWORK
+            self._rejected_credentials()
+            slow = rng.choice((Fault.SLOW_DEVICE, Fault.STALLED_DEVICE, None))
+            if slow is not None:
+                self._fault(True, slow, self._tiny(), None)
+            else:
+                self.add(ActionKind.DEVICE_DISAPPEARS, self._tiny())
+        self.add(ActionKind.RETRY, self._tiny(), waiting)
+        self.add(ActionKind.CANCEL, self._tiny(), Anchor.ROLLING_BACK)
+
+    def credentials_while_waiting_on_the_device(self) -> None:
+        """New credentials while the device step waits (e.g. for the button)."""
+        credentials = self.rng.choice((Credentials.GUEST, Credentials.LAB))
+        self.add(
+            ActionKind.CREDENTIALS, self._tiny(), Anchor.WAITING_FOR_DEVICE, credentials=credentials
+        )
+        if self.family is Family.IMPROV_BLE:
+            self.add(ActionKind.PRESS_BUTTON, round(self.rng.uniform(0.1, 1.0), 2))
+
+    def credentials_after_a_rejection(self) -> None:
+        """Good credentials once the first ones were refused (a new provisioning round)."""
+        self._rejected_credentials()
+        credentials = self.rng.choice((Credentials.GUEST, Credentials.LAB))
+        self.add(
+            ActionKind.CREDENTIALS, self._tiny(), Anchor.PENDING_NETWORK, credentials=credentials
+        )
+
+    def retry_right_after_the_end(self) -> None:
+        """A run is cancelled, and retried the moment it has ended."""
+        rng = self.rng
+        waiting = (
+            (Anchor.WAITING_FOR_DEVICE, Anchor.DETECTING)
+            if self.family is Family.ZIGBEE
+            else (Anchor.PENDING_NETWORK, Anchor.WAITING_FOR_DEVICE, Anchor.DETECTING)
+        )
+        self.add(ActionKind.CANCEL, self._tiny(), rng.choice(waiting))
+        retry = ActionKind.RETRY
+        if self.family is Family.FLEET and rng.random() < 0.5:
+            retry = ActionKind.FLEET_RETRY
+        self.add(retry, self._tiny(), Anchor.ENDED)
+
+    def gambit(self) -> None:
+        gambits = [self.cancel_during_a_retry_rollback, self.retry_right_after_the_end]
+        if self.family.takes_credentials:
+            gambits += [
+                self.credentials_while_waiting_on_the_device,
+                self.credentials_after_a_rejection,
+            ]
+        self.rng.choice(gambits)()
+
 
 def generate(seed: int, index: int, *, known_gaps: bool = False) -> Sequence:
     """The sequence number `index` of the session with `seed`."""
@@ -490,8 +575,13 @@ def generate(seed: int, index: int, *, known_gaps: bool = False) -> Sequence:
             weights=(55, 15, 22, 8),
         )[0]
     builder.add(ActionKind.START, round(rng.uniform(0, 0.2), 2), credentials=network)
-    for _ in range(rng.randint(3, 9)):
-        builder.random_action()
+    steps = rng.randint(3, 8)
+    gambit_at = rng.randrange(steps) if rng.random() < GAMBIT_SHARE else None
+    for step in range(steps):
+        if step == gambit_at:
+            builder.gambit()
+        else:
+            builder.random_action()
     actions = tuple(builder.actions)
     return Sequence(seed, index, family, setup, actions, generated=len(actions))
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 from httpx_sse import aconnect_sse
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
@@ -188,6 +189,8 @@ class Execution:
     """Histories (with their run ids) not replayed yet."""
     interrupted_undos: dict[str, list[str]] = field(default_factory=dict)
     """Undo activities a cancellation was sent to, by run."""
+    cancel_requests: dict[str, str] = field(default_factory=dict)
+    """Runs whose history holds a cancel request: what came after it."""
     harness_error: str | None = None
     seconds: float = 0.0
 
@@ -235,6 +238,17 @@ def interrupted_undo_steps(history: WorkflowHistory) -> list[str]:
             if name in UNDO_ACTIVITIES:
                 interrupted.append(name)
     return interrupted
+
+
+def events_after_cancel_request(history: WorkflowHistory) -> str | None:
+    """The kinds of history events after the run's cancel request (None: none came)."""
+    kinds: list[str] | None = None
+    for event in history.events:
+        if event.HasField("workflow_execution_cancel_requested_event_attributes"):
+            kinds = []
+        elif kinds is not None:
+            kinds.append(EventType.Name(event.event_type).removeprefix("EVENT_TYPE_"))
+    return None if kinds is None else ", ".join(kinds[-6:])
 
 
 # ---------------------------------------------------------------------- views of the run
@@ -350,22 +364,6 @@ class EventStreamView:
         self.connected = False
         self.connections = 0
         self.last_event_at = 0.0
-        self._changed = asyncio.Event()
-
-    async def until(self, anchor: Anchor, patience: float) -> None:
-        """Wait until the stream shows `anchor` (any terminal state for `ENDED`), for at
-        most `patience` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + patience
-        while True:
-            state = self.shown.state if self.shown is not None else None
-            if state == anchor.value or (anchor is Anchor.ENDED and state in TERMINAL):
-                return
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
 
     def describe(self, now: float) -> str:
         return (
@@ -401,8 +399,6 @@ class EventStreamView:
                                 updated_at=datetime.fromisoformat(data["updated_at"]),
                             )
                             self.last_event_at = asyncio.get_running_loop().time()
-                            self._changed.set()
-                            self._changed = asyncio.Event()
                             if message.id.isdigit():
                                 last_id = int(message.id)
                             ended = ended or bool(data.get("terminal"))
@@ -482,6 +478,18 @@ class SequenceRun:
 
     def _latest_run(self) -> str | None:
         return self._truth.run_id if self._truth is not None else None
+
+    async def _until(self, anchor: Anchor, stream: EventStreamView) -> None:
+        """Wait (up to `ANCHOR_PATIENCE`) until the workflow is in `anchor`'s state: its
+        `ProvisioningState` search attribute says so, or the event stream shows it."""
+        deadline = self._loop.time() + ANCHOR_PATIENCE
+        while self._loop.time() < deadline:
+            truth = await self.truth()
+            states = [truth.state if truth is not None else None]
+            states.append(stream.shown.state if stream.shown is not None else None)
+            if any(s == anchor.value or (anchor is Anchor.ENDED and s in TERMINAL) for s in states):
+                return
+            await asyncio.sleep(0.15)
 
     async def _watch(self, stream: EventStreamView) -> None:
         get_view = Freshness("GET .../provision", self._slowness)
@@ -599,7 +607,13 @@ class SequenceRun:
             if state == "WAITING_FOR_DEVICE" and now - last_help > 1.0:
                 last_help = now
                 await world.device.help_as_person()
+            answered_lately = any(
+                now - sent[-1] < 3.0 for sent in credentials_sent.values() if sent
+            )
             if state in WAITING_FOR_A_PERSON and now - start > PATIENCE and not cancelled:
+                if answered_lately:
+                    await asyncio.sleep(0.4)
+                    continue  # give the answer a moment to take effect
                 cancelled = True
                 await self.act(Action(-1, ActionKind.CANCEL), end_phase=True)
             await asyncio.sleep(0.4)
@@ -635,6 +649,9 @@ class SequenceRun:
                 interrupted = interrupted_undo_steps(history)
                 if interrupted:
                     execution.interrupted_undos[run_id] = interrupted
+                after_cancel = events_after_cancel_request(history)
+                if after_cancel is not None:
+                    execution.cancel_requests[run_id] = after_cancel
                 if workflow_id == self.world.workflow_id:
                     execution.runs.append(run_id)
         last = execution.runs[-1] if execution.runs else None
@@ -658,7 +675,7 @@ class SequenceRun:
         try:
             for action in self.sequence.actions:
                 if action.anchor is not None and self._started:
-                    await stream.until(action.anchor, ANCHOR_PATIENCE)
+                    await self._until(action.anchor, stream)
                 await asyncio.sleep(action.delay)
                 await self.act(action)
                 if action.kind is ActionKind.START:
