@@ -33,6 +33,7 @@ from tests.explorer.runner import (
     OpenWorld,
     execute,
     gather_limited,
+    watching_api_poll_failures,
 )
 from tests.explorer.shrink import Shrunk, shrink
 
@@ -169,18 +170,19 @@ async def explore(
     """Run the planned sequences, check them, shrink every finding."""
     planned = settings.planned(families)
     replays = HistoryReplays()
-    executions = await gather_limited(
-        [lambda s=s: execute(s, open_world, replays) for s in planned],  # type: ignore[misc]
-        settings.concurrency,
-    )
-    await replays.flush()
-    coverage = Coverage()
-    coverage.add(executions)
-    findings = group(executions, checker)
-    if settings.log is not None:
-        _write_log(settings.log, executions, checker)
-    if shrink_findings and settings.replay is None and settings.shrink_seconds > 0:
-        await _shrink_all(findings, open_world, checker, settings)
+    with watching_api_poll_failures():
+        executions = await gather_limited(
+            [lambda s=s: execute(s, open_world, replays) for s in planned],  # type: ignore[misc]
+            settings.concurrency,
+        )
+        await replays.flush()
+        coverage = Coverage()
+        coverage.add(executions)
+        findings = group(executions, checker)
+        if settings.log is not None:
+            _write_log(settings.log, executions, checker)
+        if shrink_findings and settings.replay is None and settings.shrink_seconds > 0:
+            await _shrink_all(findings, open_world, checker, settings)
     return ExplorationReport(settings, executions, coverage, findings)
 
 

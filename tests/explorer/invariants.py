@@ -209,13 +209,16 @@ def check_actions_recorded(execution: Execution) -> list[Violation]:
     the events of the run it was sent to."""
     expected: Counter[tuple[str, ActionKind]] = Counter()
     for record in execution.records:
-        kind = record.action.kind
-        if kind not in ACTION_EVENT_WORDS or not _accepted(record) or record.before.run_id is None:
+        kind, answer = record.action.kind, record.answer
+        if kind not in ACTION_EVENT_WORDS or answer is None or not _accepted(record):
             continue
-        assert record.answer is not None
-        if kind is ActionKind.RETRY and record.answer.status == 202:
+        if kind is ActionKind.RETRY and answer.status == 202:
             continue  # a new run after the end: the run itself is the record
-        expected[(record.before.run_id, kind)] += 1
+        # The run that took it: the one running when the answer came back (a retry sent
+        # just before may have started a new run since the state was read).
+        run_id = execution.run_at(answer.at) or record.before.run_id
+        if run_id is not None:
+            expected[(run_id, kind)] += 1
     found = []
     for (run_id, kind), count in sorted(expected.items()):
         end = execution.ends.get(run_id)

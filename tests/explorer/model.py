@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-ANCHOR_PATIENCE = 3.0
+ANCHOR_PATIENCE = 2.0
 """Seconds an anchored action waits for its state before it goes ahead anyway."""
 GAMBIT_SHARE = 0.6
 """Share of the sequences with one gambit: a short pattern that puts actions on a state

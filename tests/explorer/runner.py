@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -63,6 +64,9 @@ explorer's step policies put a run's longest chain of steps, rollback included, 
 inside it once nothing is at fault)."""
 QUERY_TIMEOUT = 5.0
 """The API's limit for a progress query (api.runs.QUERY_TIMEOUT)."""
+HUB_RETRY_AFTER_FAILURE = 2.0
+"""Seconds after a failed query before the API's progress hub asks again (it backs off
+from its poll interval; two failures in a row already make it 2 s)."""
 STALE_AFTER = 2.0
 """I5: a view may lag the workflow by the API's poll interval (0.5 s), not by this."""
 WATCH_EVERY = 1.0
@@ -118,6 +122,8 @@ class Answer:
     problem: bool = False
     body: Any = None
     error: str | None = None
+    at: datetime | None = None
+    """When the answer arrived (UTC): the run it was for is the latest one started by then."""
 
     def describe(self) -> str:
         if self.status is None:
@@ -182,6 +188,7 @@ class Execution:
     ends: dict[str, RunEnd] = field(default_factory=dict)
     runs: list[str] = field(default_factory=list)
     """Every run of the device's workflow id, oldest first."""
+    run_starts: dict[str, datetime] = field(default_factory=dict)
     unended: list[str] = field(default_factory=list)
     stale: list[StaleView] = field(default_factory=list)
     replay_failures: dict[str, str] = field(default_factory=dict)
@@ -193,6 +200,13 @@ class Execution:
     """Runs whose history holds a cancel request: what came after it."""
     harness_error: str | None = None
     seconds: float = 0.0
+
+    def run_at(self, moment: datetime | None) -> str | None:
+        """The device's latest run started at or before `moment`."""
+        if moment is None:
+            return None
+        started = [(at, run) for run, at in self.run_starts.items() if at <= moment]
+        return max(started)[1] if started else None
 
     def describe(self, *, events: bool = False) -> str:
         lines = [self.sequence.describe(), "  what happened:"]
@@ -325,6 +339,45 @@ class Slowness:
         return lag + answer
 
 
+class ApiPollFailures(logging.Handler):
+    """Notes each time the API's progress hub says a run did not answer its query in
+    time (it then retries after a pause): a stream may trail the workflow by that much,
+    which is the worker being busy, not the view being stale."""
+
+    _PREFIX = "polling "
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.failures: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not str(record.msg).startswith(self._PREFIX) or not record.args:
+            return
+        args = record.args if isinstance(record.args, tuple) else (record.args,)
+        workflow_id = str(args[0]).split("/", 1)[0]
+        with contextlib.suppress(RuntimeError):
+            self.failures[workflow_id] = asyncio.get_running_loop().time()
+
+    def excuses(self, workflow_id: str, now: float) -> bool:
+        """Whether the hub failed to query `workflow_id` lately (its retry is still due)."""
+        failed = self.failures.get(workflow_id)
+        return failed is not None and now - failed < HUB_RETRY_AFTER_FAILURE + STALE_AFTER
+
+
+POLL_FAILURES = ApiPollFailures()
+
+
+@contextlib.contextmanager
+def watching_api_poll_failures() -> Iterator[ApiPollFailures]:
+    """Listen to the API's progress hub for queries that failed (see `ApiPollFailures`)."""
+    hub_log = logging.getLogger("devprov.api.streams")
+    hub_log.addHandler(POLL_FAILURES)
+    try:
+        yield POLL_FAILURES
+    finally:
+        hub_log.removeHandler(POLL_FAILURES)
+
+
 class Freshness:
     """Tracks one view: since when it shows, unchanged, a state the workflow is not in."""
 
@@ -454,7 +507,13 @@ class SequenceRun:
         )
         self._last_seen = seen
         if seen.closed and seen.run_id and seen.run_id not in self.execution.ends:
+            captured_at = datetime.now(UTC)
             self._capture_end(seen.run_id, body)
+            truth = await self.truth()
+            newer = truth is not None and truth.run_id != seen.run_id
+            if newer and truth is not None and (truth.started or captured_at) <= captured_at:
+                # A newer run (a retry) had started: the world may already show its doing.
+                self.execution.ends[seen.run_id].problems = None
         return seen
 
     def _capture_end(self, run_id: str, snapshot: dict[str, Any]) -> None:
@@ -500,7 +559,9 @@ class SequenceRun:
             truth = await self.truth()
             now = self._loop.time()
             shown = Shown(seen.state, seen.run_id) if seen.state is not None else None
-            views = ((get_view, shown, ""), (stream_view, stream.shown, stream.describe(now)))
+            excused = POLL_FAILURES.excuses(self.world.workflow_id, now)
+            streamed = None if excused else stream.shown
+            views = ((get_view, shown, ""), (stream_view, streamed, stream.describe(now)))
             for freshness, view, detail in views:
                 stale = freshness.sample(view, truth, now, detail)
                 if stale is not None:
@@ -519,7 +580,7 @@ class SequenceRun:
         except ValueError:
             payload = response.text[:300]
         code = payload.get("code") if isinstance(payload, dict) and problem else None
-        return Answer(response.status_code, code, problem, payload)
+        return Answer(response.status_code, code, problem, payload, at=datetime.now(UTC))
 
     def _request_of(self, action: Action) -> tuple[str, dict[str, Any] | None]:
         world = self.world
@@ -631,7 +692,7 @@ class SequenceRun:
                 (run.start_time, run.run_id)
                 async for run in temporal.list_workflows(f"WorkflowId = '{workflow_id}'")
             ]
-            for _, run_id in sorted(runs):
+            for started, run_id in sorted(runs):
                 handle = temporal.get_workflow_handle(workflow_id, run_id=run_id)
                 described = await handle.describe()
                 if described.status is WorkflowExecutionStatus.RUNNING:
@@ -654,6 +715,7 @@ class SequenceRun:
                     execution.cancel_requests[run_id] = after_cancel
                 if workflow_id == self.world.workflow_id:
                     execution.runs.append(run_id)
+                    execution.run_starts[run_id] = started
         last = execution.runs[-1] if execution.runs else None
         for run_id in execution.runs:
             if run_id in execution.ends:

@@ -131,7 +131,7 @@ def explorer_policy_env(setup: DeviceSetup) -> dict[str, str]:
     rollback = _IMPATIENT_ROLLBACK if setup.impatient_rollback else _PATIENT_ROLLBACK
     env = {
         "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_POLL_INTERVAL": "300ms",
-        "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_WAIT": "8s",
+        "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_WAIT": "6s",
         "DEVPROV_POLICY__DEFAULTS__WAITS__NETWORK_WAIT": "20s",
         "DEVPROV_POLICY__DEFAULTS__WAITS__PINNED_WORKER_TIMEOUT": "10s",
         **_step_env(
