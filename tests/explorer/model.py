@@ -424,11 +424,21 @@ class _Builder:
         self.faults = faults_of(family, known_gaps=known_gaps)
         self.on: list[Fault] = []
         self.actions: list[Action] = []
+        self.network: Credentials | None = None
+        """The good credentials the run was given last (as far as the generator knows)."""
 
     def add(self, kind: ActionKind, delay: float, anchor: Anchor | None = None, **extra: object):
         action = Action(len(self.actions), kind, delay, anchor, **extra)  # type: ignore[arg-type]
         self.actions.append(action)
+        if action.credentials in (Credentials.LAB, Credentials.GUEST):
+            self.network = action.credentials
         return action
+
+    def _other_network(self) -> Credentials:
+        """Good credentials for another network than the run was given last."""
+        if self.network is None:
+            return self.rng.choice((Credentials.GUEST, Credentials.LAB))
+        return Credentials.GUEST if self.network is Credentials.LAB else Credentials.LAB
 
     def fault_action(self, delay: float, anchor: Anchor | None) -> None:
         rng = self.rng
@@ -507,7 +517,7 @@ class _Builder:
 
     def credentials_while_waiting_on_the_device(self) -> None:
         """New credentials while the device step waits (e.g. for the button)."""
-        credentials = self.rng.choice((Credentials.GUEST, Credentials.LAB))
+        credentials = self._other_network()
         self.add(
             ActionKind.CREDENTIALS, self._tiny(), Anchor.WAITING_FOR_DEVICE, credentials=credentials
         )
@@ -517,7 +527,7 @@ class _Builder:
     def credentials_after_a_rejection(self) -> None:
         """Good credentials once the first ones were refused (a new provisioning round)."""
         self._rejected_credentials()
-        credentials = self.rng.choice((Credentials.GUEST, Credentials.LAB))
+        credentials = self._other_network()
         self.add(
             ActionKind.CREDENTIALS, self._tiny(), Anchor.PENDING_NETWORK, credentials=credentials
         )
@@ -543,6 +553,9 @@ class _Builder:
                 self.credentials_while_waiting_on_the_device,
                 self.credentials_after_a_rejection,
             ]
+        if self.family is Family.IMPROV_BLE:
+            # Its device step waits on a person (the button) while credentials are held.
+            gambits.append(self.credentials_while_waiting_on_the_device)
         self.rng.choice(gambits)()
 
 
