@@ -113,7 +113,8 @@ class Finding:
                 f"  minimal sequence: {len(shrunk.sequence.actions)} actions, from "
                 f"{len(execution.sequence.actions)}, after {shrunk.tries} tries"
                 + (" (shrinking ran out of time)" if shrunk.out_of_time else "")
-                + f"; it fails {shrunk.reproduced} of {shrunk.verified} re-runs"
+                + f"; it failed again in {shrunk.reproduced} of {shrunk.verified} re-runs"
+                f" ({TRIES_PER_CANDIDATE} tries each)"
             )
         shown = self.minimal_example or execution
         sequence = self.shrunk.sequence if self.shrunk is not None else execution.sequence

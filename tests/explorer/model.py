@@ -10,7 +10,7 @@ A sequence belongs to one device family. It starts the device's run through the 
 - faults of the device and of the vendor cloud switched on and off.
 
 Each action waits `delay` seconds after the previous one, or after the run was seen in
-its `anchor` state (up to `ANCHOR_PATIENCE`), so that actions land in many states.
+its `anchor` state (up to `anchor_patience`), so that actions land in many states.
 Everything is drawn from `random.Random(f"explorer/{seed}/{index}")`: a seed and an
 index give the same sequence again, and a replay spec `seed/index/kept-numbers` gives
 a shrunk one.
@@ -24,6 +24,9 @@ from enum import StrEnum
 
 ANCHOR_PATIENCE = 2.0
 """Seconds an anchored action waits for its state before it goes ahead anyway."""
+RADIO_ANCHOR_PATIENCE = 4.0
+"""The same for the radio families, whose detection and pre-check take longer (a BLE
+scan and connection, a coordinator's inspection)."""
 GAMBIT_SHARE = 0.6
 """Share of the sequences with one gambit: a short pattern that puts actions on a state
 boundary (a cancel during a retry's rollback, credentials during a device wait, ...)."""
@@ -44,6 +47,13 @@ class Family(StrEnum):
 
 
 FAMILIES: tuple[Family, ...] = tuple(Family)
+
+
+def anchor_patience(family: Family) -> float:
+    """Seconds an anchored action of `family` waits for its state."""
+    if family in (Family.IMPROV_BLE, Family.ZIGBEE):
+        return RADIO_ANCHOR_PATIENCE
+    return ANCHOR_PATIENCE
 
 
 class ActionKind(StrEnum):

@@ -44,7 +44,14 @@ from strategies.improv_ble import ImprovBleActivity
 from strategies.wifi_cloud import VendorCloudActivity
 from strategies.zigbee import ZigbeeActivity
 from tests.conftest import TEST_KEY_RING
-from tests.explorer.model import ANCHOR_PATIENCE, Action, ActionKind, Anchor, Credentials, Sequence
+from tests.explorer.model import (
+    Action,
+    ActionKind,
+    Anchor,
+    Credentials,
+    Sequence,
+    anchor_patience,
+)
 from tests.explorer.world import CREDENTIALS_BODIES, World
 from worker.codec import data_converter
 from worker.workers import WORKFLOW_RUNNER
@@ -539,16 +546,20 @@ class SequenceRun:
         return self._truth.run_id if self._truth is not None else None
 
     async def _until(self, anchor: Anchor, stream: EventStreamView) -> None:
-        """Wait (up to `ANCHOR_PATIENCE`) until the workflow is in `anchor`'s state: its
-        `ProvisioningState` search attribute says so, or the event stream shows it."""
-        deadline = self._loop.time() + ANCHOR_PATIENCE
+        """Wait (up to the family's anchor patience) until the workflow is in `anchor`'s
+        state: its `ProvisioningState` search attribute says so, or the event stream
+        shows it. The end of a run is watched closely: what comes right after it (a
+        retry's new run) is where the API's views have to change runs."""
+        patience = anchor_patience(self.sequence.family)
+        deadline = self._loop.time() + patience
+        every = 0.05 if anchor is Anchor.ENDED else 0.15
         while self._loop.time() < deadline:
             truth = await self.truth()
             states = [truth.state if truth is not None else None]
             states.append(stream.shown.state if stream.shown is not None else None)
             if any(s == anchor.value or (anchor is Anchor.ENDED and s in TERMINAL) for s in states):
                 return
-            await asyncio.sleep(0.15)
+            await asyncio.sleep(every)
 
     async def _watch(self, stream: EventStreamView) -> None:
         get_view = Freshness("GET .../provision", self._slowness)
