@@ -170,7 +170,8 @@ def check_ends(execution: Execution) -> list[Violation]:
             continue
         state, code, name = end.state, end.error_code, short(run_id)
         if state not in TERMINAL:
-            found.append(Violation("I1", f"I1/{family}", f"run {name} ended in state {state}"))
+            message = f"run {name} closed while it showed {state}"
+            found.append(Violation("I1", f"I1/{family}", message))
             continue
         if code in SELF_INFLICTED:
             found.append(

@@ -305,17 +305,20 @@ class Shown:
         return self.state
 
 
-def agrees(shown: Shown, truth: Truth) -> bool:
-    """Whether a view shows the workflow's latest run in its state (the search attribute
-    may say `IN_PROGRESS` for a run moving on its own)."""
+def disagreement(shown: Shown, truth: Truth) -> str | None:
+    """How a view differs from the workflow's latest run (None: it shows that run in
+    its state; the search attribute may say `IN_PROGRESS` for a run moving on its own)."""
     if shown.run_id is not None and shown.run_id != truth.run_id:
-        return False
+        return "it shows another run"
     event, started = shown.updated_at, truth.started
     if event is not None and started is not None and event < started:
-        return False  # the view shows an event of an earlier run
+        return f"its event is older than the run (started {started:%H:%M:%S.%f}): an earlier run's"
     if truth.state == "IN_PROGRESS":
-        return shown.state in MOVING_ON_ITS_OWN
-    return shown.state == truth.state
+        if shown.state in MOVING_ON_ITS_OWN:
+            return None
+    elif shown.state == truth.state:
+        return None
+    return "another state"
 
 
 class Slowness:
@@ -398,7 +401,8 @@ class Freshness:
     def sample(
         self, shown: Shown | None, truth: Truth | None, now: float, detail: str = ""
     ) -> StaleView | None:
-        if shown is None or truth is None or agrees(shown, truth):
+        differs = disagreement(shown, truth) if shown is not None and truth is not None else None
+        if differs is None or shown is None or truth is None:
             self._since = None
             return None
         if self._since is None or shown != self._shown:
@@ -408,7 +412,9 @@ class Freshness:
         if self._reported or lasted <= STALE_AFTER + self._slowness.worst_since(self._since):
             return None
         self._reported = True
-        return StaleView(self.name, shown.describe(), truth.describe(), round(lasted, 1), detail)
+        return StaleView(
+            self.name, shown.describe(), truth.describe(), round(lasted, 1), f"{differs}; {detail}"
+        )
 
 
 class EventStreamView:
