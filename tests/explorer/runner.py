@@ -77,6 +77,7 @@ from its poll interval; two failures in a row already make it 2 s)."""
 STALE_AFTER = 2.0
 """I5: a view may lag the workflow by the API's poll interval (0.5 s), not by this."""
 WATCH_EVERY = 1.0
+WATCH_CLOSELY_EVERY = 0.3
 """Seconds between two comparisons of the API's views with Temporal."""
 SEQUENCE_BOUND = 240.0
 """Seconds after which a sequence counts as a harness failure (its runs end within
@@ -146,6 +147,9 @@ class ActionRecord:
     before: Observation
     answer: Answer | None = None
     end_phase: bool = False
+    busy: float = 0.0
+    """How slow the API answered the explorer's reads around this action (seconds):
+    evidence of a machine too busy to answer within the API's limits."""
 
     def describe(self) -> str:
         text = f"{self.action.describe()}  (run was {self.before.state or 'not started'})"
@@ -398,6 +402,11 @@ class Freshness:
         self._shown: Shown | None = None
         self._reported = False
 
+    @property
+    def pending(self) -> bool:
+        """Whether the view disagrees with the workflow now (not yet for long)."""
+        return self._since is not None and not self._reported
+
     def sample(
         self, shown: Shown | None, truth: Truth | None, now: float, detail: str = ""
     ) -> StaleView | None:
@@ -571,7 +580,10 @@ class SequenceRun:
         get_view = Freshness("GET .../provision", self._slowness)
         stream_view = Freshness("event stream .../provision/events", self._slowness)
         while True:
-            await asyncio.sleep(WATCH_EVERY)
+            # While a view disagrees, sample often: the time the workflow takes to answer
+            # a query right now is what a view may fairly lag by.
+            pending = get_view.pending or stream_view.pending
+            await asyncio.sleep(WATCH_CLOSELY_EVERY if pending else WATCH_EVERY)
             seen = await self.observe()
             truth = await self.truth()
             now = self._loop.time()
@@ -622,7 +634,9 @@ class SequenceRun:
         fleet_action = record.action.kind in (ActionKind.FLEET_RETRY, ActionKind.FLEET_CANCEL)
         if fleet_action and self.world.fleet_id is None:
             return
+        sent = self._loop.time()
         record.answer = await self._post(path, body)
+        record.busy = self._slowness.worst_since(sent - 5.0)
 
     async def act(self, action: Action, *, end_phase: bool = False) -> ActionRecord:
         """Do `action` now, after reading the run's state."""
