@@ -5,10 +5,11 @@ Sizes and seeds come from the environment:
 
 | variable | what | default |
 |---|---|---|
-| `DEVPROV_EXPLORER_SEQUENCES` | sequences to run | 100 |
+| `DEVPROV_EXPLORER_SEQUENCES` | sequences to run in process | 100 |
+| `DEVPROV_EXPLORER_PROCESS_SEQUENCES` | sequences of the worker-kill variant (0: skipped) | 0 |
 | `DEVPROV_EXPLORER_SEED` | seed of the sequences | random (printed) |
 | `DEVPROV_EXPLORER_CONCURRENCY` | sequences at once | 24 |
-| `DEVPROV_EXPLORER_SHRINK_SECONDS` | time to shrink each finding (0: no shrinking) | 240 |
+| `DEVPROV_EXPLORER_SHRINK_SECONDS` | time to shrink each finding (0: no shrinking) | 180 |
 | `DEVPROV_EXPLORER_REPLAY` | run only this sequence (`seed/index[/n,n,...]`) | |
 | `DEVPROV_EXPLORER_KNOWN_GAPS` | `1`: also faults that hit documented gaps | off |
 | `DEVPROV_EXPLORER_LOG` | write every sequence, what happened and its violations here | |
@@ -64,7 +65,7 @@ class ExplorerSettings:
             sequences=int(env.get(size_variable, default_size)),
             seed=int(raw_seed) if raw_seed else random.SystemRandom().randrange(1 << 31),
             concurrency=int(env.get("DEVPROV_EXPLORER_CONCURRENCY", 24)),
-            shrink_seconds=float(env.get("DEVPROV_EXPLORER_SHRINK_SECONDS", 240)),
+            shrink_seconds=float(env.get("DEVPROV_EXPLORER_SHRINK_SECONDS", 180)),
             replay=env.get("DEVPROV_EXPLORER_REPLAY") or None,
             known_gaps=env.get("DEVPROV_EXPLORER_KNOWN_GAPS") == "1",
             log=Path(env["DEVPROV_EXPLORER_LOG"]) if env.get("DEVPROV_EXPLORER_LOG") else None,
@@ -192,7 +193,15 @@ async def explore(
 async def _shrink_all(
     findings: list[Finding], open_world: OpenWorld, checker: Checker, settings: ExplorerSettings
 ) -> None:
+    """Shrink every finding, all at once. Findings whose example is the same sequence
+    (one sequence often breaks two invariants) share one shrinking when its minimal
+    sequence breaks both."""
     gate = asyncio.Semaphore(settings.concurrency)
+    by_example: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if not finding.key.startswith("HARNESS"):
+            spec = finding.example[0].sequence.replay_spec
+            by_example.setdefault(spec, []).append(finding)
 
     async def shrink_one(finding: Finding) -> None:
         last: dict[str, Execution] = {}
@@ -207,13 +216,21 @@ async def _shrink_all(
                     return True
             return False
 
-        if finding.key.startswith("HARNESS"):
-            return
         sequence = finding.example[0].sequence
         finding.shrunk = await shrink(sequence, reproduces, budget=settings.shrink_seconds)
         finding.minimal_example = last.get(finding.shrunk.sequence.replay_spec)
 
-    await asyncio.gather(*(shrink_one(f) for f in findings))
+    async def shrink_group(group: list[Finding]) -> None:
+        first, *others = group
+        await shrink_one(first)
+        for other in others:
+            example = first.minimal_example
+            if example is not None and any(v.key == other.key for v in checker(example)):
+                other.shrunk, other.minimal_example = first.shrunk, example
+            else:
+                await shrink_one(other)
+
+    await asyncio.gather(*(shrink_group(group) for group in by_example.values()))
 
 
 def _write_log(path: Path, executions: list[Execution], checker: Checker) -> None:

@@ -37,10 +37,27 @@ async def test_every_run_keeps_the_promise_under_any_sequence_of_actions_and_fau
     def in_process(sequence: Sequence) -> contextlib.AbstractAsyncContextManager[World]:
         return open_world(sequence, temporal_env.client, tmp_path)
 
+    before = _pending_tasks()
     report = await explore(explorer_settings, in_process, check)
+    left = await _tasks_left_since(before)
 
     print(report.describe())
     assert not report.findings, report.describe()
+    assert left == set(), f"the explorer left tasks running: {sorted(left)}"
+
+
+def _pending_tasks() -> set[asyncio.Task[object]]:
+    return {task for task in asyncio.all_tasks() if not task.done()}
+
+
+async def _tasks_left_since(before: set[asyncio.Task[object]]) -> set[str]:
+    """Tasks started since `before` that are still pending (after a moment to settle)."""
+    for _ in range(20):
+        left = _pending_tasks() - before - {asyncio.current_task()}
+        if not left:
+            return set()
+        await asyncio.sleep(0.1)
+    return {task.get_name() for task in left}
 
 
 # ---------------------------------------------------------------------- with worker crashes
