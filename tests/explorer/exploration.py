@@ -11,6 +11,7 @@ Sizes and seeds come from the environment:
 | `DEVPROV_EXPLORER_CONCURRENCY` | sequences at once | 24 |
 | `DEVPROV_EXPLORER_SHRINK_SECONDS` | time to shrink each finding (0: no shrinking) | 180 |
 | `DEVPROV_EXPLORER_REPLAY` | run only this sequence (`seed/index[/n,n,...]`) | |
+| `DEVPROV_EXPLORER_REPEAT` | run the replayed sequence this many times at once | 1 |
 | `DEVPROV_EXPLORER_KNOWN_GAPS` | `1`: also faults that hit documented gaps | off |
 | `DEVPROV_EXPLORER_LOG` | write every sequence, what happened and its violations here | |
 """
@@ -54,6 +55,7 @@ class ExplorerSettings:
     replay: str | None
     known_gaps: bool
     log: Path | None = None
+    repeat: int = 1
 
     @classmethod
     def from_env(
@@ -69,13 +71,14 @@ class ExplorerSettings:
             replay=env.get("DEVPROV_EXPLORER_REPLAY") or None,
             known_gaps=env.get("DEVPROV_EXPLORER_KNOWN_GAPS") == "1",
             log=Path(env["DEVPROV_EXPLORER_LOG"]) if env.get("DEVPROV_EXPLORER_LOG") else None,
+            repeat=int(env.get("DEVPROV_EXPLORER_REPEAT", 1)),
         )
 
     def planned(self, families: Collection[Family] = FAMILIES) -> list[Sequence]:
         """The sequences of this session, of `families` only (just the replayed one with a
         replay spec). A sequence's index picks its family, so a replay spec names it."""
         if self.replay is not None:
-            return [parse_replay_spec(self.replay, known_gaps=self.known_gaps)]
+            return [parse_replay_spec(self.replay, known_gaps=self.known_gaps)] * self.repeat
         indices = (i for i in itertools.count() if FAMILIES[i % len(FAMILIES)] in families)
         return [
             generate(self.seed, i, known_gaps=self.known_gaps)

@@ -497,6 +497,8 @@ class SequenceRun:
         self._slowness = Slowness()
         self._truth: Truth | None = None
         self._last_seen: Observation | None = None
+        self._undone_at_end: dict[str, tuple[list[str], str]] = {}
+        self._just_ended = False
         self._started = False
         self._sent: set[asyncio.Task[None]] = set()
 
@@ -530,7 +532,8 @@ class SequenceRun:
         self._last_seen = seen
         if seen.closed and seen.run_id and seen.run_id not in self.execution.ends:
             captured_at = datetime.now(UTC)
-            self._capture_end(seen.run_id, body)
+            if self._capture_end(seen.run_id, body):
+                return seen
             truth = await self.truth()
             newer = truth is not None and truth.run_id != seen.run_id
             if newer and truth is not None and (truth.started or captured_at) <= captured_at:
@@ -538,13 +541,39 @@ class SequenceRun:
                 self.execution.ends[seen.run_id].problems = None
         return seen
 
-    def _capture_end(self, run_id: str, snapshot: dict[str, Any]) -> None:
-        world = self.world
-        if snapshot.get("state") == "SUCCEEDED":
-            problems = world.configured_problems(snapshot.get("network_ssid"))
+    def _capture_end(self, run_id: str, snapshot: dict[str, Any]) -> bool:
+        """Record the run's end; whether the world was noted at the very end (`_note_end`)."""
+        early = self._undone_at_end.pop(run_id, None)
+        if early is not None and snapshot.get("state") != "SUCCEEDED":
+            problems, held = early
         else:
-            problems = world.restored_problems()
-        self.execution.ends[run_id] = RunEnd(run_id, snapshot, problems, world.describe())
+            world = self.world
+            if snapshot.get("state") == "SUCCEEDED":
+                problems = world.configured_problems(snapshot.get("network_ssid"))
+            else:
+                problems = world.restored_problems()
+            held = world.describe()
+        self.execution.ends[run_id] = RunEnd(run_id, snapshot, problems, held)
+        return early is not None and snapshot.get("state") != "SUCCEEDED"
+
+    def _note_end(self, truth: Truth) -> None:
+        """The run just ended (Temporal says so) without success: note what the world
+        holds now, before anything else (a retry's next run) can touch it."""
+        if truth.run_id in self.execution.ends or truth.run_id in self._undone_at_end:
+            return
+        world = self.world
+        self._undone_at_end[truth.run_id] = (world.restored_problems(), world.describe())
+
+    def _quick_look(self) -> Observation:
+        """The run as Temporal's record showed it a moment ago, for an action that goes
+        out the moment a run ended (a GET would first have the worker replay the ended
+        run, and the moment would be gone)."""
+        truth = self._truth
+        now = self._loop.time()
+        if truth is None:
+            return Observation(now)
+        status = "RUNNING" if truth.running else "CLOSED"
+        return Observation(now, truth.run_id, truth.state, status, None, 200)
 
     async def truth(self) -> Truth | None:
         """The workflow id's latest run as Temporal describes it."""
@@ -570,6 +599,11 @@ class SequenceRun:
         every = 0.05 if anchor is Anchor.ENDED else 0.15
         while self._loop.time() < deadline:
             truth = await self.truth()
+            if anchor is Anchor.ENDED and truth is not None and not truth.running:
+                if truth.state != "SUCCEEDED":
+                    self._note_end(truth)
+                self._just_ended = True
+                return
             states = [truth.state if truth is not None else None]
             states.append(stream.shown.state if stream.shown is not None else None)
             if any(s == anchor.value or (anchor is Anchor.ENDED and s in TERMINAL) for s in states):
@@ -640,7 +674,12 @@ class SequenceRun:
 
     async def act(self, action: Action, *, end_phase: bool = False) -> ActionRecord:
         """Do `action` now, after reading the run's state."""
-        record = ActionRecord(action, await self.observe(), end_phase=end_phase)
+        if self._just_ended and action.delay < 0.2:
+            before = self._quick_look()
+        else:
+            before = await self.observe()
+        self._just_ended = False
+        record = ActionRecord(action, before, end_phase=end_phase)
         self.execution.records.append(record)
         kind = action.kind
         if kind is ActionKind.START:
