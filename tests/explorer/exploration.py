@@ -10,6 +10,7 @@ Sizes and seeds come from the environment:
 | `DEVPROV_EXPLORER_SEED` | seed of the sequences | random (printed) |
 | `DEVPROV_EXPLORER_CONCURRENCY` | sequences at once | 24 |
 | `DEVPROV_EXPLORER_SHRINK_SECONDS` | time to shrink each finding (0: no shrinking) | 180 |
+| `DEVPROV_EXPLORER_SHRINK_ONLY` | shrink only the findings whose key starts with this | |
 | `DEVPROV_EXPLORER_REPLAY` | run only this sequence (`seed/index[/n,n,...]`) | |
 | `DEVPROV_EXPLORER_REPEAT` | run the replayed sequence this many times at once | 1 |
 | `DEVPROV_EXPLORER_KNOWN_GAPS` | `1`: also faults that hit documented gaps | off |
@@ -56,6 +57,7 @@ class ExplorerSettings:
     known_gaps: bool
     log: Path | None = None
     repeat: int = 1
+    shrink_only: str = ""
 
     @classmethod
     def from_env(
@@ -72,6 +74,7 @@ class ExplorerSettings:
             known_gaps=env.get("DEVPROV_EXPLORER_KNOWN_GAPS") == "1",
             log=Path(env["DEVPROV_EXPLORER_LOG"]) if env.get("DEVPROV_EXPLORER_LOG") else None,
             repeat=int(env.get("DEVPROV_EXPLORER_REPEAT", 1)),
+            shrink_only=env.get("DEVPROV_EXPLORER_SHRINK_ONLY", ""),
         )
 
     def planned(self, families: Collection[Family] = FAMILIES) -> list[Sequence]:
@@ -202,7 +205,8 @@ async def _shrink_all(
     gate = asyncio.Semaphore(settings.concurrency)
     by_example: dict[str, list[Finding]] = {}
     for finding in findings:
-        if not finding.key.startswith("HARNESS"):
+        wanted = finding.key.startswith(settings.shrink_only)
+        if wanted and not finding.key.startswith("HARNESS"):
             spec = finding.example[0].sequence.replay_spec
             by_example.setdefault(spec, []).append(finding)
 
