@@ -52,7 +52,7 @@ from tests.explorer.model import (
     Sequence,
     anchor_patience,
 )
-from tests.explorer.world import CREDENTIALS_BODIES, World
+from tests.explorer.world import CREDENTIALS_BODIES, HUB_POLL_INTERVAL, World
 from worker.codec import data_converter
 from worker.workers import WORKFLOW_RUNNER
 from workflows import search_attributes as sa
@@ -71,9 +71,8 @@ explorer's step policies put a run's longest chain of steps, rollback included, 
 inside it once nothing is at fault)."""
 QUERY_TIMEOUT = 5.0
 """The API's limit for a progress query (api.runs.QUERY_TIMEOUT)."""
-HUB_RETRY_AFTER_FAILURE = 2.0
-"""Seconds after a failed query before the API's progress hub asks again (it backs off
-from its poll interval; two failures in a row already make it 2 s)."""
+HUB_MAX_BACKOFF = 10.0
+"""The longest pause of the API's progress hub after failed queries (api.streams)."""
 STALE_AFTER = 2.0
 """I5: a view may lag the workflow by the API's poll interval (0.5 s), not by this."""
 WATCH_EVERY = 1.0
@@ -355,14 +354,15 @@ class Slowness:
 
 class ApiPollFailures(logging.Handler):
     """Notes each time the API's progress hub says a run did not answer its query in
-    time (it then retries after a pause): a stream may trail the workflow by that much,
-    which is the worker being busy, not the view being stale."""
+    time: it then asks again after a pause that doubles with each failure in a row (up
+    to 10 s). A stream may trail the workflow by that much — the worker being busy or
+    down, not the view being stale."""
 
     _PREFIX = "polling "
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.failures: dict[str, float] = {}
+        self.failures: dict[str, list[float]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         if not str(record.msg).startswith(self._PREFIX) or not record.args:
@@ -370,12 +370,16 @@ class ApiPollFailures(logging.Handler):
         args = record.args if isinstance(record.args, tuple) else (record.args,)
         workflow_id = str(args[0]).split("/", 1)[0]
         with contextlib.suppress(RuntimeError):
-            self.failures[workflow_id] = asyncio.get_running_loop().time()
+            now = asyncio.get_running_loop().time()
+            self.failures.setdefault(workflow_id, []).append(now)
 
     def excuses(self, workflow_id: str, now: float) -> bool:
         """Whether the hub failed to query `workflow_id` lately (its retry is still due)."""
-        failed = self.failures.get(workflow_id)
-        return failed is not None and now - failed < HUB_RETRY_AFTER_FAILURE + STALE_AFTER
+        recent = [at for at in self.failures.get(workflow_id, []) if now - at < 30.0]
+        if not recent:
+            return False
+        pause: float = min(HUB_POLL_INTERVAL * 2.0 ** len(recent), HUB_MAX_BACKOFF)
+        return now - recent[-1] < pause + STALE_AFTER
 
 
 POLL_FAILURES = ApiPollFailures()

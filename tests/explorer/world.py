@@ -92,6 +92,8 @@ CREDENTIALS_BODIES: Mapping[Credentials, dict[str, str]] = {
 }
 
 GATEWAY = "gw1"
+HUB_POLL_INTERVAL = 0.5
+"""Seconds between two progress queries of the API's event streams (as under `make run`)."""
 _SHUTDOWN = timedelta(seconds=1)
 """Workers of a finished sequence do not wait long for activities still in flight."""
 HTTP_DEVICE_TIMEOUT = 2.0
@@ -646,7 +648,7 @@ def _api_dependencies(temporal: Client, task_queue: str, setup: DeviceSetup) -> 
         temporal=temporal,
         registry=build_registry(),
         policies=load_policy_book(environ=explorer_policy_env(setup)),
-        settings=Settings(sse_poll_interval_seconds=0.5),
+        settings=Settings(sse_poll_interval_seconds=HUB_POLL_INTERVAL),
         task_queue=task_queue,
     )
 
