@@ -183,6 +183,8 @@ def check_ends(execution: Execution) -> list[Violation]:
             )
         if code == "ROLLBACK_FAILED":
             found += _leftovers_named(family, end)
+        if end.problems is None:
+            device_as_initially = False  # not seen at its end: what follows is unknown
         if not device_as_initially or not end.problems:
             continue
         device_as_initially = False

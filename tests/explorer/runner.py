@@ -797,7 +797,7 @@ class SequenceRun:
             handle = temporal.get_workflow_handle(self.world.workflow_id, run_id=run_id)
             snapshot = await handle.query(PROGRESS_QUERY, result_type=ProgressSnapshot)
             payload = snapshot.model_dump(mode="json")
-            if run_id == last:
+            if run_id == last or run_id in self._undone_at_end:
                 self._capture_end(run_id, payload)
             else:
                 execution.ends[run_id] = RunEnd(run_id, payload, None)
