@@ -74,7 +74,9 @@ QUERY_TIMEOUT = 5.0
 HUB_MAX_BACKOFF = 10.0
 """The longest pause of the API's progress hub after failed queries (api.streams)."""
 STALE_AFTER = 2.0
-"""I5: a view may lag the workflow by the API's poll interval (0.5 s), not by this."""
+"""I5: a view may lag the workflow by the API's poll interval (0.5 s), not by this; a
+stream that shows another run than the workflow's latest is stale after this long, one
+that shows an earlier state of the same run after this plus the API's query timeout."""
 WATCH_EVERY = 1.0
 WATCH_CLOSELY_EVERY = 0.3
 """Seconds between two comparisons of the API's views with Temporal."""
@@ -321,7 +323,10 @@ def disagreement(shown: Shown, truth: Truth) -> str | None:
             return None
     elif shown.state == truth.state:
         return None
-    return "another state"
+    return ANOTHER_STATE
+
+
+ANOTHER_STATE = "another state of the same run"
 
 
 class Slowness:
@@ -422,7 +427,12 @@ class Freshness:
             self._since, self._shown = now, shown
             return None
         lasted = now - self._since
-        if self._reported or lasted <= STALE_AFTER + self._slowness.worst_since(self._since):
+        allowed = STALE_AFTER + self._slowness.worst_since(self._since)
+        if differs == ANOTHER_STATE:
+            # Same run, an earlier state: the view trails by a query that is slow to come
+            # back, which the API tolerates up to its query timeout before it gives up.
+            allowed += QUERY_TIMEOUT
+        if self._reported or lasted <= allowed:
             return None
         self._reported = True
         return StaleView(
