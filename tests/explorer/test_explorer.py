@@ -21,8 +21,16 @@ from simulators.vendor_cloud import CloudConfig
 from tests.chaos.harness import ChaosStack
 from tests.explorer.exploration import ExplorerSettings, explore
 from tests.explorer.invariants import Violation, check
-from tests.explorer.model import DeviceSetup, Family, Sequence
+from tests.explorer.model import (
+    ActionKind,
+    DeviceSetup,
+    Family,
+    Sequence,
+    generate,
+    parse_replay_spec,
+)
 from tests.explorer.runner import Execution
+from tests.explorer.shrink import shrink
 from tests.explorer.world import World, explorer_policy_env, open_chaos_world, open_world
 
 PROCESS_FAMILIES = frozenset({Family.HTTP_WIFI, Family.WIFI_CLOUD})
@@ -58,6 +66,39 @@ async def _tasks_left_since(before: set[asyncio.Task[object]]) -> set[str]:
             return set()
         await asyncio.sleep(0.1)
     return {task.get_name() for task in left}
+
+
+# ---------------------------------------------------------------------- the explorer's parts
+
+
+def test_a_seed_and_an_index_give_the_same_sequence_again() -> None:
+    assert generate(1234, 7) == generate(1234, 7)
+    assert generate(1234, 7) != generate(1235, 7)
+    assert {generate(1234, i).family for i in range(len(Family))} == set(Family)
+
+
+def test_a_replay_spec_names_a_shrunk_sequence() -> None:
+    sequence = generate(99, 3)
+    shrunk = sequence.keeping(sequence.removable[1:3])
+
+    again = parse_replay_spec(shrunk.replay_spec)
+
+    assert again == shrunk
+    assert ActionKind.START in {a.kind for a in again.actions}
+    assert parse_replay_spec(sequence.replay_spec) == sequence
+
+
+async def test_shrinking_keeps_just_the_actions_a_failure_needs() -> None:
+    sequence = generate(5, 0)
+    needed = {a.number for a in sequence.removable[1::3]}
+
+    async def reproduces(candidate: Sequence) -> bool:
+        return needed <= {a.number for a in candidate.actions}
+
+    shrunk = await shrink(sequence, reproduces, budget=60)
+
+    assert {a.number for a in shrunk.sequence.removable} == needed
+    assert shrunk.reproduced == shrunk.verified
 
 
 # ---------------------------------------------------------------------- with worker crashes
