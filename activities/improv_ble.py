@@ -138,10 +138,17 @@ class ImprovBleActivities:
         no reset on its web page keeps its network (see docs/ble.md).
         """
         device = release.device
+        redirect_url = release.redirect_url
+        if redirect_url is None and release.credentials_may_have_arrived:
+            # The credentials step may have reached the device before it was cancelled
+            # or lost its answer: ask the device whether it took them, and where it is.
+            redirect_url = await self._device.settled_redirect_url(
+                device, _heartbeat, timeout=_budget()
+            )
         dropped = await self._device.release(device)
         reset = False
-        if release.redirect_url is not None:
-            reset = await self._web.factory_reset(release.redirect_url, device_id=device.device_id)
+        if redirect_url is not None:
+            reset = await self._web.factory_reset(redirect_url, device_id=device.device_id)
         logger.info(
             "device %s: released (%d BLE connection(s) dropped, %s)",
             device.device_id,

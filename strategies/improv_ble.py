@@ -81,6 +81,8 @@ class ImprovRelease(BaseModel):
 
     device: DeviceDescriptor
     redirect_url: str | None = None
+    credentials_may_have_arrived: bool = True
+    """False when the run never sent credentials in this attempt: nothing to ask."""
 
 
 class ImprovBleStrategy(Strategy):

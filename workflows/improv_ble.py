@@ -44,6 +44,8 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
 
     _needs_authorization = True
     _redirect_url: str | None = None
+    _credentials_sent = False
+    """Whether this attempt sent (or may have sent) credentials to the device."""
 
     @workflow.run
     async def run(self, run: ProvisionRun) -> ProvisionResult:
@@ -63,6 +65,7 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
         )
         self._needs_authorization = self.rules.needs_authorization(state)
         self._redirect_url = None
+        self._credentials_sent = False
         return self.rules.pre_check(self.request.request.device, state)
 
     async def provision(self, network: NetworkCredentials | None) -> None:
@@ -80,6 +83,7 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
                     resumed=f"device authorized; sending the credentials for '{network.ssid}'",
                 )
                 self._needs_authorization = False
+            self._credentials_sent = True
             try:
                 result = await self.call(
                     Step.PROVISION,
@@ -118,6 +122,10 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
         await self.call(
             Step.ROLLBACK,
             ImprovBleActivity.RELEASE,
-            ImprovRelease(device=self.request.request.device, redirect_url=self._redirect_url),
+            ImprovRelease(
+                device=self.request.request.device,
+                redirect_url=self._redirect_url,
+                credentials_may_have_arrived=self._credentials_sent,
+            ),
             type(None),
         )

@@ -290,6 +290,29 @@ class ImprovBleAdapter:
         logger.info("device %s: joined %r (redirect %s)", device.device_id, network.ssid, url)
         return ImprovProvisioning(url, credentials_sent=True)
 
+    async def settled_redirect_url(
+        self,
+        device: DeviceDescriptor,
+        heartbeat: Heartbeat | None = None,
+        timeout: float | None = None,
+    ) -> str | None:
+        """Where a device that took credentials answers, once its join has settled.
+
+        For an undo step that does not know whether the credentials reached the device
+        (their step was cancelled or its answer lost): a device still joining is waited
+        for; a provisioned one gives its redirect URL; any other state gives None.
+
+        Raises:
+            BleConnectionLost: The device could not be asked (retryable).
+        """
+        async with self.session(device) as session:
+            state = await session.read_state()
+            if state is State.PROVISIONING:
+                return await session.await_provisioning(heartbeat, timeout)
+            if state is State.PROVISIONED:
+                return await session.read_redirect_url()
+        return None
+
     async def release(self, device: DeviceDescriptor) -> int:
         """Drop every connection this gateway holds to the device; return how many."""
         sessions = list(self._sessions.pop(device.device_id, ()))

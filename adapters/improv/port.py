@@ -44,6 +44,15 @@ class ImprovOnboardingPort(Protocol):
         """Hand it the credentials and wait until it joined (never twice)."""
         ...
 
+    async def settled_redirect_url(
+        self,
+        device: DeviceDescriptor,
+        heartbeat: Heartbeat | None = None,
+        timeout: float | None = None,
+    ) -> str | None:
+        """Where it answers if it took credentials (waiting while it still joins)."""
+        ...
+
     async def release(self, device: DeviceDescriptor) -> int:
         """Drop this gateway's connections to it."""
         ...

@@ -456,3 +456,25 @@ async def test_cancel_during_the_button_wait_sends_the_device_nothing(
     assert (final.state, final.error_code) == (S.ROLLED_BACK, "CANCELLED_BY_USER")
     assert improv_fleet[BULB].counters.credentials_received == 0
     assert not improv_fleet[BULB].wifi.ssid
+
+
+async def test_cancel_while_the_credentials_are_on_their_way_resets_the_device_that_took_them(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    """Found by the explorer: the undo step did not know the device's address (the
+    credentials step was cancelled before it answered), so the device that took the
+    credentials kept its network while the run said ROLLED_BACK."""
+    plug = improv_fleet[PLUG]
+    plug.spec = plug.spec.model_copy(update={"join_delay": 2.0})
+    await improv_fleet.set_faults(PLUG, ImprovDeviceFaults(auto_authorize=True))
+    handle = await start(temporal_client, improv_run(PLUG, site), central)
+    async with asyncio.timeout(20):
+        while plug.counters.credentials_received == 0:
+            await asyncio.sleep(0.05)
+
+    await handle.cancel()
+    final = await outcome(handle)
+
+    assert (final.state, final.error_code) == (S.ROLLED_BACK, "CANCELLED_BY_USER")
+    assert plug.counters.factory_resets == 1
+    assert not plug.wifi.ssid
