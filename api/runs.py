@@ -307,7 +307,22 @@ class ProvisioningRuns:
         snapshot = await self.query_progress(description.id, description.run_id)
         with temporal_errors(description.id):
             await handle.cancel()
+            after = await handle.describe()
+        if after.status not in (None, WorkflowExecutionStatus.RUNNING) and not (
+            await self._cancel_recorded(handle)
+        ):
+            # The server accepts a cancel for a run that closed a moment earlier and
+            # records nothing: the cancel had no effect.
+            raise _finished(description.id, after.status)
         return snapshot
+
+    @staticmethod
+    async def _cancel_recorded(handle: WorkflowHandle[object, object]) -> bool:
+        """Whether the run's history holds a cancel request (read only for a closed run)."""
+        async for event in handle.fetch_history_events():
+            if event.HasField("workflow_execution_cancel_requested_event_attributes"):
+                return True
+        return False
 
     async def check_tenant(self, device_id: str, tenant: str) -> None:
         """404 unless the device's run belongs to `tenant` (runs without one: `default`).

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
+from api.keys import RUNS
 from domain.errors import ErrorCode
 from strategies.http_wifi import HttpWifiActivity as Step
 from tests.api.conftest import (
@@ -370,6 +371,32 @@ async def test_cancel_after_the_end_is_refused(
     await hold(api, workers, device_id, site, state)
     await final(api, device_id)
 
+    response = await api.post(run_path(device_id, "cancel"))
+
+    await expect_problem(response, 409, ErrorCode.RUN_ALREADY_FINISHED)
+
+
+async def test_cancel_that_reaches_a_run_just_after_it_ended_is_refused(
+    api: ApiClient,
+    workers: FakeWifiDevice,
+    device_id: str,
+    site: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by the explorer: the server takes a cancel for a run that closed a moment
+    earlier and records nothing; the API answered 202 for a cancel that did nothing."""
+    runs = api.app[RUNS]
+    workers.held.add(Step.CONFIRM_JOINED)
+    await start(api, device_id, site, OTHER)
+    await wait_for_state(api, device_id, "CONFIRMING")
+    seen_running = await runs._describe(device_id)
+    workers.held.clear()
+    await final(api, device_id)
+
+    async def stale_describe(_: str) -> Any:
+        return seen_running
+
+    monkeypatch.setattr(runs, "_describe", stale_describe)
     response = await api.post(run_path(device_id, "cancel"))
 
     await expect_problem(response, 409, ErrorCode.RUN_ALREADY_FINISHED)
