@@ -400,7 +400,15 @@ def _credentials(rng: random.Random) -> Credentials:
     )[0]
 
 
-def _device_kinds(family: Family) -> tuple[ActionKind, ...]:
+RADIO_DEVICE_VANISHES_IS_A_KNOWN_GAP = frozenset({Family.IMPROV_BLE, Family.ZIGBEE})
+"""Families whose device vanishing mid-run hits an open hole (docs/reliability.md,
+"Open findings"): an Improv device that left BLE range after it joined keeps its network
+after a rollback that reports ROLLED_BACK; a Zigbee device that stops answering and then
+joins stays on the network after its removal. Generated only with
+`DEVPROV_EXPLORER_KNOWN_GAPS=1` until they are fixed."""
+
+
+def _device_kinds(family: Family, known_gaps: bool) -> tuple[ActionKind, ...]:
     person: tuple[ActionKind, ...]
     if family is Family.IMPROV_BLE:
         person = (ActionKind.PRESS_BUTTON, ActionKind.PRESS_BUTTON)
@@ -408,6 +416,8 @@ def _device_kinds(family: Family) -> tuple[ActionKind, ...]:
         person = (ActionKind.POWER_ON_PAIRING, ActionKind.POWER_ON_PAIRING)
     else:
         person = ()
+    if family in RADIO_DEVICE_VANISHES_IS_A_KNOWN_GAP and not known_gaps:
+        return person
     return (*person, ActionKind.DEVICE_DISAPPEARS, ActionKind.DEVICE_APPEARS)
 
 
@@ -432,6 +442,7 @@ class _Builder:
         self.rng = rng
         self.family = family
         self.faults = faults_of(family, known_gaps=known_gaps)
+        self.known_gaps = known_gaps
         self.on: list[Fault] = []
         self.actions: list[Action] = []
         self.network: Credentials | None = None
@@ -467,7 +478,7 @@ class _Builder:
         if roll < 0.45:
             kind = _operator_kind(rng, self.family)
         elif roll < 0.65:
-            kind = rng.choice(_device_kinds(self.family))
+            kind = rng.choice(_device_kinds(self.family, self.known_gaps))
         else:
             kind = ActionKind.FAULT_ON
         anchor = _anchor(rng, kind, self.family)
