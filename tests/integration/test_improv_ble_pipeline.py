@@ -274,11 +274,11 @@ async def test_an_already_provisioned_device_is_reported_not_reprovisioned(
     assert improv_fleet[PLUG].counters.credentials_received == 0
 
 
-async def test_a_device_that_joins_but_never_reports_is_rolled_back_but_keeps_its_network(
+async def test_a_device_that_joins_but_never_reports_is_named_as_a_leftover(
     temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
 ) -> None:
     # Improv cannot make a device forget credentials, and without a redirect URL there
-    # is no web page to reset it through: the run ends rolled back, the device joined.
+    # is no web page to reset it through: the undo step cannot be done, and says so.
     await improv_fleet.set_faults(PLUG, ImprovDeviceFaults(auto_authorize=True, never_reports=True))
     run = improv_run(
         PLUG,
@@ -290,8 +290,9 @@ async def test_a_device_that_joins_but_never_reports_is_rolled_back_but_keeps_it
 
     final = await outcome(handle)
 
-    assert final.state is S.ROLLED_BACK
-    assert final.error_code == "NETWORK_JOIN_TIMEOUT"
+    assert (final.state, final.error_code) == (S.FAILED, "ROLLBACK_FAILED")
+    assert final.leftovers == ["undo provision"]
+    assert "could not 'undo provision'" in final.message
     assert improv_fleet[PLUG].wifi.joined is True
 
 
