@@ -743,11 +743,13 @@ class LifecycleWorkflow(ABC):
                 await asyncio.shield(task)
                 return
             except asyncio.CancelledError:
-                if task.done():
-                    raise
                 if not self._cancel_requested:
                     self._cancel_requested = True
                     self._note("cancel requested while rolling back: the rollback finishes first")
+                if task.done():
+                    # It ended with the cancel: its own outcome (or failure) stands.
+                    task.result()
+                    return
 
     async def _end_failed(self, failure: StepFailure) -> None:
         rollback = await self._compensate(failure.message)
