@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -14,7 +15,7 @@ from temporalio.client import Client
 from activities.http_wifi import HttpWifiActivities
 from adapters.http_wifi import ShellyRpcAdapter
 from api.app import ApiDependencies, create_app
-from config.policies import load_policy_book
+from config.policies import PolicyBook, load_policy_book
 from config.settings import Settings
 from simulators.http_wifi import (
     RunningSimulator,
@@ -63,14 +64,18 @@ async def simulator(device: SimulatedWifiDevice) -> AsyncIterator[RunningSimulat
         await running.close()
 
 
-@pytest.fixture
-async def pipeline(
+@contextlib.asynccontextmanager
+async def serve_pipeline(
     temporal_client: Client,
     simulator: RunningSimulator,
     site: str,
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
+    *,
+    policies: PolicyBook,
+    settings: Settings,
+    stream_ping_seconds: float = 15.0,
 ) -> AsyncIterator[ApiClient]:
-    """The API with a central worker and a real edge worker for this test's site."""
+    """The API with a central worker and a real edge worker for `site`."""
     task_queue = f"central-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(trust_env=False) as http:
         adapter = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
@@ -82,11 +87,31 @@ async def pipeline(
             deps = ApiDependencies(
                 temporal=temporal_client,
                 registry=build_registry(),
-                policies=load_policy_book(environ=POLICY_ENV),
-                settings=Settings(sse_poll_interval_seconds=0.1),
+                policies=policies,
+                settings=settings,
                 task_queue=task_queue,
+                stream_ping_seconds=stream_ping_seconds,
             )
             yield await aiohttp_client(create_app(deps))
+
+
+@pytest.fixture
+async def pipeline(
+    temporal_client: Client,
+    simulator: RunningSimulator,
+    site: str,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+) -> AsyncIterator[ApiClient]:
+    """The API with a central worker and a real edge worker for this test's site."""
+    async with serve_pipeline(
+        temporal_client,
+        simulator,
+        site,
+        aiohttp_client,
+        policies=load_policy_book(environ=POLICY_ENV),
+        settings=Settings(sse_poll_interval_seconds=0.1),
+    ) as api:
+        yield api
 
 
 def request_body(site: str, *, network: dict[str, str] | None = NETWORK) -> dict[str, object]:

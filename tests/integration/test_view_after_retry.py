@@ -21,30 +21,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from activities.http_wifi import HttpWifiActivities
-from adapters.http_wifi import ShellyRpcAdapter
-from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
 from config.settings import Settings
 from domain.run import workflow_id_for
 from simulators.http_wifi import RunningSimulator, SimulatedWifiDevice
-from strategies.catalog import build_registry
-from tests.integration.conftest import request_body
+from tests.integration.conftest import request_body, serve_pipeline
 from tests.sse import parse_block
-from worker.workers import central_worker, edge_worker
 from workflows.search_attributes import PROVISIONING_STATE
 
 ApiClient = TestClient[web.Request, web.Application]
@@ -65,22 +58,16 @@ async def api(
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
 ) -> AsyncIterator[ApiClient]:
     """The API as `make run` configures it, with real workers and the simulated device."""
-    task_queue = f"central-{uuid.uuid4().hex[:8]}"
-    async with httpx.AsyncClient(trust_env=False) as http:
-        adapter = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
-        async with (
-            central_worker(temporal_client, task_queue=task_queue),
-            edge_worker(temporal_client, site=site, activities=HttpWifiActivities(adapter).all()),
-        ):
-            deps = ApiDependencies(
-                temporal=temporal_client,
-                registry=build_registry(),
-                policies=load_policy_book(environ={}),  # make run's timeouts and retries
-                settings=Settings(),  # make run's stream poll interval
-                task_queue=task_queue,
-                stream_ping_seconds=1.0,
-            )
-            yield await aiohttp_client(create_app(deps))
+    async with serve_pipeline(
+        temporal_client,
+        simulator,
+        site,
+        aiohttp_client,
+        policies=load_policy_book(environ={}),  # make run's timeouts and retries
+        settings=Settings(),  # make run's stream poll interval
+        stream_ping_seconds=1.0,
+    ) as served:
+        yield served
 
 
 def run_path(device: SimulatedWifiDevice, action: str = "") -> str:
