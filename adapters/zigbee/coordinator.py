@@ -27,6 +27,7 @@ from typing import Any, Self
 import zigpy.config as zconf
 import zigpy.exceptions
 import zigpy.types as t
+import zigpy.zdo.types
 from zigpy.application import ControllerApplication
 from zigpy.device import ZigbeeDevice
 from zigpy.zcl import foundation
@@ -62,7 +63,6 @@ MAX_PERMIT_SECONDS = 254
 """Longest permit-joining window Zigbee allows; longer waits re-open it."""
 
 _DELIVERY_FAILURES = (TimeoutError, zigpy.exceptions.DeliveryError)
-_REMOVAL_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class CoordinatorSettings:
         capacity: Devices the network may hold (routers and end devices).
         reconnect_interval: Seconds between attempts to open a radio that failed.
         probe_timeout: Seconds to wait for a listed device to answer a membership probe.
-        removal_timeout: Seconds to wait for a removed device to leave the device table.
+        removal_timeout: Seconds to wait for a device to acknowledge its leave request.
     """
 
     database_path: Path
@@ -87,7 +87,7 @@ class CoordinatorSettings:
     capacity: int = 100
     reconnect_interval: float = 10.0
     probe_timeout: float = 5.0
-    removal_timeout: float = 40.0
+    removal_timeout: float = 10.0
 
 
 def _eui(ieee: str) -> t.EUI64:
@@ -392,7 +392,7 @@ class ZigbeeCoordinator:
         app = self._ready_app()
         if eui in app.devices:
             logger.info("device %s is already listed: removing the entry so it joins anew", address)
-            await self.remove(address)
+            await self._drop_stale_entry(app, eui)
         if self._device_count(app) >= self._settings.capacity:
             raise ZigbeeNetworkFull(
                 f"the network of {self._radio} holds {self._device_count(app)} devices, "
@@ -621,26 +621,63 @@ class ZigbeeCoordinator:
     # ------------------------------------------------------------------ removal
 
     async def remove(self, ieee: str) -> bool:
-        """Ask the device to leave and drop it from the coordinator's table and database.
+        """Ask the device to leave, then drop it from the coordinator's table and database.
 
         Idempotent: returns False when the device was not listed. The network is closed
         to it first, in case a join was under way.
+
+        Raises:
+            DeviceUnreachable: The device did not acknowledge the leave request (retryable).
+                It stays listed, so that asking again asks the device again: dropped
+                unacknowledged, it would keep the network key and could come back.
         """
         app = self._ready_app()
         address = normalize_ieee(ieee)
         eui = t.EUI64.convert(address)
         if self._permits.pop(address, None) is not None:
             await self._close_network_if_idle()
-        if eui not in app.devices or eui == app.state.node_info.ieee:
+        device = app.devices.get(eui)
+        if device is None or eui == app.state.node_info.ieee:
             return False
-        # zigpy sends the leave request and drops the device in a task of its own.
-        await app.remove(eui)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._settings.removal_timeout
-        # zigpy drops the device in a task of its own and announces nothing when it does.
-        while eui in app.devices and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(_REMOVAL_POLL_SECONDS)
-        if eui in app.devices:
-            app.devices.pop(eui, None)
+        if not isinstance(device, ZigbeeDevice):  # Green Power: nothing to ask
+            await app.remove(eui)
+            return True
+        if self._events.has_left(address):  # it announced its leave: nothing to ask
+            self._drop(app, device)
+            return True
+        # zigpy's own `remove` drops the device whether or not it heard the leave
+        # request; send it here to know.
+        try:
+            async with asyncio.timeout(self._settings.removal_timeout):
+                response = await device.zdo.leave(remove_children=True, rejoin=False)
+        except _DELIVERY_FAILURES as error:
+            raise DeviceUnreachable(
+                f"device {address} did not acknowledge the request to leave the network "
+                f"({type(error).__name__}); it stays listed on the coordinator until it "
+                "does, or until it is factory-reset and removed",
+                details={"ieee": address},
+            ) from None
+        status = response[0] if isinstance(response, Sequence) and response else response
+        if status != zigpy.zdo.types.Status.SUCCESS:
+            logger.warning("device %s answered its leave request with %s", address, status)
+        self._drop(app, device)
         logger.info("device %s removed from the network of %s", address, self._radio)
         return True
+
+    async def _drop_stale_entry(self, app: ControllerApplication, eui: t.EUI64) -> None:
+        """Drop a listed device that is about to join anew, telling it to leave if it
+        still hears (it need not: a reset device has lost the network already)."""
+        device = app.devices.get(eui)
+        if not isinstance(device, ZigbeeDevice):
+            return
+        with contextlib.suppress(*_DELIVERY_FAILURES, zigpy.exceptions.ZigbeeException):
+            async with asyncio.timeout(self._settings.probe_timeout):
+                await device.zdo.leave(remove_children=True, rejoin=False)
+        self._drop(app, device)
+
+    @staticmethod
+    def _drop(app: ControllerApplication, device: ZigbeeDevice) -> None:
+        """Forget `device` in the device table and (through zigpy's listener) the database."""
+        device.cancel_initialization()
+        app.devices.pop(device.ieee, None)
+        app.listener_event("device_removed", device)

@@ -35,6 +35,11 @@ class CoordinatorEvents:
     def __init__(self, on_connection_lost: Callable[[Exception], None] | None = None) -> None:
         self._waiters: dict[tuple[DeviceEvent, str], list[asyncio.Future[BaseDevice]]] = {}
         self._on_connection_lost = on_connection_lost
+        self._left: set[str] = set()
+
+    def has_left(self, ieee: str) -> bool:
+        """True when `ieee` announced it left the network and has not joined since."""
+        return ieee in self._left
 
     def expect(self, events: tuple[DeviceEvent, ...], ieee: str) -> asyncio.Future[BaseDevice]:
         """A future resolved by the first of `events` for `ieee`; `forget` it when done.
@@ -69,6 +74,7 @@ class CoordinatorEvents:
     # zigpy listener callbacks -------------------------------------------------------
 
     def device_joined(self, device: BaseDevice) -> None:
+        self._left.discard(str(device.ieee))
         self._resolve(DeviceEvent.JOINED, device)
 
     def device_initialized(self, device: BaseDevice) -> None:
@@ -78,6 +84,7 @@ class CoordinatorEvents:
         self._resolve(DeviceEvent.INTERVIEW_FAILED, device)
 
     def device_left(self, device: BaseDevice) -> None:
+        self._left.add(str(device.ieee))
         self._resolve(DeviceEvent.LEFT, device)
 
     def connection_lost(self, exc: Exception, *_: Any) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, DeviceUnreachable
 from adapters.ports import ZigbeeCoordinatorPort
 from adapters.zigbee import (
     CoordinatorNotReady,
@@ -608,6 +608,26 @@ async def test_removed_device_stays_removed_after_a_restart(
     await second.open()
 
     assert (await second.network_status()).device_count == 0
+
+
+async def test_remove_of_a_device_that_does_not_answer_keeps_it_listed_until_it_leaves(
+    coordinator: ZigbeeCoordinator, fleet: ZigbeeDeviceFleet
+) -> None:
+    """Explorer finding: dropped unacknowledged, the device kept the network (I3)."""
+    plug = fleet[PLUG]
+    await joined_and_interviewed(coordinator, plug)
+    fleet.set_faults(PLUG, {"unresponsive": True})
+
+    with pytest.raises(DeviceUnreachable, match="did not acknowledge"):
+        await coordinator.remove(plug.ieee)
+    assert plug.network is not None
+    assert (await coordinator.network_status()).device_count == 1
+
+    fleet.set_faults(PLUG, {"unresponsive": False})
+    assert await coordinator.remove(plug.ieee)
+    assert plug.network is None
+    assert plug.counters.removals == 1
+    assert (await coordinator.network_status()).device_count == 0
 
 
 async def test_remove_of_a_device_that_left_drops_its_entry(
