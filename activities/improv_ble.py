@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from temporalio import activity
 
-from adapters.errors import NetworkJoinPending
+from adapters.errors import DeviceUnreachable, NetworkJoinPending
 from adapters.improv.port import DeviceWebPort, ImprovOnboardingPort
+from adapters.improv.web import WebReset
 from domain.activity_io import NetworkAssignment
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
@@ -145,16 +146,36 @@ class ImprovBleActivities:
             redirect_url = await self._device.settled_redirect_url(
                 device, _heartbeat, timeout=_budget()
             )
-        dropped = await self._device.release(device)
-        reset = False
+        reset: WebReset | None = None
         if redirect_url is not None:
             reset = await self._web.factory_reset(redirect_url, device_id=device.device_id)
+            if reset is WebReset.NO_ANSWER:
+                await self._ensure_not_provisioned(device, redirect_url)
+        dropped = await self._device.release(device)
         logger.info(
             "device %s: released (%d BLE connection(s) dropped, %s)",
             device.device_id,
             dropped,
-            "reset through its web page" if reset else "no device-side reset",
+            reset or "no device-side reset",
         )
+
+    async def _ensure_not_provisioned(self, device: DeviceDescriptor, redirect_url: str) -> None:
+        """A silent web page proves nothing: the device may have joined and left range.
+        Only its own BLE state tells whether it kept the credentials.
+
+        Raises:
+            DeviceUnreachable: It says it is provisioned, so it keeps the network and
+                cannot be reset from here (retried; in the end a named leftover). Its
+                BLE errors (out of range: retryable) propagate the same way.
+        """
+        state = await self._device.read_state(device)
+        if state.attributes.get("improv_state") == PROVISIONED:
+            raise DeviceUnreachable(
+                f"device '{device.device_id}' reports over BLE that it joined a network, "
+                "but its web page does not answer: it cannot be reset from here; "
+                "factory-reset it by hand",
+                details={"device_id": device.device_id},
+            )
 
     def all(self) -> list[object]:
         """Every activity of this strategy, for `Worker(activities=...)`."""

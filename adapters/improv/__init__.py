@@ -19,7 +19,7 @@ from adapters.improv.errors import (
 )
 from adapters.improv.port import DeviceWebPort, ImprovOnboardingPort
 from adapters.improv.session import Heartbeat, ImprovSession, ImprovTimeouts
-from adapters.improv.web import DeviceWebPage
+from adapters.improv.web import DeviceWebPage, WebReset
 
 __all__ = [
     "BLE_ADDRESS_HINT",
@@ -39,4 +39,5 @@ __all__ = [
     "ImprovRpcRejected",
     "ImprovSession",
     "ImprovTimeouts",
+    "WebReset",
 ]

@@ -8,6 +8,7 @@ from improv_ble_client.protocol import State
 
 from adapters.improv.adapter import ImprovProvisioning
 from adapters.improv.session import Heartbeat
+from adapters.improv.web import WebReset
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.requests import NetworkCredentials
@@ -65,6 +66,6 @@ class DeviceWebPort(Protocol):
         """Proof it answers there; `NetworkJoinPending` while it does not."""
         ...
 
-    async def factory_reset(self, url: str, *, device_id: str) -> bool:
-        """Reset it through its page if offered; True if done."""
+    async def factory_reset(self, url: str, *, device_id: str) -> WebReset:
+        """Reset it through its page if offered; what came of it."""
         ...

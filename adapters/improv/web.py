@@ -9,6 +9,7 @@ JSON names it as `reset_url`.
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -19,6 +20,14 @@ from domain.facts import NetworkJoin
 logger = logging.getLogger("devprov.adapters.improv")
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+class WebReset(StrEnum):
+    """What asking a device's web page for a factory reset came to."""
+
+    DONE = "reset through its web page"
+    NOT_OFFERED = "its web page offers no reset"
+    NO_ANSWER = "its web page does not answer"
 
 
 def _public(url: str) -> str:
@@ -80,11 +89,12 @@ class DeviceWebPage:
         address = ip if isinstance(ip, str) and ip else (urlsplit(url).hostname or url)
         return NetworkJoin(ssid=ssid, address=address)
 
-    async def factory_reset(self, url: str, *, device_id: str) -> bool:
-        """Reset the device through its page, if the page offers it; True if done.
+    async def factory_reset(self, url: str, *, device_id: str) -> WebReset:
+        """Reset the device through its page, if the page offers it.
 
-        A device whose page does not answer is not on its network: there is nothing
-        to reset over the LAN, and that is not an error.
+        A page that does not answer, or answers an HTTP error, is not an error here
+        (`NO_ANSWER`): the device may not be on its network, or not reachable from here;
+        the caller asks the device.
 
         Raises:
             DeviceUnreachable: The reset request itself failed (retried).
@@ -93,12 +103,15 @@ class DeviceWebPage:
         try:
             response = await self._get(url, details)
         except NetworkJoinPending:
-            logger.info("device %s: its web page does not answer; nothing to reset", device_id)
-            return False
-        reset = self._json(response).get("reset_url") if response.status_code < 400 else None
+            logger.info("device %s: its web page does not answer", device_id)
+            return WebReset.NO_ANSWER
+        if response.status_code >= 400:  # something answers there, not the device's page
+            logger.info("device %s: its web page answers HTTP %d", device_id, response.status_code)
+            return WebReset.NO_ANSWER
+        reset = self._json(response).get("reset_url")
         if not isinstance(reset, str) or not reset:
             logger.info("device %s: its web page offers no reset", device_id)
-            return False
+            return WebReset.NOT_OFFERED
         reset_url = urljoin(url, reset)
         try:
             answer = await self._http.post(reset_url, timeout=self._timeout)
@@ -113,7 +126,7 @@ class DeviceWebPage:
                 details={**details, "http_status": str(answer.status_code)},
             )
         logger.info("device %s: factory reset through its web page", device_id)
-        return True
+        return WebReset.DONE
 
     @staticmethod
     def _json(response: httpx.Response) -> dict[str, object]:

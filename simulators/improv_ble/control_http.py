@@ -116,7 +116,7 @@ async def web_page(request: web.Request) -> web.Response:
     device_id = _device_id(request)
     page = _fleet(request)[device_id].web_page()
     if page is None:
-        raise _error(503, "not_on_network", f"device '{device_id}' has not joined a network")
+        raise _error(503, "not_on_network", f"device '{device_id}' is not reachable on a network")
     reset_url = str(request.url.with_path(request.path.rstrip("/") + "/reset").with_query(None))
     return web.json_response({**page, "reset_url": reset_url})
 

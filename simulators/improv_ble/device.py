@@ -80,6 +80,13 @@ class ImprovDeviceFaults(BaseModel):
     gatt_unresponsive: bool = Field(
         default=False, description="Stops answering GATT reads and writes (they time out)."
     )
+    lan_isolated: bool = Field(
+        default=False,
+        description=(
+            "Joins, but cannot be reached on its network (client isolation on the access "
+            "point): its web page does not answer."
+        ),
+    )
 
 
 class ImprovDeviceSpec(BaseModel):
@@ -500,8 +507,9 @@ class SimulatedImprovDevice:
     # ------------------------------------------------------------------ views
 
     def web_page(self) -> dict[str, object] | None:
-        """What the device serves at its redirect URL once joined; None before."""
-        if not self.wifi.joined:
+        """What the device serves at its redirect URL once joined; None before, or while
+        its network keeps it from being reached."""
+        if not self.wifi.joined or self.faults.lan_isolated:
             return None
         return {
             "device_id": self.device_id,

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from adapters.errors import AdapterError
-from adapters.improv import DeviceWebPage
+from adapters.improv import DeviceWebPage, WebReset
 from domain.errors import ErrorCode
 from simulators.improv_ble import PREVIOUS_NETWORK_SSID, ImprovDeviceFaults, ImprovDeviceFleet
 from tests.ble_fixtures import BULB
@@ -60,7 +60,7 @@ async def test_nothing_answering_at_all_is_pending(web_page) -> None:
 async def test_the_reset_offered_by_the_page_resets_the_device(web_page, improv_fleet) -> None:
     url = await joined(improv_fleet)
 
-    assert await web_page.factory_reset(url, device_id=BULB) is True
+    assert await web_page.factory_reset(url, device_id=BULB) is WebReset.DONE
 
     assert improv_fleet[BULB].counters.factory_resets == 1
     assert improv_fleet[BULB].state.name == "AUTHORIZATION_REQUIRED"
@@ -68,7 +68,8 @@ async def test_the_reset_offered_by_the_page_resets_the_device(web_page, improv_
 
 async def test_a_device_whose_page_does_not_answer_is_not_reset(web_page, improv_fleet) -> None:
     assert (
-        await web_page.factory_reset(str(improv_fleet[BULB].redirect_url), device_id=BULB) is False
+        await web_page.factory_reset(str(improv_fleet[BULB].redirect_url), device_id=BULB)
+        is WebReset.NO_ANSWER
     )
 
     assert improv_fleet[BULB].counters.factory_resets == 0

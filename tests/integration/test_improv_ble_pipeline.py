@@ -296,6 +296,30 @@ async def test_a_device_that_joins_but_never_reports_is_named_as_a_leftover(
     assert improv_fleet[PLUG].wifi.joined is True
 
 
+async def test_a_joined_device_out_of_reach_on_its_network_is_named_as_a_leftover(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    # Explorer finding: a joined device whose web page was silent was taken as "not on
+    # its network" and the run ended ROLLED_BACK while the device kept the network.
+    await improv_fleet.set_faults(PLUG, ImprovDeviceFaults(auto_authorize=True, lan_isolated=True))
+    run = improv_run(
+        PLUG,
+        site,
+        DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__CONFIRM__START_TO_CLOSE="3s",
+        DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__CONFIRM__RETRY__MAXIMUM_ATTEMPTS="1",
+        DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__ROLLBACK__RETRY__MAXIMUM_ATTEMPTS="2",
+    )
+    handle = await start(temporal_client, run, central)
+
+    final = await outcome(handle)
+
+    assert (final.state, final.error_code) == (S.FAILED, "ROLLBACK_FAILED")
+    assert final.leftovers == ["undo provision"]
+    assert any("reports over BLE that it joined" in e.message for e in final.events)
+    assert improv_fleet[PLUG].wifi.joined is True
+    assert improv_fleet[PLUG].counters.factory_resets == 0
+
+
 async def test_cancelling_while_waiting_for_the_button_rolls_back_without_credentials(
     temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
 ) -> None:
