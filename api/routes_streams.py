@@ -21,6 +21,8 @@ from domain.progress import ProgressSnapshot
 from domain.run import workflow_id_for
 
 SSE_EVENT = PROGRESS_SSE_EVENT
+HTTP_CLIENT_CLOSED_REQUEST = 499
+"""Answered (to nobody) when the client left before its stream started (nginx's code)."""
 
 
 def resume_after(request: web.Request) -> int:
@@ -84,6 +86,8 @@ async def progress_events(request: web.Request) -> web.StreamResponse:
         request.app[HUB].subscribe(workflow_id_for(device_id), run_id) as subscription,
     ):
         first = await _first_snapshot(subscription)  # 404 before the stream starts
+        if request.transport is None:  # the client left while the run was looked up
+            return web.Response(status=HTTP_CLIENT_CLOSED_REQUEST)
         async with sse_response(request, ping_interval=ping) as response:
             with closing_on_disconnect(response, subscription):
                 try:

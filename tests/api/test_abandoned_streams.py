@@ -169,3 +169,31 @@ async def test_abandoned_streams_leave_the_api_serving_and_give_their_slots_back
             writer.close()
     async with http.get("/healthz") as health:
         assert health.status == 200
+
+
+async def test_a_client_gone_before_its_stream_starts_is_no_error(
+    served: ApiServer,
+    http: ClientSession,
+    workers: FakeWifiDevice,
+    device_id: str,
+    site: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Dropped while the API still looks the run up: nothing to answer, nothing to log
+    as an error (aiohttp-sse asserts on the missing transport)."""
+    await http.post(run_path(device_id), json=provision_body(site, network=False))
+    await _wait_for_state(http, device_id, "PENDING_NETWORK")
+
+    for _ in range(10):
+        _, writer = await asyncio.open_connection(served.host, served.port)
+        writer.write(_request(run_path(device_id, "events")))
+        await writer.drain()
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+    await asyncio.sleep(0.5)
+
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert errors == [], [r.getMessage() for r in errors]
+    async with asyncio.timeout(2), http.get("/healthz") as health:
+        assert health.status == 200

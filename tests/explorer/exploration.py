@@ -13,7 +13,6 @@ Sizes and seeds come from the environment:
 | `DEVPROV_EXPLORER_SHRINK_ONLY` | shrink only the findings whose key starts with this | |
 | `DEVPROV_EXPLORER_REPLAY` | run only this sequence (`seed/index[/n,n,...]`) | |
 | `DEVPROV_EXPLORER_REPEAT` | run the replayed sequence this many times at once | 1 |
-| `DEVPROV_EXPLORER_KNOWN_GAPS` | `1`: also faults that hit documented gaps | off |
 | `DEVPROV_EXPLORER_LOG` | write every sequence, what happened and its violations here | |
 """
 
@@ -54,7 +53,6 @@ class ExplorerSettings:
     concurrency: int
     shrink_seconds: float
     replay: str | None
-    known_gaps: bool
     log: Path | None = None
     repeat: int = 1
     shrink_only: str = ""
@@ -71,7 +69,6 @@ class ExplorerSettings:
             concurrency=int(env.get("DEVPROV_EXPLORER_CONCURRENCY", 24)),
             shrink_seconds=float(env.get("DEVPROV_EXPLORER_SHRINK_SECONDS", 180)),
             replay=env.get("DEVPROV_EXPLORER_REPLAY") or None,
-            known_gaps=env.get("DEVPROV_EXPLORER_KNOWN_GAPS") == "1",
             log=Path(env["DEVPROV_EXPLORER_LOG"]) if env.get("DEVPROV_EXPLORER_LOG") else None,
             repeat=int(env.get("DEVPROV_EXPLORER_REPEAT", 1)),
             shrink_only=env.get("DEVPROV_EXPLORER_SHRINK_ONLY", ""),
@@ -81,12 +78,9 @@ class ExplorerSettings:
         """The sequences of this session, of `families` only (just the replayed one with a
         replay spec). A sequence's index picks its family, so a replay spec names it."""
         if self.replay is not None:
-            return [parse_replay_spec(self.replay, known_gaps=self.known_gaps)] * self.repeat
+            return [parse_replay_spec(self.replay)] * self.repeat
         indices = (i for i in itertools.count() if FAMILIES[i % len(FAMILIES)] in families)
-        return [
-            generate(self.seed, i, known_gaps=self.known_gaps)
-            for i in itertools.islice(indices, self.sequences)
-        ]
+        return [generate(self.seed, i) for i in itertools.islice(indices, self.sequences)]
 
 
 @dataclass

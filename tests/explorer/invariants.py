@@ -213,34 +213,43 @@ def _leftovers_named(family: str, end: RunEnd) -> list[Violation]:
 
 def check_actions_recorded(execution: Execution) -> list[Violation]:
     """I5: each accepted credentials, forget-credentials, retry (in-run) and cancel is in
-    the events of the run it was sent to."""
-    expected: Counter[tuple[str, ActionKind]] = Counter()
+    the events of the run it was sent to.
+
+    Actions are sent side by side: a retry may start a new run while a cancel is on its
+    way, so the run an action hit is one of those current while it was in flight (the
+    API answers without naming the run); its events must be in one of them.
+    """
+    expected: Counter[tuple[tuple[str, ...], ActionKind]] = Counter()
     for record in execution.records:
         kind, answer = record.action.kind, record.answer
         if kind not in ACTION_EVENT_WORDS or answer is None or not _accepted(record):
             continue
         if kind is ActionKind.RETRY and answer.status == 202:
             continue  # a new run after the end: the run itself is the record
-        # The run that took it: the one running when the answer came back (a retry sent
-        # just before may have started a new run since the state was read).
-        run_id = execution.run_at(answer.at) or record.before.run_id
-        if run_id is not None:
-            expected[(run_id, kind)] += 1
+        candidates = execution.runs_during(record.sent_at, answer.at)
+        if not candidates and record.before.run_id is not None:
+            candidates = [record.before.run_id]
+        if candidates:
+            expected[(tuple(candidates), kind)] += 1
     found = []
-    for (run_id, kind), count in sorted(expected.items()):
-        end = execution.ends.get(run_id)
-        if end is None:
-            continue
-        seen = sum(_matches(str(e.get("message", "")), kind) for e in _events(end))
+    for (runs, kind), count in sorted(expected.items()):
+        ends = [execution.ends[run] for run in runs if run in execution.ends]
+        if len(ends) < len(runs):
+            continue  # a run not seen at its end: nothing to hold it to
+        seen = sum(_matches(str(e.get("message", "")), kind) for end in ends for e in _events(end))
         needed = 1 if kind is ActionKind.CANCEL else count
         if seen < needed:
-            message = f"{count} accepted {kind.value} to run {short(run_id)}, {seen} in its events"
+            names = " or ".join(short(run) for run in runs)
+            message = f"{count} accepted {kind.value} to run {names}, {seen} in its events"
             if kind is ActionKind.CANCEL:
-                after = execution.cancel_requests.get(run_id)
-                message += (
-                    f" (the run ended {end.state}; its history has no cancel request)"
-                    if after is None
-                    else f" (the run ended {end.state}; after its cancel request: {after})"
+                message += "".join(
+                    f" (run {short(end.run_id)} ended {end.state}; "
+                    + (
+                        "its history has no cancel request)"
+                        if execution.cancel_requests.get(end.run_id) is None
+                        else f"after its cancel request: {execution.cancel_requests[end.run_id]})"
+                    )
+                    for end in ends
                 )
             found.append(Violation("I5-events", f"I5-events/{kind.value}", message))
     return found

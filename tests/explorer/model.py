@@ -180,11 +180,12 @@ _CLOUD_FAULTS = (
     Fault.CLOUD_LATENCY,
     Fault.CLOUD_SILENT,
 )
-_IMPROV_FAULTS = (Fault.GATT_UNRESPONSIVE, Fault.DROP_LINK, Fault.NEVER_AUTHORIZES)
-KNOWN_GAP_FAULTS = frozenset({Fault.NEVER_REPORTS})
-"""Faults that hit a documented gap (docs/ble.md, "What Improv cannot undo": a device
-that joined without reporting it keeps its network after a rollback). Generated only
-with `DEVPROV_EXPLORER_KNOWN_GAPS=1`."""
+_IMPROV_FAULTS = (
+    Fault.GATT_UNRESPONSIVE,
+    Fault.DROP_LINK,
+    Fault.NEVER_AUTHORIZES,
+    Fault.NEVER_REPORTS,
+)
 _ZIGBEE_FAULTS = (
     Fault.ZB_NEVER_JOINS,
     Fault.ZB_WRONG_INSTALL_CODE,
@@ -193,14 +194,14 @@ _ZIGBEE_FAULTS = (
 )
 
 
-def faults_of(family: Family, *, known_gaps: bool = False) -> tuple[Fault, ...]:
+def faults_of(family: Family) -> tuple[Fault, ...]:
     """The faults the explorer switches for `family`."""
     if family in (Family.HTTP_WIFI, Family.FLEET):
         return _WIFI_FAULTS
     if family is Family.WIFI_CLOUD:
         return _WIFI_FAULTS + _CLOUD_FAULTS
     if family is Family.IMPROV_BLE:
-        return _IMPROV_FAULTS + ((Fault.NEVER_REPORTS,) if known_gaps else ())
+        return _IMPROV_FAULTS
     return _ZIGBEE_FAULTS
 
 
@@ -400,15 +401,7 @@ def _credentials(rng: random.Random) -> Credentials:
     )[0]
 
 
-RADIO_DEVICE_VANISHES_IS_A_KNOWN_GAP = frozenset({Family.IMPROV_BLE, Family.ZIGBEE})
-"""Families whose device vanishing mid-run hits an open hole (docs/reliability.md,
-"Open findings"): an Improv device that left BLE range after it joined keeps its network
-after a rollback that reports ROLLED_BACK; a Zigbee device that stops answering and then
-joins stays on the network after its removal. Generated only with
-`DEVPROV_EXPLORER_KNOWN_GAPS=1` until they are fixed."""
-
-
-def _device_kinds(family: Family, known_gaps: bool) -> tuple[ActionKind, ...]:
+def _device_kinds(family: Family) -> tuple[ActionKind, ...]:
     person: tuple[ActionKind, ...]
     if family is Family.IMPROV_BLE:
         person = (ActionKind.PRESS_BUTTON, ActionKind.PRESS_BUTTON)
@@ -416,8 +409,6 @@ def _device_kinds(family: Family, known_gaps: bool) -> tuple[ActionKind, ...]:
         person = (ActionKind.POWER_ON_PAIRING, ActionKind.POWER_ON_PAIRING)
     else:
         person = ()
-    if family in RADIO_DEVICE_VANISHES_IS_A_KNOWN_GAP and not known_gaps:
-        return person
     return (*person, ActionKind.DEVICE_DISAPPEARS, ActionKind.DEVICE_APPEARS)
 
 
@@ -438,11 +429,10 @@ def _operator_kind(rng: random.Random, family: Family) -> ActionKind:
 class _Builder:
     """Draws one sequence's actions, keeping track of the faults switched on."""
 
-    def __init__(self, rng: random.Random, family: Family, known_gaps: bool) -> None:
+    def __init__(self, rng: random.Random, family: Family) -> None:
         self.rng = rng
         self.family = family
-        self.faults = faults_of(family, known_gaps=known_gaps)
-        self.known_gaps = known_gaps
+        self.faults = faults_of(family)
         self.on: list[Fault] = []
         self.actions: list[Action] = []
         self.network: Credentials | None = None
@@ -478,7 +468,7 @@ class _Builder:
         if roll < 0.45:
             kind = _operator_kind(rng, self.family)
         elif roll < 0.65:
-            kind = rng.choice(_device_kinds(self.family, self.known_gaps))
+            kind = rng.choice(_device_kinds(self.family))
         else:
             kind = ActionKind.FAULT_ON
         anchor = _anchor(rng, kind, self.family)
@@ -580,7 +570,7 @@ class _Builder:
         self.rng.choice(gambits)()
 
 
-def generate(seed: int, index: int, *, known_gaps: bool = False) -> Sequence:
+def generate(seed: int, index: int) -> Sequence:
     """The sequence number `index` of the session with `seed`."""
     rng = random.Random(f"explorer/{seed}/{index}")
     family = FAMILIES[index % len(FAMILIES)]
@@ -589,7 +579,7 @@ def generate(seed: int, index: int, *, known_gaps: bool = False) -> Sequence:
         pairing_at_start=rng.random() < 0.5,
         impatient_rollback=rng.random() < 0.2,
     )
-    builder = _Builder(rng, family, known_gaps)
+    builder = _Builder(rng, family)
     # Now and then the world is already at fault, or an operator is early, when the
     # run starts.
     for _ in range(rng.choice((0, 0, 0, 1, 2))):
@@ -620,12 +610,12 @@ def generate(seed: int, index: int, *, known_gaps: bool = False) -> Sequence:
     return Sequence(seed, index, family, setup, actions, generated=len(actions))
 
 
-def parse_replay_spec(spec: str, *, known_gaps: bool = False) -> Sequence:
+def parse_replay_spec(spec: str) -> Sequence:
     """The sequence a replay spec names: `seed/index` or `seed/index/n,n,...`."""
     parts = spec.strip().split("/")
     if len(parts) not in (2, 3):
         raise ValueError(f"a replay spec is seed/index[/n,n,...], not {spec!r}")
-    sequence = generate(int(parts[0]), int(parts[1]), known_gaps=known_gaps)
+    sequence = generate(int(parts[0]), int(parts[1]))
     if len(parts) == 2 or not parts[2]:
         return sequence
     numbers = {int(n) for n in parts[2].split(",")}

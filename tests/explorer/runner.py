@@ -147,6 +147,8 @@ class ActionRecord:
     action: Action
     before: Observation
     answer: Answer | None = None
+    sent_at: datetime | None = None
+    """When the request went out (UTC); with the answer's time, the runs it may have hit."""
     end_phase: bool = False
     busy: float = 0.0
     """How slow the API answered the explorer's reads around this action (seconds):
@@ -212,6 +214,17 @@ class Execution:
     """Runs whose history holds a cancel request: what came after it."""
     harness_error: str | None = None
     seconds: float = 0.0
+
+    def runs_during(self, start: datetime | None, end: datetime | None) -> list[str]:
+        """The device's runs that may have been current between `start` and `end`: the
+        one running at `start` and every one started after it, until `end`."""
+        if start is None or end is None:
+            return []
+        first = self.run_at(start)
+        later = [run for run, at in self.run_starts.items() if start < at <= end]
+        return ([first] if first is not None else []) + sorted(
+            later, key=lambda run: self.run_starts[run]
+        )
 
     def run_at(self, moment: datetime | None) -> str | None:
         """The device's latest run started at or before `moment`."""
@@ -683,6 +696,7 @@ class SequenceRun:
         if fleet_action and self.world.fleet_id is None:
             return
         sent = self._loop.time()
+        record.sent_at = datetime.now(UTC)
         record.answer = await self._post(path, body)
         record.busy = self._slowness.worst_since(sent - 5.0)
 

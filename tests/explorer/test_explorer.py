@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -43,13 +42,6 @@ stack's worker processes serve."""
 async def test_every_run_keeps_the_promise_under_any_sequence_of_actions_and_faults(
     temporal_env: WorkflowEnvironment, tmp_path: Path, explorer_settings: ExplorerSettings
 ) -> None:
-    if not (
-        os.environ.get("DEVPROV_EXPLORER_SEQUENCES") or os.environ.get("DEVPROV_EXPLORER_REPLAY")
-    ):
-        # Out of `make test` until the intermittent findings in docs/reliability.md
-        # ("Open findings") are fixed: a run of it there fails on them.
-        pytest.skip("runs in `make chaos` (DEVPROV_EXPLORER_SEQUENCES); see docs/reliability.md")
-
     def in_process(sequence: Sequence) -> contextlib.AbstractAsyncContextManager[World]:
         return open_world(sequence, temporal_env.client, tmp_path)
 
