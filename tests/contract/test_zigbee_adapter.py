@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import stat
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -120,6 +121,18 @@ async def coordinator(make_coordinator: CoordinatorFactory) -> ZigbeeCoordinator
     opened = make_coordinator()
     await opened.open()
     return opened
+
+
+async def test_the_network_database_is_readable_by_its_owner_only(
+    coordinator: ZigbeeCoordinator, tmp_path: Path
+) -> None:
+    # It holds the network key and every device's link key (issue 17).
+    directory = tmp_path / "zigbee"
+
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    files = sorted(directory.iterdir())
+    assert files, "zigpy wrote no database"
+    assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
 
 
 def code_of(device: SimulatedZigbeeDevice) -> str:

@@ -431,6 +431,14 @@ def test_systemd_unit_restarts_watches_and_waits_for_the_shutdown() -> None:
     assert seconds(unit["TimeoutStopSec"][0]) > worker_grace(systemd_env())
 
 
+def test_systemd_unit_keeps_the_gateway_state_private() -> None:
+    # The state directory holds the Zigbee network key and link keys (issue 17).
+    unit = systemd_unit()
+
+    assert unit["UMask"] == ["0077"]
+    assert unit["StateDirectoryMode"] == ["0700"]
+
+
 # ---------------------------------------------------------------------- wiring
 
 
