@@ -155,19 +155,14 @@ class FleetRuns:
         )
         with temporal_errors(description.id):
             result = await handle.result()
-        wanted = set(device_ids)
-        failures = [f for f in result.failures if not wanted or f.device_id in wanted]
-        if not failures:
+        again = result.to_retry.model_copy(deep=True).take(device_ids)
+        if not again:
             raise ApiError(
                 409, ErrorCode.RUN_ALREADY_FINISHED, f"fleet '{fleet_id}' has no such failed device"
             )
         previous = await self._input(description)
         run = previous.model_copy(
-            update={
-                "queue": [f.member for f in failures],
-                "total": len(failures),
-                "tally": FleetTally(),
-            }
+            update={"queue": again, "total": len(again), "tally": FleetTally()}
         )
         return await self._start(run)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.device import DEVICE_ID_PATTERN, DeviceDescriptor
 from domain.errors import ErrorCode
@@ -14,6 +16,19 @@ from domain.policies import LifecyclePolicy
 from domain.requests import NetworkCredentials, ProvisionRequest
 
 MAX_FLEET_DEVICES = 10_000
+MAX_LISTED_FAILURES = 100
+"""Failures a fleet describes (message and attempt); the rest are only counted."""
+MAX_FAILURE_MESSAGE = 1_000
+"""Characters of a failure's message a fleet keeps."""
+
+
+def bounded_message(message: str) -> str:
+    """`message`, cut to `MAX_FAILURE_MESSAGE` characters."""
+    if len(message) <= MAX_FAILURE_MESSAGE:
+        return message
+    return message[: MAX_FAILURE_MESSAGE - 1] + "…"
+
+
 FLEET_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 FLEET_PROGRESS_QUERY = "fleet_progress"
 FLEET_RETRY_FAILED_UPDATE = "retry_failed"
@@ -138,7 +153,44 @@ class FleetFailure(BaseModel):
     error_code: ErrorCode
     message: str
     attempt: int = 1
-    member: FleetMember = Field(description="What to run again on retry.")
+
+
+class FleetFailures(BaseModel):
+    """The failed devices of a fleet run, in bounded space: the last few described, and
+    every one kept without its message (its id and overrides), by error code, to count
+    them and to run them again."""
+
+    recent: list[FleetFailure] = Field(default_factory=list)
+    members_by_code: dict[str, list[FleetMember]] = Field(default_factory=dict)
+
+    def add(self, failure: FleetFailure, member: FleetMember) -> None:
+        self.recent = [*self.recent[-(MAX_LISTED_FAILURES - 1) :], failure]
+        self.members_by_code.setdefault(failure.error_code.value, []).append(member)
+
+    @property
+    def count(self) -> int:
+        return sum(len(members) for members in self.members_by_code.values())
+
+    def counts_by_code(self) -> dict[str, int]:
+        return {code: len(members) for code, members in self.members_by_code.items()}
+
+    def device_ids(self) -> set[str]:
+        return {m.device.device_id for ms in self.members_by_code.values() for m in ms}
+
+    def take(self, device_ids: Collection[str]) -> list[FleetMember]:
+        """Remove the listed failed devices (every one when empty) and return them."""
+        wanted = set(device_ids)
+        taken: list[FleetMember] = []
+        for code, members in list(self.members_by_code.items()):
+            kept = [m for m in members if wanted and m.device.device_id not in wanted]
+            taken += [m for m in members if not wanted or m.device.device_id in wanted]
+            if kept:
+                self.members_by_code[code] = kept
+            else:
+                del self.members_by_code[code]
+        gone = {m.device.device_id for m in taken}
+        self.recent = [f for f in self.recent if f.device_id not in gone]
+        return taken
 
 
 class FleetTally(BaseModel):
@@ -147,9 +199,25 @@ class FleetTally(BaseModel):
     succeeded: int = 0
     cancelled: int = 0
     skipped: int = 0
-    failures: list[FleetFailure] = Field(default_factory=list)
+    failures: FleetFailures = Field(default_factory=FleetFailures)
     generation: int = 1
     sequence: int = 0
+
+    @field_validator("failures", mode="before")
+    @classmethod
+    def _from_a_list(cls, value: object) -> object:
+        return _failures_from_records(value) if isinstance(value, list) else value
+
+
+def _failures_from_records(records: list[Any]) -> FleetFailures:
+    """The failures of a fleet run that started before they were bounded: one record
+    per failure, each with its member."""
+    failures = FleetFailures()
+    for record in records:
+        data = dict(record) if isinstance(record, Mapping) else record.model_dump()
+        member = FleetMember.model_validate(data.pop("member"))
+        failures.add(FleetFailure.model_validate(data), member)
+    return failures
 
 
 class FleetRun(BaseModel):
@@ -200,7 +268,9 @@ class FleetSnapshot(BaseModel):
     total: int
     counts: dict[DeviceOutcome, int]
     failures_by_code: dict[str, int]
-    failures: list[FleetFailure] = Field(description="The most recent failures (at most 100).")
+    failures: list[FleetFailure] = Field(
+        description=f"The most recent failures (at most {MAX_LISTED_FAILURES})."
+    )
     in_flight_by_site: dict[str, int]
     generation: int
     sequence: int
@@ -227,4 +297,32 @@ class FleetResult(BaseModel):
     succeeded: int
     cancelled: int
     skipped: int
-    failures: list[FleetFailure]
+    failed: int = 0
+    failures_by_code: dict[str, int] = Field(default_factory=dict)
+    failures: list[FleetFailure] = Field(
+        default_factory=list, description="The most recent failures (at most 100)."
+    )
+    to_retry: FleetFailures = Field(
+        default_factory=FleetFailures, description="Every failed device, to run it again."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_records(cls, data: object) -> object:
+        # A result of a fleet run that ended before failures were bounded.
+        if isinstance(data, Mapping) and "to_retry" not in data:
+            records = data.get("failures") or []
+            if records and isinstance(records[0], Mapping) and "member" in records[0]:
+                failures = _failures_from_records(list(records))
+                return {
+                    **data,
+                    "failed": failures.count,
+                    "failures_by_code": failures.counts_by_code(),
+                    "failures": failures.recent,
+                    "to_retry": failures,
+                }
+        return data
+
+    def retry_device_ids(self) -> set[str]:
+        """The ids of every failed device."""
+        return self.to_retry.device_ids()

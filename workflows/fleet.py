@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         FLEET_PROGRESS_QUERY,
         FLEET_RETRY_FAILED_UPDATE,
         FLEET_SKIP_UPDATE,
+        MAX_LISTED_FAILURES,
         DeviceOutcome,
         FleetFailure,
         FleetMember,
@@ -36,12 +37,11 @@ with workflow.unsafe.imports_passed_through():
         FleetRun,
         FleetSnapshot,
         FleetState,
+        bounded_message,
     )
     from domain.progress import ProvisionResult
     from domain.run import ProvisionRun, workflow_id_for
     from workflows import search_attributes as sa
-
-MAX_LISTED_FAILURES = 100
 
 
 def _failure_of(member: FleetMember, error: BaseException, attempt: int) -> FleetFailure:
@@ -54,16 +54,14 @@ def _failure_of(member: FleetMember, error: BaseException, attempt: int) -> Flee
         return FleetFailure(
             device_id=member.device.device_id,
             error_code=ErrorCode.from_type(cause.type),
-            message=cause.message,
+            message=bounded_message(cause.message),
             attempt=attempt,
-            member=member,
         )
     return FleetFailure(
         device_id=member.device.device_id,
         error_code=ErrorCode.INTERNAL_ERROR,
-        message=str(error) or type(error).__name__,
+        message=bounded_message(str(error) or type(error).__name__),
         attempt=attempt,
-        member=member,
     )
 
 
@@ -118,13 +116,17 @@ class FleetProvisioningWorkflow:
         self._state = FleetState.COMPLETED
         self._touch()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        failures = self._tally.failures
         return FleetResult(
             fleet_id=run.fleet_id,
             total=run.total,
             succeeded=self._tally.succeeded,
             cancelled=self._tally.cancelled,
             skipped=self._tally.skipped,
-            failures=list(self._tally.failures),
+            failed=failures.count,
+            failures_by_code=failures.counts_by_code(),
+            failures=failures.recent,
+            to_retry=failures,
         )
 
     async def _until_a_child_ends(self, tasks: set[asyncio.Task[None]]) -> None:
@@ -143,7 +145,7 @@ class FleetProvisioningWorkflow:
             DeviceOutcome.QUEUED: len(self._queue),
             DeviceOutcome.RUNNING: len(self._running),
             DeviceOutcome.SUCCEEDED: self._tally.succeeded,
-            DeviceOutcome.FAILED: len(failures),
+            DeviceOutcome.FAILED: failures.count,
             DeviceOutcome.CANCELLED: self._tally.cancelled,
             DeviceOutcome.SKIPPED: self._tally.skipped,
         }
@@ -152,8 +154,8 @@ class FleetProvisioningWorkflow:
             state=self._state,
             total=self._run.total,
             counts=counts,
-            failures_by_code=dict(Counter(f.error_code.value for f in failures)),
-            failures=failures[-MAX_LISTED_FAILURES:],
+            failures_by_code=failures.counts_by_code(),
+            failures=failures.recent[-MAX_LISTED_FAILURES:],
             in_flight_by_site=dict(Counter(self._site(m) for m in self._running.values())),
             generation=self._tally.generation,
             sequence=self._tally.sequence,
@@ -163,11 +165,7 @@ class FleetProvisioningWorkflow:
     @workflow.update(name=FLEET_RETRY_FAILED_UPDATE)
     def retry_failed(self, device_ids: list[str]) -> FleetSnapshot:
         """Queue the failed devices again (all of them when `device_ids` is empty)."""
-        wanted = set(device_ids)
-        again = [f for f in self._tally.failures if not wanted or f.device_id in wanted]
-        again_ids = {f.device_id for f in again}
-        self._tally.failures = [f for f in self._tally.failures if f.device_id not in again_ids]
-        self._queue.extend(failure.member for failure in again)
+        self._queue.extend(self._tally.failures.take(device_ids))
         self._touch()
         return self.progress()
 
@@ -177,8 +175,7 @@ class FleetProvisioningWorkflow:
             raise ApplicationError(
                 f"the fleet is {self._state.value}", type=ErrorCode.RUN_NOT_WAITING.value
             )
-        failed = {f.device_id for f in self._tally.failures}
-        unknown = sorted(set(device_ids) - failed)
+        unknown = sorted(set(device_ids) - self._tally.failures.device_ids())
         if unknown:
             raise ApplicationError(
                 f"not failed in this fleet run: {', '.join(unknown[:20])}",
@@ -260,19 +257,17 @@ class FleetProvisioningWorkflow:
                 self._tally.cancelled += 1
                 raise
             if isinstance(error, WorkflowAlreadyStartedError):
-                self._tally.failures.append(
-                    FleetFailure(
-                        device_id=device_id,
-                        error_code=ErrorCode.RUN_IN_PROGRESS,
-                        message=f"another run for device {device_id} is in flight",
-                        attempt=attempt,
-                        member=member,
-                    )
+                failure = FleetFailure(
+                    device_id=device_id,
+                    error_code=ErrorCode.RUN_IN_PROGRESS,
+                    message=f"another run for device {device_id} is in flight",
+                    attempt=attempt,
                 )
             elif isinstance(error, ChildWorkflowError):
-                self._tally.failures.append(_failure_of(member, error, attempt))
+                failure = _failure_of(member, error, attempt)
             else:
                 raise
+            self._tally.failures.add(failure, member)
         finally:
             self._running.pop(device_id, None)
             # GeneratorExit: the worker evicts the run and closes this coroutine outside

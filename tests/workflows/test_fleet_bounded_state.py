@@ -17,11 +17,25 @@ import uuid
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from domain.errors import ErrorCode
-from domain.fleet import FleetLimits, FleetResult, FleetRun, FleetStrategy
+from domain.fleet import (
+    MAX_FLEET_DEVICES,
+    MAX_LISTED_FAILURES,
+    FleetDevice,
+    FleetFailure,
+    FleetFailures,
+    FleetLimits,
+    FleetMember,
+    FleetResult,
+    FleetRun,
+    FleetStrategy,
+    FleetTally,
+    bounded_message,
+)
 from domain.progress import ProvisionResult
 from domain.run import ProvisionRun
 from tests.workflows.test_fleet import plan, start_fleet
@@ -62,8 +76,8 @@ def failing_fleet(site: str, devices: int, generation_size: int) -> FleetRun:
 
 async def run_failing_fleet(
     client: Client, site: str, devices: int, generation_size: int
-) -> tuple[FleetResult, list[int]]:
-    """The fleet's result and the size of each state it carried over."""
+) -> tuple[FleetResult, int, list[int]]:
+    """The fleet's result, the size of its input and of each state it carried over."""
     queue = f"fleet-bounded-{uuid.uuid4().hex[:8]}"
     run = failing_fleet(site, devices, generation_size)
     async with Worker(
@@ -75,29 +89,68 @@ async def run_failing_fleet(
     ):
         handle = await start_fleet(client, run, queue)
         result = await handle.result()
-    carried = []
+    carried, started = [], 0
     async for execution in client.list_workflows(f"WorkflowId = '{handle.id}'"):
         one_run = client.get_workflow_handle(handle.id, run_id=execution.run_id)
         history = await one_run.fetch_history()
         for event in history.events:
+            if event.event_id == 1 and not started:
+                started = event.workflow_execution_started_event_attributes.input.ByteSize()
             if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
                 attributes = event.workflow_execution_continued_as_new_event_attributes
                 carried.append(attributes.input.ByteSize())
-    return result, carried
+    return result, started, carried
 
 
 async def test_a_fleet_of_failing_devices_carries_counts_not_every_failure(
     temporal_client: Client, site: str
 ) -> None:
     devices = int(os.environ.get("DEVPROV_FLEET_FAILURES", 300))
-    result, carried = await run_failing_fleet(temporal_client, site, devices, 100)
+    result, started, carried = await run_failing_fleet(temporal_client, site, devices, 100)
 
     assert len(carried) >= 2, "the fleet did not continue as new"
-    # Each carried state holds the queue and the failed devices (to retry them), not a
-    # record of every failure: far less than a record per failure would take.
-    assert max(carried) < devices * FAILURE_MESSAGE_BYTES / 4, carried
-    assert max(carried) < PAYLOAD_LIMIT
+    # Each carried state holds the devices not yet done or failed (to retry them) and
+    # the last failures described, not a record of every failure: no more than the
+    # fleet's own input plus the listed failures.
+    listed = MAX_LISTED_FAILURES * (FAILURE_MESSAGE_BYTES + 200)
+    assert max(carried) <= started + listed, (started, carried)
     assert result.failed == devices
     assert result.failures_by_code == {"NETWORK_JOIN_TIMEOUT": devices}
-    assert len(result.failures) <= 100
+    assert len(result.failures) <= MAX_LISTED_FAILURES
     assert len(result.retry_device_ids()) == devices
+
+
+def test_ten_thousand_failures_fit_in_one_payload() -> None:
+    """The largest fleet, every device failed with a long message: what the fleet
+    carries over and returns stays under Temporal's payload limit."""
+    run = failing_fleet("s", 10, 500)
+    [strategy] = run.strategies
+    failures = FleetFailures()
+    for n in range(MAX_FLEET_DEVICES):
+        device = FleetDevice(
+            device_id=f"fleet-device-{n:05d}",
+            transport_hints={"address": f"http://10.{n // 250}.{n % 250}.1"},
+        )
+        failure = FleetFailure(
+            device_id=device.device_id,
+            error_code=ErrorCode.NETWORK_JOIN_TIMEOUT,
+            message=bounded_message("x" * 100_000),
+        )
+        failures.add(failure, FleetMember(device=device, strategy=strategy))
+    carried = run.model_copy(update={"queue": [], "tally": FleetTally(failures=failures)})
+    result = FleetResult(
+        fleet_id=run.fleet_id,
+        total=MAX_FLEET_DEVICES,
+        succeeded=0,
+        cancelled=0,
+        skipped=0,
+        failed=failures.count,
+        failures_by_code=failures.counts_by_code(),
+        failures=failures.recent,
+        to_retry=failures,
+    )
+
+    for value in (carried, result):
+        [payload] = pydantic_data_converter.payload_converter.to_payloads([value])
+        assert payload.ByteSize() < PAYLOAD_LIMIT
+    assert len(result.retry_device_ids()) == MAX_FLEET_DEVICES
