@@ -7,9 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-PY_PACKAGES := domain config strategies adapters activities workflows worker api simulators bench cli client
+PY_PACKAGES := domain config strategies adapters activities workflows worker api simulators bench cli client registry
 
-.PHONY: run test lint typecheck pytest bench chaos venv clean browser
+.PHONY: run test lint typecheck pytest bench chaos venv clean browser postgresql
 
 venv: $(STAMP)
 
@@ -33,7 +33,11 @@ typecheck: $(STAMP)
 browser:
 	@bash scripts/install-chromium.sh
 
-pytest: $(STAMP) browser
+# The registry tests start a real PostgreSQL server of their own (Debian's package).
+postgresql:
+	@sh scripts/install-postgresql.sh
+
+pytest: $(STAMP) browser postgresql
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from zigpy.device import ZigbeeDevice
 from zigpy.zcl import foundation
 
 from adapters.errors import DeviceUnreachable
+from adapters.files import private_file
 from adapters.zigbee.errors import (
     CoordinatorNotReady,
     ZigbeeConfigurationFailed,
@@ -89,16 +89,6 @@ class CoordinatorSettings:
     reconnect_interval: float = 10.0
     probe_timeout: float = 5.0
     removal_timeout: float = 10.0
-
-
-def _private_database(path: Path) -> None:
-    """Make the database's directory (0700) and file (0600) the owner's alone before
-    zigpy opens it: it holds the network key and every device's link key. SQLite gives
-    its journal files the database file's mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-    path.chmod(0o600)
 
 
 def _eui(ieee: str) -> t.EUI64:
@@ -218,7 +208,8 @@ class ZigbeeCoordinator:
         if self._app is not None:
             return
         controller = self._controller or load_controller(self._radio)
-        _private_database(self._settings.database_path)
+        # It holds the network key and every device's link key.
+        private_file(self._settings.database_path)
         self._closing = False
         app = await controller.new(self._zigpy_config(), auto_form=True, start_radio=False)
         try:

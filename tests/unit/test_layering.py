@@ -20,6 +20,7 @@ OURS = {
     "simulators",
     "client",
     "cli",
+    "registry",
 }
 IO_LIBRARIES = {"httpx", "aiohttp", "bleak", "bumble", "zigpy", "requests", "socket"}
 
@@ -30,6 +31,9 @@ FORBIDDEN: dict[str, set[str]] = {
     "workflows": {"adapters", "activities", "worker", "api", "simulators"} | IO_LIBRARIES,
     "adapters": {"temporalio", "activities", "workflows", "worker", "api", "strategies"},
     "activities": {"worker", "api", "simulators", "workflows"},
+    # The registry is storage: the activities and the API use it, it uses neither.
+    "registry": {"temporalio", "activities", "workflows", "worker", "api", "strategies"}
+    | {"simulators", "cli", "client"},
     # The SDK speaks HTTP with the domain's models only; its BLE scan reuses the
     # gateways' BLE adapters.
     "client": (OURS - {"domain", "client", "adapters"}) | {"temporalio", "aiohttp", "zigpy"},

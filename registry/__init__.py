@@ -1,0 +1,9 @@
+"""The device registry: one record per device, in SQLite (embedded) or PostgreSQL.
+
+`DeviceRegistry` is the store (SQLAlchemy 2, async); `open_registry` opens it and
+brings its schema up to date with the Alembic migrations in `registry/migrations`.
+"""
+
+from registry.store import DeviceRegistry, open_registry
+
+__all__ = ["DeviceRegistry", "open_registry"]

@@ -1,0 +1,296 @@
+"""The registry store: claims and outcomes with compare-and-set, listings with cursors.
+
+Every change is one short transaction that reads the device's row and writes it back
+only if its `version` is still the one read: two runs claiming one device at once
+cannot both win, on SQLite (one writer at a time) as on PostgreSQL (concurrent
+transactions). Claims and outcomes are idempotent per run, so an activity that is
+retried after a crash changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Table, event, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from adapters.files import private_file
+from domain.registry import (
+    CLAIMABLE_FROM,
+    CLAIMED_AS,
+    DeviceBusy,
+    DeviceClaim,
+    DeviceFacts,
+    DeviceFilter,
+    DeviceNotFound,
+    DevicePage,
+    DeviceRecord,
+    DeviceState,
+    Outcome,
+    RunKind,
+    RunOutcome,
+    state_after,
+)
+from registry.tables import DeviceRow
+
+logger = logging.getLogger("devprov.registry")
+
+DEVICES = cast(Table, DeviceRow.__table__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+MAX_PAGE = 1000
+_CLAIM_ATTEMPTS = 3
+_FACTS = tuple(DeviceFacts.model_fields)
+
+
+def _record(row: Mapping[Any, Any]) -> DeviceRecord:
+    values = {key: row[key] for key in DeviceRecord.model_fields}
+    for moment in ("claimed_at", "updated_at"):  # SQLite hands datetimes back naive
+        value = values[moment]
+        if isinstance(value, datetime) and value.tzinfo is None:
+            values[moment] = value.replace(tzinfo=UTC)
+    return DeviceRecord.model_validate(values)
+
+
+def _encode_cursor(device_id: str) -> str:
+    return base64.urlsafe_b64encode(device_id.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"'{cursor}' is not a cursor this registry gave") from None
+
+
+class DeviceRegistry:
+    """Devices and the runs that own them, in one SQL database.
+
+    Args:
+        engine: An async engine (`sqlite+aiosqlite://…` or `postgresql+asyncpg://…`)
+            whose schema is up to date (`open_registry` does both).
+        clock: Now, as an aware datetime (tests pass their own).
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # ------------------------------------------------------------------ runs
+
+    async def claim(self, claim: DeviceClaim) -> DeviceRecord:
+        """Make `claim`'s run the owner of its device, or refuse.
+
+        A device the registry has never seen is created by a provisioning claim. The
+        same run claiming again gets the same answer.
+
+        Raises:
+            DeviceNotFound: No such device for the claim's tenant (a decommission of an
+                unknown device, or another tenant's device).
+            DeviceBusy: Another run owns it, or its state allows no run of this kind.
+        """
+        for _ in range(_CLAIM_ATTEMPTS):
+            try:
+                async with self._engine.begin() as connection:
+                    won = await self._claim_once(connection, claim)
+            except IntegrityError:  # created by a concurrent claim: read it again
+                continue
+            if won is not None:
+                return won
+        record = await self.get(claim.device_id, claim.tenant)
+        raise DeviceBusy(record, claim.kind)
+
+    async def _claim_once(
+        self, connection: AsyncConnection, claim: DeviceClaim
+    ) -> DeviceRecord | None:
+        """The claimed record, or None when a concurrent change won the race."""
+        now = self._clock()
+        row = await self._row(connection, claim.device_id)
+        owned = {
+            "state": CLAIMED_AS[claim.kind].value,
+            "run_kind": claim.kind.value,
+            "workflow_id": claim.workflow_id,
+            "run_id": claim.run_id,
+            "claimed_at": now,
+            "updated_at": now,
+        }
+        if row is None:
+            if claim.kind is not RunKind.PROVISION:
+                raise DeviceNotFound(claim.device_id)
+            values = {
+                **{field: None for field in _FACTS},
+                **owned,
+                "device_id": claim.device_id,
+                "tenant": claim.tenant,
+                "strategy": claim.strategy,
+                "vendor": claim.vendor,
+                "model": claim.model,
+                "site": claim.site,
+                "claimed_from": DeviceState.UNPROVISIONED.value,
+                "version": 1,
+            }
+            await connection.execute(insert(DEVICES).values(values))
+            return _record(values)
+        record = _record(row)
+        if record.tenant != claim.tenant:
+            raise DeviceNotFound(claim.device_id)
+        if record.run_id == claim.run_id and record.state is CLAIMED_AS[claim.kind]:
+            return record
+        if record.state not in CLAIMABLE_FROM[claim.kind]:
+            raise DeviceBusy(record, claim.kind)
+        changes = {
+            **owned,
+            "strategy": claim.strategy,
+            "vendor": claim.vendor or record.vendor,
+            "model": claim.model or record.model,
+            "site": claim.site or record.site,
+            "claimed_from": record.state.value,
+            "version": record.version + 1,
+        }
+        if not await self._compare_and_set(connection, record, changes):
+            return None
+        return _record({**dict(row), **changes})
+
+    async def record_outcome(self, outcome: RunOutcome) -> DeviceRecord:
+        """Record how the run that owns the device left it; the run no longer owns it.
+
+        Idempotent: once recorded, the same outcome changes nothing. An outcome of a
+        run that does not own the device (it lost its claim) changes nothing either.
+
+        Raises:
+            DeviceNotFound: The registry has no such device.
+        """
+        async with self._engine.begin() as connection:
+            row = await self._row(connection, outcome.device_id)
+            if row is None:
+                raise DeviceNotFound(outcome.device_id)
+            record = _record(row)
+            claimed = record.state in CLAIMED_AS.values()
+            if record.run_id != outcome.run_id or not claimed or record.run_kind is None:
+                return record
+            before = DeviceState(row["claimed_from"] or DeviceState.UNPROVISIONED.value)
+            state = state_after(record.run_kind, outcome.outcome, before)
+            changes: dict[str, Any] = {
+                "state": state.value,
+                "claimed_from": None,
+                "updated_at": self._clock(),
+                "version": record.version + 1,
+            }
+            if state is DeviceState.DECOMMISSIONED:
+                changes.update({field: None for field in _FACTS})
+            elif outcome.outcome is not Outcome.UNDONE:
+                changes.update(outcome.facts.model_dump(exclude_none=True))
+            if not await self._compare_and_set(connection, record, changes):
+                raise RuntimeError(f"device '{record.device_id}' changed under its owner run")
+        logger.info(
+            "device %s: %s by %s run %s",
+            record.device_id,
+            state.value,
+            record.run_kind.value,
+            record.workflow_id,
+        )
+        return _record({**dict(row), **changes})
+
+    # ------------------------------------------------------------------ reads
+
+    async def get(self, device_id: str, tenant: str | None = None) -> DeviceRecord:
+        """The device's record; another tenant's device is `DeviceNotFound` too."""
+        async with self._engine.connect() as connection:
+            row = await self._row(connection, device_id)
+        if row is None or (tenant is not None and row["tenant"] != tenant):
+            raise DeviceNotFound(device_id)
+        return _record(row)
+
+    async def list(
+        self, where: DeviceFilter, *, limit: int = 100, cursor: str | None = None
+    ) -> DevicePage:
+        """Devices matching `where`, sorted by id, `limit` at a time from `cursor`.
+
+        Raises:
+            ValueError: A cursor this registry did not give.
+        """
+        limit = max(1, min(limit, MAX_PAGE))
+        query = select(DEVICES).order_by(DEVICES.c.device_id).limit(limit + 1)
+        columns = {
+            "tenant": DEVICES.c.tenant,
+            "state": DEVICES.c.state,
+            "strategy": DEVICES.c.strategy,
+            "vendor": DEVICES.c.vendor,
+            "site": DEVICES.c.site,
+            "network_ssid": DEVICES.c.network_ssid,
+        }
+        for name, value in where.model_dump(exclude_none=True).items():
+            query = query.where(columns[name] == str(value))
+        if cursor is not None:
+            query = query.where(DEVICES.c.device_id > _decode_cursor(cursor))
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        devices = [_record(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return DevicePage(
+            devices=devices, next_cursor=_encode_cursor(devices[-1].device_id) if more else None
+        )
+
+    # ------------------------------------------------------------------ rows
+
+    @staticmethod
+    async def _row(connection: AsyncConnection, device_id: str) -> Mapping[Any, Any] | None:
+        query = select(DEVICES).where(DEVICES.c.device_id == device_id)
+        return (await connection.execute(query)).mappings().first()
+
+    @staticmethod
+    async def _compare_and_set(
+        connection: AsyncConnection, record: DeviceRecord, changes: Mapping[str, Any]
+    ) -> bool:
+        result = await connection.execute(
+            update(DEVICES)
+            .where(DEVICES.c.device_id == record.device_id)
+            .where(DEVICES.c.version == record.version)
+            .values(dict(changes))
+        )
+        return result.rowcount == 1
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+    cursor.execute("PRAGMA busy_timeout=30000")  # writers queue instead of failing
+    cursor.close()
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def open_registry(url: str) -> DeviceRegistry:
+    """Open the registry at `url` and bring its schema up to date.
+
+    `sqlite+aiosqlite:///<path>` (the embedded default: a file under the data
+    directory, created 0600 in a 0700 directory) or `postgresql+asyncpg://…`.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        private_file(Path(parsed.database))
+    engine = create_async_engine(url, pool_pre_ping=True)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+    return DeviceRegistry(engine)

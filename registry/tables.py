@@ -1,0 +1,46 @@
+"""The registry's tables (SQLAlchemy 2 declarative). Changes need a migration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DeviceRow(Base):
+    """One device (see `domain.registry.DeviceRecord`)."""
+
+    __tablename__ = "devices"
+
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    strategy: Mapped[str] = mapped_column(String(64))
+    vendor: Mapped[str] = mapped_column(String(64), default="")
+    model: Mapped[str] = mapped_column(String(128), default="")
+    site: Mapped[str] = mapped_column(String(64), default="")
+    network_ssid: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(512))
+    cloud_thing: Mapped[str | None] = mapped_column(String(128))
+    cloud_certificate_id: Mapped[str | None] = mapped_column(String(128))
+    cloud_certificate_fingerprint: Mapped[str | None] = mapped_column(String(128))
+    zigbee_ieee: Mapped[str | None] = mapped_column(String(32))
+    zigbee_nwk: Mapped[str | None] = mapped_column(String(16))
+    run_kind: Mapped[str | None] = mapped_column(String(16))
+    workflow_id: Mapped[str | None] = mapped_column(String(256))
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_from: Mapped[str | None] = mapped_column(String(16))
+    """The state the owner run claimed the device in (restored when it undoes all)."""
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_devices_tenant_state", "tenant", "state", "device_id"),
+        Index("ix_devices_tenant_site", "tenant", "site", "device_id"),
+    )

@@ -1,0 +1,228 @@
+"""The device registry keeps one record per device and lets one run own it at a time,
+on SQLite and on a real PostgreSQL alike (issue 18)."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from pathlib import Path
+
+import pytest
+
+from domain.registry import (
+    DeviceBusy,
+    DeviceClaim,
+    DeviceFacts,
+    DeviceFilter,
+    DeviceNotFound,
+    DeviceState,
+    Outcome,
+    RunKind,
+    RunOutcome,
+)
+from registry import DeviceRegistry, open_registry
+
+DEVICE = "shelly-plus1-kitchen"
+
+
+def claim(
+    run: str, kind: RunKind = RunKind.PROVISION, device: str = DEVICE, tenant: str = "acme"
+) -> DeviceClaim:
+    return DeviceClaim(
+        device_id=device,
+        tenant=tenant,
+        kind=kind,
+        workflow_id=f"{kind.value}-{device}",
+        run_id=run,
+        strategy="http-wifi",
+        vendor="shelly",
+        model="SNSW-001P16EU",
+        site="lab",
+    )
+
+
+def done(run: str, device: str = DEVICE, **facts: str) -> RunOutcome:
+    return RunOutcome(
+        device_id=device, run_id=run, outcome=Outcome.DONE, facts=DeviceFacts(**facts)
+    )
+
+
+def undone(run: str) -> RunOutcome:
+    return RunOutcome(device_id=DEVICE, run_id=run, outcome=Outcome.UNDONE)
+
+
+async def test_a_provisioning_run_puts_a_new_device_in_service(registry: DeviceRegistry) -> None:
+    claimed = await registry.claim(claim("run-1"))
+    assert (claimed.state, claimed.tenant, claimed.run_id) == (
+        DeviceState.PROVISIONING,
+        "acme",
+        "run-1",
+    )
+
+    await registry.record_outcome(done("run-1", network_ssid="home-net", address="10.0.0.7"))
+
+    record = await registry.get(DEVICE, "acme")
+    assert record.state is DeviceState.IN_SERVICE
+    assert (record.network_ssid, record.address, record.run_id) == ("home-net", "10.0.0.7", "run-1")
+    assert record.version == 2
+
+
+async def test_claims_and_outcomes_are_idempotent_per_run(registry: DeviceRegistry) -> None:
+    first = await registry.claim(claim("run-1"))
+    assert await registry.claim(claim("run-1")) == first
+
+    recorded = await registry.record_outcome(done("run-1", network_ssid="home-net"))
+    assert await registry.record_outcome(done("run-1", network_ssid="other")) == recorded
+    assert (await registry.get(DEVICE)).network_ssid == "home-net"
+
+
+async def test_a_device_owned_by_a_run_cannot_be_claimed_by_another(
+    registry: DeviceRegistry,
+) -> None:
+    await registry.claim(claim("run-1"))
+
+    with pytest.raises(DeviceBusy, match="PROVISIONING by run provision-"):
+        await registry.claim(claim("run-2"))
+    with pytest.raises(DeviceBusy):
+        await registry.claim(claim("run-3", RunKind.DECOMMISSION))
+
+
+async def test_an_outcome_of_a_run_that_does_not_own_the_device_changes_nothing(
+    registry: DeviceRegistry,
+) -> None:
+    await registry.claim(claim("run-1"))
+
+    unchanged = await registry.record_outcome(done("run-stale"))
+
+    assert unchanged.state is DeviceState.PROVISIONING
+    assert unchanged.run_id == "run-1"
+
+
+async def test_a_run_that_undid_everything_leaves_the_state_it_found(
+    registry: DeviceRegistry,
+) -> None:
+    await registry.claim(claim("run-1"))
+    await registry.record_outcome(
+        RunOutcome(device_id=DEVICE, run_id="run-1", outcome=Outcome.UNDONE)
+    )
+    assert (await registry.get(DEVICE)).state is DeviceState.UNPROVISIONED
+
+    await registry.claim(claim("run-2"))
+    await registry.record_outcome(done("run-2", network_ssid="home-net"))
+    await registry.claim(claim("run-3", RunKind.DECOMMISSION))
+    await registry.record_outcome(
+        RunOutcome(device_id=DEVICE, run_id="run-3", outcome=Outcome.UNDONE)
+    )
+
+    record = await registry.get(DEVICE)
+    assert (record.state, record.network_ssid) == (DeviceState.IN_SERVICE, "home-net")
+
+
+async def test_leftovers_mark_the_device_failed_and_decommission_clears_it(
+    registry: DeviceRegistry,
+) -> None:
+    await registry.claim(claim("run-1"))
+    await registry.record_outcome(
+        RunOutcome(
+            device_id=DEVICE,
+            run_id="run-1",
+            outcome=Outcome.LEFTOVERS,
+            facts=DeviceFacts(cloud_thing=DEVICE),
+        )
+    )
+    assert (await registry.get(DEVICE)).state is DeviceState.FAILED
+
+    await registry.claim(claim("run-2", RunKind.DECOMMISSION))
+    await registry.record_outcome(done("run-2"))
+
+    record = await registry.get(DEVICE)
+    assert (record.state, record.cloud_thing, record.network_ssid) == (
+        DeviceState.DECOMMISSIONED,
+        None,
+        None,
+    )
+    again = await registry.claim(claim("run-3"))
+    assert again.state is DeviceState.PROVISIONING
+
+
+async def test_tenants_see_and_claim_only_their_own_devices(registry: DeviceRegistry) -> None:
+    await registry.claim(claim("run-1"))
+    await registry.record_outcome(done("run-1"))
+
+    with pytest.raises(DeviceNotFound):
+        await registry.get(DEVICE, "globex")
+    with pytest.raises(DeviceNotFound):
+        await registry.claim(claim("run-2", RunKind.DECOMMISSION, tenant="globex"))
+    with pytest.raises(DeviceNotFound):
+        await registry.claim(claim("run-3", tenant="globex"))
+    page = await registry.list(DeviceFilter(tenant="globex"))
+    assert page.devices == []
+
+
+async def test_a_decommission_of_an_unknown_device_is_not_found(registry: DeviceRegistry) -> None:
+    with pytest.raises(DeviceNotFound):
+        await registry.claim(claim("run-1", RunKind.DECOMMISSION, device="never-seen"))
+
+
+async def test_listing_filters_and_pages_in_device_id_order(registry: DeviceRegistry) -> None:
+    for n in range(7):
+        device = f"dev-{n}"
+        await registry.claim(claim(f"run-{n}", device=device))
+        if n % 2 == 0:
+            await registry.record_outcome(done(f"run-{n}", device=device, network_ssid="net-a"))
+
+    in_service = DeviceFilter(tenant="acme", state=DeviceState.IN_SERVICE)
+    first = await registry.list(in_service, limit=3)
+    assert [d.device_id for d in first.devices] == ["dev-0", "dev-2", "dev-4"]
+    assert first.next_cursor is not None
+    rest = await registry.list(in_service, limit=3, cursor=first.next_cursor)
+    assert [d.device_id for d in rest.devices] == ["dev-6"]
+    assert rest.next_cursor is None
+    by_network = await registry.list(DeviceFilter(network_ssid="net-a"), limit=10)
+    assert len(by_network.devices) == 4
+    with pytest.raises(ValueError, match="not a cursor"):
+        await registry.list(in_service, cursor="%%%")
+
+
+async def test_concurrent_provision_and_decommission_claims_have_exactly_one_winner(
+    registry: DeviceRegistry,
+) -> None:
+    """The race of the issue: many rounds, each with claims of both kinds at once."""
+    await registry.claim(claim("seed"))
+    await registry.record_outcome(done("seed"))
+    for round_ in range(15):
+        contenders = [
+            claim(f"r{round_}-{kind.value}-{n}", kind)
+            for n in range(4)
+            for kind in (RunKind.PROVISION, RunKind.DECOMMISSION)
+        ]
+        answers = await asyncio.gather(
+            *(registry.claim(c) for c in contenders), return_exceptions=True
+        )
+
+        winners = [
+            c for c, a in zip(contenders, answers, strict=True) if not isinstance(a, Exception)
+        ]
+        assert all(isinstance(a, DeviceBusy) for a in answers if isinstance(a, Exception)), answers
+        # In service, only a decommission may win; exactly one of them does.
+        assert [w.kind for w in winners] == [RunKind.DECOMMISSION], answers
+        record = await registry.get(DEVICE)
+        assert (record.state, record.run_id) == (DeviceState.DECOMMISSIONING, winners[0].run_id)
+        await registry.record_outcome(undone(winners[0].run_id))
+
+
+async def test_the_registry_survives_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'registry.db'}"
+    first = await open_registry(url)
+    await first.claim(claim("run-1"))
+    await first.record_outcome(done("run-1", network_ssid="home-net"))
+    await first.close()
+
+    again = await open_registry(url)
+    try:
+        record = await again.get(DEVICE)
+    finally:
+        await again.close()
+    assert (record.state, record.network_ssid) == (DeviceState.IN_SERVICE, "home-net")
+    assert stat.S_IMODE((tmp_path / "data" / "registry.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
