@@ -43,4 +43,5 @@ class DeviceRow(Base):
     __table_args__ = (
         Index("ix_devices_tenant_state", "tenant", "state", "device_id"),
         Index("ix_devices_tenant_site", "tenant", "site", "device_id"),
+        Index("ix_devices_tenant_network", "tenant", "network_ssid", "device_id"),
     )

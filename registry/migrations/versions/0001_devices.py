@@ -43,9 +43,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_devices_tenant_state", "devices", ["tenant", "state", "device_id"])
     op.create_index("ix_devices_tenant_site", "devices", ["tenant", "site", "device_id"])
+    op.create_index("ix_devices_tenant_network", "devices", ["tenant", "network_ssid", "device_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_devices_tenant_network", "devices")
     op.drop_index("ix_devices_tenant_site", "devices")
     op.drop_index("ix_devices_tenant_state", "devices")
     op.drop_table("devices")
