@@ -38,7 +38,7 @@ postgresql:
 	@sh scripts/install-postgresql.sh
 
 pytest: $(STAMP) browser postgresql
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=20
 
 test: lint typecheck pytest
 
