@@ -11,7 +11,7 @@ Every step checks what AWS holds before it acts, so a retried registration or un
 converges to the same end state (AWS takes no idempotency key for these calls):
 
 - thing: `DescribeThing` (its attribute `devprov_run` names the run), then `CreateThing`;
-- certificate: the thing's principals, then INACTIVE certificates made from the CSR since
+- certificate: the thing's principals, then certificates made from the CSR since
   the run began, then `CreateCertificateFromCsr` (inactive);
 - policy: `ListAttachedPolicies` on the certificate, then `AttachPolicy`;
 - principal: `ListThingPrincipals`, then `AttachThingPrincipal` (`EXCLUSIVE_THING`);
@@ -19,10 +19,12 @@ converges to the same end state (AWS takes no idempotency key for these calls):
 - site group: `DescribeThingGroup`, then `CreateThingGroup` (tagged with the site and run);
   `ListThingGroupsForThing`, then `AddThingToThingGroup`.
 
-The certificate is activated only once it is attached to the thing, and the undo
-deactivates it before detaching it: an ACTIVE certificate of the run is therefore always
-found through the thing, and an unattached one is INACTIVE, which bounds the search for
-certificates whose creation answer was lost.
+A certificate whose creation answer was lost has no name devprov knows: it is found among
+the certificates created since the run began, by its content (`certificates.py`). That
+search costs a `DescribeCertificate` per recent certificate, so a registration runs it
+only when an earlier attempt got as far as the certificate (the run's thing existed
+before the call); the undo always runs it. The certificate is activated only once it is
+attached to the thing, and the undo deactivates it before anything else.
 """
 
 from __future__ import annotations
@@ -290,10 +292,10 @@ class AwsIotAdapter:
                 found.append(certificate)
         return found
 
-    async def _unattached_certificates(
+    async def _recent_certificates(
         self, request: AwsThingRegistrationRequest, identity: CsrIdentity
     ) -> list[_Certificate]:
-        """INACTIVE certificates made from the CSR since the run began (newest first)."""
+        """Certificates made from the CSR since the run began, attached or not."""
         since = _aware(request.created_after)
         found: list[_Certificate] = []
         marker: str | None = None
@@ -312,7 +314,8 @@ class AwsIotAdapter:
                 if created is not None and _aware(created) < since:
                     reached_older = True
                     continue
-                if listed.get("status") != "INACTIVE" or "certificateId" not in listed:
+                # Any status: moto's server makes certificates ACTIVE even when asked not to.
+                if "certificateId" not in listed:
                     continue
                 certificate = await self._describe_certificate(listed["certificateId"])
                 if certificate is not None and is_signed_from(certificate.pem, identity):
@@ -326,7 +329,7 @@ class AwsIotAdapter:
         self, request: AwsThingRegistrationRequest, identity: CsrIdentity
     ) -> _Certificate | None:
         attached = await self._certificates_of(request.device_id, identity)
-        loose = await self._unattached_certificates(request, identity)
+        loose = await self._recent_certificates(request, identity)
         known = {certificate.certificate_id for certificate in attached}
         candidates = attached + [c for c in loose if c.certificate_id not in known]
         if not candidates:
@@ -471,7 +474,7 @@ class AwsIotAdapter:
         known = {certificate.certificate_id for certificate in certificates}
         certificates += [
             certificate
-            for certificate in await self._unattached_certificates(request, identity)
+            for certificate in await self._recent_certificates(request, identity)
             if certificate.certificate_id not in known
         ]
 
