@@ -292,10 +292,13 @@ class AwsIotAdapter:
                 found.append(certificate)
         return found
 
-    async def _recent_certificates(
+    async def _loose_certificates(
         self, request: AwsThingRegistrationRequest, identity: CsrIdentity
     ) -> list[_Certificate]:
-        """Certificates made from the CSR since the run began, attached or not."""
+        """Certificates made from the CSR since the run began and attached to no thing.
+
+        One attached to a thing is found through that thing, or is not the run's to take.
+        """
         since = _aware(request.created_after)
         found: list[_Certificate] = []
         marker: str | None = None
@@ -318,18 +321,33 @@ class AwsIotAdapter:
                 if "certificateId" not in listed:
                     continue
                 certificate = await self._describe_certificate(listed["certificateId"])
-                if certificate is not None and is_signed_from(certificate.pem, identity):
+                if (
+                    certificate is not None
+                    and is_signed_from(certificate.pem, identity)
+                    and not await self._things_of(certificate)
+                ):
                     found.append(certificate)
             marker = page.get("nextMarker")
             if reached_older or not marker:
                 break
         return found
 
+    async def _things_of(self, certificate: _Certificate) -> list[str]:
+        try:
+            answer = await self._aws(
+                "ListPrincipalThings",
+                self._iot.list_principal_things(principal=certificate.arn),
+                certificate_id=certificate.certificate_id,
+            )
+        except CloudNotFound:
+            return []
+        return answer.get("things", [])
+
     async def _find_own_certificate(
         self, request: AwsThingRegistrationRequest, identity: CsrIdentity
     ) -> _Certificate | None:
         attached = await self._certificates_of(request.device_id, identity)
-        loose = await self._recent_certificates(request, identity)
+        loose = await self._loose_certificates(request, identity)
         known = {certificate.certificate_id for certificate in attached}
         candidates = attached + [c for c in loose if c.certificate_id not in known]
         if not candidates:
@@ -470,11 +488,11 @@ class AwsIotAdapter:
         existing = await self._describe_thing(thing_name)
         ours = existing is not None and existing[1].get(RUN_ATTRIBUTE) == request.run_id
 
-        certificates = await self._certificates_of(thing_name, identity) if existing else []
+        certificates = await self._certificates_of(thing_name, identity) if ours else []
         known = {certificate.certificate_id for certificate in certificates}
         certificates += [
             certificate
-            for certificate in await self._recent_certificates(request, identity)
+            for certificate in await self._loose_certificates(request, identity)
             if certificate.certificate_id not in known
         ]
 
@@ -551,16 +569,7 @@ class AwsIotAdapter:
                 certificate_id=cid,
                 policy_name=policy,
             )
-        try:
-            answer = await self._aws(
-                "ListPrincipalThings",
-                self._iot.list_principal_things(principal=current.arn),
-                certificate_id=cid,
-            )
-            things = answer.get("things", [])
-        except CloudNotFound:
-            things = []
-        for thing_name in things:
+        for thing_name in await self._things_of(current):
             await self._ignoring_not_found(
                 "DetachThingPrincipal",
                 self._iot.detach_thing_principal(thingName=thing_name, principal=current.arn),
@@ -629,20 +638,23 @@ async def open_aws_iot_adapter(
     session = session or AioSession(profile=settings.profile)
     config = settings.sdk_config()
     async with AsyncExitStack() as stack:
-        iot = await stack.enter_async_context(
-            session.create_client(
-                "iot",
-                region_name=settings.region,
-                endpoint_url=settings.iot_endpoint_url,
-                config=config,
+        try:
+            iot = await stack.enter_async_context(
+                session.create_client(
+                    "iot",
+                    region_name=settings.region,
+                    endpoint_url=settings.iot_endpoint_url,
+                    config=config,
+                )
             )
-        )
-        iot_data = await stack.enter_async_context(
-            session.create_client(
-                "iot-data",
-                region_name=settings.region,
-                endpoint_url=settings.iot_data_endpoint_url,
-                config=config,
+            iot_data = await stack.enter_async_context(
+                session.create_client(
+                    "iot-data",
+                    region_name=settings.region,
+                    endpoint_url=settings.iot_data_endpoint_url,
+                    config=config,
+                )
             )
-        )
+        except Exception as error:  # e.g. no region anywhere in the chain
+            raise cloud_error(error, operation="CreateClient") from error
         yield AwsIotAdapter(iot, iot_data, settings)

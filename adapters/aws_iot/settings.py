@@ -1,10 +1,13 @@
 """How the AWS IoT adapter finds AWS: the standard AWS chain, plus a few devprov knobs.
 
 Region, credentials and endpoints come from where every AWS tool looks for them: the
-environment (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`,
-`AWS_ENDPOINT_URL_IOT`, `AWS_ENDPOINT_URL_IOT_DATA`), the shared config and credentials
-files, then container or instance roles. `AwsIotSettings` overrides only what it sets, and
-never holds a credential, so it can be logged and shown.
+environment (`AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+`AWS_PROFILE`, `AWS_ENDPOINT_URL_IOT`, `AWS_ENDPOINT_URL_IOT_DATA_PLANE`), the shared
+config and credentials files (`endpoint_url` in a profile's `iot` / `iot_data_plane`
+sections), then container or instance roles. The data plane's variable is named after
+its service id, "IoT Data Plane": `AWS_ENDPOINT_URL_IOT_DATA` is not read by the SDK.
+`AwsIotSettings` overrides only what it sets, and never holds a credential, so it can be
+logged and shown.
 """
 
 from __future__ import annotations

@@ -135,9 +135,13 @@ class AwsFaultProxy:
 
     def clear(self) -> None:
         """Forget the faults still pending and what was seen."""
-        self.faults.clear()
+        self.clear_faults()
         self.operations.clear()
         self.injected.clear()
+
+    def clear_faults(self) -> None:
+        """Forget the faults still pending."""
+        self.faults.clear()
 
     def count(self, operation: str) -> int:
         """How many requests of `operation` reached the proxy."""
