@@ -81,7 +81,10 @@ class SimulatedAwsIotDevice:
         """Keep the certificate AWS issued; `ValueError` if it is not a PEM certificate."""
         if self._key is None:
             raise ValueError("the device has made no key: ask for its CSR first")
-        self._certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+        try:
+            self._certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+        except ValueError as error:
+            raise ValueError("not a PEM X.509 certificate") from error
 
     @property
     def has_certificate(self) -> bool:
