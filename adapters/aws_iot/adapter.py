@@ -133,10 +133,12 @@ class AwsIotAdapter:
         thing_arn, thing_is_new = await self._ensure_thing(request, attributes)
         # A certificate of an earlier attempt exists only if that attempt made the thing.
         certificate = None if thing_is_new else await self._find_own_certificate(request, identity)
+        certificate_is_new = certificate is None
         if certificate is None:
             certificate = await self._create_certificate(request)
-        await self._ensure_policy(request.policy_name, certificate)
-        await self._ensure_attached(thing_name, certificate)
+        # What this call just created holds nothing yet: no need to look before acting.
+        await self._ensure_policy(request.policy_name, certificate, look=not certificate_is_new)
+        await self._ensure_attached(thing_name, certificate, look=not thing_is_new)
         if certificate.status != "ACTIVE":
             await self._aws(
                 "UpdateCertificate",
@@ -145,7 +147,7 @@ class AwsIotAdapter:
                 ),
                 certificate_id=certificate.certificate_id,
             )
-        await self._ensure_in_group(thing_name, group, request)
+        await self._ensure_in_group(thing_name, group, request, look=not thing_is_new)
         logger.info(
             "AWS IoT thing %s registered with certificate %s in group %s",
             thing_name,
@@ -405,8 +407,10 @@ class AwsIotAdapter:
             if not marker:
                 return names
 
-    async def _ensure_policy(self, policy_name: str, certificate: _Certificate) -> None:
-        if policy_name in await self._attached_policies(certificate):
+    async def _ensure_policy(
+        self, policy_name: str, certificate: _Certificate, *, look: bool
+    ) -> None:
+        if look and policy_name in await self._attached_policies(certificate):
             return
         await self._aws(
             "AttachPolicy",
@@ -415,8 +419,10 @@ class AwsIotAdapter:
             certificate_id=certificate.certificate_id,
         )
 
-    async def _ensure_attached(self, thing_name: str, certificate: _Certificate) -> None:
-        if certificate.arn in await self._thing_principals(thing_name):
+    async def _ensure_attached(
+        self, thing_name: str, certificate: _Certificate, *, look: bool
+    ) -> None:
+        if look and certificate.arn in await self._thing_principals(thing_name):
             return
         await self._aws(
             "AttachThingPrincipal",
@@ -448,8 +454,10 @@ class AwsIotAdapter:
                 return names
 
     async def _ensure_in_group(
-        self, thing_name: str, group: str, request: AwsThingRegistrationRequest
+        self, thing_name: str, group: str, request: AwsThingRegistrationRequest, *, look: bool
     ) -> None:
+        if look and group in await self._groups_of(thing_name):
+            return
         try:
             await self._aws(
                 "DescribeThingGroup",
@@ -470,8 +478,6 @@ class AwsIotAdapter:
                     ),
                     thing_group=group,
                 )
-        if group in await self._groups_of(thing_name):
-            return
         await self._aws(
             "AddThingToThingGroup",
             self._iot.add_thing_to_thing_group(thingGroupName=group, thingName=thing_name),
