@@ -8,7 +8,6 @@ through a separate client that talks to moto directly.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -38,76 +37,71 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="module")
-def local_aws() -> Iterator[LocalAws]:
-    """moto's server on a free loopback port, for the module; stopped after it."""
+def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    """moto's server on a free loopback port, and an environment that names only it (no
+    profile, no roles), for the module; both undone after it."""
+    files = tmp_path_factory.mktemp("aws")
     running = start_local_aws()
     try:
-        yield running
+        with pytest.MonkeyPatch.context() as env:
+            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+                env.delenv(name, raising=False)
+            env.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+            env.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+            env.setenv("AWS_DEFAULT_REGION", LOCAL_REGION)
+            env.setenv("AWS_CONFIG_FILE", str(files / "config"))
+            env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(files / "credentials"))
+            env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+            # The adapter must make one attempt per call whatever the environment asks.
+            env.setenv("AWS_MAX_ATTEMPTS", "5")
+            env.setenv("AWS_RETRY_MODE", "standard")
+            yield running
     finally:
         running.close()
 
 
-@pytest.fixture
-def aws_env(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> LocalAws:
-    """An empty local AWS and an environment that names only it: no profile, no roles."""
-    local_aws.reset()
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", LOCAL_REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    # The adapter must make one attempt per call whatever the environment asks.
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "5")
-    monkeypatch.setenv("AWS_RETRY_MODE", "standard")
-    return local_aws
-
-
 @pytest.fixture(scope="module")
-def operation_resolver() -> AwsOperationResolver:
-    return AwsOperationResolver()
-
-
-@pytest.fixture(scope="module")
-def sdk_session() -> AioSession:
+def sdk_session(aws_env: LocalAws) -> AioSession:
     """One session for the module's clients: it loads the SDK's service models once."""
     return AioSession()
 
 
-@pytest.fixture
-async def fault_proxy(
-    aws_env: LocalAws, operation_resolver: AwsOperationResolver
-) -> AsyncIterator[AwsFaultProxy]:
-    proxy = await start_aws_fault_proxy(aws_env.url, resolver=operation_resolver)
+@pytest.fixture(scope="module")
+async def fault_proxy(aws_env: LocalAws) -> AsyncIterator[AwsFaultProxy]:
+    proxy = await start_aws_fault_proxy(aws_env.url, resolver=AwsOperationResolver())
     try:
         yield proxy
     finally:
         await proxy.close()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
+def fresh_aws(aws_env: LocalAws, fault_proxy: AwsFaultProxy) -> LocalAws:
+    """Every test starts with an empty AWS and no fault pending."""
+    aws_env.reset()
+    fault_proxy.clear()
+    return aws_env
+
+
+@pytest.fixture(scope="module")
 def aws_settings() -> AwsIotSettings:
     return AwsIotSettings(connect_timeout=1.0, read_timeout=3.0, throttle_retry_after=1.5)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def aws_adapter(
-    fault_proxy: AwsFaultProxy,
-    aws_settings: AwsIotSettings,
-    sdk_session: AioSession,
-    monkeypatch: pytest.MonkeyPatch,
+    fault_proxy: AwsFaultProxy, aws_settings: AwsIotSettings, sdk_session: AioSession
 ) -> AsyncIterator[AwsIotAdapter]:
     """The adapter, configured the AWS way: credentials, region and endpoints from the
     environment (`AWS_ENDPOINT_URL_IOT`, `AWS_ENDPOINT_URL_IOT_DATA_PLANE`)."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_IOT", fault_proxy.url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_IOT_DATA_PLANE", fault_proxy.url)
-    async with open_aws_iot_adapter(aws_settings, session=sdk_session) as adapter:
-        yield adapter
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ENDPOINT_URL_IOT", fault_proxy.url)
+        env.setenv("AWS_ENDPOINT_URL_IOT_DATA_PLANE", fault_proxy.url)
+        async with open_aws_iot_adapter(aws_settings, session=sdk_session) as adapter:
+            yield adapter
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def moto_iot(aws_env: LocalAws, sdk_session: AioSession) -> AsyncIterator[IoTClient]:
     """A separate client that sees what moto holds, past the fault proxy."""
     async with sdk_session.create_client(
@@ -116,7 +110,7 @@ async def moto_iot(aws_env: LocalAws, sdk_session: AioSession) -> AsyncIterator[
         yield client
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def moto_iot_data(
     aws_env: LocalAws, sdk_session: AioSession
 ) -> AsyncIterator[IoTDataPlaneClient]:
@@ -128,7 +122,7 @@ async def moto_iot_data(
 
 
 @pytest.fixture
-async def tenant_policy(moto_iot: IoTClient) -> str:
+async def tenant_policy(fresh_aws: LocalAws, moto_iot: IoTClient) -> str:
     await moto_iot.create_policy(policyName=POLICY, policyDocument=POLICY_DOCUMENT)
     return POLICY
 
