@@ -264,6 +264,13 @@ class AwsIotAdapter:
             pem=description.get("certificatePem", ""),
         )
 
+    def _is_from(self, certificate: _Certificate, identity: CsrIdentity) -> bool:
+        return is_signed_from(
+            certificate.pem,
+            identity,
+            match_subject=self._settings.match_certificate_subject,
+        )
+
     async def _thing_principals(self, thing_name: str) -> list[str]:
         principals: list[str] = []
         token: str | None = None
@@ -290,7 +297,7 @@ class AwsIotAdapter:
             if certificate_id is None:
                 continue
             certificate = await self._describe_certificate(certificate_id)
-            if certificate is not None and is_signed_from(certificate.pem, identity):
+            if certificate is not None and self._is_from(certificate, identity):
                 found.append(certificate)
         return found
 
@@ -325,7 +332,7 @@ class AwsIotAdapter:
                 certificate = await self._describe_certificate(listed["certificateId"])
                 if (
                     certificate is not None
-                    and is_signed_from(certificate.pem, identity)
+                    and self._is_from(certificate, identity)
                     and not await self._things_of(certificate)
                 ):
                     found.append(certificate)

@@ -3,9 +3,9 @@
 AWS takes no idempotency key on `CreateCertificateFromCsr`: when its answer is lost, the
 certificate exists and only its content says whose it is. AWS signs the CSR's public key,
 so a certificate carrying that key is the device's. moto's server signs a key of its own
-and keeps only the CSR's subject, so a certificate with exactly the CSR's subject counts
-too; device CSRs name the device (and, from devprov's simulator, the key's fingerprint) in
-their subject, so this cannot match another device's certificate.
+and keeps only the CSR's subject; against it (`AwsIotSettings.match_certificate_subject`)
+a certificate with exactly the CSR's subject counts too. The simulated device puts its
+key's fingerprint in its subject, so even then one key's certificate is not another's.
 """
 
 from __future__ import annotations
@@ -46,12 +46,20 @@ def csr_identity(csr_pem: str) -> CsrIdentity:
     return CsrIdentity(public_key_der=_public_der(csr.public_key()), subject=csr.subject)
 
 
-def is_signed_from(certificate_pem: str, identity: CsrIdentity) -> bool:
-    """Whether the certificate was signed from the CSR `identity` was read from."""
+def is_signed_from(
+    certificate_pem: str, identity: CsrIdentity, *, match_subject: bool = False
+) -> bool:
+    """Whether the certificate was signed from the CSR `identity` was read from.
+
+    Args:
+        certificate_pem: The certificate, as AWS describes it.
+        identity: What the CSR holds.
+        match_subject: Also accept a certificate whose subject is the CSR's (moto).
+    """
     try:
         certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
     except ValueError:
         return False
     if identity.public_key_der and _public_der(certificate.public_key()) == identity.public_key_der:
         return True
-    return len(identity.subject) > 0 and certificate.subject == identity.subject
+    return match_subject and len(identity.subject) > 0 and certificate.subject == identity.subject

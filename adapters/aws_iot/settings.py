@@ -33,6 +33,9 @@ class AwsIotSettings:
         throttle_retry_after: Seconds to wait after a throttled call (AWS names none).
         certificate_search_pages: Pages of `ListCertificates` (newest first, 250 a page)
             searched for a certificate whose creation answer was lost.
+        match_certificate_subject: Also take a certificate with the CSR's subject as made
+            from the CSR. Only for moto's server, which signs a key of its own; AWS signs
+            the CSR's key, which is what is matched otherwise.
     """
 
     region: str | None = None
@@ -44,6 +47,7 @@ class AwsIotSettings:
     thing_group_prefix: str = "devprov-site-"
     throttle_retry_after: float = 1.0
     certificate_search_pages: int = 4
+    match_certificate_subject: bool = False
 
     def sdk_config(self) -> AioConfig:
         """The SDK's client config: one attempt per call, so that Temporal alone retries.

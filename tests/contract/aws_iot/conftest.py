@@ -85,7 +85,12 @@ def fresh_aws(aws_env: LocalAws, fault_proxy: AwsFaultProxy) -> LocalAws:
 
 @pytest.fixture(scope="module")
 def aws_settings() -> AwsIotSettings:
-    return AwsIotSettings(connect_timeout=1.0, read_timeout=3.0, throttle_retry_after=1.5)
+    return AwsIotSettings(
+        connect_timeout=1.0,
+        read_timeout=3.0,
+        throttle_retry_after=1.5,
+        match_certificate_subject=True,  # moto signs a key of its own
+    )
 
 
 @pytest.fixture(scope="module")
