@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import urllib.request
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from moto.server import ThreadedMotoServer
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 LOCAL_ACCESS_KEY_ID = "AKIDLOCALDEVPROV"
 """Credentials the local AWS accepts (it accepts any); never a real account's."""
@@ -40,6 +42,9 @@ class LocalAws:
 
 def start_local_aws(host: str = "127.0.0.1", port: int = 0) -> LocalAws:
     """Start moto's server on `host` (loopback by default) and a free port unless given."""
+    # Imported here: moto takes seconds to import and only the local AWS needs it.
+    from moto.server import ThreadedMotoServer
+
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
