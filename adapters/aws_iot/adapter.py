@@ -43,6 +43,7 @@ from aiobotocore.session import AioSession
 
 from adapters.aws_iot.certificates import CsrIdentity, csr_identity, is_signed_from
 from adapters.aws_iot.errors import cloud_error
+from adapters.aws_iot.sdk_logs import protect_sdk_logs
 from adapters.aws_iot.settings import AwsIotSettings
 from adapters.errors import clip
 from adapters.vendor_cloud.errors import (
@@ -648,6 +649,7 @@ async def open_aws_iot_adapter(
     chain (environment, shared config files, roles), as for every AWS tool.
     """
     settings = settings or AwsIotSettings()
+    protect_sdk_logs()
     session = session or AioSession(profile=settings.profile)
     config = settings.sdk_config()
     async with AsyncExitStack() as stack:

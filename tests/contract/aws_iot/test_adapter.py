@@ -29,6 +29,7 @@ from tests.contract.aws_iot.helpers import (
     POLICY,
     RUN_ID,
     SECRET_ACCESS_KEY,
+    SESSION_TOKEN,
     registration_request,
 )
 
@@ -407,12 +408,17 @@ async def test_no_credentials_in_the_chain_is_unauthorized(
 
 
 async def test_no_secret_reaches_logs_errors_or_results(
-    aws_adapter: AwsIotAdapter,
     fault_proxy: AwsFaultProxy,
+    aws_settings: AwsIotSettings,
     tenant_policy: str,
     device: SimulatedAwsIotDevice,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Temporary credentials, as from a role: the session token is a secret too.
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IOT", fault_proxy.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IOT_DATA_PLANE", fault_proxy.url)
     caplog.set_level(logging.DEBUG)
     request = registration_request(device)
     errors: list[CloudError] = []
@@ -420,15 +426,16 @@ async def test_no_secret_reaches_logs_errors_or_results(
         ("CreateThing", "throttle"),
         ("AttachPolicy", "drop_after_commit"),
     ]
-    for step, kind in faults:
-        fail_once(fault_proxy, step, kind)
-        with pytest.raises(CloudError) as failure:
-            await aws_adapter.register_thing(request)
-        fault_proxy.clear_faults()
-        errors.append(failure.value)
-    registration = await aws_adapter.register_thing(request)
-    await aws_adapter.confirm_network(DEVICE_ID, "home")
-    await aws_adapter.remove_thing(request)
+    async with open_aws_iot_adapter(aws_settings) as adapter:
+        for step, kind in faults:
+            fail_once(fault_proxy, step, kind)
+            with pytest.raises(CloudError) as failure:
+                await adapter.register_thing(request)
+            fault_proxy.clear_faults()
+            errors.append(failure.value)
+        registration = await adapter.register_thing(request)
+        await adapter.confirm_network(DEVICE_ID, "home")
+        await adapter.remove_thing(request)
 
     private_key = device._key
     assert private_key is not None
@@ -438,9 +445,11 @@ async def test_no_secret_reaches_logs_errors_or_results(
         serialization.NoEncryption(),
     ).decode()
     key_body = private_pem.splitlines()[1]
-    assert "botocore" in caplog.text  # the SDK's own debug logs were captured too
+    # The SDK's own debug logs were captured too, the signed requests among them.
+    assert "x-amz-security-token" in caplog.text.lower()
     shown = [caplog.text, registration.model_dump_json(), repr(device)]
     shown += [f"{e!s} {e!r} {e.details} {e.__cause__!s}" for e in errors]
     for text in shown:
         assert SECRET_ACCESS_KEY not in text
+        assert SESSION_TOKEN not in text
         assert key_body not in text
