@@ -12,11 +12,14 @@ Faults, each used up one matching request at a time:
 - `server_error`: HTTP 503 `ServiceUnavailableException`; the call does not reach AWS;
 - `drop`: the connection is closed before the call reaches AWS;
 - `drop_after_commit`: the call reaches AWS and takes effect, then the connection is
-  closed without an answer (a lost answer).
+  closed without an answer (a lost answer);
+- `stall`: the call is held `seconds` before it goes on to AWS, as a slow AWS would; a
+  caller that gave up meanwhile never sees the answer, though the call takes effect.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,7 +29,7 @@ import aiohttp
 import botocore.session
 from aiohttp import web
 
-FaultKind = Literal["throttle", "server_error", "drop", "drop_after_commit"]
+FaultKind = Literal["throttle", "server_error", "drop", "drop_after_commit", "stall"]
 ANY_OPERATION = "*"
 
 _HOP_BY_HOP = frozenset(
@@ -50,6 +53,7 @@ class AwsFault:
     kind: FaultKind
     times: int = 1
     retry_after: float | None = None
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -129,9 +133,13 @@ class AwsFaultProxy:
         *,
         times: int = 1,
         retry_after: float | None = None,
+        seconds: float = 0.0,
     ) -> None:
-        """Fail the next `times` requests of `operation` with `kind`."""
-        self.faults.append(AwsFault(operation, kind, times, retry_after))
+        """Fail the next `times` requests of `operation` with `kind`.
+
+        `retry_after` goes with `throttle` answers, `seconds` is how long `stall` holds.
+        """
+        self.faults.append(AwsFault(operation, kind, times, retry_after, seconds))
 
     def clear(self) -> None:
         """Forget the faults still pending and what was seen."""
@@ -179,6 +187,8 @@ class AwsFaultProxy:
             return _aws_error(503, headers, "Service Unavailable")
         if fault is not None and fault.kind == "drop":
             return _drop(request)
+        if fault is not None and fault.kind == "stall":
+            await asyncio.sleep(fault.seconds)
         assert self._http is not None
         async with self._http.request(
             request.method,

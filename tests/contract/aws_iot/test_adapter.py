@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from aiobotocore.session import AioSession
 from cryptography.hazmat.primitives import serialization
 from types_aiobotocore_iot import IoTClient
 
@@ -18,6 +19,7 @@ from adapters.vendor_cloud.errors import (
     CloudError,
     CloudNotFound,
     CloudRateLimited,
+    CloudTimeout,
     CloudUnauthorized,
     CloudUnavailable,
 )
@@ -325,6 +327,25 @@ async def test_server_errors_and_dropped_connections_are_retryable_unavailable(
 
     assert failure.value.code is ErrorCode.CLOUD_UNAVAILABLE
     assert failure.value.retryable
+
+
+async def test_an_answer_slower_than_the_read_timeout_is_a_retryable_timeout(
+    fault_proxy: AwsFaultProxy,
+    sdk_session: AioSession,
+    device: SimulatedAwsIotDevice,
+) -> None:
+    fault_proxy.inject("DescribeThing", "stall", seconds=2.0)
+    settings = AwsIotSettings(
+        iot_endpoint_url=fault_proxy.url, iot_data_endpoint_url=fault_proxy.url, read_timeout=0.3
+    )
+
+    async with open_aws_iot_adapter(settings, session=sdk_session) as adapter:
+        with pytest.raises(CloudTimeout) as slow:
+            await adapter.register_thing(registration_request(device))
+
+    assert slow.value.code is ErrorCode.CLOUD_TIMEOUT
+    assert slow.value.retryable
+    assert fault_proxy.count("DescribeThing") == 1
 
 
 async def test_a_policy_that_does_not_exist_is_not_found_and_undo_cleans_up(
