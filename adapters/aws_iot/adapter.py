@@ -171,8 +171,8 @@ class AwsIotAdapter:
         for name, value in attributes.items():
             if not _ATTRIBUTE_NAME.match(name) or not _ATTRIBUTE_VALUE.match(value):
                 raise CloudInvalidRequest(
-                    f"thing attribute {clip(name, 100)!r} does not fit AWS IoT's attribute "
-                    "rules (names [a-zA-Z0-9_.,@/:#-], values also =[] , no spaces)",
+                    f"thing attribute {clip(name, 100)!r} does not fit AWS IoT's rules: "
+                    "letters, digits and _.,@/:#- (values also =[]), no spaces",
                     details={"operation": "CreateThing", "thing_name": request.device_id},
                 )
         if request.attributes.get(RUN_ATTRIBUTE, request.run_id) != request.run_id:

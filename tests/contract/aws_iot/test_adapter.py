@@ -17,6 +17,7 @@ from adapters.aws_iot import AwsIotAdapter, AwsIotSettings, open_aws_iot_adapter
 from adapters.vendor_cloud.errors import (
     CloudConflict,
     CloudError,
+    CloudInvalidRequest,
     CloudNotFound,
     CloudRateLimited,
     CloudTimeout,
@@ -395,6 +396,20 @@ async def test_a_thing_of_another_run_is_a_conflict_and_its_undo_keeps_it(
     assert conflict.value.details["owner_run"] == "run-in-service"
     assert removal.thing_kept_for_other_owner
     await assert_registered_once(moto_iot)
+
+
+async def test_attributes_aws_cannot_hold_are_refused_before_any_call(
+    aws_adapter: AwsIotAdapter, fault_proxy: AwsFaultProxy, device: SimulatedAwsIotDevice
+) -> None:
+    request = registration_request(device).model_copy(
+        update={"attributes": {"location": "Kitchen, 2nd floor"}}
+    )
+
+    with pytest.raises(CloudInvalidRequest) as refused:
+        await aws_adapter.register_thing(request)
+
+    assert "location" in refused.value.message
+    assert fault_proxy.operations == []
 
 
 async def test_a_thing_made_outside_devprov_is_a_conflict(
