@@ -11,8 +11,8 @@ from api.app import ApiDependencies, start_api
 from api.auth import AuthConfig
 from config.policies import load_policy_book
 from config.settings import Settings
+from connection.temporal_client import connect
 from strategies.catalog import build_registry
-from worker.temporal_client import connect
 
 logger = logging.getLogger("devprov.api")
 

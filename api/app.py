@@ -14,14 +14,14 @@ from api import ops, routes_fleets, routes_runs, routes_streams
 from api.access import auth_middleware
 from api.console import add_console_routes
 from api.dependencies import ApiDependencies
-from api.fleets import FleetRuns
 from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
 from api.metrics import ApiMetrics
 from api.openapi import serve_openapi
-from api.problems import problem_middleware
-from api.runs import ProvisioningRuns
+from api.problems import answering_problems, problem_middleware
 from api.streams import ProgressHub
 from domain.api_models import API_PREFIX
+from services.fleets import FleetRuns
+from services.runs import ProvisioningRuns
 
 __all__ = ["ApiDependencies", "ApiServer", "create_app", "start_api"]
 
@@ -86,8 +86,8 @@ def _add_routes(app: web.Application) -> None:
 async def _progress_hub(app: web.Application) -> AsyncIterator[None]:
     runs = app[RUNS]
     interval = app[DEPENDENCIES].settings.sse_poll_interval_seconds
-    hub = ProgressHub(runs.query_progress, interval)
-    fleet_hub = ProgressHub(app[FLEETS].query_progress, interval)
+    hub = ProgressHub(answering_problems(runs.query_progress), interval)
+    fleet_hub = ProgressHub(answering_problems(app[FLEETS].query_progress), interval)
     app[HUB] = hub
     app[FLEET_HUB] = fleet_hub
     app[METRICS].watch_hubs(hub, fleet_hub)

@@ -56,9 +56,9 @@ from bench.processes import (
 )
 from bench.stack import free_port
 from config.settings import Settings
+from connection.temporal_client import connect
 from domain.api_models import PROGRESS_SSE_EVENT
 from worker.dev_server import start_dev_server
-from worker.temporal_client import connect
 
 SITE = "bench"
 START_BODY = {

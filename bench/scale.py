@@ -53,9 +53,9 @@ from bench.processes import Workers, devprov_worker_commands, worker_processes
 from bench.raw_temporal import RawPipeline, RawPipelineRun, raw_step
 from bench.stack import free_port, start_bench_api
 from config.settings import Settings
+from connection.temporal_client import connect
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from worker.dev_server import DevServer, start_dev_server
-from worker.temporal_client import connect
 from worker.workers import WORKFLOW_RUNNER
 
 WORKFLOW_CACHE = 1000

@@ -30,18 +30,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from api.problems import ApiError
-from api.run_listing import RunFilter, list_runs
-from api.runs import ProvisioningRuns
 from cli.provisioning import add_commands, add_runs_show
 from cli.replay import fetch_history, load_history_dir, replay_histories
 from config.policies import load_policy_book
 from config.settings import Settings
+from connection.codec import data_converter, load_key_ring
+from connection.temporal_client import connect, key_file
 from domain.api_models import StartedRun
 from domain.run import CENTRAL_TASK_QUEUE
+from services.errors import ServiceError
+from services.run_listing import RunFilter, list_runs
+from services.runs import ProvisioningRuns
 from strategies.catalog import build_registry
-from worker.codec import data_converter, load_key_ring
-from worker.temporal_client import connect, key_file
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -152,7 +152,7 @@ async def _retry(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         outcome = await runs.retry(args.device_id, started_by="cli")
-    except ApiError as problem:
+    except ServiceError as problem:
         print(f"{problem.code.value}: {problem.detail}", file=sys.stderr)
         return 1
     if isinstance(outcome, StartedRun):

@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from worker.codec import KeyRing, data_converter
+from connection.codec import KeyRing, data_converter
 from workflows.search_attributes import ALL_KEYS
 
 TEST_KEY_RING = KeyRing.parse("test-new:" + "A" * 43 + "=," + "test-old:" + "B" * 43 + "=")

@@ -19,11 +19,11 @@ from pydantic import SecretStr
 from activities.vendor_cloud import VendorCloudActivities
 from adapters.vendor_cloud import VendorCloudAdapter
 from config.settings import Settings
+from connection.temporal_client import connect_when_reachable
 from worker.health import serve_health
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics
 from worker.systemd_notify import systemd_service
-from worker.temporal_client import connect_when_reachable
 from worker.workers import central_worker
 
 logger = logging.getLogger("devprov.worker.central")

@@ -25,6 +25,7 @@ from api import ApiDependencies, start_api
 from api.auth import AuthConfig, Scope, new_key
 from config.policies import load_policy_book
 from config.settings import Settings
+from connection.temporal_client import connect, key_file
 from simulators.http_wifi import default_fleet, start_simulator
 from simulators.improv_ble import ImprovDeviceFleet, default_improv_specs, start_improv_control
 from simulators.serving import serve_app
@@ -39,7 +40,6 @@ from worker.edge import edge_node
 from worker.edge_capabilities import SimulatedWorld
 from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.logging_setup import configure_logging
-from worker.temporal_client import connect, key_file
 from worker.workers import central_worker
 from worker.zigbee_capability import share_simulated_zigbee_world
 

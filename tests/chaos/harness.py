@@ -28,6 +28,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from api import ApiDependencies, ApiServer, start_api
 from config.policies import load_policy_book
 from config.settings import Settings
+from connection.codec import data_converter
 from simulators.http_wifi import (
     RunningSimulator,
     SimulatedWifiDevice,
@@ -38,7 +39,6 @@ from simulators.http_wifi.fleet import LAB_NETWORK_PASSPHRASE, LAB_NETWORK_SSID
 from simulators.vendor_cloud import CloudConfig, RunningCloud, start_cloud_simulator
 from strategies.catalog import build_registry
 from tests.conftest import TEST_KEY_RING
-from worker.codec import data_converter
 from worker.dev_server import DevServer, start_dev_server
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -40,6 +40,8 @@ PRODUCT_PACKAGES = (
     "adapters",
     "activities",
     "workflows",
+    "connection",
+    "services",
     "worker",
     "api",
     "simulators",

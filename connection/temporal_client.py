@@ -13,7 +13,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from config.settings import Settings
-from worker.codec import data_converter, load_key_ring
+from connection.codec import data_converter, load_key_ring
 
 logger = logging.getLogger("devprov.temporal_client")
 

@@ -5,7 +5,7 @@ every payload — run inputs with Wi-Fi passphrases and install codes, activity
 arguments, update arguments, results — and every failure message and stack trace
 (moved into encoded attributes by the failure converter) is encrypted before it
 reaches Temporal. The history holds ciphertext; the Web UI shows plaintext only through
-the codec server (`worker.codec_server`) to whom holds its token.
+the codec server (`worker.codec_server`, served by the embedded stack) to whom holds its token.
 
 Rotation: put a new key first in the ring and keep the old ones after it. New payloads
 use the first key; payloads name the key they were encrypted with, so histories written
