@@ -33,15 +33,15 @@ from simulators.vendor_cloud import CloudConfig, start_cloud_simulator
 from simulators.zigbee import SimulatedZigbeeWorld, start_zigbee_control
 from simulators.zigbee import default_fleet as default_zigbee_fleet
 from strategies.catalog import build_registry
+from worker.capabilities import SimulatedWorld
+from worker.capabilities.improv_ble import share_virtual_ble_radio
+from worker.capabilities.zigbee import share_simulated_zigbee_world
 from worker.central import central_activities
 from worker.codec_server import create_codec_app
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
-from worker.edge_capabilities import SimulatedWorld
-from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.logging_setup import configure_logging
 from worker.workers import central_worker
-from worker.zigbee_capability import share_simulated_zigbee_world
 
 logger = logging.getLogger("devprov.embedded")
 

@@ -20,8 +20,8 @@ from config.settings import Settings
 from domain.errors import ErrorCode
 from simulators.improv_ble import ImprovDeviceFleet
 from tests.ble_fixtures import BULB, SCAN_TIMEOUT, TIMEOUTS, improv_device
-from worker.edge_capabilities import EdgeContext, SimulatedWorld
-from worker.improv_ble_capability import improv_ble_capability
+from worker.capabilities import EdgeContext, SimulatedWorld
+from worker.capabilities.improv_ble import improv_ble_capability
 
 
 @pytest.mark.parametrize(

@@ -72,11 +72,11 @@ from strategies.catalog import build_registry
 from tests.chaos.harness import SITE as CHAOS_SITE
 from tests.chaos.harness import ChaosStack
 from tests.explorer.model import ActionKind, Credentials, DeviceSetup, Family, Fault, Sequence
+from worker.capabilities import SimulatedWorld
+from worker.capabilities.improv_ble import share_virtual_ble_radio
+from worker.capabilities.zigbee import share_simulated_zigbee_world
 from worker.edge import edge_node
-from worker.edge_capabilities import SimulatedWorld
-from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.workers import central_worker, edge_worker
-from worker.zigbee_capability import share_simulated_zigbee_world
 
 LAB_SSID, LAB_PASSPHRASE = "devprov-lab", "correct-horse-battery"
 GUEST_SSID, GUEST_PASSPHRASE = "devprov-guest", "guest-passphrase-1"

@@ -35,9 +35,9 @@ from strategies.improv_ble import IMPROV_BLE_SPEC
 from tests.ble_fixtures import BULB, PLUG
 from tests.sse import parse_sse
 from tests.workflows.helpers import progress, states_seen, wait_for_state
+from worker.capabilities import SimulatedWorld
+from worker.capabilities.improv_ble import share_virtual_ble_radio
 from worker.edge import edge_node
-from worker.edge_capabilities import SimulatedWorld
-from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.workers import central_worker
 from workflows import search_attributes as sa
 

@@ -48,10 +48,10 @@ from strategies.catalog import build_registry
 from strategies.zigbee import ZIGBEE_SPEC
 from tests.sse import parse_sse
 from tests.workflows.helpers import progress, states_seen, wait_for_state
+from worker.capabilities import SimulatedWorld
+from worker.capabilities.zigbee import share_simulated_zigbee_world
 from worker.edge import edge_node
-from worker.edge_capabilities import SimulatedWorld
 from worker.workers import central_worker
-from worker.zigbee_capability import share_simulated_zigbee_world
 from workflows import search_attributes as sa
 
 ApiClient = TestClient[web.Request, web.Application]

@@ -10,38 +10,31 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import httpx
 
 from activities.improv_ble import ImprovBleActivities
 from adapters.ble import BleBackendKind, VirtualBleRadio, open_ble_stack, parse_ble_backend
 from adapters.improv import DeviceWebPage, ImprovBleAdapter
-
-if TYPE_CHECKING:
-    # Only for annotations: edge_capabilities lists this capability.
-    from worker.edge_capabilities import EdgeContext, SimulatedWorld
+from worker.capabilities.contract import EdgeContext, SimulatedWorld, WorldKey
 
 logger = logging.getLogger("devprov.worker.edge")
 
 CAPABILITY = "improv-ble"
+VIRTUAL_BLE_RADIO = WorldKey[VirtualBleRadio](CAPABILITY)
+"""The process's virtual BLE link, where simulated Improv devices advertise."""
 
 _WEB_TIMEOUT_SECONDS = 5.0
 
 
 def virtual_ble_radio(world: SimulatedWorld) -> VirtualBleRadio | None:
     """The process's virtual BLE radio, if the simulated world has one."""
-    radio = world.shared.get(CAPABILITY)
-    if radio is None:
-        return None
-    if not isinstance(radio, VirtualBleRadio):
-        raise TypeError(f"world.shared[{CAPABILITY!r}] is a {type(radio).__name__}")
-    return radio
+    return world.get(VIRTUAL_BLE_RADIO)
 
 
 def share_virtual_ble_radio(world: SimulatedWorld, radio: VirtualBleRadio) -> None:
     """Give the edge workers of this process `radio` (simulated devices live on it)."""
-    world.shared[CAPABILITY] = radio
+    world.share(VIRTUAL_BLE_RADIO, radio)
 
 
 @contextlib.asynccontextmanager
