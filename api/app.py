@@ -34,7 +34,9 @@ def create_app(deps: ApiDependencies) -> web.Application:
     app = web.Application(
         middlewares=[metrics.middleware(), problem_middleware, auth_middleware()],
         # Each route enforces its own limit (api.bodies); this is the largest of them.
-        client_max_size=max(deps.settings.max_request_bytes, deps.settings.max_fleet_request_bytes),
+        client_max_size=max(
+            deps.settings.api.max_request_bytes, deps.settings.api.max_fleet_request_bytes
+        ),
     )
     app[DEPENDENCIES] = deps
     app[METRICS] = metrics
@@ -85,7 +87,7 @@ def _add_routes(app: web.Application) -> None:
 
 async def _progress_hub(app: web.Application) -> AsyncIterator[None]:
     runs = app[RUNS]
-    interval = app[DEPENDENCIES].settings.sse_poll_interval_seconds
+    interval = app[DEPENDENCIES].settings.api.sse_poll_interval_seconds
     hub = ProgressHub(answering_problems(runs.query_progress), interval)
     fleet_hub = ProgressHub(answering_problems(app[FLEETS].query_progress), interval)
     app[HUB] = hub
@@ -107,7 +109,7 @@ async def _count_open_runs(app: web.Application) -> None:
             await app[METRICS].count_open_runs(deps.temporal)
         except Exception as error:  # visibility may be briefly unavailable
             logger.debug("counting open runs failed: %s", error)
-        await asyncio.sleep(deps.settings.metrics_refresh_seconds)
+        await asyncio.sleep(deps.settings.metrics.refresh_seconds)
 
 
 async def _end_streams(app: web.Application) -> None:

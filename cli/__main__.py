@@ -123,7 +123,7 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print("give a workflow id or --dir", file=sys.stderr)
         return 2
-    converter = data_converter(load_key_ring(default_file=key_file(settings)))
+    converter = data_converter(load_key_ring(settings.codec, default_file=key_file(settings)))
     outcomes = await replay_histories(histories, converter=converter)
     for outcome in outcomes:
         verdict = "ok" if outcome.ok else f"FAILED — {outcome.error}"
@@ -146,7 +146,10 @@ async def _retry(args: argparse.Namespace, settings: Settings) -> int:
     client = await connect(settings, sdk_metrics=False)
     runs = ProvisioningRuns(
         client,
-        build_registry(default=settings.default_strategy, disabled=settings.disabled_strategies),
+        build_registry(
+            default=settings.selection.default_strategy,
+            disabled=settings.selection.disabled_strategies,
+        ),
         load_policy_book(),
         CENTRAL_TASK_QUEUE,
     )

@@ -33,13 +33,13 @@ logger = logging.getLogger("devprov.worker.central")
 async def central_activities(settings: Settings) -> AsyncIterator[list[object]]:
     """The central activities wired to the vendor cloud of `settings`; closes its client."""
     async with httpx.AsyncClient(trust_env=False) as http:
-        cloud = VendorCloudAdapter(http, settings.cloud_url, SecretStr(settings.cloud_api_key))
-        yield VendorCloudActivities(cloud, SecretStr(settings.cloud_claim_token)).all()
+        cloud = VendorCloudAdapter(http, settings.cloud.base_url, SecretStr(settings.cloud.api_key))
+        yield VendorCloudActivities(cloud, SecretStr(settings.cloud.claim_token)).all()
 
 
 async def main() -> None:
-    configure_logging()
     settings = Settings.from_env()
+    configure_logging(audit_log=settings.worker.audit_log)
     serve_worker_metrics(settings)
     client = await connect_when_reachable(settings)
     stop = asyncio.Event()
@@ -51,9 +51,9 @@ async def main() -> None:
         central_worker(
             client,
             activities=activities,
-            graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker.graceful_shutdown_seconds),
         ) as worker,
-        serve_health(client, [worker], settings.metrics_host, settings.worker_health_port),
+        serve_health(client, [worker], settings.metrics.host, settings.worker.health_port),
         systemd_service(),
     ):
         logger.info("central worker polling task queue %s", worker.task_queue)

@@ -27,7 +27,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from api import ApiDependencies, ApiServer, start_api
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, Settings
 from connection.codec import data_converter
 from simulators.http_wifi import (
     RunningSimulator,
@@ -221,7 +221,7 @@ class ChaosStack:
                 temporal=self.client,
                 registry=build_registry(),
                 policies=load_policy_book(environ=self.policy_env),
-                settings=Settings(sse_poll_interval_seconds=0.3),
+                settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.3)),
             ),
             "127.0.0.1",
             0,

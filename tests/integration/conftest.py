@@ -16,7 +16,7 @@ from activities.http_wifi import HttpWifiActivities
 from adapters.http_wifi import ShellyRpcAdapter
 from api.app import ApiDependencies, create_app
 from config.policies import PolicyBook, load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, Settings
 from simulators.http_wifi import (
     RunningSimulator,
     SimulatedWifiDevice,
@@ -109,7 +109,7 @@ async def pipeline(
         site,
         aiohttp_client,
         policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(sse_poll_interval_seconds=0.1),
+        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
     ) as api:
         yield api
 

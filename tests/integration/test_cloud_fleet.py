@@ -20,7 +20,7 @@ from adapters.http_wifi import ShellyRpcAdapter
 from adapters.vendor_cloud import VendorCloudAdapter
 from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, Settings
 from simulators.http_wifi import DeviceFaults, SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from simulators.vendor_cloud import (
     DEV_API_KEY,
@@ -105,7 +105,7 @@ async def api(
                     temporal=temporal_client,
                     registry=build_registry(),
                     policies=load_policy_book(environ=LOADED_POLICY_ENV),
-                    settings=Settings(sse_poll_interval_seconds=0.2),
+                    settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.2)),
                     task_queue=queue,
                 )
                 yield await aiohttp_client(create_app(deps))

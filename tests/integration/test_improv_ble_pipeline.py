@@ -23,7 +23,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from adapters.ble import VirtualBleRadio, static_address_for
 from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, BleSettings, EdgeSettings, Settings, WorkerSettings
 from domain.device import DeviceDescriptor
 from domain.progress import ProgressSnapshot, ProvisionResult
 from domain.requests import NetworkCredentials, ProvisionRequest
@@ -123,10 +123,9 @@ async def gateway(
     world = SimulatedWorld()
     share_virtual_ble_radio(world, radio)
     settings = Settings(
-        edge_capabilities=("improv-ble",),
-        ble_backend="virtual",
-        ble_scan_timeout_seconds=0.5,
-        data_dir=data_dir,
+        edge=EdgeSettings.defaults(capabilities=("improv-ble",)),
+        ble=BleSettings.defaults(backend="virtual", scan_timeout_seconds=0.5),
+        worker=WorkerSettings.defaults(data_dir=data_dir),
     )
     async with edge_node(own_client, settings, site=site, host=host, world=world):
         yield
@@ -352,7 +351,7 @@ async def api(
         temporal=temporal_client,
         registry=build_registry(),
         policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(sse_poll_interval_seconds=0.1),
+        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
         task_queue=central,
     )
     return await aiohttp_client(create_app(deps))

@@ -30,7 +30,7 @@ from temporalio.exceptions import ApplicationError
 
 from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, EdgeSettings, Settings, WorkerSettings
 from domain.device import DeviceDescriptor
 from domain.progress import ProgressSnapshot, ProvisionResult
 from domain.requests import NetworkCredentials, ProvisionRequest
@@ -97,7 +97,10 @@ async def gateway(
     """Gateway `gw1` of the test's site with its coordinator; its own task queue."""
     world = SimulatedWorld()
     share_simulated_zigbee_world(world, zigbee)
-    settings = Settings(edge_capabilities=("zigbee",), data_dir=tmp_path)
+    settings = Settings(
+        edge=EdgeSettings.defaults(capabilities=("zigbee",)),
+        worker=WorkerSettings.defaults(data_dir=tmp_path),
+    )
     async with edge_node(temporal_client, settings, site=site, host="gw1", world=world):
         yield host_task_queue(site, "gw1")
 
@@ -350,7 +353,7 @@ async def api(
         temporal=temporal_client,
         registry=build_registry(),
         policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(sse_poll_interval_seconds=0.1),
+        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
         task_queue=central,
     )
     return await aiohttp_client(create_app(deps))

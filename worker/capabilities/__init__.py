@@ -32,12 +32,12 @@ CAPABILITIES: dict[str, EdgeCapability] = {
 
 def selected_capabilities(settings: Settings) -> dict[str, EdgeCapability]:
     """The capabilities named by `DEVPROV_EDGE_CAPABILITIES` (all when unset)."""
-    if not settings.edge_capabilities:
+    if not settings.edge.capabilities:
         return dict(CAPABILITIES)
-    unknown = sorted(set(settings.edge_capabilities) - set(CAPABILITIES))
+    unknown = sorted(set(settings.edge.capabilities) - set(CAPABILITIES))
     if unknown:
         raise ValueError(
             f"DEVPROV_EDGE_CAPABILITIES names unknown capabilities {unknown}; "
             f"known: {sorted(CAPABILITIES)}"
         )
-    return {name: CAPABILITIES[name] for name in settings.edge_capabilities}
+    return {name: CAPABILITIES[name] for name in settings.edge.capabilities}

@@ -18,11 +18,11 @@ async def http_wifi_capability(context: EdgeContext) -> AsyncIterator[list[objec
     settings = context.settings
     # trust_env=False: a proxy set for the internet must not capture local device traffic.
     async with httpx.AsyncClient(
-        timeout=settings.http_device_timeout_seconds, trust_env=False
+        timeout=settings.http_wifi.timeout_seconds, trust_env=False
     ) as http:
         adapter = ShellyRpcAdapter(
             http,
             address_template=settings.http_device_address_template,
-            timeout=settings.http_device_timeout_seconds,
+            timeout=settings.http_wifi.timeout_seconds,
         )
         yield HttpWifiActivities(adapter).all()

@@ -39,7 +39,7 @@ def share_virtual_ble_radio(world: SimulatedWorld, radio: VirtualBleRadio) -> No
 
 @contextlib.asynccontextmanager
 async def _radio_for(context: EdgeContext) -> AsyncIterator[VirtualBleRadio | None]:
-    spec = parse_ble_backend(context.settings.ble_backend)
+    spec = parse_ble_backend(context.settings.ble.backend)
     if spec.kind is not BleBackendKind.VIRTUAL:
         yield None
         return
@@ -64,11 +64,11 @@ async def improv_ble_capability(context: EdgeContext) -> AsyncIterator[list[obje
     settings = context.settings
     async with (
         _radio_for(context) as radio,
-        open_ble_stack(settings.ble_backend, host_name=context.host, radio=radio) as stack,
+        open_ble_stack(settings.ble.backend, host_name=context.host, radio=radio) as stack,
         # trust_env=False: a proxy set for the internet must not capture LAN traffic.
         httpx.AsyncClient(timeout=_WEB_TIMEOUT_SECONDS, trust_env=False) as http,
     ):
-        adapter = ImprovBleAdapter(stack, scan_timeout=settings.ble_scan_timeout_seconds)
+        adapter = ImprovBleAdapter(stack, scan_timeout=settings.ble.scan_timeout_seconds)
         activities = ImprovBleActivities(
             adapter, DeviceWebPage(http), host_task_queue=context.host_task_queue
         )

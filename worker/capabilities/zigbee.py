@@ -37,15 +37,15 @@ def share_simulated_zigbee_world(world: SimulatedWorld, zigbee: SimulatedZigbeeR
 async def zigbee_capability(context: EdgeContext) -> AsyncIterator[list[object]]:
     """Zigbee devices joining this gateway's coordinator."""
     settings = context.settings
-    radio = parse_radio(settings.zigbee_radio, baudrate=settings.zigbee_baudrate)
+    radio = parse_radio(settings.zigbee.radio, baudrate=settings.zigbee.baudrate)
     simulated = context.world.get(SIMULATED_ZIGBEE_RADIOS) if radio.simulated else None
     controller, radio_config = simulated.radio_for(context.host) if simulated else (None, {})
     coordinator = ZigbeeCoordinator(
         radio,
         CoordinatorSettings(
             database_path=context.data_dir / "zigbee" / "zigbee.db",
-            channel=settings.zigbee_channel,
-            capacity=settings.zigbee_capacity,
+            channel=settings.zigbee.channel,
+            capacity=settings.zigbee.capacity,
         ),
         controller=controller,
         radio_config=radio_config,
