@@ -304,6 +304,17 @@ class SystemdSettings(EnvSettings):
     watchdog_usec: int = 0
 
 
+class PolicySettings(EnvSettings):
+    """Where the step policies come from: `DEVPROV_POLICY_FILE` replaces the packaged
+    file, `DEVPROV_POLICY__<SCOPE>__...__<FIELD>` overrides one entry of it."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_", env_nested_delimiter="__")
+
+    policy_file: Path | None = None
+    policy: dict[str, Any] = Field(default_factory=dict)
+    """The overrides as a tree (`{"defaults": {"steps": {"confirm": {...}}}}`)."""
+
+
 # ---------------------------------------------------------------------- device families
 
 
