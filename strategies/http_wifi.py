@@ -7,6 +7,7 @@ import re
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+from strategies.family import DeviceFamily
 
 HTTP_WIFI_SPEC = StrategySpec(
     name="http-wifi",
@@ -72,3 +73,12 @@ class HttpWifiActivity:
     APPLY_NETWORK = "http_wifi.apply_network"
     CONFIRM_JOINED = "http_wifi.confirm_joined"
     RESET = "http_wifi.reset"
+
+
+HTTP_WIFI_FAMILY = DeviceFamily(
+    name="http-wifi",
+    strategy=HttpWifiStrategy,
+    workflow="workflows.http_wifi:HttpWifiProvisioningWorkflow",
+    wiring="worker.families.http_wifi:WIRING",
+)
+"""The `http-wifi` family's descriptor (entry point `devprov.families:http-wifi`)."""

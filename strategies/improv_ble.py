@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+from strategies.family import DeviceFamily
 
 IMPROV_BLE_SPEC = StrategySpec(
     name="improv-ble",
@@ -112,3 +113,25 @@ class ImprovBleStrategy(Strategy):
     def needs_authorization(state: DetectedDevice) -> bool:
         """Whether the device waits for its button to be pressed."""
         return state.attributes.get("improv_state") == AUTHORIZATION_REQUIRED
+
+
+IMPROV_BLE_FAMILY = DeviceFamily(
+    name="improv-ble",
+    strategy=ImprovBleStrategy,
+    workflow="workflows.improv_ble:ImprovBleProvisioningWorkflow",
+    wiring="worker.families.improv_ble:WIRING",
+    error_codes=frozenset(
+        {
+            "BLE_RADIO_UNAVAILABLE",
+            "BLE_CONNECTION_LOST",
+            "BLE_GATT_TIMEOUT",
+            "BLE_CHARACTERISTIC_MISSING",
+            "IMPROV_AUTHORIZATION_TIMEOUT",
+            "IMPROV_NOT_AUTHORIZED",
+            "IMPROV_INVALID_RPC",
+            "IMPROV_UNKNOWN_COMMAND",
+            "IMPROV_DEVICE_ERROR",
+        }
+    ),
+)
+"""The `improv-ble` family's descriptor (entry point `devprov.families:improv-ble`)."""

@@ -5,6 +5,7 @@ when it checks in with that cloud."""
 from __future__ import annotations
 
 from strategies.base import Placement, StrategySpec
+from strategies.family import DeviceFamily
 from strategies.http_wifi import HttpWifiStrategy
 
 WIFI_CLOUD_SPEC = StrategySpec(
@@ -41,3 +42,30 @@ class VendorCloudActivity:
     ATTACH_POLICY = "cloud.attach_policy"
     AWAIT_CHECKIN = "cloud.await_checkin"
     REMOVE_DEVICE = "cloud.remove_device"
+
+
+WIFI_CLOUD_FAMILY = DeviceFamily(
+    name="wifi-cloud",
+    strategy=WifiCloudStrategy,
+    workflow="workflows.wifi_cloud:WifiCloudProvisioningWorkflow",
+    wiring="worker.families.wifi_cloud:WIRING",
+    # Before http-wifi, whose capabilities it extends.
+    selection_order=50,
+    error_codes=frozenset(
+        {
+            "CLOUD_RATE_LIMITED",
+            "CLOUD_UNAVAILABLE",
+            "CLOUD_TIMEOUT",
+            "CLOUD_UNAUTHORIZED",
+            "CLOUD_CLAIM_REJECTED",
+            "CLOUD_FORBIDDEN",
+            "CLOUD_NOT_FOUND",
+            "CLOUD_CONFLICT",
+            "CLOUD_INVALID_REQUEST",
+            "CLOUD_IDEMPOTENCY_MISMATCH",
+            "CLOUD_PROTOCOL_ERROR",
+            "CLOUD_CHECKIN_TIMEOUT",
+        }
+    ),
+)
+"""The `wifi-cloud` family's descriptor (entry point `devprov.families:wifi-cloud`)."""

@@ -37,6 +37,7 @@ from domain.zigbee import (
     normalize_ieee,
 )
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+from strategies.family import DeviceFamily
 
 ZIGBEE_SPEC = StrategySpec(
     name="zigbee",
@@ -252,3 +253,24 @@ class ZigbeeStrategy(Strategy):
             "secrets": [INSTALL_CODE],
             "reported_clusters": sorted({f"0x{r.cluster_id:04X}" for r in DEFAULT_REPORTING}),
         }
+
+
+ZIGBEE_FAMILY = DeviceFamily(
+    name="zigbee",
+    strategy=ZigbeeStrategy,
+    workflow="workflows.zigbee:ZigbeeProvisioningWorkflow",
+    wiring="worker.families.zigbee:WIRING",
+    error_codes=frozenset(
+        {
+            "ZIGBEE_INVALID_INSTALL_CODE",
+            "ZIGBEE_JOIN_TIMEOUT",
+            "ZIGBEE_INTERVIEW_FAILED",
+            "ZIGBEE_CONFIGURATION_FAILED",
+            "ZIGBEE_DEVICE_NOT_ON_NETWORK",
+            "ZIGBEE_COORDINATOR_NOT_READY",
+            "ZIGBEE_NETWORK_FULL",
+            "ZIGBEE_RADIO_UNAVAILABLE",
+        }
+    ),
+)
+"""The `zigbee` family's descriptor (entry point `devprov.families:zigbee`)."""

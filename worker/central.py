@@ -13,13 +13,9 @@ import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import httpx
-from pydantic import SecretStr
-
-from activities.vendor_cloud import VendorCloudActivities
-from adapters.vendor_cloud import VendorCloudAdapter
 from config.settings import Settings
 from connection.temporal_client import connect_when_reachable
+from worker.families import central_activities as families_central_activities
 from worker.health import serve_health
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics
@@ -31,10 +27,14 @@ logger = logging.getLogger("devprov.worker.central")
 
 @contextlib.asynccontextmanager
 async def central_activities(settings: Settings) -> AsyncIterator[list[object]]:
-    """The central activities wired to the vendor cloud of `settings`; closes its client."""
-    async with httpx.AsyncClient(trust_env=False) as http:
-        cloud = VendorCloudAdapter(http, settings.cloud.base_url, SecretStr(settings.cloud.api_key))
-        yield VendorCloudActivities(cloud, SecretStr(settings.cloud.claim_token)).all()
+    """Every installed family's central activities (the vendor cloud's), their
+    resources open while inside the block."""
+    async with contextlib.AsyncExitStack() as stack:
+        activities: list[object] = []
+        for family, open_activities in families_central_activities().items():
+            logger.info("central: opening %s", family)
+            activities += await stack.enter_async_context(open_activities(settings))
+        yield activities
 
 
 async def main() -> None:

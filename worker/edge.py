@@ -22,7 +22,8 @@ from temporalio.worker import Worker
 from config.settings import Settings
 from connection.temporal_client import connect_when_reachable
 from domain.run import edge_task_queue
-from worker.capabilities import EdgeContext, SimulatedWorld, selected_capabilities
+from worker.capabilities import EdgeContext, SimulatedWorld
+from worker.families import selected_capabilities
 from worker.health import serve_health
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics

@@ -56,7 +56,7 @@ from tests.explorer.model import (
 from tests.explorer.world import CREDENTIALS_BODIES, HUB_POLL_INTERVAL, World
 from worker.workers import WORKFLOW_RUNNER
 from workflows import search_attributes as sa
-from workflows.catalog import ALL_WORKFLOWS
+from workflows.catalog import all_workflows
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED_VALIDATION", "FAILED", "ROLLED_BACK", "CANCELLED"})
 WAITING_FOR_A_PERSON = frozenset({"PENDING_NETWORK", "WAITING_FOR_DEVICE"})
@@ -857,7 +857,7 @@ class HistoryReplays:
         self._pending: list[Execution] = []
         self._lock = asyncio.Lock()
         self._replayer = Replayer(
-            workflows=list(ALL_WORKFLOWS),
+            workflows=all_workflows(),
             data_converter=_CONVERTER,
             workflow_runner=WORKFLOW_RUNNER,
         )

@@ -29,7 +29,7 @@ from domain.progress import ProvisionResult
 from domain.requests import ProvisionRequest
 from domain.run import ProvisionRun, workflow_id_for
 from domain.states import ProvisioningState
-from strategies.catalog import build_registry, builtin_strategies
+from strategies.catalog import build_registry, installed_strategies
 from worker.workers import edge_worker
 from workflows import search_attributes as sa
 
@@ -110,7 +110,7 @@ def test_guide_has_the_adapter_strategy_activities_and_workflow() -> None:
 
 def test_registry_selects_the_new_strategy(guide_modules: dict[str, ModuleType]) -> None:
     strategy = guide_modules["strategies.beacon"].BeaconStrategy()
-    registry = build_registry(strategies=[*builtin_strategies(), strategy])
+    registry = build_registry(strategies=[*installed_strategies(), strategy])
 
     assert registry.select(beacon("b1", "lab")).name == "beacon"
 
