@@ -30,6 +30,7 @@ from temporalio.exceptions import (
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from domain.device import DeviceDescriptor
     from domain.errors import ErrorCode
     from domain.facts import DetectedDevice
     from domain.progress import ProgressEvent, ProgressSnapshot, ProvisionResult
@@ -338,6 +339,11 @@ class LifecycleWorkflow(ABC):
     @property
     def request(self) -> ProvisionRun:
         return self._run
+
+    @property
+    def device(self) -> DeviceDescriptor:
+        """The device this run provisions."""
+        return self._run.request.device
 
     @property
     def attempt(self) -> int:
