@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.activity_io import NetworkAssignment
 from domain.device import DeviceDescriptor
-from domain.facts import DetectedDevice
+from domain.facts import DetectedDevice, NetworkJoin
+from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
 from strategies.family import DeviceFamily
 
@@ -40,18 +42,6 @@ IMPROV_BLE_SPEC = StrategySpec(
 AUTHORIZATION_REQUIRED = "authorization_required"
 PROVISIONING = "provisioning"
 PROVISIONED = "provisioned"
-
-
-class ImprovBleActivity:
-    """Activity names of the Improv BLE strategy: the contract between its workflow and
-    the activities an edge worker hosts."""
-
-    DETECT = "improv_ble.detect"
-    READ_STATE = "improv_ble.read_state"
-    AWAIT_AUTHORIZATION = "improv_ble.await_authorization"
-    SEND_CREDENTIALS = "improv_ble.send_credentials"
-    CONFIRM_ONLINE = "improv_ble.confirm_online"
-    RELEASE = "improv_ble.release"
 
 
 class ImprovCredentialsResult(BaseModel):
@@ -84,6 +74,22 @@ class ImprovRelease(BaseModel):
     redirect_url: str | None = None
     credentials_may_have_arrived: bool = True
     """False when the run never sent credentials in this attempt: nothing to ask."""
+
+
+class ImprovBleActivity:
+    """Activities of the Improv BLE strategy: the contract between its workflow and the
+    activities an edge worker hosts."""
+
+    DETECT = ActivityContract("improv_ble.detect", DeviceDescriptor, DetectedDevice)
+    READ_STATE = ActivityContract("improv_ble.read_state", DeviceDescriptor, DetectedDevice)
+    AWAIT_AUTHORIZATION = ActivityContract(
+        "improv_ble.await_authorization", DeviceDescriptor, type(None)
+    )
+    SEND_CREDENTIALS = ActivityContract(
+        "improv_ble.send_credentials", NetworkAssignment, ImprovCredentialsResult
+    )
+    CONFIRM_ONLINE = ActivityContract("improv_ble.confirm_online", ImprovOnlineCheck, NetworkJoin)
+    RELEASE = ActivityContract("improv_ble.release", ImprovRelease, type(None))
 
 
 class ImprovBleStrategy(Strategy):

@@ -4,6 +4,15 @@ when it checks in with that cloud."""
 
 from __future__ import annotations
 
+from domain.activity_io import CloudDevice, CloudIssue, CloudPolicy, CloudRegistration
+from domain.cloud import (
+    CloudDeviceStatus,
+    DeviceKeyPair,
+    IssuedCredential,
+    PolicyAttachment,
+    RegisteredDevice,
+)
+from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, StrategySpec
 from strategies.family import DeviceFamily
 from strategies.http_wifi import HttpWifiStrategy
@@ -34,14 +43,14 @@ class WifiCloudStrategy(HttpWifiStrategy):
 
 
 class VendorCloudActivity:
-    """Activity names of the vendor-cloud steps, hosted by the central workers."""
+    """Activities of the vendor-cloud steps, hosted by the central workers."""
 
-    MAKE_DEVICE_KEYS = "cloud.make_device_keys"
-    ISSUE_CREDENTIAL = "cloud.issue_credential"
-    REGISTER_DEVICE = "cloud.register_device"
-    ATTACH_POLICY = "cloud.attach_policy"
-    AWAIT_CHECKIN = "cloud.await_checkin"
-    REMOVE_DEVICE = "cloud.remove_device"
+    MAKE_DEVICE_KEYS = ActivityContract("cloud.make_device_keys", CloudDevice, DeviceKeyPair)
+    ISSUE_CREDENTIAL = ActivityContract("cloud.issue_credential", CloudIssue, IssuedCredential)
+    REGISTER_DEVICE = ActivityContract("cloud.register_device", CloudRegistration, RegisteredDevice)
+    ATTACH_POLICY = ActivityContract("cloud.attach_policy", CloudPolicy, PolicyAttachment)
+    AWAIT_CHECKIN = ActivityContract("cloud.await_checkin", CloudDevice, CloudDeviceStatus)
+    REMOVE_DEVICE = ActivityContract("cloud.remove_device", CloudDevice, type(None))
 
 
 WIFI_CLOUD_FAMILY = DeviceFamily(

@@ -28,14 +28,17 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.device import DeviceDescriptor
+from domain.facts import DetectedDevice
 from domain.secrets import WireSecret
 from domain.zigbee import (
     ReportingRule,
+    ZigbeeConfiguration,
     ZigbeeDeviceInfo,
     ZigbeeMembership,
     ZigbeeNetwork,
     normalize_ieee,
 )
+from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
 from strategies.family import DeviceFamily
 
@@ -57,22 +60,6 @@ IEEE_HINT = "ieee"
 """`DeviceDescriptor.transport_hints` key holding the device's IEEE (EUI-64) address."""
 INSTALL_CODE = "install_code"
 """`ProvisionRequest.secrets` key holding the device's install code (or its QR code)."""
-
-
-class ZigbeeActivity:
-    """Activity names of the Zigbee strategy: the contract between its workflow and the
-    activities an edge worker hosts."""
-
-    DETECT = "zigbee.detect"
-    INSPECT = "zigbee.inspect"
-    JOIN = "zigbee.join"
-    INTERVIEW = "zigbee.interview"
-    READ_IDENTITY = "zigbee.read_identity"
-    CONFIGURE = "zigbee.configure"
-    REMOVE = "zigbee.remove"
-
-
-# --- activity inputs and results ---------------------------------------------------------
 
 
 class ZigbeeDeviceRef(BaseModel):
@@ -181,6 +168,19 @@ def vendor_matches(vendor: str, manufacturer: str | None) -> bool:
         manufacturer.casefold().startswith(alias.casefold())
         for alias in MANUFACTURER_ALIASES.get(vendor, ())
     )
+
+
+class ZigbeeActivity:
+    """Activities of the Zigbee strategy: the contract between its workflow and the
+    activities an edge worker hosts."""
+
+    DETECT = ActivityContract("zigbee.detect", DeviceDescriptor, DetectedDevice)
+    INSPECT = ActivityContract("zigbee.inspect", ZigbeeJoinOrder, ZigbeeInspection)
+    JOIN = ActivityContract("zigbee.join", ZigbeeJoinOrder, ZigbeeDeviceInfo)
+    INTERVIEW = ActivityContract("zigbee.interview", ZigbeeDeviceRef, ZigbeeInterview)
+    READ_IDENTITY = ActivityContract("zigbee.read_identity", ZigbeeDeviceRef, ZigbeeDeviceInfo)
+    CONFIGURE = ActivityContract("zigbee.configure", ZigbeeConfigureOrder, ZigbeeConfiguration)
+    REMOVE = ActivityContract("zigbee.remove", ZigbeeDeviceRef, type(None))
 
 
 class ZigbeeStrategy(Strategy):

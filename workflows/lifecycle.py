@@ -45,11 +45,13 @@ with workflow.unsafe.imports_passed_through():
         edge_task_queue,
     )
     from domain.states import ProvisioningState, Step
+    from strategies.activity_contract import ActivityContract
     from strategies.base import Placement, PreCheckVerdict, StrategySpec
     from workflows import search_attributes as sa
     from workflows.activity_options import activity_options
 
 ResultT = TypeVar("ResultT")
+ArgT = TypeVar("ArgT")
 
 WAIT_FOR_CANCELLED_STEPS = "wait-for-cancelled-steps"
 """Patch: runs started before it let a cancelled step's activity end on its own."""
@@ -416,6 +418,17 @@ class LifecycleWorkflow(ABC):
         if self._cancel_unseen(step):
             raise asyncio.CancelledError("the run was cancelled while the step ran")
         return result
+
+    async def perform(
+        self,
+        step: Step,
+        contract: ActivityContract[ArgT, ResultT],
+        arg: ArgT,
+        *,
+        central: bool = False,
+    ) -> ResultT:
+        """`call` the activity of `contract`: its result type comes from the contract."""
+        return await self.call(step, contract.name, arg, contract.result, central=central)
 
     def _cancel_unseen(self, step: Step) -> bool:
         """Whether the run was cancelled while a forward step's activity ran to its own

@@ -241,10 +241,10 @@ class Execution:
 
 UNDO_ACTIVITIES = frozenset(
     {
-        str(HttpWifiActivity.RESET),
-        str(ImprovBleActivity.RELEASE),
-        str(ZigbeeActivity.REMOVE),
-        str(VendorCloudActivity.REMOVE_DEVICE),
+        str(HttpWifiActivity.RESET.name),
+        str(ImprovBleActivity.RELEASE.name),
+        str(ZigbeeActivity.REMOVE.name),
+        str(VendorCloudActivity.REMOVE_DEVICE.name),
     }
 )
 """The activities that undo a step (compensations)."""
