@@ -14,7 +14,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.states import Step
     from strategies.base import PreCheckVerdict
     from strategies.http_wifi import HTTP_WIFI_SPEC, HttpWifiActivity, HttpWifiStrategy
-    from workflows.lifecycle import LifecycleWorkflow, StepFailure
+    from workflows.failures import StepFailure
+    from workflows.lifecycle import LifecycleWorkflow
 
 
 @workflow.defn(name=HTTP_WIFI_SPEC.workflow)

@@ -21,7 +21,8 @@ with workflow.unsafe.imports_passed_through():
         ImprovOnlineCheck,
         ImprovRelease,
     )
-    from workflows.lifecycle import LifecycleWorkflow, StepFailure
+    from workflows.failures import StepFailure
+    from workflows.lifecycle import LifecycleWorkflow
 
 MAX_AUTHORIZATIONS = 3
 """Button prompts per provisioning attempt (an authorization can expire meanwhile)."""

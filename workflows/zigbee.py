@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.errors import ErrorCode
@@ -26,17 +26,11 @@ with workflow.unsafe.imports_passed_through():
         ZigbeeJoinOrder,
         ZigbeeStrategy,
     )
-    from workflows.lifecycle import LifecycleWorkflow, StepFailure
+    from workflows.failures import StepFailure, application_error
+    from workflows.lifecycle import LifecycleWorkflow
 
 UNLIMITED_INTERVIEWS_CAP = 10
 """Interviews asked for when the provision step's retry policy is unlimited (0)."""
-
-
-def _application_error(error: ActivityError) -> ApplicationError | None:
-    cause: BaseException | None = error.cause
-    while isinstance(cause, ActivityError):
-        cause = cause.cause
-    return cause if isinstance(cause, ApplicationError) else None
 
 
 @workflow.defn(name=ZIGBEE_SPEC.workflow)
@@ -72,7 +66,7 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
         try:
             found = await self.perform(Step.DETECT, ZigbeeActivity.DETECT, self.device)
         except ActivityError as error:
-            cause = _application_error(error)
+            cause = application_error(error)
             if cause is None or cause.type != ErrorCode.ZIGBEE_COORDINATOR_NOT_READY.value:
                 raise
             # No gateway can let the device in yet: wait for one, as for an absent device.
