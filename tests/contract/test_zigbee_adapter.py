@@ -8,14 +8,12 @@ what the adapter returns or raises and what the simulated devices saw.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from adapters.errors import AdapterError
 from adapters.ports import ZigbeeCoordinatorPort
 from adapters.zigbee import (
     CoordinatorNotReady,
@@ -43,6 +41,7 @@ from simulators.zigbee import (
     simulation_config,
     smart_plug,
 )
+from tests.contract.assertions import assert_error, assert_no_secret
 
 PLUG = "zb-plug"
 BULB = "zb-bulb"
@@ -131,16 +130,6 @@ def corrupted(code: str) -> str:
     """The code with one digit mistyped, so its CRC no longer matches."""
     first = "1" if code[0] != "1" else "2"
     return first + code[1:]
-
-
-def assert_error(error: AdapterError, code: ErrorCode, *, retryable: bool) -> None:
-    assert (error.code, error.retryable) == (code, retryable), repr(error)
-
-
-def assert_no_secret(error: AdapterError, secret: str) -> None:
-    compact = secret.replace(" ", "")
-    for text in (str(error), repr(error), json.dumps(error.details)):
-        assert compact.lower() not in text.replace(" ", "").lower()
 
 
 async def joined_and_interviewed(

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from temporalio.client import (
     Client,
@@ -28,9 +26,8 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 
-from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
-from config.settings import ApiSettings, EdgeSettings, Settings, WorkerSettings
+from config.settings import EdgeSettings, Settings, WorkerSettings
 from domain.device import DeviceDescriptor
 from domain.progress import ProgressSnapshot, ProvisionResult
 from domain.requests import NetworkCredentials, ProvisionRequest
@@ -44,17 +41,14 @@ from simulators.zigbee import (
     format_install_code,
     smart_plug,
 )
-from strategies.catalog import build_registry
 from strategies.zigbee import ZIGBEE_SPEC
+from tests.integration.conftest import ApiClient, serve_api
 from tests.sse import parse_sse
 from tests.workflows.helpers import progress, states_seen, wait_for_state
 from worker.capabilities import SimulatedWorld
 from worker.capabilities.zigbee import share_simulated_zigbee_world
 from worker.edge import edge_node
-from worker.workers import central_worker
 from workflows import search_attributes as sa
-
-ApiClient = TestClient[web.Request, web.Application]
 
 POLICY_ENV = {
     "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_POLL_INTERVAL": "200ms",
@@ -81,13 +75,6 @@ def plug() -> SimulatedZigbeeDevice:
 @pytest.fixture
 def zigbee(plug: SimulatedZigbeeDevice) -> SimulatedZigbeeWorld:
     return SimulatedZigbeeWorld(ZigbeeDeviceFleet([plug]))
-
-
-@pytest.fixture
-async def central(temporal_client: Client) -> AsyncIterator[str]:
-    task_queue = f"central-{uuid.uuid4().hex[:8]}"
-    async with central_worker(temporal_client, task_queue=task_queue):
-        yield task_queue
 
 
 @pytest.fixture
@@ -349,14 +336,12 @@ async def api(
     gateway: str,
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
 ) -> ApiClient:
-    deps = ApiDependencies(
-        temporal=temporal_client,
-        registry=build_registry(),
-        policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
+    return await serve_api(
+        temporal_client,
+        aiohttp_client,
         task_queue=central,
+        policies=load_policy_book(environ=POLICY_ENV),
     )
-    return await aiohttp_client(create_app(deps))
 
 
 def api_body(plug: SimulatedZigbeeDevice, site: str, **hints: str) -> dict[str, object]:
