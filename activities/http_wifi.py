@@ -8,7 +8,7 @@ from datetime import timedelta
 from temporalio import activity
 
 from adapters.errors import NetworkJoinPending
-from adapters.ports import WifiSetupPort
+from adapters.http_wifi.port import WifiSetupPort
 from domain.activity_io import JoinCheck, NetworkAssignment
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin

@@ -11,8 +11,8 @@ from typing import TypeVar
 
 from temporalio import activity
 
-from adapters.ports import ZigbeeCoordinatorPort
 from adapters.zigbee import CoordinatorNotReady, InvalidInstallCode, ZigbeeInterviewFailed
+from adapters.zigbee.port import ZigbeeCoordinatorPort
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
 from domain.zigbee import (

@@ -23,7 +23,7 @@ from adapters.errors import (
     NetworkJoinPending,
 )
 from adapters.http_wifi import ShellyRpcAdapter, ShellyRpcClient
-from adapters.ports import WifiSetupPort
+from adapters.http_wifi.port import WifiSetupPort
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.facts import NetworkJoin

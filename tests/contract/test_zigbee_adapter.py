@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from adapters.ports import ZigbeeCoordinatorPort
 from adapters.zigbee import (
     CoordinatorNotReady,
     CoordinatorSettings,
@@ -27,6 +26,7 @@ from adapters.zigbee import (
     ZigbeeNetworkFull,
     parse_radio,
 )
+from adapters.zigbee.port import ZigbeeCoordinatorPort
 from domain.errors import ErrorCode
 from domain.zigbee import ReportingRule, ZigbeeMembership
 from simulators.zigbee import (
