@@ -54,7 +54,7 @@ from workflows import search_attributes as sa
 QUERY_TIMEOUT = timedelta(seconds=5)
 """How long a progress query may wait for a worker (closed runs are replayed by one)."""
 UPDATE_TIMEOUT = timedelta(seconds=60)
-"""How long an HTTP request waits for an update (a retry runs the compensations first)."""
+"""How long a caller waits for an update (a retry runs the compensations first)."""
 
 
 def _finished(workflow_id: str, status: WorkflowExecutionStatus | None) -> RunConflict:
