@@ -89,11 +89,17 @@ def installed_families() -> list[DeviceFamily]:
             two distributions declare the same family.
     """
     found: dict[str, DeviceFamily] = {}
+    declared: dict[str, str] = {}
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name in found:
-            # The same distribution seen twice on sys.path (e.g. an editable install
-            # and the working tree) declares the same object: keep the first.
+        if entry.name in declared:
+            if declared[entry.name] != entry.value:
+                raise FamilyError(
+                    f"family '{entry.name}' is declared twice: "
+                    f"{declared[entry.name]} and {entry.value}"
+                )
+            # The same distribution seen twice on sys.path: the same object.
             continue
+        declared[entry.name] = entry.value
         try:
             family = entry.load()
         except Exception as error:

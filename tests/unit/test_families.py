@@ -3,12 +3,16 @@ the registry, the workflows, the edge capabilities and the error catalogue follo
 
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint
+
 import pytest
 
 from config.settings import EdgeSettings, Settings
 from domain.errors import ErrorCode
+from strategies import family as family_module
 from strategies.catalog import build_registry
 from strategies.family import (
+    ENTRY_POINT_GROUP,
     DeviceFamily,
     FamilyError,
     error_catalogue,
@@ -95,3 +99,26 @@ def test_a_family_whose_strategy_has_another_name_is_refused() -> None:
 def test_a_broken_reference_names_itself() -> None:
     with pytest.raises(FamilyError, match="no_such_module"):
         load_object("no_such_module:THING")
+
+
+def test_two_distributions_declaring_one_family_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    declared = [
+        EntryPoint("http-wifi", "strategies.http_wifi:HTTP_WIFI_FAMILY", ENTRY_POINT_GROUP),
+        EntryPoint("http-wifi", "other_package:FAMILY", ENTRY_POINT_GROUP),
+    ]
+    monkeypatch.setattr(family_module, "entry_points", lambda group: declared)
+
+    with pytest.raises(FamilyError, match="declared twice"):
+        installed_families()
+
+
+def test_an_entry_point_naming_something_else_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    declared = [EntryPoint("zigbee", "strategies.http_wifi:HTTP_WIFI_FAMILY", ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(family_module, "entry_points", lambda group: declared)
+
+    with pytest.raises(FamilyError, match="names family 'http-wifi'"):
+        installed_families()
