@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-PY_PACKAGES := domain config strategies adapters activities workflows worker api simulators bench cli client registry
+PY_PACKAGES := domain config strategies adapters activities workflows connection services worker api simulators bench cli client registry
 
 .PHONY: run test lint typecheck pytest bench chaos venv clean browser postgresql
 

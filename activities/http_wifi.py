@@ -8,7 +8,7 @@ from datetime import timedelta
 from temporalio import activity
 
 from adapters.errors import NetworkJoinPending
-from adapters.ports import WifiSetupPort
+from adapters.http_wifi.port import WifiSetupPort
 from domain.activity_io import JoinCheck, NetworkAssignment
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
@@ -29,22 +29,22 @@ class HttpWifiActivities:
         self._device = device_port
         self._join_poll = join_poll_interval.total_seconds()
 
-    @activity.defn(name=HttpWifiActivity.DETECT)
+    @activity.defn(name=HttpWifiActivity.DETECT.name)
     async def detect(self, device: DeviceDescriptor) -> DetectedDevice:
         """Find the device and read who it says it is."""
         return await self._device.identify(device)
 
-    @activity.defn(name=HttpWifiActivity.READ_STATE)
+    @activity.defn(name=HttpWifiActivity.READ_STATE.name)
     async def read_state(self, device: DeviceDescriptor) -> DetectedDevice:
         """Read identity and network configuration for the pre-check rules."""
         return await self._device.read_state(device)
 
-    @activity.defn(name=HttpWifiActivity.APPLY_NETWORK)
+    @activity.defn(name=HttpWifiActivity.APPLY_NETWORK.name)
     async def apply_network(self, assignment: NetworkAssignment) -> None:
         """Write the Wi-Fi credentials (the adapter skips an identical rewrite)."""
         await self._device.apply_network(assignment.device, assignment.network)
 
-    @activity.defn(name=HttpWifiActivity.CONFIRM_JOINED)
+    @activity.defn(name=HttpWifiActivity.CONFIRM_JOINED.name)
     async def confirm_joined(self, check: JoinCheck) -> NetworkJoin:
         """Poll the device until it reports an address on the network.
 
@@ -68,7 +68,7 @@ class HttpWifiActivities:
                     ) from pending
             await asyncio.sleep(self._join_poll)
 
-    @activity.defn(name=HttpWifiActivity.RESET)
+    @activity.defn(name=HttpWifiActivity.RESET.name)
     async def reset(self, device: DeviceDescriptor) -> None:
         """Compensation: put the device back in set-up mode."""
         await self._device.reset(device)

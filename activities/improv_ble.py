@@ -63,18 +63,18 @@ class ImprovBleActivities:
         self._host_queue = host_task_queue
         self._web_poll = web_poll_interval.total_seconds()
 
-    @activity.defn(name=ImprovBleActivity.DETECT)
+    @activity.defn(name=ImprovBleActivity.DETECT.name)
     async def detect(self, device: DeviceDescriptor) -> DetectedDevice:
         """Hear the device's advertisement; pin the run to this gateway."""
         found = await self._device.detect(device)
         return found.model_copy(update={"task_queue": self._host_queue})
 
-    @activity.defn(name=ImprovBleActivity.READ_STATE)
+    @activity.defn(name=ImprovBleActivity.READ_STATE.name)
     async def read_state(self, device: DeviceDescriptor) -> DetectedDevice:
         """Connect and read state, capabilities and device info for the pre-check."""
         return await self._device.read_state(device)
 
-    @activity.defn(name=ImprovBleActivity.AWAIT_AUTHORIZATION)
+    @activity.defn(name=ImprovBleActivity.AWAIT_AUTHORIZATION.name)
     async def await_authorization(self, device: DeviceDescriptor) -> None:
         """Make the device identify itself, then wait for its button to be pressed.
 
@@ -85,7 +85,7 @@ class ImprovBleActivities:
             activity.heartbeat("asked the device to identify itself")
         await self._device.wait_for_authorization(device, _budget(), _heartbeat)
 
-    @activity.defn(name=ImprovBleActivity.SEND_CREDENTIALS)
+    @activity.defn(name=ImprovBleActivity.SEND_CREDENTIALS.name)
     async def send_credentials(self, assignment: NetworkAssignment) -> ImprovCredentialsResult:
         """Give the device its Wi-Fi credentials and wait until it reports joining.
 
@@ -99,7 +99,7 @@ class ImprovBleActivities:
             redirect_url=result.redirect_url, credentials_sent=result.credentials_sent
         )
 
-    @activity.defn(name=ImprovBleActivity.CONFIRM_ONLINE)
+    @activity.defn(name=ImprovBleActivity.CONFIRM_ONLINE.name)
     async def confirm_online(self, check: ImprovOnlineCheck) -> NetworkJoin:
         """Confirm through the second channel: the device answers at its redirect URL.
 
@@ -131,7 +131,7 @@ class ImprovBleActivities:
                     ) from pending
             await asyncio.sleep(self._web_poll)
 
-    @activity.defn(name=ImprovBleActivity.RELEASE)
+    @activity.defn(name=ImprovBleActivity.RELEASE.name)
     async def release(self, release: ImprovRelease) -> None:
         """Compensation: drop the BLE connections; reset the device where it offers it.
 

@@ -51,19 +51,19 @@ class VendorCloudActivities:
         self._claim = claim_token
         self._poll = checkin_poll.total_seconds()
 
-    @activity.defn(name=VendorCloudActivity.MAKE_DEVICE_KEYS)
+    @activity.defn(name=VendorCloudActivity.MAKE_DEVICE_KEYS.name)
     async def make_device_keys(self, device: CloudDevice) -> DeviceKeyPair:
         """A key pair and CSR for the device (see DeviceKeyPair on why it is made here)."""
         return await asyncio.to_thread(make_device_key_pair, device.device_id)
 
-    @activity.defn(name=VendorCloudActivity.ISSUE_CREDENTIAL)
+    @activity.defn(name=VendorCloudActivity.ISSUE_CREDENTIAL.name)
     async def issue_credential(self, issue: CloudIssue) -> IssuedCredential:
         """Exchange the claim for the device's certificate."""
         return await self._cloud.issue_credential(
             issue.device_id, self._claim, issue.csr_pem, issue.idempotency_key
         )
 
-    @activity.defn(name=VendorCloudActivity.REGISTER_DEVICE)
+    @activity.defn(name=VendorCloudActivity.REGISTER_DEVICE.name)
     async def register_device(self, registration: CloudRegistration) -> RegisteredDevice:
         """Create the device record with the credential's ownership token."""
         return await self._cloud.register_device(
@@ -73,14 +73,14 @@ class VendorCloudActivities:
             registration.idempotency_key,
         )
 
-    @activity.defn(name=VendorCloudActivity.ATTACH_POLICY)
+    @activity.defn(name=VendorCloudActivity.ATTACH_POLICY.name)
     async def attach_policy(self, policy: CloudPolicy) -> PolicyAttachment:
         """Let the device connect with its credential."""
         return await self._cloud.attach_policy(
             policy.device_id, policy.policy_name, policy.idempotency_key
         )
 
-    @activity.defn(name=VendorCloudActivity.AWAIT_CHECKIN)
+    @activity.defn(name=VendorCloudActivity.AWAIT_CHECKIN.name)
     async def await_checkin(self, device: CloudDevice) -> CloudDeviceStatus:
         """Poll the cloud until the device has checked in (heartbeats while waiting)."""
         info = activity.info()
@@ -105,7 +105,7 @@ class VendorCloudActivities:
                 )
             await asyncio.sleep(self._poll)
 
-    @activity.defn(name=VendorCloudActivity.REMOVE_DEVICE)
+    @activity.defn(name=VendorCloudActivity.REMOVE_DEVICE.name)
     async def remove_device(self, device: CloudDevice) -> None:
         """Compensation: deregister the device and revoke every credential it was issued.
 

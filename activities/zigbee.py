@@ -11,8 +11,8 @@ from typing import TypeVar
 
 from temporalio import activity
 
-from adapters.ports import ZigbeeCoordinatorPort
 from adapters.zigbee import CoordinatorNotReady, InvalidInstallCode, ZigbeeInterviewFailed
+from adapters.zigbee.port import ZigbeeCoordinatorPort
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
 from domain.zigbee import (
@@ -81,7 +81,7 @@ class ZigbeeActivities:
         self._heartbeat_every = heartbeat_every
         self._interview_timeout = interview_timeout
 
-    @activity.defn(name=ZigbeeActivity.DETECT)
+    @activity.defn(name=ZigbeeActivity.DETECT.name)
     async def detect(self, device: DeviceDescriptor) -> DetectedDevice:
         """This gateway's coordinator is up with a network: report it and pin the run here."""
         network = await self._coordinator.network_status()
@@ -109,7 +109,7 @@ class ZigbeeActivities:
             task_queue=self._host_task_queue,
         )
 
-    @activity.defn(name=ZigbeeActivity.INSPECT)
+    @activity.defn(name=ZigbeeActivity.INSPECT.name)
     async def inspect(self, order: ZigbeeJoinOrder) -> ZigbeeInspection:
         """Facts for the pre-check: is the install code usable, is the device on the
         network already, is there room. Changes nothing."""
@@ -127,7 +127,7 @@ class ZigbeeActivities:
             install_code_problem=problem, membership=membership, network=network
         )
 
-    @activity.defn(name=ZigbeeActivity.JOIN)
+    @activity.defn(name=ZigbeeActivity.JOIN.name)
     async def join(self, order: ZigbeeJoinOrder) -> ZigbeeDeviceInfo:
         """Open the network for this device with its install code; wait until it joins.
 
@@ -146,7 +146,7 @@ class ZigbeeActivities:
             self._heartbeat_every,
         )
 
-    @activity.defn(name=ZigbeeActivity.INTERVIEW)
+    @activity.defn(name=ZigbeeActivity.INTERVIEW.name)
     async def interview(self, device: ZigbeeDeviceRef) -> ZigbeeInterview:
         """One interview attempt (zigpy's initialization), without re-joining.
 
@@ -166,12 +166,12 @@ class ZigbeeActivities:
             return ZigbeeInterview(failure=failure.message)
         return ZigbeeInterview(device=info)
 
-    @activity.defn(name=ZigbeeActivity.READ_IDENTITY)
+    @activity.defn(name=ZigbeeActivity.READ_IDENTITY.name)
     async def read_identity(self, device: ZigbeeDeviceRef) -> ZigbeeDeviceInfo:
         """Read the Basic cluster's manufacturer and model afresh."""
         return await self._coordinator.verify_identity(device.ieee)
 
-    @activity.defn(name=ZigbeeActivity.CONFIGURE)
+    @activity.defn(name=ZigbeeActivity.CONFIGURE.name)
     async def configure(self, order: ZigbeeConfigureOrder) -> ZigbeeConfiguration:
         """Bind the device's clusters to the coordinator and configure their reporting."""
         return await _with_heartbeats(
@@ -180,7 +180,7 @@ class ZigbeeActivities:
             self._heartbeat_every,
         )
 
-    @activity.defn(name=ZigbeeActivity.REMOVE)
+    @activity.defn(name=ZigbeeActivity.REMOVE.name)
     async def remove(self, device: ZigbeeDeviceRef) -> None:
         """Compensation: close the network to the device, ask it to leave and forget it."""
         await self._coordinator.close_permit(device.ieee)

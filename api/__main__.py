@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 
 from api.app import ApiDependencies, start_api
 from api.auth import AuthConfig
 from config.policies import load_policy_book
 from config.settings import Settings
+from connection.temporal_client import connect
 from strategies.catalog import build_registry
-from worker.temporal_client import connect
 
 logger = logging.getLogger("devprov.api")
 
 
-def auth_from_env() -> AuthConfig | None:
+def auth_from_settings(settings: Settings) -> AuthConfig | None:
     """The API's keys; refuses to serve without any unless `DEVPROV_API_AUTH=off`."""
-    if os.environ.get("DEVPROV_API_AUTH", "").lower() == "off":
+    if not settings.api.authenticates:
         logger.warning("DEVPROV_API_AUTH=off: the API accepts every caller as admin")
         return None
-    auth = AuthConfig.from_env(os.environ)
+    auth = AuthConfig.from_settings(settings)
     if not auth.keys.has_keys:
         raise SystemExit(
             "no API keys: set DEVPROV_API_KEY or DEVPROV_API_KEYS_FILE "
@@ -35,18 +34,19 @@ async def main() -> None:
     """Connect to Temporal, serve until SIGINT or SIGTERM, then stop cleanly."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
-    auth = auth_from_env()
+    auth = auth_from_settings(settings)
     deps = ApiDependencies(
         temporal=await connect(settings),
         registry=build_registry(
-            default=settings.default_strategy, disabled=settings.disabled_strategies
+            default=settings.selection.default_strategy,
+            disabled=settings.selection.disabled_strategies,
         ),
         policies=load_policy_book(),
         settings=settings,
         auth=auth,
     )
-    server = await start_api(deps, settings.api_host, settings.api_port)
-    logger.info("devprov API on %s/api/v1 (Temporal %s)", server.url, settings.temporal_address)
+    server = await start_api(deps, settings.api.host, settings.api.port)
+    logger.info("devprov API on %s/api/v1 (Temporal %s)", server.url, settings.temporal.frontend)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -14,14 +14,14 @@ from api import ops, routes_fleets, routes_runs, routes_streams
 from api.access import auth_middleware
 from api.console import add_console_routes
 from api.dependencies import ApiDependencies
-from api.fleets import FleetRuns
 from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
 from api.metrics import ApiMetrics
 from api.openapi import serve_openapi
-from api.problems import problem_middleware
-from api.runs import ProvisioningRuns
+from api.problems import answering_problems, problem_middleware
 from api.streams import ProgressHub
 from domain.api_models import API_PREFIX
+from services.fleets import FleetRuns
+from services.runs import ProvisioningRuns
 
 __all__ = ["ApiDependencies", "ApiServer", "create_app", "start_api"]
 
@@ -34,7 +34,9 @@ def create_app(deps: ApiDependencies) -> web.Application:
     app = web.Application(
         middlewares=[metrics.middleware(), problem_middleware, auth_middleware()],
         # Each route enforces its own limit (api.bodies); this is the largest of them.
-        client_max_size=max(deps.settings.max_request_bytes, deps.settings.max_fleet_request_bytes),
+        client_max_size=max(
+            deps.settings.api.max_request_bytes, deps.settings.api.max_fleet_request_bytes
+        ),
     )
     app[DEPENDENCIES] = deps
     app[METRICS] = metrics
@@ -85,9 +87,9 @@ def _add_routes(app: web.Application) -> None:
 
 async def _progress_hub(app: web.Application) -> AsyncIterator[None]:
     runs = app[RUNS]
-    interval = app[DEPENDENCIES].settings.sse_poll_interval_seconds
-    hub = ProgressHub(runs.query_progress, interval)
-    fleet_hub = ProgressHub(app[FLEETS].query_progress, interval)
+    interval = app[DEPENDENCIES].settings.api.sse_poll_interval_seconds
+    hub = ProgressHub(answering_problems(runs.query_progress), interval)
+    fleet_hub = ProgressHub(answering_problems(app[FLEETS].query_progress), interval)
     app[HUB] = hub
     app[FLEET_HUB] = fleet_hub
     app[METRICS].watch_hubs(hub, fleet_hub)
@@ -107,7 +109,7 @@ async def _count_open_runs(app: web.Application) -> None:
             await app[METRICS].count_open_runs(deps.temporal)
         except Exception as error:  # visibility may be briefly unavailable
             logger.debug("counting open runs failed: %s", error)
-        await asyncio.sleep(deps.settings.metrics_refresh_seconds)
+        await asyncio.sleep(deps.settings.metrics.refresh_seconds)
 
 
 async def _end_streams(app: web.Application) -> None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from config.settings import Settings
+
 KEY_PREFIX = "dpk"
 
 
@@ -179,16 +181,23 @@ class AuthConfig:
     def from_env(
         cls, environ: Mapping[str, str], *, fallback_key: StoredKey | None = None
     ) -> AuthConfig:
+        """`from_settings` of the settings in `environ`."""
+        return cls.from_settings(Settings.from_env(environ), fallback_key=fallback_key)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, fallback_key: StoredKey | None = None
+    ) -> AuthConfig:
         """`$DEVPROV_API_KEYS_FILE` (hashed keys) and/or `$DEVPROV_API_KEY` (admin of
         tenant `default`); `$DEVPROV_METRICS_PUBLIC=1` leaves /metrics open."""
         keys: list[StoredKey] = []
-        if environ.get("DEVPROV_API_KEYS_FILE"):
-            keys += KeyStore.load(Path(environ["DEVPROV_API_KEYS_FILE"]))._keys.values()
-        if environ.get("DEVPROV_API_KEY"):
-            keys.append(stored_from_plaintext(environ["DEVPROV_API_KEY"], "default", Scope))
+        if settings.api.keys_file is not None:
+            keys += KeyStore.load(settings.api.keys_file)._keys.values()
+        if settings.api.key:
+            keys.append(stored_from_plaintext(settings.api.key, "default", Scope))
         elif fallback_key is not None:
             keys.append(fallback_key)
         public = {"/healthz", "/readyz"}
-        if environ.get("DEVPROV_METRICS_PUBLIC", "").lower() in {"1", "true", "yes"}:
+        if settings.metrics.public:
             public.add("/metrics")
         return cls(KeyStore(keys), frozenset(public))

@@ -54,7 +54,7 @@ async def read_json(request: web.Request, limit: int | None = None) -> Any:
             f"send the body as application/json, not '{content_type}'",
         )
     if limit is None:
-        limit = request.app[DEPENDENCIES].settings.max_request_bytes
+        limit = request.app[DEPENDENCIES].settings.api.max_request_bytes
     too_large = ApiError(
         413, ErrorCode.PAYLOAD_TOO_LARGE, f"the body exceeds the limit of {limit} bytes"
     )

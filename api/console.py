@@ -28,8 +28,8 @@ async def console_config(request: web.Request) -> web.Response:
     deps = request.app[DEPENDENCIES]
     return model_response(
         ConsoleConfig(
-            temporal_ui_url=deps.settings.temporal_ui_url,
-            namespace=deps.settings.temporal_namespace,
+            temporal_ui_url=deps.settings.temporal.ui_url,
+            namespace=deps.settings.temporal.namespace,
             auth_required=deps.auth is not None,
         )
     )

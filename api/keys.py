@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.dependencies import ApiDependencies
-from api.fleets import FleetRuns
 from api.metrics import ApiMetrics
-from api.runs import ProvisioningRuns
 from api.streams import ProgressHub
 from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
+from services.fleets import FleetRuns
+from services.runs import ProvisioningRuns
 
 DEPENDENCIES = web.AppKey("dependencies", ApiDependencies)
 RUNS = web.AppKey("runs", ProvisioningRuns)

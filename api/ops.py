@@ -43,7 +43,7 @@ async def metrics(request: web.Request) -> web.Response:
     """Prometheus exposition (text or OpenMetrics, as the scraper asks)."""
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
     body = encoder(request.app[METRICS].registry)
-    if request.app[DEPENDENCIES].settings.serve_process_metrics:
+    if request.app[DEPENDENCIES].settings.metrics.serve_process_metrics:
         # Workers in the same process (the embedded stack) count their stages here.
         body += encoder(REGISTRY)
     response = web.Response(body=body)

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
+from typing import ParamSpec, TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from domain.api_models import PROBLEM_CONTENT_TYPE, Problem
 from domain.errors import ErrorCode
+from services.errors import (
+    InternalFailure,
+    RequestNotServable,
+    RunConflict,
+    RunNotFound,
+    ServiceError,
+    TemporalUnavailable,
+)
 
 logger = logging.getLogger("devprov.api")
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 _TITLES: dict[ErrorCode, str] = {
@@ -73,6 +87,39 @@ class ApiError(Exception):
         )
 
 
+_SERVICE_STATUS: dict[type[ServiceError], int] = {
+    RequestNotServable: 422,
+    RunNotFound: 404,
+    RunConflict: 409,
+    TemporalUnavailable: 503,
+    InternalFailure: 500,
+}
+
+
+def problem_of(error: ServiceError) -> ApiError:
+    """The problem the API answers a use case's domain error with."""
+    status = next(
+        (status for kind, status in _SERVICE_STATUS.items() if isinstance(error, kind)), 500
+    )
+    problem = ApiError(status, error.code, error.detail)
+    problem.extras = dict(error.context)
+    return problem
+
+
+def answering_problems(call: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """`call` with its domain errors raised as the problems the API answers them with
+    (for code that handles problems itself, like the progress hub)."""
+
+    @functools.wraps(call)
+    async def answered(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await call(*args, **kwargs)
+        except ServiceError as error:
+            raise problem_of(error) from None
+
+    return answered
+
+
 def problem_response(problem: ApiError) -> web.Response:
     """An `application/problem+json` response for `problem`."""
     body = problem.to_problem().model_dump_json(exclude_none=True)
@@ -117,6 +164,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     except ApiError as problem:
         return problem_response(problem)
+    except ServiceError as error:
+        return problem_response(problem_of(error))
     except web.HTTPException as error:
         if error.status < 400:
             raise

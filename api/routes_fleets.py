@@ -40,7 +40,7 @@ def _fleet_id(request: web.Request) -> str:
 async def start_fleet(request: web.Request) -> web.Response:
     """`POST /fleets/{fleet_id}/provision`: plan every device and start the fleet (202)."""
     fleet_id = _fleet_id(request)
-    limit = request.app[DEPENDENCIES].settings.max_fleet_request_bytes
+    limit = request.app[DEPENDENCIES].settings.api.max_fleet_request_bytes
     body = await read_model(request, FleetRequest, limit=limit)
     take_start(request)
     started = await request.app[FLEETS].start(fleet_id, body, tenant=caller_of(request).tenant)

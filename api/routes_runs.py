@@ -12,11 +12,10 @@ from api.access import caller_of, take_start
 from api.bodies import field_errors, invalid, read_model
 from api.keys import DEPENDENCIES, METRICS, RUNS
 from api.responses import model_response, models_response
-from api.run_listing import MAX_RUNS, RunFilter, list_runs
-from api.runs import temporal_errors
 from domain.api_models import FieldError, RunList, StartedRun, StrategyInfo, StrategyQuery
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
+from services.run_listing import MAX_RUNS, RunFilter, list_runs
 
 
 def _with_path_device_id(data: Any, device_id: str) -> Any:
@@ -160,8 +159,7 @@ async def list_provisioning_runs(request: web.Request) -> web.Response:
         tenant=caller_of(request).tenant,
     )
     client = request.app[DEPENDENCIES].temporal
-    with temporal_errors("runs"):
-        runs = await list_runs(client, run_filter, query.limit)
+    runs = await list_runs(client, run_filter, query.limit)
     return model_response(RunList(runs=runs, query=run_filter.query()))
 
 

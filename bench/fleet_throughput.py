@@ -27,7 +27,14 @@ from temporalio.worker import Worker
 
 from bench.raw_temporal import RawDeviceRun, RawFleet, RawFleetRun, raw_step
 from bench.stack import free_port, start_bench_api
-from config.settings import Settings
+from config.settings import (
+    CloudSettings,
+    EdgeSettings,
+    HttpWifiSettings,
+    Settings,
+    TemporalSettings,
+    WorkerSettings,
+)
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from simulators.vendor_cloud import CloudConfig, QuotaConfig, start_cloud_simulator
 from worker.central import central_activities
@@ -87,11 +94,13 @@ async def run(devices: int, max_in_flight: int, cloud_quota: int) -> dict[str, o
                 0,
             )
             settings = Settings(
-                temporal_address=server.address,
-                http_device_address_template=f"{simulator.base_url}/devices/{{device_id}}",
-                edge_capabilities=("http-wifi",),
-                cloud_url=cloud.base_url,
-                data_dir=Path(tmp),
+                temporal=TemporalSettings.defaults(address=server.address),
+                http_wifi=HttpWifiSettings.defaults(
+                    address_template=f"{simulator.base_url}/devices/{{device_id}}"
+                ),
+                edge=EdgeSettings.defaults(capabilities=("http-wifi",)),
+                cloud=CloudSettings.defaults(url=cloud.base_url),
+                worker=WorkerSettings.defaults(data_dir=Path(tmp)),
             )
             client, api = await start_bench_api(settings)
             try:

@@ -43,7 +43,13 @@ from temporalio.worker import Worker
 from bench.processes import http_device_simulator
 from bench.raw_temporal import STATE, RawPipeline, RawPipelineRun, raw_step
 from bench.stack import free_port, start_bench_api
-from config.settings import Settings
+from config.settings import (
+    EdgeSettings,
+    HttpWifiSettings,
+    Settings,
+    TemporalSettings,
+    WorkerSettings,
+)
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
 from worker.workers import central_worker
@@ -143,10 +149,12 @@ async def run(runs: int, starts: int) -> dict[str, object]:
         try:
             async with http_device_simulator(ids + warm_up_ids, 0.0, Path(tmp)) as simulator_url:
                 settings = Settings(
-                    temporal_address=server.address,
-                    http_device_address_template=f"{simulator_url}/devices/{{device_id}}",
-                    edge_capabilities=("http-wifi",),
-                    data_dir=Path(tmp),
+                    temporal=TemporalSettings.defaults(address=server.address),
+                    http_wifi=HttpWifiSettings.defaults(
+                        address_template=f"{simulator_url}/devices/{{device_id}}"
+                    ),
+                    edge=EdgeSettings.defaults(capabilities=("http-wifi",)),
+                    worker=WorkerSettings.defaults(data_dir=Path(tmp)),
                 )
                 client, api = await start_bench_api(settings)
                 try:

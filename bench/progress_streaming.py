@@ -55,10 +55,10 @@ from bench.processes import (
     worker_processes,
 )
 from bench.stack import free_port
-from config.settings import Settings
+from config.settings import Settings, TemporalSettings, WorkerSettings
+from connection.temporal_client import connect
 from domain.api_models import PROGRESS_SSE_EVENT
 from worker.dev_server import start_dev_server
-from worker.temporal_client import connect
 
 SITE = "bench"
 START_BODY = {
@@ -181,11 +181,11 @@ async def _api_process(settings: Settings, port: int) -> AsyncIterator[psutil.Pr
     (one caller holding 1,000 streams would pass any per-key stream limit)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVPROV_")}
     env |= {
-        "DEVPROV_TEMPORAL_ADDRESS": settings.temporal_address,
+        "DEVPROV_TEMPORAL_ADDRESS": settings.temporal.frontend,
         "DEVPROV_DATA_DIR": str(settings.data_dir),
         "DEVPROV_API_PORT": str(port),
         "DEVPROV_API_AUTH": "off",
-        "DEVPROV_SSE_POLL_INTERVAL": str(settings.sse_poll_interval_seconds),
+        "DEVPROV_SSE_POLL_INTERVAL": str(settings.api.sse_poll_interval_seconds),
     }
     log = settings.data_dir / "api.log"
     process = await spawn_module(["api"], log, env)
@@ -335,7 +335,10 @@ async def run(runs: int, subscribers: int, join_delay: float, steady: float) -> 
             async with http_device_simulator(
                 baseline_ids + load_ids, join_delay, Path(tmp)
             ) as simulator_url:
-                settings = Settings(temporal_address=server.address, data_dir=Path(tmp))
+                settings = Settings(
+                    temporal=TemporalSettings.defaults(address=server.address),
+                    worker=WorkerSettings.defaults(data_dir=Path(tmp)),
+                )
                 await connect(settings, create_keys=True, sdk_metrics=False)  # the key ring
                 api_port = free_port()
                 api = f"http://127.0.0.1:{api_port}"
@@ -358,7 +361,7 @@ async def run(runs: int, subscribers: int, join_delay: float, steady: float) -> 
         finally:
             await server.stop()
     return {
-        "poll_interval_s": Settings().sse_poll_interval_seconds,
+        "poll_interval_s": Settings().api.sse_poll_interval_seconds,
         "join_delay_s": join_delay,
         "baseline": baseline.summary(),
         "load": load.summary(),

@@ -52,10 +52,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from bench.processes import Workers, devprov_worker_commands, worker_processes
 from bench.raw_temporal import RawPipeline, RawPipelineRun, raw_step
 from bench.stack import free_port, start_bench_api
-from config.settings import Settings
+from config.settings import Settings, TemporalSettings, WorkerSettings
+from connection.temporal_client import connect
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from worker.dev_server import DevServer, start_dev_server
-from worker.temporal_client import connect
 from worker.workers import WORKFLOW_RUNNER
 
 WORKFLOW_CACHE = 1000
@@ -362,7 +362,10 @@ async def run(
         try:
             devices = WifiDeviceFleet()
             simulator = await start_simulator(devices, "127.0.0.1", 0)
-            settings = Settings(temporal_address=server.address, data_dir=tmp)
+            settings = Settings(
+                temporal=TemporalSettings.defaults(address=server.address),
+                worker=WorkerSettings.defaults(data_dir=tmp),
+            )
             client, api = await start_bench_api(settings)
             try:
                 async with httpx.AsyncClient(timeout=120, trust_env=False) as http:

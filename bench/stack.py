@@ -9,8 +9,8 @@ from temporalio.client import Client
 from api import ApiDependencies, ApiServer, start_api
 from config.policies import load_policy_book
 from config.settings import Settings
+from connection.temporal_client import connect
 from strategies.catalog import build_registry
-from worker.temporal_client import connect
 
 
 def free_port() -> int:

@@ -30,18 +30,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from api.problems import ApiError
-from api.run_listing import RunFilter, list_runs
-from api.runs import ProvisioningRuns
 from cli.provisioning import add_commands, add_runs_show
 from cli.replay import fetch_history, load_history_dir, replay_histories
 from config.policies import load_policy_book
 from config.settings import Settings
+from connection.codec import data_converter, load_key_ring
+from connection.temporal_client import connect, key_file
 from domain.api_models import StartedRun
 from domain.run import CENTRAL_TASK_QUEUE
+from services.errors import ServiceError
+from services.run_listing import RunFilter, list_runs
+from services.runs import ProvisioningRuns
 from strategies.catalog import build_registry
-from worker.codec import data_converter, load_key_ring
-from worker.temporal_client import connect, key_file
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,7 +123,7 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print("give a workflow id or --dir", file=sys.stderr)
         return 2
-    converter = data_converter(load_key_ring(default_file=key_file(settings)))
+    converter = data_converter(load_key_ring(settings.codec, default_file=key_file(settings)))
     outcomes = await replay_histories(histories, converter=converter)
     for outcome in outcomes:
         verdict = "ok" if outcome.ok else f"FAILED — {outcome.error}"
@@ -146,13 +146,16 @@ async def _retry(args: argparse.Namespace, settings: Settings) -> int:
     client = await connect(settings, sdk_metrics=False)
     runs = ProvisioningRuns(
         client,
-        build_registry(default=settings.default_strategy, disabled=settings.disabled_strategies),
+        build_registry(
+            default=settings.selection.default_strategy,
+            disabled=settings.selection.disabled_strategies,
+        ),
         load_policy_book(),
         CENTRAL_TASK_QUEUE,
     )
     try:
         outcome = await runs.retry(args.device_id, started_by="cli")
-    except ApiError as problem:
+    except ServiceError as problem:
         print(f"{problem.code.value}: {problem.detail}", file=sys.stderr)
         return 1
     if isinstance(outcome, StartedRun):

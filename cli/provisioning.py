@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -34,9 +33,17 @@ from client import (
 )
 from client.credentials import CredentialsUnavailable
 from client.ports import CredentialsSource
+from client.settings import ClientSettings
+from config.settings import BleSettings
 from domain.requests import ProvisionRequest
 
 T = TypeVar("T")
+
+
+def _scan_backend() -> str:
+    """`$DEVPROV_BLE_BACKEND`, else BlueZ: an installer's laptop has a real radio."""
+    ble = BleSettings.from_env()
+    return ble.backend if "backend" in ble.model_fields_set else "bluez"
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +51,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     api = argparse.ArgumentParser(add_help=False)
     api.add_argument(
         "--api",
-        default=os.environ.get("DEVPROV_API_URL", "http://127.0.0.1:8080"),
+        default=ClientSettings.from_env().url,
         help="API origin (default: $DEVPROV_API_URL or http://127.0.0.1:8080)",
     )
 
@@ -78,7 +85,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     scan.add_argument("--timeout", type=float, default=5.0, help="seconds to listen")
     scan.add_argument(
         "--ble-backend",
-        default=os.environ.get("DEVPROV_BLE_BACKEND", "bluez"),
+        default=_scan_backend(),
         help="bluez[:hciN] or bumble-hci:<transport> (default: $DEVPROV_BLE_BACKEND or bluez)",
     )
     scan.add_argument("--site", default="local", help="site to put in the descriptors")
@@ -94,14 +101,14 @@ def add_runs_show(runs_commands: argparse._SubParsersAction[argparse.ArgumentPar
     """`devprov runs show <device-id>`."""
     show = runs_commands.add_parser("show", help="a device's run and its timeline (via the API)")
     show.add_argument("device_id")
-    show.add_argument("--api", default=os.environ.get("DEVPROV_API_URL", "http://127.0.0.1:8080"))
+    show.add_argument("--api", default=ClientSettings.from_env().url)
     show.add_argument("--json", action="store_true", help="the status as JSON")
     show.set_defaults(handler=show_run)
 
 
 @contextlib.asynccontextmanager
 async def _client(args: argparse.Namespace) -> AsyncIterator[DevprovClient]:
-    async with DevprovClient(args.api, os.environ.get("DEVPROV_API_KEY")) as client:
+    async with DevprovClient(args.api, ClientSettings.from_env().key) as client:
         yield client
 
 

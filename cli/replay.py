@@ -10,7 +10,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-from workflows.catalog import ALL_WORKFLOWS
+from workflows.catalog import all_workflows
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def replayer(
 ) -> Replayer:
     """A replayer of devprov's workflows (or of `workflows`), with devprov's converter."""
     return Replayer(
-        workflows=list(ALL_WORKFLOWS) if workflows is None else workflows,
+        workflows=all_workflows() if workflows is None else workflows,
         data_converter=converter or pydantic_data_converter,
     )
 

@@ -9,7 +9,7 @@ radio libraries); the BLE scanner of `client.ble_scan` needs bleak.
             print(event.state, event.message)
 """
 
-from client.api import DEFAULT_API_URL, DevprovClient
+from client.api import DevprovClient
 from client.coordinator import (
     MissingSecrets,
     ProvisioningCoordinator,
@@ -37,11 +37,13 @@ from client.errors import (
 )
 from client.events import EventStream, ReconnectPolicy
 from client.ports import CredentialsRequest, CredentialsSource, DeviceScanner, FoundDevice
+from client.settings import DEFAULT_API_URL, ClientSettings
 
 __all__ = [
     "DEFAULT_API_URL",
     "ApiProblem",
     "ApiUnreachable",
+    "ClientSettings",
     "CredentialsRequest",
     "CredentialsSource",
     "CurrentNetworkCredentials",

@@ -6,7 +6,6 @@ request the server validates, and a response it reads is the one the server wrot
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -18,6 +17,7 @@ from client import routes
 from client.errors import ApiUnreachable
 from client.events import EventStream, ReconnectPolicy
 from client.responses import raise_for_problem, read_model
+from client.settings import DEFAULT_API_URL, ClientSettings
 from domain.api_models import (
     FLEET_SSE_EVENT,
     PROGRESS_SSE_EVENT,
@@ -36,8 +36,6 @@ from domain.fleet import FleetRequest, FleetSnapshot
 from domain.progress import ProgressSnapshot, StreamedEvent
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
-
-DEFAULT_API_URL = "http://127.0.0.1:8080"
 
 _STRATEGIES = TypeAdapter(list[StrategyInfo])
 
@@ -77,8 +75,8 @@ class DevprovClient:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DevprovClient:
         """From `$DEVPROV_API_URL` (default `http://127.0.0.1:8080`) and `$DEVPROV_API_KEY`."""
-        env = os.environ if environ is None else environ
-        return cls(env.get("DEVPROV_API_URL") or DEFAULT_API_URL, env.get("DEVPROV_API_KEY"))
+        settings = ClientSettings.from_env(environ)
+        return cls(settings.url, settings.key)
 
     @property
     def base_url(self) -> str:

@@ -1,6 +1,6 @@
 """What the client-side adapters offer the coordinator and the UIs.
 
-Like the backend's ports (`adapters/ports.py`), these are small protocols: a UI asks
+Like the backend's ports (`adapters/<family>/port.py`), these are small protocols: a UI asks
 a `DeviceScanner` for devices nearby and a `CredentialsSource` for Wi-Fi credentials,
 and never touches bleak, NetworkManager or a keychain itself.
 """

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -12,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.durations import parse_duration
+from config.settings import PolicySettings
 from domain.policies import LifecyclePolicy
 
 ENV_PREFIX = "DEVPROV_POLICY__"
@@ -54,12 +54,21 @@ def _convert_durations(node: Any, path: str) -> Any:
     return node
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+def _leaves(tree: Mapping[str, Any], path: tuple[str, ...] = ()) -> list[tuple[list[str], Any]]:
+    leaves: list[tuple[list[str], Any]] = []
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            leaves += _leaves(value, (*path, key))
+        else:
+            leaves.append(([*path, key], value))
+    return leaves
+
+
+def _env_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
-    for name, raw in environ.items():
-        if not name.upper().startswith(ENV_PREFIX):
-            continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+    for found, raw in _leaves(overrides):
+        parts = [p.lower() for p in found if p]
+        name = ENV_PREFIX + "__".join(found).upper()
         if len(parts) < 2:
             raise PolicyConfigError(f"{name}: expected {ENV_PREFIX}<SCOPE>__...__<FIELD>")
         if parts[0] == "strategies" and len(parts) > 2:
@@ -106,10 +115,8 @@ def load_policy_book(
     path: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> PolicyBook:
     """Load the policy file (default: the packaged `defaults.toml`) with env overrides."""
-    env = os.environ if environ is None else environ
-    file_name = path or (
-        Path(env["DEVPROV_POLICY_FILE"]) if env.get("DEVPROV_POLICY_FILE") else None
-    )
+    settings = PolicySettings.from_env(environ)
+    file_name = path or settings.policy_file
     if file_name is not None:
         text = file_name.read_text()
     else:
@@ -118,4 +125,4 @@ def load_policy_book(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyConfigError(f"{file_name or 'defaults.toml'}: {exc}") from exc
-    return PolicyBook(_merge(raw, _env_overrides(env)))
+    return PolicyBook(_merge(raw, _env_overrides(settings.policy)))

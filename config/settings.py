@@ -1,44 +1,49 @@
-"""Runtime settings of the API, the workers and the embedded stack, from the environment."""
+"""Runtime settings of the API, the workers and the embedded stack, from the environment.
+
+One pydantic-settings class per concern and per device family, each with its own
+environment prefix; every default is written once, on its field. `Settings` composes
+them: `Settings()` holds the defaults (what `make run` uses), `Settings.from_env()`
+reads the process environment (or a given mapping). See docs/configuration.md.
+"""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 
 class SettingsError(ValueError):
     """An environment variable holds an invalid value."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
-    if not 0 <= value <= 65535:
-        raise SettingsError(f"{name} must be a port number (0-65535), got {value}")
+def _names(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
     return value
-
-
-def _optional_port(env: Mapping[str, str], name: str) -> int | None:
-    return _int(env, name, 0) or None if env.get(name) else None
-
-
-def _optional_number(env: Mapping[str, str], name: str) -> int | None:
-    raw = env.get(name)
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
 def _host_name(raw: str) -> str:
@@ -47,128 +52,406 @@ def _host_name(raw: str) -> str:
     return cleaned[:63] or "edge"
 
 
-def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+def _unset_when_zero(value: Any) -> Any:
+    return None if value in (0, "0") else value
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything configurable by environment variable (see docs/configuration.md)."""
+Port = Annotated[int, Field(ge=0, le=65535)]
+"""A TCP port (0: any free one)."""
+OptionalPort = Annotated[
+    Annotated[int, Field(ge=1, le=65535)] | None, BeforeValidator(_unset_when_zero)
+]
+"""A TCP port, or unset (`None`, also for an empty value or `0`) to serve nothing."""
+NameList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_names)]
+"""A comma-separated list of names (`a,b`), empty when unset."""
+Seconds = Annotated[float, Field(gt=0)]
+HostName = Annotated[str, AfterValidator(_host_name)]
+"""A task-queue-safe host name."""
 
-    temporal_address: str = "127.0.0.1:7233"
-    temporal_namespace: str = "default"
-    temporal_ui_port: int = 8233
-    temporal_ui_url: str | None = None
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("devprov_settings_environ")
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """Environment variables from a given mapping instead of `os.environ`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.env_vars = parse_env_vars(
+            dict(environ), self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
+
+
+class EnvSettings(BaseSettings):
+    """Base of every settings class: immutable, unknown variables ignored, empty values
+    meaning "unset", and readable from a given mapping for tests and manifests."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = _ENVIRON.get(None)
+        if environ is not None:
+            env_settings = _MappingEnvSource(settings_cls, environ)
+        return init_settings, env_settings
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Read from `environ` (default: the process environment).
+
+        Raises:
+            SettingsError: a variable holds an invalid value (its name is in the message).
+        """
+        token = _ENVIRON.set(environ)
+        try:
+            return cls()
+        except ValidationError as error:
+            raise SettingsError(_explain(cls, error)) from None
+        finally:
+            _ENVIRON.reset(token)
+
+    @classmethod
+    def defaults(cls, **overrides: Any) -> Self:
+        """The defaults (with `overrides`), whatever the environment holds."""
+        token = _ENVIRON.set({})
+        try:
+            return cls(**overrides)
+        finally:
+            _ENVIRON.reset(token)
+
+
+def _explain(cls: type[BaseSettings], error: ValidationError) -> str:
+    """`DEVPROV_ZIGBEE_CAPACITY: Input should be greater than 0 (got '0')`, one per line."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    lines = []
+    for problem in error.errors(include_url=False):
+        field_name = str(problem["loc"][0]) if problem["loc"] else ""
+        field = cls.model_fields.get(field_name)
+        names = [f"{prefix}{field_name}".upper()]
+        alias = field.validation_alias if field is not None else None
+        if isinstance(alias, AliasChoices):
+            names = [str(choice) for choice in alias.choices]
+        elif isinstance(alias, str):
+            names = [alias]
+        got = problem.get("input")
+        lines.append(f"{' / '.join(names)}: {problem['msg']} (got {got!r})")
+    return "; ".join(lines)
+
+
+# ---------------------------------------------------------------------- concerns
+
+
+class TemporalSettings(EnvSettings):
+    """Where Temporal is (`DEVPROV_TEMPORAL_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_TEMPORAL_")
+
+    port: Port = 7233
+    """gRPC port of the embedded dev server; the address defaults to it on loopback."""
+    address: str | None = None
+    """Temporal frontend to connect to (None: `127.0.0.1:<port>`)."""
+    namespace: str = "default"
+    ui_port: Port = 8233
+    ui_url: str | None = None
     """Base URL of the Temporal Web UI that the console links runs to."""
-    api_host: str = "127.0.0.1"
-    api_port: int = 8080
-    simulator_host: str = "127.0.0.1"
-    simulator_http_port: int = 8090
-    codec_port: int = 8096
-    cloud_port: int = 8092
-    cloud_url: str = "http://127.0.0.1:8092"
-    cloud_api_key: str = "devprov-cloud-dev-key"
-    cloud_claim_token: str = "devprov-fleet-claim-dev"
-    """Claim exchanged for per-device credentials (a secret of the central workers)."""
-    data_dir: Path = Path("data")
-    site: str = "local"
-    edge_host: str = "gw1"
-    edge_capabilities: tuple[str, ...] = ()
-    """Edge capabilities to host; empty means all of them."""
-    default_strategy: str | None = None
-    disabled_strategies: tuple[str, ...] = ()
-    http_device_address_template: str = "http://127.0.0.1:8090/devices/{device_id}"
-    http_device_timeout_seconds: float = 5.0
-    ble_backend: str = "virtual"
-    """Edge workers' BLE backend: `virtual`, `bluez[:<adapter>]`, `bumble-hci:<transport>`."""
-    ble_scan_timeout_seconds: float = 5.0
-    simulator_ble_port: int = 8091
-    """Control API and web pages of the simulated Improv devices (embedded stack)."""
-    simulator_ble_hci_port: int = 8097
-    """HCI-over-TCP controller on the simulated BLE link, for `devprov scan` (embedded)."""
-    zigbee_radio: str = "simulated"
-    """Edge workers' Zigbee radio: `simulated`, `znp:<port>`, `ezsp:<port>`, `deconz:<port>`."""
-    zigbee_baudrate: int | None = None
-    zigbee_channel: int | None = 15
-    """Channel of a network the coordinator forms (None: zigpy picks one by energy scan)."""
-    zigbee_capacity: int = 100
-    """Devices a gateway's Zigbee network may hold."""
-    simulator_zigbee_port: int = 8093
-    """Control API of the simulated Zigbee devices (embedded stack)."""
-    sse_poll_interval_seconds: float = 0.5
-    metrics_refresh_seconds: float = 10.0
+
+    @property
+    def frontend(self) -> str:
+        """The address to connect to."""
+        return self.address or f"127.0.0.1:{self.port}"
+
+    @property
+    def explicit_frontend(self) -> bool:
+        """Whether devprov's own variables chose the frontend (they win over a profile)."""
+        return bool({"address", "port"} & self.model_fields_set)
+
+    @property
+    def explicit_namespace(self) -> bool:
+        """Whether devprov's own variable chose the namespace."""
+        return "namespace" in self.model_fields_set
+
+
+class ApiSettings(EnvSettings):
+    """The HTTP API: where it listens, its keys, its limits (`DEVPROV_API_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_API_")
+
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    auth: str = ""
+    """`off`: serve every caller as admin (behind a gateway that authenticates)."""
+    key: str | None = None
+    """One API key (admin of tenant `default`); `make run` makes one when unset."""
+    keys_file: Path | None = None
+    """A file of API keys with their tenants and scopes."""
+    sse_poll_interval_seconds: Seconds = Field(
+        default=0.5, validation_alias=AliasChoices("DEVPROV_SSE_POLL_INTERVAL")
+    )
+    max_request_bytes: PositiveInt = 64 * 1024
+    max_fleet_request_bytes: PositiveInt = 2 * 1024 * 1024
+    """Fleet requests list up to 10,000 devices."""
+
+    @property
+    def authenticates(self) -> bool:
+        """False when `DEVPROV_API_AUTH=off`."""
+        return self.auth.lower() != "off"
+
+
+class MetricsSettings(EnvSettings):
+    """Prometheus endpoints of the API, the workers and the SDK (`DEVPROV_METRICS_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_METRICS_")
+
+    host: str = "127.0.0.1"
+    """Address the worker and SDK metrics endpoints bind to (`0.0.0.0` in a container)."""
+    refresh_seconds: Seconds = Field(
+        default=10.0, validation_alias=AliasChoices("DEVPROV_METRICS_REFRESH")
+    )
     """How often the API counts open runs per state for `/metrics`."""
+    public: bool = False
+    """`/metrics` of the API answers without a key."""
+    worker_port: OptionalPort = Field(
+        default=None, validation_alias=AliasChoices("DEVPROV_WORKER_METRICS_PORT")
+    )
+    """Serve the workers' Prometheus metrics on this port (standalone workers)."""
+    sdk_port: OptionalPort = Field(
+        default=None, validation_alias=AliasChoices("DEVPROV_SDK_METRICS_PORT")
+    )
+    """Serve the Temporal SDK's runtime metrics on this port."""
     serve_process_metrics: bool = True
     """`/metrics` of the API also shows this process's worker metrics (embedded stack)."""
-    worker_metrics_port: int | None = None
-    """Serve the workers' Prometheus metrics on this port (standalone workers)."""
-    sdk_metrics_port: int | None = None
-    """Serve the Temporal SDK's runtime metrics on this port."""
-    metrics_host: str = "127.0.0.1"
-    """Address the worker and SDK metrics endpoints bind to (`0.0.0.0` in a container)."""
-    worker_health_port: int | None = None
+
+
+class WorkerSettings(EnvSettings):
+    """A worker process: probes, shutdown, audit trail, where it keeps data."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_WORKER_")
+
+    health_port: OptionalPort = None
     """Serve a standalone worker's `/healthz` and `/readyz` on this port."""
-    worker_graceful_shutdown_seconds: float = 10.0
+    graceful_shutdown_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=10.0, validation_alias=AliasChoices("DEVPROV_WORKER_GRACEFUL_SHUTDOWN")
+    )
     """How long a stopping worker lets its in-flight tasks finish before cancelling them."""
-    max_request_bytes: int = 64 * 1024
-    max_fleet_request_bytes: int = 2 * 1024 * 1024
-    """Fleet requests list up to 10,000 devices."""
+    audit_log: Path | None = Field(default=None, validation_alias=AliasChoices("DEVPROV_AUDIT_LOG"))
+    """Where the JSON audit trail goes (None: standard output, or the stack's file)."""
+    data_dir: Path = Field(default=Path("data"), validation_alias=AliasChoices("DEVPROV_DATA_DIR"))
+    """The dev server's database, the codec keys, each gateway's own files."""
+
+
+class EdgeSettings(EnvSettings):
+    """An edge worker: its site, its gateway name, its capabilities (`DEVPROV_EDGE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_EDGE_")
+
+    site: str = Field(default="local", validation_alias=AliasChoices("DEVPROV_SITE"))
+    host: HostName = Field(default_factory=socket.gethostname)
+    """Gateway name: its own task queue is `edge.<site>.<host>`."""
+    capabilities: NameList = ()
+    """Edge capabilities to host; empty means all of them."""
+
+
+class SelectionSettings(EnvSettings):
+    """Which strategy serves a device: the default and the kill switch (`DEVPROV_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_")
+
+    default_strategy: str | None = None
+    disabled_strategies: NameList = ()
+
+
+class CodecSettings(EnvSettings):
+    """Payload encryption keys and the codec server (`DEVPROV_CODEC_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_CODEC_")
+
+    keys: str | None = None
+    """Key ring `id:base64key,...`, active key first (a secret)."""
+    key_file: Path | None = None
+    """A file holding that ring."""
+    port: Port = 8096
+    token: str | None = None
+    """Token of the codec server (random when unset)."""
+
+
+class SimulatorSettings(EnvSettings):
+    """Where the embedded stack serves its simulated devices (`DEVPROV_SIMULATOR_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_SIMULATOR_")
+
+    host: str = "127.0.0.1"
+    http_port: Port = 8090
+    ble_port: Port = 8091
+    """Control API and web pages of the simulated Improv devices."""
+    ble_hci_port: Port = 8097
+    """HCI-over-TCP controller on the simulated BLE link, for `devprov scan`."""
+    zigbee_port: Port = 8093
+    """Control API of the simulated Zigbee devices."""
+
+
+class SystemdSettings(EnvSettings):
+    """What systemd tells a service it starts (`NOTIFY_SOCKET`, `WATCHDOG_USEC`)."""
+
+    notify_socket: str = ""
+    watchdog_usec: int = 0
+
+
+class PolicySettings(EnvSettings):
+    """Where the step policies come from: `DEVPROV_POLICY_FILE` replaces the packaged
+    file, `DEVPROV_POLICY__<SCOPE>__...__<FIELD>` overrides one entry of it."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_", env_nested_delimiter="__")
+
+    policy_file: Path | None = None
+    policy: dict[str, Any] = Field(default_factory=dict)
+    """The overrides as a tree (`{"defaults": {"steps": {"confirm": {...}}}}`)."""
+
+
+# ---------------------------------------------------------------------- device families
+
+
+class HttpWifiSettings(EnvSettings):
+    """The `http-wifi` family: devices with a local HTTP RPC API (`DEVPROV_HTTP_DEVICE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_HTTP_DEVICE_")
+
+    address_template: str | None = None
+    """Base URL of a device's RPC API (None: the embedded stack's simulated devices)."""
+    timeout_seconds: Seconds = Field(
+        default=5.0, validation_alias=AliasChoices("DEVPROV_HTTP_DEVICE_TIMEOUT")
+    )
+
+
+class BleSettings(EnvSettings):
+    """The `improv-ble` family's radio (`DEVPROV_BLE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_BLE_")
+
+    backend: str = "virtual"
+    """Edge workers' BLE backend: `virtual`, `bluez[:<adapter>]`, `bumble-hci:<transport>`."""
+    scan_timeout_seconds: Seconds = Field(
+        default=5.0, validation_alias=AliasChoices("DEVPROV_BLE_SCAN_TIMEOUT")
+    )
+
+
+class ZigbeeSettings(EnvSettings):
+    """The `zigbee` family's coordinator (`DEVPROV_ZIGBEE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_ZIGBEE_")
+
+    radio: str = "simulated"
+    """`simulated`, `znp:<port>`, `ezsp:<port>`, `deconz:<port>`."""
+    baudrate: PositiveInt | None = None
+    channel: Annotated[int, Field(ge=11, le=26)] | None = 15
+    """Channel of a network the coordinator forms (`auto`/None: zigpy picks one)."""
+    capacity: PositiveInt = 100
+    """Devices a gateway's Zigbee network may hold."""
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _auto_channel(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.lower() == "auto" else value
+
+
+class CloudSettings(EnvSettings):
+    """The `wifi-cloud` family's vendor cloud (`DEVPROV_CLOUD_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_CLOUD_")
+
+    port: Port = 8092
+    """Port of the simulated cloud of the embedded stack."""
+    url: str | None = None
+    """The vendor cloud (None: the simulated one on `port`)."""
+    api_key: str = "devprov-cloud-dev-key"
+    """API key of the vendor cloud (a secret of the central workers)."""
+    claim_token: str = "devprov-fleet-claim-dev"
+    """Claim exchanged for per-device credentials (a secret of the central workers)."""
+
+    @property
+    def base_url(self) -> str:
+        """The cloud to call."""
+        return self.url or f"http://127.0.0.1:{self.port}"
+
+
+# ---------------------------------------------------------------------- all of them
+
+
+def _defaults(cls: type[EnvSettings]) -> Any:
+    return Field(default_factory=lambda: cls.defaults())
+
+
+class Settings(BaseModel):
+    """Every setting of a devprov process, by concern and by family."""
+
+    model_config = ConfigDict(frozen=True)
+
+    temporal: TemporalSettings = _defaults(TemporalSettings)
+    api: ApiSettings = _defaults(ApiSettings)
+    metrics: MetricsSettings = _defaults(MetricsSettings)
+    worker: WorkerSettings = _defaults(WorkerSettings)
+    edge: EdgeSettings = _defaults(EdgeSettings)
+    selection: SelectionSettings = _defaults(SelectionSettings)
+    codec: CodecSettings = _defaults(CodecSettings)
+    simulators: SimulatorSettings = _defaults(SimulatorSettings)
+    http_wifi: HttpWifiSettings = _defaults(HttpWifiSettings)
+    ble: BleSettings = _defaults(BleSettings)
+    zigbee: ZigbeeSettings = _defaults(ZigbeeSettings)
+    cloud: CloudSettings = _defaults(CloudSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read settings from `environ` (default: the process environment)."""
-        env = os.environ if environ is None else environ
-        sim_host = env.get("DEVPROV_SIMULATOR_HOST", "127.0.0.1")
-        sim_port = _int(env, "DEVPROV_SIMULATOR_HTTP_PORT", 8090)
-        temporal_port = _int(env, "DEVPROV_TEMPORAL_PORT", 7233)
-        return cls(
-            temporal_address=env.get("DEVPROV_TEMPORAL_ADDRESS", f"127.0.0.1:{temporal_port}"),
-            temporal_namespace=env.get("DEVPROV_TEMPORAL_NAMESPACE", "default"),
-            temporal_ui_port=_int(env, "DEVPROV_TEMPORAL_UI_PORT", 8233),
-            temporal_ui_url=env.get("DEVPROV_TEMPORAL_UI_URL") or None,
-            api_host=env.get("DEVPROV_API_HOST", "127.0.0.1"),
-            api_port=_int(env, "DEVPROV_API_PORT", 8080),
-            simulator_host=sim_host,
-            simulator_http_port=sim_port,
-            codec_port=_int(env, "DEVPROV_CODEC_PORT", 8096),
-            cloud_port=_int(env, "DEVPROV_CLOUD_PORT", 8092),
-            cloud_url=env.get(
-                "DEVPROV_CLOUD_URL",
-                f"http://127.0.0.1:{_int(env, 'DEVPROV_CLOUD_PORT', 8092)}",
-            ),
-            cloud_api_key=env.get("DEVPROV_CLOUD_API_KEY", "devprov-cloud-dev-key"),
-            cloud_claim_token=env.get("DEVPROV_CLOUD_CLAIM_TOKEN", "devprov-fleet-claim-dev"),
-            data_dir=Path(env.get("DEVPROV_DATA_DIR", "data")),
-            site=env.get("DEVPROV_SITE", "local"),
-            edge_host=_host_name(env.get("DEVPROV_EDGE_HOST") or socket.gethostname()),
-            edge_capabilities=_list(env, "DEVPROV_EDGE_CAPABILITIES"),
-            default_strategy=env.get("DEVPROV_DEFAULT_STRATEGY") or None,
-            disabled_strategies=_list(env, "DEVPROV_DISABLED_STRATEGIES"),
-            http_device_address_template=env.get(
-                "DEVPROV_HTTP_DEVICE_ADDRESS_TEMPLATE",
-                f"http://{sim_host}:{sim_port}/devices/{{device_id}}",
-            ),
-            http_device_timeout_seconds=float(env.get("DEVPROV_HTTP_DEVICE_TIMEOUT", "5")),
-            ble_backend=env.get("DEVPROV_BLE_BACKEND", "virtual"),
-            ble_scan_timeout_seconds=float(env.get("DEVPROV_BLE_SCAN_TIMEOUT", "5")),
-            simulator_ble_port=_int(env, "DEVPROV_SIMULATOR_BLE_PORT", 8091),
-            simulator_ble_hci_port=_int(env, "DEVPROV_SIMULATOR_BLE_HCI_PORT", 8097),
-            zigbee_radio=env.get("DEVPROV_ZIGBEE_RADIO") or "simulated",
-            zigbee_baudrate=_optional_number(env, "DEVPROV_ZIGBEE_BAUDRATE"),
-            zigbee_channel=(
-                None
-                if env.get("DEVPROV_ZIGBEE_CHANNEL", "").lower() == "auto"
-                else _int(env, "DEVPROV_ZIGBEE_CHANNEL", 15)
-            ),
-            zigbee_capacity=_int(env, "DEVPROV_ZIGBEE_CAPACITY", 100),
-            simulator_zigbee_port=_int(env, "DEVPROV_SIMULATOR_ZIGBEE_PORT", 8093),
-            sse_poll_interval_seconds=float(env.get("DEVPROV_SSE_POLL_INTERVAL", "0.5")),
-            metrics_refresh_seconds=float(env.get("DEVPROV_METRICS_REFRESH", "10")),
-            worker_metrics_port=_optional_port(env, "DEVPROV_WORKER_METRICS_PORT"),
-            sdk_metrics_port=_optional_port(env, "DEVPROV_SDK_METRICS_PORT"),
-            metrics_host=env.get("DEVPROV_METRICS_HOST") or "127.0.0.1",
-            worker_health_port=_optional_port(env, "DEVPROV_WORKER_HEALTH_PORT"),
-            worker_graceful_shutdown_seconds=float(
-                env.get("DEVPROV_WORKER_GRACEFUL_SHUTDOWN") or "10"
-            ),
+        """Read every concern from `environ` (default: the process environment).
+
+        Raises:
+            SettingsError: a variable holds an invalid value (its name is in the message).
+        """
+        concerns: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, EnvSettings):
+                concerns[name] = kind.from_env(environ)
+        return cls(**concerns)
+
+    @property
+    def data_dir(self) -> Path:
+        """Where this process keeps its files."""
+        return self.worker.data_dir
+
+    @property
+    def http_device_address_template(self) -> str:
+        """Base URL of a device's RPC API (default: the simulated devices)."""
+        simulators = self.simulators
+        return (
+            self.http_wifi.address_template
+            or f"http://{simulators.host}:{simulators.http_port}/devices/{{device_id}}"
         )
+
+
+def environment_variables() -> dict[str, str]:
+    """Every environment variable the settings classes read, with the setting it sets
+    (`DEVPROV_ZIGBEE_CAPACITY` -> `zigbee.capacity`)."""
+    names: dict[str, str] = {}
+    for concern, field in Settings.model_fields.items():
+        kind = field.annotation
+        if not (isinstance(kind, type) and issubclass(kind, EnvSettings)):
+            continue
+        prefix = str(kind.model_config.get("env_prefix", ""))
+        for name, setting in kind.model_fields.items():
+            alias = setting.validation_alias
+            if isinstance(alias, AliasChoices):
+                variables = [str(choice) for choice in alias.choices]
+            elif isinstance(alias, str):
+                variables = [alias]
+            else:
+                variables = [f"{prefix}{name}".upper()]
+            for variable in variables:
+                names[variable] = f"{concern}.{name}"
+    return names

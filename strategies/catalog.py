@@ -1,22 +1,22 @@
-"""The strategies devprov ships."""
+"""The strategies of the installed device families (see `strategies.family`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from strategies.base import Strategy
-from strategies.http_wifi import HttpWifiStrategy
-from strategies.improv_ble import ImprovBleStrategy
+from strategies.family import DeviceFamily, installed_families
 from strategies.registry import StrategyRegistry
-from strategies.wifi_cloud import WifiCloudStrategy
-from strategies.zigbee import ZigbeeStrategy
 
 
-def builtin_strategies() -> list[Strategy]:
-    """One instance of every shipped strategy, in selection order.
+def installed_strategies(families: Iterable[DeviceFamily] | None = None) -> list[Strategy]:
+    """One strategy per family (default: the installed ones), in selection order.
 
-    A composite strategy comes before the strategies whose capabilities it extends:
-    a device with `vendor-cloud` as well as `wifi` and `http-rpc` is a `wifi-cloud` one.
+    A composite family comes before the families whose capabilities it extends: a
+    device with `vendor-cloud` as well as `wifi` and `http-rpc` is a `wifi-cloud` one.
     """
-    return [WifiCloudStrategy(), HttpWifiStrategy(), ImprovBleStrategy(), ZigbeeStrategy()]
+    chosen = installed_families() if families is None else list(families)
+    return [family.make_strategy() for family in chosen]
 
 
 def build_registry(
@@ -25,9 +25,9 @@ def build_registry(
     default: str | None = None,
     disabled: tuple[str, ...] = (),
 ) -> StrategyRegistry:
-    """A registry over `strategies` (default: the built-in ones)."""
+    """A registry over `strategies` (default: those of the installed families)."""
     return StrategyRegistry(
-        builtin_strategies() if strategies is None else strategies,
+        installed_strategies() if strategies is None else strategies,
         default=default,
         disabled=disabled,
     )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+from domain.activity_io import JoinCheck, NetworkAssignment
 from domain.device import DeviceDescriptor
-from domain.facts import DetectedDevice
+from domain.facts import DetectedDevice, NetworkJoin
+from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+from strategies.family import DeviceFamily
 
 HTTP_WIFI_SPEC = StrategySpec(
     name="http-wifi",
@@ -64,11 +67,20 @@ class HttpWifiStrategy(Strategy):
 
 
 class HttpWifiActivity:
-    """Activity names of the HTTP Wi-Fi strategy: the contract between its workflow and
-    the activities an edge worker hosts."""
+    """Activities of the HTTP Wi-Fi strategy: the contract between its workflow and the
+    activities an edge worker hosts."""
 
-    DETECT = "http_wifi.detect"
-    READ_STATE = "http_wifi.read_state"
-    APPLY_NETWORK = "http_wifi.apply_network"
-    CONFIRM_JOINED = "http_wifi.confirm_joined"
-    RESET = "http_wifi.reset"
+    DETECT = ActivityContract("http_wifi.detect", DeviceDescriptor, DetectedDevice)
+    READ_STATE = ActivityContract("http_wifi.read_state", DeviceDescriptor, DetectedDevice)
+    APPLY_NETWORK = ActivityContract("http_wifi.apply_network", NetworkAssignment, type(None))
+    CONFIRM_JOINED = ActivityContract("http_wifi.confirm_joined", JoinCheck, NetworkJoin)
+    RESET = ActivityContract("http_wifi.reset", DeviceDescriptor, type(None))
+
+
+HTTP_WIFI_FAMILY = DeviceFamily(
+    name="http-wifi",
+    strategy=HttpWifiStrategy,
+    workflow="workflows.http_wifi:HttpWifiProvisioningWorkflow",
+    wiring="worker.families.http_wifi:WIRING",
+)
+"""The `http-wifi` family's descriptor (entry point `devprov.families:http-wifi`)."""

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.activity_io import NetworkAssignment
 from domain.device import DeviceDescriptor
-from domain.facts import DetectedDevice
+from domain.facts import DetectedDevice, NetworkJoin
+from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+from strategies.family import DeviceFamily
 
 IMPROV_BLE_SPEC = StrategySpec(
     name="improv-ble",
@@ -39,18 +42,6 @@ IMPROV_BLE_SPEC = StrategySpec(
 AUTHORIZATION_REQUIRED = "authorization_required"
 PROVISIONING = "provisioning"
 PROVISIONED = "provisioned"
-
-
-class ImprovBleActivity:
-    """Activity names of the Improv BLE strategy: the contract between its workflow and
-    the activities an edge worker hosts."""
-
-    DETECT = "improv_ble.detect"
-    READ_STATE = "improv_ble.read_state"
-    AWAIT_AUTHORIZATION = "improv_ble.await_authorization"
-    SEND_CREDENTIALS = "improv_ble.send_credentials"
-    CONFIRM_ONLINE = "improv_ble.confirm_online"
-    RELEASE = "improv_ble.release"
 
 
 class ImprovCredentialsResult(BaseModel):
@@ -85,6 +76,22 @@ class ImprovRelease(BaseModel):
     """False when the run never sent credentials in this attempt: nothing to ask."""
 
 
+class ImprovBleActivity:
+    """Activities of the Improv BLE strategy: the contract between its workflow and the
+    activities an edge worker hosts."""
+
+    DETECT = ActivityContract("improv_ble.detect", DeviceDescriptor, DetectedDevice)
+    READ_STATE = ActivityContract("improv_ble.read_state", DeviceDescriptor, DetectedDevice)
+    AWAIT_AUTHORIZATION = ActivityContract(
+        "improv_ble.await_authorization", DeviceDescriptor, type(None)
+    )
+    SEND_CREDENTIALS = ActivityContract(
+        "improv_ble.send_credentials", NetworkAssignment, ImprovCredentialsResult
+    )
+    CONFIRM_ONLINE = ActivityContract("improv_ble.confirm_online", ImprovOnlineCheck, NetworkJoin)
+    RELEASE = ActivityContract("improv_ble.release", ImprovRelease, type(None))
+
+
 class ImprovBleStrategy(Strategy):
     """Rules for Improv Wi-Fi devices onboarded over BLE."""
 
@@ -112,3 +119,25 @@ class ImprovBleStrategy(Strategy):
     def needs_authorization(state: DetectedDevice) -> bool:
         """Whether the device waits for its button to be pressed."""
         return state.attributes.get("improv_state") == AUTHORIZATION_REQUIRED
+
+
+IMPROV_BLE_FAMILY = DeviceFamily(
+    name="improv-ble",
+    strategy=ImprovBleStrategy,
+    workflow="workflows.improv_ble:ImprovBleProvisioningWorkflow",
+    wiring="worker.families.improv_ble:WIRING",
+    error_codes=frozenset(
+        {
+            "BLE_RADIO_UNAVAILABLE",
+            "BLE_CONNECTION_LOST",
+            "BLE_GATT_TIMEOUT",
+            "BLE_CHARACTERISTIC_MISSING",
+            "IMPROV_AUTHORIZATION_TIMEOUT",
+            "IMPROV_NOT_AUTHORIZED",
+            "IMPROV_INVALID_RPC",
+            "IMPROV_UNKNOWN_COMMAND",
+            "IMPROV_DEVICE_ERROR",
+        }
+    ),
+)
+"""The `improv-ble` family's descriptor (entry point `devprov.families:improv-ble`)."""

@@ -4,7 +4,17 @@ when it checks in with that cloud."""
 
 from __future__ import annotations
 
+from domain.activity_io import CloudDevice, CloudIssue, CloudPolicy, CloudRegistration
+from domain.cloud import (
+    CloudDeviceStatus,
+    DeviceKeyPair,
+    IssuedCredential,
+    PolicyAttachment,
+    RegisteredDevice,
+)
+from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, StrategySpec
+from strategies.family import DeviceFamily
 from strategies.http_wifi import HttpWifiStrategy
 
 WIFI_CLOUD_SPEC = StrategySpec(
@@ -33,11 +43,38 @@ class WifiCloudStrategy(HttpWifiStrategy):
 
 
 class VendorCloudActivity:
-    """Activity names of the vendor-cloud steps, hosted by the central workers."""
+    """Activities of the vendor-cloud steps, hosted by the central workers."""
 
-    MAKE_DEVICE_KEYS = "cloud.make_device_keys"
-    ISSUE_CREDENTIAL = "cloud.issue_credential"
-    REGISTER_DEVICE = "cloud.register_device"
-    ATTACH_POLICY = "cloud.attach_policy"
-    AWAIT_CHECKIN = "cloud.await_checkin"
-    REMOVE_DEVICE = "cloud.remove_device"
+    MAKE_DEVICE_KEYS = ActivityContract("cloud.make_device_keys", CloudDevice, DeviceKeyPair)
+    ISSUE_CREDENTIAL = ActivityContract("cloud.issue_credential", CloudIssue, IssuedCredential)
+    REGISTER_DEVICE = ActivityContract("cloud.register_device", CloudRegistration, RegisteredDevice)
+    ATTACH_POLICY = ActivityContract("cloud.attach_policy", CloudPolicy, PolicyAttachment)
+    AWAIT_CHECKIN = ActivityContract("cloud.await_checkin", CloudDevice, CloudDeviceStatus)
+    REMOVE_DEVICE = ActivityContract("cloud.remove_device", CloudDevice, type(None))
+
+
+WIFI_CLOUD_FAMILY = DeviceFamily(
+    name="wifi-cloud",
+    strategy=WifiCloudStrategy,
+    workflow="workflows.wifi_cloud:WifiCloudProvisioningWorkflow",
+    wiring="worker.families.wifi_cloud:WIRING",
+    # Before http-wifi, whose capabilities it extends.
+    selection_order=50,
+    error_codes=frozenset(
+        {
+            "CLOUD_RATE_LIMITED",
+            "CLOUD_UNAVAILABLE",
+            "CLOUD_TIMEOUT",
+            "CLOUD_UNAUTHORIZED",
+            "CLOUD_CLAIM_REJECTED",
+            "CLOUD_FORBIDDEN",
+            "CLOUD_NOT_FOUND",
+            "CLOUD_CONFLICT",
+            "CLOUD_INVALID_REQUEST",
+            "CLOUD_IDEMPOTENCY_MISMATCH",
+            "CLOUD_PROTOCOL_ERROR",
+            "CLOUD_CHECKIN_TIMEOUT",
+        }
+    ),
+)
+"""The `wifi-cloud` family's descriptor (entry point `devprov.families:wifi-cloud`)."""

@@ -28,15 +28,19 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.device import DeviceDescriptor
+from domain.facts import DetectedDevice
 from domain.secrets import WireSecret
 from domain.zigbee import (
     ReportingRule,
+    ZigbeeConfiguration,
     ZigbeeDeviceInfo,
     ZigbeeMembership,
     ZigbeeNetwork,
     normalize_ieee,
 )
+from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+from strategies.family import DeviceFamily
 
 ZIGBEE_SPEC = StrategySpec(
     name="zigbee",
@@ -56,22 +60,6 @@ IEEE_HINT = "ieee"
 """`DeviceDescriptor.transport_hints` key holding the device's IEEE (EUI-64) address."""
 INSTALL_CODE = "install_code"
 """`ProvisionRequest.secrets` key holding the device's install code (or its QR code)."""
-
-
-class ZigbeeActivity:
-    """Activity names of the Zigbee strategy: the contract between its workflow and the
-    activities an edge worker hosts."""
-
-    DETECT = "zigbee.detect"
-    INSPECT = "zigbee.inspect"
-    JOIN = "zigbee.join"
-    INTERVIEW = "zigbee.interview"
-    READ_IDENTITY = "zigbee.read_identity"
-    CONFIGURE = "zigbee.configure"
-    REMOVE = "zigbee.remove"
-
-
-# --- activity inputs and results ---------------------------------------------------------
 
 
 class ZigbeeDeviceRef(BaseModel):
@@ -182,6 +170,19 @@ def vendor_matches(vendor: str, manufacturer: str | None) -> bool:
     )
 
 
+class ZigbeeActivity:
+    """Activities of the Zigbee strategy: the contract between its workflow and the
+    activities an edge worker hosts."""
+
+    DETECT = ActivityContract("zigbee.detect", DeviceDescriptor, DetectedDevice)
+    INSPECT = ActivityContract("zigbee.inspect", ZigbeeJoinOrder, ZigbeeInspection)
+    JOIN = ActivityContract("zigbee.join", ZigbeeJoinOrder, ZigbeeDeviceInfo)
+    INTERVIEW = ActivityContract("zigbee.interview", ZigbeeDeviceRef, ZigbeeInterview)
+    READ_IDENTITY = ActivityContract("zigbee.read_identity", ZigbeeDeviceRef, ZigbeeDeviceInfo)
+    CONFIGURE = ActivityContract("zigbee.configure", ZigbeeConfigureOrder, ZigbeeConfiguration)
+    REMOVE = ActivityContract("zigbee.remove", ZigbeeDeviceRef, type(None))
+
+
 class ZigbeeStrategy(Strategy):
     """Rules for Zigbee 3.0 devices joined with install codes."""
 
@@ -252,3 +253,24 @@ class ZigbeeStrategy(Strategy):
             "secrets": [INSTALL_CODE],
             "reported_clusters": sorted({f"0x{r.cluster_id:04X}" for r in DEFAULT_REPORTING}),
         }
+
+
+ZIGBEE_FAMILY = DeviceFamily(
+    name="zigbee",
+    strategy=ZigbeeStrategy,
+    workflow="workflows.zigbee:ZigbeeProvisioningWorkflow",
+    wiring="worker.families.zigbee:WIRING",
+    error_codes=frozenset(
+        {
+            "ZIGBEE_INVALID_INSTALL_CODE",
+            "ZIGBEE_JOIN_TIMEOUT",
+            "ZIGBEE_INTERVIEW_FAILED",
+            "ZIGBEE_CONFIGURATION_FAILED",
+            "ZIGBEE_DEVICE_NOT_ON_NETWORK",
+            "ZIGBEE_COORDINATOR_NOT_READY",
+            "ZIGBEE_NETWORK_FULL",
+            "ZIGBEE_RADIO_UNAVAILABLE",
+        }
+    ),
+)
+"""The `zigbee` family's descriptor (entry point `devprov.families:zigbee`)."""

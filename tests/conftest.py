@@ -10,7 +10,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from worker.codec import KeyRing, data_converter
+from connection.codec import KeyRing, data_converter
+from worker.workers import central_worker
 from workflows.search_attributes import ALL_KEYS
 
 TEST_KEY_RING = KeyRing.parse("test-new:" + "A" * 43 + "=," + "test-old:" + "B" * 43 + "=")
@@ -53,3 +54,12 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
 def site() -> str:
     """A unique site per test, so edge task queues of tests never mix."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def central(temporal_client: Client) -> AsyncIterator[str]:
+    """A central worker (every installed family's workflow and the fleet's) on a task
+    queue of this test's own; yields that queue."""
+    task_queue = f"central-{uuid.uuid4().hex[:8]}"
+    async with central_worker(temporal_client, task_queue=task_queue):
+        yield task_queue

@@ -55,7 +55,7 @@ class FakeWifiDevice:
                 activity.heartbeat()
                 await asyncio.sleep(0.05)
 
-        @activity.defn(name=HttpWifiActivity.DETECT)
+        @activity.defn(name=HttpWifiActivity.DETECT.name)
         async def detect(descriptor: DeviceDescriptor) -> DetectedDevice:
             await record()
             device.detections += 1
@@ -68,7 +68,7 @@ class FakeWifiDevice:
                 device_id=device.device_id, firmware=device.firmware, task_queue=gateway
             )
 
-        @activity.defn(name=HttpWifiActivity.READ_STATE)
+        @activity.defn(name=HttpWifiActivity.READ_STATE.name)
         async def read_state(descriptor: DeviceDescriptor) -> DetectedDevice:
             await record()
             return DetectedDevice(
@@ -78,7 +78,7 @@ class FakeWifiDevice:
                 network_ssid="old-net" if device.already_provisioned else None,
             )
 
-        @activity.defn(name=HttpWifiActivity.APPLY_NETWORK)
+        @activity.defn(name=HttpWifiActivity.APPLY_NETWORK.name)
         async def apply_network(assignment: NetworkAssignment) -> None:
             await record()
             device.applied.append(assignment.network.ssid)
@@ -87,7 +87,7 @@ class FakeWifiDevice:
                 assignment.network.passphrase.get_secret_value() == device.good_passphrase
             )
 
-        @activity.defn(name=HttpWifiActivity.CONFIRM_JOINED)
+        @activity.defn(name=HttpWifiActivity.CONFIRM_JOINED.name)
         async def confirm_joined(check: JoinCheck) -> NetworkJoin:
             await record()
             while device.block_confirm:
@@ -107,7 +107,7 @@ class FakeWifiDevice:
                 )
             return NetworkJoin(ssid=check.ssid, address="10.77.0.9")
 
-        @activity.defn(name=HttpWifiActivity.RESET)
+        @activity.defn(name=HttpWifiActivity.RESET.name)
         async def reset(descriptor: DeviceDescriptor) -> None:
             await record()
             device.resets += 1
@@ -143,37 +143,39 @@ class FakeWifiFleet:
                 }
             return by_device[device_id][name]
 
-        @activity.defn(name=HttpWifiActivity.DETECT)
+        @activity.defn(name=HttpWifiActivity.DETECT.name)
         async def detect(descriptor: DeviceDescriptor) -> DetectedDevice:
             fleet.active.add(descriptor.device_id)
             fleet.peak_active = max(fleet.peak_active, len(fleet.active))
-            result: DetectedDevice = await target(HttpWifiActivity.DETECT, descriptor.device_id)(
-                descriptor
-            )
-            return result
-
-        @activity.defn(name=HttpWifiActivity.READ_STATE)
-        async def read_state(descriptor: DeviceDescriptor) -> DetectedDevice:
             result: DetectedDevice = await target(
-                HttpWifiActivity.READ_STATE, descriptor.device_id
+                HttpWifiActivity.DETECT.name, descriptor.device_id
             )(descriptor)
             return result
 
-        @activity.defn(name=HttpWifiActivity.APPLY_NETWORK)
-        async def apply_network(assignment: NetworkAssignment) -> None:
-            await target(HttpWifiActivity.APPLY_NETWORK, assignment.device.device_id)(assignment)
+        @activity.defn(name=HttpWifiActivity.READ_STATE.name)
+        async def read_state(descriptor: DeviceDescriptor) -> DetectedDevice:
+            result: DetectedDevice = await target(
+                HttpWifiActivity.READ_STATE.name, descriptor.device_id
+            )(descriptor)
+            return result
 
-        @activity.defn(name=HttpWifiActivity.CONFIRM_JOINED)
+        @activity.defn(name=HttpWifiActivity.APPLY_NETWORK.name)
+        async def apply_network(assignment: NetworkAssignment) -> None:
+            await target(HttpWifiActivity.APPLY_NETWORK.name, assignment.device.device_id)(
+                assignment
+            )
+
+        @activity.defn(name=HttpWifiActivity.CONFIRM_JOINED.name)
         async def confirm_joined(check: JoinCheck) -> NetworkJoin:
             result: NetworkJoin = await target(
-                HttpWifiActivity.CONFIRM_JOINED, check.device.device_id
+                HttpWifiActivity.CONFIRM_JOINED.name, check.device.device_id
             )(check)
             fleet.active.discard(check.device.device_id)
             return result
 
-        @activity.defn(name=HttpWifiActivity.RESET)
+        @activity.defn(name=HttpWifiActivity.RESET.name)
         async def reset(descriptor: DeviceDescriptor) -> None:
-            await target(HttpWifiActivity.RESET, descriptor.device_id)(descriptor)
+            await target(HttpWifiActivity.RESET.name, descriptor.device_id)(descriptor)
             fleet.active.discard(descriptor.device_id)
 
         return [detect, read_state, apply_network, confirm_joined, reset]

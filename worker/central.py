@@ -13,17 +13,13 @@ import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import httpx
-from pydantic import SecretStr
-
-from activities.vendor_cloud import VendorCloudActivities
-from adapters.vendor_cloud import VendorCloudAdapter
 from config.settings import Settings
+from connection.temporal_client import connect_when_reachable
+from worker.families import central_activities as families_central_activities
 from worker.health import serve_health
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics
 from worker.systemd_notify import systemd_service
-from worker.temporal_client import connect_when_reachable
 from worker.workers import central_worker
 
 logger = logging.getLogger("devprov.worker.central")
@@ -31,15 +27,19 @@ logger = logging.getLogger("devprov.worker.central")
 
 @contextlib.asynccontextmanager
 async def central_activities(settings: Settings) -> AsyncIterator[list[object]]:
-    """The central activities wired to the vendor cloud of `settings`; closes its client."""
-    async with httpx.AsyncClient(trust_env=False) as http:
-        cloud = VendorCloudAdapter(http, settings.cloud_url, SecretStr(settings.cloud_api_key))
-        yield VendorCloudActivities(cloud, SecretStr(settings.cloud_claim_token)).all()
+    """Every installed family's central activities (the vendor cloud's), their
+    resources open while inside the block."""
+    async with contextlib.AsyncExitStack() as stack:
+        activities: list[object] = []
+        for family, open_activities in families_central_activities().items():
+            logger.info("central: opening %s", family)
+            activities += await stack.enter_async_context(open_activities(settings))
+        yield activities
 
 
 async def main() -> None:
-    configure_logging()
     settings = Settings.from_env()
+    configure_logging(audit_log=settings.worker.audit_log)
     serve_worker_metrics(settings)
     client = await connect_when_reachable(settings)
     stop = asyncio.Event()
@@ -51,9 +51,9 @@ async def main() -> None:
         central_worker(
             client,
             activities=activities,
-            graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker.graceful_shutdown_seconds),
         ) as worker,
-        serve_health(client, [worker], settings.metrics_host, settings.worker_health_port),
+        serve_health(client, [worker], settings.metrics.host, settings.worker.health_port),
         systemd_service(),
     ):
         logger.info("central worker polling task queue %s", worker.task_queue)

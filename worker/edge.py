@@ -20,13 +20,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from config.settings import Settings
+from connection.temporal_client import connect_when_reachable
 from domain.run import edge_task_queue
-from worker.edge_capabilities import EdgeContext, SimulatedWorld, selected_capabilities
+from worker.capabilities import EdgeContext, SimulatedWorld
+from worker.families import selected_capabilities
 from worker.health import serve_health
 from worker.logging_setup import configure_logging
 from worker.observability import serve_worker_metrics
 from worker.systemd_notify import systemd_service
-from worker.temporal_client import connect_when_reachable
 from worker.workers import edge_worker
 
 logger = logging.getLogger("devprov.worker.edge")
@@ -60,7 +61,7 @@ async def edge_node(
                 task_queue=queue,
                 activities=activities,
                 graceful_shutdown_timeout=timedelta(
-                    seconds=settings.worker_graceful_shutdown_seconds
+                    seconds=settings.worker.graceful_shutdown_seconds
                 ),
             )
             for queue in (edge_task_queue(site), context.host_task_queue)
@@ -75,18 +76,18 @@ async def main() -> None:
     parser.add_argument("--site", default=None, help="site served (default: $DEVPROV_SITE)")
     parser.add_argument("--host", default=None, help="gateway name (default: $DEVPROV_EDGE_HOST)")
     args = parser.parse_args()
-    configure_logging()
     settings = Settings.from_env()
+    configure_logging(audit_log=settings.worker.audit_log)
     serve_worker_metrics(settings)
     client = await connect_when_reachable(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    site, host = args.site or settings.site, args.host or settings.edge_host
+    site, host = args.site or settings.edge.site, args.host or settings.edge.host
     async with (
         edge_node(client, settings, site=site, host=host) as workers,
-        serve_health(client, workers, settings.metrics_host, settings.worker_health_port),
+        serve_health(client, workers, settings.metrics.host, settings.worker.health_port),
         systemd_service(),
     ):
         logger.info("edge worker %s of site %s is polling", host, site)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-import os
 import secrets
 import signal
 import sys
@@ -25,6 +23,7 @@ from api import ApiDependencies, start_api
 from api.auth import AuthConfig, Scope, new_key
 from config.policies import load_policy_book
 from config.settings import Settings
+from connection.temporal_client import connect, key_file
 from simulators.http_wifi import default_fleet, start_simulator
 from simulators.improv_ble import ImprovDeviceFleet, default_improv_specs, start_improv_control
 from simulators.serving import serve_app
@@ -32,16 +31,15 @@ from simulators.vendor_cloud import CloudConfig, start_cloud_simulator
 from simulators.zigbee import SimulatedZigbeeWorld, start_zigbee_control
 from simulators.zigbee import default_fleet as default_zigbee_fleet
 from strategies.catalog import build_registry
+from worker.capabilities import SimulatedWorld
+from worker.capabilities.improv_ble import share_virtual_ble_radio
+from worker.capabilities.zigbee import share_simulated_zigbee_world
 from worker.central import central_activities
 from worker.codec_server import create_codec_app
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
-from worker.edge_capabilities import SimulatedWorld
-from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.logging_setup import configure_logging
-from worker.temporal_client import connect, key_file
 from worker.workers import central_worker
-from worker.zigbee_capability import share_simulated_zigbee_world
 
 logger = logging.getLogger("devprov.embedded")
 
@@ -58,7 +56,7 @@ def _codec_of(client: Client) -> PayloadCodec:
 
 def codec_note(settings: Settings, decoder_url: str) -> str:
     """How to read the encrypted payloads in the Web UI."""
-    keys = os.environ.get("DEVPROV_CODEC_KEY_FILE") or key_file(settings).resolve()
+    keys = settings.codec.key_file or key_file(settings).resolve()
     return (
         f"Payloads are encrypted (key ring: {keys}). To read them in the Web UI, set\n"
         f"its Data Encoder endpoint (top right) to\n  {decoder_url}\n"
@@ -67,8 +65,7 @@ def codec_note(settings: Settings, decoder_url: str) -> str:
 
 def audit_log_path(settings: Settings) -> Path:
     """Where the embedded stack writes its audit trail (JSON lines)."""
-    configured = os.environ.get("DEVPROV_AUDIT_LOG")
-    return Path(configured) if configured else settings.data_dir.resolve() / "audit.jsonl"
+    return settings.worker.audit_log or settings.data_dir.resolve() / "audit.jsonl"
 
 
 def banner(
@@ -89,9 +86,9 @@ def banner(
         "devprov is running",
         f"  API               {api_url}/api/v1  (OpenAPI: {api_url}/api/v1/openapi.json)",
         f"  Temporal Web UI   {ui_url or '(headless)'}",
-        f"  Temporal gRPC     {settings.temporal_address}",
+        f"  Temporal gRPC     {settings.temporal.frontend}",
         f"  Simulated devices {simulator_url}/_sim/devices",
-        f"  Simulated cloud   {settings.cloud_url}/_sim/cloud/state",
+        f"  Simulated cloud   {settings.cloud.base_url}/_sim/cloud/state",
         *(
             [f"  Simulated BLE     {ble_simulator_url}/_sim/ble/devices"]
             if ble_simulator_url
@@ -110,7 +107,7 @@ def banner(
         f"  Data directory    {settings.data_dir.resolve()}",
         f"  Audit log         {audit_log_path(settings)}",
         f"  Metrics           {api_url}/metrics  (Temporal SDK: "
-        f"http://127.0.0.1:{settings.sdk_metrics_port}/metrics)",
+        f"http://127.0.0.1:{settings.metrics.sdk_port}/metrics)",
         "",
         "Try:",
         f"  curl -si -X POST {api_url}/api/v1/devices/{device}/provision \\",
@@ -118,7 +115,7 @@ def banner(
         f"       -H 'Content-Type: application/json' -d @examples/requests/{device}.json",
         f'  curl -N -H "Authorization: Bearer $DEVPROV_API_KEY" '
         f"{api_url}/api/v1/devices/{device}/provision/events",
-        f"  temporal workflow list --address {settings.temporal_address} "
+        f"  temporal workflow list --address {settings.temporal.frontend} "
         f"--query 'DeviceId=\"{device}\"'",
         *(
             [
@@ -138,19 +135,19 @@ def banner(
 
 async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
     """Run the whole stack until `stop` is set."""
-    host, _, port = settings.temporal_address.rpartition(":")
+    host, _, port = settings.temporal.frontend.rpartition(":")
     async with contextlib.AsyncExitStack() as stack:
-        codec_endpoint = f"http://127.0.0.1:{settings.codec_port}"
+        codec_endpoint = f"http://127.0.0.1:{settings.codec.port}"
         server = await start_dev_server(
             data_dir=settings.data_dir,
             host=host or "127.0.0.1",
             port=int(port),
-            ui_port=settings.temporal_ui_port,
+            ui_port=settings.temporal.ui_port,
             ui_codec_endpoint=f"{codec_endpoint}/codec",
         )
         stack.push_async_callback(server.stop)
         client = await connect(settings, create_keys=True)
-        codec_token = os.environ.get("DEVPROV_CODEC_TOKEN") or secrets.token_urlsafe(24)
+        codec_token = settings.codec.token or secrets.token_urlsafe(24)
         codec, _ = await serve_app(
             create_codec_app(
                 _codec_of(client),
@@ -158,13 +155,13 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
                 ui_origin=server.ui_url or "http://127.0.0.1",
             ),
             "127.0.0.1",
-            settings.codec_port,
+            settings.codec.port,
         )
         stack.push_async_callback(codec.cleanup)
 
         world = SimulatedWorld()
         simulator = await start_simulator(
-            default_fleet(), host=settings.simulator_host, port=settings.simulator_http_port
+            default_fleet(), host=settings.simulators.host, port=settings.simulators.http_port
         )
         stack.push_async_callback(simulator.close)
 
@@ -175,16 +172,16 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             ImprovDeviceFleet(ble_radio, default_improv_specs())
         )
         improv_control = await start_improv_control(
-            improv_fleet, host=settings.simulator_host, port=settings.simulator_ble_port
+            improv_fleet, host=settings.simulators.host, port=settings.simulators.ble_port
         )
         stack.push_async_callback(improv_control.close)
         # What a USB dongle is to an installer's laptop: `devprov scan` hears the link.
         dongle = await ble_radio.serve_hci(
-            "installer-dongle", host=settings.simulator_host, port=settings.simulator_ble_hci_port
+            "installer-dongle", host=settings.simulators.host, port=settings.simulators.ble_hci_port
         )
 
         cloud = await start_cloud_simulator(
-            CloudConfig(auto_checkin_delay=0.5), host="127.0.0.1", port=settings.cloud_port
+            CloudConfig(auto_checkin_delay=0.5), host="127.0.0.1", port=settings.cloud.port
         )
         stack.push_async_callback(cloud.close)
 
@@ -194,35 +191,42 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         zigbee_control = await start_zigbee_control(
             zigbee.fleet,
             zigbee.sticks,
-            host=settings.simulator_host,
-            port=settings.simulator_zigbee_port,
+            host=settings.simulators.host,
+            port=settings.simulators.zigbee_port,
         )
         stack.push_async_callback(zigbee_control.close)
         activities = await stack.enter_async_context(central_activities(settings))
         await stack.enter_async_context(central_worker(client, activities=activities))
         await stack.enter_async_context(
-            edge_node(client, settings, site=settings.site, host=settings.edge_host, world=world)
+            edge_node(
+                client, settings, site=settings.edge.site, host=settings.edge.host, world=world
+            )
         )
 
-        api_key = os.environ.get("DEVPROV_API_KEY")
+        api_key = settings.api.key
         generated_key = None
         if not api_key:
             api_key, generated_key = new_key("default", Scope, key_id="makerun")
         registry = build_registry(
-            default=settings.default_strategy, disabled=settings.disabled_strategies
+            default=settings.selection.default_strategy,
+            disabled=settings.selection.disabled_strategies,
         )
         api = await start_api(
             ApiDependencies(
                 temporal=client,
                 registry=registry,
                 policies=load_policy_book(),
-                settings=dataclasses.replace(
-                    settings, temporal_ui_url=settings.temporal_ui_url or server.ui_url
+                settings=settings.model_copy(
+                    update={
+                        "temporal": settings.temporal.model_copy(
+                            update={"ui_url": settings.temporal.ui_url or server.ui_url}
+                        )
+                    }
                 ),
-                auth=AuthConfig.from_env(os.environ, fallback_key=generated_key),
+                auth=AuthConfig.from_settings(settings, fallback_key=generated_key),
             ),
-            host=settings.api_host,
-            port=settings.api_port,
+            host=settings.api.host,
+            port=settings.api.port,
         )
         stack.push_async_callback(api.close)
 
@@ -252,10 +256,11 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
 
 async def main() -> int:
     settings = Settings.from_env()
-    if settings.sdk_metrics_port is None:
-        settings = dataclasses.replace(settings, sdk_metrics_port=DEFAULT_SDK_METRICS_PORT)
+    if settings.metrics.sdk_port is None:
+        metrics = settings.metrics.model_copy(update={"sdk_port": DEFAULT_SDK_METRICS_PORT})
+        settings = settings.model_copy(update={"metrics": metrics})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    configure_logging(logging.WARNING, audit_log=str(audit_log_path(settings)))
+    configure_logging(logging.WARNING, audit_log=audit_log_path(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

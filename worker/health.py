@@ -15,8 +15,6 @@ from aiohttp import web
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from simulators.serving import serve_app
-
 READINESS_TIMEOUT = timedelta(seconds=2)
 
 
@@ -56,8 +54,10 @@ async def serve_health(
     if port is None:
         yield
         return
-    runner, _ = await serve_app(create_health_app(client, workers), host, port)
+    runner = web.AppRunner(create_health_app(client, workers), shutdown_timeout=0.5)
+    await runner.setup()
     try:
+        await web.TCPSite(runner, host, port).start()
         yield
     finally:
         await runner.cleanup()

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
+from pathlib import Path
 
 from worker.observability import AUDIT_LOGGER
 
 
-def configure_logging(level: int = logging.INFO, audit_log: str | None = None) -> None:
+def configure_logging(level: int = logging.INFO, audit_log: Path | None = None) -> None:
     """Plain one-line logs, and the audit trail as bare JSON lines.
 
-    The audit records (`devprov.audit`) go to `$DEVPROV_AUDIT_LOG` when set, else to
-    `audit_log`, else to standard output: one JSON object per line with nothing around
-    it, as log shippers take them.
+    The audit records (`devprov.audit`) go to `audit_log` (`$DEVPROV_AUDIT_LOG`, or the
+    embedded stack's file) when set, else to standard output: one JSON object per line
+    with nothing around it, as log shippers take them.
 
     Expected device failures are logged once, without traceback: the SDK logs every
     failed activity attempt with its traceback at WARNING, and devprov's error
@@ -26,7 +26,7 @@ def configure_logging(level: int = logging.INFO, audit_log: str | None = None) -
     audit = logging.getLogger(AUDIT_LOGGER)
     audit.setLevel(logging.INFO)
     audit.propagate = False
-    path = os.environ.get("DEVPROV_AUDIT_LOG") or audit_log
+    path = audit_log
     handler = logging.FileHandler(path) if path else logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
     audit.addHandler(handler)

@@ -55,8 +55,8 @@ def write_audit(record: Mapping[str, Any]) -> None:
 
 def serve_worker_metrics(settings: Settings) -> None:
     """Serve this process's worker metrics on `$DEVPROV_WORKER_METRICS_PORT`, if set."""
-    if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr=settings.metrics_host)
+    if settings.metrics.worker_port:
+        start_http_server(settings.metrics.worker_port, addr=settings.metrics.host)
 
 
 @functools.cache

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 from collections.abc import AsyncIterator, Mapping
+
+from config.settings import SystemdSettings
 
 logger = logging.getLogger("devprov.worker.systemd")
 
@@ -22,14 +23,12 @@ class SystemdNotifier:
     """Sends notify messages to `$NOTIFY_SOCKET`; a no-op when it is not set."""
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        env = os.environ if environ is None else environ
-        address = env.get("NOTIFY_SOCKET", "")
+        systemd = SystemdSettings.from_env(environ)
+        address = systemd.notify_socket
         # An abstract socket is written '@name' and addressed with a leading NUL byte.
         self._address = "\0" + address[1:] if address.startswith("@") else address
-        usec = env.get("WATCHDOG_USEC", "")
-        self.watchdog_interval: float | None = (
-            int(usec) / 2_000_000 if usec.isdigit() and int(usec) > 0 else None
-        )
+        usec = systemd.watchdog_usec
+        self.watchdog_interval: float | None = usec / 2_000_000 if usec > 0 else None
 
     @property
     def enabled(self) -> bool:

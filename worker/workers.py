@@ -12,7 +12,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.error_boundary import AdapterErrorInterceptor
 from domain.run import CENTRAL_TASK_QUEUE, edge_task_queue
 from worker.observability import ObservabilityInterceptor, WorkerMetrics, process_worker_metrics
-from workflows.catalog import ALL_WORKFLOWS
+from workflows.catalog import all_workflows
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
@@ -41,15 +41,17 @@ def central_worker(
     *,
     task_queue: str = CENTRAL_TASK_QUEUE,
     activities: Sequence[object] = (),
+    workflows: Sequence[type] | None = None,
     graceful_shutdown_timeout: timedelta = GRACEFUL_SHUTDOWN,
     metrics: WorkerMetrics | None = None,
 ) -> Worker:
     """The worker that runs every strategy workflow and the central activities
-    (vendor-cloud calls: see `worker.central.central_activities`)."""
+    (vendor-cloud calls: see `worker.central.central_activities`); `workflows`
+    defaults to those of the installed families and the fleet's."""
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=list(ALL_WORKFLOWS),
+        workflows=all_workflows() if workflows is None else list(workflows),
         workflow_runner=WORKFLOW_RUNNER,
         activities=list(activities),  # type: ignore[arg-type]
         interceptors=_interceptors(metrics),

@@ -1,21 +1,20 @@
-"""Every strategy workflow, for the central worker to register."""
+"""The workflows the central workers run and the replayer checks, from the installed
+device families (see `strategies.family`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from strategies.family import DeviceFamily, installed_families
 from workflows.fleet import FleetProvisioningWorkflow
-from workflows.http_wifi import HttpWifiProvisioningWorkflow
-from workflows.improv_ble import ImprovBleProvisioningWorkflow
-from workflows.lifecycle import LifecycleWorkflow
-from workflows.wifi_cloud import WifiCloudProvisioningWorkflow
-from workflows.zigbee import ZigbeeProvisioningWorkflow
 
-STRATEGY_WORKFLOWS: list[type[LifecycleWorkflow]] = [
-    HttpWifiProvisioningWorkflow,
-    ImprovBleProvisioningWorkflow,
-    WifiCloudProvisioningWorkflow,
-    ZigbeeProvisioningWorkflow,
-]
-"""One workflow per strategy."""
 
-ALL_WORKFLOWS: list[type] = [*STRATEGY_WORKFLOWS, FleetProvisioningWorkflow]
-"""Everything the central worker runs."""
+def strategy_workflows(families: Iterable[DeviceFamily] | None = None) -> list[type]:
+    """One workflow per family (default: the installed ones)."""
+    chosen = installed_families() if families is None else list(families)
+    return [family.workflow_class() for family in chosen]
+
+
+def all_workflows(families: Iterable[DeviceFamily] | None = None) -> list[type]:
+    """Every workflow of the central workers: the families' and the fleet's."""
+    return [*strategy_workflows(families), FleetProvisioningWorkflow]

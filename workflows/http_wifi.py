@@ -7,14 +7,15 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.activity_io import JoinCheck, NetworkAssignment
     from domain.errors import ErrorCode
-    from domain.facts import DetectedDevice, NetworkJoin
+    from domain.facts import DetectedDevice
     from domain.progress import ProvisionResult
     from domain.requests import NetworkCredentials
     from domain.run import ProvisionRun
     from domain.states import Step
     from strategies.base import PreCheckVerdict
     from strategies.http_wifi import HTTP_WIFI_SPEC, HttpWifiActivity, HttpWifiStrategy
-    from workflows.lifecycle import LifecycleWorkflow, StepFailure
+    from workflows.failures import StepFailure
+    from workflows.lifecycle import LifecycleWorkflow
 
 
 @workflow.defn(name=HTTP_WIFI_SPEC.workflow)
@@ -29,40 +30,27 @@ class HttpWifiProvisioningWorkflow(LifecycleWorkflow):
         return await self.run_lifecycle()
 
     async def detect(self) -> DetectedDevice:
-        return await self.call(
-            Step.DETECT, HttpWifiActivity.DETECT, self.request.request.device, DetectedDevice
-        )
+        return await self.perform(Step.DETECT, HttpWifiActivity.DETECT, self.device)
 
     async def pre_check(self, found: DetectedDevice) -> PreCheckVerdict:
-        state = await self.call(
-            Step.PRE_CHECK,
-            HttpWifiActivity.READ_STATE,
-            self.request.request.device,
-            DetectedDevice,
-        )
-        return self.rules.pre_check(self.request.request.device, state)
+        state = await self.perform(Step.PRE_CHECK, HttpWifiActivity.READ_STATE, self.device)
+        return self.rules.pre_check(self.device, state)
 
     async def provision(self, network: NetworkCredentials | None) -> None:
         if network is None:
             raise StepFailure(ErrorCode.INTERNAL_ERROR, "provision needs network credentials")
-        await self.call(
+        await self.perform(
             Step.PROVISION,
             HttpWifiActivity.APPLY_NETWORK,
-            NetworkAssignment(device=self.request.request.device, network=network),
-            type(None),
+            NetworkAssignment(device=self.device, network=network),
         )
 
     async def confirm(self, network: NetworkCredentials | None) -> str:
         ssid = network.ssid if network else ""
-        joined = await self.call(
-            Step.CONFIRM,
-            HttpWifiActivity.CONFIRM_JOINED,
-            JoinCheck(device=self.request.request.device, ssid=ssid),
-            NetworkJoin,
+        joined = await self.perform(
+            Step.CONFIRM, HttpWifiActivity.CONFIRM_JOINED, JoinCheck(device=self.device, ssid=ssid)
         )
         return f"device joined '{joined.ssid}' with address {joined.address}"
 
     async def undo_provision(self) -> None:
-        await self.call(
-            Step.ROLLBACK, HttpWifiActivity.RESET, self.request.request.device, type(None)
-        )
+        await self.perform(Step.ROLLBACK, HttpWifiActivity.RESET, self.device)

@@ -8,7 +8,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.activity_io import NetworkAssignment
     from domain.errors import ErrorCode
-    from domain.facts import DetectedDevice, NetworkJoin
+    from domain.facts import DetectedDevice
     from domain.progress import ProvisionResult
     from domain.requests import NetworkCredentials
     from domain.run import ProvisionRun
@@ -18,11 +18,11 @@ with workflow.unsafe.imports_passed_through():
         IMPROV_BLE_SPEC,
         ImprovBleActivity,
         ImprovBleStrategy,
-        ImprovCredentialsResult,
         ImprovOnlineCheck,
         ImprovRelease,
     )
-    from workflows.lifecycle import LifecycleWorkflow, StepFailure
+    from workflows.failures import StepFailure
+    from workflows.lifecycle import LifecycleWorkflow
 
 MAX_AUTHORIZATIONS = 3
 """Button prompts per provisioning attempt (an authorization can expire meanwhile)."""
@@ -52,44 +52,34 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
         return await self.run_lifecycle()
 
     async def detect(self) -> DetectedDevice:
-        return await self.call(
-            Step.DETECT, ImprovBleActivity.DETECT, self.request.request.device, DetectedDevice
-        )
+        return await self.perform(Step.DETECT, ImprovBleActivity.DETECT, self.device)
 
     async def pre_check(self, found: DetectedDevice) -> PreCheckVerdict:
-        state = await self.call(
-            Step.PRE_CHECK,
-            ImprovBleActivity.READ_STATE,
-            self.request.request.device,
-            DetectedDevice,
-        )
+        state = await self.perform(Step.PRE_CHECK, ImprovBleActivity.READ_STATE, self.device)
         self._needs_authorization = self.rules.needs_authorization(state)
         self._redirect_url = None
         self._credentials_sent = False
-        return self.rules.pre_check(self.request.request.device, state)
+        return self.rules.pre_check(self.device, state)
 
     async def provision(self, network: NetworkCredentials | None) -> None:
         if network is None:
             raise StepFailure(ErrorCode.INTERNAL_ERROR, "provision needs network credentials")
-        device = self.request.request.device
+        device = self.device
         for _ in range(MAX_AUTHORIZATIONS):
             if self._needs_authorization:
                 await self.wait_for_device_action(
                     f"press the button on device {device.device_id} to authorize it "
                     "(it is blinking if it can)",
-                    self.call(
-                        Step.PROVISION, ImprovBleActivity.AWAIT_AUTHORIZATION, device, type(None)
-                    ),
+                    self.perform(Step.PROVISION, ImprovBleActivity.AWAIT_AUTHORIZATION, device),
                     resumed=f"device authorized; sending the credentials for '{network.ssid}'",
                 )
                 self._needs_authorization = False
             self._credentials_sent = True
             try:
-                result = await self.call(
+                result = await self.perform(
                     Step.PROVISION,
                     ImprovBleActivity.SEND_CREDENTIALS,
                     NetworkAssignment(device=device, network=network),
-                    ImprovCredentialsResult,
                 )
             except ActivityError as error:
                 # Its authorization expired before the credentials arrived (a person
@@ -107,25 +97,21 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
 
     async def confirm(self, network: NetworkCredentials | None) -> str:
         ssid = network.ssid if network else ""
-        joined = await self.call(
+        joined = await self.perform(
             Step.CONFIRM,
             ImprovBleActivity.CONFIRM_ONLINE,
-            ImprovOnlineCheck(
-                device=self.request.request.device, ssid=ssid, redirect_url=self._redirect_url
-            ),
-            NetworkJoin,
+            ImprovOnlineCheck(device=self.device, ssid=ssid, redirect_url=self._redirect_url),
         )
         where = f"; it answers at {self._redirect_url}" if self._redirect_url else ""
         return f"device joined '{joined.ssid}' with address {joined.address}{where}"
 
     async def undo_provision(self) -> None:
-        await self.call(
+        await self.perform(
             Step.ROLLBACK,
             ImprovBleActivity.RELEASE,
             ImprovRelease(
-                device=self.request.request.device,
+                device=self.device,
                 redirect_url=self._redirect_url,
                 credentials_may_have_arrived=self._credentials_sent,
             ),
-            type(None),
         )

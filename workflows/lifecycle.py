@@ -20,16 +20,12 @@ from temporalio import workflow
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
-    FailureError,
-    TimeoutType,
     is_cancelled_exception,
-)
-from temporalio.exceptions import (
-    TimeoutError as TemporalTimeoutError,
 )
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from domain.device import DeviceDescriptor
     from domain.errors import ErrorCode
     from domain.facts import DetectedDevice
     from domain.progress import ProgressEvent, ProgressSnapshot, ProvisionResult
@@ -44,11 +40,14 @@ with workflow.unsafe.imports_passed_through():
         edge_task_queue,
     )
     from domain.states import ProvisioningState, Step
+    from strategies.activity_contract import ActivityContract
     from strategies.base import Placement, PreCheckVerdict, StrategySpec
     from workflows import search_attributes as sa
     from workflows.activity_options import activity_options
+    from workflows.failures import StepFailure, failure_from
 
 ResultT = TypeVar("ResultT")
+ArgT = TypeVar("ArgT")
 
 WAIT_FOR_CANCELLED_STEPS = "wait-for-cancelled-steps"
 """Patch: runs started before it let a cancelled step's activity end on its own."""
@@ -62,16 +61,6 @@ MAX_EVENTS = 500
 """Events kept in the progress snapshot; older ones are dropped first."""
 
 _DEVICE_ABSENT = {ErrorCode.DEVICE_UNREACHABLE, ErrorCode.DEVICE_TIMEOUT}
-
-
-class StepFailure(Exception):
-    """A step failed for good; the run compensates and ends."""
-
-    def __init__(self, code: ErrorCode, message: str, details: dict[str, str] | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or {}
 
 
 class _RestartRequested(Exception):
@@ -131,28 +120,6 @@ class Rollback:
 
 def _undone(rollback: Rollback) -> str:
     return "could not " + ", ".join(f"'{step}'" for step in rollback.leftovers)
-
-
-def _failure_from(error: BaseException) -> StepFailure:
-    """Translate an activity failure into a step failure with a stable code."""
-    cause: BaseException | None = error
-    while isinstance(cause, ActivityError):
-        cause = cause.cause
-    if isinstance(cause, ApplicationError) and cause.type:
-        code = ErrorCode.from_type(cause.type)
-        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-        return StepFailure(code, cause.message, {str(k): str(v) for k, v in details.items()})
-    if isinstance(cause, TemporalTimeoutError) and cause.type is TimeoutType.SCHEDULE_TO_START:
-        return StepFailure(
-            ErrorCode.EDGE_WORKER_LOST, "no edge worker took the step on its task queue in time"
-        )
-    if isinstance(cause, TemporalTimeoutError):
-        return StepFailure(
-            ErrorCode.DEVICE_TIMEOUT,
-            f"step timed out ({cause.type.name if cause.type else 'unknown'})",
-        )
-    message = cause.message if isinstance(cause, FailureError) else str(cause)
-    return StepFailure(ErrorCode.INTERNAL_ERROR, message or type(cause).__name__)
 
 
 _BEFORE_NETWORK_USE = frozenset(
@@ -340,6 +307,11 @@ class LifecycleWorkflow(ABC):
         return self._run
 
     @property
+    def device(self) -> DeviceDescriptor:
+        """The device this run provisions."""
+        return self._run.request.device
+
+    @property
     def attempt(self) -> int:
         """The current attempt (a retry or a failover starts a new one)."""
         return self._attempt
@@ -410,6 +382,17 @@ class LifecycleWorkflow(ABC):
         if self._cancel_unseen(step):
             raise asyncio.CancelledError("the run was cancelled while the step ran")
         return result
+
+    async def perform(
+        self,
+        step: Step,
+        contract: ActivityContract[ArgT, ResultT],
+        arg: ArgT,
+        *,
+        central: bool = False,
+    ) -> ResultT:
+        """`call` the activity of `contract`: its result type comes from the contract."""
+        return await self.call(step, contract.name, arg, contract.result, central=central)
 
     def _cancel_unseen(self, step: Step) -> bool:
         """Whether the run was cancelled while a forward step's activity ran to its own
@@ -529,7 +512,7 @@ class LifecycleWorkflow(ABC):
             if isinstance(error, StepFailure):
                 failure = error
             elif isinstance(error, ActivityError):
-                failure = _failure_from(error)
+                failure = failure_from(error)
             else:
                 raise
         await self._end_failed(failure)
@@ -612,7 +595,7 @@ class LifecycleWorkflow(ABC):
         except ActivityError as error:
             if is_cancelled_exception(error):
                 raise
-            failure = _failure_from(error)
+            failure = failure_from(error)
             if failure.code is ErrorCode.CREDENTIALS_REJECTED:
                 raise _CredentialsRejected(failure.message) from None
             if failure.code is ErrorCode.EDGE_WORKER_LOST and self._pinned_queue is not None:
@@ -725,7 +708,7 @@ class LifecycleWorkflow(ABC):
             try:
                 await self._shielded(compensation.action)
             except ActivityError as error:
-                failure = _failure_from(error)
+                failure = failure_from(error)
                 leftovers.append(compensation.description)
                 self.report(
                     f"compensation '{compensation.description}' failed: {failure.message}",

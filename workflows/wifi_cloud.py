@@ -11,13 +11,6 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.activity_io import CloudDevice, CloudIssue, CloudPolicy, CloudRegistration
-    from domain.cloud import (
-        CloudDeviceStatus,
-        DeviceKeyPair,
-        IssuedCredential,
-        PolicyAttachment,
-        RegisteredDevice,
-    )
     from domain.progress import ProvisionResult
     from domain.requests import NetworkCredentials
     from domain.run import ProvisionRun
@@ -63,14 +56,13 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
         # have created something; removing is idempotent.
         self.add_compensation(CLOUD_COMPENSATION, self._remove_from_cloud)
         self.report(f"registering {device_id} with its vendor cloud")
-        keys = await self.call(
+        keys = await self.perform(
             Step.PROVISION,
             VendorCloudActivity.MAKE_DEVICE_KEYS,
             self._cloud_device("keys"),
-            DeviceKeyPair,
             central=True,
         )
-        issued = await self.call(
+        issued = await self.perform(
             Step.PROVISION,
             VendorCloudActivity.ISSUE_CREDENTIAL,
             CloudIssue(
@@ -78,11 +70,10 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
                 csr_pem=keys.csr_pem,
                 idempotency_key=self.idempotency_key("issue-credential"),
             ),
-            IssuedCredential,
             central=True,
         )
-        device = self.request.request.device
-        await self.call(
+        device = self.device
+        await self.perform(
             Step.PROVISION,
             VendorCloudActivity.REGISTER_DEVICE,
             CloudRegistration(
@@ -91,10 +82,9 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
                 ownership_token=issued.ownership_token,
                 idempotency_key=self.idempotency_key("register-device"),
             ),
-            RegisteredDevice,
             central=True,
         )
-        await self.call(
+        await self.perform(
             Step.PROVISION,
             VendorCloudActivity.ATTACH_POLICY,
             CloudPolicy(
@@ -102,7 +92,6 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
                 policy_name=DEVICE_POLICY,
                 idempotency_key=self.idempotency_key("attach-policy"),
             ),
-            PolicyAttachment,
             central=True,
         )
         self._registered_in_attempt = self.attempt
@@ -111,20 +100,18 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
     async def confirm(self, network: NetworkCredentials | None) -> str:
         joined = await super().confirm(network)
         self.report(f"{joined}; waiting for its first check-in with the cloud")
-        status = await self.call(
+        status = await self.perform(
             Step.CONFIRM,
             VendorCloudActivity.AWAIT_CHECKIN,
             self._cloud_device("checkin"),
-            CloudDeviceStatus,
             central=True,
         )
         return f"{joined}; checked in with its cloud at {status.last_checkin_at:%H:%M:%S}"
 
     async def _remove_from_cloud(self) -> None:
-        await self.call(
+        await self.perform(
             Step.ROLLBACK,
             VendorCloudActivity.REMOVE_DEVICE,
             self._cloud_device("remove"),
-            type(None),
             central=True,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.errors import ErrorCode
@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.requests import NetworkCredentials
     from domain.run import ProvisionRun
     from domain.states import Step
-    from domain.zigbee import ZigbeeConfiguration, ZigbeeDeviceInfo, ZigbeeMembership
+    from domain.zigbee import ZigbeeMembership
     from strategies.base import PreCheckVerdict
     from strategies.zigbee import (
         INSTALL_CODE,
@@ -23,22 +23,14 @@ with workflow.unsafe.imports_passed_through():
         ZigbeeActivity,
         ZigbeeConfigureOrder,
         ZigbeeDeviceRef,
-        ZigbeeInspection,
-        ZigbeeInterview,
         ZigbeeJoinOrder,
         ZigbeeStrategy,
     )
-    from workflows.lifecycle import LifecycleWorkflow, StepFailure
+    from workflows.failures import StepFailure, application_error
+    from workflows.lifecycle import LifecycleWorkflow
 
 UNLIMITED_INTERVIEWS_CAP = 10
 """Interviews asked for when the provision step's retry policy is unlimited (0)."""
-
-
-def _application_error(error: ActivityError) -> ApplicationError | None:
-    cause: BaseException | None = error.cause
-    while isinstance(cause, ActivityError):
-        cause = cause.cause
-    return cause if isinstance(cause, ApplicationError) else None
 
 
 @workflow.defn(name=ZIGBEE_SPEC.workflow)
@@ -56,7 +48,7 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
 
     @property
     def _ieee(self) -> str:
-        return self.rules.ieee_of(self.request.request.device)
+        return self.rules.ieee_of(self.device)
 
     def _ref(self) -> ZigbeeDeviceRef:
         return ZigbeeDeviceRef(device_id=self.request.device_id, ieee=self._ieee)
@@ -72,18 +64,15 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
 
     async def detect(self) -> DetectedDevice:
         try:
-            found = await self.call(
-                Step.DETECT, ZigbeeActivity.DETECT, self.request.request.device, DetectedDevice
-            )
+            found = await self.perform(Step.DETECT, ZigbeeActivity.DETECT, self.device)
         except ActivityError as error:
-            cause = _application_error(error)
+            cause = application_error(error)
             if cause is None or cause.type != ErrorCode.ZIGBEE_COORDINATOR_NOT_READY.value:
                 raise
             # No gateway can let the device in yet: wait for one, as for an absent device.
             raise StepFailure(
                 ErrorCode.DEVICE_UNREACHABLE,
-                f"no Zigbee coordinator of site {self.request.request.device.site} is "
-                f"ready: {cause.message}",
+                f"no Zigbee coordinator of site {self.device.site} is ready: {cause.message}",
             ) from None
         network = found.attributes
         self.report(
@@ -97,9 +86,7 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
         return found
 
     async def pre_check(self, found: DetectedDevice) -> PreCheckVerdict:
-        inspection = await self.call(
-            Step.PRE_CHECK, ZigbeeActivity.INSPECT, self._join_order(), ZigbeeInspection
-        )
+        inspection = await self.perform(Step.PRE_CHECK, ZigbeeActivity.INSPECT, self._join_order())
         if inspection.membership is ZigbeeMembership.UNRESPONSIVE:
             self.report(
                 f"{self._ieee} is listed on the network but does not answer (a stale "
@@ -115,7 +102,7 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
         joined = await self.wait_for_device_action(
             f"power on device {device_id} ({ieee}) in pairing mode near the gateway: the "
             f"network is open for it, with the key of its install code, for up to {window}",
-            self.call(Step.PROVISION, ZigbeeActivity.JOIN, self._join_order(), ZigbeeDeviceInfo),
+            self.perform(Step.PROVISION, ZigbeeActivity.JOIN, self._join_order()),
             resumed=f"device {ieee} joined; its join window is closed",
         )
         self.report(
@@ -132,9 +119,7 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
         attempts = retry.maximum_attempts or UNLIMITED_INTERVIEWS_CAP
         delay = retry.initial_interval
         for attempt in range(1, attempts + 1):
-            outcome = await self.call(
-                Step.PROVISION, ZigbeeActivity.INTERVIEW, self._ref(), ZigbeeInterview
-            )
+            outcome = await self.perform(Step.PROVISION, ZigbeeActivity.INTERVIEW, self._ref())
             if outcome.device is not None:
                 found = outcome.device
                 self.report(
@@ -162,10 +147,8 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
             )
 
     async def confirm(self, network: NetworkCredentials | None) -> str:
-        device, ieee = self.request.request.device, self._ieee
-        found = await self.call(
-            Step.CONFIRM, ZigbeeActivity.READ_IDENTITY, self._ref(), ZigbeeDeviceInfo
-        )
+        device, ieee = self.device, self._ieee
+        found = await self.perform(Step.CONFIRM, ZigbeeActivity.READ_IDENTITY, self._ref())
         mismatches = self.rules.identity_mismatches(device, found)
         if mismatches:
             raise StepFailure(
@@ -173,7 +156,7 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
                 f"device {ieee} is not what the request says: " + "; ".join(mismatches),
                 {"manufacturer": found.manufacturer or "", "model": found.model or ""},
             )
-        configuration = await self.call(
+        configuration = await self.perform(
             Step.CONFIRM,
             ZigbeeActivity.CONFIGURE,
             ZigbeeConfigureOrder(
@@ -181,7 +164,6 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
                 ieee=ieee,
                 rules=self.rules.reporting_for(found),
             ),
-            ZigbeeConfiguration,
         )
         reporting = ", ".join(c.cluster for c in configuration.clusters) or "nothing to report"
         return (
@@ -190,4 +172,4 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
         )
 
     async def undo_provision(self) -> None:
-        await self.call(Step.ROLLBACK, ZigbeeActivity.REMOVE, self._ref(), type(None))
+        await self.perform(Step.ROLLBACK, ZigbeeActivity.REMOVE, self._ref())

@@ -17,7 +17,14 @@ from adapters.zigbee.errors import (
     ZigbeeNetworkFull,
     ZigbeeRadioUnavailable,
 )
-from adapters.zigbee.radios import KNOWN_RADIOS, SIMULATED, RadioSpec, load_controller, parse_radio
+from adapters.zigbee.radios import (
+    KNOWN_RADIOS,
+    SIMULATED,
+    RadioSpec,
+    SimulatedZigbeeRadios,
+    load_controller,
+    parse_radio,
+)
 
 __all__ = [
     "KNOWN_RADIOS",
@@ -26,6 +33,7 @@ __all__ = [
     "CoordinatorSettings",
     "InvalidInstallCode",
     "RadioSpec",
+    "SimulatedZigbeeRadios",
     "ZigbeeConfigurationFailed",
     "ZigbeeCoordinator",
     "ZigbeeDeviceMismatch",

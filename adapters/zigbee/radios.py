@@ -19,12 +19,22 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import Any, Protocol
 
 from zigpy.application import RADIO_ENTRY_POINT_GROUP, ControllerApplication
 
 from adapters.zigbee.errors import ZigbeeRadioUnavailable
 
 SIMULATED = "simulated"
+
+
+class SimulatedZigbeeRadios(Protocol):
+    """The simulated sticks of a process's gateways, given to the `simulated` radio by the
+    composition root that simulates devices (the embedded stack, the tests)."""
+
+    def radio_for(self, host: str) -> tuple[type[ControllerApplication], dict[str, Any]]:
+        """The controller class and extra zigpy configuration of gateway `host`'s stick."""
+        ...
 
 
 @dataclass(frozen=True)

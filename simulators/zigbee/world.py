@@ -2,15 +2,23 @@
 coordinator stick per gateway.
 
 The embedded stack and the tests create it once and hand it to the edge workers of the
-process (`worker.zigbee_capability`); each gateway takes the stick of its own host name.
+process (`worker.capabilities.zigbee`); each gateway takes the stick of its own host name.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
+
+from zigpy.application import ControllerApplication
 
 from simulators.zigbee.fleet import ZigbeeDeviceFleet
-from simulators.zigbee.radio import SimulatedStick
+from simulators.zigbee.radio import (
+    SimulatedCoordinator,
+    SimulatedStick,
+    ZigbeeSimulation,
+    simulation_config,
+)
 
 
 def stick_ieee_for(host: str) -> str:
@@ -36,3 +44,8 @@ class SimulatedZigbeeWorld:
             self._by_host[host] = stick
             self.sticks.append(stick)
         return stick
+
+    def radio_for(self, host: str) -> tuple[type[ControllerApplication], dict[str, Any]]:
+        """The simulated coordinator of gateway `host`: its controller class and config."""
+        simulation = ZigbeeSimulation(self.fleet, self.stick_for(host))
+        return SimulatedCoordinator, simulation_config(simulation)

@@ -16,7 +16,7 @@ from temporalio.service import RPCError
 
 from api.app import ApiDependencies, create_app
 from config.policies import PolicyBook, load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, Settings
 from domain.run import workflow_id_for
 from strategies.catalog import build_registry
 from tests.fakes import FakeWifiDevice
@@ -78,7 +78,9 @@ def api_deps(
         temporal=temporal_client,
         registry=build_registry(),
         policies=fast_policies,
-        settings=Settings(sse_poll_interval_seconds=0.1, max_request_bytes=4096),
+        settings=Settings(
+            api=ApiSettings.defaults(sse_poll_interval_seconds=0.1, max_request_bytes=4096)
+        ),
         task_queue=task_queue,
         stream_ping_seconds=1.0,
     )

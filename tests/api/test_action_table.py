@@ -45,10 +45,10 @@ async def hold(
 ) -> asyncio.Task[ClientResponse] | None:
     """Start a run and hold it in `state`; a retry still waiting to answer is returned."""
     if state == "DETECTING":
-        fake.held.add(Step.DETECT)
+        fake.held.add(Step.DETECT.name)
         await start(api, device_id, site, None)
     elif state == "PRE_CHECK":
-        fake.held.add(Step.READ_STATE)
+        fake.held.add(Step.READ_STATE.name)
         await start(api, device_id, site, None)
     elif state == "PENDING_NETWORK":
         await start(api, device_id, site, None)
@@ -56,14 +56,14 @@ async def hold(
         fake.absent_detections = 10_000
         await start(api, device_id, site, None)
     elif state == "PROVISIONING":
-        fake.held.add(Step.APPLY_NETWORK)
+        fake.held.add(Step.APPLY_NETWORK.name)
         await start(api, device_id, site, OTHER)
     elif state == "CONFIRMING":
-        fake.held.add(Step.CONFIRM_JOINED)
+        fake.held.add(Step.CONFIRM_JOINED.name)
         await start(api, device_id, site, OTHER)
     elif state == "ROLLING_BACK":
         # Rolling back for a retry: the credentials were rejected, the undo step waits.
-        fake.held.add(Step.RESET)
+        fake.held.add(Step.RESET.name)
         await start(api, device_id, site, WRONG)
         await wait_for_state(api, device_id, "PENDING_NETWORK")
         retry = asyncio.create_task(api.post(run_path(device_id, "retry")))
@@ -349,7 +349,7 @@ async def test_cancel_while_rolling_back_after_a_failure_keeps_the_failure(
     api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
 ) -> None:
     workers.confirm_error = ErrorCode.NETWORK_JOIN_TIMEOUT
-    workers.held.add(Step.RESET)
+    workers.held.add(Step.RESET.name)
     await start(api, device_id, site, OTHER)
     await wait_for_state(api, device_id, "ROLLING_BACK")
 
@@ -386,7 +386,7 @@ async def test_cancel_that_reaches_a_run_just_after_it_ended_is_refused(
     """Found by the explorer: the server takes a cancel for a run that closed a moment
     earlier and records nothing; the API answered 202 for a cancel that did nothing."""
     runs = api.app[RUNS]
-    workers.held.add(Step.CONFIRM_JOINED)
+    workers.held.add(Step.CONFIRM_JOINED.name)
     await start(api, device_id, site, OTHER)
     await wait_for_state(api, device_id, "CONFIRMING")
     seen_running = await runs._describe(device_id)

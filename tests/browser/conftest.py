@@ -20,7 +20,7 @@ from adapters.http_wifi import ShellyRpcAdapter
 from api.app import ApiDependencies, ApiServer, start_api
 from api.auth import AuthConfig, KeyStore, Scope, new_key
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, Settings, TemporalSettings
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from strategies.catalog import build_registry
 from tests.integration.conftest import POLICY_ENV
@@ -104,7 +104,10 @@ async def console_stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Cons
             temporal=client,
             registry=build_registry(),
             policies=load_policy_book(environ=POLICY_ENV),
-            settings=Settings(sse_poll_interval_seconds=0.1, temporal_ui_url=TEMPORAL_UI),
+            settings=Settings(
+                api=ApiSettings.defaults(sse_poll_interval_seconds=0.1),
+                temporal=TemporalSettings.defaults(ui_url=TEMPORAL_UI),
+            ),
             task_queue=task_queue,
             auth=AuthConfig(KeyStore([stored])),
         )

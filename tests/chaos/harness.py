@@ -13,7 +13,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -27,7 +26,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from api import ApiDependencies, ApiServer, start_api
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, Settings
+from connection.codec import data_converter
 from simulators.http_wifi import (
     RunningSimulator,
     SimulatedWifiDevice,
@@ -38,7 +38,7 @@ from simulators.http_wifi.fleet import LAB_NETWORK_PASSPHRASE, LAB_NETWORK_SSID
 from simulators.vendor_cloud import CloudConfig, RunningCloud, start_cloud_simulator
 from strategies.catalog import build_registry
 from tests.conftest import TEST_KEY_RING
-from worker.codec import data_converter
+from tests.network import free_port
 from worker.dev_server import DevServer, start_dev_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,13 +92,6 @@ def chaos_seed() -> int:
     """The seed of this session's random choices (`DEVPROV_CHAOS_SEED` replays one)."""
     raw = os.environ.get("DEVPROV_CHAOS_SEED")
     return int(raw) if raw else random.SystemRandom().randrange(1 << 32)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -221,7 +214,7 @@ class ChaosStack:
                 temporal=self.client,
                 registry=build_registry(),
                 policies=load_policy_book(environ=self.policy_env),
-                settings=Settings(sse_poll_interval_seconds=0.3),
+                settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.3)),
             ),
             "127.0.0.1",
             0,

@@ -16,12 +16,12 @@ from adapters.ble import (
 )
 from adapters.errors import AdapterError
 from adapters.improv import ImprovBleAdapter
-from config.settings import Settings
+from config.settings import BleSettings, EdgeSettings, Settings
 from domain.errors import ErrorCode
 from simulators.improv_ble import ImprovDeviceFleet
 from tests.ble_fixtures import BULB, SCAN_TIMEOUT, TIMEOUTS, improv_device
-from worker.edge_capabilities import EdgeContext, SimulatedWorld
-from worker.improv_ble_capability import improv_ble_capability
+from worker.capabilities import EdgeContext, SimulatedWorld
+from worker.capabilities.improv_ble import improv_ble_capability
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ async def test_a_gateway_with_the_virtual_backend_but_no_simulated_devices_still
     tmp_path, caplog
 ) -> None:
     context = EdgeContext(
-        settings=Settings(edge_capabilities=("improv-ble",)),
+        settings=Settings(edge=EdgeSettings.defaults(capabilities=("improv-ble",))),
         site="lab",
         host="gw1",
         data_dir=tmp_path,
@@ -113,7 +113,7 @@ async def test_a_gateway_with_the_virtual_backend_but_no_simulated_devices_still
 
 async def test_an_unknown_backend_stops_the_gateway_at_start(tmp_path) -> None:
     context = EdgeContext(
-        settings=Settings(ble_backend="bluetooth-classic"),
+        settings=Settings(ble=BleSettings.defaults(backend="bluetooth-classic")),
         site="lab",
         host="gw1",
         data_dir=tmp_path,

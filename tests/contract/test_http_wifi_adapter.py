@@ -6,7 +6,6 @@ asserts what the adapter returns or raises and what the device saw.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -15,7 +14,6 @@ import pytest
 from pydantic import SecretStr
 
 from adapters.errors import (
-    AdapterError,
     CredentialsRejected,
     DeviceBusy,
     DeviceProtocolError,
@@ -25,7 +23,7 @@ from adapters.errors import (
     NetworkJoinPending,
 )
 from adapters.http_wifi import ShellyRpcAdapter, ShellyRpcClient
-from adapters.ports import WifiSetupPort
+from adapters.http_wifi.port import WifiSetupPort
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.facts import NetworkJoin
@@ -37,6 +35,7 @@ from simulators.http_wifi import (
     RunningSimulator,
     StaConfig,
 )
+from tests.contract.assertions import assert_error, assert_no_secret
 
 KITCHEN = "plug-kitchen"
 LAB_CREDENTIALS = NetworkCredentials(
@@ -57,16 +56,6 @@ def device(device_id: str = KITCHEN, **hints: str) -> DeviceDescriptor:
 
 def credentials(passphrase: str, ssid: str = LAB_NETWORK_SSID) -> NetworkCredentials:
     return NetworkCredentials(ssid=ssid, passphrase=SecretStr(passphrase))
-
-
-def assert_error(error: AdapterError, code: ErrorCode, *, retryable: bool) -> None:
-    assert (error.code, error.retryable) == (code, retryable), repr(error)
-
-
-def assert_no_secret(error: AdapterError, secret: str) -> None:
-    assert secret not in str(error)
-    assert secret not in repr(error)
-    assert secret not in json.dumps(error.details)
 
 
 def test_adapter_implements_the_wifi_setup_port(wifi_adapter: ShellyRpcAdapter) -> None:

@@ -32,6 +32,7 @@ from simulators.improv_ble import (
     RunningImprovControl,
 )
 from tests.ble_fixtures import BULB, PLUG, SCAN_TIMEOUT, TIMEOUTS, improv_device
+from tests.contract.assertions import assert_error
 
 LAB = NetworkCredentials(ssid=LAB_NETWORK_SSID, passphrase=SecretStr(LAB_NETWORK_PASSPHRASE))
 WRONG_PASSPHRASE = "not-the-lab-passphrase"
@@ -45,10 +46,6 @@ def impatient_adapter(stack: BleStack, **timeouts: float) -> ImprovBleAdapter:
         scan_timeout=SCAN_TIMEOUT,
         timeouts=dataclasses.replace(TIMEOUTS, **timeouts),
     )
-
-
-def assert_error(error: AdapterError, code: ErrorCode, *, retryable: bool) -> None:
-    assert (error.code, error.retryable) == (code, retryable), repr(error)
 
 
 async def press_button_soon(fleet: ImprovDeviceFleet, device_id: str, delay: float = 0.1) -> None:

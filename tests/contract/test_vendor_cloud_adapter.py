@@ -8,7 +8,6 @@ asserts what the adapter returns or raises and what the cloud then holds (its
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,6 @@ from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from adapters.errors import AdapterError
 from adapters.vendor_cloud import (
     CloudClaimRejected,
     CloudConflict,
@@ -52,6 +50,7 @@ from simulators.vendor_cloud import (
     checkin_body,
     start_cloud_simulator,
 )
+from tests.contract.assertions import assert_error, assert_no_secret
 
 API_KEY = "test-api-key-d6f1c0"
 OTHER_API_KEY = "test-api-key-other-7a2e"
@@ -127,17 +126,6 @@ async def provision(adapter: VendorCloudAdapter, keys: DeviceKeyPair) -> IssuedC
     )
     await adapter.attach_policy(keys.device_id, POLICY, "run-1/policy")
     return credential
-
-
-def assert_error(error: AdapterError, code: ErrorCode, *, retryable: bool) -> None:
-    assert (error.code, error.retryable) == (code, retryable), repr(error)
-
-
-def assert_no_secret(error: AdapterError, *secrets: str) -> None:
-    for secret in secrets:
-        assert secret not in str(error)
-        assert secret not in repr(error)
-        assert secret not in json.dumps(error.details)
 
 
 def test_adapter_implements_the_vendor_cloud_port(adapter: VendorCloudAdapter) -> None:

@@ -8,7 +8,6 @@ what the adapter returns or raises and what the simulated devices saw.
 from __future__ import annotations
 
 import asyncio
-import json
 import stat
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -16,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.errors import AdapterError, DeviceUnreachable
-from adapters.ports import ZigbeeCoordinatorPort
+from adapters.errors import DeviceUnreachable
 from adapters.zigbee import (
     CoordinatorNotReady,
     CoordinatorSettings,
@@ -30,6 +28,7 @@ from adapters.zigbee import (
     ZigbeeNetworkFull,
     parse_radio,
 )
+from adapters.zigbee.port import ZigbeeCoordinatorPort
 from domain.errors import ErrorCode
 from domain.zigbee import ReportingRule, ZigbeeMembership
 from simulators.zigbee import (
@@ -44,6 +43,7 @@ from simulators.zigbee import (
     simulation_config,
     smart_plug,
 )
+from tests.contract.assertions import assert_error, assert_no_secret
 
 PLUG = "zb-plug"
 BULB = "zb-bulb"
@@ -144,16 +144,6 @@ def corrupted(code: str) -> str:
     """The code with one digit mistyped, so its CRC no longer matches."""
     first = "1" if code[0] != "1" else "2"
     return first + code[1:]
-
-
-def assert_error(error: AdapterError, code: ErrorCode, *, retryable: bool) -> None:
-    assert (error.code, error.retryable) == (code, retryable), repr(error)
-
-
-def assert_no_secret(error: AdapterError, secret: str) -> None:
-    compact = secret.replace(" ", "")
-    for text in (str(error), repr(error), json.dumps(error.details)):
-        assert compact.lower() not in text.replace(" ", "").lower()
 
 
 async def joined_and_interviewed(

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -16,19 +15,13 @@ import httpx
 import pytest
 
 from tests.integration.test_secret_scan import spellings
+from tests.network import free_port
 from tests.sse import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_KEY = "dpk_e2e_the-secret-part-of-the-e2e-key"
 AUTH = {"Authorization": f"Bearer {E2E_KEY}"}
 EXAMPLES = sorted((ROOT / "examples" / "requests").glob("*.json"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class PortTaken(Exception):

@@ -36,6 +36,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
+from connection.codec import data_converter
 from domain.api_models import PROGRESS_SSE_EVENT
 from domain.progress import ProgressSnapshot
 from domain.run import PROGRESS_QUERY
@@ -53,10 +54,9 @@ from tests.explorer.model import (
     anchor_patience,
 )
 from tests.explorer.world import CREDENTIALS_BODIES, HUB_POLL_INTERVAL, World
-from worker.codec import data_converter
 from worker.workers import WORKFLOW_RUNNER
 from workflows import search_attributes as sa
-from workflows.catalog import ALL_WORKFLOWS
+from workflows.catalog import all_workflows
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED_VALIDATION", "FAILED", "ROLLED_BACK", "CANCELLED"})
 WAITING_FOR_A_PERSON = frozenset({"PENDING_NETWORK", "WAITING_FOR_DEVICE"})
@@ -70,7 +70,7 @@ END_BOUND = 45.0
 explorer's step policies put a run's longest chain of steps, rollback included, well
 inside it once nothing is at fault)."""
 QUERY_TIMEOUT = 5.0
-"""The API's limit for a progress query (api.runs.QUERY_TIMEOUT)."""
+"""The API's limit for a progress query (services.runs.QUERY_TIMEOUT)."""
 HUB_MAX_BACKOFF = 10.0
 """The longest pause of the API's progress hub after failed queries (api.streams)."""
 STALE_AFTER = 2.0
@@ -254,10 +254,10 @@ class Execution:
 
 UNDO_ACTIVITIES = frozenset(
     {
-        str(HttpWifiActivity.RESET),
-        str(ImprovBleActivity.RELEASE),
-        str(ZigbeeActivity.REMOVE),
-        str(VendorCloudActivity.REMOVE_DEVICE),
+        str(HttpWifiActivity.RESET.name),
+        str(ImprovBleActivity.RELEASE.name),
+        str(ZigbeeActivity.REMOVE.name),
+        str(VendorCloudActivity.REMOVE_DEVICE.name),
     }
 )
 """The activities that undo a step (compensations)."""
@@ -871,7 +871,7 @@ class HistoryReplays:
         self._pending: list[Execution] = []
         self._lock = asyncio.Lock()
         self._replayer = Replayer(
-            workflows=list(ALL_WORKFLOWS),
+            workflows=all_workflows(),
             data_converter=_CONVERTER,
             workflow_runner=WORKFLOW_RUNNER,
         )

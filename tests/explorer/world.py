@@ -39,7 +39,7 @@ from adapters.http_wifi import ShellyRpcAdapter
 from adapters.vendor_cloud import VendorCloudAdapter
 from api import ApiDependencies, start_api
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, BleSettings, EdgeSettings, Settings, WorkerSettings
 from simulators.http_wifi import (
     DeviceFaults,
     SimulatedWifiDevice,
@@ -72,11 +72,11 @@ from strategies.catalog import build_registry
 from tests.chaos.harness import SITE as CHAOS_SITE
 from tests.chaos.harness import ChaosStack
 from tests.explorer.model import ActionKind, Credentials, DeviceSetup, Family, Fault, Sequence
+from worker.capabilities import SimulatedWorld
+from worker.capabilities.improv_ble import share_virtual_ble_radio
+from worker.capabilities.zigbee import share_simulated_zigbee_world
 from worker.edge import edge_node
-from worker.edge_capabilities import SimulatedWorld
-from worker.improv_ble_capability import share_virtual_ble_radio
 from worker.workers import central_worker, edge_worker
-from worker.zigbee_capability import share_simulated_zigbee_world
 
 LAB_SSID, LAB_PASSPHRASE = "devprov-lab", "correct-horse-battery"
 GUEST_SSID, GUEST_PASSPHRASE = "devprov-guest", "guest-passphrase-1"
@@ -648,7 +648,7 @@ def _api_dependencies(temporal: Client, task_queue: str, setup: DeviceSetup) -> 
         temporal=temporal,
         registry=build_registry(),
         policies=load_policy_book(environ=explorer_policy_env(setup)),
-        settings=Settings(sse_poll_interval_seconds=HUB_POLL_INTERVAL),
+        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=HUB_POLL_INTERVAL)),
         task_queue=task_queue,
     )
 
@@ -730,11 +730,11 @@ async def _open_improv(
     world = SimulatedWorld()
     share_virtual_ble_radio(world, radio)
     settings = Settings(
-        edge_capabilities=("improv-ble",),
-        ble_backend="virtual",
-        ble_scan_timeout_seconds=0.5,
-        data_dir=tmp / site,
-        worker_graceful_shutdown_seconds=_SHUTDOWN.total_seconds(),
+        edge=EdgeSettings.defaults(capabilities=("improv-ble",)),
+        ble=BleSettings.defaults(backend="virtual", scan_timeout_seconds=0.5),
+        worker=WorkerSettings.defaults(
+            data_dir=tmp / site, graceful_shutdown_seconds=_SHUTDOWN.total_seconds()
+        ),
     )
     await stack.enter_async_context(
         central_worker(temporal, task_queue=task_queue, graceful_shutdown_timeout=_SHUTDOWN)
@@ -769,9 +769,10 @@ async def _open_zigbee(
     world = SimulatedWorld()
     share_simulated_zigbee_world(world, zigbee)
     settings = Settings(
-        edge_capabilities=("zigbee",),
-        data_dir=tmp / site,
-        worker_graceful_shutdown_seconds=_SHUTDOWN.total_seconds(),
+        edge=EdgeSettings.defaults(capabilities=("zigbee",)),
+        worker=WorkerSettings.defaults(
+            data_dir=tmp / site, graceful_shutdown_seconds=_SHUTDOWN.total_seconds()
+        ),
     )
     await stack.enter_async_context(
         central_worker(temporal, task_queue=task_queue, graceful_shutdown_timeout=_SHUTDOWN)

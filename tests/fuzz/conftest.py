@@ -13,7 +13,7 @@ from activities.http_wifi import HttpWifiActivities
 from adapters.http_wifi import ShellyRpcAdapter
 from api import ApiDependencies, ApiServer, start_api
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, Settings
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from strategies.catalog import build_registry
 from worker.workers import central_worker, edge_worker
@@ -40,7 +40,7 @@ async def live_api(temporal_client: Client, site: str) -> AsyncIterator[ApiServe
                         temporal=temporal_client,
                         registry=build_registry(),
                         policies=load_policy_book(environ={}),
-                        settings=Settings(sse_poll_interval_seconds=0.2),
+                        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.2)),
                         task_queue=queue,
                     ),
                     "127.0.0.1",

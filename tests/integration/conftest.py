@@ -10,19 +10,23 @@ import httpx
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
 from temporalio.client import Client
 
 from activities.http_wifi import HttpWifiActivities
+from activities.vendor_cloud import VendorCloudActivities
 from adapters.http_wifi import ShellyRpcAdapter
+from adapters.vendor_cloud import VendorCloudAdapter
 from api.app import ApiDependencies, create_app
 from config.policies import PolicyBook, load_policy_book
-from config.settings import Settings
+from config.settings import ApiSettings, Settings
 from simulators.http_wifi import (
     RunningSimulator,
     SimulatedWifiDevice,
     WifiDeviceFleet,
     start_simulator,
 )
+from simulators.vendor_cloud import DEV_API_KEY, DEV_CLAIM_TOKEN
 from strategies.catalog import build_registry
 from tests.ble_fixtures import (  # noqa: F401  (fixtures of the Improv BLE pipeline tests)
     ble_radio,
@@ -47,6 +51,63 @@ POLICY_ENV = {
         for step in ("DETECT", "PRE_CHECK", "PROVISION", "CONFIRM", "ROLLBACK")
     },
 }
+
+
+async def serve_api(
+    temporal_client: Client,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+    *,
+    task_queue: str,
+    policies: PolicyBook,
+    settings: Settings | None = None,
+    stream_ping_seconds: float = 15.0,
+) -> ApiClient:
+    """The API over the installed families, starting runs on `task_queue` (streams poll
+    every 0.1 s unless `settings` say otherwise)."""
+    deps = ApiDependencies(
+        temporal=temporal_client,
+        registry=build_registry(),
+        policies=policies,
+        settings=settings or Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
+        task_queue=task_queue,
+        stream_ping_seconds=stream_ping_seconds,
+    )
+    return await aiohttp_client(create_app(deps))
+
+
+@contextlib.asynccontextmanager
+async def serve_cloud_pipeline(
+    temporal_client: Client,
+    site: str,
+    devices: list[SimulatedWifiDevice],
+    cloud_url: str,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+    *,
+    policies: PolicyBook,
+    settings: Settings | None = None,
+) -> AsyncIterator[ApiClient]:
+    """The API, a central worker with the vendor cloud's activities and an edge worker
+    with HTTP Wi-Fi for `site`, over simulated `devices`."""
+    simulator = await start_simulator(WifiDeviceFleet(devices), "127.0.0.1", 0)
+    queue = f"central-{uuid.uuid4().hex[:8]}"
+    try:
+        async with httpx.AsyncClient(trust_env=False) as http:
+            wifi = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
+            vendor = VendorCloudAdapter(http, cloud_url, SecretStr(DEV_API_KEY))
+            cloud_activities = VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
+            async with (
+                central_worker(temporal_client, task_queue=queue, activities=cloud_activities),
+                edge_worker(temporal_client, site=site, activities=HttpWifiActivities(wifi).all()),
+            ):
+                yield await serve_api(
+                    temporal_client,
+                    aiohttp_client,
+                    task_queue=queue,
+                    policies=policies,
+                    settings=settings,
+                )
+    finally:
+        await simulator.close()
 
 
 @pytest.fixture
@@ -84,15 +145,14 @@ async def serve_pipeline(
             central_worker(temporal_client, task_queue=task_queue),
             edge_worker(temporal_client, site=site, activities=activities),
         ):
-            deps = ApiDependencies(
-                temporal=temporal_client,
-                registry=build_registry(),
+            yield await serve_api(
+                temporal_client,
+                aiohttp_client,
+                task_queue=task_queue,
                 policies=policies,
                 settings=settings,
-                task_queue=task_queue,
                 stream_ping_seconds=stream_ping_seconds,
             )
-            yield await aiohttp_client(create_app(deps))
 
 
 @pytest.fixture
@@ -109,7 +169,7 @@ async def pipeline(
         site,
         aiohttp_client,
         policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(sse_poll_interval_seconds=0.1),
+        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
     ) as api:
         yield api
 

@@ -55,7 +55,7 @@ class RemoveFromCloud:
     @workflow.run
     async def run(self, queue: str, device: CloudDevice) -> None:
         await workflow.execute_activity(
-            VendorCloudActivity.REMOVE_DEVICE,
+            VendorCloudActivity.REMOVE_DEVICE.name,
             device,
             task_queue=queue,
             start_to_close_timeout=timedelta(seconds=5),

@@ -7,36 +7,22 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
-from pydantic import SecretStr
 from temporalio.client import Client
 
-from activities.http_wifi import HttpWifiActivities
-from activities.vendor_cloud import VendorCloudActivities
-from adapters.http_wifi import ShellyRpcAdapter
-from adapters.vendor_cloud import VendorCloudAdapter
-from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
-from config.settings import Settings
-from simulators.http_wifi import DeviceFaults, SimulatedWifiDevice, WifiDeviceFleet, start_simulator
+from config.settings import ApiSettings, Settings
+from simulators.http_wifi import DeviceFaults, SimulatedWifiDevice
 from simulators.vendor_cloud import (
-    DEV_API_KEY,
-    DEV_CLAIM_TOKEN,
     CloudConfig,
     QuotaConfig,
     RunningCloud,
     start_cloud_simulator,
 )
-from strategies.catalog import build_registry
-from tests.integration.conftest import NETWORK
+from tests.integration.conftest import NETWORK, ApiClient, serve_cloud_pipeline
 from tests.integration.test_wifi_cloud_pipeline import CLOUD_POLICY_ENV
 from tests.sse import parse_sse
-from worker.workers import central_worker, edge_worker
 
-ApiClient = TestClient[web.Request, web.Application]
 QUOTA_PER_SECOND = 20
 LOADED_POLICY_ENV = {
     **CLOUD_POLICY_ENV,
@@ -87,30 +73,16 @@ async def api(
     cloud: RunningCloud,
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
 ) -> AsyncIterator[ApiClient]:
-    simulator = await start_simulator(WifiDeviceFleet(devices), "127.0.0.1", 0)
-    queue = f"central-{uuid.uuid4().hex[:8]}"
-    try:
-        async with httpx.AsyncClient(trust_env=False) as http:
-            wifi = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
-            vendor = VendorCloudAdapter(http, cloud.base_url, SecretStr(DEV_API_KEY))
-            async with (
-                central_worker(
-                    temporal_client,
-                    task_queue=queue,
-                    activities=VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all(),
-                ),
-                edge_worker(temporal_client, site=site, activities=HttpWifiActivities(wifi).all()),
-            ):
-                deps = ApiDependencies(
-                    temporal=temporal_client,
-                    registry=build_registry(),
-                    policies=load_policy_book(environ=LOADED_POLICY_ENV),
-                    settings=Settings(sse_poll_interval_seconds=0.2),
-                    task_queue=queue,
-                )
-                yield await aiohttp_client(create_app(deps))
-    finally:
-        await simulator.close()
+    async with serve_cloud_pipeline(
+        temporal_client,
+        site,
+        devices,
+        cloud.base_url,
+        aiohttp_client,
+        policies=load_policy_book(environ=LOADED_POLICY_ENV),
+        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.2)),
+    ) as served:
+        yield served
 
 
 async def test_fleet_of_100_with_10_percent_failing_never_exceeds_the_cloud_quota(

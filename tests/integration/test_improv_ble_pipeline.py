@@ -10,38 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
 from adapters.ble import VirtualBleRadio, static_address_for
-from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import BleSettings, EdgeSettings, Settings, WorkerSettings
 from domain.device import DeviceDescriptor
 from domain.progress import ProgressSnapshot, ProvisionResult
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.run import ProvisionRun, host_task_queue, workflow_id_for
 from domain.states import ProvisioningState as S
 from simulators.improv_ble import ImprovDeviceFaults, ImprovDeviceFleet
-from strategies.catalog import build_registry
 from strategies.improv_ble import IMPROV_BLE_SPEC
 from tests.ble_fixtures import BULB, PLUG
+from tests.integration.conftest import ApiClient, serve_api
 from tests.sse import parse_sse
 from tests.workflows.helpers import progress, states_seen, wait_for_state
+from worker.capabilities import SimulatedWorld
+from worker.capabilities.improv_ble import share_virtual_ble_radio
 from worker.edge import edge_node
-from worker.edge_capabilities import SimulatedWorld
-from worker.improv_ble_capability import share_virtual_ble_radio
-from worker.workers import central_worker
 from workflows import search_attributes as sa
-
-ApiClient = TestClient[web.Request, web.Application]
 
 LAB = {"ssid": "devprov-lab", "passphrase": "correct-horse-battery"}
 
@@ -123,20 +116,12 @@ async def gateway(
     world = SimulatedWorld()
     share_virtual_ble_radio(world, radio)
     settings = Settings(
-        edge_capabilities=("improv-ble",),
-        ble_backend="virtual",
-        ble_scan_timeout_seconds=0.5,
-        data_dir=data_dir,
+        edge=EdgeSettings.defaults(capabilities=("improv-ble",)),
+        ble=BleSettings.defaults(backend="virtual", scan_timeout_seconds=0.5),
+        worker=WorkerSettings.defaults(data_dir=data_dir),
     )
     async with edge_node(own_client, settings, site=site, host=host, world=world):
         yield
-
-
-@pytest.fixture
-async def central(temporal_client: Client) -> AsyncIterator[str]:
-    task_queue = f"central-{uuid.uuid4().hex[:8]}"
-    async with central_worker(temporal_client, task_queue=task_queue):
-        yield task_queue
 
 
 @pytest.fixture
@@ -372,14 +357,12 @@ async def api(
     gw1: str,
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
 ) -> ApiClient:
-    deps = ApiDependencies(
-        temporal=temporal_client,
-        registry=build_registry(),
-        policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(sse_poll_interval_seconds=0.1),
+    return await serve_api(
+        temporal_client,
+        aiohttp_client,
         task_queue=central,
+        policies=load_policy_book(environ=POLICY_ENV),
     )
-    return await aiohttp_client(create_app(deps))
 
 
 async def test_through_the_api_the_events_stream_the_button_prompt_to_success(

@@ -27,8 +27,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
@@ -36,11 +34,9 @@ from config.policies import load_policy_book
 from config.settings import Settings
 from domain.run import workflow_id_for
 from simulators.http_wifi import RunningSimulator, SimulatedWifiDevice
-from tests.integration.conftest import request_body, serve_pipeline
+from tests.integration.conftest import ApiClient, request_body, serve_pipeline
 from tests.sse import parse_block
 from workflows.search_attributes import PROVISIONING_STATE
-
-ApiClient = TestClient[web.Request, web.Application]
 
 VIEW_LAG = 1.5
 """Seconds a view may trail the workflow: "about a second" (the API polls runs every

@@ -7,35 +7,19 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
-from pydantic import SecretStr
 from temporalio.client import Client
 
-from activities.http_wifi import HttpWifiActivities
-from activities.vendor_cloud import VendorCloudActivities
-from adapters.http_wifi import ShellyRpcAdapter
-from adapters.vendor_cloud import VendorCloudAdapter
-from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
-from config.settings import Settings
-from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
+from simulators.http_wifi import SimulatedWifiDevice
 from simulators.vendor_cloud import (
-    DEV_API_KEY,
-    DEV_CLAIM_TOKEN,
     CloudConfig,
     CloudFaults,
     RunningCloud,
     start_cloud_simulator,
 )
-from strategies.catalog import build_registry
-from tests.integration.conftest import NETWORK, POLICY_ENV
+from tests.integration.conftest import NETWORK, POLICY_ENV, ApiClient, serve_cloud_pipeline
 from tests.sse import parse_sse
-from worker.workers import central_worker, edge_worker
-
-ApiClient = TestClient[web.Request, web.Application]
 
 CLOUD_POLICY_ENV = {
     **POLICY_ENV,
@@ -68,27 +52,15 @@ async def api(
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
 ) -> AsyncIterator[ApiClient]:
     """API, a central worker with the cloud activities, an edge worker with HTTP Wi-Fi."""
-    simulator = await start_simulator(WifiDeviceFleet([device]), "127.0.0.1", 0)
-    queue = f"central-{uuid.uuid4().hex[:8]}"
-    try:
-        async with httpx.AsyncClient(trust_env=False) as http:
-            wifi = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
-            vendor = VendorCloudAdapter(http, cloud.base_url, SecretStr(DEV_API_KEY))
-            cloud_activities = VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
-            async with (
-                central_worker(temporal_client, task_queue=queue, activities=cloud_activities),
-                edge_worker(temporal_client, site=site, activities=HttpWifiActivities(wifi).all()),
-            ):
-                deps = ApiDependencies(
-                    temporal=temporal_client,
-                    registry=build_registry(),
-                    policies=load_policy_book(environ=CLOUD_POLICY_ENV),
-                    settings=Settings(sse_poll_interval_seconds=0.1),
-                    task_queue=queue,
-                )
-                yield await aiohttp_client(create_app(deps))
-    finally:
-        await simulator.close()
+    async with serve_cloud_pipeline(
+        temporal_client,
+        site,
+        [device],
+        cloud.base_url,
+        aiohttp_client,
+        policies=load_policy_book(environ=CLOUD_POLICY_ENV),
+    ) as served:
+        yield served
 
 
 def body(site: str) -> dict[str, Any]:

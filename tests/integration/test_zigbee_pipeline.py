@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from temporalio.client import (
     Client,
@@ -28,9 +26,8 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 
-from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import EdgeSettings, Settings, WorkerSettings
 from domain.device import DeviceDescriptor
 from domain.progress import ProgressSnapshot, ProvisionResult
 from domain.requests import NetworkCredentials, ProvisionRequest
@@ -44,17 +41,14 @@ from simulators.zigbee import (
     format_install_code,
     smart_plug,
 )
-from strategies.catalog import build_registry
 from strategies.zigbee import ZIGBEE_SPEC
+from tests.integration.conftest import ApiClient, serve_api
 from tests.sse import parse_sse
 from tests.workflows.helpers import progress, states_seen, wait_for_state
+from worker.capabilities import SimulatedWorld
+from worker.capabilities.zigbee import share_simulated_zigbee_world
 from worker.edge import edge_node
-from worker.edge_capabilities import SimulatedWorld
-from worker.workers import central_worker
-from worker.zigbee_capability import share_simulated_zigbee_world
 from workflows import search_attributes as sa
-
-ApiClient = TestClient[web.Request, web.Application]
 
 POLICY_ENV = {
     "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_POLL_INTERVAL": "200ms",
@@ -84,20 +78,16 @@ def zigbee(plug: SimulatedZigbeeDevice) -> SimulatedZigbeeWorld:
 
 
 @pytest.fixture
-async def central(temporal_client: Client) -> AsyncIterator[str]:
-    task_queue = f"central-{uuid.uuid4().hex[:8]}"
-    async with central_worker(temporal_client, task_queue=task_queue):
-        yield task_queue
-
-
-@pytest.fixture
 async def gateway(
     temporal_client: Client, zigbee: SimulatedZigbeeWorld, site: str, tmp_path: Path
 ) -> AsyncIterator[str]:
     """Gateway `gw1` of the test's site with its coordinator; its own task queue."""
     world = SimulatedWorld()
     share_simulated_zigbee_world(world, zigbee)
-    settings = Settings(edge_capabilities=("zigbee",), data_dir=tmp_path)
+    settings = Settings(
+        edge=EdgeSettings.defaults(capabilities=("zigbee",)),
+        worker=WorkerSettings.defaults(data_dir=tmp_path),
+    )
     async with edge_node(temporal_client, settings, site=site, host="gw1", world=world):
         yield host_task_queue(site, "gw1")
 
@@ -346,14 +336,12 @@ async def api(
     gateway: str,
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
 ) -> ApiClient:
-    deps = ApiDependencies(
-        temporal=temporal_client,
-        registry=build_registry(),
-        policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(sse_poll_interval_seconds=0.1),
+    return await serve_api(
+        temporal_client,
+        aiohttp_client,
         task_queue=central,
+        policies=load_policy_book(environ=POLICY_ENV),
     )
-    return await aiohttp_client(create_app(deps))
 
 
 def api_body(plug: SimulatedZigbeeDevice, site: str, **hints: str) -> dict[str, object]:

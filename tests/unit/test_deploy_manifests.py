@@ -24,7 +24,7 @@ import yaml
 
 from api.app import ApiDependencies, create_app, start_api
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import Settings, environment_variables
 from strategies.catalog import build_registry
 from worker.health import create_health_app
 from workflows.search_attributes import ALL_KEYS
@@ -40,6 +40,8 @@ PRODUCT_PACKAGES = (
     "adapters",
     "activities",
     "workflows",
+    "connection",
+    "services",
     "worker",
     "api",
     "simulators",
@@ -56,8 +58,9 @@ Doc = dict[str, Any]
 
 
 def env_names_read_by_code() -> set[str]:
-    """Every DEVPROV_* name the product's code mentions (policy prefix excluded)."""
-    names: set[str] = set()
+    """Every DEVPROV_* name the product's code mentions or its settings classes read
+    (policy prefix excluded)."""
+    names: set[str] = set(environment_variables())
     for package in PRODUCT_PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             names |= set(ENV_NAME.findall(path.read_text()))
@@ -205,7 +208,7 @@ def seconds(value: str) -> float:
 
 
 def worker_grace(env: Mapping[str, str]) -> float:
-    return Settings.from_env(env).worker_graceful_shutdown_seconds
+    return Settings.from_env(env).worker.graceful_shutdown_seconds
 
 
 def is_worker(argv: list[str]) -> bool:
@@ -290,9 +293,9 @@ def test_every_deploy_environment_parses_into_settings(where: str) -> None:
 
     settings = Settings.from_env(env)
 
-    assert settings.metrics_host == "0.0.0.0"
+    assert settings.metrics.host == "0.0.0.0"
     if "DEVPROV_TEMPORAL_ADDRESS" in env:
-        assert settings.temporal_address.endswith(":7233")
+        assert settings.temporal.frontend.endswith(":7233")
 
 
 def test_kubernetes_and_temporal_values_use_the_same_namespace() -> None:
@@ -341,19 +344,19 @@ def test_probes_ask_the_endpoints_the_process_serves_on_its_ports(name: str) -> 
     assert (live["path"], ready["path"]) == ("/healthz", "/readyz")
     probe_ports = {named_port(container, live["port"]), named_port(container, ready["port"])}
     if is_worker(container["command"]):
-        assert probe_ports == {settings.worker_health_port}
+        assert probe_ports == {settings.worker.health_port}
         assert {"/healthz", "/readyz"} <= worker_probe_paths()
     else:
-        assert probe_ports == {settings.api_port}
+        assert probe_ports == {settings.api.port}
     declared = {p["containerPort"] for p in container["ports"]}
-    served = {settings.sdk_metrics_port} | (
-        {settings.worker_metrics_port, settings.worker_health_port}
+    served = {settings.metrics.sdk_port} | (
+        {settings.metrics.worker_port, settings.worker.health_port}
         if is_worker(container["command"])
-        else {settings.api_port}
+        else {settings.api.port}
     )
     assert declared == served
     scraped = workload["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"]
-    assert int(scraped) in served - {settings.sdk_metrics_port, settings.worker_health_port}
+    assert int(scraped) in served - {settings.metrics.sdk_port, settings.worker.health_port}
 
 
 def test_the_api_probes_are_routes_of_the_api() -> None:
@@ -372,10 +375,10 @@ def test_dockerfile_exposes_the_ports_its_environment_configures() -> None:
     }
 
     assert exposed == {
-        settings.api_port,
-        settings.worker_metrics_port,
-        settings.sdk_metrics_port,
-        settings.worker_health_port,
+        settings.api.port,
+        settings.metrics.worker_port,
+        settings.metrics.sdk_port,
+        settings.worker.health_port,
     }
 
 
@@ -389,15 +392,16 @@ def test_compose_prometheus_scrapes_the_ports_each_service_serves() -> None:
 
     assert set(targets) == {job["job_name"] for job in reference["scrape_configs"]}
     assert config["rule_files"] == reference["rule_files"]
-    for job, field in (
-        ("devprov-api", "api_port"),
-        ("devprov-workers", "worker_metrics_port"),
-        ("temporal-sdk", "sdk_metrics_port"),
+    for job, variable in (
+        ("devprov-api", "DEVPROV_API_PORT"),
+        ("devprov-workers", "DEVPROV_WORKER_METRICS_PORT"),
+        ("temporal-sdk", "DEVPROV_SDK_METRICS_PORT"),
     ):
+        concern, field = environment_variables()[variable].split(".")
         for target in targets[job]:
             service, _, port = target.partition(":")
             settings = Settings.from_env(compose_service_env(service))
-            assert getattr(settings, field) == int(port), target
+            assert getattr(getattr(settings, concern), field) == int(port), target
 
 
 # ---------------------------------------------------------------------- shutdown

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.metrics import ApiMetrics
 from tests.fakes import FakeWifiDevice
+from tests.network import free_port
 from tests.workflows.helpers import http_wifi_run, network, new_device_id, start_run
 from worker.observability import WorkerMetrics
 from worker.workers import central_worker, edge_worker
@@ -75,17 +75,10 @@ def test_every_devprov_metric_referenced_exists() -> None:
     assert missing == set()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def test_every_temporal_sdk_metric_referenced_exists(
     temporal_env: WorkflowEnvironment, site: str
 ) -> None:
-    port = _free_port()
+    port = free_port()
     runtime = Runtime(
         telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{port}"))
     )

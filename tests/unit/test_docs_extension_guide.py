@@ -1,81 +1,105 @@
-"""docs/architecture.md's guide to adding a strategy and an adapter works as written.
+"""docs/families.md's guide to adding a device family works as written.
 
-The guide's code blocks (each starts with `# <path>.py`) are imported as the modules
-they name and a fake beacon is provisioned through them on the session's Temporal
-server: selected by the registry, run by the workflow, its steps on an edge worker.
+The guide's code blocks (each starts with `# <path>`) are written as a package in a
+temporary directory outside the repository and installed there with pip; devprov
+finds the family by its `devprov.families` entry point alone. A fake beacon is then
+provisioned through it — by the workflow on the session's Temporal server, and end to
+end through the API — and no file of the repository changes.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import re
+import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
+from config.settings import ApiSettings, EdgeSettings, Settings, WorkerSettings
 from domain.device import DeviceDescriptor
 from domain.progress import ProvisionResult
 from domain.requests import ProvisionRequest
 from domain.run import ProvisionRun, workflow_id_for
 from domain.states import ProvisioningState
-from strategies.catalog import build_registry, builtin_strategies
-from worker.workers import edge_worker
+from strategies.catalog import build_registry
+from strategies.family import DeviceFamily, installed_families
+from tests.api.conftest import ApiClient, run_path, wait_for_state
+from worker.capabilities import SimulatedWorld
+from worker.edge import edge_node
+from worker.workers import WORKFLOW_RUNNER, central_worker, edge_worker
 from workflows import search_attributes as sa
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
-BLOCK = re.compile(r"```python\n# ([\w/]+)\.py\n(.*?)```", re.DOTALL)
+ROOT = Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "docs" / "families.md"
+PYTHON_BLOCK = re.compile(r"```python\n# ([\w/]+\.py)\n(.*?)```", re.DOTALL)
+TOML_BLOCK = re.compile(r"```toml\n# (pyproject\.toml)\n(.*?)```", re.DOTALL)
+PACKAGE = "beacon_family"
 
 
 def guide_files() -> dict[str, str]:
-    """Module name -> source of each code block of the guide."""
-    text = GUIDE.read_text().split("## Adding a strategy and an adapter", 1)[1]
-    return {path.replace("/", "."): source for path, source in BLOCK.findall(text)}
+    """Path -> source of each code block of the guide."""
+    text = GUIDE.read_text()
+    return dict(PYTHON_BLOCK.findall(text) + TOML_BLOCK.findall(text))
 
 
-class _GuideFinder(importlib.abc.MetaPathFinder):
-    """Finds the guide's modules (also inside the workflow sandbox, which imports anew)."""
-
-    def __init__(self, files: dict[str, Path]) -> None:
-        self._files = files
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in self._files:
-            return None
-        return importlib.util.spec_from_file_location(fullname, self._files[fullname])
+def git_status() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
-@pytest.fixture
-def guide_modules(tmp_path: Path) -> Iterator[dict[str, ModuleType]]:
-    files = {}
-    for name, source in guide_files().items():
-        path = tmp_path / f"{name}.py"
-        path.write_text(source)
-        files[name] = path
-    finder = _GuideFinder(files)
-    sys.meta_path.insert(0, finder)
+@pytest.fixture(scope="module")
+def beacon_family(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeviceFamily]:
+    """The guide's package, built and installed by pip into a directory of its own
+    (outside the repository and the virtualenv), that directory put on `sys.path`."""
+    project = tmp_path_factory.mktemp("beacon-family")
+    for path, source in guide_files().items():
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(source)
+    site = tmp_path_factory.mktemp("site-packages")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(project),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
     try:
-        yield {name: importlib.import_module(name) for name in files}
+        (family,) = [f for f in installed_families() if f.name == "beacon"]
+        yield family
     finally:
-        sys.meta_path.remove(finder)
-        for name in files:
-            sys.modules.pop(name, None)
+        sys.path.remove(str(site))
+        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
+            del sys.modules[name]
+        importlib.invalidate_caches()
 
 
 class FakeBeacons:
-    """The transport of the guide's adapter: beacons in memory."""
+    """The beacons' transport: beacons in memory."""
 
     def __init__(self, beacons: dict[str, dict[str, str]]) -> None:
         self.beacons = beacons
@@ -99,31 +123,40 @@ def beacon(device_id: str, site: str) -> DeviceDescriptor:
     )
 
 
-def test_guide_has_the_adapter_strategy_activities_and_workflow() -> None:
+def test_guide_has_the_adapter_strategy_activities_workflow_wiring_and_descriptor() -> None:
     assert set(guide_files()) == {
-        "adapters.beacon",
-        "strategies.beacon",
-        "activities.beacon",
-        "workflows.beacon",
+        f"{PACKAGE}/adapter.py",
+        f"{PACKAGE}/strategy.py",
+        f"{PACKAGE}/activities.py",
+        f"{PACKAGE}/workflow.py",
+        f"{PACKAGE}/wiring.py",
+        f"{PACKAGE}/__init__.py",
+        "pyproject.toml",
     }
 
 
-def test_registry_selects_the_new_strategy(guide_modules: dict[str, ModuleType]) -> None:
-    strategy = guide_modules["strategies.beacon"].BeaconStrategy()
-    registry = build_registry(strategies=[*builtin_strategies(), strategy])
+def test_registry_selects_the_new_strategy(beacon_family: DeviceFamily) -> None:
+    registry = build_registry()
 
     assert registry.select(beacon("b1", "lab")).name == "beacon"
 
 
+def test_the_new_family_is_found_by_its_entry_point_alone(beacon_family: DeviceFamily) -> None:
+    assert beacon_family.make_strategy().name == "beacon"
+    assert not any(path.name.startswith(PACKAGE) for path in ROOT.iterdir())
+
+
 async def test_a_beacon_is_provisioned_through_the_guides_code(
-    guide_modules: dict[str, ModuleType], temporal_env: WorkflowEnvironment, site: str
+    beacon_family: DeviceFamily, temporal_env: WorkflowEnvironment, site: str
 ) -> None:
+    adapter_module = importlib.import_module(f"{PACKAGE}.adapter")
+    activities_module = importlib.import_module(f"{PACKAGE}.activities")
     client = temporal_env.client
     device_id = f"beacon-{uuid.uuid4().hex[:8]}"
     transport = FakeBeacons({device_id: {"model": "B1"}})
-    adapter = guide_modules["adapters.beacon"].BeaconAdapter(transport)
-    activities: list[Any] = guide_modules["activities.beacon"].BeaconActivities(adapter).all()
-    workflow_class = guide_modules["workflows.beacon"].BeaconProvisioningWorkflow
+    adapter = adapter_module.BeaconAdapter(transport)
+    activities: list[Any] = activities_module.BeaconActivities(adapter).all()
+    workflow_class: Any = beacon_family.workflow_class()
     device = beacon(device_id, site)
     run = ProvisionRun(
         request=ProvisionRequest(device=device),
@@ -133,7 +166,13 @@ async def test_a_beacon_is_provisioned_through_the_guides_code(
     queue = f"central-{uuid.uuid4().hex[:8]}"
 
     async with (
-        Worker(client, task_queue=queue, workflows=[workflow_class]),
+        # The central workers' runner: devprov's own packages pass through the sandbox.
+        Worker(
+            client,
+            task_queue=queue,
+            workflows=[workflow_class],
+            workflow_runner=WORKFLOW_RUNNER,
+        ),
         edge_worker(client, site=site, activities=activities),
     ):
         handle = await client.start_workflow(
@@ -148,3 +187,66 @@ async def test_a_beacon_is_provisioned_through_the_guides_code(
 
     assert result.state is ProvisioningState.SUCCEEDED
     assert transport.beacons[device_id]["name"] == f"beacon-{site}"
+
+
+@pytest.fixture
+async def beacon_stack(
+    beacon_family: DeviceFamily,
+    temporal_client: Client,
+    site: str,
+    tmp_path: Path,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+) -> AsyncIterator[tuple[ApiClient, FakeBeacons]]:
+    """The API, a central worker and a gateway hosting only the beacon capability, all
+    built from the installed families; the gateway hears simulated beacons."""
+    wiring = importlib.import_module(f"{PACKAGE}.wiring")
+    beacons = FakeBeacons({})
+    world = SimulatedWorld()
+    world.share(wiring.SIMULATED_BEACONS, beacons)
+    settings = Settings(
+        api=ApiSettings.defaults(sse_poll_interval_seconds=0.1),
+        edge=EdgeSettings.defaults(capabilities=("beacon",)),
+        worker=WorkerSettings.defaults(data_dir=tmp_path),
+    )
+    queue = f"central-{uuid.uuid4().hex[:8]}"
+    deps = ApiDependencies(
+        temporal=temporal_client,
+        registry=build_registry(),
+        policies=load_policy_book(),
+        settings=settings,
+        task_queue=queue,
+    )
+    async with (
+        central_worker(temporal_client, task_queue=queue),
+        edge_node(temporal_client, settings, site=site, host="gw1", world=world),
+    ):
+        yield await aiohttp_client(create_app(deps)), beacons
+
+
+async def test_a_beacon_family_installed_outside_the_tree_provisions_through_the_api(
+    beacon_stack: tuple[ApiClient, FakeBeacons], site: str
+) -> None:
+    before = git_status()
+    api, beacons = beacon_stack
+    device_id = f"beacon-{uuid.uuid4().hex[:8]}"
+    beacons.beacons[device_id] = {"model": "B1"}
+    body = {
+        "device": {
+            "type": "beacon",
+            "vendor": "acme",
+            "model": "B1",
+            "capabilities": ["beacon-name"],
+            "site": site,
+        }
+    }
+
+    started = await api.post(run_path(device_id), json=body)
+    assert started.status == 202
+    assert (await started.json())["strategy"] == "beacon"
+    status = await wait_for_state(api, device_id, "SUCCEEDED")
+
+    assert status["strategy"] == "beacon"
+    assert beacons.beacons[device_id]["name"] == f"beacon-{site}"
+    listed = await (await api.get("/api/v1/strategies")).json()
+    assert "beacon" in {strategy["name"] for strategy in listed}
+    assert git_status() == before

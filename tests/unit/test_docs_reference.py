@@ -311,7 +311,17 @@ def test_relative_links_in_the_docs_resolve() -> None:
 def test_configuration_md_lists_every_variable_the_code_reads() -> None:
     text = (DOCS / "configuration.md").read_text()
     read: set[str] = set()
-    for package in ("config", "worker", "api", "cli", "client", "adapters", "activities"):
+    for package in (
+        "config",
+        "connection",
+        "services",
+        "worker",
+        "api",
+        "cli",
+        "client",
+        "adapters",
+        "activities",
+    ):
         for path in (ROOT / package).rglob("*.py"):
             read |= set(re.findall(r"\bDEVPROV_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
 

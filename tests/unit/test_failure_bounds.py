@@ -26,9 +26,9 @@ from activities.error_boundary import (
 )
 from adapters.errors import MESSAGE_BYTES, AdapterError, clip
 from adapters.vendor_cloud import CloudUnavailable, VendorCloudAdapter
+from connection.codec import data_converter
 from domain.errors import ErrorCode
 from tests.conftest import TEST_KEY_RING
-from worker.codec import data_converter
 
 MEGABYTES = 5 * 1024 * 1024
 FAILURE_BUDGET = 3 * 1024

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
+from connection.codec import CodecKeyError, EncryptionCodec, KeyRing, data_converter
 from domain.requests import NetworkCredentials
-from worker.codec import CodecKeyError, EncryptionCodec, KeyRing, data_converter
 from worker.codec_server import create_codec_app
 
 PASSPHRASE = "unique-passphrase-3141"

@@ -30,7 +30,7 @@ class ChangedHttpWifiWorkflow(HttpWifiProvisioningWorkflow):
     async def pre_check(self, found: DetectedDevice) -> PreCheckVerdict:
         await self.call(
             Step.PRE_CHECK,
-            HttpWifiActivity.READ_STATE,
+            HttpWifiActivity.READ_STATE.name,
             self.request.request.device,
             DetectedDevice,
         )

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -22,7 +19,7 @@ from tests.workflows.helpers import (
     start_run,
     wait_for_state,
 )
-from worker.workers import central_worker, edge_worker
+from worker.workers import edge_worker
 
 PINNING_POLICY = {
     "DEVPROV_POLICY__DEFAULTS__WAITS__PINNED_WORKER_TIMEOUT": "1s",
@@ -55,13 +52,6 @@ async def gateway_workers(
         )
         for task_queue in (edge_task_queue(site), queue)
     ]
-
-
-@pytest.fixture
-async def central(temporal_client: Client) -> AsyncIterator[str]:
-    task_queue = f"central-{uuid.uuid4().hex[:8]}"
-    async with central_worker(temporal_client, task_queue=task_queue):
-        yield task_queue
 
 
 async def test_every_step_after_detection_runs_on_the_detecting_gateway(

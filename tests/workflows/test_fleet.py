@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -27,20 +26,13 @@ from strategies.catalog import build_registry
 from strategies.fleet_plan import plan_fleet
 from tests.fakes import FakeWifiFleet
 from tests.workflows.helpers import FAST_POLICY_ENV, GOOD_PASSPHRASE
-from worker.workers import central_worker, edge_worker
+from worker.workers import edge_worker
 from workflows import search_attributes as sa
 
 
 @pytest.fixture
 def fleet() -> FakeWifiFleet:
     return FakeWifiFleet()
-
-
-@pytest.fixture
-async def central(temporal_client: Client) -> AsyncIterator[str]:
-    queue = f"central-{uuid.uuid4().hex[:8]}"
-    async with central_worker(temporal_client, task_queue=queue):
-        yield queue
 
 
 def plan(site: str, device_ids: list[str], limits: FleetLimits, **run: Any) -> FleetRun:

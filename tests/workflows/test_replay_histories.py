@@ -8,9 +8,9 @@ import pytest
 
 from cli.__main__ import run as devprov
 from cli.replay import load_history_dir, replay_histories
+from connection.codec import data_converter
 from tests.conftest import TEST_KEY_RING
 from tests.workflows.nondeterministic_http_wifi import ChangedHttpWifiWorkflow
-from worker.codec import data_converter
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 

@@ -18,8 +18,6 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.problems import ApiError
-from api.runs import QUERY_TIMEOUT, UPDATE_TIMEOUT, temporal_errors, update_rejected
 from config.policies import PolicyBook
 from domain.api_models import FleetLinks, FleetStatus, StartedFleet
 from domain.errors import ErrorCode
@@ -34,6 +32,14 @@ from domain.fleet import (
     FleetTally,
     fleet_workflow_id,
 )
+from services.errors import (
+    InternalFailure,
+    RequestNotServable,
+    RunConflict,
+    RunNotFound,
+    temporal_errors,
+)
+from services.runs import QUERY_TIMEOUT, UPDATE_TIMEOUT, update_rejected
 from strategies.fleet_plan import FleetPlanError, plan_fleet
 from strategies.registry import StrategyRegistry
 from workflows import search_attributes as sa
@@ -59,8 +65,7 @@ class FleetRuns:
         try:
             run = plan_fleet(fleet_id, request, self._registry, self._policies.for_strategy)
         except FleetPlanError as error:
-            raise ApiError(
-                422,
+            raise RequestNotServable(
                 ErrorCode.UNSUPPORTED_DEVICE,
                 f"{error.total_rejected} of {len(request.devices)} devices cannot be "
                 "provisioned; nothing was started",
@@ -68,10 +73,9 @@ class FleetRuns:
             ) from None
         except ValidationError as error:
             # The template and a device's own fields are valid apart, not together (a
-            # template field left empty that no device fills in): a 422, not a 500.
+            # template field left empty that no device fills in): the request's fault.
             errors = error.errors(include_url=False, include_context=False, include_input=False)
-            raise ApiError(
-                422,
+            raise RequestNotServable(
                 ErrorCode.INVALID_REQUEST,
                 "a device of the fleet, completed from the template, is invalid",
                 errors=[
@@ -101,8 +105,7 @@ class FleetRuns:
                     static_summary=f"fleet {run.fleet_id}: {run.total} devices",
                 )
         except WorkflowAlreadyStartedError as error:
-            raise ApiError(
-                409,
+            raise RunConflict(
                 ErrorCode.RUN_IN_PROGRESS,
                 f"fleet '{run.fleet_id}' already has a run in progress",
                 workflow_id=workflow_id,
@@ -145,8 +148,7 @@ class FleetRuns:
             return await self._update(description, FLEET_RETRY_FAILED_UPDATE, device_ids)
         if description.status is not WorkflowExecutionStatus.COMPLETED:
             ended = description.status.name if description.status else "CLOSED"
-            raise ApiError(
-                409,
+            raise RunConflict(
                 ErrorCode.RUN_ALREADY_FINISHED,
                 f"fleet '{fleet_id}' ended {ended}; start it again with the devices you want",
             )
@@ -157,8 +159,8 @@ class FleetRuns:
             result = await handle.result()
         again = result.to_retry.model_copy(deep=True).take(device_ids)
         if not again:
-            raise ApiError(
-                409, ErrorCode.RUN_ALREADY_FINISHED, f"fleet '{fleet_id}' has no such failed device"
+            raise RunConflict(
+                ErrorCode.RUN_ALREADY_FINISHED, f"fleet '{fleet_id}' has no such failed device"
             )
         previous = await self._input(description)
         run = previous.model_copy(
@@ -175,7 +177,7 @@ class FleetRuns:
         """Cancel the fleet: running device runs roll back, queued ones never start."""
         description = await self._describe(fleet_id)
         if description.status is not WorkflowExecutionStatus.RUNNING:
-            raise ApiError(409, ErrorCode.RUN_ALREADY_FINISHED, f"fleet '{fleet_id}' has ended")
+            raise RunConflict(ErrorCode.RUN_ALREADY_FINISHED, f"fleet '{fleet_id}' has ended")
         snapshot = await self.query_progress(description.id)
         with temporal_errors(description.id):
             await self._client.get_workflow_handle(description.id).cancel()
@@ -185,7 +187,7 @@ class FleetRuns:
         self, description: WorkflowExecutionDescription, update: str, device_ids: list[str]
     ) -> FleetSnapshot:
         if description.status is not WorkflowExecutionStatus.RUNNING:
-            raise ApiError(409, ErrorCode.RUN_ALREADY_FINISHED, f"'{description.id}' has ended")
+            raise RunConflict(ErrorCode.RUN_ALREADY_FINISHED, f"'{description.id}' has ended")
         handle = self._client.get_workflow_handle(description.id, run_id=description.run_id)
         try:
             with temporal_errors(description.id):
@@ -197,7 +199,7 @@ class FleetRuns:
         return snapshot
 
     async def check_tenant(self, fleet_id: str, tenant: str) -> None:
-        """404 unless the fleet belongs to `tenant`."""
+        """`RunNotFound` unless the fleet belongs to `tenant`."""
         await self.latest_run(fleet_id, tenant)
 
     async def latest_run(self, fleet_id: str, tenant: str) -> str:
@@ -205,7 +207,7 @@ class FleetRuns:
         starts a new run under the same workflow id; a stream follows one run)."""
         description = await self._describe(fleet_id)
         if (description.typed_search_attributes.get(sa.TENANT) or "default") != tenant:
-            raise ApiError(404, ErrorCode.RUN_NOT_FOUND, f"no fleet run '{fleet_id}' exists")
+            raise RunNotFound(ErrorCode.RUN_NOT_FOUND, f"no fleet run '{fleet_id}' exists")
         return description.run_id
 
     async def _describe(self, fleet_id: str) -> WorkflowExecutionDescription:
@@ -222,7 +224,7 @@ class FleetRuns:
                 if isinstance(run, FleetRun):
                     return run
                 break
-        raise ApiError(500, ErrorCode.INTERNAL_ERROR, "the fleet's input is not readable")
+        raise InternalFailure(ErrorCode.INTERNAL_ERROR, "the fleet's input is not readable")
 
 
 __all__ = ["FleetRuns"]

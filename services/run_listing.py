@@ -8,6 +8,7 @@ from temporalio.client import Client, WorkflowExecution
 
 from domain.api_models import RunLinks, RunSummary
 from domain.states import ProvisioningState
+from services.errors import temporal_errors
 from workflows import search_attributes as sa
 
 MAX_RUNS = 500
@@ -84,10 +85,15 @@ def _summary(execution: WorkflowExecution) -> RunSummary:
 
 
 async def list_runs(client: Client, run_filter: RunFilter, limit: int) -> list[RunSummary]:
-    """The newest runs matching `run_filter`, at most `limit` (capped at `MAX_RUNS`)."""
+    """The newest runs matching `run_filter`, at most `limit` (capped at `MAX_RUNS`).
+
+    Raises:
+        TemporalUnavailable: the visibility store does not answer.
+    """
     runs: list[RunSummary] = []
-    async for execution in client.list_workflows(
-        run_filter.query(), limit=max(1, min(limit, MAX_RUNS))
-    ):
-        runs.append(_summary(execution))
+    with temporal_errors("runs"):
+        async for execution in client.list_workflows(
+            run_filter.query(), limit=max(1, min(limit, MAX_RUNS))
+        ):
+            runs.append(_summary(execution))
     return runs

@@ -1,7 +1,7 @@
 """Starting, following and steering provisioning runs through the Temporal client.
 
-HTTP-agnostic apart from raising `ApiError`: every Temporal error a caller can act on
-becomes a problem with a stable code here, so the route handlers stay thin.
+Every Temporal error a caller can act on becomes a domain error with a stable code
+here (`services.errors`), so the entry points stay thin and know nothing of Temporal.
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
-from api.problems import ApiError
 from config.policies import PolicyBook
 from domain.api_models import RunLinks, RunStatus, StartedRun, StrategyMatch, StrategyQuery
 from domain.errors import ErrorCode
@@ -41,66 +39,40 @@ from domain.run import (
     ProvisionRun,
     workflow_id_for,
 )
+from services.errors import (
+    InternalFailure,
+    RequestNotServable,
+    RunConflict,
+    RunNotFound,
+    ServiceError,
+    TemporalUnavailable,
+    temporal_errors,
+)
 from strategies.registry import SelectionError, StrategyRegistry
 from workflows import search_attributes as sa
 
-_UNAVAILABLE = {
-    RPCStatusCode.UNAVAILABLE,
-    RPCStatusCode.DEADLINE_EXCEEDED,
-    # The server answers a query that no worker picked up in time with CANCELLED.
-    RPCStatusCode.CANCELLED,
-    RPCStatusCode.RESOURCE_EXHAUSTED,
-}
 QUERY_TIMEOUT = timedelta(seconds=5)
 """How long a progress query may wait for a worker (closed runs are replayed by one)."""
 UPDATE_TIMEOUT = timedelta(seconds=60)
-"""How long an HTTP request waits for an update (a retry runs the compensations first)."""
+"""How long a caller waits for an update (a retry runs the compensations first)."""
 
 
-def temporal_unavailable(error: BaseException) -> bool:
-    """Whether `error` means Temporal (or every worker) could not be reached."""
-    if isinstance(error, RPCError):
-        # A query to a run whose task queue has no worker polling it fails at once
-        # with FAILED_PRECONDITION ("no poller seen for task queue recently").
-        no_worker = error.status is RPCStatusCode.FAILED_PRECONDITION and "no poller" in str(error)
-        return error.status in _UNAVAILABLE or no_worker
-    # A lazily connected client raises this plain RuntimeError when the first
-    # connection attempt fails; the SDK has no dedicated exception type for it.
-    return isinstance(error, RuntimeError) and str(error).startswith("Failed client connect")
-
-
-@contextmanager
-def temporal_errors(workflow_id: str) -> Iterator[None]:
-    try:
-        yield
-    except (RPCError, RuntimeError) as error:
-        if isinstance(error, RPCError) and error.status is RPCStatusCode.NOT_FOUND:
-            raise ApiError(
-                404, ErrorCode.RUN_NOT_FOUND, f"no provisioning run '{workflow_id}' exists"
-            ) from None
-        if temporal_unavailable(error):
-            raise ApiError(
-                503,
-                ErrorCode.TEMPORAL_UNAVAILABLE,
-                "Temporal or its workers did not answer in time; try again later",
-            ) from error
-        raise
-
-
-def _finished(workflow_id: str, status: WorkflowExecutionStatus | None) -> ApiError:
+def _finished(workflow_id: str, status: WorkflowExecutionStatus | None) -> RunConflict:
     name = status.name if status is not None else "CLOSED"
-    return ApiError(
-        409, ErrorCode.RUN_ALREADY_FINISHED, f"run '{workflow_id}' has already finished ({name})"
+    return RunConflict(
+        ErrorCode.RUN_ALREADY_FINISHED, f"run '{workflow_id}' has already finished ({name})"
     )
 
 
-def update_rejected(error: WorkflowUpdateFailedError) -> ApiError:
+def update_rejected(error: WorkflowUpdateFailedError) -> ServiceError:
+    """The domain error of an update the run refused (its `ApplicationError` type)."""
     cause = error.cause
     if isinstance(cause, ApplicationError) and cause.type:
         code = ErrorCode.from_type(cause.type)
-        status = 500 if code is ErrorCode.INTERNAL_ERROR else 409
-        return ApiError(status, code, cause.message)
-    return ApiError(500, ErrorCode.INTERNAL_ERROR, "the run could not handle the request")
+        if code is ErrorCode.INTERNAL_ERROR:
+            return InternalFailure(code, cause.message)
+        return RunConflict(code, cause.message)
+    return InternalFailure(ErrorCode.INTERNAL_ERROR, "the run could not handle the request")
 
 
 class ProvisioningRuns:
@@ -131,13 +103,14 @@ class ProvisioningRuns:
         """Select the strategy of the device and start its run.
 
         Raises:
-            ApiError: 422 when no strategy serves the device, 409 when a run is in
-                flight, 503 when Temporal is unreachable.
+            RequestNotServable: no strategy serves the device.
+            RunConflict: a run of the device is in flight.
+            TemporalUnavailable: Temporal does not answer.
         """
         try:
             strategy = self._registry.select(request.device, override=request.strategy)
         except SelectionError as error:
-            raise ApiError(422, error.code, error.message, reasons=error.reasons()) from None
+            raise RequestNotServable(error.code, error.message, reasons=error.reasons()) from None
         run = ProvisionRun(
             request=request,
             strategy=strategy.name,
@@ -164,8 +137,7 @@ class ProvisioningRuns:
                     static_details=run.details(),
                 )
         except WorkflowAlreadyStartedError as error:
-            raise ApiError(
-                409,
+            raise RunConflict(
                 ErrorCode.RUN_IN_PROGRESS,
                 f"device '{device.device_id}' already has a run in progress",
                 workflow_id=workflow_id,
@@ -201,8 +173,8 @@ class ProvisioningRuns:
                     PROGRESS_QUERY, result_type=ProgressSnapshot, rpc_timeout=QUERY_TIMEOUT
                 )
             except WorkflowQueryFailedError as error:
-                raise ApiError(
-                    500, ErrorCode.INTERNAL_ERROR, f"the progress query failed: {error.message}"
+                raise InternalFailure(
+                    ErrorCode.INTERNAL_ERROR, f"the progress query failed: {error.message}"
                 ) from error
         return snapshot
 
@@ -235,12 +207,12 @@ class ProvisioningRuns:
         """The strategy that would provision `query.device` (the same rules as `start`).
 
         Raises:
-            ApiError: 422 with every strategy's reasons when none serves the device.
+            RequestNotServable: with every strategy's reasons when none serves the device.
         """
         try:
             strategy = self._registry.select(query.device, override=query.strategy)
         except SelectionError as error:
-            raise ApiError(422, error.code, error.message, reasons=error.reasons()) from None
+            raise RequestNotServable(error.code, error.message, reasons=error.reasons()) from None
         spec = strategy.spec
         return StrategyMatch(
             strategy=spec.name,
@@ -256,8 +228,9 @@ class ProvisioningRuns:
         """Start over: within a waiting run (its snapshot), or as a new run after a failure.
 
         Raises:
-            ApiError: 409 RUN_NOT_WAITING when a running run is busy, 409
-                RUN_ALREADY_FINISHED after a success, 404 without any run.
+            RunConflict: RUN_NOT_WAITING when a running run is busy,
+                RUN_ALREADY_FINISHED after a success.
+            RunNotFound: the device has no run.
         """
         description = await self._describe(device_id)
         if description.status is WorkflowExecutionStatus.RUNNING:
@@ -268,7 +241,7 @@ class ProvisioningRuns:
                         RETRY_UPDATE, result_type=ProgressSnapshot, rpc_timeout=UPDATE_TIMEOUT
                     )
                 return result
-            except ApiError as problem:
+            except ServiceError as problem:
                 # The run ended between the describe and the update (e.g. a cancel was
                 # finishing): retry it as the ended run it now is.
                 if problem.code is not ErrorCode.RUN_ALREADY_FINISHED:
@@ -277,8 +250,7 @@ class ProvisioningRuns:
                 if description.status is WorkflowExecutionStatus.RUNNING:
                     raise
         if description.status is WorkflowExecutionStatus.COMPLETED:
-            raise ApiError(
-                409,
+            raise RunConflict(
                 ErrorCode.RUN_ALREADY_FINISHED,
                 f"run '{description.id}' succeeded; there is nothing to retry",
             )
@@ -293,14 +265,15 @@ class ProvisioningRuns:
         try:
             self._registry.get(run.strategy)
         except SelectionError as error:
-            raise ApiError(422, error.code, error.message, reasons=error.reasons()) from None
+            raise RequestNotServable(error.code, error.message, reasons=error.reasons()) from None
         return await self._start(run, description.workflow_type)
 
     async def cancel(self, device_id: str) -> ProgressSnapshot:
         """Request cancellation; the run rolls the device back and ends.
 
         Returns the snapshot as of the request: cancellation is asynchronous. The
-        snapshot is read first so that a 503 (no worker answers) means nothing changed.
+        snapshot is read first so that `TemporalUnavailable` (no worker answers) means
+        nothing changed.
         """
         description = await self._describe(device_id)
         handle = self._running_handle(description)
@@ -325,7 +298,8 @@ class ProvisioningRuns:
         return False
 
     async def check_tenant(self, device_id: str, tenant: str) -> None:
-        """404 unless the device's run belongs to `tenant` (runs without one: `default`).
+        """`RunNotFound` unless the device's run belongs to `tenant` (runs without one:
+        `default`).
 
         Another tenant's run answers exactly like a missing one, so ids leak nothing.
         """
@@ -340,8 +314,7 @@ class ProvisioningRuns:
         description = await self._describe(device_id)
         owner = description.typed_search_attributes.get(sa.TENANT) or "default"
         if owner != tenant:
-            raise ApiError(
-                404,
+            raise RunNotFound(
                 ErrorCode.RUN_NOT_FOUND,
                 f"no provisioning run '{workflow_id_for(device_id)}' exists",
             )
@@ -367,13 +340,12 @@ class ProvisioningRuns:
         except WorkflowUpdateFailedError as error:
             raise update_rejected(error) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise ApiError(
-                503,
+            raise TemporalUnavailable(
                 ErrorCode.TEMPORAL_UNAVAILABLE,
                 "the run did not answer in time; the request may still take effect: "
                 "check the run's status",
             ) from None
-        except ApiError as problem:
+        except ServiceError as problem:
             # The run was described as running: NOT_FOUND now means it closed since.
             if problem.code is ErrorCode.RUN_NOT_FOUND:
                 raise _finished(description.id, None) from None
@@ -387,11 +359,11 @@ class ProvisioningRuns:
                 first = event
                 break
         if first is None or not first.HasField("workflow_execution_started_event_attributes"):
-            raise ApiError(
-                500, ErrorCode.INTERNAL_ERROR, "the history of the run has no start event"
+            raise InternalFailure(
+                ErrorCode.INTERNAL_ERROR, "the history of the run has no start event"
             )
         payloads = first.workflow_execution_started_event_attributes.input.payloads
         [run] = await self._client.data_converter.decode(list(payloads), [ProvisionRun])
         if not isinstance(run, ProvisionRun):
-            raise ApiError(500, ErrorCode.INTERNAL_ERROR, "the run's input is not readable")
+            raise InternalFailure(ErrorCode.INTERNAL_ERROR, "the run's input is not readable")
         return run

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 from pathlib import Path
 
 from temporalio.client import Client
@@ -13,7 +12,7 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from config.settings import Settings
-from worker.codec import data_converter, load_key_ring
+from connection.codec import data_converter, load_key_ring
 
 logger = logging.getLogger("devprov.temporal_client")
 
@@ -42,22 +41,19 @@ async def connect(
     tools pass `sdk_metrics=False`: the SDK's metrics endpoint belongs to the services.
     """
     runtime = (
-        _runtime_with_sdk_metrics(settings.metrics_host, settings.sdk_metrics_port)
-        if settings.sdk_metrics_port and sdk_metrics
+        _runtime_with_sdk_metrics(settings.metrics.host, settings.metrics.sdk_port)
+        if settings.metrics.sdk_port and sdk_metrics
         else None
     )
     # TLS, mTLS and API keys come from Temporal's own environment configuration
     # (TEMPORAL_TLS_*, TEMPORAL_API_KEY, TEMPORAL_PROFILE, temporal.toml): see
     # docs/security.md. devprov's own variables win for the address and namespace.
     profile = ClientConfig.load_client_connect_config()
-    explicit_address = (
-        "DEVPROV_TEMPORAL_ADDRESS" in os.environ or "DEVPROV_TEMPORAL_PORT" in os.environ
-    )
-    address = settings.temporal_address
-    if not explicit_address and profile.get("target_host"):
+    address = settings.temporal.frontend
+    if not settings.temporal.explicit_frontend and profile.get("target_host"):
         address = profile["target_host"]
-    namespace = settings.temporal_namespace
-    if "DEVPROV_TEMPORAL_NAMESPACE" not in os.environ and profile.get("namespace"):
+    namespace = settings.temporal.namespace
+    if not settings.temporal.explicit_namespace and profile.get("namespace"):
         namespace = profile["namespace"]
     return await Client.connect(
         address,
@@ -66,7 +62,7 @@ async def connect(
         tls=profile.get("tls", False),
         rpc_metadata=profile.get("rpc_metadata") or {},
         data_converter=data_converter(
-            load_key_ring(default_file=key_file(settings), create=create_keys)
+            load_key_ring(settings.codec, default_file=key_file(settings), create=create_keys)
         ),
         runtime=runtime,
     )
@@ -87,6 +83,6 @@ async def connect_when_reachable(
             if loop.time() >= deadline:
                 raise
             logger.warning(
-                "Temporal at %s is not reachable yet: %s", settings.temporal_address, error
+                "Temporal at %s is not reachable yet: %s", settings.temporal.frontend, error
             )
             await asyncio.sleep(pause)

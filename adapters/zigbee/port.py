@@ -1,13 +1,10 @@
-"""Ports: the small async interfaces activities depend on, one per capability."""
+"""The port of the `zigbee` family: what its activities need from a gateway's coordinator."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.device import DeviceDescriptor
-from domain.facts import DetectedDevice, NetworkJoin
-from domain.requests import NetworkCredentials
 from domain.zigbee import (
     ReportingRule,
     ZigbeeConfiguration,
@@ -15,34 +12,6 @@ from domain.zigbee import (
     ZigbeeMembership,
     ZigbeeNetwork,
 )
-
-
-class WifiSetupPort(Protocol):
-    """A device in set-up mode that can be told which Wi-Fi network to join."""
-
-    async def identify(self, device: DeviceDescriptor) -> DetectedDevice:
-        """Find the device and read who it is; raises `DeviceUnreachable` if absent."""
-        ...
-
-    async def read_state(self, device: DeviceDescriptor) -> DetectedDevice:
-        """Read the device's identity and current network configuration."""
-        ...
-
-    async def apply_network(self, device: DeviceDescriptor, network: NetworkCredentials) -> None:
-        """Give the device its network credentials (idempotent for equal credentials)."""
-        ...
-
-    async def network_status(self, device: DeviceDescriptor, ssid: str) -> NetworkJoin:
-        """Return proof of joining `ssid`.
-
-        Raises `NetworkJoinPending` while joining and `CredentialsRejected` when the
-        network refused the passphrase.
-        """
-        ...
-
-    async def reset(self, device: DeviceDescriptor) -> None:
-        """Return the device to set-up mode (idempotent)."""
-        ...
 
 
 class ZigbeeCoordinatorPort(Protocol):

@@ -5,7 +5,7 @@ every payload — run inputs with Wi-Fi passphrases and install codes, activity
 arguments, update arguments, results — and every failure message and stack trace
 (moved into encoded attributes by the failure converter) is encrypted before it
 reaches Temporal. The history holds ciphertext; the Web UI shows plaintext only through
-the codec server (`worker.codec_server`) to whom holds its token.
+the codec server (`worker.codec_server`, served by the embedded stack) to whom holds its token.
 
 Rotation: put a new key first in the ring and keep the old ones after it. New payloads
 use the first key; payloads name the key they were encrypted with, so histories written
@@ -17,9 +17,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
-import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,8 @@ from temporalio.converter import (
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
 )
+
+from config.settings import CodecSettings
 
 logger = logging.getLogger("devprov.codec")
 
@@ -150,7 +151,7 @@ def data_converter(ring: KeyRing | None) -> DataConverter:
 
 
 def load_key_ring(
-    environ: Mapping[str, str] | None = None,
+    codec: CodecSettings | None = None,
     *,
     default_file: Path | None = None,
     create: bool = False,
@@ -162,10 +163,10 @@ def load_key_ring(
     decodes earlier runs). With no key anywhere the result is None, and payloads are
     NOT encrypted.
     """
-    env = os.environ if environ is None else environ
-    if env.get("DEVPROV_CODEC_KEYS"):
-        return KeyRing.parse(env["DEVPROV_CODEC_KEYS"])
-    path = Path(env["DEVPROV_CODEC_KEY_FILE"]) if env.get("DEVPROV_CODEC_KEY_FILE") else None
+    codec = codec or CodecSettings.from_env()
+    if codec.keys:
+        return KeyRing.parse(codec.keys)
+    path = codec.key_file
     if path is None and default_file is not None:
         if create and not default_file.exists():
             default_file.parent.mkdir(parents=True, exist_ok=True)

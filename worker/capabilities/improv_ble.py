@@ -10,43 +10,36 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import httpx
 
 from activities.improv_ble import ImprovBleActivities
 from adapters.ble import BleBackendKind, VirtualBleRadio, open_ble_stack, parse_ble_backend
 from adapters.improv import DeviceWebPage, ImprovBleAdapter
-
-if TYPE_CHECKING:
-    # Only for annotations: edge_capabilities lists this capability.
-    from worker.edge_capabilities import EdgeContext, SimulatedWorld
+from worker.capabilities.contract import EdgeContext, SimulatedWorld, WorldKey
 
 logger = logging.getLogger("devprov.worker.edge")
 
 CAPABILITY = "improv-ble"
+VIRTUAL_BLE_RADIO = WorldKey[VirtualBleRadio](CAPABILITY)
+"""The process's virtual BLE link, where simulated Improv devices advertise."""
 
 _WEB_TIMEOUT_SECONDS = 5.0
 
 
 def virtual_ble_radio(world: SimulatedWorld) -> VirtualBleRadio | None:
     """The process's virtual BLE radio, if the simulated world has one."""
-    radio = world.shared.get(CAPABILITY)
-    if radio is None:
-        return None
-    if not isinstance(radio, VirtualBleRadio):
-        raise TypeError(f"world.shared[{CAPABILITY!r}] is a {type(radio).__name__}")
-    return radio
+    return world.get(VIRTUAL_BLE_RADIO)
 
 
 def share_virtual_ble_radio(world: SimulatedWorld, radio: VirtualBleRadio) -> None:
     """Give the edge workers of this process `radio` (simulated devices live on it)."""
-    world.shared[CAPABILITY] = radio
+    world.share(VIRTUAL_BLE_RADIO, radio)
 
 
 @contextlib.asynccontextmanager
 async def _radio_for(context: EdgeContext) -> AsyncIterator[VirtualBleRadio | None]:
-    spec = parse_ble_backend(context.settings.ble_backend)
+    spec = parse_ble_backend(context.settings.ble.backend)
     if spec.kind is not BleBackendKind.VIRTUAL:
         yield None
         return
@@ -71,11 +64,11 @@ async def improv_ble_capability(context: EdgeContext) -> AsyncIterator[list[obje
     settings = context.settings
     async with (
         _radio_for(context) as radio,
-        open_ble_stack(settings.ble_backend, host_name=context.host, radio=radio) as stack,
+        open_ble_stack(settings.ble.backend, host_name=context.host, radio=radio) as stack,
         # trust_env=False: a proxy set for the internet must not capture LAN traffic.
         httpx.AsyncClient(timeout=_WEB_TIMEOUT_SECONDS, trust_env=False) as http,
     ):
-        adapter = ImprovBleAdapter(stack, scan_timeout=settings.ble_scan_timeout_seconds)
+        adapter = ImprovBleAdapter(stack, scan_timeout=settings.ble.scan_timeout_seconds)
         activities = ImprovBleActivities(
             adapter, DeviceWebPage(http), host_task_queue=context.host_task_queue
         )

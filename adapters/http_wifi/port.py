@@ -1,0 +1,37 @@
+"""The port of the `http-wifi` family: what its activities need from a Wi-Fi device."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from domain.device import DeviceDescriptor
+from domain.facts import DetectedDevice, NetworkJoin
+from domain.requests import NetworkCredentials
+
+
+class WifiSetupPort(Protocol):
+    """A device in set-up mode that can be told which Wi-Fi network to join."""
+
+    async def identify(self, device: DeviceDescriptor) -> DetectedDevice:
+        """Find the device and read who it is; raises `DeviceUnreachable` if absent."""
+        ...
+
+    async def read_state(self, device: DeviceDescriptor) -> DetectedDevice:
+        """Read the device's identity and current network configuration."""
+        ...
+
+    async def apply_network(self, device: DeviceDescriptor, network: NetworkCredentials) -> None:
+        """Give the device its network credentials (idempotent for equal credentials)."""
+        ...
+
+    async def network_status(self, device: DeviceDescriptor, ssid: str) -> NetworkJoin:
+        """Return proof of joining `ssid`.
+
+        Raises `NetworkJoinPending` while joining and `CredentialsRejected` when the
+        network refused the passphrase.
+        """
+        ...
+
+    async def reset(self, device: DeviceDescriptor) -> None:
+        """Return the device to set-up mode (idempotent)."""
+        ...

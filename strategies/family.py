@@ -1,0 +1,134 @@
+"""Device families as plugins: one descriptor per family, found through entry points.
+
+A family's descriptor is in two parts. `DeviceFamily` here is the pure part: its name,
+the strategy that selects and judges its devices, its error codes, and where its
+workflow and its wiring live. The API and the registry import it without
+loading any radio or transport library. The wiring (edge capability, central
+activities) is named by `wiring` and imported only by workers (`worker.families`).
+
+Families are found the way zigpy finds radios and bleak its backends: every installed
+distribution may declare `devprov.families` entry points, each naming a `DeviceFamily`:
+
+    [project.entry-points."devprov.families"]
+    beacon = "beacon_family:FAMILY"
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from strategies.base import Strategy
+
+ENTRY_POINT_GROUP = "devprov.families"
+
+
+class FamilyError(ValueError):
+    """A family's entry point or descriptor is unusable; the message names it."""
+
+
+@dataclass(frozen=True)
+class DeviceFamily:
+    """The pure descriptor of one device family.
+
+    Attributes:
+        name: The family's one name in every layer: its strategy, its edge
+            capability, its policies section, its search attribute value.
+        strategy: Makes the strategy whose spec says which devices the family serves.
+        workflow: `module:Class` of its workflow (sandbox-safe; the central workers
+            and the replayer import it).
+        wiring: `module:attribute` of its `worker.families.FamilyWiring` (edge
+            capability, central activities); empty when the family needs none.
+        selection_order: Lower first: a composite family (wifi-cloud) comes before
+            the families whose capabilities it extends (http-wifi).
+        error_codes: Codes only this family's adapters and rules report (the shared
+            device and lifecycle codes are the domain's); each has a row in
+            docs/errors.md.
+    """
+
+    name: str
+    strategy: Callable[[], Strategy]
+    workflow: str
+    wiring: str = ""
+    selection_order: int = 100
+    error_codes: frozenset[str] = frozenset()
+
+    def make_strategy(self) -> Strategy:
+        """A fresh strategy of this family, checked to carry the family's name."""
+        strategy = self.strategy()
+        if strategy.name != self.name:
+            raise FamilyError(f"family '{self.name}' makes strategy '{strategy.name}'")
+        return strategy
+
+    def workflow_class(self) -> type:
+        """The workflow class of this family (imports its module)."""
+        loaded = load_object(self.workflow)
+        if not isinstance(loaded, type):
+            raise FamilyError(f"family '{self.name}': {self.workflow} is not a class")
+        return loaded
+
+
+def load_object(reference: str) -> object:
+    """The object a `module:attribute` reference names."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise FamilyError(f"'{reference}' is not a module:attribute reference")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise FamilyError(f"cannot load '{reference}': {error}") from error
+
+
+def installed_families() -> list[DeviceFamily]:
+    """Every family declared by an installed distribution, in selection order.
+
+    Raises:
+        FamilyError: an entry point does not name a `DeviceFamily` of its own name, or
+            two distributions declare the same family.
+    """
+    found: dict[str, DeviceFamily] = {}
+    declared: dict[str, str] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in declared:
+            if declared[entry.name] != entry.value:
+                raise FamilyError(
+                    f"family '{entry.name}' is declared twice: "
+                    f"{declared[entry.name]} and {entry.value}"
+                )
+            # The same distribution seen twice on sys.path: the same object.
+            continue
+        declared[entry.name] = entry.value
+        try:
+            family = entry.load()
+        except Exception as error:
+            raise FamilyError(f"entry point '{entry.name}' ({entry.value}): {error}") from error
+        if not isinstance(family, DeviceFamily):
+            raise FamilyError(f"entry point '{entry.name}' names a {type(family).__name__}")
+        if family.name != entry.name:
+            raise FamilyError(f"entry point '{entry.name}' names family '{family.name}'")
+        found[entry.name] = family
+    return ordered(found.values())
+
+
+def ordered(families: Iterable[DeviceFamily]) -> list[DeviceFamily]:
+    """`families` in selection order (then by name, for a stable order)."""
+    return sorted(families, key=lambda f: (f.selection_order, f.name))
+
+
+def error_catalogue(families: Iterable[DeviceFamily]) -> dict[str, str]:
+    """Which family reports each family-specific error code.
+
+    Raises:
+        FamilyError: two families claim the same code.
+    """
+    catalogue: dict[str, str] = {}
+    for family in families:
+        for code in sorted(family.error_codes):
+            if code in catalogue:
+                raise FamilyError(
+                    f"error code {code} is claimed by '{catalogue[code]}' and '{family.name}'"
+                )
+            catalogue[code] = family.name
+    return catalogue

@@ -1,0 +1,124 @@
+"""Device families: one descriptor each, found through the `devprov.families` entry points;
+the registry, the workflows, the edge capabilities and the error catalogue follow them."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from config.settings import EdgeSettings, Settings
+from domain.errors import ErrorCode
+from strategies import family as family_module
+from strategies.catalog import build_registry
+from strategies.family import (
+    ENTRY_POINT_GROUP,
+    DeviceFamily,
+    FamilyError,
+    error_catalogue,
+    installed_families,
+    load_object,
+)
+from strategies.http_wifi import HttpWifiStrategy
+from worker.families import central_activities, edge_capabilities, selected_capabilities
+from workflows.catalog import strategy_workflows
+
+SHIPPED = ["wifi-cloud", "http-wifi", "improv-ble", "zigbee"]
+SHARED_PREFIXES = ("ZIGBEE_", "BLE_", "IMPROV_", "CLOUD_")
+
+
+def test_the_shipped_families_are_found_by_their_entry_points_in_selection_order() -> None:
+    assert [family.name for family in installed_families()] == SHIPPED
+
+
+def test_each_family_has_one_name_for_its_strategy_and_its_workflow() -> None:
+    for family in installed_families():
+        strategy = family.make_strategy()
+        workflow = family.workflow_class()
+
+        assert strategy.name == family.name
+        assert getattr(workflow, "spec").name == family.name  # noqa: B009
+
+
+def test_the_registry_serves_every_installed_family() -> None:
+    assert [s.name for s in build_registry().strategies] == SHIPPED
+
+
+def test_the_central_workers_run_every_familys_workflow() -> None:
+    assert {w.__name__ for w in strategy_workflows()} == {
+        "WifiCloudProvisioningWorkflow",
+        "HttpWifiProvisioningWorkflow",
+        "ImprovBleProvisioningWorkflow",
+        "ZigbeeProvisioningWorkflow",
+    }
+
+
+def test_edge_capabilities_and_central_activities_come_from_the_wiring() -> None:
+    assert sorted(edge_capabilities()) == ["http-wifi", "improv-ble", "zigbee"]
+    assert sorted(central_activities()) == ["wifi-cloud"]
+
+
+def test_a_gateway_hosts_the_capabilities_it_names() -> None:
+    settings = Settings(edge=EdgeSettings.defaults(capabilities=("zigbee",)))
+
+    assert list(selected_capabilities(settings)) == ["zigbee"]
+
+
+def test_an_unknown_capability_is_refused_with_the_known_ones() -> None:
+    settings = Settings(edge=EdgeSettings.defaults(capabilities=("carrier-pigeon",)))
+
+    with pytest.raises(ValueError, match="carrier-pigeon"):
+        selected_capabilities(settings)
+
+
+def test_every_family_specific_error_code_is_claimed_by_exactly_one_family() -> None:
+    catalogue = error_catalogue(installed_families())
+    specific = {code.value for code in ErrorCode if code.value.startswith(SHARED_PREFIXES)}
+
+    assert set(catalogue) == specific
+    assert catalogue["ZIGBEE_NETWORK_FULL"] == "zigbee"
+    assert catalogue["IMPROV_NOT_AUTHORIZED"] == "improv-ble"
+    assert catalogue["CLOUD_CONFLICT"] == "wifi-cloud"
+
+
+def test_two_families_claiming_one_code_is_an_error() -> None:
+    one = DeviceFamily("a", HttpWifiStrategy, "m:C", error_codes=frozenset({"X"}))
+    other = DeviceFamily("b", HttpWifiStrategy, "m:C", error_codes=frozenset({"X"}))
+
+    with pytest.raises(FamilyError, match="claimed by 'a' and 'b'"):
+        error_catalogue([one, other])
+
+
+def test_a_family_whose_strategy_has_another_name_is_refused() -> None:
+    family = DeviceFamily("not-http-wifi", HttpWifiStrategy, "m:C")
+
+    with pytest.raises(FamilyError, match="makes strategy 'http-wifi'"):
+        family.make_strategy()
+
+
+def test_a_broken_reference_names_itself() -> None:
+    with pytest.raises(FamilyError, match="no_such_module"):
+        load_object("no_such_module:THING")
+
+
+def test_two_distributions_declaring_one_family_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    declared = [
+        EntryPoint("http-wifi", "strategies.http_wifi:HTTP_WIFI_FAMILY", ENTRY_POINT_GROUP),
+        EntryPoint("http-wifi", "other_package:FAMILY", ENTRY_POINT_GROUP),
+    ]
+    monkeypatch.setattr(family_module, "entry_points", lambda group: declared)
+
+    with pytest.raises(FamilyError, match="declared twice"):
+        installed_families()
+
+
+def test_an_entry_point_naming_something_else_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    declared = [EntryPoint("zigbee", "strategies.http_wifi:HTTP_WIFI_FAMILY", ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(family_module, "entry_points", lambda group: declared)
+
+    with pytest.raises(FamilyError, match="names family 'http-wifi'"):
+        installed_families()

@@ -1,0 +1,28 @@
+"""The `http-wifi` edge capability: an HTTP client on the site's LAN and the Wi-Fi activities."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+
+from activities.http_wifi import HttpWifiActivities
+from adapters.http_wifi import ShellyRpcAdapter
+from worker.capabilities.contract import EdgeContext
+
+
+@contextlib.asynccontextmanager
+async def http_wifi_capability(context: EdgeContext) -> AsyncIterator[list[object]]:
+    """Wi-Fi devices with a local HTTP RPC API, reached over the site's LAN."""
+    settings = context.settings
+    # trust_env=False: a proxy set for the internet must not capture local device traffic.
+    async with httpx.AsyncClient(
+        timeout=settings.http_wifi.timeout_seconds, trust_env=False
+    ) as http:
+        adapter = ShellyRpcAdapter(
+            http,
+            address_template=settings.http_device_address_template,
+            timeout=settings.http_wifi.timeout_seconds,
+        )
+        yield HttpWifiActivities(adapter).all()

@@ -1,0 +1,26 @@
+"""Wiring of the `wifi-cloud` family: the vendor cloud's activities on the central workers
+(its device steps are the `http-wifi` capability's)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from pydantic import SecretStr
+
+from activities.vendor_cloud import VendorCloudActivities
+from adapters.vendor_cloud import VendorCloudAdapter
+from config.settings import Settings
+from worker.families import FamilyWiring
+
+
+@contextlib.asynccontextmanager
+async def vendor_cloud_activities(settings: Settings) -> AsyncIterator[list[object]]:
+    """The central activities wired to the vendor cloud of `settings`; closes its client."""
+    async with httpx.AsyncClient(trust_env=False) as http:
+        cloud = VendorCloudAdapter(http, settings.cloud.base_url, SecretStr(settings.cloud.api_key))
+        yield VendorCloudActivities(cloud, SecretStr(settings.cloud.claim_token)).all()
+
+
+WIRING = FamilyWiring(central_activities=vendor_cloud_activities)
