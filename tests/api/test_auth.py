@@ -164,3 +164,73 @@ async def test_a_key_may_not_follow_more_runs_at_once_than_its_cap(
     assert (await second.json())["code"] == "TOO_MANY_STREAMS"
     first.close()
     workers.block_confirm = False
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
+async def test_starting_a_device_another_tenant_is_provisioning_answers_404_without_its_run(
+    secured: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    workers.block_confirm = True
+    owner = await secured.post(
+        run_path(device_id), json=provision_body(site), headers=bearer(ADMIN_A)
+    )
+    assert owner.status == 202
+    owners_run = (await owner.json())["run_id"]
+
+    other = await secured.post(
+        run_path(device_id), json=provision_body(site), headers=bearer(ADMIN_B)
+    )
+
+    assert other.status == 404
+    problem = await other.json()
+    assert problem["code"] == "NOT_FOUND"
+    assert owners_run not in str(problem)
+    assert "links" not in problem
+    assert "workflow_id" not in problem
+    # The owner's run goes on untouched.
+    assert await call(secured, "GET", run_path(device_id), ADMIN_A) == 200
+    workers.block_confirm = False
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
+async def test_metrics_need_the_metrics_scope(
+    aiohttp_client: Callable[..., Awaitable[ApiClient]], api_deps: ApiDependencies
+) -> None:
+    scraper, scraper_stored = new_key("tenant-a", [Scope.METRICS], key_id="scraper")
+    auth = AuthConfig(KeyStore([READER_A_STORED, ADMIN_A_STORED, scraper_stored]))
+    client = await aiohttp_client(create_app(dataclasses.replace(api_deps, auth=auth)))
+
+    assert await call(client, "GET", "/metrics", READER_A) == 403
+    assert await call(client, "GET", "/metrics", scraper) == 200
+    assert await call(client, "GET", "/metrics", ADMIN_A) == 200
+    # The scraper's key reads nothing else.
+    assert await call(client, "GET", "/api/v1/runs", scraper) == 403
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
+async def test_a_fleet_counts_one_start_per_device_and_a_retry_counts_as_a_start(
+    secured: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    template = provision_body(site)["device"]
+    fleet = await secured.post(
+        f"/api/v1/fleets/{device_id}/provision",
+        json={
+            "template": template,
+            "devices": [{"device_id": f"{device_id}-{n}"} for n in range(4)],
+        },
+        headers=bearer(ADMIN_B),
+    )
+    problem = await fleet.json()
+    assert fleet.status == 429, problem  # 4 devices, 3 an hour
+    assert problem["code"] == "RATE_LIMITED"
+
+    started = await secured.post(
+        run_path(device_id), json=provision_body(site), headers=bearer(ADMIN_A)
+    )
+    assert started.status == 202
+    await wait_for_state_with_key(secured, device_id, "SUCCEEDED")
+    retries = [
+        (await secured.post(run_path(device_id, "retry"), headers=bearer(ADMIN_A))).status
+        for _ in range(3)
+    ]
+    assert 429 in retries, retries

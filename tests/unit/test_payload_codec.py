@@ -127,3 +127,71 @@ async def test_codec_server_rejects_a_body_that_is_not_payloads(
     response = await codec_server.post(f"/{TOKEN}/codec/decode", data=json.dumps({"x": 1}))
 
     assert response.status == 400
+
+
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
+async def test_codec_server_takes_no_token_in_its_path(codec_server: TestClient[Any, Any]) -> None:
+    sealed = await (
+        await codec_server.post(
+            "/codec/encode",
+            data=json_format.MessageToJson(
+                Payloads(payloads=await data_converter(None).encode([credentials()]))
+            ),
+            headers=BEARER,
+        )
+    ).text()
+
+    by_path = await codec_server.post(f"/{TOKEN}/codec/decode", data=sealed)
+
+    assert by_path.status == 404
+    assert PASSPHRASE not in await by_path.text()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
+@pytest.mark.parametrize("given", ["jeton-\u00e9t\u00e9-non-ascii-1234", "\u202e" * 20])
+async def test_codec_server_refuses_any_odd_token_with_401(
+    codec_server: TestClient[Any, Any], given: str
+) -> None:
+    header = f"Bearer {given}".encode().decode("latin-1")  # what a client really sends
+
+    response = await codec_server.post(
+        "/codec/decode", data="{}", headers={"Authorization": header}
+    )
+
+    assert response.status == 401
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
+async def test_the_local_stacks_codec_server_decodes_for_the_local_web_ui_without_a_token(
+    aiohttp_client: ClientFactory,
+) -> None:
+    ring = KeyRing.generate()
+    local = await aiohttp_client(
+        create_codec_app(EncryptionCodec(ring), token=TOKEN, ui_origin=UI, trust_ui_origin=True)
+    )
+    deployed = await aiohttp_client(
+        create_codec_app(EncryptionCodec(ring), token=TOKEN, ui_origin=UI)
+    )
+    plain = await data_converter(None).encode([credentials()])
+    sealed = await (
+        await local.post(
+            "/codec/encode",
+            data=json_format.MessageToJson(Payloads(payloads=plain)),
+            headers=BEARER,
+        )
+    ).text()
+
+    from_ui = await local.post("/codec/decode", data=sealed, headers={"Origin": UI})
+    from_elsewhere = await local.post(
+        "/codec/decode", data=sealed, headers={"Origin": "http://127.0.0.1:9999"}
+    )
+    deployed_from_ui = await deployed.post("/codec/decode", data=sealed, headers={"Origin": UI})
+
+    assert from_ui.status == 200
+    decoded = json_format.Parse(await from_ui.text(), Payloads())
+    assert PASSPHRASE in decoded.payloads[0].data.decode()
+    assert from_elsewhere.status == 401
+    assert deployed_from_ui.status == 401
