@@ -10,6 +10,7 @@ from api.app import ApiDependencies, start_api
 from api.auth import AuthConfig
 from config.policies import load_policy_book
 from config.settings import Settings
+from config.startup import ConfigurationError, run_service
 from connection.temporal_client import connect
 from strategies.catalog import build_registry
 
@@ -23,7 +24,7 @@ def auth_from_settings(settings: Settings) -> AuthConfig | None:
         return None
     auth = AuthConfig.from_settings(settings)
     if not auth.keys.has_keys:
-        raise SystemExit(
+        raise ConfigurationError(
             "no API keys: set DEVPROV_API_KEY or DEVPROV_API_KEYS_FILE "
             "(or DEVPROV_API_AUTH=off behind a gateway that authenticates)"
         )
@@ -58,4 +59,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(main)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from domain.errors import ErrorCode
 CALLER = web.RequestKey("caller", Caller)
 ANONYMOUS_ADMIN = Caller(key_id="anonymous", tenant="default", scopes=frozenset({Scope.ADMIN}))
 
+METRICS_PATH = "/metrics"
 _PROVISION_ACTIONS = ("/provision", "/provision/credentials", "/provision/forget-credentials")
 _OPERATE_ACTIONS = ("/retry", "/cancel", "/skip")
 _READ_ACTIONS = ("/strategies/match",)
@@ -24,7 +26,10 @@ _READ_ACTIONS = ("/strategies/match",)
 
 def required_scope(request: web.Request) -> Scope:
     """Reading (and asking which strategy fits a device) needs `read`; starting runs and
-    answering prompts `provision`; retry, skip and cancel `operate`."""
+    answering prompts `provision`; retry, skip and cancel `operate`; `/metrics` (every
+    tenant's counts) `metrics`."""
+    if request.path == METRICS_PATH:
+        return Scope.METRICS
     if request.method in {"GET", "HEAD", "OPTIONS"}:
         return Scope.READ
     if request.path.endswith(_READ_ACTIONS):
@@ -87,19 +92,28 @@ def caller_of(request: web.Request) -> Caller:
     return caller
 
 
-def take_start(request: web.Request) -> None:
-    """Count a start against the caller's rate limit (429 RATE_LIMITED past it)."""
+def take_start(request: web.Request, devices: int = 1) -> None:
+    """Count a start of `devices` devices against the caller's limits (429
+    RATE_LIMITED past them)."""
     auth = request.app[DEPENDENCIES].auth
     if auth is None:
         return
-    wait = auth.limits.take_start(caller_of(request).key_id)
-    if wait is not None:
+    wait = auth.limits.take_start(caller_of(request).key_id, devices)
+    if wait is None:
+        return
+    if math.isinf(wait):
         raise ApiError(
             429,
             ErrorCode.RATE_LIMITED,
-            f"too many starts for this key; try again in {wait:.0f} s",
-            headers={"Retry-After": str(max(1, round(wait)))},
+            f"{devices} devices are more than this key may start in an hour "
+            f"({auth.limits.devices_per_hour}); split the fleet",
         )
+    raise ApiError(
+        429,
+        ErrorCode.RATE_LIMITED,
+        f"too many starts for this key; try again in {wait:.0f} s",
+        headers={"Retry-After": str(max(1, round(wait)))},
+    )
 
 
 @asynccontextmanager

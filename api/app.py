@@ -17,7 +17,9 @@ from api.dependencies import ApiDependencies
 from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
 from api.metrics import ApiMetrics
 from api.openapi import serve_openapi
+from api.path_identifiers import path_identifiers_middleware
 from api.problems import answering_problems, problem_middleware
+from api.server_logs import RedactingAccessLogger, keep_refused_bytes_out_of_the_server_log
 from api.streams import ProgressHub
 from domain.api_models import API_PREFIX
 from services.fleets import FleetRuns
@@ -27,12 +29,19 @@ __all__ = ["ApiDependencies", "ApiServer", "create_app", "start_api"]
 
 logger = logging.getLogger("devprov.api")
 
+MAX_REQUEST_LINE_BYTES = 16 * 1024
+
 
 def create_app(deps: ApiDependencies) -> web.Application:
     """Build the API application from its dependencies (nothing global)."""
     metrics = ApiMetrics()
     app = web.Application(
-        middlewares=[metrics.middleware(), problem_middleware, auth_middleware()],
+        middlewares=[
+            metrics.middleware(),
+            problem_middleware,
+            auth_middleware(),
+            path_identifiers_middleware(),
+        ],
         # Each route enforces its own limit (api.bodies); this is the largest of them.
         client_max_size=max(
             deps.settings.api.max_request_bytes, deps.settings.api.max_fleet_request_bytes
@@ -141,8 +150,15 @@ async def start_api(
     deps: ApiDependencies, host: str, port: int, *, shutdown_timeout: float = 5.0
 ) -> ApiServer:
     """Serve `create_app(deps)` on `host:port` (0 picks a free port) and return at once."""
+    keep_refused_bytes_out_of_the_server_log()
     runner = web.AppRunner(
-        create_app(deps), shutdown_timeout=shutdown_timeout, handle_signals=False
+        create_app(deps),
+        shutdown_timeout=shutdown_timeout,
+        handle_signals=False,
+        access_log_class=RedactingAccessLogger,
+        # Room for a path of the longest identifiers, so that one too long gets a
+        # problem answer from the API rather than the parser's plain-text 400.
+        max_line_size=MAX_REQUEST_LINE_BYTES,
     )
     await runner.setup()
     try:

@@ -31,6 +31,7 @@ from domain.api_models import (
     StrategyQuery,
 )
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
+from domain.identifiers import DEVICE_ID
 from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
@@ -86,7 +87,7 @@ _DEVICE_ID = {
     "name": "device_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"},
+    "schema": {"type": "string", "pattern": DEVICE_ID.pattern},
 }
 _LAST_EVENT_ID = [
     {

@@ -173,7 +173,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except asyncio.CancelledError:
         raise
     except Exception:
-        logger.exception("unexpected error in %s %s", request.method, request.rel_url.path)
+        logger.exception(
+            "unexpected error in %s %s", request.method, request.rel_url.raw_path[:300]
+        )
         return problem_response(
             ApiError(500, ErrorCode.INTERNAL_ERROR, "an unexpected error occurred; it was logged")
         )

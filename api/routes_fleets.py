@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 from aiohttp_sse import sse_response
 
@@ -15,7 +13,7 @@ from api.responses import model_response
 from api.routes_streams import closing_on_disconnect, resume_after
 from domain.api_models import FLEET_SSE_EVENT, DeviceSelection, StartedFleet
 from domain.errors import ErrorCode
-from domain.fleet import FLEET_ID_PATTERN, FleetRequest, fleet_workflow_id
+from domain.fleet import FleetRequest, fleet_workflow_id
 
 SSE_EVENT = FLEET_SSE_EVENT
 
@@ -27,14 +25,7 @@ async def _own_fleet(request: web.Request) -> str:
 
 
 def _fleet_id(request: web.Request) -> str:
-    fleet_id = request.match_info["fleet_id"]
-    if not re.match(FLEET_ID_PATTERN, fleet_id):
-        raise ApiError(
-            422,
-            ErrorCode.INVALID_REQUEST,
-            "a fleet id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-        )
-    return fleet_id
+    return request.match_info["fleet_id"]  # checked by api.path_identifiers
 
 
 async def start_fleet(request: web.Request) -> web.Response:
@@ -42,7 +33,7 @@ async def start_fleet(request: web.Request) -> web.Response:
     fleet_id = _fleet_id(request)
     limit = request.app[DEPENDENCIES].settings.api.max_fleet_request_bytes
     body = await read_model(request, FleetRequest, limit=limit)
-    take_start(request)
+    take_start(request, devices=len(body.devices))
     started = await request.app[FLEETS].start(fleet_id, body, tenant=caller_of(request).tenant)
     return _accepted(started)
 
@@ -93,6 +84,7 @@ async def retry_fleet(request: web.Request) -> web.Response:
     """`POST .../retry`: failed devices again (200 in a running fleet, 202 as a new run)."""
     fleet_id = await _own_fleet(request)
     selection = await read_model(request, DeviceSelection)
+    take_start(request, devices=len(selection.device_ids or ()) or 1)
     outcome = await request.app[FLEETS].retry_failed(fleet_id, selection.device_ids)
     if isinstance(outcome, StartedFleet):
         return _accepted(outcome)

@@ -87,6 +87,7 @@ async def forget_credentials(request: web.Request) -> web.Response:
 async def retry_run(request: web.Request) -> web.Response:
     """`POST .../retry`: start over in the waiting run (200) or as a new run (202)."""
     device_id = await _own_device(request)
+    take_start(request)
     caller = caller_of(request)
     outcome = await request.app[RUNS].retry(
         device_id, started_by=caller.identity, tenant=caller.tenant

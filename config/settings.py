@@ -35,8 +35,10 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from config.startup import ConfigurationError
 
-class SettingsError(ValueError):
+
+class SettingsError(ConfigurationError):
     """An environment variable holds an invalid value."""
 
 
@@ -198,6 +200,12 @@ class ApiSettings(EnvSettings):
     max_request_bytes: PositiveInt = 64 * 1024
     max_fleet_request_bytes: PositiveInt = 2 * 1024 * 1024
     """Fleet requests list up to 10,000 devices."""
+    starts_per_minute: PositiveInt = 600
+    """Starts (runs, fleets, retries) per key and minute."""
+    devices_per_hour: PositiveInt = 20_000
+    """Devices started per key and hour: a fleet counts each of its devices."""
+    streams_per_key: PositiveInt = 50
+    """Event streams a key may hold open at once."""
 
     @property
     def authenticates(self) -> bool:
@@ -273,6 +281,8 @@ class CodecSettings(EnvSettings):
 
     model_config = SettingsConfigDict(env_prefix="DEVPROV_CODEC_")
 
+    enabled: bool = Field(default=True, validation_alias=AliasChoices("DEVPROV_CODEC"))
+    """`DEVPROV_CODEC=off` writes payloads in clear (the only way to run without keys)."""
     keys: str | None = None
     """Key ring `id:base64key,...`, active key first (a secret)."""
     key_file: Path | None = None

@@ -33,6 +33,7 @@ from temporalio.converter import (
 )
 
 from config.settings import CodecSettings
+from config.startup import ConfigurationError
 
 logger = logging.getLogger("devprov.codec")
 
@@ -41,7 +42,7 @@ KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12
 
 
-class CodecKeyError(ValueError):
+class CodecKeyError(ConfigurationError):
     """The key ring is missing, malformed, or lacks the key a payload names."""
 
 
@@ -160,10 +161,34 @@ def load_key_ring(
 
     With `create`, a missing `default_file` is made with one fresh key, readable by its
     owner only (the embedded stack keeps it in its data directory, so a restart still
-    decodes earlier runs). With no key anywhere the result is None, and payloads are
-    NOT encrypted.
+    decodes earlier runs). The active key's id is logged, never the key.
+
+    Raises:
+        CodecKeyError: no key anywhere (unless `DEVPROV_CODEC=off`, which returns None
+            and logs that payloads go to Temporal in clear), or a ring that is unreadable
+            or malformed.
     """
     codec = codec or CodecSettings.from_env()
+    if not codec.enabled:
+        logger.error(
+            "DEVPROV_CODEC=off: payloads are NOT encrypted; Wi-Fi passphrases, install "
+            "codes and keys go to Temporal's histories in clear"
+        )
+        return None
+    ring = _configured_ring(codec, default_file, create)
+    if ring is None:
+        raise CodecKeyError(
+            "no payload encryption keys: set DEVPROV_CODEC_KEYS or DEVPROV_CODEC_KEY_FILE "
+            "(a ring `id:base64key`, see docs/security.md), or DEVPROV_CODEC=off to write "
+            "payloads to Temporal in clear"
+        )
+    logger.info("payloads are encrypted with the active key '%s'", ring.active_id)
+    return ring
+
+
+def _configured_ring(
+    codec: CodecSettings, default_file: Path | None, create: bool
+) -> KeyRing | None:
     if codec.keys:
         return KeyRing.parse(codec.keys)
     path = codec.key_file
@@ -175,10 +200,6 @@ def load_key_ring(
         if default_file.exists():
             path = default_file
     if path is None:
-        logger.warning(
-            "no codec keys configured (DEVPROV_CODEC_KEYS / DEVPROV_CODEC_KEY_FILE): "
-            "payloads are NOT encrypted"
-        )
         return None
     try:
         return KeyRing.parse(path.read_text().strip())

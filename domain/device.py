@@ -6,7 +6,9 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+from domain.identifiers import DEVICE_ID, SITE
+
+DEVICE_ID_PATTERN = DEVICE_ID.pattern
 _TOKEN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
@@ -25,7 +27,7 @@ class DeviceDescriptor(BaseModel):
     )
     site: str = Field(
         default="local",
-        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        pattern=SITE.pattern,
         description="Site whose edge workers can reach the device.",
     )
     transport_hints: dict[str, str] = Field(

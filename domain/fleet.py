@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from domain.device import DEVICE_ID_PATTERN, DeviceDescriptor
 from domain.errors import ErrorCode
+from domain.identifiers import FLEET_ID
 from domain.policies import LifecyclePolicy
 from domain.requests import NetworkCredentials, ProvisionRequest
 
@@ -29,7 +30,7 @@ def bounded_message(message: str) -> str:
     return message[: MAX_FAILURE_MESSAGE - 1] + "…"
 
 
-FLEET_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+FLEET_ID_PATTERN = FLEET_ID.pattern
 FLEET_PROGRESS_QUERY = "fleet_progress"
 FLEET_RETRY_FAILED_UPDATE = "retry_failed"
 FLEET_SKIP_UPDATE = "skip"

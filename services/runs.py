@@ -137,6 +137,7 @@ class ProvisioningRuns:
                     static_details=run.details(),
                 )
         except WorkflowAlreadyStartedError as error:
+            await self._refuse_another_tenants_device(device.device_id, run.tenant)
             raise RunConflict(
                 ErrorCode.RUN_IN_PROGRESS,
                 f"device '{device.device_id}' already has a run in progress",
@@ -296,6 +297,15 @@ class ProvisioningRuns:
             if event.HasField("workflow_execution_cancel_requested_event_attributes"):
                 return True
         return False
+
+    async def _refuse_another_tenants_device(self, device_id: str, tenant: str) -> None:
+        """`RunNotFound` (404, naming no run) when another tenant's run holds the device."""
+        try:
+            await self.latest_run(device_id, tenant)
+        except RunNotFound:
+            raise RunNotFound(
+                ErrorCode.NOT_FOUND, f"no device '{device_id}' can be provisioned with this key"
+            ) from None
 
     async def check_tenant(self, device_id: str, tenant: str) -> None:
         """`RunNotFound` unless the device's run belongs to `tenant` (runs without one:

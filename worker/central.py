@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from config.settings import Settings
+from config.startup import run_service
 from connection.temporal_client import connect_when_reachable
 from worker.families import central_activities as families_central_activities
 from worker.health import serve_health
@@ -62,4 +63,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(main)

@@ -1,14 +1,14 @@
 """Codec server: lets an authorised person read encrypted payloads in the Temporal Web UI.
 
 The Web UI (and `temporal ... --codec-endpoint`) posts payloads to `<endpoint>/decode`
-and `<endpoint>/encode` in Temporal's JSON form. Only callers holding the token decode:
+and `<endpoint>/encode` in Temporal's JSON form, at `http://<host>:<port>/codec`. Only
+callers sending `Authorization: Bearer <token>` decode: the CLI's `--codec-auth`, the
+Web UI's forwarded access token, or a proxy in front that adds it. No token ever goes in
+a URL. Anyone else gets 401 and sees ciphertext. CORS admits the Web UI's origin only.
 
-- `http://<host>:<port>/<token>/codec` — a capability URL, for a person's browser (set
-  it under "Data Encoder" in the Web UI) — or
-- `http://<host>:<port>/codec` with `Authorization: Bearer <token>` (the CLI's
-  `--codec-auth`).
-
-Anyone else gets 401 and sees ciphertext. CORS admits the Web UI's origin only.
+The local stack (`make run`) also trusts requests from the local Web UI's origin without
+a token (`trust_ui_origin`), so that its UI decodes out of the box; it serves on loopback
+only, where every local process is trusted anyway (docs/security.md).
 """
 
 from __future__ import annotations
@@ -24,19 +24,25 @@ from temporalio.converter import PayloadCodec
 CODEC_KEY = web.AppKey("codec", PayloadCodec)
 TOKEN_KEY = web.AppKey("codec_token", str)
 ORIGIN_KEY = web.AppKey("ui_origin", str)
+TRUST_UI_ORIGIN_KEY = web.AppKey("trust_ui_origin", bool)
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization"
 
 
 def _authorised(request: web.Request) -> bool:
-    token = request.app[TOKEN_KEY]
-    in_path = request.match_info.get("token")
-    if in_path is not None:
-        return hmac.compare_digest(in_path, token)
+    if (
+        request.app[TRUST_UI_ORIGIN_KEY]
+        and request.headers.get("Origin") == request.app[ORIGIN_KEY]
+    ):
+        return True
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+    # As bytes: a header may hold any character, compare_digest takes ASCII text only.
+    presented = given.strip().encode("utf-8", "surrogateescape")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        presented, request.app[TOKEN_KEY].encode()
+    )
 
 
 def _cors(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -82,18 +88,20 @@ async def _decode(codec: PayloadCodec, payloads: Payloads) -> Payloads:
     return Payloads(payloads=await codec.decode(list(payloads.payloads)))
 
 
-def create_codec_app(codec: PayloadCodec, *, token: str, ui_origin: str) -> web.Application:
-    """The codec server application (token-protected, CORS for `ui_origin`)."""
-    if len(token) < 16:
-        raise ValueError("use a codec token of at least 16 characters")
+def create_codec_app(
+    codec: PayloadCodec, *, token: str, ui_origin: str, trust_ui_origin: bool = False
+) -> web.Application:
+    """The codec server application: bearer-token protected, CORS for `ui_origin`;
+    with `trust_ui_origin` (the local stack only), that origin needs no token."""
+    if len(token) < 16 or not token.isascii():
+        raise ValueError("use a codec token of at least 16 ASCII characters")
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[CODEC_KEY] = codec
     app[TOKEN_KEY] = token
     app[ORIGIN_KEY] = ui_origin
-    encode, decode = _handler(_encode), _handler(_decode)
-    for prefix in ("/codec", "/{token}/codec"):
-        app.router.add_route("*", f"{prefix}/encode", encode)
-        app.router.add_route("*", f"{prefix}/decode", decode)
+    app[TRUST_UI_ORIGIN_KEY] = trust_ui_origin
+    app.router.add_route("*", "/codec/encode", _handler(_encode))
+    app.router.add_route("*", "/codec/decode", _handler(_decode))
     return app
 
 

@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from config.settings import Settings
+from config.startup import run_service
 from connection.temporal_client import connect_when_reachable
 from domain.run import edge_task_queue
 from worker.capabilities import EdgeContext, SimulatedWorld
@@ -96,4 +97,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(main)

@@ -15,14 +15,12 @@ import signal
 import sys
 from pathlib import Path
 
-from temporalio.client import Client
-from temporalio.converter import PayloadCodec
-
 from adapters.ble import VirtualBleRadio
 from api import ApiDependencies, start_api
 from api.auth import AuthConfig, Scope, new_key
 from config.policies import load_policy_book
 from config.settings import Settings
+from config.startup import run_service
 from connection.temporal_client import connect, key_file
 from simulators.http_wifi import default_fleet, start_simulator
 from simulators.improv_ble import ImprovDeviceFleet, default_improv_specs, start_improv_control
@@ -47,19 +45,14 @@ EXAMPLES = Path("examples/requests")
 DEFAULT_SDK_METRICS_PORT = 8095
 
 
-def _codec_of(client: Client) -> PayloadCodec:
-    codec = client.data_converter.payload_codec
-    if codec is None:
-        raise RuntimeError("the embedded stack always encrypts payloads; no codec is set")
-    return codec
-
-
-def codec_note(settings: Settings, decoder_url: str) -> str:
-    """How to read the encrypted payloads in the Web UI."""
+def codec_note(settings: Settings, decoder_url: str, token: str) -> str:
+    """Where the encrypted payloads can be read."""
     keys = settings.codec.key_file or key_file(settings).resolve()
     return (
-        f"Payloads are encrypted (key ring: {keys}). To read them in the Web UI, set\n"
-        f"its Data Encoder endpoint (top right) to\n  {decoder_url}\n"
+        f"Payloads are encrypted (key ring: {keys}). The local Web UI decodes them through\n"
+        f"  {decoder_url}\n"
+        f"and so does the CLI: temporal workflow show ... --codec-endpoint {decoder_url} "
+        f"--codec-auth 'Bearer {token}'\n"
     )
 
 
@@ -148,16 +141,19 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         stack.push_async_callback(server.stop)
         client = await connect(settings, create_keys=True)
         codec_token = settings.codec.token or secrets.token_urlsafe(24)
-        codec, _ = await serve_app(
-            create_codec_app(
-                _codec_of(client),
-                token=codec_token,
-                ui_origin=server.ui_url or "http://127.0.0.1",
-            ),
-            "127.0.0.1",
-            settings.codec.port,
-        )
-        stack.push_async_callback(codec.cleanup)
+        payload_codec = client.data_converter.payload_codec
+        if payload_codec is not None:  # None with DEVPROV_CODEC=off
+            codec, _ = await serve_app(
+                create_codec_app(
+                    payload_codec,
+                    token=codec_token,
+                    ui_origin=server.ui_url or "http://127.0.0.1",
+                    trust_ui_origin=True,  # the local UI decodes; loopback only
+                ),
+                "127.0.0.1",
+                settings.codec.port,
+            )
+            stack.push_async_callback(codec.cleanup)
 
         world = SimulatedWorld()
         simulator = await start_simulator(
@@ -242,7 +238,8 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             ),
             flush=True,
         )
-        print(codec_note(settings, f"{codec_endpoint}/{codec_token}/codec"), flush=True)
+        if payload_codec is not None:
+            print(codec_note(settings, f"{codec_endpoint}/codec", codec_token), flush=True)
         print(
             "API key (admin of tenant 'default'"
             + (", from DEVPROV_API_KEY" if generated_key is None else ", made for this run")
@@ -256,6 +253,7 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
 
 async def main() -> int:
     settings = Settings.from_env()
+    AuthConfig.from_settings(settings)  # a refused key stops here, before anything starts
     if settings.metrics.sdk_port is None:
         metrics = settings.metrics.model_copy(update={"sdk_port": DEFAULT_SDK_METRICS_PORT})
         settings = settings.model_copy(update={"metrics": metrics})
@@ -274,4 +272,4 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    run_service(main)

@@ -31,7 +31,7 @@ async def secured(
 ) -> ApiClient:
     auth = AuthConfig(
         KeyStore([ADMIN_A_STORED, READER_A_STORED, ADMIN_B_STORED]),
-        limits=KeyLimits(starts_per_minute=3, max_streams=1),
+        limits=KeyLimits(starts_per_minute=3, devices_per_hour=3, max_streams=1),
     )
     return await aiohttp_client(create_app(dataclasses.replace(api_deps, auth=auth)))
 
@@ -166,7 +166,6 @@ async def test_a_key_may_not_follow_more_runs_at_once_than_its_cap(
     workers.block_confirm = False
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
 async def test_starting_a_device_another_tenant_is_provisioning_answers_404_without_its_run(
     secured: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
 ) -> None:
@@ -192,7 +191,6 @@ async def test_starting_a_device_another_tenant_is_provisioning_answers_404_with
     workers.block_confirm = False
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
 async def test_metrics_need_the_metrics_scope(
     aiohttp_client: Callable[..., Awaitable[ApiClient]], api_deps: ApiDependencies
 ) -> None:
@@ -207,7 +205,6 @@ async def test_metrics_need_the_metrics_scope(
     assert await call(client, "GET", "/api/v1/runs", scraper) == 403
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
 async def test_a_fleet_counts_one_start_per_device_and_a_retry_counts_as_a_start(
     secured: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
 ) -> None:

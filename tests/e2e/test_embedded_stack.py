@@ -19,7 +19,7 @@ from tests.network import free_port
 from tests.sse import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
-E2E_KEY = "dpk_e2e_the-secret-part-of-the-e2e-key"
+E2E_KEY = "dpk_e2e_Q7vX2mLp9tRb4KzW8nYc3HdF6sJa"
 AUTH = {"Authorization": f"Bearer {E2E_KEY}"}
 EXAMPLES = sorted((ROOT / "examples" / "requests").glob("*.json"))
 

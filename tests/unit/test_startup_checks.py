@@ -20,13 +20,10 @@ from api.auth import AuthConfig, KeyStore, Scope, new_key
 from config.settings import CodecSettings
 from connection.codec import CodecKeyError, KeyRing, load_key_ring
 
-FINDING = pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
-
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_KEY = "dpk_ops1_" + "Zq8x-Lm3vT_p0aW9rYk2Nc5dHs7uEj4B"
 
 
-@FINDING
 @pytest.mark.parametrize(
     ("key", "reason"),
     [
@@ -53,7 +50,6 @@ def test_generated_keys_and_a_strong_configured_key_are_accepted() -> None:
     assert AuthConfig.from_env({"DEVPROV_API_KEY": STRONG_KEY}).keys.authenticate(STRONG_KEY)
 
 
-@FINDING
 @pytest.mark.parametrize(
     "entry",
     [
@@ -71,7 +67,6 @@ def test_a_keys_file_with_a_bad_entry_is_refused(tmp_path: Path, entry: dict[str
         KeyStore.load(path)
 
 
-@FINDING
 def test_without_a_key_ring_payload_encryption_refuses_to_start(tmp_path: Path) -> None:
     with pytest.raises(CodecKeyError, match="DEVPROV_CODEC=off"):
         load_key_ring(CodecSettings.defaults(), default_file=tmp_path / "codec-keys")
@@ -88,7 +83,6 @@ def test_encryption_switched_off_explicitly_is_logged_loudly(
     )
 
 
-@FINDING
 def test_the_active_key_id_is_logged_at_start(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     ring = KeyRing.generate()
@@ -134,7 +128,6 @@ def _refused_in_one_line(result: subprocess.CompletedProcess[str], *words: str) 
         assert word in lines[0]
 
 
-@FINDING
 @pytest.mark.parametrize("module", ["api", "worker.embedded"])
 def test_a_placeholder_api_key_stops_the_api_with_one_line_and_status_2(
     module: str, tmp_path: Path
@@ -149,7 +142,6 @@ def test_a_placeholder_api_key_stops_the_api_with_one_line_and_status_2(
     assert "REPLACE_secret" not in result.stderr
 
 
-@FINDING
 @pytest.mark.parametrize("module", ["api", "worker.central", "worker.edge"])
 def test_a_service_without_codec_keys_stops_with_one_line_and_status_2(
     module: str, tmp_path: Path
