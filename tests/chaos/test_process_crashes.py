@@ -19,7 +19,7 @@ from tests.chaos.conftest import StackFactory
 from tests.chaos.harness import IN_FLIGHT, ChaosStack, chaos_size, new_devices
 from tests.chaos.outcomes import assert_side_effects_once_and_nothing_orphaned
 
-RUNS = chaos_size("RUNS", 10)
+RUNS = chaos_size("RUNS", 6)
 CRASHES = chaos_size("CRASHES", 2)
 ALL_SUCCEED = frozenset({"SUCCEEDED"})
 

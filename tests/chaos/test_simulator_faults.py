@@ -21,7 +21,7 @@ from tests.chaos.conftest import StackFactory
 from tests.chaos.harness import ChaosStack, chaos_size
 from tests.chaos.outcomes import assert_side_effects_once_and_nothing_orphaned
 
-RUNS = chaos_size("FAULT_RUNS", 12)
+RUNS = chaos_size("FAULT_RUNS", 8)
 FAULT_EVERY = chaos_size("FAULT_EVERY", 5)
 """One injected fault for every this many requests, on the devices and on the cloud."""
 NEVER_JOINS_EVERY = 4
