@@ -255,6 +255,21 @@ class WorkerSettings(EnvSettings):
     """The dev server's database, the codec keys, each gateway's own files."""
 
 
+LAN_OUTBOUND = " ".join(
+    f"{scheme}://{network}:1-65535"
+    for scheme in ("http", "https")
+    for network in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "[fc00::]/7",
+        "[::1]/128",
+    )
+)
+"""The default outbound allow-list of a gateway: private and loopback addresses."""
+
+
 class EdgeSettings(EnvSettings):
     """An edge worker: its site, its gateway name, its capabilities (`DEVPROV_EDGE_*`)."""
 
@@ -265,6 +280,11 @@ class EdgeSettings(EnvSettings):
     """Gateway name: its own task queue is `edge.<site>.<host>`."""
     capabilities: NameList = ()
     """Edge capabilities to host; empty means all of them."""
+    outbound: str = LAN_OUTBOUND
+    """Where this gateway may send HTTP for a device: rules `scheme://range:ports`,
+    checked on the resolved address of every request and redirect (see
+    `adapters.outbound`). The default is the private and loopback ranges, never a public
+    or link-local address; narrow it to the site's device subnets and ports."""
 
 
 class SelectionSettings(EnvSettings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -59,4 +60,34 @@ class DeviceDescriptor(BaseModel):
     def _small_hints(cls, value: dict[str, str]) -> dict[str, str]:
         if len(value) > 16 or any(len(k) > 64 or len(v) > 512 for k, v in value.items()):
             raise ValueError("at most 16 hints, keys up to 64 and values up to 512 characters")
+        address = value.get(ADDRESS_HINT)
+        if address is not None:
+            check_device_address(address)
         return value
+
+
+ADDRESS_HINT = "address"
+"""The hint naming the base URL of a device's local API."""
+
+
+def check_device_address(address: str) -> None:
+    """Refuse an address no gateway should follow, before any request: only
+    `http(s)://host[:port][/path]`, without user info, query or fragment (the gateway
+    then checks the host against its site's allow-list).
+
+    Raises:
+        ValueError: Why the address is refused (it is not repeated: it may hold a secret).
+    """
+    try:
+        parts = urlsplit(address)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise ValueError("the address hint is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("the address hint must be an http:// or https:// URL with a host")
+    if "@" in parts.netloc:
+        raise ValueError("the address hint may not carry user info (user:password@)")
+    if parts.query or parts.fragment or "?" in address or "#" in address:
+        raise ValueError("the address hint may not carry a query or a fragment")
+    if any(ord(c) < 33 or ord(c) == 127 for c in address):
+        raise ValueError("the address hint may not hold spaces or control characters")

@@ -19,7 +19,7 @@ from adapters.ble import VirtualBleRadio
 from api import ApiDependencies, start_api
 from api.auth import AuthConfig, Scope, new_key
 from config.policies import load_policy_book
-from config.settings import Settings
+from config.settings import LAN_OUTBOUND, EdgeSettings, Settings
 from config.startup import run_service
 from connection.temporal_client import connect, key_file
 from simulators.http_wifi import default_fleet, start_simulator
@@ -54,6 +54,14 @@ def codec_note(settings: Settings, decoder_url: str, token: str) -> str:
         f"and so does the CLI: temporal workflow show ... --codec-endpoint {decoder_url} "
         f"--codec-auth 'Bearer {token}'\n"
     )
+
+
+def simulated_devices_only(settings: Settings) -> EdgeSettings:
+    """The gateway's outbound allow-list under `make run`: the simulated devices' ports
+    (their RPC API and the Improv devices' web pages), not the simulated cloud's."""
+    host, sims = settings.simulators.host, settings.simulators
+    allowed = f"http://{host}:{sims.http_port} http://{host}:{sims.ble_port}"
+    return settings.edge.model_copy(update={"outbound": allowed})
 
 
 def audit_log_path(settings: Settings) -> Path:
@@ -254,6 +262,8 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
 async def main() -> int:
     settings = Settings.from_env()
     AuthConfig.from_settings(settings)  # a refused key stops here, before anything starts
+    if settings.edge.outbound == LAN_OUTBOUND:
+        settings = settings.model_copy(update={"edge": simulated_devices_only(settings)})
     if settings.metrics.sdk_port is None:
         metrics = settings.metrics.model_copy(update={"sdk_port": DEFAULT_SDK_METRICS_PORT})
         settings = settings.model_copy(update={"metrics": metrics})

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
@@ -32,11 +33,14 @@ from adapters.errors import (
     DeviceUnreachable,
     clip,
 )
+from adapters.outbound import ResponseTooLarge, read_capped
 from adapters.redaction import public_url, redact
 
 logger = logging.getLogger("devprov.adapters.http_wifi")
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
+MAX_ANSWER_BYTES = 256 * 1024
+"""An RPC answer is a small JSON frame; a larger body is not read (DEVICE_PROTOCOL_ERROR)."""
 
 INVALID_ARGUMENT = -103
 DEADLINE_EXCEEDED = -104
@@ -112,15 +116,21 @@ class ShellyRpcClient:
             frame["params"] = dict(params)
         details = {"device_id": device_id, "method": method, "address": public_url(address)}
         logger.debug("calling %s on %s at %s", method, device_id, details["address"])
-        response = await self._post(f"{address.rstrip('/')}/rpc", frame, details)
-        return self._result_of(response, request_id, details, secrets)
+        response, body = await self._post(f"{address.rstrip('/')}/rpc", frame, details)
+        return self._result_of(response, body, request_id, details, secrets)
 
     async def _post(
         self, url: str, frame: dict[str, object], details: dict[str, str]
-    ) -> httpx.Response:
+    ) -> tuple[httpx.Response, bytes]:
+        """The device's answer and its body, read up to `MAX_ANSWER_BYTES`."""
         subject = f"device '{details['device_id']}' ({details['method']})"
         try:
-            return await self._http.post(url, json=frame, timeout=self._timeout)
+            async with self._http.stream(
+                "POST", url, json=frame, timeout=self._timeout
+            ) as response:
+                return response, await read_capped(response, MAX_ANSWER_BYTES)
+        except ResponseTooLarge as exc:
+            raise DeviceProtocolError(f"{subject}: {exc}", details=details) from None
         except httpx.ConnectTimeout as exc:
             raise DeviceUnreachable(
                 f"{subject}: no connection within {self._timeout:g} s", details=details
@@ -142,6 +152,7 @@ class ShellyRpcClient:
     def _result_of(
         self,
         response: httpx.Response,
+        raw: bytes,
         request_id: int,
         details: dict[str, str],
         secrets: Sequence[str],
@@ -166,7 +177,7 @@ class ShellyRpcClient:
                 details=details,
             )
         try:
-            body = response.json()
+            body = json.loads(raw)
         except ValueError:
             raise DeviceProtocolError(
                 f"{subject}: the answer is not JSON (HTTP {status})", details=details

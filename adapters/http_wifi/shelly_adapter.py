@@ -19,13 +19,13 @@ from adapters.http_wifi.rpc_client import (
     ShellyRpcClient,
 )
 from adapters.redaction import public_url
-from domain.device import DeviceDescriptor
+from domain.device import ADDRESS_HINT, DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.requests import NetworkCredentials
 
 logger = logging.getLogger("devprov.adapters.http_wifi")
 
-ADDRESS_HINT = "address"
+
 """`DeviceDescriptor.transport_hints` key holding the base URL of a device's API."""
 
 _AUTH_FAILED = "auth_failed"

@@ -8,6 +8,7 @@ JSON names it as `reset_url`.
 
 from __future__ import annotations
 
+import json
 import logging
 from enum import StrEnum
 from urllib.parse import urljoin, urlsplit
@@ -15,11 +16,14 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from adapters.errors import DeviceUnreachable, NetworkJoinPending
+from adapters.outbound import OutboundRefused, read_capped
 from domain.facts import NetworkJoin
 
 logger = logging.getLogger("devprov.adapters.improv")
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
+MAX_PAGE_BYTES = 64 * 1024
+"""A device's status page and reset answer are small; a larger body is not read."""
 
 
 class WebReset(StrEnum):
@@ -55,14 +59,18 @@ class DeviceWebPage:
         self._http = http
         self._timeout = timeout
 
-    async def _get(self, url: str, details: dict[str, str]) -> httpx.Response:
+    async def _get(self, url: str, details: dict[str, str]) -> tuple[int, dict[str, object]]:
+        """The page's HTTP status and JSON object (empty when it is not one), its body
+        read up to `MAX_PAGE_BYTES`."""
         try:
-            return await self._http.get(url, timeout=self._timeout)
+            async with self._http.stream("GET", url, timeout=self._timeout) as response:
+                body = await read_capped(response, MAX_PAGE_BYTES)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise NetworkJoinPending(
                 f"nothing answers at {_public(url)} yet ({type(exc).__name__})",
                 details=details,
             ) from exc
+        return response.status_code, self._json(body)
 
     async def check(self, url: str, *, device_id: str, ssid: str) -> NetworkJoin:
         """Proof that the device answers at `url` on network `ssid`.
@@ -72,13 +80,12 @@ class DeviceWebPage:
                 the device is on another network.
         """
         details = {"device_id": device_id, "url": _public(url), "ssid": ssid}
-        response = await self._get(url, details)
-        if response.status_code >= 400:
+        status, page = await self._get(url, details)
+        if status >= 400:
             raise NetworkJoinPending(
-                f"device '{device_id}' answers HTTP {response.status_code} at {_public(url)}",
-                details={**details, "http_status": str(response.status_code)},
+                f"device '{device_id}' answers HTTP {status} at {_public(url)}",
+                details={**details, "http_status": str(status)},
             )
-        page = self._json(response)
         page_ssid = page.get("ssid")
         if isinstance(page_ssid, str) and page_ssid != ssid:
             raise NetworkJoinPending(
@@ -101,20 +108,27 @@ class DeviceWebPage:
         """
         details = {"device_id": device_id, "url": _public(url)}
         try:
-            response = await self._get(url, details)
+            status, page = await self._get(url, details)
         except NetworkJoinPending:
             logger.info("device %s: its web page does not answer", device_id)
             return WebReset.NO_ANSWER
-        if response.status_code >= 400:  # something answers there, not the device's page
-            logger.info("device %s: its web page answers HTTP %d", device_id, response.status_code)
+        if status >= 400:  # something answers there, not the device's page
+            logger.info("device %s: its web page answers HTTP %d", device_id, status)
             return WebReset.NO_ANSWER
-        reset = self._json(response).get("reset_url")
+        reset = page.get("reset_url")
         if not isinstance(reset, str) or not reset:
             logger.info("device %s: its web page offers no reset", device_id)
             return WebReset.NOT_OFFERED
         reset_url = urljoin(url, reset)
+        if _origin(reset_url) != _origin(url):
+            raise OutboundRefused(
+                f"device '{device_id}': its page points the reset to another origin "
+                f"({_public(reset_url)}); only the page's own origin is followed",
+                details=details,
+            )
         try:
-            answer = await self._http.post(reset_url, timeout=self._timeout)
+            async with self._http.stream("POST", reset_url, timeout=self._timeout) as answer:
+                await read_capped(answer, MAX_PAGE_BYTES)
         except httpx.HTTPError as exc:
             raise DeviceUnreachable(
                 f"device '{device_id}': the reset at {_public(reset_url)} failed ({exc})",
@@ -129,9 +143,14 @@ class DeviceWebPage:
         return WebReset.DONE
 
     @staticmethod
-    def _json(response: httpx.Response) -> dict[str, object]:
+    def _json(body: bytes) -> dict[str, object]:
         try:
-            body = response.json()
+            page = json.loads(body)
         except ValueError:
             return {}
-        return body if isinstance(body, dict) else {}
+        return page if isinstance(page, dict) else {}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port

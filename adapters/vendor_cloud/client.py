@@ -11,6 +11,7 @@ import httpx
 from pydantic import SecretStr
 
 from adapters.errors import clip
+from adapters.outbound import ResponseTooLarge, read_capped
 from adapters.redaction import public_url, redact
 from adapters.vendor_cloud.errors import (
     CloudClaimRejected,
@@ -35,6 +36,9 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 _MAX_MESSAGE = 300
+MAX_ANSWER_BYTES = 1024 * 1024
+"""The cloud's answers are small JSON documents; a larger body is not read."""
+_BODY_FRAMING_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -127,14 +131,28 @@ class CloudHttpClient:
             facts["idempotency_key"] = idempotency_key
         endpoint = facts.get("endpoint", path)
         try:
-            response = await self._http.request(
+            async with self._http.stream(
                 method,
                 f"{self._base_url}{path}",
                 json=body,
                 params=params,
                 headers=headers,
                 timeout=self._timeout,
+            ) as streamed:
+                content = await read_capped(streamed, MAX_ANSWER_BYTES)
+            # The same answer, already read (and decoded): its encoding headers go.
+            response = httpx.Response(
+                streamed.status_code,
+                headers=[
+                    (name, value)
+                    for name, value in streamed.headers.multi_items()
+                    if name.lower() not in _BODY_FRAMING_HEADERS
+                ],
+                content=content,
+                request=streamed.request,
             )
+        except ResponseTooLarge as exc:
+            raise CloudProtocolError(f"{endpoint}: {exc}", details=facts) from None
         except httpx.ConnectTimeout as exc:
             raise CloudUnavailable(
                 f"{endpoint}: no connection to the cloud within {self._timeout:g} s",

@@ -15,7 +15,6 @@ from adapters.http_wifi.rpc_client import ShellyRpcClient
 from adapters.improv.web import DeviceWebPage
 from adapters.vendor_cloud.client import CloudHttpClient
 
-FINDING = pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
 HUGE = 8 * 1024 * 1024
 
 
@@ -57,7 +56,6 @@ async def flood() -> AsyncIterator[tuple[str, list[int]]]:
     await runner.cleanup()
 
 
-@FINDING
 async def test_a_device_answering_megabytes_is_a_protocol_error_read_only_up_to_the_cap(
     flood: tuple[str, list[int]],
 ) -> None:
@@ -70,7 +68,6 @@ async def test_a_device_answering_megabytes_is_a_protocol_error_read_only_up_to_
     assert refused.value.code == "DEVICE_PROTOCOL_ERROR"
 
 
-@FINDING
 async def test_a_cloud_answering_megabytes_is_a_protocol_error(
     flood: tuple[str, list[int]],
 ) -> None:
@@ -83,7 +80,6 @@ async def test_a_cloud_answering_megabytes_is_a_protocol_error(
     assert refused.value.code == "CLOUD_PROTOCOL_ERROR"
 
 
-@FINDING
 async def test_a_device_page_cannot_send_the_reset_to_another_origin() -> None:
     hits: list[str] = []
 

@@ -27,8 +27,6 @@ from worker.capabilities.contract import EdgeContext
 from worker.capabilities.http_wifi import http_wifi_capability
 from worker.workers import central_worker, edge_worker
 
-FINDING = pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
-
 
 @pytest.fixture
 async def elsewhere() -> AsyncIterator[tuple[str, list[str]]]:
@@ -105,7 +103,6 @@ def hinted(site: str, address: str) -> dict[str, Any]:
     return body
 
 
-@FINDING
 @pytest.mark.parametrize(
     "address",
     [
@@ -148,7 +145,6 @@ async def test_an_address_hint_with_user_info_query_fragment_or_odd_scheme_is_a_
     assert seen == []
 
 
-@FINDING
 async def test_a_run_pointed_at_a_service_outside_the_sites_allow_list_never_reaches_it(
     temporal_client: Client,
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
@@ -175,7 +171,6 @@ async def test_a_run_pointed_at_a_service_outside_the_sites_allow_list_never_rea
     assert device.counters.set_config_calls == 0
 
 
-@FINDING
 async def test_by_default_a_gateway_sends_nothing_to_a_public_address(
     temporal_client: Client,
     aiohttp_client: Callable[..., Awaitable[ApiClient]],

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar, cast
 
+from adapters.outbound import OutboundPolicy
 from config.settings import Settings
+from config.startup import ConfigurationError
 from domain.run import host_task_queue
 
 T = TypeVar("T")
@@ -61,6 +63,17 @@ class EdgeContext:
     def host_task_queue(self) -> str:
         """The queue only this worker serves; detect activities return it to pin a run."""
         return host_task_queue(self.site, self.host)
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """Where this gateway's HTTP clients may go (`DEVPROV_EDGE_OUTBOUND`).
+
+        Raises:
+            ConfigurationError: the allow-list does not parse.
+        """
+        try:
+            return OutboundPolicy.parse(self.settings.edge.outbound)
+        except ValueError as error:
+            raise ConfigurationError(f"DEVPROV_EDGE_OUTBOUND: {error}") from None
 
 
 EdgeCapability = Callable[[EdgeContext], AbstractAsyncContextManager[list[object]]]

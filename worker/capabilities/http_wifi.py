@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import httpx
-
 from activities.http_wifi import HttpWifiActivities
 from adapters.http_wifi import ShellyRpcAdapter
 from worker.capabilities.contract import EdgeContext
@@ -16,10 +14,8 @@ from worker.capabilities.contract import EdgeContext
 async def http_wifi_capability(context: EdgeContext) -> AsyncIterator[list[object]]:
     """Wi-Fi devices with a local HTTP RPC API, reached over the site's LAN."""
     settings = context.settings
-    # trust_env=False: a proxy set for the internet must not capture local device traffic.
-    async with httpx.AsyncClient(
-        timeout=settings.http_wifi.timeout_seconds, trust_env=False
-    ) as http:
+    # Only where the site allows; never through a proxy set for the internet.
+    async with context.outbound_policy().client(timeout=settings.http_wifi.timeout_seconds) as http:
         adapter = ShellyRpcAdapter(
             http,
             address_template=settings.http_device_address_template,

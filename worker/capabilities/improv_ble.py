@@ -11,8 +11,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
-
 from activities.improv_ble import ImprovBleActivities
 from adapters.ble import BleBackendKind, VirtualBleRadio, open_ble_stack, parse_ble_backend
 from adapters.improv import DeviceWebPage, ImprovBleAdapter
@@ -65,8 +63,8 @@ async def improv_ble_capability(context: EdgeContext) -> AsyncIterator[list[obje
     async with (
         _radio_for(context) as radio,
         open_ble_stack(settings.ble.backend, host_name=context.host, radio=radio) as stack,
-        # trust_env=False: a proxy set for the internet must not capture LAN traffic.
-        httpx.AsyncClient(timeout=_WEB_TIMEOUT_SECONDS, trust_env=False) as http,
+        # The device's web page: only where the site allows, never through a proxy.
+        context.outbound_policy().client(timeout=_WEB_TIMEOUT_SECONDS) as http,
     ):
         adapter = ImprovBleAdapter(stack, scan_timeout=settings.ble.scan_timeout_seconds)
         activities = ImprovBleActivities(
