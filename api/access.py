@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from api.auth import Caller, Scope
+from api.auth import Caller, KeyStore, Scope
 from api.console import CONSOLE_PREFIX
 from api.keys import DEPENDENCIES
 from api.problems import ApiError
+from api.stream_tickets import redeem
 from domain.errors import ErrorCode
 
 CALLER = web.RequestKey("caller", Caller)
@@ -21,7 +22,7 @@ ANONYMOUS_ADMIN = Caller(key_id="anonymous", tenant="default", scopes=frozenset(
 METRICS_PATH = "/metrics"
 _PROVISION_ACTIONS = ("/provision", "/provision/credentials", "/provision/forget-credentials")
 _OPERATE_ACTIONS = ("/retry", "/cancel", "/skip")
-_READ_ACTIONS = ("/strategies/match",)
+_READ_ACTIONS = ("/strategies/match", "/stream-ticket")
 
 
 def required_scope(request: web.Request) -> Scope:
@@ -46,11 +47,28 @@ def _presented_key(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    # Browsers' EventSource and WebSocket cannot set headers: streams take the key as a
-    # query parameter too.
-    if request.path.endswith(("/events", "/ws")):
-        return request.query.get("access_token")
     return None
+
+
+def stream_resource(request: web.Request) -> str | None:
+    """What a stream route streams, as tickets name it (`devices/<id>`, `fleets/<id>`)."""
+    if not request.path.endswith(("/events", "/ws", "/stream-ticket")):
+        return None
+    if "device_id" in request.match_info:
+        return f"devices/{request.match_info['device_id']}"
+    if "fleet_id" in request.match_info:
+        return f"fleets/{request.match_info['fleet_id']}"
+    return None
+
+
+def _ticket_holder(request: web.Request, keys: KeyStore) -> Caller | None:
+    # Browsers' EventSource and WebSocket cannot set headers: a stream takes a ticket
+    # (never the API key) in its URL.
+    ticket = request.query.get("ticket")
+    resource = stream_resource(request)
+    if not ticket or resource is None or request.path.endswith("/stream-ticket"):
+        return None
+    return redeem(keys, ticket, resource)
 
 
 def _is_console(path: str) -> bool:
@@ -69,12 +87,16 @@ def auth_middleware() -> Middleware:
         if request.path in auth.public_paths or _is_console(request.path):
             return await handler(request)
         presented = _presented_key(request)
-        caller = auth.keys.authenticate(presented) if presented else None
+        if presented:
+            caller = auth.keys.authenticate(presented)
+        else:
+            caller = _ticket_holder(request, auth.keys)
         if caller is None:
             raise ApiError(
                 401,
                 ErrorCode.UNAUTHENTICATED,
-                "send a valid API key: Authorization: Bearer <key>",
+                "send a valid API key: Authorization: Bearer <key> (event streams also "
+                "take ?ticket= from POST .../stream-ticket)",
                 headers={"WWW-Authenticate": 'Bearer realm="devprov"'},
             )
         scope = required_scope(request)

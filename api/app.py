@@ -68,6 +68,7 @@ def _add_routes(app: web.Application) -> None:
                 f"{run}/events", routes_streams.progress_events, name="events", allow_head=False
             ),
             web.get(f"{run}/ws", routes_streams.progress_websocket, name="ws", allow_head=False),
+            web.post(f"{run}/stream-ticket", routes_streams.stream_ticket, name="stream_ticket"),
             web.post(f"{run}/credentials", routes_runs.submit_credentials, name="credentials"),
             web.post(
                 f"{run}/forget-credentials",
@@ -79,6 +80,9 @@ def _add_routes(app: web.Application) -> None:
             web.post(fleet, routes_fleets.start_fleet, name="start_fleet"),
             web.get(fleet, routes_fleets.fleet_status, name="fleet_status", allow_head=False),
             web.get(f"{fleet}/events", routes_fleets.fleet_events, allow_head=False),
+            web.post(
+                f"{fleet}/stream-ticket", routes_streams.stream_ticket, name="fleet_stream_ticket"
+            ),
             web.post(f"{fleet}/retry", routes_fleets.retry_fleet, name="fleet_retry"),
             web.post(f"{fleet}/skip", routes_fleets.skip_devices, name="fleet_skip"),
             web.post(f"{fleet}/cancel", routes_fleets.cancel_fleet, name="fleet_cancel"),

@@ -154,6 +154,10 @@ class KeyStore:
     def has_keys(self) -> bool:
         return bool(self._keys)
 
+    def stored(self, key_id: str) -> StoredKey | None:
+        """The stored key of `key_id`, if any."""
+        return self._keys.get(key_id)
+
     def authenticate(self, presented: str) -> Caller | None:
         """The caller a presented key belongs to, or None."""
         key_id, secret = _split(presented)

@@ -1,7 +1,7 @@
 """The web console: static pages under `/console` that speak the public API.
 
 The pages hold no secret and need no key to load; the console asks the person for an
-API key and sends it with every API call (and as `access_token` on its event streams).
+API key and sends it with every API call (its event streams get a stream ticket instead).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from domain.api_models import (
     StrategyInfo,
     StrategyMatch,
     StrategyQuery,
+    StreamAccess,
 )
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
 from domain.identifiers import DEVICE_ID
@@ -55,6 +56,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (StrategyQuery, "validation"),
     (StrategyMatch, "serialization"),
     (ConsoleConfig, "serialization"),
+    (StreamAccess, "serialization"),
 ]
 
 JsonObject = dict[str, Any]
@@ -195,6 +197,10 @@ def _run_paths(b: _Builder) -> JsonObject:
                     "503": unavailable,
                 },
             },
+        },
+        f"{base}/stream-ticket": {
+            "parameters": [_DEVICE_ID],
+            "post": _stream_ticket(b, "issueStreamTicket", "run", not_found, {"503": unavailable}),
         },
         f"{base}/credentials": {
             "parameters": [_DEVICE_ID],
@@ -383,6 +389,26 @@ _FLEET_ID = {
 }
 
 
+def _stream_ticket(
+    b: _Builder, operation: str, of: str, not_found: JsonObject, unavailable: JsonObject
+) -> JsonObject:
+    return {
+        "operationId": operation,
+        "summary": f"A ticket that opens this {of}'s event streams for a minute",
+        "description": (
+            "For browsers, whose EventSource and WebSocket cannot send headers: the "
+            "returned `events` (and `ws`) URLs carry the ticket, never the API key. "
+            "A ticket opens streams only, of this one "
+            f"{of}, for the key's tenant, until `expires_at`."
+        ),
+        "responses": {
+            "201": b.ok("The ticket and the stream URLs carrying it.", StreamAccess),
+            "404": not_found,
+            **unavailable,
+        },
+    }
+
+
 def _fleet_paths(b: _Builder) -> JsonObject:
     base = f"{API_PREFIX}/fleets/{{fleet_id}}/provision"
     not_found = b.problem("No run for this fleet (RUN_NOT_FOUND).")
@@ -429,6 +455,10 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                     **unavailable,
                 },
             },
+        },
+        f"{base}/stream-ticket": {
+            "parameters": [_FLEET_ID],
+            "post": _stream_ticket(b, "issueFleetStreamTicket", "fleet", not_found, unavailable),
         },
         f"{base}/events": {
             "parameters": [_FLEET_ID, *_LAST_EVENT_ID],
@@ -509,9 +539,25 @@ def openapi_document() -> JsonObject:
                 "`application/problem+json` with a stable `code`."
             ),
         },
-        "paths": {**_run_paths(builder), **_fleet_paths(builder), **_other_paths(builder)},
+        "paths": _with_invalid_identifiers(
+            builder,
+            {**_run_paths(builder), **_fleet_paths(builder), **_other_paths(builder)},
+        ),
         "components": {"schemas": builder.schemas},
     }
+
+
+def _with_invalid_identifiers(b: _Builder, paths: JsonObject) -> JsonObject:
+    """Every operation with an identifier in its path may answer 422 for it
+    (`api.path_identifiers`, before anything else)."""
+    invalid = b.problem("The path's identifier is not valid (INVALID_REQUEST).")
+    for template, item in paths.items():
+        if "{" not in template:
+            continue
+        for method, operation in item.items():
+            if method != "parameters":
+                operation["responses"].setdefault("422", invalid)
+    return paths
 
 
 async def serve_openapi(request: web.Request) -> web.Response:

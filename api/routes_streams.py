@@ -6,16 +6,19 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncGenerator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import WSMsgType, web
 from aiohttp_sse import EventSourceResponse, sse_response
 
-from api.access import caller_of, stream_slot
-from api.keys import DEPENDENCIES, HUB, RUNS
+from api.access import caller_of, stream_resource, stream_slot
+from api.keys import DEPENDENCIES, FLEETS, HUB, RUNS
 from api.problems import ApiError
+from api.responses import model_response
+from api.stream_tickets import TICKET_SECONDS, issue
 from api.streams import Subscription
-from domain.api_models import PROGRESS_SSE_EVENT
+from domain.api_models import PROGRESS_SSE_EVENT, FleetLinks, RunLinks, StreamAccess
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot
 from domain.run import workflow_id_for
@@ -162,3 +165,37 @@ async def _drain(socket: web.WebSocketResponse) -> None:
     async for message in socket:
         if message.type is WSMsgType.ERROR:
             return
+
+
+async def stream_ticket(request: web.Request) -> web.Response:
+    """`POST .../stream-ticket`: a ticket that opens the streams of this device's run
+    (or this fleet's) for a minute, for browsers that cannot send the key in a header."""
+    caller = caller_of(request)
+    if "device_id" in request.match_info:
+        device_id = request.match_info["device_id"]
+        await request.app[RUNS].check_tenant(device_id, caller.tenant)
+        links = RunLinks.for_device(device_id)
+        events, ws = links.events, links.ws
+    else:
+        fleet_id = request.match_info["fleet_id"]
+        await request.app[FLEETS].check_tenant(fleet_id, caller.tenant)
+        events, ws = FleetLinks.for_fleet(fleet_id).events, None
+    auth = request.app[DEPENDENCIES].auth
+    resource = stream_resource(request) or ""
+    if auth is None:
+        access = StreamAccess(
+            ticket=None,
+            expires_at=datetime.now(UTC) + timedelta(seconds=TICKET_SECONDS),
+            events=events,
+            ws=ws,
+        )
+    else:
+        ticket = issue(auth.keys, caller, resource)
+        query = f"?ticket={ticket.token}"
+        access = StreamAccess(
+            ticket=ticket.token,
+            expires_at=datetime.fromtimestamp(ticket.expires_at, UTC),
+            events=events + query,
+            ws=ws + query if ws else None,
+        )
+    return model_response(access, status=201, headers={"Cache-Control": "no-store"})

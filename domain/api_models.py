@@ -193,6 +193,18 @@ class StrategyMatch(BaseModel):
     )
 
 
+class StreamAccess(BaseModel):
+    """A stream ticket and the stream URLs that carry it (`POST .../stream-ticket`)."""
+
+    ticket: str | None = Field(
+        description="Opaque; opens this run's (or fleet's) streams until `expires_at`. "
+        "None when the API does not authenticate (`DEVPROV_API_AUTH=off`)."
+    )
+    expires_at: datetime = Field(description="Streams must be opened before this moment.")
+    events: str = Field(description="The Server-Sent Events stream, with the ticket.")
+    ws: str | None = Field(default=None, description="The WebSocket stream, with the ticket.")
+
+
 class ConsoleConfig(BaseModel):
     """What the web console needs to know about this deployment (nothing secret)."""
 

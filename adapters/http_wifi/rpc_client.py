@@ -128,9 +128,12 @@ class ShellyRpcClient:
             async with self._http.stream(
                 "POST", url, json=frame, timeout=self._timeout
             ) as response:
-                return response, await read_capped(response, MAX_ANSWER_BYTES)
-        except ResponseTooLarge as exc:
-            raise DeviceProtocolError(f"{subject}: {exc}", details=details) from None
+                try:
+                    return response, await read_capped(response, MAX_ANSWER_BYTES)
+                except ResponseTooLarge as exc:
+                    if response.status_code < 400:
+                        raise DeviceProtocolError(f"{subject}: {exc}", details=details) from None
+                    return response, b""  # an error's status says enough; its flood is not read
         except httpx.ConnectTimeout as exc:
             raise DeviceUnreachable(
                 f"{subject}: no connection within {self._timeout:g} s", details=details

@@ -139,7 +139,12 @@ class CloudHttpClient:
                 headers=headers,
                 timeout=self._timeout,
             ) as streamed:
-                content = await read_capped(streamed, MAX_ANSWER_BYTES)
+                try:
+                    content = await read_capped(streamed, MAX_ANSWER_BYTES)
+                except ResponseTooLarge as exc:
+                    if streamed.status_code < 400:
+                        raise CloudProtocolError(f"{endpoint}: {exc}", details=facts) from None
+                    content = b""  # an error's status says enough; its flood is not read
             # The same answer, already read (and decoded): its encoding headers go.
             response = httpx.Response(
                 streamed.status_code,
@@ -151,8 +156,6 @@ class CloudHttpClient:
                 content=content,
                 request=streamed.request,
             )
-        except ResponseTooLarge as exc:
-            raise CloudProtocolError(f"{endpoint}: {exc}", details=facts) from None
         except httpx.ConnectTimeout as exc:
             raise CloudUnavailable(
                 f"{endpoint}: no connection to the cloud within {self._timeout:g} s",

@@ -12,8 +12,6 @@ from api.auth import AuthConfig, KeyStore, Scope, new_key
 from tests.api.conftest import ApiClient, provision_body, run_path
 from tests.fakes import FakeWifiDevice
 
-FINDING = pytest.mark.xfail(strict=True, reason="issue 17: fixed in the next commit")
-
 READER, READER_STORED = new_key("tenant-a", [Scope.READ, Scope.PROVISION], key_id="readera")
 OTHER, OTHER_STORED = new_key("tenant-b", [Scope.ADMIN], key_id="adminb")
 
@@ -40,7 +38,6 @@ async def started_run(
     assert response.status == 202
 
 
-@FINDING
 async def test_the_api_key_in_a_stream_url_is_refused(
     secured: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
 ) -> None:
@@ -52,7 +49,6 @@ async def test_the_api_key_in_a_stream_url_is_refused(
     workers.block_confirm = False
 
 
-@FINDING
 async def test_a_ticket_opens_its_runs_streams_and_nothing_else(
     secured: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
 ) -> None:
@@ -94,7 +90,6 @@ async def test_another_tenant_gets_no_ticket_for_a_run_it_cannot_see(
     workers.block_confirm = False
 
 
-@FINDING
 def test_a_ticket_expires_after_a_minute() -> None:
     from api.stream_tickets import issue, redeem
 

@@ -80,10 +80,17 @@ export class Api {
     return this.request("POST", path, body);
   }
 
-  /** URL of a run's event stream; EventSource cannot send headers, so the key rides along. */
-  eventsUrl(deviceId, lastEventId = 0) {
+  /**
+   * URL of a run's event stream. EventSource cannot send headers and the key must never
+   * be in a URL: the URL carries a stream ticket instead, valid for this run's streams
+   * for a minute (asked for with the key in the header).
+   */
+  async eventsUrl(deviceId, lastEventId = 0) {
     const params = new URLSearchParams();
-    if (this.config.auth_required && this.key) params.set("access_token", this.key);
+    if (this.config.auth_required) {
+      const { data } = await this.post(runPath(deviceId, "stream-ticket"));
+      params.set("ticket", data.ticket);
+    }
     if (lastEventId) params.set("last_event_id", String(lastEventId));
     const query = params.toString();
     return `${API_PREFIX}/devices/${encodeURIComponent(deviceId)}/provision/events${query ? `?${query}` : ""}`;

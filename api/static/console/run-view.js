@@ -179,12 +179,30 @@ export class RunView {
     this.openStream();
   }
 
-  openStream() {
+  async openStream() {
     this.closeStream();
-    const source = new EventSource(this.api.eventsUrl(this.deviceId, this.lastSequence));
+    const opening = {};
+    this.source = opening;
+    let url;
+    try {
+      url = await this.api.eventsUrl(this.deviceId, this.lastSequence);
+    } catch {
+      url = null;
+    }
+    if (this.source !== opening) return; // closed or reopened meanwhile
+    if (url === null) {
+      this.source = null;
+      this.streamStatus.textContent = "stream unavailable: showing the events of the status";
+      for (const event of (this.status && this.status.events) || []) this.addEvent(event);
+      return;
+    }
+    const source = new EventSource(url);
     this.source = source;
+    let wasLive = false;
     source.addEventListener("open", () => {
-      if (this.source === source) this.streamStatus.textContent = "live";
+      if (this.source !== source) return;
+      wasLive = true;
+      this.streamStatus.textContent = "live";
     });
     source.addEventListener("progress", (message) => {
       if (this.source !== source) return;
@@ -200,7 +218,11 @@ export class RunView {
     });
     source.addEventListener("error", () => {
       if (this.source !== source) return;
-      if (source.readyState === EventSource.CLOSED) {
+      if (source.readyState === EventSource.CLOSED && wasLive) {
+        // A reconnection refused after the stream was live: its ticket has expired.
+        // Ask for a new one and resume after the last event seen.
+        this.openStream();
+      } else if (source.readyState === EventSource.CLOSED) {
         // Refused (no or a wrong key, no run): show what the status holds instead.
         this.closeStream();
         this.streamStatus.textContent = "stream unavailable: showing the events of the status";
