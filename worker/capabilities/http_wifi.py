@@ -9,20 +9,26 @@ import httpx
 
 from activities.http_wifi import HttpWifiActivities
 from adapters.http_wifi import ShellyRpcAdapter
+from config.settings import Settings
 from worker.capabilities.contract import EdgeContext
+
+
+@contextlib.asynccontextmanager
+async def shelly_rpc_adapter(settings: Settings) -> AsyncIterator[ShellyRpcAdapter]:
+    """The local HTTP RPC API of the site's devices, over a client closed on exit."""
+    # trust_env=False: a proxy set for the internet must not capture local device traffic.
+    async with httpx.AsyncClient(
+        timeout=settings.http_wifi.timeout_seconds, trust_env=False
+    ) as http:
+        yield ShellyRpcAdapter(
+            http,
+            address_template=settings.http_device_address_template,
+            timeout=settings.http_wifi.timeout_seconds,
+        )
 
 
 @contextlib.asynccontextmanager
 async def http_wifi_capability(context: EdgeContext) -> AsyncIterator[list[object]]:
     """Wi-Fi devices with a local HTTP RPC API, reached over the site's LAN."""
-    settings = context.settings
-    # trust_env=False: a proxy set for the internet must not capture local device traffic.
-    async with httpx.AsyncClient(
-        timeout=settings.http_wifi.timeout_seconds, trust_env=False
-    ) as http:
-        adapter = ShellyRpcAdapter(
-            http,
-            address_template=settings.http_device_address_template,
-            timeout=settings.http_wifi.timeout_seconds,
-        )
+    async with shelly_rpc_adapter(context.settings) as adapter:
         yield HttpWifiActivities(adapter).all()
