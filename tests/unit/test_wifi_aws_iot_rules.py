@@ -3,13 +3,17 @@ its central worker asks of AWS for a run (the tenant's policy, the thing's facts
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
 
 import pytest
 
 from activities.aws_iot import AwsIotActivities
 from activities.aws_sdk_missing import AwsSdkMissingActivities
 from adapters.vendor_cloud.errors import CloudInvalidRequest
+from config.settings import Settings
 from domain.aws_iot import (
     AwsIotRunRegistration,
     AwsThingRegistration,
@@ -20,7 +24,8 @@ from domain.aws_iot import (
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
 from strategies.catalog import build_registry
-from strategies.wifi_aws_iot import WifiAwsIotStrategy
+from strategies.wifi_aws_iot import WifiAwsIotActivity, WifiAwsIotStrategy
+from worker.families.wifi_aws_iot import aws_iot_activities
 
 CSR = "-----BEGIN CERTIFICATE REQUEST-----\n...\n-----END CERTIFICATE REQUEST-----\n"
 
@@ -106,11 +111,32 @@ def test_a_registration_aws_cannot_take_is_refused_before_any_call() -> None:
     assert not caught.value.retryable
 
 
+def names(activities: list[object]) -> list[str]:
+    return [getattr(a, "__temporal_activity_definition").name for a in activities]
+
+
 def test_a_worker_without_the_aws_sdk_hosts_the_same_activities() -> None:
     real = AwsIotActivities(UnusedAws(), policy_template="p").all()
     missing = AwsSdkMissingActivities().all()
 
-    def names(activities: list[object]) -> list[str]:
-        return [getattr(a, "__temporal_activity_definition").name for a in activities]
-
     assert names(missing) == names(real)
+
+
+async def test_a_central_worker_without_aws_settings_starts_and_its_aws_steps_say_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+
+    async with aws_iot_activities(Settings()) as activities:
+        by_name = dict(zip(names(activities), activities, strict=True))
+        register = cast(
+            Callable[[AwsIotRunRegistration], Awaitable[object]],
+            by_name[WifiAwsIotActivity.REGISTER_THING.name],
+        )
+        with pytest.raises(CloudInvalidRequest, match="no AWS region") as caught:
+            await register(registration())
+
+    assert not caught.value.retryable

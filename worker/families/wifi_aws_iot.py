@@ -18,11 +18,12 @@ logger = logging.getLogger("devprov.worker.aws_iot")
 @contextlib.asynccontextmanager
 async def aws_iot_activities(settings: Settings) -> AsyncIterator[list[object]]:
     """The central activities wired to AWS IoT Core as the standard AWS chain finds it
-    (environment, shared config files, roles); closes the SDK's clients on exit."""
+    (environment, shared config files, roles). The SDK's clients open on the first AWS
+    call, so a worker starts without any AWS setting; they close on exit."""
     try:
         # The AWS SDK is an extra: imported only where a central worker opens AWS.
         from activities.aws_iot import AwsIotActivities
-        from adapters.aws_iot import AwsIotSettings, open_aws_iot_adapter
+        from adapters.aws_iot import AwsIotOnFirstUse, AwsIotSettings
     except ModuleNotFoundError as error:
         if not (error.name or "").startswith(("aiobotocore", "botocore")):
             raise
@@ -36,7 +37,7 @@ async def aws_iot_activities(settings: Settings) -> AsyncIterator[list[object]]:
         thing_group_prefix=family.thing_group_prefix,
         match_certificate_subject=family.match_certificate_subject,
     )
-    async with open_aws_iot_adapter(aws_settings) as aws:
+    async with contextlib.aclosing(AwsIotOnFirstUse(aws_settings)) as aws:
         yield AwsIotActivities(
             aws, policy_template=family.policy_template, thing_type=family.thing_type
         ).all()
