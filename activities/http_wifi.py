@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from temporalio import activity
 
+from activities.polling import give_up_at
 from adapters.errors import NetworkJoinPending
 from adapters.http_wifi.port import WifiSetupPort
 from domain.activity_io import JoinCheck, NetworkAssignment
@@ -52,10 +53,8 @@ class HttpWifiActivities:
         NETWORK_JOIN_TIMEOUT just before its start-to-close deadline so that the
         workflow sees the device's last status rather than a bare timeout.
         """
-        info = activity.info()
-        budget = (info.start_to_close_timeout or timedelta(seconds=30)).total_seconds()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(budget - 2 * self._join_poll - 1.0, self._join_poll)
+        deadline = give_up_at(self._join_poll)
         while True:
             try:
                 return await self._device.network_status(check.device, check.ssid)

@@ -10,8 +10,9 @@ from datetime import timedelta
 from pydantic import SecretStr
 from temporalio import activity
 
+from activities.polling import poll_cloud_until
 from adapters.errors import AdapterError
-from adapters.vendor_cloud import CloudRateLimited, VendorCloudPort, make_device_key_pair
+from adapters.vendor_cloud import VendorCloudPort, make_device_key_pair
 from domain.activity_io import CloudDevice, CloudIssue, CloudPolicy, CloudRegistration
 from domain.cloud import (
     CloudDeviceStatus,
@@ -83,27 +84,16 @@ class VendorCloudActivities:
     @activity.defn(name=VendorCloudActivity.AWAIT_CHECKIN.name)
     async def await_checkin(self, device: CloudDevice) -> CloudDeviceStatus:
         """Poll the cloud until the device has checked in (heartbeats while waiting)."""
-        info = activity.info()
-        budget = (info.start_to_close_timeout or timedelta(seconds=30)).total_seconds()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(budget - 2 * self._poll - 1.0, self._poll)
-        while True:
-            try:
-                status = await self._cloud.device_status(device.device_id)
-            except CloudRateLimited as limited:
-                # Reading the status is not worth failing the step: wait as told.
-                activity.heartbeat("the cloud asked to slow down")
-                await asyncio.sleep(limited.retry_after or self._poll)
-                continue
-            if status.checked_in:
-                return status
-            activity.heartbeat("waiting for the device's check-in")
-            if loop.time() >= deadline:
-                raise CheckinPending(
-                    f"device {device.device_id} has not checked in with its cloud",
-                    details={"registered": str(status.registered).lower()},
-                )
-            await asyncio.sleep(self._poll)
+        return await poll_cloud_until(
+            lambda: self._cloud.device_status(device.device_id),
+            lambda status: status.checked_in,
+            poll=self._poll,
+            waiting="waiting for the device's check-in",
+            timed_out=lambda status: CheckinPending(
+                f"device {device.device_id} has not checked in with its cloud",
+                details={"registered": str(status.registered).lower()},
+            ),
+        )
 
     @activity.defn(name=VendorCloudActivity.REMOVE_DEVICE.name)
     async def remove_device(self, device: CloudDevice) -> None:

@@ -411,6 +411,43 @@ class CloudSettings(EnvSettings):
         return self.url or f"http://127.0.0.1:{self.port}"
 
 
+def _policy_template(value: str) -> str:
+    try:
+        probe = value.format(tenant="tenant")
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(f"may only use the {{tenant}} placeholder: {error}") from None
+    if not re.fullmatch(r"[\w+=,.@-]{1,128}", probe):
+        raise ValueError("must make an AWS IoT policy name: letters, digits and _+=,.@- only")
+    return value
+
+
+class AwsIotFamilySettings(EnvSettings):
+    """The `wifi-aws-iot` family's AWS account naming (`DEVPROV_AWS_IOT_*`).
+
+    Region, credentials and endpoints are not here: the AWS SDK finds them the standard
+    way (`AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, `AWS_ENDPOINT_URL_IOT`,
+    `AWS_ENDPOINT_URL_IOT_DATA_PLANE`, roles), so no AWS secret is a devprov setting.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_AWS_IOT_")
+
+    policy_template: Annotated[str, AfterValidator(_policy_template)] = "devprov-{tenant}-devices"
+    """The IoT policy attached to a tenant's devices; `{tenant}` is the run's tenant."""
+    thing_type: str | None = None
+    """Thing type of every thing (it must exist); None: no type."""
+    thing_group_prefix: str = "devprov-site-"
+    """Each site's thing group is this prefix and the site name."""
+    match_certificate_subject: bool = False
+    """Only against a local AWS (moto), which signs a key of its own: also find a
+    certificate by the CSR's subject. The embedded stack sets it."""
+    local_port: Port = Field(default=8094, validation_alias=AliasChoices("DEVPROV_AWS_LOCAL_PORT"))
+    """Port of the embedded stack's local AWS (moto's server) on loopback."""
+
+    def policy_for(self, tenant: str) -> str:
+        """The IoT policy of `tenant`'s devices."""
+        return self.policy_template.format(tenant=tenant)
+
+
 # ---------------------------------------------------------------------- all of them
 
 
@@ -435,6 +472,7 @@ class Settings(BaseModel):
     ble: BleSettings = _defaults(BleSettings)
     zigbee: ZigbeeSettings = _defaults(ZigbeeSettings)
     cloud: CloudSettings = _defaults(CloudSettings)
+    aws_iot: AwsIotFamilySettings = _defaults(AwsIotFamilySettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

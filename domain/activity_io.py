@@ -65,3 +65,12 @@ class CloudDevice(BaseModel):
 
     device_id: str
     idempotency_key: str = ""
+
+
+class ClientCertificateDelivery(BaseModel):
+    """Give `device` the client certificate its cloud signed from the device's CSR."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device: DeviceDescriptor
+    certificate_pem: str

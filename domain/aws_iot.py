@@ -95,3 +95,32 @@ class ShadowNetworkReport(BaseModel):
     connected: bool = False
     shadow_version: int | None = None
     on_expected_network: bool = False
+
+
+class AwsIotRunRegistration(BaseModel):
+    """What a provisioning run asks the central workers to register in AWS IoT Core, and to
+    remove again on rollback (`aws_iot.register_thing`, `aws_iot.remove_thing`).
+
+    The run knows the device, its tenant and its CSR; the central worker adds what belongs
+    to the AWS account (the tenant's policy name, the thing type, the group prefix) from
+    its own settings, and turns this into an `AwsThingRegistrationRequest`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str
+    tenant: str
+    site: str
+    csr_pem: str = Field(description="The device's CSR; public.")
+    run_id: str = Field(description="The Temporal run id: the thing's `devprov_run` attribute.")
+    created_after: datetime
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class ShadowNetworkCheck(BaseModel):
+    """Confirm from the thing shadow that `device_id` reports being on network `ssid`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str
+    ssid: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -22,6 +23,7 @@ from config.policies import load_policy_book
 from config.settings import LAN_OUTBOUND, EdgeSettings, Settings
 from config.startup import run_service
 from connection.temporal_client import connect, key_file
+from simulators.aws_iot import LocalAws, default_aws_iot_devices, report_shadows, start_local_aws
 from simulators.http_wifi import default_fleet, start_simulator
 from simulators.improv_ble import ImprovDeviceFleet, default_improv_specs, start_improv_control
 from simulators.serving import serve_app
@@ -77,6 +79,7 @@ def banner(
     ble_simulator_url: str | None = None,
     zigbee_simulator_url: str | None = None,
     ble_client_backend: str | None = None,
+    aws_url: str | None = None,
 ) -> str:
     """What to open and what to try, printed once everything is up."""
     examples = sorted(p.stem for p in EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []
@@ -90,6 +93,13 @@ def banner(
         f"  Temporal gRPC     {settings.temporal.frontend}",
         f"  Simulated devices {simulator_url}/_sim/devices",
         f"  Simulated cloud   {settings.cloud.base_url}/_sim/cloud/state",
+        (
+            f"  Local AWS IoT     {aws_url}  (moto; e.g. aws --endpoint-url {aws_url} "
+            "iot list-things)"
+            if aws_url
+            else "  Local AWS IoT     (not started: moto is missing; pip install "
+            "'devprov[aws-local]')"
+        ),
         *(
             [f"  Simulated BLE     {ble_simulator_url}/_sim/ble/devices"]
             if ble_simulator_url
@@ -134,10 +144,47 @@ def banner(
     return "\n".join(lines)
 
 
+LOCAL_AWS_TENANT = "default"
+"""The tenant of `make run`'s API key, whose IoT policy the local AWS gets."""
+_AWS_CHAIN_OVERRIDES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
+
+
+def _start_local_aws(port: int) -> LocalAws | None:
+    """moto's server on loopback, or None where moto is not installed (a production
+    image: moto is in the `aws-local` extra)."""
+    try:
+        return start_local_aws("127.0.0.1", port)
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("moto"):
+            raise
+        logger.warning("no local AWS: moto is not installed (pip install 'devprov[aws-local]')")
+        return None
+
+
+async def _stop_local_aws(starting: asyncio.Future[LocalAws | None]) -> None:
+    with contextlib.suppress(Exception):
+        local_aws = await starting
+        if local_aws is not None:
+            await asyncio.to_thread(local_aws.close)
+
+
+def use_local_aws(local_aws: LocalAws) -> None:
+    """Point this process's AWS SDK at the local AWS through the standard chain (its
+    environment), whatever the shell holds: `make run` never reaches a real account."""
+    for name in _AWS_CHAIN_OVERRIDES:
+        os.environ.pop(name, None)
+    os.environ.update(local_aws.sdk_environment())
+
+
 async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
     """Run the whole stack until `stop` is set."""
     host, _, port = settings.temporal.frontend.rpartition(":")
     async with contextlib.AsyncExitStack() as stack:
+        # moto takes seconds to import and start: it does so while the dev server starts.
+        local_aws_starting = asyncio.ensure_future(
+            asyncio.to_thread(_start_local_aws, settings.aws_iot.local_port)
+        )
+        stack.push_async_callback(_stop_local_aws, local_aws_starting)
         codec_endpoint = f"http://127.0.0.1:{settings.codec.port}"
         server = await start_dev_server(
             data_dir=settings.data_dir,
@@ -164,8 +211,11 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             stack.push_async_callback(codec.cleanup)
 
         world = SimulatedWorld()
+        wifi_fleet = default_fleet()
+        for aws_device in default_aws_iot_devices():
+            wifi_fleet.add(aws_device)
         simulator = await start_simulator(
-            default_fleet(), host=settings.simulators.host, port=settings.simulators.http_port
+            wifi_fleet, host=settings.simulators.host, port=settings.simulators.http_port
         )
         stack.push_async_callback(simulator.close)
 
@@ -199,6 +249,15 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             port=settings.simulators.zigbee_port,
         )
         stack.push_async_callback(zigbee_control.close)
+        local_aws = await local_aws_starting
+        if local_aws is not None:
+            use_local_aws(local_aws)
+            await local_aws.create_policy(settings.aws_iot.policy_for(LOCAL_AWS_TENANT))
+            # moto signs a key of its own: a certificate is found by the CSR's subject.
+            aws_iot = settings.aws_iot.model_copy(update={"match_certificate_subject": True})
+            settings = settings.model_copy(update={"aws_iot": aws_iot})
+            # The simulated devices report to their thing shadows once online.
+            await stack.enter_async_context(report_shadows(wifi_fleet, local_aws.url))
         activities = await stack.enter_async_context(central_activities(settings))
         await stack.enter_async_context(central_worker(client, activities=activities))
         await stack.enter_async_context(
@@ -243,6 +302,7 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
                 improv_control.base_url,
                 zigbee_control.base_url,
                 ble_client_backend=f"bumble-hci:{dongle.transport}",
+                aws_url=local_aws.url if local_aws is not None else None,
             ),
             flush=True,
         )

@@ -29,6 +29,7 @@ attached to the thing, and the undo deactivates it before anything else.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -673,3 +674,47 @@ async def open_aws_iot_adapter(
         except Exception as error:  # e.g. no region anywhere in the chain
             raise cloud_error(error, operation="CreateClient") from error
         yield AwsIotAdapter(iot, iot_data, settings)
+
+
+class AwsIotOnFirstUse:
+    """`AwsIotRegistrationPort` that opens its SDK clients on its first call (once, for
+    every call after it) and closes them on `aclose()`.
+
+    A worker that hosts it starts whether AWS is configured or not: a missing region or a
+    bad profile fails the call that needs AWS (`CloudInvalidRequest`, not retried), so a
+    deployment that never registers an AWS device needs no AWS settings.
+    """
+
+    def __init__(
+        self, settings: AwsIotSettings | None = None, *, session: AioSession | None = None
+    ) -> None:
+        self._settings = settings
+        self._session = session
+        self._clients = AsyncExitStack()
+        self._adapter: AwsIotAdapter | None = None
+        self._opening = asyncio.Lock()
+
+    async def _aws(self) -> AwsIotAdapter:
+        async with self._opening:
+            if self._adapter is None:
+                self._adapter = await self._clients.enter_async_context(
+                    open_aws_iot_adapter(self._settings, session=self._session)
+                )
+            return self._adapter
+
+    async def register_thing(self, request: AwsThingRegistrationRequest) -> AwsThingRegistration:
+        """See `AwsIotRegistrationPort.register_thing`."""
+        return await (await self._aws()).register_thing(request)
+
+    async def remove_thing(self, request: AwsThingRegistrationRequest) -> AwsThingRemoval:
+        """See `AwsIotRegistrationPort.remove_thing`."""
+        return await (await self._aws()).remove_thing(request)
+
+    async def confirm_network(self, device_id: str, expected_ssid: str) -> ShadowNetworkReport:
+        """See `AwsIotRegistrationPort.confirm_network`."""
+        return await (await self._aws()).confirm_network(device_id, expected_ssid)
+
+    async def aclose(self) -> None:
+        """Close the clients, if they were opened."""
+        self._adapter = None
+        await self._clients.aclose()

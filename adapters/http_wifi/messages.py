@@ -68,6 +68,18 @@ class WifiStatus(_Message):
     sta_error: str | None = None
 
 
+class TlsClientCsr(_Message):
+    """Result of `Shelly.GetTLSClientCSR` (a devprov extension: see docs/simulators.md)."""
+
+    csr: str = Field(min_length=1)
+
+
+class TlsClientCertStored(_Message):
+    """Result of `Shelly.PutTLSClientCert`: how many bytes the device stored."""
+
+    len: int = Field(ge=0)
+
+
 _M = TypeVar("_M", bound=_Message)
 
 

@@ -35,3 +35,21 @@ class WifiSetupPort(Protocol):
     async def reset(self, device: DeviceDescriptor) -> None:
         """Return the device to set-up mode (idempotent)."""
         ...
+
+
+class ClientCertificatePort(Protocol):
+    """A device that makes its own TLS client key and takes the certificate signed for it.
+
+    The private key never leaves the device: only a certificate signing request does.
+    """
+
+    async def certificate_signing_request(self, device: DeviceDescriptor) -> str:
+        """A PEM CSR for the device's key; the device makes the key on the first call and
+        keeps it, so asking again (a retried step) names the same key."""
+        ...
+
+    async def install_client_certificate(
+        self, device: DeviceDescriptor, certificate_pem: str
+    ) -> None:
+        """Store the certificate signed from the device's CSR (idempotent)."""
+        ...

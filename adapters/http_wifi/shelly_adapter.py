@@ -10,6 +10,8 @@ from adapters.errors import CredentialsRejected, DeviceProtocolError, NetworkJoi
 from adapters.http_wifi.messages import (
     DeviceInfo,
     JoinStatus,
+    TlsClientCertStored,
+    TlsClientCsr,
     WifiConfig,
     WifiStatus,
     parse_result,
@@ -37,7 +39,8 @@ def _flag(value: bool) -> str:
 
 
 class ShellyRpcAdapter:
-    """Sets up Wi-Fi devices through `Shelly.*` and `WiFi.*` RPC methods.
+    """Sets up Wi-Fi devices through `Shelly.*` and `WiFi.*` RPC methods
+    (`WifiSetupPort`), and their TLS client identity (`ClientCertificatePort`).
 
     A device's API is at `transport_hints["address"]` when given, else at
     `address_template` formatted with the device id.
@@ -221,3 +224,24 @@ class ShellyRpcAdapter:
         """Factory-reset the device back to set-up mode (`Shelly.FactoryReset`)."""
         await self._call(device, "Shelly.FactoryReset")
         logger.info("device %s: factory reset requested", device.device_id)
+
+    async def certificate_signing_request(self, device: DeviceDescriptor) -> str:
+        """The device's CSR for its own TLS client key (`Shelly.GetTLSClientCSR`)."""
+        method = "Shelly.GetTLSClientCSR"
+        result = await self._call(device, method)
+        csr = parse_result(
+            TlsClientCsr, result, method=method, details=self._details(device, method)
+        )
+        return csr.csr
+
+    async def install_client_certificate(
+        self, device: DeviceDescriptor, certificate_pem: str
+    ) -> None:
+        """Store the device's TLS client certificate (`Shelly.PutTLSClientCert`); storing
+        the same certificate again changes nothing."""
+        method = "Shelly.PutTLSClientCert"
+        result = await self._call(device, method, {"data": certificate_pem})
+        parse_result(
+            TlsClientCertStored, result, method=method, details=self._details(device, method)
+        )
+        logger.info("device %s: TLS client certificate stored", device.device_id)

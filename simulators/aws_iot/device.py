@@ -92,6 +92,13 @@ class SimulatedAwsIotDevice:
         return self._certificate is not None
 
     @property
+    def certificate_fingerprint(self) -> str | None:
+        """SHA-256 of the held certificate (hex), to tell one certificate from another."""
+        if self._certificate is None:
+            return None
+        return self._certificate.fingerprint(hashes.SHA256()).hex()
+
+    @property
     def certificate_matches_key(self) -> bool:
         """Whether the certificate carries the device's public key.
 

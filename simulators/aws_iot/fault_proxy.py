@@ -121,6 +121,8 @@ class AwsFaultProxy:
     faults: list[AwsFault] = field(default_factory=list)
     operations: list[str] = field(default_factory=list)
     """Every request's operation name, in order ('?' when unknown)."""
+    timeline: list[tuple[float, str]] = field(default_factory=list)
+    """When each request arrived (event-loop clock, seconds) and its operation."""
     injected: list[tuple[str, FaultKind]] = field(default_factory=list)
     url: str = ""
     _runner: web.AppRunner | None = None
@@ -145,6 +147,7 @@ class AwsFaultProxy:
         """Forget the faults still pending and what was seen."""
         self.clear_faults()
         self.operations.clear()
+        self.timeline.clear()
         self.injected.clear()
 
     def clear_faults(self) -> None:
@@ -175,6 +178,7 @@ class AwsFaultProxy:
         )
         name = operation or "?"
         self.operations.append(name)
+        self.timeline.append((asyncio.get_running_loop().time(), name))
         fault = self._take_fault(name)
         body = await request.read()
         if fault is not None and fault.kind == "throttle":

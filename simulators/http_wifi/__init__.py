@@ -6,6 +6,7 @@ See docs/simulators.md for the wire protocol, the control API and the fault knob
 from simulators.http_wifi.app import create_simulator_app
 from simulators.http_wifi.app_keys import FLEET_KEY
 from simulators.http_wifi.device import (
+    ClientIdentity,
     DeviceCounters,
     DeviceFaults,
     JoinFailure,
@@ -28,6 +29,7 @@ __all__ = [
     "FLEET_KEY",
     "LAB_NETWORK_PASSPHRASE",
     "LAB_NETWORK_SSID",
+    "ClientIdentity",
     "DeviceCounters",
     "DeviceFaults",
     "JoinFailure",

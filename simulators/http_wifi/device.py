@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -143,6 +143,28 @@ def _mac_for(device_id: str) -> str:
     return hashlib.sha256(device_id.encode()).hexdigest()[:12].upper()
 
 
+class ClientIdentity(Protocol):
+    """A device's own TLS client key and the certificate its cloud signed for it
+    (e.g. `simulators.aws_iot.SimulatedAwsIotDevice`): the key never leaves the device."""
+
+    def certificate_signing_request(self) -> str:
+        """A PEM CSR for the device's key, made on the first call and kept after."""
+        ...
+
+    def receive_certificate(self, certificate_pem: str) -> None:
+        """Keep the certificate; `ValueError` if it is not one."""
+        ...
+
+    def factory_reset(self) -> None:
+        """Forget the key and the certificate."""
+        ...
+
+    @property
+    def has_certificate(self) -> bool:
+        """Whether the device holds a certificate."""
+        ...
+
+
 @dataclass
 class SimulatedWifiDevice:
     """A Wi-Fi device in set-up mode, as its local RPC API shows it.
@@ -166,6 +188,9 @@ class SimulatedWifiDevice:
     sta: StaConfig = field(default_factory=StaConfig)
     sta_applied_at: float | None = None
     counters: DeviceCounters = field(default_factory=DeviceCounters)
+    client_identity: ClientIdentity | None = None
+    """The device's TLS client identity, for devices registered with a cloud by CSR
+    (`Shelly.GetTLSClientCSR`, `Shelly.PutTLSClientCert`); None: the device has none."""
 
     def __post_init__(self) -> None:
         if not self.mac:
@@ -214,7 +239,8 @@ class SimulatedWifiDevice:
         return True
 
     def factory_reset(self) -> None:
-        """Forget the station configuration and go back to set-up mode."""
+        """Forget the station configuration and the TLS client identity, and go back to
+        set-up mode."""
         self.counters.factory_resets += 1
         self._enter_setup_mode()
 
@@ -228,6 +254,8 @@ class SimulatedWifiDevice:
         self.ap_enabled = True
         self.sta = StaConfig()
         self.sta_applied_at = None
+        if self.client_identity is not None:
+            self.client_identity.factory_reset()
 
     def wifi_status(self, now: float, networks: Mapping[str, str]) -> WifiStatus:
         """Where the join stands at `now`, given the networks in range (ssid → passphrase).
@@ -275,4 +303,9 @@ class SimulatedWifiDevice:
             },
             "counters": self.counters.as_dict(),
             "faults": self.faults.model_dump(),
+            "tls_client": (
+                None
+                if self.client_identity is None
+                else {"has_certificate": self.client_identity.has_certificate}
+            ),
         }

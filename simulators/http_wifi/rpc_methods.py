@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 from enum import IntEnum
 
-from simulators.http_wifi.device import SimulatedWifiDevice, StaConfig
+from simulators.http_wifi.device import ClientIdentity, SimulatedWifiDevice, StaConfig
 from simulators.http_wifi.fleet import WifiDeviceFleet
 
 logger = logging.getLogger("devprov.simulators.http_wifi")
@@ -144,6 +144,34 @@ def _factory_reset(device: SimulatedWifiDevice, _: WifiDeviceFleet, __: Params) 
     return None
 
 
+def _identity_of(device: SimulatedWifiDevice, method: str) -> ClientIdentity:
+    if device.client_identity is None:
+        # A device without a TLS client identity has no such method.
+        raise RpcError(RpcErrorCode.NOT_FOUND, f"No handler for {method}")
+    return device.client_identity
+
+
+def _get_tls_client_csr(device: SimulatedWifiDevice, _: WifiDeviceFleet, __: Params) -> object:
+    """devprov extension: the device makes its key on the first call, keeps it, and
+    answers a CSR for it; the key never leaves the device."""
+    identity = _identity_of(device, "Shelly.GetTLSClientCSR")
+    logger.info("device %s: CSR for its TLS client key requested", device.device_id)
+    return {"csr": identity.certificate_signing_request()}
+
+
+def _put_tls_client_cert(device: SimulatedWifiDevice, _: WifiDeviceFleet, params: Params) -> object:
+    identity = _identity_of(device, "Shelly.PutTLSClientCert")
+    data = params.get("data")
+    if not isinstance(data, str) or not data:
+        raise _invalid("'data' must be the certificate, PEM")
+    try:
+        identity.receive_certificate(data)
+    except ValueError as error:
+        raise _invalid(f"'data': {error}") from None
+    logger.info("device %s: TLS client certificate stored", device.device_id)
+    return {"len": len(data)}
+
+
 _METHODS: dict[str, tuple[str, Method]] = {
     name.lower(): (name, method)
     for name, method in [
@@ -152,6 +180,8 @@ _METHODS: dict[str, tuple[str, Method]] = {
         ("WiFi.GetConfig", _wifi_get_config),
         ("WiFi.SetConfig", _wifi_set_config),
         ("WiFi.GetStatus", _wifi_get_status),
+        ("Shelly.GetTLSClientCSR", _get_tls_client_csr),
+        ("Shelly.PutTLSClientCert", _put_tls_client_cert),
     ]
 }
 

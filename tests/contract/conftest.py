@@ -14,6 +14,12 @@ from simulators.http_wifi import (
     WifiDeviceFleet,
     start_simulator,
 )
+from tests.aws_fixtures import (  # noqa: F401  (fixtures of the AWS IoT contract tests)
+    aws_env,
+    fault_proxy,
+    moto_iot,
+    sdk_session,
+)
 from tests.ble_fixtures import (  # noqa: F401  (fixtures of the BLE contract tests)
     ble_radio,
     ble_stack,

@@ -51,7 +51,7 @@ async def test_the_cli_provisions_every_example_device_of_every_strategy(
         assert code == 0, (request_file.name, err)
         assert "SUCCEEDED" in err
         strategies.add(err.split("strategy ", 1)[1].split()[0])
-    assert strategies == {"http-wifi", "improv-ble", "zigbee", "wifi-cloud"}
+    assert strategies == {"http-wifi", "improv-ble", "zigbee", "wifi-cloud", "wifi-aws-iot"}
 
     code, out, _ = await devprov(stack, "runs", "show", EXAMPLES[0].stem, "--json")
     assert code == 0

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiobotocore.session import AioSession
 
+from simulators.aws_iot import (
+    AWS_EXAMPLE_DEVICE,
+    LOCAL_ACCESS_KEY_ID,
+    LOCAL_REGION,
+    LOCAL_SECRET_ACCESS_KEY,
+)
 from tests.integration.test_secret_scan import spellings
 from tests.network import free_port
 from tests.sse import read_events
@@ -42,6 +49,7 @@ class Stack:
         "DEVPROV_SDK_METRICS_PORT",
         "DEVPROV_CODEC_PORT",
         "DEVPROV_CLOUD_PORT",
+        "DEVPROV_AWS_LOCAL_PORT",
     )
 
     def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
@@ -146,6 +154,7 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
         states = [event["state"] for event in events]
         assert states[-1] == "SUCCEEDED", (request_file.name, states)
         assert {"DETECTING", "PRE_CHECK", "PROVISIONING", "CONFIRMING"} <= set(states)
+    await assert_the_local_aws_holds_the_aws_example(stack, banner)
 
     device_id = EXAMPLES[0].stem
     listed = subprocess.run(
@@ -250,6 +259,26 @@ def example_secrets() -> set[str]:
     return found
 
 
+async def assert_the_local_aws_holds_the_aws_example(stack: Stack, banner: str) -> None:
+    """The banner names the local AWS on a line of its own, and that AWS lists the AWS
+    example's thing with an ACTIVE certificate attached (asked with the SDK, not devprov)."""
+    aws_url = f"http://127.0.0.1:{stack.env['DEVPROV_AWS_LOCAL_PORT']}"
+    assert any("AWS" in line and aws_url in line for line in banner.splitlines()), banner
+    async with AioSession().create_client(
+        "iot",
+        region_name=LOCAL_REGION,
+        endpoint_url=aws_url,
+        aws_access_key_id=LOCAL_ACCESS_KEY_ID,
+        aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
+    ) as iot:
+        listed = [t["thingName"] for t in (await iot.list_things())["things"]]
+        assert listed == [AWS_EXAMPLE_DEVICE]
+        [principal] = (await iot.list_thing_principals(thingName=AWS_EXAMPLE_DEVICE))["principals"]
+        certificate_id = principal.rpartition("/")[2]
+        described = await iot.describe_certificate(certificateId=certificate_id)
+        assert described["certificateDescription"]["status"] == "ACTIVE"
+
+
 def assert_no_secret_in_clear(stack: Stack, metrics: str) -> None:
     """The secret scan: raw histories (read without the codec), audit log, metrics."""
     raw_histories = []
@@ -278,6 +307,7 @@ def assert_no_secret_in_clear(stack: Stack, metrics: str) -> None:
     }
     secrets = example_secrets()
     assert len(secrets) >= 2
+    secrets.add(LOCAL_SECRET_ACCESS_KEY)  # the AWS SDK's, in the stack's environment
     for secret in secrets:
         for name, text in surfaces.items():
             for form in spellings(secret):

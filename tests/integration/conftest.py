@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import httpx
 import pytest
@@ -28,6 +29,12 @@ from simulators.http_wifi import (
 )
 from simulators.vendor_cloud import DEV_API_KEY, DEV_CLAIM_TOKEN
 from strategies.catalog import build_registry
+from tests.aws_fixtures import (  # noqa: F401  (fixtures of the AWS IoT pipeline tests)
+    aws_env,
+    fault_proxy,
+    moto_iot,
+    sdk_session,
+)
 from tests.ble_fixtures import (  # noqa: F401  (fixtures of the Improv BLE pipeline tests)
     ble_radio,
     improv_fleet,
@@ -108,6 +115,32 @@ async def serve_cloud_pipeline(
                 )
     finally:
         await simulator.close()
+
+
+class Everything(logging.Handler):
+    """Keeps every log record, formatted, for a secret scan."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.text: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.text.append(self.format(record))
+
+
+@pytest.fixture
+def logs() -> Iterator[Everything]:
+    """Every record any logger writes during the test, DEBUG included."""
+    handler = Everything()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
 
 
 @pytest.fixture

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
-from collections.abc import Iterator
 
-import pytest
 from google.protobuf import json_format
 from temporalio.client import Client
 
 from simulators.http_wifi import SimulatedWifiDevice
-from tests.integration.conftest import NETWORK, ApiClient, request_body
+from tests.integration.conftest import NETWORK, ApiClient, Everything, request_body
 from tests.sse import parse_sse
 
 SECRET = "scan-me-if-you-can-8d1f27"
@@ -26,29 +23,6 @@ def spellings(secret: str) -> list[str]:
         encoded = base64.b64encode(b"x" * shift + raw).decode()
         forms.append(encoded[4 * ((shift + 2) // 3) : -4])
     return forms
-
-
-class Everything(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.text: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.text.append(self.format(record))
-
-
-@pytest.fixture
-def logs() -> Iterator[Everything]:
-    handler = Everything()
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
 
 
 async def test_passphrase_appears_nowhere_in_clear(

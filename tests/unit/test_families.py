@@ -23,7 +23,7 @@ from strategies.http_wifi import HttpWifiStrategy
 from worker.families import central_activities, edge_capabilities, selected_capabilities
 from workflows.catalog import strategy_workflows
 
-SHIPPED = ["wifi-cloud", "http-wifi", "improv-ble", "zigbee"]
+SHIPPED = ["wifi-aws-iot", "wifi-cloud", "http-wifi", "improv-ble", "zigbee"]
 SHARED_PREFIXES = ("ZIGBEE_", "BLE_", "IMPROV_", "CLOUD_")
 
 
@@ -46,6 +46,7 @@ def test_the_registry_serves_every_installed_family() -> None:
 
 def test_the_central_workers_run_every_familys_workflow() -> None:
     assert {w.__name__ for w in strategy_workflows()} == {
+        "WifiAwsIotProvisioningWorkflow",
         "WifiCloudProvisioningWorkflow",
         "HttpWifiProvisioningWorkflow",
         "ImprovBleProvisioningWorkflow",
@@ -54,8 +55,8 @@ def test_the_central_workers_run_every_familys_workflow() -> None:
 
 
 def test_edge_capabilities_and_central_activities_come_from_the_wiring() -> None:
-    assert sorted(edge_capabilities()) == ["http-wifi", "improv-ble", "zigbee"]
-    assert sorted(central_activities()) == ["wifi-cloud"]
+    assert sorted(edge_capabilities()) == ["http-wifi", "improv-ble", "wifi-aws-iot", "zigbee"]
+    assert sorted(central_activities()) == ["wifi-aws-iot", "wifi-cloud"]
 
 
 def test_a_gateway_hosts_the_capabilities_it_names() -> None:

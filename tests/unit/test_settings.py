@@ -62,6 +62,19 @@ EVERY_VARIABLE = {
     "DEVPROV_CLOUD_PORT": ("cloud.port", "9092", 9092),
     "DEVPROV_CLOUD_API_KEY": ("cloud.api_key", "cloud-key", None),
     "DEVPROV_CLOUD_CLAIM_TOKEN": ("cloud.claim_token", "claim", None),
+    "DEVPROV_AWS_IOT_POLICY_TEMPLATE": (
+        "aws_iot.policy_template",
+        "iot-{tenant}-things",
+        None,
+    ),
+    "DEVPROV_AWS_IOT_THING_TYPE": ("aws_iot.thing_type", "smart-plug", None),
+    "DEVPROV_AWS_IOT_THING_GROUP_PREFIX": ("aws_iot.thing_group_prefix", "site-", None),
+    "DEVPROV_AWS_IOT_MATCH_CERTIFICATE_SUBJECT": (
+        "aws_iot.match_certificate_subject",
+        "true",
+        True,
+    ),
+    "DEVPROV_AWS_LOCAL_PORT": ("aws_iot.local_port", "9094", 9094),
     "DEVPROV_CODEC_KEYS": ("codec.keys", "k1:AAAA", None),
     "DEVPROV_CODEC_KEY_FILE": ("codec.key_file", "/etc/codec-keys", Path("/etc/codec-keys")),
     "DEVPROV_CODEC_PORT": ("codec.port", "9096", 9096),
@@ -89,6 +102,19 @@ def test_every_variable_of_the_configuration_guide_is_covered() -> None:
     guide = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
     for variable in EVERY_VARIABLE:
         assert f"`{variable}`" in guide, variable
+
+
+def test_the_aws_iot_policy_is_named_per_tenant() -> None:
+    settings = Settings.from_env({"DEVPROV_AWS_IOT_POLICY_TEMPLATE": "iot-{tenant}-things"})
+
+    assert settings.aws_iot.policy_for("acme") == "iot-acme-things"
+    assert Settings().aws_iot.policy_for("default") == "devprov-default-devices"
+
+
+@pytest.mark.parametrize("template", ["iot-{site}", "iot {tenant}", "iot-{tenant"])
+def test_a_policy_template_that_cannot_name_a_policy_is_refused(template: str) -> None:
+    with pytest.raises(SettingsError, match="DEVPROV_AWS_IOT_POLICY_TEMPLATE"):
+        Settings.from_env({"DEVPROV_AWS_IOT_POLICY_TEMPLATE": template})
 
 
 def test_a_capacity_above_65535_is_a_capacity_not_a_port() -> None:

@@ -25,6 +25,7 @@ def test_every_strategy_has_committed_histories() -> None:
         "improv-ble-happy-button",
         "zigbee-happy",
         "wifi-cloud-happy",
+        "wifi-aws-iot-happy",
         "fleet-cancelled",
     } <= names
 

@@ -65,15 +65,20 @@ class EdgeContext:
         return host_task_queue(self.site, self.host)
 
     def outbound_policy(self) -> OutboundPolicy:
-        """Where this gateway's HTTP clients may go (`DEVPROV_EDGE_OUTBOUND`).
+        """Where this gateway's HTTP clients may go (`DEVPROV_EDGE_OUTBOUND`)."""
+        return outbound_policy(self.settings)
 
-        Raises:
-            ConfigurationError: the allow-list does not parse.
-        """
-        try:
-            return OutboundPolicy.parse(self.settings.edge.outbound)
-        except ValueError as error:
-            raise ConfigurationError(f"DEVPROV_EDGE_OUTBOUND: {error}") from None
+
+def outbound_policy(settings: Settings) -> OutboundPolicy:
+    """Where a gateway's HTTP clients may go (`DEVPROV_EDGE_OUTBOUND`).
+
+    Raises:
+        ConfigurationError: the allow-list does not parse.
+    """
+    try:
+        return OutboundPolicy.parse(settings.edge.outbound)
+    except ValueError as error:
+        raise ConfigurationError(f"DEVPROV_EDGE_OUTBOUND: {error}") from None
 
 
 EdgeCapability = Callable[[EdgeContext], AbstractAsyncContextManager[list[object]]]

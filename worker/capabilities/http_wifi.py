@@ -7,18 +7,23 @@ from collections.abc import AsyncIterator
 
 from activities.http_wifi import HttpWifiActivities
 from adapters.http_wifi import ShellyRpcAdapter
-from worker.capabilities.contract import EdgeContext
+from config.settings import Settings
+from worker.capabilities.contract import EdgeContext, outbound_policy
+
+
+@contextlib.asynccontextmanager
+async def shelly_rpc_adapter(settings: Settings) -> AsyncIterator[ShellyRpcAdapter]:
+    """The local HTTP RPC API of the site's devices, over a client closed on exit that
+    goes only where the site allows (`DEVPROV_EDGE_OUTBOUND`), never through a proxy."""
+    timeout = settings.http_wifi.timeout_seconds
+    async with outbound_policy(settings).client(timeout=timeout) as http:
+        yield ShellyRpcAdapter(
+            http, address_template=settings.http_device_address_template, timeout=timeout
+        )
 
 
 @contextlib.asynccontextmanager
 async def http_wifi_capability(context: EdgeContext) -> AsyncIterator[list[object]]:
     """Wi-Fi devices with a local HTTP RPC API, reached over the site's LAN."""
-    settings = context.settings
-    # Only where the site allows; never through a proxy set for the internet.
-    async with context.outbound_policy().client(timeout=settings.http_wifi.timeout_seconds) as http:
-        adapter = ShellyRpcAdapter(
-            http,
-            address_template=settings.http_device_address_template,
-            timeout=settings.http_wifi.timeout_seconds,
-        )
+    async with shelly_rpc_adapter(context.settings) as adapter:
         yield HttpWifiActivities(adapter).all()

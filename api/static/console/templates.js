@@ -40,4 +40,13 @@ export const TEMPLATES = [
     },
     ssid: "devprov-lab",
   },
+  {
+    name: "Wi-Fi relay registered with AWS IoT Core",
+    device_id: "shelly-plus1-aws-hall",
+    device: {
+      type: "wifi-relay", vendor: "shelly", model: "SNSW-001X16EU",
+      capabilities: ["wifi", "http-rpc", "aws-iot"], site: "local",
+    },
+    ssid: "devprov-lab",
+  },
 ];

@@ -7,72 +7,19 @@ through a separate client that talks to moto directly.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import pytest
 from aiobotocore.session import AioSession
 
 from adapters.aws_iot import AwsIotAdapter, AwsIotSettings, open_aws_iot_adapter
-from simulators.aws_iot import (
-    LOCAL_REGION,
-    AwsFaultProxy,
-    AwsOperationResolver,
-    LocalAws,
-    SimulatedAwsIotDevice,
-    start_aws_fault_proxy,
-    start_local_aws,
-)
-from tests.contract.aws_iot.helpers import (
-    ACCESS_KEY_ID,
-    DEVICE_ID,
-    POLICY,
-    POLICY_DOCUMENT,
-    SECRET_ACCESS_KEY,
-)
+from simulators.aws_iot import LOCAL_REGION, AwsFaultProxy, LocalAws, SimulatedAwsIotDevice
+from tests.contract.aws_iot.helpers import DEVICE_ID, POLICY, POLICY_DOCUMENT
 
 if TYPE_CHECKING:
     from types_aiobotocore_iot import IoTClient
     from types_aiobotocore_iot_data import IoTDataPlaneClient
-
-
-@pytest.fixture(scope="module")
-def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
-    """moto's server on a free loopback port, and an environment that names only it (no
-    profile, no roles), for the module; both undone after it."""
-    files = tmp_path_factory.mktemp("aws")
-    running = start_local_aws()
-    try:
-        with pytest.MonkeyPatch.context() as env:
-            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
-                env.delenv(name, raising=False)
-            env.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-            env.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
-            env.setenv("AWS_DEFAULT_REGION", LOCAL_REGION)
-            env.setenv("AWS_CONFIG_FILE", str(files / "config"))
-            env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(files / "credentials"))
-            env.setenv("AWS_EC2_METADATA_DISABLED", "true")
-            # The adapter must make one attempt per call whatever the environment asks.
-            env.setenv("AWS_MAX_ATTEMPTS", "5")
-            env.setenv("AWS_RETRY_MODE", "standard")
-            yield running
-    finally:
-        running.close()
-
-
-@pytest.fixture(scope="module")
-def sdk_session(aws_env: LocalAws) -> AioSession:
-    """One session for the module's clients: it loads the SDK's service models once."""
-    return AioSession()
-
-
-@pytest.fixture(scope="module")
-async def fault_proxy(aws_env: LocalAws) -> AsyncIterator[AwsFaultProxy]:
-    proxy = await start_aws_fault_proxy(aws_env.url, resolver=AwsOperationResolver())
-    try:
-        yield proxy
-    finally:
-        await proxy.close()
 
 
 @pytest.fixture(autouse=True)
@@ -104,15 +51,6 @@ async def aws_adapter(
         env.setenv("AWS_ENDPOINT_URL_IOT_DATA_PLANE", fault_proxy.url)
         async with open_aws_iot_adapter(aws_settings, session=sdk_session) as adapter:
             yield adapter
-
-
-@pytest.fixture(scope="module")
-async def moto_iot(aws_env: LocalAws, sdk_session: AioSession) -> AsyncIterator[IoTClient]:
-    """A separate client that sees what moto holds, past the fault proxy."""
-    async with sdk_session.create_client(
-        "iot", region_name=LOCAL_REGION, endpoint_url=aws_env.url
-    ) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

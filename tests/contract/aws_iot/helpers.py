@@ -7,9 +7,6 @@ from datetime import UTC, datetime, timedelta
 from domain.aws_iot import AwsThingRegistrationRequest
 from simulators.aws_iot import SimulatedAwsIotDevice
 
-ACCESS_KEY_ID = "AKIATESTDEVPROV0000"
-SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/devprovTESTsecretKEY"  # what must never leak
-SESSION_TOKEN = "IQoJb3JpZ2luX2VjEDevprovTESTsessionTOKEN0123456789"  # nor this
 POLICY = "tenant-acme-devices"
 SITE = "lab"
 GROUP = f"devprov-site-{SITE}"

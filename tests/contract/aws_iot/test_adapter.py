@@ -26,13 +26,12 @@ from adapters.vendor_cloud.errors import (
 )
 from domain.errors import ErrorCode
 from simulators.aws_iot import AwsFaultProxy, FaultKind, LocalAws, SimulatedAwsIotDevice
+from tests.aws_fixtures import SECRET_ACCESS_KEY, SESSION_TOKEN
 from tests.contract.aws_iot.helpers import (
     DEVICE_ID,
     GROUP,
     POLICY,
     RUN_ID,
-    SECRET_ACCESS_KEY,
-    SESSION_TOKEN,
     registration_request,
 )
 

@@ -1,0 +1,92 @@
+"""A composite family with AWS IoT Core as its cloud: a Wi-Fi device set up over its local
+HTTP API, then registered as an AWS IoT thing from a CSR the device makes (its key never
+leaves it), and confirmed when the device reports its network in its thing shadow.
+
+The `wifi-cloud` family does the same with devprov's own simulated vendor cloud; this one
+talks to AWS through the official SDK (`adapters/aws_iot/`). See docs/vendor-cloud.md.
+"""
+
+from __future__ import annotations
+
+import re
+
+from domain.activity_io import ClientCertificateDelivery
+from domain.aws_iot import (
+    THING_NAME_PATTERN,
+    AwsIotRunRegistration,
+    AwsThingRegistration,
+    AwsThingRemoval,
+    ShadowNetworkCheck,
+    ShadowNetworkReport,
+)
+from domain.device import DeviceDescriptor
+from domain.facts import DetectedDevice
+from strategies.activity_contract import ActivityContract
+from strategies.base import Placement, PreCheckVerdict, StrategySpec
+from strategies.family import DeviceFamily
+from strategies.http_wifi import HttpWifiStrategy
+
+WIFI_AWS_IOT_SPEC = StrategySpec(
+    name="wifi-aws-iot",
+    workflow="WifiAwsIotProvisioning",
+    description=(
+        "HTTP Wi-Fi set-up, then AWS IoT Core registration from the device's own CSR "
+        "(thing, certificate, the tenant's policy, site group), confirmed by the network "
+        "the device reports in its thing shadow."
+    ),
+    required_capabilities=frozenset({"wifi", "http-rpc", "aws-iot"}),
+    requires_network=True,
+    placement=Placement.EDGE,
+)
+
+_THING_NAME = re.compile(THING_NAME_PATTERN)
+
+
+class WifiAwsIotStrategy(HttpWifiStrategy):
+    """The HTTP Wi-Fi device rules, and a device id that can be an AWS IoT thing name."""
+
+    spec = WIFI_AWS_IOT_SPEC
+
+    def pre_check(self, device: DeviceDescriptor, found: DetectedDevice) -> PreCheckVerdict:
+        verdict = super().pre_check(device, found)
+        if _THING_NAME.match(device.device_id):
+            return verdict
+        return PreCheckVerdict(
+            [
+                *verdict.reasons,
+                f"device id '{device.device_id}' cannot be an AWS IoT thing name "
+                "(letters, digits, ':', '_' and '-' only)",
+            ]
+        )
+
+
+class WifiAwsIotActivity:
+    """Activities of the AWS IoT steps: the device's side on the site's edge, AWS's on the
+    central workers."""
+
+    DEVICE_CSR = ActivityContract("aws_iot.device_csr", DeviceDescriptor, str)
+    """Edge: the device makes (or keeps) its key pair and answers a CSR for it."""
+    DELIVER_CERTIFICATE = ActivityContract(
+        "aws_iot.deliver_certificate", ClientCertificateDelivery, type(None)
+    )
+    """Edge: the device stores the certificate AWS signed."""
+    REGISTER_THING = ActivityContract(
+        "aws_iot.register_thing", AwsIotRunRegistration, AwsThingRegistration
+    )
+    CONFIRM_SHADOW = ActivityContract(
+        "aws_iot.confirm_shadow", ShadowNetworkCheck, ShadowNetworkReport
+    )
+    REMOVE_THING = ActivityContract("aws_iot.remove_thing", AwsIotRunRegistration, AwsThingRemoval)
+
+
+WIFI_AWS_IOT_FAMILY = DeviceFamily(
+    name="wifi-aws-iot",
+    strategy=WifiAwsIotStrategy,
+    workflow="workflows.wifi_aws_iot:WifiAwsIotProvisioningWorkflow",
+    wiring="worker.families.wifi_aws_iot:WIRING",
+    # Before http-wifi, whose capabilities it extends.
+    selection_order=50,
+    # It reports the vendor-cloud codes (CLOUD_*), which the catalogue lists under
+    # wifi-cloud, the family that introduced them: a code has one owner there.
+)
+"""The `wifi-aws-iot` family's descriptor (entry point `devprov.families:wifi-aws-iot`)."""
