@@ -75,5 +75,7 @@ NOT_IN_SDK = {
     "metrics": "Prometheus scrapes it",
     "console": "HTML for browsers",
     "consoleConfig": "for the web console",
+    "issueStreamTicket": "for browsers; the SDK sends its key in the stream's header",
+    "issueFleetStreamTicket": "for browsers; the SDK sends its key in the stream's header",
 }
 """Operations of the API the SDK leaves out on purpose, and why."""

@@ -66,7 +66,7 @@ class RemoveFromCloud:
 
 
 async def _hostile(request: web.Request) -> web.Response:
-    """A cloud whose 503s carry megabytes of text the adapter quotes."""
+    """A cloud whose 503s carry megabytes of text."""
     body = {"error": "e" * 1_000_000, "message": "overloaded " + "m" * 5_000_000}
     return web.Response(status=503, text=json.dumps(body), content_type="application/json")
 
@@ -168,6 +168,6 @@ async def test_a_cloud_answering_megabytes_gives_small_failures_that_keep_the_co
     previous, last = await run_compensation("hostile")
 
     assert previous.type == last.type == ErrorCode.CLOUD_UNAVAILABLE.value
-    assert "overloaded mmm" in last.message
-    assert last.message.endswith(" chars]")
-    assert len(last.details[0]["cloud_error"]) <= 64
+    # Bodies are capped: the flood is not read, the failure names the call and status.
+    assert last.message == "deregister_device: HTTP 503"
+    assert "cloud_error" not in last.details[0]

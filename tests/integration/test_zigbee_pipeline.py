@@ -391,7 +391,7 @@ async def test_a_request_without_the_ieee_address_is_refused(
 ) -> None:
     response = await api.post(
         f"/api/v1/devices/{plug.device_id}/provision",
-        json=api_body(plug, site, address="somewhere"),
+        json=api_body(plug, site, label="somewhere"),
     )
 
     assert response.status == 422

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from cli.__main__ import run as devprov
 from domain.states import ProvisioningState as S
+from tests.conftest import TEST_KEY_RING
 from tests.fakes import FakeWifiDevice
 from tests.workflows.helpers import http_wifi_run, network, new_device_id, start_run, wait_for_state
 from worker.workers import central_worker, edge_worker
@@ -105,6 +106,7 @@ async def test_devprov_runs_list_filters_by_state_and_site(
     monkeypatch.setitem(
         os.environ, "DEVPROV_TEMPORAL_ADDRESS", client.service_client.config.target_host
     )
+    monkeypatch.setitem(os.environ, "DEVPROV_CODEC_KEYS", TEST_KEY_RING.dump())
 
     status = await devprov(["runs", "list", "--state", "SUCCEEDED", "--site", site, "--json"])
 
