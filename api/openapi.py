@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of the API: pydantic schemas plus paths written once here.
+"""The OpenAPI 3.2 document of the API: pydantic schemas plus paths written once here.
 
 No maintained aiohttp OpenAPI generator supports aiohttp 3.14 with pydantic v2 (the
 aiohttp-apispec/aiohttp-pydantic lines are unmaintained or pydantic-v1 only), so the
@@ -15,9 +15,12 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from api.routes_runs import FILTER_VALUE_PATTERN
 from domain.api_models import (
     API_PREFIX,
+    FLEET_SSE_EVENT,
     PROBLEM_CONTENT_TYPE,
+    PROGRESS_SSE_EVENT,
     ConsoleConfig,
     DeviceSelection,
     FleetStatus,
@@ -64,6 +67,39 @@ JsonObject = dict[str, Any]
 
 def _content(media_type: str, schema: JsonObject) -> JsonObject:
     return {"content": {media_type: {"schema": schema}}}
+
+
+def _event_stream(event: str, payload: JsonObject) -> JsonObject:
+    """`text/event-stream` content, the OpenAPI 3.2 way: `itemSchema` is one event.
+
+    Each event is `event: <name>`, `id: <sequence>` and one `data` line: the payload's
+    JSON, described with `contentMediaType` and `contentSchema` so that a validator
+    (schemathesis) checks the JSON inside, not only that `data` is a string.
+    """
+    return {
+        "content": {
+            "text/event-stream": {
+                "itemSchema": {
+                    "type": "object",
+                    "required": ["event", "id", "data"],
+                    "properties": {
+                        "event": {"const": event},
+                        "id": {
+                            "type": "string",
+                            "pattern": "^[1-9][0-9]*$",
+                            "description": "The sequence; send it back as `Last-Event-ID`.",
+                        },
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": payload,
+                        },
+                    },
+                    "additionalProperties": False,
+                }
+            }
+        }
+    }
 
 
 class _Builder:
@@ -173,7 +209,7 @@ def _run_paths(b: _Builder) -> JsonObject:
                 "responses": {
                     "200": {
                         "description": "The event stream; each `data` is a StreamedEvent.",
-                        "content": {"text/event-stream": {"schema": b.ref(StreamedEvent)}},
+                        **_event_stream(PROGRESS_SSE_EVENT, b.ref(StreamedEvent)),
                     },
                     **stream_errors,
                     "404": not_found,
@@ -183,11 +219,28 @@ def _run_paths(b: _Builder) -> JsonObject:
         },
         f"{base}/ws": {
             "parameters": [_DEVICE_ID, *_LAST_EVENT_ID[1:]],
+            # The upgrade's request headers are described, not listed as parameters: they
+            # belong to the connection, and a client that sends them must speak WebSocket
+            # afterwards (a generic HTTP client such as schemathesis cannot).
             "get": {
                 "operationId": "streamProvisioningWebSocket",
                 "summary": "WebSocket of the run's progress (same payloads as SSE)",
+                "description": (
+                    "A WebSocket opening handshake (RFC 6455): `Connection: Upgrade`, "
+                    "`Upgrade: websocket`, `Sec-WebSocket-Version: 13` and a "
+                    "`Sec-WebSocket-Key`. After the 101, each text message is one "
+                    "StreamedEvent as JSON, oldest first; the server closes the socket "
+                    "after the terminal event. `last_event_id` resumes as on the SSE route."
+                ),
                 "responses": {
-                    "101": {"description": "Switching to WebSocket; JSON text messages."},
+                    "101": {
+                        "description": "Switching to WebSocket; JSON text messages.",
+                        "headers": {
+                            "Upgrade": {"schema": {"const": "websocket"}},
+                            "Connection": {"schema": {"type": "string"}},
+                            "Sec-WebSocket-Accept": {"schema": {"type": "string"}},
+                        },
+                    },
                     **stream_errors,
                     "400": b.problem(
                         "Not a WebSocket upgrade request, or `last_event_id` is not a "
@@ -271,15 +324,16 @@ def _other_paths(b: _Builder) -> JsonObject:
         **_content("application/json", {"type": "array", "items": b.ref(StrategyInfo)}),
     }
     plain = {"type": "object", "additionalProperties": {"type": "string"}}
-    text = {"type": "string", "maxLength": 64}
+    text = {"type": "string", "maxLength": 64, "pattern": FILTER_VALUE_PATTERN}
+    long_text = {**text, "maxLength": 128}
     run_filters = [
         {"name": "state", "in": "query", "schema": {"enum": [s.value for s in ProvisioningState]}},
         *(
             {"name": name, "in": "query", "schema": text}
             for name in ("strategy", "error_code", "site")
         ),
-        {"name": "device", "in": "query", "schema": {"type": "string", "maxLength": 128}},
-        {"name": "fleet", "in": "query", "schema": {"type": "string", "maxLength": 128}},
+        {"name": "device", "in": "query", "schema": long_text},
+        {"name": "fleet", "in": "query", "schema": long_text},
         {"name": "running", "in": "query", "schema": {"type": "boolean"}},
         {
             "name": "limit",
@@ -344,7 +398,7 @@ def _other_paths(b: _Builder) -> JsonObject:
             "get": {
                 "operationId": "openapi",
                 "summary": "This document",
-                "responses": {"200": {"description": "OpenAPI 3.1 document."}},
+                "responses": {"200": {"description": "OpenAPI 3.2 document."}},
             }
         },
         "/healthz": {
@@ -470,7 +524,7 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                 "responses": {
                     "200": {
                         "description": "An event stream of FleetSnapshot JSON.",
-                        "content": {"text/event-stream": {"schema": b.ref(FleetSnapshot)}},
+                        **_event_stream(FLEET_SSE_EVENT, b.ref(FleetSnapshot)),
                     },
                     "400": b.problem("`Last-Event-ID` is not a sequence number (INVALID_REQUEST)."),
                     "404": not_found,
@@ -527,10 +581,10 @@ def _fleet_paths(b: _Builder) -> JsonObject:
 
 @cache
 def openapi_document() -> JsonObject:
-    """The OpenAPI 3.1 document of the API."""
+    """The OpenAPI 3.2 document of the API."""
     builder = _Builder()
     return {
-        "openapi": "3.1.0",
+        "openapi": "3.2.0",
         "info": {
             "title": "devprov API",
             "version": "1.0.0",

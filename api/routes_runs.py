@@ -122,7 +122,7 @@ async def list_strategies(request: web.Request) -> web.Response:
 
 # No control character, quote or backslash: none is in an id, a site, a strategy or an
 # error code, and a NUL byte broke the visibility query on the SQLite store (a 503).
-_FILTER_VALUE = r"^[^\x00-\x1f\x7f\"'\\]*$"
+FILTER_VALUE_PATTERN = r"""^[^\x00-\x1f\x7f"'\\]*$"""
 
 
 class RunListQuery(BaseModel):
@@ -131,11 +131,11 @@ class RunListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: ProvisioningState | None = None
-    strategy: str | None = Field(default=None, max_length=64, pattern=_FILTER_VALUE)
-    error_code: str | None = Field(default=None, max_length=64, pattern=_FILTER_VALUE)
-    site: str | None = Field(default=None, max_length=64, pattern=_FILTER_VALUE)
-    device: str | None = Field(default=None, max_length=128, pattern=_FILTER_VALUE)
-    fleet: str | None = Field(default=None, max_length=128, pattern=_FILTER_VALUE)
+    strategy: str | None = Field(default=None, max_length=64, pattern=FILTER_VALUE_PATTERN)
+    error_code: str | None = Field(default=None, max_length=64, pattern=FILTER_VALUE_PATTERN)
+    site: str | None = Field(default=None, max_length=64, pattern=FILTER_VALUE_PATTERN)
+    device: str | None = Field(default=None, max_length=128, pattern=FILTER_VALUE_PATTERN)
+    fleet: str | None = Field(default=None, max_length=128, pattern=FILTER_VALUE_PATTERN)
     running: bool = False
     limit: int = Field(default=50, ge=1, le=MAX_RUNS)
 

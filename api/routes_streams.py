@@ -29,8 +29,20 @@ HTTP_CLIENT_CLOSED_REQUEST = 499
 
 
 def resume_after(request: web.Request) -> int:
-    """The sequence the client already has: `Last-Event-ID`, or `?last_event_id=`."""
-    raw = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "0"
+    """The sequence the client already has: `Last-Event-ID`, or `?last_event_id=`.
+
+    Each one given must be a sequence, even the query next to a header (which wins):
+    an empty or malformed value is refused rather than read as "from the start".
+    """
+    given = [
+        _sequence(raw)
+        for raw in (request.headers.get("Last-Event-ID"), request.query.get("last_event_id"))
+        if raw is not None
+    ]
+    return given[0] if given else 0
+
+
+def _sequence(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import schemathesis
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -27,7 +28,7 @@ async def test_openapi_document_describes_every_route(api: ApiClient) -> None:
     response = await api.get("/api/v1/openapi.json")
     document = await response.json()
 
-    assert document["openapi"].startswith("3.1")
+    assert document["openapi"].startswith("3.2")
     routes = {
         (route.resource.canonical, route.method.lower())
         for route in api.app.router.routes()
@@ -41,6 +42,31 @@ async def test_openapi_document_describes_every_route(api: ApiClient) -> None:
     }
     assert routes - documented == set()
     assert documented - routes == set()
+
+
+async def test_openapi_document_is_valid_against_the_openapi_meta_schema(api: ApiClient) -> None:
+    document = await (await api.get("/api/v1/openapi.json")).json()
+
+    # Raises on the first violation, e.g. `itemSchema` in a document that says 3.1.
+    schemathesis.openapi.from_dict(document).validate()
+
+
+async def test_event_streams_describe_each_event_with_its_json_payload(api: ApiClient) -> None:
+    document = await (await api.get("/api/v1/openapi.json")).json()
+    streams = {
+        "/api/v1/devices/{device_id}/provision/events": ("progress", "StreamedEvent"),
+        "/api/v1/fleets/{fleet_id}/provision/events": ("fleet-progress", "FleetSnapshot"),
+    }
+
+    for path, (event, payload) in streams.items():
+        media = document["paths"][path]["get"]["responses"]["200"]["content"]
+        item = media["text/event-stream"]["itemSchema"]
+        assert item["required"] == ["event", "id", "data"], path
+        assert item["properties"]["event"] == {"const": event}, path
+        data = item["properties"]["data"]
+        assert data["type"] == "string", path
+        assert data["contentMediaType"] == "application/json", path
+        assert data["contentSchema"] == {"$ref": f"#/components/schemas/{payload}"}, path
 
 
 async def test_openapi_references_resolve_to_component_schemas(api: ApiClient) -> None:

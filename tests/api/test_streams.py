@@ -129,8 +129,13 @@ async def test_websocket_of_a_device_without_run_is_404_before_upgrading(
         ("events", {"headers": {"Last-Event-ID": "abc"}}),
         ("events", {"headers": {"Last-Event-ID": "-1"}}),
         ("events", {"params": {"last_event_id": "null"}}),
+        # Present but empty: not a sequence either (browsers leave the header out).
+        ("events", {"headers": {"Last-Event-ID": ""}}),
+        # Both given: the header is used, and the query must be a sequence all the same.
+        ("events", {"headers": {"Last-Event-ID": "3"}, "params": {"last_event_id": "-1"}}),
         ("ws", {"params": {"last_event_id": "abc"}}),
         ("ws", {"params": {"last_event_id": "-3"}}),
+        ("ws", {"params": {"last_event_id": ""}}),
     ],
 )
 async def test_streams_reject_a_last_event_id_that_is_not_a_sequence(

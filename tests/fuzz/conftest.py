@@ -20,6 +20,10 @@ from strategies.catalog import build_registry
 from tests.conftest import start_dev_server
 from worker.workers import central_worker, edge_worker
 
+FINISHED_RUN_DEVICES = ("fuzz-finished", "fuzz-fleet-member")
+"""Simulated devices the fuzz test provisions to the end before schemathesis runs: one on
+its own, one as the only device of a fleet."""
+
 
 @pytest.fixture(scope="module")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
@@ -37,7 +41,12 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 async def live_api(temporal_client: Client, site: str) -> AsyncIterator[ApiServer]:
     """The API on a free loopback port, with workers, so started runs really run."""
     simulator = await start_simulator(
-        WifiDeviceFleet([SimulatedWifiDevice("fuzz-relay", join_delay=0.0)]), "127.0.0.1", 0
+        WifiDeviceFleet(
+            SimulatedWifiDevice(device_id, join_delay=0.0)
+            for device_id in ("fuzz-relay", *FINISHED_RUN_DEVICES)
+        ),
+        "127.0.0.1",
+        0,
     )
     queue = f"fuzz-{uuid.uuid4().hex[:8]}"
     try:

@@ -1,12 +1,16 @@
-"""Schemathesis checks of our own (loaded through `SCHEMATHESIS_HOOKS`)."""
+"""Schemathesis checks and hooks of our own (loaded through `SCHEMATHESIS_HOOKS`)."""
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 import schemathesis
 
 DOCUMENTED_UNAVAILABLE = '"code":"TEMPORAL_UNAVAILABLE"'
+STREAM_LOG = "DEVPROV_FUZZ_STREAM_LOG"
+"""Environment variable: the file `after_call` appends one line to per event stream read."""
 
 
 @schemathesis.check
@@ -24,3 +28,24 @@ def no_undocumented_server_error(ctx: Any, response: Any, case: Any) -> None:
             f"{case.method} {case.formatted_path} answered {response.status_code}: "
             f"{response.text[:300]}"
         )
+
+
+@schemathesis.hook
+def after_call(ctx: Any, case: Any, response: Any) -> None:
+    """Note each event stream schemathesis read and how many events it carried.
+
+    The fuzz test reads the notes to know that the streams' events were really checked,
+    not only their 404s.
+    """
+    path = os.environ.get(STREAM_LOG)
+    content_type = response.headers.get("content-type", [""])[0]
+    if path is None or not content_type.startswith("text/event-stream"):
+        return
+    lines = response.content.decode(errors="replace").splitlines()
+    note = {
+        "operation": case.operation.label,
+        "status": response.status_code,
+        "events": sum(line.startswith("data:") for line in lines),
+    }
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(note) + "\n")

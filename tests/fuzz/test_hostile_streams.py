@@ -1,8 +1,8 @@
 """Hand-written bad input on the event-stream routes (SSE and WebSocket), on a live API.
 
-Schemathesis leaves these routes out (see test_openapi_fuzzing.py); here each bad
-request is refused with a 4xx `application/problem+json` before any stream starts, and
-the API keeps answering afterwards.
+Schemathesis runs these routes too (test_openapi_fuzzing.py), with the values it
+generates; here each known bad request is refused with a 4xx `application/problem+json`
+before any stream starts, and the API keeps answering afterwards.
 """
 
 from __future__ import annotations
