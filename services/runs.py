@@ -267,7 +267,19 @@ class ProvisioningRuns:
             self._registry.get(run.strategy)
         except SelectionError as error:
             raise RequestNotServable(error.code, error.message, reasons=error.reasons()) from None
-        return await self._start(run, description.workflow_type)
+        try:
+            return await self._start(run, description.workflow_type)
+        except RunConflict as conflict:
+            if conflict.code is not ErrorCode.RUN_IN_PROGRESS:
+                raise
+            # Another retry started the new run since the describe above (explorer
+            # finding 1989486353/0: two retries 40 ms apart): this one lands on a run
+            # in flight that waits for nothing, as if it had come a moment later.
+            raise RunConflict(
+                ErrorCode.RUN_NOT_WAITING,
+                f"a new run of device '{device_id}' has just started; it is not waiting "
+                "for a retry",
+            ) from None
 
     async def cancel(self, device_id: str) -> ProgressSnapshot:
         """Request cancellation; the run rolls the device back and ends.
