@@ -128,6 +128,11 @@ def provision_body(
     return body
 
 
+def bearer(key: str) -> dict[str, str]:
+    """The header that presents an API key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
 def run_path(device_id: str, action: str = "") -> str:
     """Path of the run of `device_id`, or of one of its actions."""
     base = f"/api/v1/devices/{device_id}/provision"

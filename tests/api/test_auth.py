@@ -12,17 +12,13 @@ from aiohttp import web
 
 from api.app import ApiDependencies, create_app
 from api.auth import AuthConfig, KeyLimits, KeyStore, Scope, new_key
-from tests.api.conftest import ApiClient, provision_body, run_path, wait_for_state
+from tests.api.conftest import ApiClient, bearer, provision_body, run_path, wait_for_state
 from tests.fakes import FakeWifiDevice
 
 ADMIN_A, ADMIN_A_STORED = new_key("tenant-a", [Scope.ADMIN], key_id="admina")
 READER_A, READER_A_STORED = new_key("tenant-a", [Scope.READ], key_id="readera")
 ADMIN_B, ADMIN_B_STORED = new_key("tenant-b", [Scope.ADMIN], key_id="adminb")
 WRONG = ADMIN_A[:-4] + "xxxx"
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture

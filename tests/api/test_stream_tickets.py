@@ -9,15 +9,11 @@ import pytest
 
 from api.app import ApiDependencies, create_app
 from api.auth import AuthConfig, KeyStore, Scope, new_key
-from tests.api.conftest import ApiClient, provision_body, run_path
+from tests.api.conftest import ApiClient, bearer, provision_body, run_path
 from tests.fakes import FakeWifiDevice
 
 READER, READER_STORED = new_key("tenant-a", [Scope.READ, Scope.PROVISION], key_id="readera")
 OTHER, OTHER_STORED = new_key("tenant-b", [Scope.ADMIN], key_id="adminb")
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture
