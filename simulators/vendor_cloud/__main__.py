@@ -12,15 +12,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
+from collections.abc import Mapping
 
 from simulators.vendor_cloud.config import (
     DEFAULT_POLICY,
-    DEV_API_KEY,
-    DEV_CLAIM_TOKEN,
     CloudConfig,
     QuotaConfig,
+    SimulatedCloudSettings,
 )
 from simulators.vendor_cloud.server import start_cloud_simulator
 
@@ -46,12 +45,13 @@ def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def config_from(args: argparse.Namespace, env: dict[str, str]) -> CloudConfig:
-    """The cloud's configuration from the command line and the environment."""
-    claims = [t.strip() for t in env.get("DEVPROV_CLOUD_CLAIM_TOKENS", "").split(",") if t.strip()]
+def config_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> CloudConfig:
+    """The cloud's configuration from the command line and the environment (default:
+    the process's)."""
+    settings = SimulatedCloudSettings.from_env(env)
     return CloudConfig(
-        api_keys={env.get("DEVPROV_CLOUD_API_KEY") or DEV_API_KEY: "devprov"},
-        claim_tokens=frozenset(claims or [DEV_CLAIM_TOKEN]),
+        api_keys={settings.api_key: "devprov"},
+        claim_tokens=settings.accepted_claims(),
         policies=frozenset({DEFAULT_POLICY}),
         quota=QuotaConfig(global_per_second=args.quota, client_per_second=args.client_quota),
         auto_checkin_delay=args.auto_checkin_delay if args.auto_checkin_delay >= 0 else None,
@@ -64,7 +64,7 @@ async def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    running = await start_cloud_simulator(config_from(args, dict(os.environ)), args.host, args.port)
+    running = await start_cloud_simulator(config_from(args), args.host, args.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -6,6 +6,9 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import SettingsConfigDict
+
+from config.settings import EnvSettings, NameList
 
 DEV_API_KEY = "devprov-cloud-dev-key"
 """API key of the embedded default (client `devprov`); a development value, not a secret."""
@@ -15,6 +18,22 @@ DEV_CLAIM_TOKEN = "devprov-fleet-claim-dev"
 
 DEFAULT_POLICY = "devprov-device"
 """The policy the embedded default knows."""
+
+
+class SimulatedCloudSettings(EnvSettings):
+    """What `python -m simulators.vendor_cloud` accepts (`DEVPROV_CLOUD_*`): the same
+    variables as the central workers' `CloudSettings`, seen from the cloud's side."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_CLOUD_")
+
+    api_key: str = DEV_API_KEY
+    """The API key the cloud accepts (of client `devprov`)."""
+    claim_tokens: NameList = ()
+    """Fleet claim tokens the cloud accepts, comma-separated (empty: `DEV_CLAIM_TOKEN`)."""
+
+    def accepted_claims(self) -> frozenset[str]:
+        """The claim tokens to accept: those configured, else the development one."""
+        return frozenset(self.claim_tokens or (DEV_CLAIM_TOKEN,))
 
 
 class Endpoint(StrEnum):

@@ -511,3 +511,12 @@ def test_command_line_takes_secrets_from_the_environment() -> None:
     assert config.api_keys == {"k": "devprov"}
     assert config.claim_tokens == frozenset({"a", "b"})
     assert config.auto_checkin_delay == 1.0
+
+
+def test_command_line_with_an_empty_claim_list_accepts_the_development_claim() -> None:
+    args = argparse.Namespace(quota=None, client_quota=None, auto_checkin_delay=1.0)
+
+    config = config_from(args, {"DEVPROV_CLOUD_API_KEY": "", "DEVPROV_CLOUD_CLAIM_TOKENS": " , "})
+
+    assert config.api_keys == {DEV_API_KEY: "devprov"}
+    assert config.claim_tokens == frozenset({DEV_CLAIM_TOKEN})
