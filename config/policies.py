@@ -1,9 +1,18 @@
-"""Loading step policies from the TOML file and environment overrides."""
+"""Resolving step policies: shared defaults, each family's own, then the operator's.
+
+A run of strategy `name` starts with, field by field, the later winning:
+
+1. `[defaults]` of the policy file: the packaged `defaults.toml`, or the file
+   `DEVPROV_POLICY_FILE` names, with `DEVPROV_POLICY__DEFAULTS__...` variables;
+2. the policies its family's descriptor declares (`DeviceFamily.policy`);
+3. `[strategies.<name>]` of the policy file, with `DEVPROV_POLICY__STRATEGIES__...`
+   variables.
+"""
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,7 +21,8 @@ from pydantic import ValidationError
 
 from config.durations import parse_duration
 from config.settings import PolicySettings
-from domain.policies import LifecyclePolicy
+from domain.policies import LifecyclePolicy, PolicySection
+from strategies.family import DeviceFamily, installed_families
 
 ENV_PREFIX = "DEVPROV_POLICY__"
 _DURATION_FIELDS = {
@@ -86,24 +96,46 @@ def _env_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
     return tree
 
 
-class PolicyBook:
-    """Every strategy's lifecycle policy, resolved from configuration."""
+def _plain(section: Mapping[Any, Any]) -> dict[str, Any]:
+    """A family's policy section as the file's sections are: string keys all the way."""
+    return {
+        str(key): _plain(value) if isinstance(value, Mapping) else value
+        for key, value in section.items()
+    }
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
+
+class PolicyBook:
+    """Every strategy's lifecycle policy, resolved from configuration.
+
+    Args:
+        raw: The policy file's tree (`defaults`, `strategies`), overrides merged in.
+        families: Each family's own policy section, by family name.
+    """
+
+    def __init__(
+        self, raw: Mapping[str, Any], families: Mapping[str, PolicySection] | None = None
+    ) -> None:
         unknown = set(raw) - {"defaults", "strategies"}
         if unknown:
             raise PolicyConfigError(f"unknown top-level sections: {', '.join(sorted(unknown))}")
         converted = _convert_durations(raw, "policy")
         self._defaults: dict[str, Any] = dict(converted.get("defaults", {}))
         self._strategies: dict[str, Any] = dict(converted.get("strategies", {}))
+        self._families: dict[str, Any] = {
+            name: _convert_durations(_plain(section), f"family {name}")
+            for name, section in (families or {}).items()
+        }
         self._cache: dict[str, LifecyclePolicy] = {}
-        for name in [*self._strategies, "*"]:
+        for name in [*self._families, *self._strategies, "*"]:
             self.for_strategy(name)  # validate everything at load time
 
     def for_strategy(self, name: str) -> LifecyclePolicy:
         """The policy a run of strategy `name` starts with."""
         if name not in self._cache:
-            merged = _merge(self._defaults, self._strategies.get(name, {}))
+            merged = _merge(
+                _merge(self._defaults, self._families.get(name, {})),
+                self._strategies.get(name, {}),
+            )
             try:
                 self._cache[name] = LifecyclePolicy.model_validate(merged)
             except ValidationError as exc:
@@ -112,9 +144,12 @@ class PolicyBook:
 
 
 def load_policy_book(
-    path: Path | None = None, environ: Mapping[str, str] | None = None
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    families: Iterable[DeviceFamily] | None = None,
 ) -> PolicyBook:
-    """Load the policy file (default: the packaged `defaults.toml`) with env overrides."""
+    """Load the policy file (default: the packaged `defaults.toml`) with env overrides,
+    over the policies of `families` (default: the installed ones)."""
     settings = PolicySettings.from_env(environ)
     file_name = path or settings.policy_file
     if file_name is not None:
@@ -125,4 +160,8 @@ def load_policy_book(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyConfigError(f"{file_name or 'defaults.toml'}: {exc}") from exc
-    return PolicyBook(_merge(raw, _env_overrides(settings.policy)))
+    chosen = installed_families() if families is None else families
+    return PolicyBook(
+        _merge(raw, _env_overrides(settings.policy)),
+        {family.name: family.policy for family in chosen},
+    )

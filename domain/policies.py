@@ -7,7 +7,9 @@ deterministically.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,3 +76,46 @@ class LifecyclePolicy(BaseModel):
     def for_step(self, step: Step) -> StepPolicy:
         """Policy of `step`, or the built-in default when it is not configured."""
         return self.steps.get(step, StepPolicy())
+
+
+# ------------------------------------------------------------ a family's policy section
+# What a device family's descriptor declares (`strategies.family.DeviceFamily.policy`):
+# the same shape and units as a `[strategies.<name>]` section of the policy file, every
+# entry optional, durations written as in the file ("500ms", "30s", "5m", "2h", "1d").
+
+
+class RetrySection(TypedDict, total=False):
+    """Retry entries of one step (`RetrySpec`'s fields)."""
+
+    initial_interval: str
+    backoff_coefficient: float
+    maximum_interval: str
+    maximum_attempts: int
+    non_retryable_error_types: list[str]
+
+
+class StepSection(TypedDict, total=False):
+    """Activity options of one step (`StepPolicy`'s fields)."""
+
+    start_to_close: str
+    schedule_to_close: str
+    heartbeat: str
+    retry: RetrySection
+
+
+class WaitSection(TypedDict, total=False):
+    """Durable waits (`WaitPolicy`'s fields)."""
+
+    network_wait: str
+    device_wait: str
+    device_poll_interval: str
+    pinned_worker_timeout: str
+    max_failovers: int
+
+
+class PolicySection(TypedDict, total=False):
+    """One strategy's policies: what it changes of the `[defaults]` for its steps and
+    waits. Entries left out keep the defaults' values, field by field."""
+
+    steps: Mapping[Step, StepSection]
+    waits: WaitSection

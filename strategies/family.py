@@ -1,8 +1,8 @@
 """Device families as plugins: one descriptor per family, found through entry points.
 
 A family's descriptor is in two parts. `DeviceFamily` here is the pure part: its name,
-the strategy that selects and judges its devices, its error codes, and where its
-workflow and its wiring live. The API and the registry import it without
+the strategy that selects and judges its devices, its step policies, its error codes,
+and where its workflow and its wiring live. The API and the registry import it without
 loading any radio or transport library. The wiring (edge capability, central
 activities) is named by `wiring` and imported only by workers (`worker.families`).
 
@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
+from domain.policies import PolicySection
 from strategies.base import Strategy
 
 ENTRY_POINT_GROUP = "devprov.families"
@@ -46,6 +47,10 @@ class DeviceFamily:
         error_codes: Codes only this family's adapters and rules report (the shared
             device and lifecycle codes are the domain's); each has a row in
             docs/errors.md.
+        policy: The family's own step timeouts, heartbeats, retries and waits, over
+            the shared `[defaults]` of the policy file; a `[strategies.<name>]`
+            section of that file (or `DEVPROV_POLICY__STRATEGIES__...`) overrides them
+            (`config.policies`).
     """
 
     name: str
@@ -54,6 +59,7 @@ class DeviceFamily:
     wiring: str = ""
     selection_order: int = 100
     error_codes: frozenset[str] = frozenset()
+    policy: PolicySection = field(default_factory=PolicySection)
 
     def make_strategy(self) -> Strategy:
         """A fresh strategy of this family, checked to carry the family's name."""

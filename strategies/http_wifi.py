@@ -7,6 +7,8 @@ import re
 from domain.activity_io import JoinCheck, NetworkAssignment
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
+from domain.policies import PolicySection
+from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
 from strategies.family import DeviceFamily
@@ -77,10 +79,16 @@ class HttpWifiActivity:
     RESET = ActivityContract("http_wifi.reset", DeviceDescriptor, type(None))
 
 
+HTTP_WIFI_POLICY = PolicySection(
+    steps={Step.CONFIRM: {"start_to_close": "45s", "heartbeat": "5s"}},
+)
+"""Confirm polls the device until it has joined its network."""
+
 HTTP_WIFI_FAMILY = DeviceFamily(
     name="http-wifi",
     strategy=HttpWifiStrategy,
     workflow="workflows.http_wifi:HttpWifiProvisioningWorkflow",
     wiring="worker.families.http_wifi:WIRING",
+    policy=HTTP_WIFI_POLICY,
 )
 """The `http-wifi` family's descriptor (entry point `devprov.families:http-wifi`)."""

@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict
 from domain.activity_io import NetworkAssignment
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
+from domain.policies import PolicySection
+from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
 from strategies.family import DeviceFamily
@@ -121,11 +123,26 @@ class ImprovBleStrategy(Strategy):
         return state.attributes.get("improv_state") == AUTHORIZATION_REQUIRED
 
 
+IMPROV_BLE_POLICY = PolicySection(
+    steps={
+        # A BLE scan of DEVPROV_BLE_SCAN_TIMEOUT (5 s) plus a margin.
+        Step.DETECT: {"start_to_close": "15s"},
+        Step.PRE_CHECK: {"start_to_close": "20s"},
+        # Includes waiting for a person to press the device's button
+        # (WAITING_FOR_DEVICE): the wait lasts about this long. Heartbeats carry
+        # cancellation and a retry request.
+        Step.PROVISION: {"start_to_close": "2m", "heartbeat": "5s"},
+        Step.CONFIRM: {"start_to_close": "30s", "heartbeat": "5s"},
+        Step.ROLLBACK: {"start_to_close": "20s"},
+    }
+)
+
 IMPROV_BLE_FAMILY = DeviceFamily(
     name="improv-ble",
     strategy=ImprovBleStrategy,
     workflow="workflows.improv_ble:ImprovBleProvisioningWorkflow",
     wiring="worker.families.improv_ble:WIRING",
+    policy=IMPROV_BLE_POLICY,
     error_codes=frozenset(
         {
             "BLE_RADIO_UNAVAILABLE",

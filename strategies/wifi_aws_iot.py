@@ -21,6 +21,8 @@ from domain.aws_iot import (
 )
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
+from domain.policies import PolicySection
+from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, StrategySpec
 from strategies.family import DeviceFamily
@@ -79,11 +81,36 @@ class WifiAwsIotActivity:
     REMOVE_THING = ActivityContract("aws_iot.remove_thing", AwsIotRunRegistration, AwsThingRemoval)
 
 
+WIFI_AWS_IOT_POLICY = PolicySection(
+    steps={
+        # The AWS calls of this step may be throttled (CLOUD_RATE_LIMITED, retried after
+        # the wait AWS asks for): keep retrying for up to ten minutes. Errors that no
+        # retry can fix (a thing of another run, a missing policy) are not retried.
+        Step.PROVISION: {
+            "start_to_close": "30s",
+            "schedule_to_close": "10m",
+            "retry": {"maximum_attempts": 0, "initial_interval": "1s", "maximum_interval": "10s"},
+        },
+        # Waits for the Wi-Fi join, then for the device's report in its thing shadow.
+        Step.CONFIRM: {
+            "start_to_close": "60s",
+            "heartbeat": "5s",
+            "retry": {"maximum_attempts": 3, "initial_interval": "2s"},
+        },
+        Step.ROLLBACK: {
+            "start_to_close": "30s",
+            "schedule_to_close": "30m",
+            "retry": {"maximum_attempts": 0, "initial_interval": "1s", "maximum_interval": "30s"},
+        },
+    }
+)
+
 WIFI_AWS_IOT_FAMILY = DeviceFamily(
     name="wifi-aws-iot",
     strategy=WifiAwsIotStrategy,
     workflow="workflows.wifi_aws_iot:WifiAwsIotProvisioningWorkflow",
     wiring="worker.families.wifi_aws_iot:WIRING",
+    policy=WIFI_AWS_IOT_POLICY,
     # Before http-wifi, whose capabilities it extends.
     selection_order=50,
     # It reports the vendor-cloud codes (CLOUD_*), which the catalogue lists under

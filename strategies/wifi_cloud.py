@@ -12,6 +12,8 @@ from domain.cloud import (
     PolicyAttachment,
     RegisteredDevice,
 )
+from domain.policies import PolicySection
+from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, StrategySpec
 from strategies.family import DeviceFamily
@@ -53,11 +55,36 @@ class VendorCloudActivity:
     REMOVE_DEVICE = ActivityContract("cloud.remove_device", CloudDevice, type(None))
 
 
+WIFI_CLOUD_POLICY = PolicySection(
+    steps={
+        # The cloud calls of this step are rate-limited by the cloud (429 +
+        # Retry-After): keep retrying, each time after the cloud's retry-after, for up
+        # to ten minutes.
+        Step.PROVISION: {
+            "start_to_close": "15s",
+            "schedule_to_close": "10m",
+            "retry": {"maximum_attempts": 0, "initial_interval": "1s", "maximum_interval": "10s"},
+        },
+        # Waits for the Wi-Fi join, then for the first check-in with the cloud.
+        Step.CONFIRM: {
+            "start_to_close": "60s",
+            "heartbeat": "5s",
+            "retry": {"maximum_attempts": 3, "initial_interval": "2s"},
+        },
+        Step.ROLLBACK: {
+            "start_to_close": "15s",
+            "schedule_to_close": "30m",
+            "retry": {"maximum_attempts": 0, "initial_interval": "1s", "maximum_interval": "30s"},
+        },
+    }
+)
+
 WIFI_CLOUD_FAMILY = DeviceFamily(
     name="wifi-cloud",
     strategy=WifiCloudStrategy,
     workflow="workflows.wifi_cloud:WifiCloudProvisioningWorkflow",
     wiring="worker.families.wifi_cloud:WIRING",
+    policy=WIFI_CLOUD_POLICY,
     # Before http-wifi, whose capabilities it extends.
     selection_order=50,
     error_codes=frozenset(

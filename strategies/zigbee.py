@@ -29,7 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
+from domain.policies import PolicySection
 from domain.secrets import WireSecret
+from domain.states import Step
 from domain.zigbee import (
     ReportingRule,
     ZigbeeConfiguration,
@@ -255,11 +257,32 @@ class ZigbeeStrategy(Strategy):
         }
 
 
+ZIGBEE_POLICY = PolicySection(
+    steps={
+        # Probing a listed device that no longer answers takes a few seconds.
+        Step.PRE_CHECK: {"start_to_close": "20s"},
+        # Joining waits for a person to power the device on in pairing mode
+        # (WAITING_FOR_DEVICE): the network stays open for it about this long, then
+        # closes. maximum_attempts also bounds the interviews of a device that joined
+        # but does not answer them; after the last one it is removed and the run fails
+        # with ZIGBEE_INTERVIEW_FAILED.
+        Step.PROVISION: {
+            "start_to_close": "3m",
+            "heartbeat": "10s",
+            "retry": {"maximum_attempts": 3, "initial_interval": "2s", "maximum_interval": "10s"},
+        },
+        Step.CONFIRM: {"start_to_close": "60s", "heartbeat": "10s"},
+        # The leave request to a sleepy end device goes through its parent: up to 30 s.
+        Step.ROLLBACK: {"start_to_close": "60s", "heartbeat": "10s"},
+    }
+)
+
 ZIGBEE_FAMILY = DeviceFamily(
     name="zigbee",
     strategy=ZigbeeStrategy,
     workflow="workflows.zigbee:ZigbeeProvisioningWorkflow",
     wiring="worker.families.zigbee:WIRING",
+    policy=ZIGBEE_POLICY,
     error_codes=frozenset(
         {
             "ZIGBEE_INVALID_INSTALL_CODE",
