@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -79,3 +80,21 @@ class ProvisionRequest(BaseModel):
         """The value of secret `name`, if the request has it."""
         value = self.secrets.get(name)
         return value.get_secret_value() if value is not None else None
+
+
+class RequestExample(BaseModel):
+    """An example provision request of a device family: what a person may start from
+    (the web console's templates). Its values are public examples, never real secrets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(description="What the example provisions, for people.")
+    body: dict[str, Any] = Field(
+        description=("Body of `POST /devices/{device_id}/provision`, `device.device_id` included.")
+    )
+
+    @property
+    def device_id(self) -> str:
+        """The device the example provisions."""
+        device = self.body.get("device")
+        return str(device.get("device_id", "")) if isinstance(device, dict) else ""

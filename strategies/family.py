@@ -1,8 +1,9 @@
 """Device families as plugins: one descriptor per family, found through entry points.
 
 A family's descriptor is in two parts. `DeviceFamily` here is the pure part: its name,
-the strategy that selects and judges its devices, its step policies, its error codes,
-and where its workflow and its wiring live. The API and the registry import it without
+the strategy that selects and judges its devices, the model of its provision requests
+and examples of them, its step policies, its error codes, and where its workflow and
+its wiring live. The API and the registry import it without
 loading any radio or transport library. The wiring (edge capability, central
 activities) is named by `wiring` and imported only by workers (`worker.families`).
 
@@ -19,8 +20,12 @@ import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import ValidationError
 
 from domain.policies import PolicySection
+from domain.requests import ProvisionRequest, RequestExample
 from strategies.base import Strategy
 
 ENTRY_POINT_GROUP = "devprov.families"
@@ -47,6 +52,13 @@ class DeviceFamily:
         error_codes: Codes only this family's adapters and rules report (the shared
             device and lifecycle codes are the domain's); each has a row in
             docs/errors.md.
+        request_model: The body of a provision request for this family: the API
+            checks a request whose device the family's strategy serves against it,
+            and serves its JSON schema (`GET /strategies`, the OpenAPI document). A
+            subclass of `ProvisionRequest` that asks for what the family needs more
+            (Zigbee: the install code); `ProvisionRequest` when it needs nothing more.
+        examples: Requests to start from (the web console's templates), each
+            valid for `request_model`.
         policy: The family's own step timeouts, heartbeats, retries and waits, over
             the shared `[defaults]` of the policy file; a `[strategies.<name>]`
             section of that file (or `DEVPROV_POLICY__STRATEGIES__...`) overrides them
@@ -59,6 +71,8 @@ class DeviceFamily:
     wiring: str = ""
     selection_order: int = 100
     error_codes: frozenset[str] = frozenset()
+    request_model: type[ProvisionRequest] = ProvisionRequest
+    examples: tuple[RequestExample, ...] = ()
     policy: PolicySection = field(default_factory=PolicySection)
 
     def make_strategy(self) -> Strategy:
@@ -67,6 +81,26 @@ class DeviceFamily:
         if strategy.name != self.name:
             raise FamilyError(f"family '{self.name}' makes strategy '{strategy.name}'")
         return strategy
+
+    def request_schema(self) -> dict[str, Any]:
+        """The JSON Schema of this family's provision requests (its `$defs` inside)."""
+        return self.request_model.model_json_schema(mode="validation")
+
+    def request_errors(self, request: ProvisionRequest) -> list[dict[str, Any]]:
+        """What this family's request model finds wrong with `request`: `loc`, `msg`
+        and `type` of each error, never the submitted value; empty when it fits."""
+        if self.request_model is ProvisionRequest:
+            return []
+        try:
+            self.request_model.model_validate(request.model_dump(mode="json"))
+        except ValidationError as error:
+            return [
+                {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
+                for item in error.errors(
+                    include_url=False, include_context=False, include_input=False
+                )
+            ]
+        return []
 
     def workflow_class(self) -> type:
         """The workflow class of this family (imports its module)."""

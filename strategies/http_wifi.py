@@ -8,6 +8,7 @@ from domain.activity_io import JoinCheck, NetworkAssignment
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.policies import PolicySection
+from domain.requests import RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
@@ -79,6 +80,9 @@ class HttpWifiActivity:
     RESET = ActivityContract("http_wifi.reset", DeviceDescriptor, type(None))
 
 
+LAB_NETWORK = {"ssid": "devprov-lab", "passphrase": "correct-horse-battery"}
+"""The Wi-Fi network of the simulated devices of `make run` (a public example)."""
+
 HTTP_WIFI_POLICY = PolicySection(
     steps={Step.CONFIRM: {"start_to_close": "45s", "heartbeat": "5s"}},
 )
@@ -89,6 +93,35 @@ HTTP_WIFI_FAMILY = DeviceFamily(
     strategy=HttpWifiStrategy,
     workflow="workflows.http_wifi:HttpWifiProvisioningWorkflow",
     wiring="worker.families.http_wifi:WIRING",
+    examples=(
+        RequestExample(
+            title="Wi-Fi relay (Shelly, HTTP RPC)",
+            body={
+                "device": {
+                    "device_id": "shelly-plus1-kitchen",
+                    "type": "wifi-relay",
+                    "vendor": "shelly",
+                    "model": "SNSW-001X16EU",
+                    "capabilities": ["wifi", "http-rpc"],
+                    "site": "local",
+                },
+                "network": LAB_NETWORK,
+            },
+        ),
+        RequestExample(
+            title="Wi-Fi relay, credentials asked later",
+            body={
+                "device": {
+                    "device_id": "shelly-pro4-lab",
+                    "type": "wifi-relay",
+                    "vendor": "shelly",
+                    "model": "SPSW-004PE16EU",
+                    "capabilities": ["wifi", "http-rpc"],
+                    "site": "local",
+                }
+            },
+        ),
+    ),
     policy=HTTP_WIFI_POLICY,
 )
 """The `http-wifi` family's descriptor (entry point `devprov.families:http-wifi`)."""

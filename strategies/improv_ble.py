@@ -24,10 +24,12 @@ from domain.activity_io import NetworkAssignment
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.policies import PolicySection
+from domain.requests import RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
 from strategies.family import DeviceFamily
+from strategies.http_wifi import LAB_NETWORK
 
 IMPROV_BLE_SPEC = StrategySpec(
     name="improv-ble",
@@ -142,6 +144,21 @@ IMPROV_BLE_FAMILY = DeviceFamily(
     strategy=ImprovBleStrategy,
     workflow="workflows.improv_ble:ImprovBleProvisioningWorkflow",
     wiring="worker.families.improv_ble:WIRING",
+    examples=(
+        RequestExample(
+            title="Improv bulb over BLE (press the button)",
+            body={
+                "device": {
+                    "device_id": "improv-bulb-porch",
+                    "type": "wifi-light",
+                    "vendor": "esphome",
+                    "capabilities": ["ble", "improv", "wifi"],
+                    "site": "local",
+                },
+                "network": LAB_NETWORK,
+            },
+        ),
+    ),
     policy=IMPROV_BLE_POLICY,
     error_codes=frozenset(
         {

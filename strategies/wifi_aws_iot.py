@@ -22,11 +22,12 @@ from domain.aws_iot import (
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
 from domain.policies import PolicySection
+from domain.requests import RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, StrategySpec
 from strategies.family import DeviceFamily
-from strategies.http_wifi import HttpWifiStrategy
+from strategies.http_wifi import LAB_NETWORK, HttpWifiStrategy
 
 WIFI_AWS_IOT_SPEC = StrategySpec(
     name="wifi-aws-iot",
@@ -110,6 +111,22 @@ WIFI_AWS_IOT_FAMILY = DeviceFamily(
     strategy=WifiAwsIotStrategy,
     workflow="workflows.wifi_aws_iot:WifiAwsIotProvisioningWorkflow",
     wiring="worker.families.wifi_aws_iot:WIRING",
+    examples=(
+        RequestExample(
+            title="Wi-Fi relay registered with AWS IoT Core",
+            body={
+                "device": {
+                    "device_id": "shelly-plus1-aws-hall",
+                    "type": "wifi-relay",
+                    "vendor": "shelly",
+                    "model": "SNSW-001X16EU",
+                    "capabilities": ["wifi", "http-rpc", "aws-iot"],
+                    "site": "local",
+                },
+                "network": LAB_NETWORK,
+            },
+        ),
+    ),
     policy=WIFI_AWS_IOT_POLICY,
     # Before http-wifi, whose capabilities it extends.
     selection_order=50,

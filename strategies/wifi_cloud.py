@@ -13,11 +13,12 @@ from domain.cloud import (
     RegisteredDevice,
 )
 from domain.policies import PolicySection
+from domain.requests import RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, StrategySpec
 from strategies.family import DeviceFamily
-from strategies.http_wifi import HttpWifiStrategy
+from strategies.http_wifi import LAB_NETWORK, HttpWifiStrategy
 
 WIFI_CLOUD_SPEC = StrategySpec(
     name="wifi-cloud",
@@ -84,6 +85,22 @@ WIFI_CLOUD_FAMILY = DeviceFamily(
     strategy=WifiCloudStrategy,
     workflow="workflows.wifi_cloud:WifiCloudProvisioningWorkflow",
     wiring="worker.families.wifi_cloud:WIRING",
+    examples=(
+        RequestExample(
+            title="Hub registered with its vendor cloud",
+            body={
+                "device": {
+                    "device_id": "acme-hub-lobby",
+                    "type": "wifi-hub",
+                    "vendor": "acme",
+                    "model": "ACME-HUB-2",
+                    "capabilities": ["wifi", "http-rpc", "vendor-cloud"],
+                    "site": "local",
+                },
+                "network": LAB_NETWORK,
+            },
+        ),
+    ),
     policy=WIFI_CLOUD_POLICY,
     # Before http-wifi, whose capabilities it extends.
     selection_order=50,

@@ -25,11 +25,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
 from domain.policies import PolicySection
+from domain.requests import ProvisionRequest, RequestExample
 from domain.secrets import WireSecret
 from domain.states import Step
 from domain.zigbee import (
@@ -62,6 +63,51 @@ IEEE_HINT = "ieee"
 """`DeviceDescriptor.transport_hints` key holding the device's IEEE (EUI-64) address."""
 INSTALL_CODE = "install_code"
 """`ProvisionRequest.secrets` key holding the device's install code (or its QR code)."""
+
+
+class ZigbeeProvisionRequest(ProvisionRequest):
+    """A Zigbee 3.0 device's provision request: its IEEE address in
+    `device.transport_hints.ieee` and its install code in `secrets.install_code`."""
+
+    device: DeviceDescriptor = Field(
+        json_schema_extra={
+            "properties": {
+                "transport_hints": {
+                    "required": [IEEE_HINT],
+                    "properties": {
+                        IEEE_HINT: {
+                            "type": "string",
+                            "description": "The device's IEEE (EUI-64) address, "
+                            "e.g. `00:17:88:01:0b:1c:2d:01`.",
+                        }
+                    },
+                }
+            }
+        }
+    )
+    secrets: dict[str, WireSecret] = Field(
+        description=(
+            "`install_code`: the device's install code, as printed on it or as its QR "
+            "code (a secret: never shown in responses, events or logs)."
+        ),
+        json_schema_extra={"required": [INSTALL_CODE]},
+    )
+
+    @field_validator("device")
+    @classmethod
+    def _has_ieee_address(cls, device: DeviceDescriptor) -> DeviceDescriptor:
+        normalize_ieee(device.transport_hints.get(IEEE_HINT, ""))
+        return device
+
+    @field_validator("secrets")
+    @classmethod
+    def _has_install_code(cls, secrets: dict[str, WireSecret]) -> dict[str, WireSecret]:
+        if not secrets.get(INSTALL_CODE, SecretStr("")).get_secret_value().strip():
+            raise ValueError(
+                f"the device's install code is required in secrets.{INSTALL_CODE} "
+                "(as printed on the device or its QR code)"
+            )
+        return secrets
 
 
 class ZigbeeDeviceRef(BaseModel):
@@ -282,6 +328,24 @@ ZIGBEE_FAMILY = DeviceFamily(
     strategy=ZigbeeStrategy,
     workflow="workflows.zigbee:ZigbeeProvisioningWorkflow",
     wiring="worker.families.zigbee:WIRING",
+    request_model=ZigbeeProvisionRequest,
+    examples=(
+        RequestExample(
+            title="Zigbee plug with an install code",
+            body={
+                "device": {
+                    "device_id": "zb-plug-office",
+                    "type": "smart-plug",
+                    "vendor": "sonoff",
+                    "model": "S26R2ZB",
+                    "capabilities": ["zigbee"],
+                    "site": "local",
+                    "transport_hints": {"ieee": "00:12:4b:00:25:1c:2d:02"},
+                },
+                "secrets": {"install_code": "0EA9 9D36 970B 5E49 0604 9D21 5FB5 CB82 A5F3"},
+            },
+        ),
+    ),
     policy=ZIGBEE_POLICY,
     error_codes=frozenset(
         {

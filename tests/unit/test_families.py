@@ -3,12 +3,15 @@ the registry, the workflows, the edge capabilities and the error catalogue follo
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import pytest
 
 from config.settings import EdgeSettings, Settings
 from domain.errors import ErrorCode
+from domain.requests import ProvisionRequest
 from strategies import family as family_module
 from strategies.catalog import build_registry
 from strategies.family import (
@@ -23,6 +26,7 @@ from strategies.http_wifi import HttpWifiStrategy
 from worker.families import central_activities, edge_capabilities, selected_capabilities
 from workflows.catalog import strategy_workflows
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "requests"
 SHIPPED = ["wifi-aws-iot", "wifi-cloud", "http-wifi", "improv-ble", "zigbee"]
 SHARED_PREFIXES = ("ZIGBEE_", "BLE_", "IMPROV_", "CLOUD_")
 
@@ -123,3 +127,36 @@ def test_an_entry_point_naming_something_else_is_an_error(
 
     with pytest.raises(FamilyError, match="names family 'http-wifi'"):
         installed_families()
+
+
+def test_every_familys_examples_are_requests_of_make_run_that_its_strategy_serves() -> None:
+    registry = build_registry()
+    for family in installed_families():
+        assert family.examples, family.name
+        for example in family.examples:
+            request = ProvisionRequest.model_validate(example.body)
+            on_file = json.loads((EXAMPLES / f"{example.device_id}.json").read_text())
+
+            assert registry.select(request.device).name == family.name
+            assert family.request_errors(request) == []
+            # The request of examples/requests, or that request asking for the network later.
+            assert example.body in (on_file, {k: v for k, v in on_file.items() if k != "network"})
+
+
+def test_a_zigbee_request_without_install_code_does_not_fit_its_family() -> None:
+    (zigbee,) = [family for family in installed_families() if family.name == "zigbee"]
+    body = dict(zigbee.examples[0].body)
+    del body["secrets"]
+
+    errors = zigbee.request_errors(ProvisionRequest.model_validate(body))
+
+    assert [error["loc"] for error in errors] == [["secrets"]]
+    schema = zigbee.request_schema()
+    assert "secrets" in schema["required"]
+    assert schema["properties"]["secrets"]["required"] == ["install_code"]
+
+
+def test_a_family_asking_nothing_more_has_the_plain_request_schema() -> None:
+    (http_wifi,) = [family for family in installed_families() if family.name == "http-wifi"]
+
+    assert http_wifi.request_schema() == ProvisionRequest.model_json_schema()
