@@ -14,9 +14,9 @@ from api import ops, routes_fleets, routes_runs, routes_streams
 from api.access import auth_middleware
 from api.console import add_console_routes
 from api.dependencies import ApiDependencies
-from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
+from api.keys import DEPENDENCIES, FAMILIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
 from api.metrics import ApiMetrics
-from api.openapi import serve_openapi
+from api.openapi import serve_openapi, share_openapi_document
 from api.path_identifiers import path_identifiers_middleware
 from api.problems import answering_problems, problem_middleware
 from api.server_logs import RedactingAccessLogger, keep_refused_bytes_out_of_the_server_log
@@ -24,6 +24,7 @@ from api.streams import ProgressHub
 from domain.api_models import API_PREFIX
 from services.fleets import FleetRuns
 from services.runs import ProvisioningRuns
+from strategies.family import installed_families
 
 __all__ = ["ApiDependencies", "ApiServer", "create_app", "start_api"]
 
@@ -47,9 +48,14 @@ def create_app(deps: ApiDependencies) -> web.Application:
             deps.settings.api.max_request_bytes, deps.settings.api.max_fleet_request_bytes
         ),
     )
+    families = installed_families() if deps.families is None else list(deps.families)
     app[DEPENDENCIES] = deps
     app[METRICS] = metrics
-    app[RUNS] = ProvisioningRuns(deps.temporal, deps.registry, deps.policies, deps.task_queue)
+    app[FAMILIES] = {family.name: family for family in families}
+    app[RUNS] = ProvisioningRuns(
+        deps.temporal, deps.registry, deps.policies, deps.task_queue, families=families
+    )
+    share_openapi_document(app, families)
     app[FLEETS] = FleetRuns(deps.temporal, deps.registry, deps.policies, deps.task_queue)
     app.cleanup_ctx.append(_progress_hub)
     app.on_shutdown.append(_end_streams)

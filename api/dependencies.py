@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from temporalio.client import Client
@@ -10,6 +11,7 @@ from api.auth import AuthConfig
 from config.policies import PolicyBook
 from config.settings import Settings
 from domain.run import CENTRAL_TASK_QUEUE
+from strategies.family import DeviceFamily
 from strategies.registry import StrategyRegistry
 
 
@@ -27,6 +29,8 @@ class ApiDependencies:
         auth: API keys, public paths and per-key limits; None serves without
             authentication (everyone is an admin of tenant `default`) — for tests and
             for an API behind a gateway that authenticates.
+        families: The device families whose request schemas and examples the API
+            serves and checks requests with; None: the installed families.
     """
 
     temporal: Client
@@ -36,3 +40,4 @@ class ApiDependencies:
     task_queue: str = CENTRAL_TASK_QUEUE
     stream_ping_seconds: float = 15.0
     auth: AuthConfig | None = None
+    families: Sequence[DeviceFamily] | None = None

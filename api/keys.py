@@ -11,6 +11,7 @@ from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
 from services.fleets import FleetRuns
 from services.runs import ProvisioningRuns
+from strategies.family import DeviceFamily
 
 DEPENDENCIES = web.AppKey("dependencies", ApiDependencies)
 RUNS = web.AppKey("runs", ProvisioningRuns)
@@ -18,3 +19,5 @@ HUB: web.AppKey[ProgressHub[ProgressSnapshot]] = web.AppKey("progress_hub")
 FLEETS = web.AppKey("fleets", FleetRuns)
 FLEET_HUB: web.AppKey[ProgressHub[FleetSnapshot]] = web.AppKey("fleet_hub")
 METRICS = web.AppKey("metrics", ApiMetrics)
+FAMILIES: web.AppKey[dict[str, DeviceFamily]] = web.AppKey("families")
+"""The device families by name: their request schemas and examples."""

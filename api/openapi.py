@@ -3,12 +3,15 @@
 No maintained aiohttp OpenAPI generator supports aiohttp 3.14 with pydantic v2 (the
 aiohttp-apispec/aiohttp-pydantic lines are unmaintained or pydantic-v1 only), so the
 paths are described by hand below and the schemas come from the models themselves;
-a test checks that every route of the application appears here.
+a test checks that every route of the application appears here. The request model of
+each device family the API serves (`DeviceFamily.request_model`) is among the schemas,
+so a family installed as a plugin shows in the document of the API that loads it.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from aiohttp import web
@@ -39,6 +42,7 @@ from domain.identifiers import DEVICE_ID
 from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
+from strategies.family import DeviceFamily, installed_families
 
 _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ProvisionRequest, "validation"),
@@ -103,10 +107,15 @@ def _event_stream(event: str, payload: JsonObject) -> JsonObject:
 
 
 class _Builder:
-    def __init__(self) -> None:
-        refs, top = models_json_schema(_MODELS, ref_template="#/components/schemas/{model}")
+    def __init__(self, families: Sequence[DeviceFamily]) -> None:
+        self.families = families
+        models = list(_MODELS)
+        for family in families:
+            if all(model is not family.request_model for model, _ in models):
+                models.append((family.request_model, "validation"))
+        refs, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
         self.schemas: JsonObject = top.get("$defs", {})
-        self._refs = {model: refs[(model, mode)] for model, mode in _MODELS}
+        self._refs = {model: refs[(model, mode)] for model, mode in models}
 
     def ref(self, model: type[BaseModel]) -> JsonObject:
         return dict(self._refs[model])
@@ -166,14 +175,23 @@ def _run_paths(b: _Builder) -> JsonObject:
         "headers": {"Location": {"schema": {"type": "string"}}},
         **_content("application/json", b.ref(StartedRun)),
     }
+    family_requests = {family.name: b.ref(family.request_model) for family in b.families}
     return {
         base: {
             "parameters": [_DEVICE_ID],
             "post": {
                 "operationId": "startProvisioning",
                 "summary": "Start provisioning a device",
-                "description": "`device.device_id` may be left out: the path's is used.",
-                "requestBody": b.body(ProvisionRequest),
+                "description": (
+                    "`device.device_id` may be left out: the path's is used. Once the "
+                    "strategy is selected, the body must also fit the request schema of "
+                    "its device family (`x-devprov-family-requests`, and `request_schema` "
+                    "in `GET /strategies`), else 422 INVALID_REQUEST."
+                ),
+                "requestBody": {
+                    **b.body(ProvisionRequest),
+                    "x-devprov-family-requests": family_requests,
+                },
                 "responses": {
                     "202": started,
                     **body_errors,
@@ -579,10 +597,9 @@ def _fleet_paths(b: _Builder) -> JsonObject:
     }
 
 
-@cache
-def openapi_document() -> JsonObject:
-    """The OpenAPI 3.2 document of the API."""
-    builder = _Builder()
+def openapi_document(families: Sequence[DeviceFamily] | None = None) -> JsonObject:
+    """The OpenAPI 3.2 document of the API serving `families` (default: the installed)."""
+    builder = _Builder(installed_families() if families is None else families)
     return {
         "openapi": "3.2.0",
         "info": {
@@ -614,6 +631,25 @@ def _with_invalid_identifiers(b: _Builder, paths: JsonObject) -> JsonObject:
     return paths
 
 
+class _ServedDocument:
+    """The document of one application, made on its first request."""
+
+    def __init__(self, families: Sequence[DeviceFamily]) -> None:
+        self._families = tuple(families)
+
+    @cached_property
+    def document(self) -> JsonObject:
+        return openapi_document(self._families)
+
+
+_DOCUMENT = web.AppKey("openapi_document", _ServedDocument)
+
+
+def share_openapi_document(app: web.Application, families: Sequence[DeviceFamily]) -> None:
+    """Serve the document of an API with `families` from `app`."""
+    app[_DOCUMENT] = _ServedDocument(families)
+
+
 async def serve_openapi(request: web.Request) -> web.Response:
     """`GET /openapi.json`."""
-    return web.json_response(openapi_document())
+    return web.json_response(request.app[_DOCUMENT].document)

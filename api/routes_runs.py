@@ -10,12 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.access import caller_of, take_start
 from api.bodies import field_errors, invalid, read_model
-from api.keys import DEPENDENCIES, METRICS, RUNS
+from api.keys import DEPENDENCIES, FAMILIES, METRICS, RUNS
 from api.responses import model_response, models_response
 from domain.api_models import FieldError, RunList, StartedRun, StrategyInfo, StrategyQuery
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
 from services.run_listing import MAX_RUNS, RunFilter, list_runs
+from strategies.family import DeviceFamily
 
 
 def _with_path_device_id(data: Any, device_id: str) -> Any:
@@ -103,9 +104,18 @@ async def cancel_run(request: web.Request) -> web.Response:
     return model_response(snapshot, status=202)
 
 
+def _family_parts(family: DeviceFamily | None) -> dict[str, object]:
+    """A strategy's request schema and examples, from its family's descriptor."""
+    if family is None:
+        return {"request_schema": ProvisionRequest.model_json_schema(mode="validation")}
+    return {"request_schema": family.request_schema(), "examples": list(family.examples)}
+
+
 async def list_strategies(request: web.Request) -> web.Response:
-    """`GET /strategies`: every registered strategy, with its switches."""
+    """`GET /strategies`: every registered strategy, with its switches, the schema of its
+    requests and example requests."""
     registry = request.app[DEPENDENCIES].registry
+    families = request.app[FAMILIES]
     return models_response(
         [
             StrategyInfo.model_validate(
@@ -113,6 +123,7 @@ async def list_strategies(request: web.Request) -> web.Response:
                     **strategy.describe(),
                     "enabled": registry.is_enabled(strategy.name),
                     "default": strategy.name == registry.default,
+                    **_family_parts(families.get(strategy.name)),
                 }
             )
             for strategy in registry.strategies

@@ -7,6 +7,7 @@ DTOs without importing the server.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +15,7 @@ from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
+from domain.requests import RequestExample
 from domain.states import ProvisioningState
 
 API_PREFIX = "/api/v1"
@@ -94,6 +96,17 @@ class StrategyInfo(BaseModel):
     placement: str
     enabled: bool
     default: bool
+    request_schema: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "JSON Schema of a provision request this strategy serves: its family's "
+            "request model, which the API checks such a request against."
+        ),
+    )
+    examples: list[RequestExample] = Field(
+        default_factory=list,
+        description="Example requests of its family, to start from (the console's templates).",
+    )
 
 
 class FleetLinks(BaseModel):

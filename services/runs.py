@@ -6,7 +6,7 @@ here (`services.errors`), so the entry points stay thin and know nothing of Temp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -48,6 +48,7 @@ from services.errors import (
     TemporalUnavailable,
     temporal_errors,
 )
+from strategies.family import DeviceFamily, installed_families
 from strategies.registry import SelectionError, StrategyRegistry
 from workflows import search_attributes as sa
 
@@ -83,6 +84,8 @@ class ProvisioningRuns:
         registry: Selects each device's strategy.
         policies: Resolves the lifecycle policy a new run starts with.
         task_queue: Task queue of the central workers.
+        families: Whose request models check the requests of their strategies
+            (default: the installed families).
     """
 
     def __init__(
@@ -91,11 +94,14 @@ class ProvisioningRuns:
         registry: StrategyRegistry,
         policies: PolicyBook,
         task_queue: str,
+        families: Iterable[DeviceFamily] | None = None,
     ) -> None:
         self._client = client
         self._registry = registry
         self._policies = policies
         self._task_queue = task_queue
+        chosen = installed_families() if families is None else families
+        self._families = {family.name: family for family in chosen}
 
     async def start(
         self, request: ProvisionRequest, *, started_by: str = "api", tenant: str = "default"
@@ -103,7 +109,9 @@ class ProvisioningRuns:
         """Select the strategy of the device and start its run.
 
         Raises:
-            RequestNotServable: no strategy serves the device.
+            RequestNotServable: no strategy serves the device (UNSUPPORTED_DEVICE, ...),
+                or the request lacks what the strategy's family asks for
+                (INVALID_REQUEST, with `errors` as for an invalid body).
             RunConflict: a run of the device is in flight.
             TemporalUnavailable: Temporal does not answer.
         """
@@ -111,6 +119,14 @@ class ProvisioningRuns:
             strategy = self._registry.select(request.device, override=request.strategy)
         except SelectionError as error:
             raise RequestNotServable(error.code, error.message, reasons=error.reasons()) from None
+        family = self._families.get(strategy.name)
+        errors = family.request_errors(request) if family is not None else []
+        if errors:
+            raise RequestNotServable(
+                ErrorCode.INVALID_REQUEST,
+                f"the request lacks what strategy '{strategy.name}' needs",
+                errors=errors,
+            )
         run = ProvisionRun(
             request=request,
             strategy=strategy.name,

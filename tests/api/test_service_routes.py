@@ -24,6 +24,59 @@ async def test_strategies_lists_each_strategy_with_its_switches(api: ApiClient) 
     assert strategy["default"] is False
 
 
+async def test_strategies_serve_their_familys_request_schema_and_examples(
+    api: ApiClient,
+) -> None:
+    strategies = {s["name"]: s for s in await (await api.get("/api/v1/strategies")).json()}
+
+    zigbee = strategies["zigbee"]
+    assert zigbee["request_schema"]["title"] == "ZigbeeProvisionRequest"
+    assert zigbee["request_schema"]["properties"]["secrets"]["required"] == ["install_code"]
+    assert [example["body"]["device"]["device_id"] for example in zigbee["examples"]] == [
+        "zb-plug-office"
+    ]
+    http_wifi = strategies["http-wifi"]
+    assert http_wifi["request_schema"]["title"] == "ProvisionRequest"
+    assert {example["title"] for example in http_wifi["examples"]} >= {
+        "Wi-Fi relay (Shelly, HTTP RPC)"
+    }
+    assert all(strategy["examples"] for strategy in strategies.values())
+
+
+async def test_a_request_missing_what_its_family_needs_is_refused_before_any_run(
+    api: ApiClient, device_id: str, site: str
+) -> None:
+    body = {
+        "device": {
+            "type": "smart-plug",
+            "vendor": "sonoff",
+            "capabilities": ["zigbee"],
+            "site": site,
+            "transport_hints": {"ieee": "00:12:4b:00:25:1c:2d:02"},
+        }
+    }
+
+    response = await api.post(run_path(device_id), json=body)
+
+    assert response.status == 422
+    problem = await response.json()
+    assert problem["code"] == "INVALID_REQUEST"
+    assert [error["loc"] for error in problem["errors"]] == [["secrets"]]
+    assert "install_code" in problem["errors"][0]["msg"]
+    assert (await api.get(run_path(device_id))).status == 404
+
+
+async def test_openapi_document_lists_each_familys_request_schema(api: ApiClient) -> None:
+    document = await (await api.get("/api/v1/openapi.json")).json()
+
+    start = document["paths"]["/api/v1/devices/{device_id}/provision"]["post"]
+    families = start["requestBody"]["x-devprov-family-requests"]
+    assert families["zigbee"] == {"$ref": "#/components/schemas/ZigbeeProvisionRequest"}
+    assert families["http-wifi"] == {"$ref": "#/components/schemas/ProvisionRequest"}
+    schema = document["components"]["schemas"]["ZigbeeProvisionRequest"]
+    assert schema["required"] == ["device", "secrets"]
+
+
 async def test_openapi_document_describes_every_route(api: ApiClient) -> None:
     response = await api.get("/api/v1/openapi.json")
     document = await response.json()

@@ -41,10 +41,22 @@ def _model(name: str) -> type[BaseModel] | None:
     return None
 
 
-def test_every_schema_of_the_document_is_a_model_the_sdk_imports() -> None:
-    schemas = openapi_document()["components"]["schemas"]
+def _family_request_schemas(document: dict[str, Any]) -> set[str]:
+    """The device families' own request schemas: the SDK sends each as a ProvisionRequest."""
+    start = document["paths"]["/api/v1/devices/{device_id}/provision"]["post"]
+    refs = start["requestBody"]["x-devprov-family-requests"].values()
+    return {ref["$ref"].rsplit("/", 1)[-1] for ref in refs} - {"ProvisionRequest"}
 
-    missing = sorted(name for name in schemas if _model(name) is None)
+
+def test_every_schema_of_the_document_is_a_model_the_sdk_imports() -> None:
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+
+    missing = sorted(
+        name
+        for name in schemas
+        if _model(name) is None and name not in _family_request_schemas(document)
+    )
 
     # Enums and nested models are found through their parents' schemas.
     assert [name for name in missing if "properties" in schemas[name]] == []

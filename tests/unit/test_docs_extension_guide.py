@@ -4,7 +4,9 @@ The guide's code blocks (each starts with `# <path>`) are written as a package i
 temporary directory outside the repository and installed there with pip; devprov
 finds the family by its `devprov.families` entry point alone. A fake beacon is then
 provisioned through it — by the workflow on the session's Temporal server, and end to
-end through the API — and no file of the repository changes.
+end through the API — and no file of the repository changes. The API serves the
+family's request schema and example, checks requests with it, and runs start with the
+step policies its descriptor declares.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,7 @@ from domain.device import DeviceDescriptor
 from domain.progress import ProvisionResult
 from domain.requests import ProvisionRequest
 from domain.run import ProvisionRun, workflow_id_for
-from domain.states import ProvisioningState
+from domain.states import ProvisioningState, Step
 from strategies.catalog import build_registry
 from strategies.family import DeviceFamily, installed_families
 from tests.api.conftest import ApiClient, run_path, wait_for_state
@@ -146,6 +149,19 @@ def test_the_new_family_is_found_by_its_entry_point_alone(beacon_family: DeviceF
     assert not any(path.name.startswith(PACKAGE) for path in ROOT.iterdir())
 
 
+def test_the_new_familys_runs_start_with_the_policies_its_descriptor_declares(
+    beacon_family: DeviceFamily,
+) -> None:
+    confirm = load_policy_book(environ={}).for_strategy("beacon").for_step(Step.CONFIRM)
+    overridden = load_policy_book(
+        environ={"DEVPROV_POLICY__STRATEGIES__BEACON__STEPS__CONFIRM__START_TO_CLOSE": "45s"}
+    ).for_strategy("beacon")
+
+    assert confirm.start_to_close == timedelta(seconds=20)
+    assert confirm.heartbeat == timedelta(seconds=5)  # the shared default's
+    assert overridden.for_step(Step.CONFIRM).start_to_close == timedelta(seconds=45)
+
+
 async def test_a_beacon_is_provisioned_through_the_guides_code(
     beacon_family: DeviceFamily, temporal_env: WorkflowEnvironment, site: str
 ) -> None:
@@ -250,3 +266,30 @@ async def test_a_beacon_family_installed_outside_the_tree_provisions_through_the
     listed = await (await api.get("/api/v1/strategies")).json()
     assert "beacon" in {strategy["name"] for strategy in listed}
     assert git_status() == before
+
+
+async def test_the_api_serves_and_checks_the_request_schema_of_a_plugin_family(
+    beacon_stack: tuple[ApiClient, FakeBeacons], site: str
+) -> None:
+    api, _ = beacon_stack
+    listed = {s["name"]: s for s in await (await api.get("/api/v1/strategies")).json()}
+    document = await (await api.get("/api/v1/openapi.json")).json()
+    device_id = f"beacon-{uuid.uuid4().hex[:8]}"
+    without_model = {
+        "device": {"type": "beacon", "vendor": "acme", "capabilities": ["beacon-name"]}
+    }
+
+    refused = await api.post(run_path(device_id), json=without_model)
+
+    schema = listed["beacon"]["request_schema"]
+    assert schema["title"] == "BeaconRequest"
+    assert "model" in schema["$defs"]["BeaconDevice"]["required"]
+    assert [e["title"] for e in listed["beacon"]["examples"]] == ["Beacon at the lab's door"]
+    start = document["paths"]["/api/v1/devices/{device_id}/provision"]["post"]
+    ref = start["requestBody"]["x-devprov-family-requests"]["beacon"]["$ref"]
+    assert document["components"]["schemas"][ref.rsplit("/", 1)[-1]]["title"] == "BeaconRequest"
+    assert refused.status == 422
+    problem = await refused.json()
+    assert problem["code"] == "INVALID_REQUEST"
+    assert [error["loc"] for error in problem["errors"]] == [["device", "model"]]
+    assert (await api.get(run_path(device_id))).status == 404
