@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.async_api import Page, expect
 
@@ -52,6 +54,35 @@ async def test_start_form_shows_which_strategy_runs_and_what_it_will_ask_for(
     await expect(form.get_by_test_id("start-match-strategy")).to_have_text("http-wifi")
     await expect(form.get_by_test_id("start-match-asks")).to_contain_text("PENDING_NETWORK")
     await expect(form.get_by_role("button", name="Start provisioning")).to_be_enabled()
+
+
+async def test_start_form_offers_each_familys_example_request_from_the_api(
+    page: Page, console_stack: ConsoleStack
+) -> None:
+    await open_console(page, console_stack)
+    await page.get_by_test_id("new-run-link").click()
+    form = page.get_by_test_id("start-form")
+    # The first example fills the form as soon as the examples have loaded.
+    await expect(form.get_by_label("Device id")).not_to_have_value("")
+    async with httpx.AsyncClient(base_url=console_stack.api.url, trust_env=False) as http:
+        listed = await http.get(
+            "/api/v1/strategies", headers={"Authorization": f"Bearer {console_stack.key}"}
+        )
+    strategies = listed.json()
+    titles = [f"{e['title']} ({s['name']})" for s in strategies for e in s["examples"]]
+    await expect(form.get_by_label("Start from").locator("option")).to_have_text(titles)
+
+    await form.get_by_label("Start from").select_option(
+        label="Zigbee plug with an install code (zigbee)"
+    )
+    await form.get_by_role("button", name="Check device").click()
+
+    await expect(form.get_by_label("Device id")).to_have_value("zb-plug-office")
+    await expect(form.get_by_label("Device description (JSON)")).to_have_value(
+        re.compile(r'"ieee": "00:12:4b:00:25:1c:2d:02"')
+    )
+    await expect(form.get_by_test_id("start-match-strategy")).to_have_text("zigbee")
+    await expect(form.get_by_label("Secret: install_code")).not_to_have_value("")
 
 
 async def test_unsupported_device_shows_why_no_strategy_matches(

@@ -2,7 +2,7 @@
 
 import { ApiError, problemView, runPath } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
-import { TEMPLATES } from "./templates.js";
+import { loadTemplates } from "./templates.js";
 
 const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -13,30 +13,43 @@ export class StartForm {
     this.match = null;
     this.matchedInput = null;
     this.secretInputs = new Map();
+    this.templates = [];
+    // Once the person types, a template arriving late must not overwrite their input.
+    this.touched = Boolean(deviceId);
     this.element = this.build();
     if (deviceId) this.deviceId.value = deviceId;
-    else this.applyTemplate(0);
+    this.refresh();
+  }
+
+  /** Called when the API key changes: the examples need one where the API asks for keys. */
+  refresh() {
+    if (this.templates.length || !this.api.ready) return;
+    this.showTemplates();
   }
 
   build() {
     this.template = h(
       "select",
       { id: "start-template", "data-testid": "start-template", onchange: () => this.applyTemplate(Number(this.template.value)) },
-      TEMPLATES.map((template, index) => h("option", { value: index }, template.name)),
+      h("option", { value: "" }, this.api.ready ? "(loading examples…)" : "(examples need an API key)"),
     );
+    const typed = () => {
+      this.touched = true;
+      this.invalidateMatch();
+    };
     this.deviceId = h("input", {
       id: "start-device-id", name: "device_id", required: true, autocomplete: "off", spellcheck: "false",
-      pattern: DEVICE_ID.source, "data-testid": "start-device-id", oninput: () => this.invalidateMatch(),
+      pattern: DEVICE_ID.source, "data-testid": "start-device-id", oninput: typed,
     });
     this.deviceJson = h("textarea", {
       id: "start-device-json", name: "device", rows: "9", spellcheck: "false", class: "mono",
       "aria-describedby": "start-device-help", "data-testid": "start-device-json",
-      oninput: () => this.invalidateMatch(),
+      oninput: typed,
     });
-    this.ssid = h("input", { id: "start-ssid", name: "ssid", autocomplete: "off", "data-testid": "start-ssid" });
+    this.ssid = h("input", { id: "start-ssid", name: "ssid", autocomplete: "off", "data-testid": "start-ssid", oninput: typed });
     this.passphrase = h("input", {
       id: "start-passphrase", name: "passphrase", type: "password", autocomplete: "new-password",
-      "data-testid": "start-passphrase",
+      "data-testid": "start-passphrase", oninput: typed,
     });
     this.secrets = h("div", { class: "secrets", "data-testid": "start-secrets" });
     this.matchBox = h("div", { class: "match", role: "status", "aria-live": "polite", "data-testid": "start-match" });
@@ -71,8 +84,26 @@ export class StartForm {
     return form;
   }
 
+  /** Offer the example requests of the families the API serves; fill the form with the
+   * first one unless the person has started typing. */
+  async showTemplates() {
+    try {
+      this.templates = await loadTemplates(this.api);
+    } catch (error) {
+      replaceChildren(this.template, h("option", { value: "" }, `(no examples: ${error.message})`));
+      return;
+    }
+    if (!this.templates.length) {
+      replaceChildren(this.template, h("option", { value: "" }, "(no examples)"));
+      return;
+    }
+    replaceChildren(this.template, ...this.templates.map((template, index) => h("option", { value: index }, template.name)));
+    if (!this.touched) this.applyTemplate(0);
+  }
+
   applyTemplate(index) {
-    const template = TEMPLATES[index];
+    const template = this.templates[index];
+    if (!template) return;
     this.deviceId.value = template.device_id;
     this.deviceJson.value = JSON.stringify(template.device, null, 2);
     this.ssid.value = template.ssid || "";
