@@ -1,8 +1,9 @@
 """The embedded default: the whole stack on one machine (`make run`).
 
 Starts the Temporal dev server (SQLite file under the data directory), the simulated
-devices, the central and edge workers and the API; prints what to open and what to
-try; stops everything in reverse order on Ctrl-C or SIGTERM.
+devices of every installed family (the simulator its wiring names), the central and
+edge workers and the API; prints what to open and what to try; stops everything in
+reverse order on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import cast
 
-from adapters.ble import VirtualBleRadio
 from api import ApiDependencies, start_api
 from api.auth import AuthConfig, Scope, new_key
 from config.policies import load_policy_book
@@ -24,20 +26,17 @@ from config.settings import LAN_OUTBOUND, EdgeSettings, Settings
 from config.startup import run_service
 from connection.temporal_client import connect, key_file
 from simulators.aws_iot import LocalAws, default_aws_iot_devices, report_shadows, start_local_aws
-from simulators.http_wifi import default_fleet, start_simulator
-from simulators.improv_ble import ImprovDeviceFleet, default_improv_specs, start_improv_control
+from simulators.family_simulator import FamilySimulator, SimulatorContext, StartedSimulator
+from simulators.http_wifi import WifiDeviceFleet
 from simulators.serving import serve_app
-from simulators.vendor_cloud import CloudConfig, start_cloud_simulator
-from simulators.zigbee import SimulatedZigbeeWorld, start_zigbee_control
-from simulators.zigbee import default_fleet as default_zigbee_fleet
 from strategies.catalog import build_registry
+from strategies.family import FamilyError, load_object
 from worker.capabilities import SimulatedWorld
-from worker.capabilities.improv_ble import share_virtual_ble_radio
-from worker.capabilities.zigbee import share_simulated_zigbee_world
 from worker.central import central_activities
 from worker.codec_server import create_codec_app
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
+from worker.families import embedded_simulators
 from worker.logging_setup import configure_logging
 from worker.workers import central_worker
 
@@ -75,10 +74,7 @@ def banner(
     settings: Settings,
     api_url: str,
     ui_url: str | None,
-    simulator_url: str,
-    ble_simulator_url: str | None = None,
-    zigbee_simulator_url: str | None = None,
-    ble_client_backend: str | None = None,
+    simulated: Sequence[StartedSimulator] = (),
     aws_url: str | None = None,
 ) -> str:
     """What to open and what to try, printed once everything is up."""
@@ -91,29 +87,13 @@ def banner(
         f"  API               {api_url}/api/v1  (OpenAPI: {api_url}/api/v1/openapi.json)",
         f"  Temporal Web UI   {ui_url or '(headless)'}",
         f"  Temporal gRPC     {settings.temporal.frontend}",
-        f"  Simulated devices {simulator_url}/_sim/devices",
-        f"  Simulated cloud   {settings.cloud.base_url}/_sim/cloud/state",
+        *(f"  {label:<17} {text}" for started in simulated for label, text in started.lines),
         (
             f"  Local AWS IoT     {aws_url}  (moto; e.g. aws --endpoint-url {aws_url} "
             "iot list-things)"
             if aws_url
             else "  Local AWS IoT     (not started: moto is missing; pip install "
             "'devprov[aws-local]')"
-        ),
-        *(
-            [f"  Simulated BLE     {ble_simulator_url}/_sim/ble/devices"]
-            if ble_simulator_url
-            else []
-        ),
-        *(
-            [f"  BLE for clients   {ble_client_backend}  (devprov scan --ble-backend ...)"]
-            if ble_client_backend
-            else []
-        ),
-        *(
-            [f"  Simulated Zigbee  {zigbee_simulator_url}/_sim/zigbee/devices"]
-            if zigbee_simulator_url
-            else []
         ),
         f"  Data directory    {settings.data_dir.resolve()}",
         f"  Audit log         {audit_log_path(settings)}",
@@ -128,14 +108,7 @@ def banner(
         f"{api_url}/api/v1/devices/{device}/provision/events",
         f"  temporal workflow list --address {settings.temporal.frontend} "
         f"--query 'DeviceId=\"{device}\"'",
-        *(
-            [
-                "  Press the button of a simulated BLE device (while its run waits for it):",
-                f"  curl -X POST {ble_simulator_url}/_sim/ble/devices/improv-bulb-porch/button",
-            ]
-            if ble_simulator_url
-            else []
-        ),
+        *(f"  {hint}" for started in simulated for hint in started.hints),
         "",
         f"Example requests: {', '.join(examples) or '(none found)'}",
         "Press Ctrl-C to stop.",
@@ -176,6 +149,25 @@ def use_local_aws(local_aws: LocalAws) -> None:
     os.environ.update(local_aws.sdk_environment())
 
 
+@contextlib.asynccontextmanager
+async def family_simulators(
+    settings: Settings, world: SimulatedWorld
+) -> AsyncIterator[dict[str, StartedSimulator]]:
+    """Start the simulator each installed family's wiring names, sharing with the edge
+    workers of `world` what the wiring says they share; stop them all on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        started: dict[str, StartedSimulator] = {}
+        for name, declared in embedded_simulators().items():
+            start = load_object(declared.start)
+            if not callable(start):
+                raise FamilyError(f"family '{name}': {declared.start} is not a simulator")
+            simulator = cast("FamilySimulator", start)
+            started[name] = await stack.enter_async_context(simulator(SimulatorContext(settings)))
+            if declared.shares is not None:
+                world.share(declared.shares, started[name].resource)
+        yield started
+
+
 async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
     """Run the whole stack until `stop` is set."""
     host, _, port = settings.temporal.frontend.rpartition(":")
@@ -211,44 +203,13 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             stack.push_async_callback(codec.cleanup)
 
         world = SimulatedWorld()
-        wifi_fleet = default_fleet()
-        for aws_device in default_aws_iot_devices():
-            wifi_fleet.add(aws_device)
-        simulator = await start_simulator(
-            wifi_fleet, host=settings.simulators.host, port=settings.simulators.http_port
-        )
-        stack.push_async_callback(simulator.close)
-
-        # Improv devices on a virtual BLE link that only this process's gateways hear.
-        ble_radio = await stack.enter_async_context(VirtualBleRadio())
-        share_virtual_ble_radio(world, ble_radio)
-        improv_fleet = await stack.enter_async_context(
-            ImprovDeviceFleet(ble_radio, default_improv_specs())
-        )
-        improv_control = await start_improv_control(
-            improv_fleet, host=settings.simulators.host, port=settings.simulators.ble_port
-        )
-        stack.push_async_callback(improv_control.close)
-        # What a USB dongle is to an installer's laptop: `devprov scan` hears the link.
-        dongle = await ble_radio.serve_hci(
-            "installer-dongle", host=settings.simulators.host, port=settings.simulators.ble_hci_port
-        )
-
-        cloud = await start_cloud_simulator(
-            CloudConfig(auto_checkin_delay=0.5), host="127.0.0.1", port=settings.cloud.port
-        )
-        stack.push_async_callback(cloud.close)
-
-        # Zigbee devices in pairing mode, in range of the gateway's simulated stick.
-        zigbee = SimulatedZigbeeWorld(default_zigbee_fleet())
-        share_simulated_zigbee_world(world, zigbee)
-        zigbee_control = await start_zigbee_control(
-            zigbee.fleet,
-            zigbee.sticks,
-            host=settings.simulators.host,
-            port=settings.simulators.zigbee_port,
-        )
-        stack.push_async_callback(zigbee_control.close)
+        simulated = await stack.enter_async_context(family_simulators(settings, world))
+        # The wifi-aws-iot devices are Wi-Fi devices of the http-wifi simulator that
+        # report to the local AWS (started early: moto is slow to start).
+        wifi_fleet = simulated["http-wifi"].resource if "http-wifi" in simulated else None
+        if isinstance(wifi_fleet, WifiDeviceFleet):
+            for aws_device in default_aws_iot_devices():
+                wifi_fleet.add(aws_device)
         local_aws = await local_aws_starting
         if local_aws is not None:
             use_local_aws(local_aws)
@@ -257,7 +218,8 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             aws_iot = settings.aws_iot.model_copy(update={"match_certificate_subject": True})
             settings = settings.model_copy(update={"aws_iot": aws_iot})
             # The simulated devices report to their thing shadows once online.
-            await stack.enter_async_context(report_shadows(wifi_fleet, local_aws.url))
+            if isinstance(wifi_fleet, WifiDeviceFleet):
+                await stack.enter_async_context(report_shadows(wifi_fleet, local_aws.url))
         activities = await stack.enter_async_context(central_activities(settings))
         await stack.enter_async_context(central_worker(client, activities=activities))
         await stack.enter_async_context(
@@ -298,10 +260,7 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
                 settings,
                 api.url,
                 server.ui_url,
-                simulator.base_url,
-                improv_control.base_url,
-                zigbee_control.base_url,
-                ble_client_backend=f"bumble-hci:{dongle.transport}",
+                list(simulated.values()),
                 aws_url=local_aws.url if local_aws is not None else None,
             ),
             flush=True,

@@ -2,7 +2,8 @@
 
 A family's pure descriptor (`strategies.family.DeviceFamily`) names its wiring as
 `module:attribute`; only the workers and the embedded stack import it, because it
-opens radios, serial ports and HTTP clients.
+opens radios, serial ports and HTTP clients. The wiring names, in turn, the family's
+simulator for the embedded stack (`make run`), which only that stack imports.
 """
 
 from __future__ import annotations
@@ -10,13 +11,31 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from config.settings import Settings
 from strategies.family import DeviceFamily, FamilyError, installed_families, load_object
-from worker.capabilities.contract import EdgeCapability
+from worker.capabilities.contract import EdgeCapability, WorldKey
 
 CentralActivities = Callable[[Settings], AbstractAsyncContextManager[list[object]]]
 """Opens a family's central resources (a vendor cloud's client) and yields its activities."""
+
+
+@dataclass(frozen=True)
+class EmbeddedSimulator:
+    """A family's simulated devices (or cloud) under the embedded stack (`make run`).
+
+    Attributes:
+        start: `module:attribute` of its `simulators.family_simulator.FamilySimulator`:
+            named, not imported, so that no gateway loads simulator code.
+        shares: The key under which the family's edge capability finds the started
+            simulator's `resource` in the edge workers' `SimulatedWorld` (a virtual
+            BLE radio, simulated coordinator sticks); None when its devices are
+            reached otherwise (over HTTP).
+    """
+
+    start: str
+    shares: WorldKey[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -27,10 +46,12 @@ class FamilyWiring:
         edge_capability: Opens the family's device-facing resources on an edge
             worker and yields its activities; the capability carries the family's name.
         central_activities: The family's activities on the central workers.
+        simulator: Its simulated devices (or cloud) under the embedded stack.
     """
 
     edge_capability: EdgeCapability | None = None
     central_activities: CentralActivities | None = None
+    simulator: EmbeddedSimulator | None = None
 
 
 def wiring_of(family: DeviceFamily) -> FamilyWiring:
@@ -66,6 +87,20 @@ def central_activities(
         activities = wiring_of(family).central_activities
         if activities is not None:
             found[family.name] = activities
+    return found
+
+
+def embedded_simulators(
+    families: Iterable[DeviceFamily] | None = None,
+) -> dict[str, EmbeddedSimulator]:
+    """Every family's simulator for the embedded stack by family name (default: the
+    installed families), in selection order."""
+    chosen = installed_families() if families is None else families
+    found: dict[str, EmbeddedSimulator] = {}
+    for family in chosen:
+        simulator = wiring_of(family).simulator
+        if simulator is not None:
+            found[family.name] = simulator
     return found
 
 

@@ -1,5 +1,6 @@
 """Wiring of the `wifi-cloud` family: the vendor cloud's activities on the central workers
-(its device steps are the `http-wifi` capability's)."""
+(its device steps are the `http-wifi` capability's); under `make run`, the simulated
+vendor cloud."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import SecretStr
 from activities.vendor_cloud import VendorCloudActivities
 from adapters.vendor_cloud import VendorCloudAdapter
 from config.settings import Settings
-from worker.families import FamilyWiring
+from worker.families import EmbeddedSimulator, FamilyWiring
 
 
 @contextlib.asynccontextmanager
@@ -23,4 +24,7 @@ async def vendor_cloud_activities(settings: Settings) -> AsyncIterator[list[obje
         yield VendorCloudActivities(cloud, SecretStr(settings.cloud.claim_token)).all()
 
 
-WIRING = FamilyWiring(central_activities=vendor_cloud_activities)
+WIRING = FamilyWiring(
+    central_activities=vendor_cloud_activities,
+    simulator=EmbeddedSimulator(start="simulators.vendor_cloud.embedded:simulated_vendor_cloud"),
+)
