@@ -36,7 +36,7 @@ from config.settings import (
     WorkerSettings,
 )
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
-from simulators.vendor_cloud import CloudConfig, QuotaConfig, start_cloud_simulator
+from simulators.wifi_cloud import CloudConfig, QuotaConfig, start_cloud_simulator
 from worker.central import central_activities
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from simulators.http_wifi import SimulatedWifiDevice
-from simulators.vendor_cloud import CloudConfig
+from simulators.wifi_cloud import CloudConfig
 from tests.chaos.harness import ChaosStack, chaos_seed
 
 StackFactory = Callable[..., Awaitable[ChaosStack]]

@@ -35,7 +35,7 @@ from simulators.http_wifi import (
     start_simulator,
 )
 from simulators.http_wifi.fleet import LAB_NETWORK_PASSPHRASE, LAB_NETWORK_SSID
-from simulators.vendor_cloud import CloudConfig, RunningCloud, start_cloud_simulator
+from simulators.wifi_cloud import CloudConfig, RunningCloud, start_cloud_simulator
 from strategies.catalog import build_registry
 from tests.conftest import TEST_KEY_RING
 from tests.network import free_port

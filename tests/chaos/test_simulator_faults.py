@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from simulators.http_wifi import DeviceFaults, SimulatedWifiDevice
-from simulators.vendor_cloud import CloudConfig, CloudFaults
+from simulators.wifi_cloud import CloudConfig, CloudFaults
 from tests.chaos.conftest import StackFactory
 from tests.chaos.harness import ChaosStack, chaos_size
 from tests.chaos.outcomes import assert_side_effects_once_and_nothing_orphaned

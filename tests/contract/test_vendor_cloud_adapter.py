@@ -41,7 +41,7 @@ from adapters.vendor_cloud import (
 )
 from domain.cloud import DeviceKeyPair, IssuedCredential
 from domain.errors import ErrorCode
-from simulators.vendor_cloud import (
+from simulators.wifi_cloud import (
     CloudConfig,
     CloudFaults,
     Endpoint,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from simulators.vendor_cloud import CloudConfig
+from simulators.wifi_cloud import CloudConfig
 from tests.chaos.harness import ChaosStack
 from tests.explorer.exploration import ExplorerSettings, explore
 from tests.explorer.invariants import Violation, check

@@ -53,7 +53,7 @@ from simulators.improv_ble import (
     SimulatedImprovDevice,
     start_improv_control,
 )
-from simulators.vendor_cloud import (
+from simulators.wifi_cloud import (
     DEV_API_KEY,
     DEV_CLAIM_TOKEN,
     CloudConfig,

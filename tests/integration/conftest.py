@@ -27,7 +27,7 @@ from simulators.http_wifi import (
     WifiDeviceFleet,
     start_simulator,
 )
-from simulators.vendor_cloud import DEV_API_KEY, DEV_CLAIM_TOKEN
+from simulators.wifi_cloud import DEV_API_KEY, DEV_CLAIM_TOKEN
 from strategies.catalog import build_registry
 from tests.aws_fixtures import (  # noqa: F401  (fixtures of the AWS IoT pipeline tests)
     aws_env,

@@ -32,7 +32,7 @@ from adapters.vendor_cloud import VendorCloudAdapter
 from domain.activity_io import CloudDevice
 from domain.errors import ErrorCode
 from simulators.serving import serve_app
-from simulators.vendor_cloud import (
+from simulators.wifi_cloud import (
     DEV_API_KEY,
     DEV_CLAIM_TOKEN,
     CloudConfig,

@@ -15,7 +15,7 @@ from temporalio.client import Client
 from config.policies import load_policy_book
 from config.settings import ApiSettings, Settings
 from simulators.http_wifi import DeviceFaults, SimulatedWifiDevice
-from simulators.vendor_cloud import (
+from simulators.wifi_cloud import (
     CloudConfig,
     QuotaConfig,
     RunningCloud,

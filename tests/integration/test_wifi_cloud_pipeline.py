@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from config.policies import load_policy_book
 from simulators.http_wifi import SimulatedWifiDevice
-from simulators.vendor_cloud import (
+from simulators.wifi_cloud import (
     CloudConfig,
     CloudFaults,
     RunningCloud,

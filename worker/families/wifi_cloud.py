@@ -26,5 +26,5 @@ async def vendor_cloud_activities(settings: Settings) -> AsyncIterator[list[obje
 
 WIRING = FamilyWiring(
     central_activities=vendor_cloud_activities,
-    simulator=EmbeddedSimulator(start="simulators.vendor_cloud.embedded:simulated_vendor_cloud"),
+    simulator=EmbeddedSimulator(start="simulators.wifi_cloud.embedded:simulated_vendor_cloud"),
 )

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from adapters.vendor_cloud import make_device_key_pair
-from simulators.vendor_cloud import (
+from simulators.wifi_cloud import (
     DEV_API_KEY,
     DEV_CLAIM_TOKEN,
     CloudApiError,
@@ -32,11 +32,11 @@ from simulators.vendor_cloud import (
     checkin_body,
     create_cloud_app,
 )
-from simulators.vendor_cloud.__main__ import config_from
-from simulators.vendor_cloud.authority import checkin_message
-from simulators.vendor_cloud.device_agent import sign
-from simulators.vendor_cloud.gateway import RequestGateway
-from simulators.vendor_cloud.idempotency import StoredAnswer, request_fingerprint
+from simulators.wifi_cloud.__main__ import config_from
+from simulators.wifi_cloud.authority import checkin_message
+from simulators.wifi_cloud.device_agent import sign
+from simulators.wifi_cloud.gateway import RequestGateway
+from simulators.wifi_cloud.idempotency import StoredAnswer, request_fingerprint
 
 CLAIM = "unit-claim-token-4b7d"
 POLICY = "devprov-device"

@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from simulators.vendor_cloud.app_keys import CLOUD_KEY
-from simulators.vendor_cloud.cloud import SimulatedCloud
-from simulators.vendor_cloud.config import MUTATING_ENDPOINTS, Endpoint
-from simulators.vendor_cloud.idempotency import (
+from simulators.wifi_cloud.app_keys import CLOUD_KEY
+from simulators.wifi_cloud.cloud import SimulatedCloud
+from simulators.wifi_cloud.config import MUTATING_ENDPOINTS, Endpoint
+from simulators.wifi_cloud.idempotency import (
     IDEMPOTENCY_HEADER,
     REPLAYED_HEADER,
     IdempotencyKeyReused,
@@ -31,9 +31,9 @@ from simulators.vendor_cloud.idempotency import (
     request_fingerprint,
     valid_key,
 )
-from simulators.vendor_cloud.registry import CloudApiError
+from simulators.wifi_cloud.registry import CloudApiError
 
-logger = logging.getLogger("devprov.simulators.vendor_cloud")
+logger = logging.getLogger("devprov.simulators.wifi_cloud")
 
 routes = web.RouteTableDef()
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from simulators.serving import serve_app
-from simulators.vendor_cloud.app import create_cloud_app
-from simulators.vendor_cloud.cloud import SimulatedCloud
-from simulators.vendor_cloud.config import CloudConfig
+from simulators.wifi_cloud.app import create_cloud_app
+from simulators.wifi_cloud.cloud import SimulatedCloud
+from simulators.wifi_cloud.config import CloudConfig
 
 # Requests held by a latency fault must not hold up shutdown for long.
 _SHUTDOWN_TIMEOUT = 0.5

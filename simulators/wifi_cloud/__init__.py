@@ -3,10 +3,10 @@
 See docs/vendor-cloud.md for the API, idempotency, the quota, the faults and the control API.
 """
 
-from simulators.vendor_cloud.app import create_cloud_app
-from simulators.vendor_cloud.app_keys import CLOUD_KEY
-from simulators.vendor_cloud.cloud import SimulatedCloud
-from simulators.vendor_cloud.config import (
+from simulators.wifi_cloud.app import create_cloud_app
+from simulators.wifi_cloud.app_keys import CLOUD_KEY
+from simulators.wifi_cloud.cloud import SimulatedCloud
+from simulators.wifi_cloud.config import (
     DEFAULT_POLICY,
     DEV_API_KEY,
     DEV_CLAIM_TOKEN,
@@ -15,11 +15,11 @@ from simulators.vendor_cloud.config import (
     Endpoint,
     QuotaConfig,
 )
-from simulators.vendor_cloud.device_agent import checkin_body
-from simulators.vendor_cloud.idempotency import IdempotencyKeyReused, IdempotencyStore
-from simulators.vendor_cloud.quota import RateMeter, SlidingWindowQuota
-from simulators.vendor_cloud.registry import CloudApiError, CloudRegistry
-from simulators.vendor_cloud.server import RunningCloud, start_cloud_simulator
+from simulators.wifi_cloud.device_agent import checkin_body
+from simulators.wifi_cloud.idempotency import IdempotencyKeyReused, IdempotencyStore
+from simulators.wifi_cloud.quota import RateMeter, SlidingWindowQuota
+from simulators.wifi_cloud.registry import CloudApiError, CloudRegistry
+from simulators.wifi_cloud.server import RunningCloud, start_cloud_simulator
 
 __all__ = [
     "CLOUD_KEY",

@@ -21,7 +21,7 @@ DEFAULT_POLICY = "devprov-device"
 
 
 class SimulatedCloudSettings(EnvSettings):
-    """What `python -m simulators.vendor_cloud` accepts (`DEVPROV_CLOUD_*`): the same
+    """What `python -m simulators.wifi_cloud` accepts (`DEVPROV_CLOUD_*`): the same
     variables as the central workers' `CloudSettings`, seen from the cloud's side."""
 
     model_config = SettingsConfigDict(env_prefix="DEVPROV_CLOUD_")

@@ -1,8 +1,8 @@
 """Run the simulated vendor cloud.
 
-python -m simulators.vendor_cloud --host 127.0.0.1 --port 8092 --quota 50
+python -m simulators.wifi_cloud --host 127.0.0.1 --port 8092 --quota 50
 
-The API key and the claim token are the development values of `simulators.vendor_cloud`
+The API key and the claim token are the development values of `simulators.wifi_cloud`
 unless `DEVPROV_CLOUD_API_KEY` / `DEVPROV_CLOUD_CLAIM_TOKENS` (comma-separated) are set.
 """
 
@@ -15,20 +15,20 @@ import logging
 import signal
 from collections.abc import Mapping
 
-from simulators.vendor_cloud.config import (
+from simulators.wifi_cloud.config import (
     DEFAULT_POLICY,
     CloudConfig,
     QuotaConfig,
     SimulatedCloudSettings,
 )
-from simulators.vendor_cloud.server import start_cloud_simulator
+from simulators.wifi_cloud.server import start_cloud_simulator
 
-logger = logging.getLogger("devprov.simulators.vendor_cloud")
+logger = logging.getLogger("devprov.simulators.wifi_cloud")
 
 
 def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m simulators.vendor_cloud",
+        prog="python -m simulators.wifi_cloud",
         description="A simulated vendor cloud: fleet provisioning by claim, with quotas.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")

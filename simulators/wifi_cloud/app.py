@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from simulators.vendor_cloud import api_http, control_http
-from simulators.vendor_cloud.app_keys import CLOUD_KEY
-from simulators.vendor_cloud.cloud import SimulatedCloud
+from simulators.wifi_cloud import api_http, control_http
+from simulators.wifi_cloud.app_keys import CLOUD_KEY
+from simulators.wifi_cloud.cloud import SimulatedCloud
 
 
 def create_cloud_app(cloud: SimulatedCloud) -> web.Application:

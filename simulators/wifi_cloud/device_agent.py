@@ -14,7 +14,7 @@ import time
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from simulators.vendor_cloud.authority import checkin_message
+from simulators.wifi_cloud.authority import checkin_message
 
 
 def sign(private_key_pem: str, message: bytes) -> bytes:

@@ -12,12 +12,12 @@ import logging
 from aiohttp import web
 from pydantic import ValidationError
 
-from simulators.vendor_cloud.app_keys import CLOUD_KEY
-from simulators.vendor_cloud.cloud import SimulatedCloud
-from simulators.vendor_cloud.config import CloudFaults, QuotaConfig
-from simulators.vendor_cloud.registry import CloudApiError
+from simulators.wifi_cloud.app_keys import CLOUD_KEY
+from simulators.wifi_cloud.cloud import SimulatedCloud
+from simulators.wifi_cloud.config import CloudFaults, QuotaConfig
+from simulators.wifi_cloud.registry import CloudApiError
 
-logger = logging.getLogger("devprov.simulators.vendor_cloud")
+logger = logging.getLogger("devprov.simulators.wifi_cloud")
 
 routes = web.RouteTableDef()
 

@@ -6,8 +6,8 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from simulators.family_simulator import SimulatorContext, StartedSimulator
-from simulators.vendor_cloud.config import CloudConfig
-from simulators.vendor_cloud.server import start_cloud_simulator
+from simulators.wifi_cloud.config import CloudConfig
+from simulators.wifi_cloud.server import start_cloud_simulator
 
 
 @contextlib.asynccontextmanager

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from simulators.vendor_cloud.config import CloudFaults, CountedFault, Endpoint, QuotaConfig
-from simulators.vendor_cloud.quota import RateMeter, SlidingWindowQuota
+from simulators.wifi_cloud.config import CloudFaults, CountedFault, Endpoint, QuotaConfig
+from simulators.wifi_cloud.quota import RateMeter, SlidingWindowQuota
 
 
 class _ClientTraffic:

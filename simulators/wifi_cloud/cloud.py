@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from simulators.vendor_cloud.config import CloudConfig, CloudFaults, QuotaConfig
-from simulators.vendor_cloud.gateway import RequestGateway
-from simulators.vendor_cloud.idempotency import IdempotencyStore
-from simulators.vendor_cloud.registry import CloudRegistry, utc_now
+from simulators.wifi_cloud.config import CloudConfig, CloudFaults, QuotaConfig
+from simulators.wifi_cloud.gateway import RequestGateway
+from simulators.wifi_cloud.idempotency import IdempotencyStore
+from simulators.wifi_cloud.registry import CloudRegistry, utc_now
 
 
 def _loop_time() -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from simulators.vendor_cloud.cloud import SimulatedCloud
+from simulators.wifi_cloud.cloud import SimulatedCloud
 
 CLOUD_KEY = web.AppKey("devprov_vendor_cloud", SimulatedCloud)
 """The simulated cloud the application serves."""

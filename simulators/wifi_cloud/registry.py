@@ -17,15 +17,15 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 
-from simulators.vendor_cloud.authority import (
+from simulators.wifi_cloud.authority import (
     CertificateAuthority,
     InvalidCsr,
     checkin_message,
     verify_signature,
 )
-from simulators.vendor_cloud.config import CloudConfig
+from simulators.wifi_cloud.config import CloudConfig
 
-logger = logging.getLogger("devprov.simulators.vendor_cloud")
+logger = logging.getLogger("devprov.simulators.wifi_cloud")
 
 
 class CloudApiError(Exception):
