@@ -16,7 +16,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from activities.http_wifi import HttpWifiActivities
-from adapters.http_wifi import ShellyRpcAdapter
+from adapters.http_wifi import HttpWifiAdapter
 from api.app import ApiDependencies, ApiServer, start_api
 from api.auth import AuthConfig, KeyStore, Scope, new_key
 from config.policies import load_policy_book
@@ -95,7 +95,7 @@ async def console_stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Cons
         simulator = await start_simulator(fleet, "127.0.0.1", 0)
         stack.push_async_callback(simulator.close)
         http = await stack.enter_async_context(httpx.AsyncClient(trust_env=False))
-        adapter = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
+        adapter = HttpWifiAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
         await stack.enter_async_context(central_worker(client, task_queue=task_queue))
         await stack.enter_async_context(
             edge_worker(client, site=site, activities=HttpWifiActivities(adapter).all())

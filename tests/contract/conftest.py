@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from adapters.http_wifi import ShellyRpcAdapter
+from adapters.http_wifi import HttpWifiAdapter
 from simulators.http_wifi import (
     RunningSimulator,
     SimulatedWifiDevice,
@@ -63,9 +63,9 @@ async def http_client() -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def wifi_adapter(
     wifi_simulator: RunningSimulator, http_client: httpx.AsyncClient
-) -> ShellyRpcAdapter:
+) -> HttpWifiAdapter:
     """The adapter, addressing devices through the simulator's URL template."""
-    return ShellyRpcAdapter(
+    return HttpWifiAdapter(
         http_client,
         f"{wifi_simulator.base_url}/devices/{{device_id}}",
         timeout=ADAPTER_TIMEOUT,

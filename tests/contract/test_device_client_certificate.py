@@ -1,4 +1,4 @@
-"""Contract of `ShellyRpcAdapter` as a `ClientCertificatePort` against the HTTP Wi-Fi
+"""Contract of `HttpWifiAdapter` as a `ClientCertificatePort` against the HTTP Wi-Fi
 simulator: the device makes its own key and answers a CSR, then stores the certificate
 signed from it. What the device holds is read from the simulated device itself."""
 
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from adapters.errors import DeviceProtocolError, DeviceRejectedRequest
-from adapters.http_wifi import ShellyRpcAdapter
+from adapters.http_wifi import HttpWifiAdapter
 from adapters.http_wifi.port import ClientCertificatePort
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
@@ -69,14 +69,14 @@ def signed_from(csr_pem: str) -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def test_adapter_implements_the_client_certificate_port(wifi_adapter: ShellyRpcAdapter) -> None:
+def test_adapter_implements_the_client_certificate_port(wifi_adapter: HttpWifiAdapter) -> None:
     port: ClientCertificatePort = wifi_adapter
 
     assert port is wifi_adapter
 
 
 async def test_the_device_answers_a_csr_for_a_key_it_keeps(
-    wifi_adapter: ShellyRpcAdapter, wifi_fleet: WifiDeviceFleet, identity: SimulatedAwsIotDevice
+    wifi_adapter: HttpWifiAdapter, wifi_fleet: WifiDeviceFleet, identity: SimulatedAwsIotDevice
 ) -> None:
     first = await wifi_adapter.certificate_signing_request(device())
     again = await wifi_adapter.certificate_signing_request(device())
@@ -88,7 +88,7 @@ async def test_the_device_answers_a_csr_for_a_key_it_keeps(
 
 
 async def test_the_certificate_signed_from_its_csr_is_stored_on_the_device(
-    wifi_adapter: ShellyRpcAdapter, identity: SimulatedAwsIotDevice
+    wifi_adapter: HttpWifiAdapter, identity: SimulatedAwsIotDevice
 ) -> None:
     csr = await wifi_adapter.certificate_signing_request(device())
 
@@ -100,7 +100,7 @@ async def test_the_certificate_signed_from_its_csr_is_stored_on_the_device(
 
 
 async def test_a_factory_reset_makes_the_device_forget_its_key_and_certificate(
-    wifi_adapter: ShellyRpcAdapter, identity: SimulatedAwsIotDevice
+    wifi_adapter: HttpWifiAdapter, identity: SimulatedAwsIotDevice
 ) -> None:
     before = await wifi_adapter.certificate_signing_request(device())
     await wifi_adapter.install_client_certificate(device(), signed_from(before))
@@ -113,7 +113,7 @@ async def test_a_factory_reset_makes_the_device_forget_its_key_and_certificate(
 
 
 async def test_a_device_without_a_client_identity_has_no_csr_to_give(
-    wifi_adapter: ShellyRpcAdapter,
+    wifi_adapter: HttpWifiAdapter,
 ) -> None:
     with pytest.raises(DeviceProtocolError) as caught:
         await wifi_adapter.certificate_signing_request(device(NO_IDENTITY))
@@ -123,7 +123,7 @@ async def test_a_device_without_a_client_identity_has_no_csr_to_give(
 
 
 async def test_something_that_is_not_a_certificate_is_refused_by_the_device(
-    wifi_adapter: ShellyRpcAdapter, identity: SimulatedAwsIotDevice
+    wifi_adapter: HttpWifiAdapter, identity: SimulatedAwsIotDevice
 ) -> None:
     await wifi_adapter.certificate_signing_request(device())
 

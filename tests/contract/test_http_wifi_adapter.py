@@ -1,4 +1,4 @@
-"""Contract of `ShellyRpcAdapter` (WifiSetupPort) against the HTTP Wi-Fi simulator.
+"""Contract of `HttpWifiAdapter` (WifiSetupPort) against the HTTP Wi-Fi simulator.
 
 Every test runs the real adapter over real HTTP against a simulator on loopback, and
 asserts what the adapter returns or raises and what the device saw.
@@ -22,7 +22,7 @@ from adapters.errors import (
     DeviceUnreachable,
     NetworkJoinPending,
 )
-from adapters.http_wifi import ShellyRpcAdapter, ShellyRpcClient
+from adapters.http_wifi import HttpWifiAdapter, ShellyRpcClient
 from adapters.http_wifi.port import WifiSetupPort
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
@@ -58,7 +58,7 @@ def credentials(passphrase: str, ssid: str = LAB_NETWORK_SSID) -> NetworkCredent
     return NetworkCredentials(ssid=ssid, passphrase=SecretStr(passphrase))
 
 
-def test_adapter_implements_the_wifi_setup_port(wifi_adapter: ShellyRpcAdapter) -> None:
+def test_adapter_implements_the_wifi_setup_port(wifi_adapter: HttpWifiAdapter) -> None:
     port: WifiSetupPort = wifi_adapter
 
     assert port is wifi_adapter
@@ -248,7 +248,7 @@ async def test_reset_of_a_device_in_setup_mode_is_harmless(wifi_adapter, wifi_fl
 async def test_address_hint_overrides_the_template(
     wifi_simulator: RunningSimulator, http_client: httpx.AsyncClient
 ) -> None:
-    adapter = ShellyRpcAdapter(http_client, "http://127.0.0.1:9/devices/{device_id}")
+    adapter = HttpWifiAdapter(http_client, "http://127.0.0.1:9/devices/{device_id}")
 
     found = await adapter.identify(device(address=wifi_simulator.device_address(KITCHEN)))
 
@@ -270,7 +270,7 @@ async def test_unreachable_device_is_device_unreachable(wifi_adapter, wifi_fleet
 async def test_nothing_listening_is_device_unreachable(http_client, wifi_simulator) -> None:
     address = wifi_simulator.device_address(KITCHEN)
     await wifi_simulator.close()
-    adapter = ShellyRpcAdapter(http_client, address)
+    adapter = HttpWifiAdapter(http_client, address)
 
     with pytest.raises(DeviceUnreachable) as caught:
         await adapter.identify(device())
@@ -290,7 +290,7 @@ async def test_answer_slower_than_the_timeout_is_device_timeout(
     wifi_simulator, http_client, wifi_fleet
 ) -> None:
     wifi_fleet[KITCHEN].faults = DeviceFaults(latency=0.5)
-    adapter = ShellyRpcAdapter(
+    adapter = HttpWifiAdapter(
         http_client, f"{wifi_simulator.base_url}/devices/{{device_id}}", timeout=0.1
     )
 
@@ -412,7 +412,7 @@ async def test_adapter_logs_never_contain_the_passphrase(wifi_adapter, wifi_flee
 # --- answers the simulator never gives (a stub device on httpx's mock transport) --------
 
 
-StubAdapter = Callable[[httpx.Response], ShellyRpcAdapter]
+StubAdapter = Callable[[httpx.Response], HttpWifiAdapter]
 
 
 @pytest.fixture
@@ -420,10 +420,10 @@ async def stub_adapter() -> AsyncIterator[StubAdapter]:
     """Makes adapters talking to a device that always gives the same answer."""
     clients: list[httpx.AsyncClient] = []
 
-    def make(answer: httpx.Response) -> ShellyRpcAdapter:
+    def make(answer: httpx.Response) -> HttpWifiAdapter:
         http = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: answer))
         clients.append(http)
-        return ShellyRpcAdapter(http, "http://device.invalid/devices/{device_id}")
+        return HttpWifiAdapter(http, "http://device.invalid/devices/{device_id}")
 
     yield make
     for http in clients:

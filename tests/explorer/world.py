@@ -35,7 +35,7 @@ from temporalio.client import Client
 from activities.http_wifi import HttpWifiActivities
 from activities.vendor_cloud import VendorCloudActivities
 from adapters.ble import VirtualBleRadio
-from adapters.http_wifi import ShellyRpcAdapter
+from adapters.http_wifi import HttpWifiAdapter
 from adapters.vendor_cloud import VendorCloudAdapter
 from api import ApiDependencies, start_api
 from config.policies import load_policy_book
@@ -681,7 +681,7 @@ async def _open_wifi(
         vendor = VendorCloudAdapter(http, running.base_url, SecretStr(DEV_API_KEY), timeout=3.0)
         central_activities = VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
         cloud = CloudSide(running.cloud, device.device_id)
-    adapter = ShellyRpcAdapter(
+    adapter = HttpWifiAdapter(
         http, f"{simulator.base_url}/devices/{{device_id}}", timeout=HTTP_DEVICE_TIMEOUT
     )
     await stack.enter_async_context(

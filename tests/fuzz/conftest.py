@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.http_wifi import HttpWifiActivities
-from adapters.http_wifi import ShellyRpcAdapter
+from adapters.http_wifi import HttpWifiAdapter
 from api import ApiDependencies, ApiServer, start_api
 from config.policies import load_policy_book
 from config.settings import ApiSettings, Settings
@@ -51,7 +51,7 @@ async def live_api(temporal_client: Client, site: str) -> AsyncIterator[ApiServe
     queue = f"fuzz-{uuid.uuid4().hex[:8]}"
     try:
         async with httpx.AsyncClient(trust_env=False) as http:
-            adapter = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
+            adapter = HttpWifiAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
             async with (
                 central_worker(temporal_client, task_queue=queue),
                 edge_worker(

@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from activities.http_wifi import HttpWifiActivities
 from activities.vendor_cloud import VendorCloudActivities
-from adapters.http_wifi import ShellyRpcAdapter
+from adapters.http_wifi import HttpWifiAdapter
 from adapters.vendor_cloud import VendorCloudAdapter
 from api.app import ApiDependencies, create_app
 from config.policies import PolicyBook, load_policy_book
@@ -99,7 +99,7 @@ async def serve_cloud_pipeline(
     queue = f"central-{uuid.uuid4().hex[:8]}"
     try:
         async with httpx.AsyncClient(trust_env=False) as http:
-            wifi = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
+            wifi = HttpWifiAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
             vendor = VendorCloudAdapter(http, cloud_url, SecretStr(DEV_API_KEY))
             cloud_activities = VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
             async with (
@@ -172,7 +172,7 @@ async def serve_pipeline(
     """The API with a central worker and a real edge worker for `site`."""
     task_queue = f"central-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(trust_env=False) as http:
-        adapter = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
+        adapter = HttpWifiAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
         activities = HttpWifiActivities(adapter).all()
         async with (
             central_worker(temporal_client, task_queue=task_queue),

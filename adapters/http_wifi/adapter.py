@@ -38,7 +38,7 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-class ShellyRpcAdapter:
+class HttpWifiAdapter:
     """Sets up Wi-Fi devices through `Shelly.*` and `WiFi.*` RPC methods
     (`WifiSetupPort`), and their TLS client identity (`ClientCertificatePort`).
 
