@@ -17,7 +17,7 @@ from worker.families import EmbeddedSimulator, FamilyWiring
 
 
 @contextlib.asynccontextmanager
-async def vendor_cloud_activities(settings: Settings) -> AsyncIterator[list[object]]:
+async def wifi_cloud_activities(settings: Settings) -> AsyncIterator[list[object]]:
     """The central activities wired to the vendor cloud of `settings`; closes its client."""
     async with httpx.AsyncClient(trust_env=False) as http:
         cloud = VendorCloudAdapter(http, settings.cloud.base_url, SecretStr(settings.cloud.api_key))
@@ -25,6 +25,6 @@ async def vendor_cloud_activities(settings: Settings) -> AsyncIterator[list[obje
 
 
 WIRING = FamilyWiring(
-    central_activities=vendor_cloud_activities,
+    central_activities=wifi_cloud_activities,
     simulator=EmbeddedSimulator(start="simulators.wifi_cloud.embedded:simulated_vendor_cloud"),
 )
