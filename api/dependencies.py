@@ -10,6 +10,7 @@ from api.auth import AuthConfig
 from config.policies import PolicyBook
 from config.settings import Settings
 from domain.run import CENTRAL_TASK_QUEUE
+from registry import DeviceRegistry
 from strategies.registry import StrategyRegistry
 
 
@@ -27,6 +28,9 @@ class ApiDependencies:
         auth: API keys, public paths and per-key limits; None serves without
             authentication (everyone is an admin of tenant `default`) — for tests and
             for an API behind a gateway that authenticates.
+        devices: The device registry the central workers' runs write (the inventory,
+            tenants' devices, the up-front 409s); None knows no device (tests that
+            do not exercise it).
     """
 
     temporal: Client
@@ -36,3 +40,4 @@ class ApiDependencies:
     task_queue: str = CENTRAL_TASK_QUEUE
     stream_ping_seconds: float = 15.0
     auth: AuthConfig | None = None
+    devices: DeviceRegistry | None = None

@@ -9,6 +9,8 @@ even after crashes. See docs/registry.md.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 
@@ -81,6 +83,18 @@ class DeviceFacts(BaseModel):
     cloud_certificate_fingerprint: str | None = None
     zigbee_ieee: str | None = None
     zigbee_nwk: str | None = None
+
+
+def certificate_fingerprint(pem: str) -> str | None:
+    """The SHA-256 fingerprint (hex) of a PEM certificate's DER bytes; None if unreadable."""
+    body = "".join(
+        line.strip() for line in pem.splitlines() if line.strip() and not line.startswith("-----")
+    )
+    try:
+        der = base64.b64decode(body, validate=True)
+    except ValueError:
+        return None
+    return hashlib.sha256(der).hexdigest() if der else None
 
 
 class DeviceClaim(BaseModel):
