@@ -9,6 +9,7 @@ from api.metrics import ApiMetrics
 from api.streams import ProgressHub
 from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
+from services.devices import DeviceInventory
 from services.fleets import FleetRuns
 from services.runs import ProvisioningRuns
 
@@ -18,3 +19,4 @@ HUB: web.AppKey[ProgressHub[ProgressSnapshot]] = web.AppKey("progress_hub")
 FLEETS = web.AppKey("fleets", FleetRuns)
 FLEET_HUB: web.AppKey[ProgressHub[FleetSnapshot]] = web.AppKey("fleet_hub")
 METRICS = web.AppKey("metrics", ApiMetrics)
+DEVICES = web.AppKey("devices", DeviceInventory)

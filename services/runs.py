@@ -39,6 +39,7 @@ from domain.run import (
     ProvisionRun,
     workflow_id_for,
 )
+from services.devices import DeviceInventory
 from services.errors import (
     InternalFailure,
     RequestNotServable,
@@ -83,6 +84,8 @@ class ProvisioningRuns:
         registry: Selects each device's strategy.
         policies: Resolves the lifecycle policy a new run starts with.
         task_queue: Task queue of the central workers.
+        devices: The device inventory, to refuse up front a run whose claim would
+            lose (another tenant's device, a device in service or claimed).
     """
 
     def __init__(
@@ -91,11 +94,13 @@ class ProvisioningRuns:
         registry: StrategyRegistry,
         policies: PolicyBook,
         task_queue: str,
+        devices: DeviceInventory | None = None,
     ) -> None:
         self._client = client
         self._registry = registry
         self._policies = policies
         self._task_queue = task_queue
+        self._devices = devices or DeviceInventory(None)
 
     async def start(
         self, request: ProvisionRequest, *, started_by: str = "api", tenant: str = "default"
@@ -104,7 +109,9 @@ class ProvisioningRuns:
 
         Raises:
             RequestNotServable: no strategy serves the device.
-            RunConflict: a run of the device is in flight.
+            RunConflict: a run of the device is in flight (RUN_IN_PROGRESS), or the
+                device is in service (DEVICE_IN_SERVICE).
+            DeviceUnknown: the registry holds the device for another tenant.
             TemporalUnavailable: Temporal does not answer.
         """
         try:
@@ -123,6 +130,7 @@ class ProvisioningRuns:
     async def _start(self, run: ProvisionRun, workflow_type: str) -> StartedRun:
         device = run.request.device
         workflow_id = workflow_id_for(device.device_id)
+        await self._devices.check_provisionable(device.device_id, run.tenant)
         try:
             with temporal_errors(workflow_id):
                 handle: WorkflowHandle[object, object] = await self._client.start_workflow(
