@@ -6,6 +6,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,8 +20,10 @@ from activities.vendor_cloud import VendorCloudActivities
 from adapters.http_wifi import ShellyRpcAdapter
 from adapters.vendor_cloud import VendorCloudAdapter
 from api.app import ApiDependencies, create_app
+from api.auth import AuthConfig
 from config.policies import PolicyBook, load_policy_book
 from config.settings import ApiSettings, Settings
+from registry import DeviceRegistry, opened_registry
 from simulators.http_wifi import (
     RunningSimulator,
     SimulatedWifiDevice,
@@ -68,9 +71,11 @@ async def serve_api(
     policies: PolicyBook,
     settings: Settings | None = None,
     stream_ping_seconds: float = 15.0,
+    devices: DeviceRegistry | None = None,
+    auth: AuthConfig | None = None,
 ) -> ApiClient:
     """The API over the installed families, starting runs on `task_queue` (streams poll
-    every 0.1 s unless `settings` say otherwise)."""
+    every 0.1 s unless `settings` say otherwise), reading the device registry `devices`."""
     deps = ApiDependencies(
         temporal=temporal_client,
         registry=build_registry(),
@@ -78,6 +83,8 @@ async def serve_api(
         settings=settings or Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
         task_queue=task_queue,
         stream_ping_seconds=stream_ping_seconds,
+        devices=devices,
+        auth=auth,
     )
     return await aiohttp_client(create_app(deps))
 
@@ -168,14 +175,17 @@ async def serve_pipeline(
     policies: PolicyBook,
     settings: Settings,
     stream_ping_seconds: float = 15.0,
+    devices: DeviceRegistry | None = None,
+    auth: AuthConfig | None = None,
 ) -> AsyncIterator[ApiClient]:
-    """The API with a central worker and a real edge worker for `site`."""
+    """The API with a central worker and a real edge worker for `site`; both the worker's
+    runs and the API use the device registry `devices` (None: the worker's own)."""
     task_queue = f"central-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(trust_env=False) as http:
         adapter = ShellyRpcAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
         activities = HttpWifiActivities(adapter).all()
         async with (
-            central_worker(temporal_client, task_queue=task_queue),
+            central_worker(temporal_client, task_queue=task_queue, registry=devices),
             edge_worker(temporal_client, site=site, activities=activities),
         ):
             yield await serve_api(
@@ -185,7 +195,16 @@ async def serve_pipeline(
                 policies=policies,
                 settings=settings,
                 stream_ping_seconds=stream_ping_seconds,
+                devices=devices,
+                auth=auth,
             )
+
+
+@pytest.fixture
+async def device_registry(tmp_path: Path) -> AsyncIterator[DeviceRegistry]:
+    """A device registry of this test's own: a SQLite file, as under `make run`."""
+    async with opened_registry(f"sqlite+aiosqlite:///{tmp_path / 'registry' / 'registry.db'}") as r:
+        yield r
 
 
 @pytest.fixture
