@@ -226,6 +226,27 @@ async def pipeline(
         yield api
 
 
+@pytest.fixture
+async def registered_pipeline(
+    temporal_client: Client,
+    simulator: RunningSimulator,
+    site: str,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+    device_registry: DeviceRegistry,
+) -> AsyncIterator[ApiClient]:
+    """The pipeline with its central worker and its API sharing one device registry."""
+    async with serve_pipeline(
+        temporal_client,
+        simulator,
+        site,
+        aiohttp_client,
+        policies=load_policy_book(environ=POLICY_ENV),
+        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
+        devices=device_registry,
+    ) as api:
+        yield api
+
+
 def request_body(site: str, *, network: dict[str, str] | None = NETWORK) -> dict[str, object]:
     body: dict[str, object] = {
         "device": {

@@ -8,10 +8,9 @@ SQLite registry shared by the central worker and the API, as under `make run`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
@@ -38,27 +37,6 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-@pytest.fixture
-async def registered(
-    temporal_client: Client,
-    simulator: RunningSimulator,
-    site: str,
-    aiohttp_client: Callable[..., Awaitable[ApiClient]],
-    device_registry: DeviceRegistry,
-) -> AsyncIterator[ApiClient]:
-    """The pipeline, its central worker and its API sharing one registry."""
-    async with serve_pipeline(
-        temporal_client,
-        simulator,
-        site,
-        aiohttp_client,
-        policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
-        devices=device_registry,
-    ) as api:
-        yield api
-
-
 async def record(api: ApiClient, device_id: str, key: str | None = None) -> dict[str, Any]:
     response = await api.get(f"/api/v1/devices/{device_id}", headers=bearer(key) if key else None)
     assert response.status == 200, await response.text()
@@ -67,13 +45,13 @@ async def record(api: ApiClient, device_id: str, key: str | None = None) -> dict
 
 
 async def test_a_provisioned_device_is_in_service_with_the_network_it_joined(
-    registered: ApiClient, device: SimulatedWifiDevice, site: str
+    registered_pipeline: ApiClient, device: SimulatedWifiDevice, site: str
 ) -> None:
-    started = await registered.post(run_path(device), json=request_body(site))
+    started = await registered_pipeline.post(run_path(device), json=request_body(site))
     run_id = (await started.json())["run_id"]
-    assert states(await follow(registered, device))[-1] == "SUCCEEDED"
+    assert states(await follow(registered_pipeline, device))[-1] == "SUCCEEDED"
 
-    device_record = await record(registered, device.device_id)
+    device_record = await record(registered_pipeline, device.device_id)
 
     assert device_record["state"] == "IN_SERVICE"
     assert device_record["network_ssid"] == device.sta.ssid == "devprov-lab"
@@ -82,48 +60,50 @@ async def test_a_provisioned_device_is_in_service_with_the_network_it_joined(
     assert device_record["last_run_id"] == run_id
     assert "correct-horse-battery" not in str(device_record)
     listed = await (
-        await registered.get("/api/v1/devices", params={"network": "devprov-lab", "site": site})
+        await registered_pipeline.get(
+            "/api/v1/devices", params={"network": "devprov-lab", "site": site}
+        )
     ).json()
     assert [item["device_id"] for item in listed["items"]] == [device.device_id]
 
 
 async def test_a_device_in_service_is_refused_up_front_and_left_alone(
-    registered: ApiClient, device: SimulatedWifiDevice, site: str
+    registered_pipeline: ApiClient, device: SimulatedWifiDevice, site: str
 ) -> None:
-    await registered.post(run_path(device), json=request_body(site))
-    assert states(await follow(registered, device))[-1] == "SUCCEEDED"
+    await registered_pipeline.post(run_path(device), json=request_body(site))
+    assert states(await follow(registered_pipeline, device))[-1] == "SUCCEEDED"
     rpc_calls = sum(device.counters.rpc_calls.values())
 
-    again = await registered.post(run_path(device), json=request_body(site))
+    again = await registered_pipeline.post(run_path(device), json=request_body(site))
 
     assert again.status == 409
     problem = await again.json()
     assert problem["code"] == "DEVICE_IN_SERVICE"
     assert problem["links"]["device"] == f"/api/v1/devices/{device.device_id}"
     assert sum(device.counters.rpc_calls.values()) == rpc_calls
-    assert (await record(registered, device.device_id))["state"] == "IN_SERVICE"
+    assert (await record(registered_pipeline, device.device_id))["state"] == "IN_SERVICE"
 
 
 async def test_a_rolled_back_run_leaves_the_record_as_it_was_before(
-    registered: ApiClient, device: SimulatedWifiDevice, site: str
+    registered_pipeline: ApiClient, device: SimulatedWifiDevice, site: str
 ) -> None:
     set_faults(device, never_joins=True)
-    await registered.post(run_path(device), json=request_body(site))
+    await registered_pipeline.post(run_path(device), json=request_body(site))
 
-    events = await follow(registered, device)
+    events = await follow(registered_pipeline, device)
 
     assert states(events)[-1] == "ROLLED_BACK"
     assert device.counters.factory_resets == 1
     assert device.in_setup_mode
-    device_record = await record(registered, device.device_id)
+    device_record = await record(registered_pipeline, device.device_id)
     assert device_record["state"] == "UNPROVISIONED"
     assert (device_record["network_ssid"], device_record["address"]) == (None, None)
     # Undone means claimable again: the retry is a new run that claims it anew.
     set_faults(device, never_joins=False)
-    retried = await registered.post(run_path(device, "retry"))
+    retried = await registered_pipeline.post(run_path(device, "retry"))
     assert retried.status == 202
-    assert states(await follow(registered, device))[-1] == "SUCCEEDED"
-    assert (await record(registered, device.device_id))["state"] == "IN_SERVICE"
+    assert states(await follow(registered_pipeline, device))[-1] == "SUCCEEDED"
+    assert (await record(registered_pipeline, device.device_id))["state"] == "IN_SERVICE"
 
 
 def _run(device: SimulatedWifiDevice, site: str) -> ProvisionRun:
@@ -139,14 +119,14 @@ def _run(device: SimulatedWifiDevice, site: str) -> ProvisionRun:
 
 async def test_two_runs_racing_for_one_device_one_claims_and_the_other_ends_device_busy(
     temporal_client: Client,
-    registered: ApiClient,
+    registered_pipeline: ApiClient,
     device: SimulatedWifiDevice,
     site: str,
     device_registry: DeviceRegistry,
 ) -> None:
     # One workflow id per device keeps two runs of the API apart; two runs under other
     # ids (a decommission, an operator's run) meet only at the registry's claim.
-    task_queue = registered.app[DEPENDENCIES].task_queue
+    task_queue = registered_pipeline.app[DEPENDENCIES].task_queue
     run = _run(device, site)
     ids = [workflow_id_for(device.device_id), f"{workflow_id_for(device.device_id)}-twin"]
     handles = await asyncio.gather(
@@ -268,20 +248,23 @@ async def test_a_claim_retried_after_a_crash_claims_once(
 
 
 async def test_a_cancelled_run_records_its_outcome_and_gives_the_device_back(
-    registered: ApiClient, device: SimulatedWifiDevice, site: str, device_registry: DeviceRegistry
+    registered_pipeline: ApiClient,
+    device: SimulatedWifiDevice,
+    site: str,
+    device_registry: DeviceRegistry,
 ) -> None:
-    await registered.post(run_path(device), json=request_body(site, network=None))
+    await registered_pipeline.post(run_path(device), json=request_body(site, network=None))
     async with asyncio.timeout(20):
-        while (await registered.get(f"/api/v1/devices/{device.device_id}")).status != 200:
+        while (await registered_pipeline.get(f"/api/v1/devices/{device.device_id}")).status != 200:
             await asyncio.sleep(0.05)
-    claimed = await record(registered, device.device_id)
-    busy = await registered.post(run_path(device), json=request_body(site))
+    claimed = await record(registered_pipeline, device.device_id)
+    busy = await registered_pipeline.post(run_path(device), json=request_body(site))
     assert (busy.status, (await busy.json())["code"]) == (409, "RUN_IN_PROGRESS")
 
-    await registered.post(run_path(device, "cancel"))
+    await registered_pipeline.post(run_path(device, "cancel"))
 
-    assert states(await follow(registered, device))[-1] == "CANCELLED"
-    released = await record(registered, device.device_id)
+    assert states(await follow(registered_pipeline, device))[-1] == "CANCELLED"
+    released = await record(registered_pipeline, device.device_id)
     assert (claimed["state"], released["state"]) == ("PROVISIONING", "UNPROVISIONED")
     assert released["last_run_id"] == claimed["last_run_id"]
     assert device.counters.wifi_config_writes == 0
