@@ -20,6 +20,9 @@ class DeviceRecordActivity:
     RECORD_OUTCOME = ActivityContract("registry.record_outcome", RunOutcome, type(None))
 
 
+REGISTRY_STAGE = "registry"
+"""The stage audit records and metrics name both registry steps with."""
+
 REGISTRY_STEP_POLICY = StepPolicy(
     start_to_close=timedelta(seconds=30),
     retry=RetrySpec(

@@ -44,7 +44,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.states import ProvisioningState, Step
     from strategies.activity_contract import ActivityContract
     from strategies.base import Placement, PreCheckVerdict, StrategySpec
-    from strategies.device_records import REGISTRY_STEP_POLICY, DeviceRecordActivity
+    from strategies.device_records import (
+        REGISTRY_STAGE,
+        REGISTRY_STEP_POLICY,
+        DeviceRecordActivity,
+    )
     from workflows import search_attributes as sa
     from workflows.activity_options import activity_options
     from workflows.failures import StepFailure, failure_from
@@ -354,8 +358,10 @@ class LifecycleWorkflow(ABC):
         *,
         central: bool = False,
         policy: StepPolicy | None = None,
+        stage: str | None = None,
     ) -> ResultT:
-        """Run one activity of `step` with the step's configured options (or `policy`).
+        """Run one activity of `step` with the step's configured options (or `policy`);
+        audit records and metrics name its stage after the step (or `stage`).
 
         Device steps go to the device's edge queue; `central` ones (e.g. vendor-cloud
         calls) to the central workers, on the workflow's own task queue.
@@ -377,7 +383,7 @@ class LifecycleWorkflow(ABC):
                     if task_queue == self._pinned_queue
                     else None
                 ),
-                summary=f"{step.value}: {activity}",
+                summary=f"{stage or step.value}: {activity}",
                 cancellation_type=(
                     ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
                     if workflow.patched(WAIT_FOR_CANCELLED_STEPS)
@@ -401,10 +407,11 @@ class LifecycleWorkflow(ABC):
         *,
         central: bool = False,
         policy: StepPolicy | None = None,
+        stage: str | None = None,
     ) -> ResultT:
         """`call` the activity of `contract`: its result type comes from the contract."""
         return await self.call(
-            step, contract.name, arg, contract.result, central=central, policy=policy
+            step, contract.name, arg, contract.result, central=central, policy=policy, stage=stage
         )
 
     def _cancel_unseen(self, step: Step) -> bool:
@@ -791,6 +798,7 @@ class LifecycleWorkflow(ABC):
                 claim,
                 central=True,
                 policy=REGISTRY_STEP_POLICY,
+                stage=REGISTRY_STAGE,
             )
         except ActivityError as error:
             if is_cancelled_exception(error):
@@ -820,7 +828,7 @@ class LifecycleWorkflow(ABC):
                 DeviceRecordActivity.RECORD_OUTCOME.name,
                 record,
                 task_queue=workflow.info().task_queue,
-                summary=f"{Step.DONE.value}: {DeviceRecordActivity.RECORD_OUTCOME.name}",
+                summary=f"{REGISTRY_STAGE}: {DeviceRecordActivity.RECORD_OUTCOME.name}",
                 **activity_options(REGISTRY_STEP_POLICY),
             )
 
