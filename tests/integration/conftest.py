@@ -6,7 +6,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +22,7 @@ from api.app import ApiDependencies, create_app
 from api.auth import AuthConfig
 from config.policies import PolicyBook, load_policy_book
 from config.settings import ApiSettings, Settings
-from registry import DeviceRegistry, opened_registry
+from registry import DeviceRegistry
 from simulators.http_wifi import (
     RunningSimulator,
     SimulatedWifiDevice,
@@ -99,9 +98,11 @@ async def serve_cloud_pipeline(
     *,
     policies: PolicyBook,
     settings: Settings | None = None,
+    registry: DeviceRegistry | None = None,
 ) -> AsyncIterator[ApiClient]:
     """The API, a central worker with the vendor cloud's activities and an edge worker
-    with HTTP Wi-Fi for `site`, over simulated `devices`."""
+    with HTTP Wi-Fi for `site`, over simulated `devices`; both use the device registry
+    `registry` (None: the worker's own)."""
     simulator = await start_simulator(WifiDeviceFleet(devices), "127.0.0.1", 0)
     queue = f"central-{uuid.uuid4().hex[:8]}"
     try:
@@ -110,7 +111,12 @@ async def serve_cloud_pipeline(
             vendor = VendorCloudAdapter(http, cloud_url, SecretStr(DEV_API_KEY))
             cloud_activities = VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
             async with (
-                central_worker(temporal_client, task_queue=queue, activities=cloud_activities),
+                central_worker(
+                    temporal_client,
+                    task_queue=queue,
+                    activities=cloud_activities,
+                    registry=registry,
+                ),
                 edge_worker(temporal_client, site=site, activities=HttpWifiActivities(wifi).all()),
             ):
                 yield await serve_api(
@@ -119,6 +125,7 @@ async def serve_cloud_pipeline(
                     task_queue=queue,
                     policies=policies,
                     settings=settings,
+                    devices=registry,
                 )
     finally:
         await simulator.close()
@@ -198,13 +205,6 @@ async def serve_pipeline(
                 devices=devices,
                 auth=auth,
             )
-
-
-@pytest.fixture
-async def device_registry(tmp_path: Path) -> AsyncIterator[DeviceRegistry]:
-    """A device registry of this test's own: a SQLite file, as under `make run`."""
-    async with opened_registry(f"sqlite+aiosqlite:///{tmp_path / 'registry' / 'registry.db'}") as r:
-        yield r
 
 
 @pytest.fixture

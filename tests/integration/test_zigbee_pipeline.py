@@ -30,9 +30,11 @@ from config.policies import load_policy_book
 from config.settings import EdgeSettings, Settings, WorkerSettings
 from domain.device import DeviceDescriptor
 from domain.progress import ProgressSnapshot, ProvisionResult
+from domain.registry import DeviceState
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.run import ProvisionRun, host_task_queue, workflow_id_for
 from domain.states import ProvisioningState as S
+from registry import DeviceRegistry
 from simulators.zigbee import (
     SimulatedZigbeeDevice,
     SimulatedZigbeeWorld,
@@ -161,6 +163,7 @@ async def test_device_joins_is_interviewed_checked_and_configured(
     site: str,
     plug: SimulatedZigbeeDevice,
     zigbee: SimulatedZigbeeWorld,
+    device_registry: DeviceRegistry,
 ) -> None:
     handle = await start(temporal_client, zigbee_request(plug, site), central)
 
@@ -191,6 +194,10 @@ async def test_device_joins_is_interviewed_checked_and_configured(
     assert plug.network.coordinator_ieee == stick.ieee
     assert not stick.permit_open(asyncio.get_running_loop().time())
     assert_no_install_code(final.model_dump_json(), plug)
+    record = await device_registry.get(plug.device_id)
+    assert record.state is DeviceState.IN_SERVICE
+    assert (record.zigbee_ieee, record.zigbee_nwk) == (plug.ieee, f"0x{plug.network.nwk:04X}")
+    assert record.network_ssid is None
 
 
 async def test_invalid_install_code_fails_validation_before_the_network_opens(
