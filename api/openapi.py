@@ -15,7 +15,6 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from api.routes_devices import CURSOR_PATTERN
 from api.routes_runs import FILTER_VALUE_PATTERN
 from domain.api_models import (
     API_PREFIX,
@@ -40,7 +39,7 @@ from domain.api_models import (
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
 from domain.identifiers import DEVICE_ID, TENANT
 from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
-from domain.registry import DeviceState
+from domain.registry import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DeviceState
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
 
@@ -369,8 +368,12 @@ def _other_paths(b: _Builder) -> JsonObject:
         {
             "name": "cursor",
             "in": "query",
-            "schema": {"type": "string", "maxLength": 256, "pattern": CURSOR_PATTERN},
-            "description": "`next_cursor` of the previous page.",
+            "schema": {
+                "type": "string",
+                "maxLength": CURSOR_MAX_LENGTH,
+                "pattern": CURSOR_PATTERN,
+            },
+            "description": "`next_cursor` of the previous page (the page starts after it).",
         },
         {
             "name": "limit",
@@ -388,8 +391,7 @@ def _other_paths(b: _Builder) -> JsonObject:
                     "200": b.ok("One page of devices.", DeviceList),
                     "403": b.problem("`tenant` names another tenant (FORBIDDEN)."),
                     "422": b.problem(
-                        "Invalid query parameters, or a cursor this API did not give "
-                        "(INVALID_REQUEST)."
+                        "Invalid query parameters, or a cursor not of its form (INVALID_REQUEST)."
                     ),
                 },
             }

@@ -15,10 +15,8 @@ from api.routes_runs import FILTER_VALUE_PATTERN
 from domain.api_models import FieldError
 from domain.errors import ErrorCode
 from domain.identifiers import TENANT
-from domain.registry import DeviceFilter, DeviceState
+from domain.registry import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DeviceFilter, DeviceState
 from services.devices import MAX_PAGE
-
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 
 
 class DeviceListQuery(BaseModel):
@@ -32,7 +30,7 @@ class DeviceListQuery(BaseModel):
     site: str | None = Field(default=None, max_length=64, pattern=FILTER_VALUE_PATTERN)
     network: str | None = Field(default=None, max_length=64, pattern=FILTER_VALUE_PATTERN)
     tenant: str | None = Field(default=None, pattern=TENANT.pattern)
-    cursor: str | None = Field(default=None, max_length=256, pattern=CURSOR_PATTERN)
+    cursor: str | None = Field(default=None, max_length=CURSOR_MAX_LENGTH, pattern=CURSOR_PATTERN)
     limit: int = Field(default=100, ge=1, le=MAX_PAGE)
 
 

@@ -164,6 +164,13 @@ class DeviceFilter(BaseModel):
     network_ssid: str | None = None
 
 
+CURSOR_PATTERN = r"^(?:[2-6][0-9a-f]|7[0-9a-e])*$"
+"""A listing's cursor: the hex of the printable ASCII device id a page ends after. Any
+string of this form is a valid cursor (a page starts after it), so a cursor is never
+refused for its value, only for its form."""
+CURSOR_MAX_LENGTH = 256
+
+
 class DevicePage(BaseModel):
     """One page of a listing, sorted by device id; `next_cursor` None on the last."""
 

@@ -9,9 +9,9 @@ retried after a crash changes nothing the second time.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,8 @@ from adapters.files import private_file
 from domain.registry import (
     CLAIMABLE_FROM,
     CLAIMED_AS,
+    CURSOR_MAX_LENGTH,
+    CURSOR_PATTERN,
     DeviceBusy,
     DeviceClaim,
     DeviceFacts,
@@ -63,15 +65,13 @@ def _record(row: Mapping[Any, Any]) -> DeviceRecord:
 
 
 def _encode_cursor(device_id: str) -> str:
-    return base64.urlsafe_b64encode(device_id.encode()).decode().rstrip("=")
+    return device_id.encode("ascii").hex()
 
 
 def _decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError(f"'{cursor}' is not a cursor this registry gave") from None
+    if len(cursor) > CURSOR_MAX_LENGTH or not re.fullmatch(CURSOR_PATTERN, cursor):
+        raise ValueError(f"'{cursor[:40]}' is not a cursor this registry gives")
+    return bytes.fromhex(cursor).decode("ascii")
 
 
 class DeviceRegistry:

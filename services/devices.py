@@ -64,7 +64,7 @@ class DeviceInventory:
         """One page of `where`'s devices, sorted by id.
 
         Raises:
-            RequestNotServable: INVALID_REQUEST for a cursor the registry did not give.
+            RequestNotServable: INVALID_REQUEST for a cursor not of the registry's form.
         """
         if self._registry is None:
             return DeviceList(items=[], next_cursor=None)
@@ -72,7 +72,7 @@ class DeviceInventory:
             page = await self._registry.list(where, limit=min(limit, MAX_PAGE), cursor=cursor)
         except ValueError:
             raise RequestNotServable(
-                ErrorCode.INVALID_REQUEST, "`cursor` is not one this API gave"
+                ErrorCode.INVALID_REQUEST, "`cursor` is not of the form this API gives"
             ) from None
         return DeviceList(
             items=[DeviceView.of(record) for record in page.devices],

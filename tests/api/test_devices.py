@@ -170,6 +170,8 @@ async def test_only_an_admin_key_lists_another_tenant(inventory: ApiClient) -> N
         {"cursor": "not a cursor!"},
         {"cursor": "%%%"},
         {"cursor": "A"},
+        {"cursor": "7f"},
+        {"cursor": "706"},
         {"colour": "red"},
         {"site": "lab\x00"},
         {"tenant": "Tenant B"},
