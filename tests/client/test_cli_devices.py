@@ -17,7 +17,6 @@ from tests.client.test_cli_provisioning import devprov
 from tests.integration.conftest import (  # noqa: F401  (the pipeline's fixtures)
     ApiClient,
     device,
-    device_registry,
     registered_pipeline,
     request_body,
     simulator,
