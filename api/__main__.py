@@ -37,9 +37,10 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
     auth = auth_from_settings(settings)
+    temporal = await connect(settings)  # a refused configuration stops here, first
     async with opened_registry(settings.registry_url) as devices:
         deps = ApiDependencies(
-            temporal=await connect(settings),
+            temporal=temporal,
             registry=build_registry(
                 default=settings.selection.default_strategy,
                 disabled=settings.selection.disabled_strategies,
