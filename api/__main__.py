@@ -12,6 +12,7 @@ from config.policies import load_policy_book
 from config.settings import Settings
 from config.startup import ConfigurationError, run_service
 from connection.temporal_client import connect
+from registry import opened_registry
 from strategies.catalog import build_registry
 
 logger = logging.getLogger("devprov.api")
@@ -36,26 +37,31 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
     auth = auth_from_settings(settings)
-    deps = ApiDependencies(
-        temporal=await connect(settings),
-        registry=build_registry(
-            default=settings.selection.default_strategy,
-            disabled=settings.selection.disabled_strategies,
-        ),
-        policies=load_policy_book(),
-        settings=settings,
-        auth=auth,
-    )
-    server = await start_api(deps, settings.api.host, settings.api.port)
-    logger.info("devprov API on %s/api/v1 (Temporal %s)", server.url, settings.temporal.frontend)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await server.close()
+    temporal = await connect(settings)  # a refused configuration stops here, first
+    async with opened_registry(settings.registry_url) as devices:
+        deps = ApiDependencies(
+            temporal=temporal,
+            registry=build_registry(
+                default=settings.selection.default_strategy,
+                disabled=settings.selection.disabled_strategies,
+            ),
+            policies=load_policy_book(),
+            settings=settings,
+            auth=auth,
+            devices=devices,
+        )
+        server = await start_api(deps, settings.api.host, settings.api.port)
+        logger.info(
+            "devprov API on %s/api/v1 (Temporal %s)", server.url, settings.temporal.frontend
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await server.close()
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from api import ops, routes_fleets, routes_runs, routes_streams
+from api import ops, routes_devices, routes_fleets, routes_runs, routes_streams
 from api.access import auth_middleware
 from api.console import add_console_routes
 from api.dependencies import ApiDependencies
-from api.keys import DEPENDENCIES, FAMILIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
+from api.keys import DEPENDENCIES, DEVICES, FAMILIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
 from api.metrics import ApiMetrics
 from api.openapi import serve_openapi, share_openapi_document
 from api.path_identifiers import path_identifiers_middleware
@@ -22,6 +22,7 @@ from api.problems import answering_problems, problem_middleware
 from api.server_logs import RedactingAccessLogger, keep_refused_bytes_out_of_the_server_log
 from api.streams import ProgressHub
 from domain.api_models import API_PREFIX
+from services.devices import DeviceInventory
 from services.fleets import FleetRuns
 from services.runs import ProvisioningRuns
 from strategies.family import installed_families
@@ -52,8 +53,14 @@ def create_app(deps: ApiDependencies) -> web.Application:
     app[DEPENDENCIES] = deps
     app[METRICS] = metrics
     app[FAMILIES] = {family.name: family for family in families}
+    app[DEVICES] = DeviceInventory(deps.devices)
     app[RUNS] = ProvisioningRuns(
-        deps.temporal, deps.registry, deps.policies, deps.task_queue, families=families
+        deps.temporal,
+        deps.registry,
+        deps.policies,
+        deps.task_queue,
+        families=families,
+        devices=app[DEVICES],
     )
     share_openapi_document(app, families)
     app[FLEETS] = FleetRuns(deps.temporal, deps.registry, deps.policies, deps.task_queue)
@@ -92,6 +99,13 @@ def _add_routes(app: web.Application) -> None:
             web.post(f"{fleet}/retry", routes_fleets.retry_fleet, name="fleet_retry"),
             web.post(f"{fleet}/skip", routes_fleets.skip_devices, name="fleet_skip"),
             web.post(f"{fleet}/cancel", routes_fleets.cancel_fleet, name="fleet_cancel"),
+            web.get(f"{API_PREFIX}/devices", routes_devices.list_devices, allow_head=False),
+            web.get(
+                f"{API_PREFIX}/devices/{{device_id}}",
+                routes_devices.show_device,
+                name="device",
+                allow_head=False,
+            ),
             web.get(f"{API_PREFIX}/runs", routes_runs.list_provisioning_runs, allow_head=False),
             web.get(f"{API_PREFIX}/strategies", routes_runs.list_strategies, allow_head=False),
             web.post(f"{API_PREFIX}/strategies/match", routes_runs.match_strategy),

@@ -11,6 +11,7 @@ from api.auth import AuthConfig
 from config.policies import PolicyBook
 from config.settings import Settings
 from domain.run import CENTRAL_TASK_QUEUE
+from registry import DeviceRegistry
 from strategies.family import DeviceFamily
 from strategies.registry import StrategyRegistry
 
@@ -31,6 +32,9 @@ class ApiDependencies:
             for an API behind a gateway that authenticates.
         families: The device families whose request schemas and examples the API
             serves and checks requests with; None: the installed families.
+        devices: The device registry the central workers' runs write (the inventory,
+            tenants' devices, the up-front 409s); None knows no device (tests that
+            do not exercise it).
     """
 
     temporal: Client
@@ -41,3 +45,4 @@ class ApiDependencies:
     stream_ping_seconds: float = 15.0
     auth: AuthConfig | None = None
     families: Sequence[DeviceFamily] | None = None
+    devices: DeviceRegistry | None = None

@@ -9,6 +9,7 @@ from api.metrics import ApiMetrics
 from api.streams import ProgressHub
 from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
+from services.devices import DeviceInventory
 from services.fleets import FleetRuns
 from services.runs import ProvisioningRuns
 from strategies.family import DeviceFamily
@@ -21,3 +22,4 @@ FLEET_HUB: web.AppKey[ProgressHub[FleetSnapshot]] = web.AppKey("fleet_hub")
 METRICS = web.AppKey("metrics", ApiMetrics)
 FAMILIES: web.AppKey[dict[str, DeviceFamily]] = web.AppKey("families")
 """The device families by name: their request schemas and examples."""
+DEVICES = web.AppKey("devices", DeviceInventory)

@@ -25,7 +25,9 @@ from domain.api_models import (
     PROBLEM_CONTENT_TYPE,
     PROGRESS_SSE_EVENT,
     ConsoleConfig,
+    DeviceList,
     DeviceSelection,
+    DeviceView,
     FleetStatus,
     Problem,
     RunList,
@@ -38,8 +40,9 @@ from domain.api_models import (
     StreamAccess,
 )
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
-from domain.identifiers import DEVICE_ID
+from domain.identifiers import DEVICE_ID, TENANT
 from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
+from domain.registry import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DeviceState
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
 from strategies.family import DeviceFamily, installed_families
@@ -64,6 +67,8 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (StrategyMatch, "serialization"),
     (ConsoleConfig, "serialization"),
     (StreamAccess, "serialization"),
+    (DeviceView, "serialization"),
+    (DeviceList, "serialization"),
 ]
 
 JsonObject = dict[str, Any]
@@ -195,7 +200,14 @@ def _run_paths(b: _Builder) -> JsonObject:
                 "responses": {
                     "202": started,
                     **body_errors,
-                    "409": b.problem("A run for this device is in flight (RUN_IN_PROGRESS)."),
+                    "404": b.problem(
+                        "The registry holds the device for another tenant: it is not found, "
+                        "as an unknown one (NOT_FOUND)."
+                    ),
+                    "409": b.problem(
+                        "A run for this device is in flight (RUN_IN_PROGRESS), or the device "
+                        "is in service (DEVICE_IN_SERVICE, with a link to its record)."
+                    ),
                     "422": b.problem(
                         "Invalid request (INVALID_REQUEST) or no strategy serves the device "
                         "(UNSUPPORTED_DEVICE, STRATEGY_DISABLED, UNKNOWN_STRATEGY), with reasons."
@@ -359,7 +371,63 @@ def _other_paths(b: _Builder) -> JsonObject:
             "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
         },
     ]
+    device_filters = [
+        {"name": "state", "in": "query", "schema": {"enum": [s.value for s in DeviceState]}},
+        *(
+            {"name": name, "in": "query", "schema": text}
+            for name in ("strategy", "vendor", "site", "network")
+        ),
+        {
+            "name": "tenant",
+            "in": "query",
+            "schema": {"type": "string", "pattern": TENANT.pattern},
+            "description": "Another tenant's devices: admin keys only (else 403 FORBIDDEN).",
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "schema": {
+                "type": "string",
+                "maxLength": CURSOR_MAX_LENGTH,
+                "pattern": CURSOR_PATTERN,
+            },
+            "description": "`next_cursor` of the previous page (the page starts after it).",
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+        },
+    ]
     return {
+        f"{API_PREFIX}/devices": {
+            "get": {
+                "operationId": "listDevices",
+                "summary": "The caller's devices in the registry, sorted by id, a page at a time",
+                "parameters": device_filters,
+                "responses": {
+                    "200": b.ok("One page of devices.", DeviceList),
+                    "403": b.problem("`tenant` names another tenant (FORBIDDEN)."),
+                    "422": b.problem(
+                        "Invalid query parameters, or a cursor not of its form (INVALID_REQUEST)."
+                    ),
+                },
+            }
+        },
+        f"{API_PREFIX}/devices/{{device_id}}": {
+            "parameters": [_DEVICE_ID],
+            "get": {
+                "operationId": "getDevice",
+                "summary": "A device's registry record",
+                "responses": {
+                    "200": b.ok("The record.", DeviceView),
+                    "404": b.problem(
+                        "No such device for the caller's tenant (NOT_FOUND); another "
+                        "tenant's device answers the same."
+                    ),
+                },
+            },
+        },
         f"{API_PREFIX}/runs": {
             "get": {
                 "operationId": "listRuns",

@@ -15,6 +15,7 @@ from aiohttp.typedefs import Handler
 from domain.api_models import PROBLEM_CONTENT_TYPE, Problem
 from domain.errors import ErrorCode
 from services.errors import (
+    DeviceUnknown,
     InternalFailure,
     RequestNotServable,
     RunConflict,
@@ -39,6 +40,7 @@ _TITLES: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_STRATEGY: "No strategy has this name",
     ErrorCode.RUN_IN_PROGRESS: "A run for this device is in progress",
     ErrorCode.RUN_NOT_FOUND: "No run for this device",
+    ErrorCode.DEVICE_IN_SERVICE: "The device is in service",
     ErrorCode.RUN_NOT_WAITING: "The run is not waiting for this",
     ErrorCode.RUN_ALREADY_FINISHED: "The run has finished",
     ErrorCode.NOT_FOUND: "Not found",
@@ -90,6 +92,7 @@ class ApiError(Exception):
 _SERVICE_STATUS: dict[type[ServiceError], int] = {
     RequestNotServable: 422,
     RunNotFound: 404,
+    DeviceUnknown: 404,
     RunConflict: 409,
     TemporalUnavailable: 503,
     InternalFailure: 500,

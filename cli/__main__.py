@@ -7,6 +7,9 @@ Installer commands (through the HTTP API: `$DEVPROV_API_URL`, `$DEVPROV_API_KEY`
     devprov scan [--timeout S] [--ble-backend B] [--json]
     devprov runs show <device-id> [--json]
     devprov cancel <device-id>
+    devprov devices list [--state S] [--strategy X] [--vendor V] [--site S] [--network N]
+                         [--tenant T] [--limit N] [--cursor C] [--all] [--json]
+    devprov devices show <device-id> [--json]
 
 Operator commands (straight to Temporal at `$DEVPROV_TEMPORAL_ADDRESS`, default
 127.0.0.1:7233):
@@ -30,6 +33,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from cli.devices import add_devices_commands
 from cli.provisioning import add_commands, add_runs_show
 from cli.replay import fetch_history, load_history_dir, replay_histories
 from config.policies import load_policy_book
@@ -77,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     retry = commands.add_parser("retry", help="start a fresh run for a failed device")
     retry.add_argument("device_id")
     add_commands(commands)
+    add_devices_commands(commands)
     return parser
 
 

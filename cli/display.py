@@ -12,7 +12,7 @@ from rich.table import Table
 
 from client.coordinator import ProvisioningOutcome
 from client.ports import CredentialsRequest, FoundDevice
-from domain.api_models import RunStatus, StartedRun, StrategyMatch
+from domain.api_models import DeviceView, RunStatus, StartedRun, StrategyMatch
 from domain.device import DeviceDescriptor
 from domain.progress import ProgressEvent, StreamedEvent
 from domain.requests import NetworkCredentials
@@ -145,6 +145,24 @@ def run_table(status: RunStatus) -> Table:
             event.step.value,
             str(event.attempt),
             event.message + code,
+        )
+    return table
+
+
+def devices_table(devices: list[DeviceView]) -> Table:
+    """`devprov devices list`: one row per device."""
+    table = Table(title=f"{len(devices)} device(s)")
+    for column in ("device id", "state", "strategy", "vendor", "site", "network", "address"):
+        table.add_column(column)
+    for device in devices:
+        table.add_row(
+            device.device_id,
+            device.state.value,
+            device.strategy,
+            device.vendor,
+            device.site,
+            device.network_ssid or "",
+            device.address or device.zigbee_nwk or "",
         )
     return table
 

@@ -107,7 +107,7 @@ def add_runs_show(runs_commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 @contextlib.asynccontextmanager
-async def _client(args: argparse.Namespace) -> AsyncIterator[DevprovClient]:
+async def api_client(args: argparse.Namespace) -> AsyncIterator[DevprovClient]:
     async with DevprovClient(args.api, ClientSettings.from_env().key) as client:
         yield client
 
@@ -122,7 +122,7 @@ def _refused(console: Console, error: ApiProblem) -> ExitCode:
     return ExitCode.UNAVAILABLE if error.status == 503 else ExitCode.REFUSED
 
 
-async def _api_call(console: Console, call: Awaitable[T]) -> T | ExitCode:
+async def api_call(console: Console, call: Awaitable[T]) -> T | ExitCode:
     """The result of an API call, or the exit status of its failure (printed)."""
     try:
         return await call
@@ -174,9 +174,9 @@ async def provision_device(args: argparse.Namespace, console: Console) -> int:
     if request is None:
         return ExitCode.USAGE
     view = RichView(console, interactive=not args.no_input, retries=args.retry)
-    async with _client(args) as client:
+    async with api_client(args) as client:
         if not args.follow:
-            started = await _api_call(console, client.start_provisioning(request))
+            started = await api_call(console, client.start_provisioning(request))
             if isinstance(started, ExitCode):
                 return started
             print(started.model_dump_json())
@@ -257,8 +257,8 @@ async def scan_devices(args: argparse.Namespace, console: Console) -> int:
 
 async def show_run(args: argparse.Namespace, console: Console) -> int:
     """Print a device's run: state, awaiting, and its timeline."""
-    async with _client(args) as client:
-        status = await _api_call(console, client.get_run(args.device_id))
+    async with api_client(args) as client:
+        status = await api_call(console, client.get_run(args.device_id))
     if isinstance(status, ExitCode):
         return status
     if args.json:
@@ -272,8 +272,8 @@ async def show_run(args: argparse.Namespace, console: Console) -> int:
 
 async def cancel_run(args: argparse.Namespace, console: Console) -> int:
     """Ask the device's run to cancel; it rolls the device back."""
-    async with _client(args) as client:
-        snapshot = await _api_call(console, client.cancel(args.device_id))
+    async with api_client(args) as client:
+        snapshot = await api_call(console, client.cancel(args.device_id))
     if isinstance(snapshot, ExitCode):
         return snapshot
     console.print(f"cancellation requested (the run was {snapshot.state.value})")

@@ -26,6 +26,7 @@ from client.credentials import (
 from client.errors import (
     ApiProblem,
     ApiUnreachable,
+    DeviceNotFound,
     DevprovError,
     InvalidRequest,
     NotAuthorized,
@@ -47,6 +48,7 @@ __all__ = [
     "CredentialsRequest",
     "CredentialsSource",
     "CurrentNetworkCredentials",
+    "DeviceNotFound",
     "DeviceScanner",
     "DevprovClient",
     "DevprovError",

@@ -6,7 +6,7 @@ request the server validates, and a response it reads is the one the server wrot
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -21,7 +21,9 @@ from client.settings import DEFAULT_API_URL, ClientSettings
 from domain.api_models import (
     FLEET_SSE_EVENT,
     PROGRESS_SSE_EVENT,
+    DeviceList,
     DeviceSelection,
+    DeviceView,
     FleetStatus,
     RunList,
     RunStatus,
@@ -34,6 +36,7 @@ from domain.api_models import (
 from domain.device import DeviceDescriptor
 from domain.fleet import FleetRequest, FleetSnapshot
 from domain.progress import ProgressSnapshot, StreamedEvent
+from domain.registry import DeviceState
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
 
@@ -189,6 +192,54 @@ class DevprovClient:
             params["running"] = "true"
         response = await self._send(routes.LIST_RUNS, params=params)
         return read_model(response, RunList)
+
+    # ------------------------------------------------------------------ devices
+
+    async def list_devices(
+        self,
+        *,
+        state: DeviceState | None = None,
+        strategy: str | None = None,
+        vendor: str | None = None,
+        site: str | None = None,
+        network: str | None = None,
+        tenant: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> DeviceList:
+        """One page of this key's tenant's devices in the registry, sorted by id
+        (`tenant`: another tenant's, admin keys only); pass `next_cursor` on."""
+        params: dict[str, str] = {"limit": str(limit)}
+        for name, value in (
+            ("state", state.value if state else None),
+            ("strategy", strategy),
+            ("vendor", vendor),
+            ("site", site),
+            ("network", network),
+            ("tenant", tenant),
+            ("cursor", cursor),
+        ):
+            if value:
+                params[name] = value
+        response = await self._send(routes.LIST_DEVICES, params=params)
+        return read_model(response, DeviceList)
+
+    async def all_devices(self, **filters: Any) -> AsyncIterator[DeviceView]:
+        """Every device `list_devices(**filters)` selects, page after page."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_devices(**filters, cursor=cursor)
+            for item in page.items:
+                yield item
+            cursor = page.next_cursor
+            if cursor is None:
+                return
+
+    async def get_device(self, device_id: str) -> DeviceView:
+        """The device's registry record; `DeviceNotFound` for an unknown device (or
+        another tenant's)."""
+        response = await self._send(routes.GET_DEVICE, device_id=device_id)
+        return read_model(response, DeviceView)
 
     # ------------------------------------------------------------------ strategies
 

@@ -53,6 +53,10 @@ class RunNotFound(ApiProblem):
     """The device has no run (or it belongs to another tenant)."""
 
 
+class DeviceNotFound(ApiProblem):
+    """The registry holds no such device for this key's tenant (`NOT_FOUND`)."""
+
+
 class RunConflict(ApiProblem):
     """The run is in progress, already finished, or not waiting for this action."""
 
@@ -81,6 +85,8 @@ _BY_CODE: dict[ErrorCode, type[ApiProblem]] = {
     ErrorCode.UNKNOWN_STRATEGY: UnsupportedDevice,
     ErrorCode.RUN_NOT_FOUND: RunNotFound,
     ErrorCode.RUN_IN_PROGRESS: RunConflict,
+    ErrorCode.DEVICE_IN_SERVICE: RunConflict,
+    ErrorCode.NOT_FOUND: DeviceNotFound,
     ErrorCode.RUN_ALREADY_FINISHED: RunConflict,
     ErrorCode.RUN_NOT_WAITING: RunConflict,
     ErrorCode.TEMPORAL_UNAVAILABLE: ServiceUnavailable,

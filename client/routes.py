@@ -36,6 +36,8 @@ FORGET_CREDENTIALS = Operation("forgetCredentials", "POST", f"{_RUN}/forget-cred
 RETRY_PROVISIONING = Operation("retryProvisioning", "POST", f"{_RUN}/retry")
 CANCEL_PROVISIONING = Operation("cancelProvisioning", "POST", f"{_RUN}/cancel")
 LIST_RUNS = Operation("listRuns", "GET", f"{API_PREFIX}/runs")
+LIST_DEVICES = Operation("listDevices", "GET", f"{API_PREFIX}/devices")
+GET_DEVICE = Operation("getDevice", "GET", f"{API_PREFIX}/devices/{{device_id}}")
 LIST_STRATEGIES = Operation("listStrategies", "GET", f"{API_PREFIX}/strategies")
 MATCH_STRATEGY = Operation("matchStrategy", "POST", f"{API_PREFIX}/strategies/match")
 START_FLEET = Operation("startFleet", "POST", _FLEET)
@@ -57,6 +59,8 @@ OPERATIONS = (
     RETRY_PROVISIONING,
     CANCEL_PROVISIONING,
     LIST_RUNS,
+    LIST_DEVICES,
+    GET_DEVICE,
     LIST_STRATEGIES,
     MATCH_STRATEGY,
     START_FLEET,

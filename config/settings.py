@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveInt,
+    SecretStr,
     ValidationError,
     field_validator,
 )
@@ -287,6 +288,17 @@ class EdgeSettings(EnvSettings):
     or link-local address; narrow it to the site's device subnets and ports."""
 
 
+class RegistrySettings(EnvSettings):
+    """The device registry's database (`DEVPROV_REGISTRY_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_REGISTRY_")
+
+    url: SecretStr | None = None
+    """`postgresql+asyncpg://user:password@host/devprov` or `sqlite+aiosqlite:///<path>`
+    (None: a SQLite file `registry/registry.db` under the data directory). A secret:
+    it may hold the database's password."""
+
+
 class SelectionSettings(EnvSettings):
     """Which strategy serves a device: the default and the kill switch (`DEVPROV_*`)."""
 
@@ -465,6 +477,7 @@ class Settings(BaseModel):
     metrics: MetricsSettings = _defaults(MetricsSettings)
     worker: WorkerSettings = _defaults(WorkerSettings)
     edge: EdgeSettings = _defaults(EdgeSettings)
+    registry: RegistrySettings = _defaults(RegistrySettings)
     selection: SelectionSettings = _defaults(SelectionSettings)
     codec: CodecSettings = _defaults(CodecSettings)
     simulators: SimulatorSettings = _defaults(SimulatorSettings)
@@ -492,6 +505,13 @@ class Settings(BaseModel):
     def data_dir(self) -> Path:
         """Where this process keeps its files."""
         return self.worker.data_dir
+
+    @property
+    def registry_url(self) -> str:
+        """The device registry's database URL (default: SQLite under the data directory)."""
+        if self.registry.url is not None:
+            return self.registry.url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'registry' / 'registry.db').resolve()}"
 
     @property
     def http_device_address_template(self) -> str:

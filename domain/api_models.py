@@ -15,6 +15,7 @@ from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
+from domain.registry import DeviceRecord, DeviceState, RunKind
 from domain.requests import RequestExample
 from domain.states import ProvisioningState
 
@@ -256,4 +257,74 @@ class Problem(BaseModel):
     )
     errors: list[FieldError] | None = Field(
         default=None, description="Invalid fields of the request body."
+    )
+
+
+def device_link(device_id: str) -> str:
+    """The URL of a device's registry record, relative to the API's origin."""
+    return f"{API_PREFIX}/devices/{device_id}"
+
+
+class DeviceLinks(BaseModel):
+    """Where a device's record and its runs are."""
+
+    self: str = Field(description="`GET` this record.")
+    run: str = Field(description="The device's latest provisioning run.")
+
+
+class DeviceView(BaseModel):
+    """A device as the registry holds it (`GET /devices/{device_id}`).
+
+    Never a secret: the network's SSID, not its passphrase; certificate ids and
+    fingerprints, not keys.
+    """
+
+    device_id: str
+    tenant: str
+    state: DeviceState
+    strategy: str = Field(description="The strategy of the last run that claimed it.")
+    vendor: str
+    model: str
+    site: str
+    network_ssid: str | None
+    address: str | None
+    cloud_thing: str | None
+    cloud_certificate_id: str | None
+    cloud_certificate_fingerprint: str | None
+    zigbee_ieee: str | None
+    zigbee_nwk: str | None
+    last_run_kind: RunKind | None
+    last_workflow_id: str | None
+    last_run_id: str | None = Field(
+        description="The run that owns the device now (PROVISIONING, DECOMMISSIONING), "
+        "or the last one that changed it."
+    )
+    claimed_at: datetime | None
+    updated_at: datetime
+    links: DeviceLinks
+
+    @classmethod
+    def of(cls, record: DeviceRecord) -> DeviceView:
+        """The view of a registry record."""
+        fields = record.model_dump(
+            exclude={"run_kind", "workflow_id", "run_id", "version"}, mode="python"
+        )
+        return cls(
+            **fields,
+            last_run_kind=record.run_kind,
+            last_workflow_id=record.workflow_id,
+            last_run_id=record.run_id,
+            links=DeviceLinks(
+                self=device_link(record.device_id),
+                run=RunLinks.for_device(record.device_id).self,
+            ),
+        )
+
+
+class DeviceList(BaseModel):
+    """Body of `GET /devices`: one page, sorted by device id."""
+
+    items: list[DeviceView]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
     )

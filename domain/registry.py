@@ -9,6 +9,8 @@ even after crashes. See docs/registry.md.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 
@@ -83,6 +85,18 @@ class DeviceFacts(BaseModel):
     zigbee_nwk: str | None = None
 
 
+def certificate_fingerprint(pem: str) -> str | None:
+    """The SHA-256 fingerprint (hex) of a PEM certificate's DER bytes; None if unreadable."""
+    body = "".join(
+        line.strip() for line in pem.splitlines() if line.strip() and not line.startswith("-----")
+    )
+    try:
+        der = base64.b64decode(body, validate=True)
+    except ValueError:
+        return None
+    return hashlib.sha256(der).hexdigest() if der else None
+
+
 class DeviceClaim(BaseModel):
     """A run asking to own a device for as long as it runs."""
 
@@ -148,6 +162,13 @@ class DeviceFilter(BaseModel):
     vendor: str | None = None
     site: str | None = None
     network_ssid: str | None = None
+
+
+CURSOR_PATTERN = r"^(?:[2-6][0-9a-f]|7[0-9a-e])*$"
+"""A listing's cursor: the hex of the printable ASCII device id a page ends after. Any
+string of this form is a valid cursor (a page starts after it), so a cursor is never
+refused for its value, only for its form."""
+CURSOR_MAX_LENGTH = 256
 
 
 class DevicePage(BaseModel):

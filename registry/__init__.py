@@ -4,6 +4,6 @@
 brings its schema up to date with the Alembic migrations in `registry/migrations`.
 """
 
-from registry.store import DeviceRegistry, open_registry
+from registry.store import DeviceRegistry, open_registry, opened_registry
 
-__all__ = ["DeviceRegistry", "open_registry"]
+__all__ = ["DeviceRegistry", "open_registry", "opened_registry"]

@@ -9,9 +9,10 @@ retried after a crash changes nothing the second time.
 
 from __future__ import annotations
 
-import base64
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -22,11 +23,14 @@ from sqlalchemy import Connection, Table, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from adapters.files import private_file
 from domain.registry import (
     CLAIMABLE_FROM,
     CLAIMED_AS,
+    CURSOR_MAX_LENGTH,
+    CURSOR_PATTERN,
     DeviceBusy,
     DeviceClaim,
     DeviceFacts,
@@ -61,15 +65,13 @@ def _record(row: Mapping[Any, Any]) -> DeviceRecord:
 
 
 def _encode_cursor(device_id: str) -> str:
-    return base64.urlsafe_b64encode(device_id.encode()).decode().rstrip("=")
+    return device_id.encode("ascii").hex()
 
 
 def _decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError(f"'{cursor}' is not a cursor this registry gave") from None
+    if len(cursor) > CURSOR_MAX_LENGTH or not re.fullmatch(CURSOR_PATTERN, cursor):
+        raise ValueError(f"'{cursor[:40]}' is not a cursor this registry gives")
+    return bytes.fromhex(cursor).decode("ascii")
 
 
 class DeviceRegistry:
@@ -283,18 +285,34 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-async def open_registry(url: str) -> DeviceRegistry:
+async def open_registry(url: str, *, pooled: bool = True) -> DeviceRegistry:
     """Open the registry at `url` and bring its schema up to date.
 
     `sqlite+aiosqlite:///<path>` (the embedded default: a file under the data
     directory, created 0600 in a 0700 directory) or `postgresql+asyncpg://…`.
+    `pooled=False` opens a connection per use and keeps none open (a registry that is
+    never closed, like a throwaway one, then leaves no connection thread behind).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         private_file(Path(parsed.database))
-    engine = create_async_engine(url, pool_pre_ping=True)
+    engine = (
+        create_async_engine(url, pool_pre_ping=True)
+        if pooled
+        else create_async_engine(url, poolclass=NullPool)
+    )
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
     return DeviceRegistry(engine)
+
+
+@contextlib.asynccontextmanager
+async def opened_registry(url: str) -> AsyncIterator[DeviceRegistry]:
+    """`open_registry(url)`, closed when the block ends."""
+    registry = await open_registry(url)
+    try:
+        yield registry
+    finally:
+        await registry.close()

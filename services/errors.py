@@ -38,6 +38,10 @@ class RunNotFound(ServiceError):
     """No run (or none of the caller's tenant) exists under this id."""
 
 
+class DeviceUnknown(ServiceError):
+    """No device (or none of the caller's tenant) has this id in the registry."""
+
+
 class RunConflict(ServiceError):
     """The run is in a state that refuses the request (in flight, finished, not waiting)."""
 

@@ -39,6 +39,7 @@ from domain.run import (
     ProvisionRun,
     workflow_id_for,
 )
+from services.devices import DeviceInventory
 from services.errors import (
     InternalFailure,
     RequestNotServable,
@@ -86,6 +87,8 @@ class ProvisioningRuns:
         task_queue: Task queue of the central workers.
         families: Whose request models check the requests of their strategies
             (default: the installed families).
+        devices: The device inventory, to refuse up front a run whose claim would
+            lose (another tenant's device, a device in service or claimed).
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class ProvisioningRuns:
         policies: PolicyBook,
         task_queue: str,
         families: Iterable[DeviceFamily] | None = None,
+        devices: DeviceInventory | None = None,
     ) -> None:
         self._client = client
         self._registry = registry
@@ -102,6 +106,7 @@ class ProvisioningRuns:
         self._task_queue = task_queue
         chosen = installed_families() if families is None else families
         self._families = {family.name: family for family in chosen}
+        self._devices = devices or DeviceInventory(None)
 
     async def start(
         self, request: ProvisionRequest, *, started_by: str = "api", tenant: str = "default"
@@ -112,7 +117,9 @@ class ProvisioningRuns:
             RequestNotServable: no strategy serves the device (UNSUPPORTED_DEVICE, ...),
                 or the request lacks what the strategy's family asks for
                 (INVALID_REQUEST, with `errors` as for an invalid body).
-            RunConflict: a run of the device is in flight.
+            RunConflict: a run of the device is in flight (RUN_IN_PROGRESS), or the
+                device is in service (DEVICE_IN_SERVICE).
+            DeviceUnknown: the registry holds the device for another tenant.
             TemporalUnavailable: Temporal does not answer.
         """
         try:
@@ -139,6 +146,7 @@ class ProvisioningRuns:
     async def _start(self, run: ProvisionRun, workflow_type: str) -> StartedRun:
         device = run.request.device
         workflow_id = workflow_id_for(device.device_id)
+        await self._devices.check_provisionable(device.device_id, run.tenant)
         try:
             with temporal_errors(workflow_id):
                 handle: WorkflowHandle[object, object] = await self._client.start_workflow(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from connection.codec import KeyRing, data_converter
+from registry import DeviceRegistry, opened_registry
 from worker.workers import central_worker
 from workflows.search_attributes import ALL_KEYS
 
@@ -62,9 +64,16 @@ def site() -> str:
 
 
 @pytest.fixture
-async def central(temporal_client: Client) -> AsyncIterator[str]:
+async def device_registry(tmp_path: Path) -> AsyncIterator[DeviceRegistry]:
+    """A device registry of this test's own: a SQLite file, as under `make run`."""
+    async with opened_registry(f"sqlite+aiosqlite:///{tmp_path / 'registry' / 'registry.db'}") as r:
+        yield r
+
+
+@pytest.fixture
+async def central(temporal_client: Client, device_registry: DeviceRegistry) -> AsyncIterator[str]:
     """A central worker (every installed family's workflow and the fleet's) on a task
-    queue of this test's own; yields that queue."""
+    queue of this test's own, its runs' records in `device_registry`; yields that queue."""
     task_queue = f"central-{uuid.uuid4().hex[:8]}"
-    async with central_worker(temporal_client, task_queue=task_queue):
+    async with central_worker(temporal_client, task_queue=task_queue, registry=device_registry):
         yield task_queue

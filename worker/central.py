@@ -16,6 +16,7 @@ from datetime import timedelta
 from config.settings import Settings
 from config.startup import run_service
 from connection.temporal_client import connect_when_reachable
+from registry import opened_registry
 from worker.families import central_activities as families_central_activities
 from worker.health import serve_health
 from worker.logging_setup import configure_logging
@@ -49,9 +50,11 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
     async with (
         central_activities(settings) as activities,
+        opened_registry(settings.registry_url) as devices,
         central_worker(
             client,
             activities=activities,
+            registry=devices,
             graceful_shutdown_timeout=timedelta(seconds=settings.worker.graceful_shutdown_seconds),
         ) as worker,
         serve_health(client, [worker], settings.metrics.host, settings.worker.health_port),

@@ -25,6 +25,7 @@ from config.policies import load_policy_book
 from config.settings import LAN_OUTBOUND, EdgeSettings, Settings
 from config.startup import run_service
 from connection.temporal_client import connect, key_file
+from registry import opened_registry
 from simulators.aws_iot import LocalAws, default_aws_iot_devices, report_shadows, start_local_aws
 from simulators.family_simulator import FamilySimulator, SimulatorContext, StartedSimulator
 from simulators.http_wifi import WifiDeviceFleet
@@ -221,7 +222,11 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             if isinstance(wifi_fleet, WifiDeviceFleet):
                 await stack.enter_async_context(report_shadows(wifi_fleet, local_aws.url))
         activities = await stack.enter_async_context(central_activities(settings))
-        await stack.enter_async_context(central_worker(client, activities=activities))
+        # The registry outlives the runs' histories: a SQLite file under the data directory.
+        devices = await stack.enter_async_context(opened_registry(settings.registry_url))
+        await stack.enter_async_context(
+            central_worker(client, activities=activities, registry=devices)
+        )
         await stack.enter_async_context(
             edge_node(
                 client, settings, site=settings.edge.site, host=settings.edge.host, world=world
@@ -240,6 +245,7 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             ApiDependencies(
                 temporal=client,
                 registry=registry,
+                devices=devices,
                 policies=load_policy_book(),
                 settings=settings.model_copy(
                     update={

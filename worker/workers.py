@@ -9,8 +9,10 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.device_registry import DeviceRegistryActivities
 from activities.error_boundary import AdapterErrorInterceptor
 from domain.run import CENTRAL_TASK_QUEUE, edge_task_queue
+from registry import DeviceRegistry
 from worker.observability import ObservabilityInterceptor, WorkerMetrics, process_worker_metrics
 from workflows.catalog import all_workflows
 
@@ -42,18 +44,24 @@ def central_worker(
     task_queue: str = CENTRAL_TASK_QUEUE,
     activities: Sequence[object] = (),
     workflows: Sequence[type] | None = None,
+    registry: DeviceRegistry | None = None,
     graceful_shutdown_timeout: timedelta = GRACEFUL_SHUTDOWN,
     metrics: WorkerMetrics | None = None,
 ) -> Worker:
     """The worker that runs every strategy workflow and the central activities
     (vendor-cloud calls: see `worker.central.central_activities`); `workflows`
-    defaults to those of the installed families and the fleet's."""
+    defaults to those of the installed families and the fleet's.
+
+    It always hosts the device registry's claim and outcome activities, over
+    `registry` — or, when None (tests, benchmarks), over a throwaway registry of its own
+    that no API reads.
+    """
     return Worker(
         client,
         task_queue=task_queue,
         workflows=all_workflows() if workflows is None else list(workflows),
         workflow_runner=WORKFLOW_RUNNER,
-        activities=list(activities),  # type: ignore[arg-type]
+        activities=[*activities, *DeviceRegistryActivities(registry).all()],  # type: ignore[list-item]
         interceptors=_interceptors(metrics),
         graceful_shutdown_timeout=graceful_shutdown_timeout,
     )

@@ -50,6 +50,7 @@ class HttpWifiProvisioningWorkflow(LifecycleWorkflow):
         joined = await self.perform(
             Step.CONFIRM, HttpWifiActivity.CONFIRM_JOINED, JoinCheck(device=self.device, ssid=ssid)
         )
+        self.learned(network_ssid=joined.ssid, address=joined.address)
         return f"device joined '{joined.ssid}' with address {joined.address}"
 
     async def undo_provision(self) -> None:

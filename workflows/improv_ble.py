@@ -102,6 +102,7 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
             ImprovBleActivity.CONFIRM_ONLINE,
             ImprovOnlineCheck(device=self.device, ssid=ssid, redirect_url=self._redirect_url),
         )
+        self.learned(network_ssid=joined.ssid, address=joined.address)
         where = f"; it answers at {self._redirect_url}" if self._redirect_url else ""
         return f"device joined '{joined.ssid}' with address {joined.address}{where}"
 

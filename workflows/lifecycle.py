@@ -28,7 +28,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.device import DeviceDescriptor
     from domain.errors import ErrorCode
     from domain.facts import DetectedDevice
+    from domain.policies import StepPolicy
     from domain.progress import ProgressEvent, ProgressSnapshot, ProvisionResult
+    from domain.registry import DeviceClaim, DeviceFacts, Outcome, RunKind, RunOutcome
     from domain.requests import NetworkCredentials
     from domain.run import (
         CENTRAL_TASK_QUEUE,
@@ -42,6 +44,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.states import ProvisioningState, Step
     from strategies.activity_contract import ActivityContract
     from strategies.base import Placement, PreCheckVerdict, StrategySpec
+    from strategies.device_records import (
+        REGISTRY_STAGE,
+        REGISTRY_STEP_POLICY,
+        DeviceRecordActivity,
+    )
     from workflows import search_attributes as sa
     from workflows.activity_options import activity_options
     from workflows.failures import StepFailure, failure_from
@@ -51,6 +58,9 @@ ArgT = TypeVar("ArgT")
 
 WAIT_FOR_CANCELLED_STEPS = "wait-for-cancelled-steps"
 """Patch: runs started before it let a cancelled step's activity end on its own."""
+
+REGISTRY_CLAIMS = "registry-claims"
+"""Patch: runs started before it neither claim their device nor record their outcome."""
 
 STATE_LOGGER = "devprov.workflow.state"
 STATE_RECORD_EXTRA = "devprov_state"
@@ -159,6 +169,9 @@ class LifecycleWorkflow(ABC):
         self._compensations: list[Compensation] = []
         self._pinned_queue: str | None = None
         self._failovers = 0
+        self._registry_on = False
+        self._claim_lost = False
+        self._facts: dict[str, str] = {}
         self._updated_at = workflow.now()
         self._record_event(details={})
 
@@ -344,8 +357,11 @@ class LifecycleWorkflow(ABC):
         result_type: type[ResultT],
         *,
         central: bool = False,
+        policy: StepPolicy | None = None,
+        stage: str | None = None,
     ) -> ResultT:
-        """Run one activity of `step` with the step's configured options.
+        """Run one activity of `step` with the step's configured options (or `policy`);
+        audit records and metrics name its stage after the step (or `stage`).
 
         Device steps go to the device's edge queue; `central` ones (e.g. vendor-cloud
         calls) to the central workers, on the workflow's own task queue.
@@ -367,13 +383,13 @@ class LifecycleWorkflow(ABC):
                     if task_queue == self._pinned_queue
                     else None
                 ),
-                summary=f"{step.value}: {activity}",
+                summary=f"{stage or step.value}: {activity}",
                 cancellation_type=(
                     ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
                     if workflow.patched(WAIT_FOR_CANCELLED_STEPS)
                     else ActivityCancellationType.TRY_CANCEL
                 ),
-                **activity_options(self._run.policy.for_step(step)),
+                **activity_options(policy or self._run.policy.for_step(step)),
             )
         except ActivityError:
             if self._cancel_unseen(step):
@@ -390,9 +406,13 @@ class LifecycleWorkflow(ABC):
         arg: ArgT,
         *,
         central: bool = False,
+        policy: StepPolicy | None = None,
+        stage: str | None = None,
     ) -> ResultT:
         """`call` the activity of `contract`: its result type comes from the contract."""
-        return await self.call(step, contract.name, arg, contract.result, central=central)
+        return await self.call(
+            step, contract.name, arg, contract.result, central=central, policy=policy, stage=stage
+        )
 
     def _cancel_unseen(self, step: Step) -> bool:
         """Whether the run was cancelled while a forward step's activity ran to its own
@@ -412,6 +432,11 @@ class LifecycleWorkflow(ABC):
         if any(c.description == description for c in self._compensations):
             return
         self._compensations.append(Compensation(description, action))
+
+    def learned(self, **facts: str | None) -> None:
+        """Keep what the run learned about the device for its registry record (field
+        names of `domain.registry.DeviceFacts`; never a secret)."""
+        self._facts.update({name: value for name, value in facts.items() if value})
 
     def report(self, message: str, **details: str) -> None:
         """Tell the people following the run what is happening, without a state change."""
@@ -471,8 +496,11 @@ class LifecycleWorkflow(ABC):
     # ------------------------------------------------------------------ the lifecycle
 
     async def run_lifecycle(self) -> ProvisionResult:
-        """Run attempts until success, a final failure or cancellation."""
+        """Claim the device, run attempts until success, a final failure or
+        cancellation, and record the outcome in the registry."""
+        self._registry_on = workflow.patched(REGISTRY_CLAIMS)
         try:
+            await self._claim_device()
             while True:
                 try:
                     message = await self._attempt_once()
@@ -495,6 +523,7 @@ class LifecycleWorkflow(ABC):
                     continue
                 # The device stays as provisioned: nothing is undone from here on.
                 self._compensations.clear()
+                await self._record_outcome(Outcome.DONE)
                 self._transition(ProvisioningState.SUCCEEDED, Step.DONE, message)
                 await self._handlers_finished()
                 return self._result()
@@ -718,7 +747,11 @@ class LifecycleWorkflow(ABC):
         self._leftovers.extend(leftovers)
         return Rollback(undid_something=True, leftovers=tuple(leftovers))
 
-    async def _shielded(self, action: Callable[[], Awaitable[None]]) -> None:
+    async def _shielded(
+        self,
+        action: Callable[[], Awaitable[None]],
+        note: str = "cancel requested while rolling back: the rollback finishes first",
+    ) -> None:
         """Run `action` to its end even if the run is cancelled meanwhile."""
         task = asyncio.ensure_future(action())
         while True:
@@ -728,11 +761,78 @@ class LifecycleWorkflow(ABC):
             except asyncio.CancelledError:
                 if not self._cancel_requested:
                     self._cancel_requested = True
-                    self._note("cancel requested while rolling back: the rollback finishes first")
+                    self._note(note)
                 if task.done():
                     # It ended with the cancel: its own outcome (or failure) stands.
                     task.result()
                     return
+
+    # ------------------------------------------------------------------ the registry
+
+    async def _claim_device(self) -> None:
+        """Make this run the device's owner in the registry: its first activity.
+
+        Raises:
+            StepFailure: DEVICE_BUSY when another run owns the device or its state
+                (or its tenant) allows this run no claim; nothing was done to the device.
+        """
+        if not self._registry_on:
+            return
+        info = workflow.info()
+        device = self.device
+        claim = DeviceClaim(
+            device_id=device.device_id,
+            tenant=self._run.tenant,
+            kind=RunKind.PROVISION,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            strategy=self._run.strategy,
+            vendor=device.vendor,
+            model=device.model or "",
+            site=device.site,
+        )
+        try:
+            await self.perform(
+                Step.START,
+                DeviceRecordActivity.CLAIM,
+                claim,
+                central=True,
+                policy=REGISTRY_STEP_POLICY,
+                stage=REGISTRY_STAGE,
+            )
+        except ActivityError as error:
+            if is_cancelled_exception(error):
+                raise
+            failure = failure_from(error)
+            self._claim_lost = failure.code is ErrorCode.DEVICE_BUSY
+            raise failure from None
+
+    async def _record_outcome(self, outcome: Outcome) -> None:
+        """Record how the run leaves the device: its last activity, run to its end even
+        when the run is cancelled meanwhile. Nothing for a run that lost its claim."""
+        if not self._registry_on or self._claim_lost:
+            return
+        network = self._network.ssid if self._network is not None else None
+        facts = DeviceFacts.model_validate(
+            {"network_ssid": network if self.spec.requires_network else None, **self._facts}
+        )
+        record = RunOutcome(
+            device_id=self.device.device_id,
+            run_id=workflow.info().run_id,
+            outcome=outcome,
+            facts=facts,
+        )
+
+        async def write() -> None:
+            await workflow.execute_activity(
+                DeviceRecordActivity.RECORD_OUTCOME.name,
+                record,
+                task_queue=workflow.info().task_queue,
+                summary=f"{REGISTRY_STAGE}: {DeviceRecordActivity.RECORD_OUTCOME.name}",
+                **activity_options(REGISTRY_STEP_POLICY),
+            )
+
+        await self._shielded(write, "cancel requested while the outcome is recorded")
 
     async def _end_failed(self, failure: StepFailure) -> None:
         rollback = await self._compensate(failure.message)
@@ -745,6 +845,9 @@ class LifecycleWorkflow(ABC):
             state = ProvisioningState.FAILED_VALIDATION
         elif rollback.undid_something and code is not ErrorCode.ROLLBACK_FAILED:
             state = ProvisioningState.ROLLED_BACK
+        await self._record_outcome(
+            Outcome.LEFTOVERS if code is ErrorCode.ROLLBACK_FAILED else Outcome.UNDONE
+        )
         self._transition(state, Step.DONE, message, error_code=code, details=failure.details)
         await self._handlers_finished()
         raise ApplicationError(
@@ -755,6 +858,7 @@ class LifecycleWorkflow(ABC):
         )
 
     async def _end_cancelled(self, rollback: Rollback) -> None:
+        await self._record_outcome(Outcome.UNDONE if rollback.complete else Outcome.LEFTOVERS)
         if not rollback.complete:
             self._transition(
                 ProvisioningState.FAILED,

@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.activity_io import ClientCertificateDelivery
     from domain.aws_iot import AwsIotRunRegistration, ShadowNetworkCheck
     from domain.progress import ProvisionResult
+    from domain.registry import certificate_fingerprint
     from domain.requests import NetworkCredentials
     from domain.run import ProvisionRun
     from domain.states import Step
@@ -83,6 +84,11 @@ class WifiAwsIotProvisioningWorkflow(HttpWifiProvisioningWorkflow):
             ClientCertificateDelivery(device=self.device, certificate_pem=thing.certificate_pem),
         )
         self._registered_in_attempt = self.attempt
+        self.learned(
+            cloud_thing=thing.thing_name,
+            cloud_certificate_id=thing.certificate_id,
+            cloud_certificate_fingerprint=certificate_fingerprint(thing.certificate_pem),
+        )
         self.report(
             f"{device_id} is AWS IoT thing {thing.thing_name} in group {thing.thing_group}, "
             f"with certificate {thing.certificate_id[:12]}… and policy {thing.policy_name}",

@@ -95,6 +95,12 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
             central=True,
         )
         self._registered_in_attempt = self.attempt
+        self.learned(
+            cloud_thing=device_id,
+            cloud_certificate_id=issued.credential_id,
+            # The cloud names a credential by its certificate's SHA-256.
+            cloud_certificate_fingerprint=issued.credential_id,
+        )
         self.report(f"{device_id} is registered (credential {issued.credential_id[:12]}…)")
 
     async def confirm(self, network: NetworkCredentials | None) -> str:

@@ -105,6 +105,7 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
             self.perform(Step.PROVISION, ZigbeeActivity.JOIN, self._join_order()),
             resumed=f"device {ieee} joined; its join window is closed",
         )
+        self.learned(zigbee_ieee=ieee, zigbee_nwk=joined.nwk)
         self.report(
             f"device {ieee} joined as {joined.nwk}; interviewing it",
             nwk=joined.nwk,
@@ -165,6 +166,7 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
                 rules=self.rules.reporting_for(found),
             ),
         )
+        self.learned(zigbee_ieee=ieee, zigbee_nwk=found.nwk)
         reporting = ", ".join(c.cluster for c in configuration.clusters) or "nothing to report"
         return (
             f"device {ieee} ({found.manufacturer} {found.model}) is on the network as "

@@ -155,6 +155,11 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
         assert states[-1] == "SUCCEEDED", (request_file.name, states)
         assert {"DETECTING", "PRE_CHECK", "PROVISIONING", "CONFIRMING"} <= set(states)
     await assert_the_local_aws_holds_the_aws_example(stack, banner)
+    registered = await in_service_records(stack)
+    assert set(registered) == {f.stem for f in EXAMPLES}
+    assert all(record["network_ssid"] or record["zigbee_ieee"] for record in registered.values())
+    database = stack.data_dir / "registry" / "registry.db"
+    assert database.stat().st_mode & 0o777 == 0o600
 
     device_id = EXAMPLES[0].stem
     listed = subprocess.run(
@@ -178,6 +183,7 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
     mine = [r for r in audit if r.get("device_id") == device_id]
     assert [r["state"] for r in mine if r["kind"] == "state"][-1] == "SUCCEEDED"
     assert {r["stage"] for r in mine if r["kind"] == "stage"} == {
+        "registry",
         "detect",
         "pre_check",
         "provision",
@@ -206,10 +212,32 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
     await stack.start()
     async with httpx.AsyncClient(timeout=30, headers=AUTH) as client:
         status = await client.get(f"{stack.api}/api/v1/devices/{device_id}/provision")
+        again = await client.post(
+            f"{stack.api}/api/v1/devices/{device_id}/provision",
+            content=EXAMPLES[0].read_bytes(),
+            headers={"Content-Type": "application/json"},
+        )
     assert status.status_code == 200
     assert json.loads(status.text)["state"] == "SUCCEEDED"
+    # The registry survived the restart: every device is still in service, and is not
+    # provisioned a second time.
+    assert await in_service_records(stack) == registered
+    assert (again.status_code, again.json()["code"]) == (409, "DEVICE_IN_SERVICE")
     code, _ = await stack.stop()
     assert code == 0
+
+
+async def in_service_records(stack: Stack) -> dict[str, dict[str, object]]:
+    """The registry's in-service records, by device id (every page)."""
+    records: dict[str, dict[str, object]] = {}
+    params = {"state": "IN_SERVICE", "limit": "3"}
+    async with httpx.AsyncClient(timeout=30, headers=AUTH) as client:
+        while True:
+            page = (await client.get(f"{stack.api}/api/v1/devices", params=params)).json()
+            records |= {item["device_id"]: item for item in page["items"]}
+            if page["next_cursor"] is None:
+                return records
+            params["cursor"] = page["next_cursor"]
 
 
 FLEET = ROOT / "examples" / "fleets" / "line-100.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from adapters.http_wifi import HttpWifiAdapter
 from api import ApiDependencies, ApiServer, start_api
 from config.policies import load_policy_book
 from config.settings import ApiSettings, Settings
+from registry import opened_registry
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from strategies.catalog import build_registry
 from tests.conftest import start_dev_server
@@ -38,8 +40,9 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-async def live_api(temporal_client: Client, site: str) -> AsyncIterator[ApiServer]:
-    """The API on a free loopback port, with workers, so started runs really run."""
+async def live_api(temporal_client: Client, site: str, tmp_path: Path) -> AsyncIterator[ApiServer]:
+    """The API on a free loopback port, with workers, so started runs really run; both
+    share a device registry, so the inventory holds the devices the runs provisioned."""
     simulator = await start_simulator(
         WifiDeviceFleet(
             SimulatedWifiDevice(device_id, join_delay=0.0)
@@ -50,10 +53,13 @@ async def live_api(temporal_client: Client, site: str) -> AsyncIterator[ApiServe
     )
     queue = f"fuzz-{uuid.uuid4().hex[:8]}"
     try:
-        async with httpx.AsyncClient(trust_env=False) as http:
+        async with (
+            httpx.AsyncClient(trust_env=False) as http,
+            opened_registry(f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}") as devices,
+        ):
             adapter = HttpWifiAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
             async with (
-                central_worker(temporal_client, task_queue=queue),
+                central_worker(temporal_client, task_queue=queue, registry=devices),
                 edge_worker(
                     temporal_client, site=site, activities=HttpWifiActivities(adapter).all()
                 ),
@@ -65,6 +71,7 @@ async def live_api(temporal_client: Client, site: str) -> AsyncIterator[ApiServe
                         policies=load_policy_book(environ={}),
                         settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.2)),
                         task_queue=queue,
+                        devices=devices,
                     ),
                     "127.0.0.1",
                     0,

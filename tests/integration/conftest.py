@@ -19,8 +19,10 @@ from activities.vendor_cloud import VendorCloudActivities
 from adapters.http_wifi import HttpWifiAdapter
 from adapters.vendor_cloud import VendorCloudAdapter
 from api.app import ApiDependencies, create_app
+from api.auth import AuthConfig
 from config.policies import PolicyBook, load_policy_book
 from config.settings import ApiSettings, Settings
+from registry import DeviceRegistry
 from simulators.http_wifi import (
     RunningSimulator,
     SimulatedWifiDevice,
@@ -68,9 +70,11 @@ async def serve_api(
     policies: PolicyBook,
     settings: Settings | None = None,
     stream_ping_seconds: float = 15.0,
+    devices: DeviceRegistry | None = None,
+    auth: AuthConfig | None = None,
 ) -> ApiClient:
     """The API over the installed families, starting runs on `task_queue` (streams poll
-    every 0.1 s unless `settings` say otherwise)."""
+    every 0.1 s unless `settings` say otherwise), reading the device registry `devices`."""
     deps = ApiDependencies(
         temporal=temporal_client,
         registry=build_registry(),
@@ -78,6 +82,8 @@ async def serve_api(
         settings=settings or Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
         task_queue=task_queue,
         stream_ping_seconds=stream_ping_seconds,
+        devices=devices,
+        auth=auth,
     )
     return await aiohttp_client(create_app(deps))
 
@@ -92,9 +98,11 @@ async def serve_cloud_pipeline(
     *,
     policies: PolicyBook,
     settings: Settings | None = None,
+    registry: DeviceRegistry | None = None,
 ) -> AsyncIterator[ApiClient]:
     """The API, a central worker with the vendor cloud's activities and an edge worker
-    with HTTP Wi-Fi for `site`, over simulated `devices`."""
+    with HTTP Wi-Fi for `site`, over simulated `devices`; both use the device registry
+    `registry` (None: the worker's own)."""
     simulator = await start_simulator(WifiDeviceFleet(devices), "127.0.0.1", 0)
     queue = f"central-{uuid.uuid4().hex[:8]}"
     try:
@@ -103,7 +111,12 @@ async def serve_cloud_pipeline(
             vendor = VendorCloudAdapter(http, cloud_url, SecretStr(DEV_API_KEY))
             cloud_activities = VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
             async with (
-                central_worker(temporal_client, task_queue=queue, activities=cloud_activities),
+                central_worker(
+                    temporal_client,
+                    task_queue=queue,
+                    activities=cloud_activities,
+                    registry=registry,
+                ),
                 edge_worker(temporal_client, site=site, activities=HttpWifiActivities(wifi).all()),
             ):
                 yield await serve_api(
@@ -112,6 +125,7 @@ async def serve_cloud_pipeline(
                     task_queue=queue,
                     policies=policies,
                     settings=settings,
+                    devices=registry,
                 )
     finally:
         await simulator.close()
@@ -168,14 +182,17 @@ async def serve_pipeline(
     policies: PolicyBook,
     settings: Settings,
     stream_ping_seconds: float = 15.0,
+    devices: DeviceRegistry | None = None,
+    auth: AuthConfig | None = None,
 ) -> AsyncIterator[ApiClient]:
-    """The API with a central worker and a real edge worker for `site`."""
+    """The API with a central worker and a real edge worker for `site`; both the worker's
+    runs and the API use the device registry `devices` (None: the worker's own)."""
     task_queue = f"central-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(trust_env=False) as http:
         adapter = HttpWifiAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
         activities = HttpWifiActivities(adapter).all()
         async with (
-            central_worker(temporal_client, task_queue=task_queue),
+            central_worker(temporal_client, task_queue=task_queue, registry=devices),
             edge_worker(temporal_client, site=site, activities=activities),
         ):
             yield await serve_api(
@@ -185,6 +202,8 @@ async def serve_pipeline(
                 policies=policies,
                 settings=settings,
                 stream_ping_seconds=stream_ping_seconds,
+                devices=devices,
+                auth=auth,
             )
 
 
@@ -203,6 +222,27 @@ async def pipeline(
         aiohttp_client,
         policies=load_policy_book(environ=POLICY_ENV),
         settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
+    ) as api:
+        yield api
+
+
+@pytest.fixture
+async def registered_pipeline(
+    temporal_client: Client,
+    simulator: RunningSimulator,
+    site: str,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+    device_registry: DeviceRegistry,
+) -> AsyncIterator[ApiClient]:
+    """The pipeline with its central worker and its API sharing one device registry."""
+    async with serve_pipeline(
+        temporal_client,
+        simulator,
+        site,
+        aiohttp_client,
+        policies=load_policy_book(environ=POLICY_ENV),
+        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
+        devices=device_registry,
     ) as api:
         yield api
 

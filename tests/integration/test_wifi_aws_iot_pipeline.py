@@ -27,6 +27,7 @@ from activities.device_certificate import DeviceCertificateActivities
 from activities.http_wifi import HttpWifiActivities
 from config.policies import load_policy_book
 from config.settings import AwsIotFamilySettings, Settings
+from registry import DeviceRegistry
 from simulators.aws_iot import (
     DEVICE_POLICY_DOCUMENT,
     AwsFaultProxy,
@@ -91,10 +92,12 @@ async def api(
     fault_proxy: AwsFaultProxy,
     sdk_session: AioSession,
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
+    device_registry: DeviceRegistry,
 ) -> AsyncIterator[ApiClient]:
-    """The API; a central worker with the AWS IoT activities as the family's wiring makes
-    them (the SDK finds AWS, here the fault proxy, through the standard chain); an edge
-    worker with the HTTP Wi-Fi and device certificate activities; the device online."""
+    """The API and the registry it reads; a central worker with the AWS IoT activities as
+    the family's wiring makes them (the SDK finds AWS, here the fault proxy, through the
+    standard chain); an edge worker with the HTTP Wi-Fi and device certificate activities;
+    the device online."""
     settings = Settings(aws_iot=AwsIotFamilySettings.defaults(match_certificate_subject=True))
     queue = f"central-{uuid.uuid4().hex[:8]}"
     fleet = WifiDeviceFleet([device])
@@ -112,7 +115,9 @@ async def api(
         aws = await stack.enter_async_context(aws_iot_activities(settings))
         edge = [*HttpWifiActivities(shelly).all(), *DeviceCertificateActivities(shelly).all()]
         await stack.enter_async_context(
-            central_worker(temporal_client, task_queue=queue, activities=aws)
+            central_worker(
+                temporal_client, task_queue=queue, activities=aws, registry=device_registry
+            )
         )
         await stack.enter_async_context(edge_worker(temporal_client, site=site, activities=edge))
         yield await serve_api(
@@ -120,6 +125,7 @@ async def api(
             aiohttp_client,
             task_queue=queue,
             policies=load_policy_book(environ=AWS_POLICY_ENV),
+            devices=device_registry,
         )
 
 
@@ -197,6 +203,10 @@ async def test_the_device_joins_wifi_and_becomes_a_thing_with_an_active_certific
     assert device.counters.wifi_config_writes == 1
     registered = next(e for e in events if "certificate_id" in e["details"])
     assert registered["details"]["thing_name"] == device.device_id
+    record = await (await api.get(f"/api/v1/devices/{device.device_id}")).json()
+    assert (record["state"], record["cloud_thing"]) == ("IN_SERVICE", device.device_id)
+    assert record["cloud_certificate_id"] == registered["details"]["certificate_id"]
+    assert record["cloud_certificate_fingerprint"] == signed.fingerprint(hashes.SHA256()).hex()
 
     history = await temporal_client.get_workflow_handle(
         f"provision-{device.device_id}"

@@ -11,6 +11,7 @@ import pytest
 from temporalio.client import Client
 
 from config.policies import load_policy_book
+from registry import DeviceRegistry
 from simulators.http_wifi import SimulatedWifiDevice
 from simulators.wifi_cloud import (
     CloudConfig,
@@ -50,8 +51,10 @@ async def api(
     device: SimulatedWifiDevice,
     cloud: RunningCloud,
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
+    device_registry: DeviceRegistry,
 ) -> AsyncIterator[ApiClient]:
-    """API, a central worker with the cloud activities, an edge worker with HTTP Wi-Fi."""
+    """API, a central worker with the cloud activities, an edge worker with HTTP Wi-Fi;
+    one device registry."""
     async with serve_cloud_pipeline(
         temporal_client,
         site,
@@ -59,6 +62,7 @@ async def api(
         cloud.base_url,
         aiohttp_client,
         policies=load_policy_book(environ=CLOUD_POLICY_ENV),
+        registry=device_registry,
     ) as served:
         yield served
 
@@ -111,6 +115,11 @@ async def test_device_joins_wifi_registers_once_and_checks_in(
     assert len(held["active_credentials"]) == 1
     assert held["registrations"] == 1
     assert device.counters.wifi_config_writes == 1
+    record = await (await api.get(f"/api/v1/devices/{device.device_id}")).json()
+    [credential] = held["active_credentials"]
+    assert (record["state"], record["network_ssid"]) == ("IN_SERVICE", NETWORK["ssid"])
+    assert record["cloud_thing"] == held["device"]["device_id"] == device.device_id
+    assert record["cloud_certificate_id"] == credential["credential_id"]
 
 
 async def test_failure_after_registration_leaves_nothing_in_the_cloud(

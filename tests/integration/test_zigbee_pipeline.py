@@ -29,10 +29,13 @@ from temporalio.exceptions import ApplicationError
 from config.policies import load_policy_book
 from config.settings import EdgeSettings, Settings, WorkerSettings
 from domain.device import DeviceDescriptor
+from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot, ProvisionResult
+from domain.registry import DeviceState
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.run import ProvisionRun, host_task_queue, workflow_id_for
 from domain.states import ProvisioningState as S
+from registry import DeviceRegistry
 from simulators.zigbee import (
     SimulatedZigbeeDevice,
     SimulatedZigbeeWorld,
@@ -48,6 +51,7 @@ from tests.workflows.helpers import progress, states_seen, wait_for_state
 from worker.capabilities import SimulatedWorld
 from worker.capabilities.zigbee import share_simulated_zigbee_world
 from worker.edge import edge_node
+from worker.workers import central_worker
 from workflows import search_attributes as sa
 
 POLICY_ENV = {
@@ -161,6 +165,7 @@ async def test_device_joins_is_interviewed_checked_and_configured(
     site: str,
     plug: SimulatedZigbeeDevice,
     zigbee: SimulatedZigbeeWorld,
+    device_registry: DeviceRegistry,
 ) -> None:
     handle = await start(temporal_client, zigbee_request(plug, site), central)
 
@@ -191,6 +196,10 @@ async def test_device_joins_is_interviewed_checked_and_configured(
     assert plug.network.coordinator_ieee == stick.ieee
     assert not stick.permit_open(asyncio.get_running_loop().time())
     assert_no_install_code(final.model_dump_json(), plug)
+    record = await device_registry.get(plug.device_id)
+    assert record.state is DeviceState.IN_SERVICE
+    assert (record.zigbee_ieee, record.zigbee_nwk) == (plug.ieee, f"0x{plug.network.nwk:04X}")
+    assert record.network_ssid is None
 
 
 async def test_invalid_install_code_fails_validation_before_the_network_opens(
@@ -315,7 +324,11 @@ async def test_wrong_model_is_rolled_back_and_the_device_removed(
 async def test_device_already_on_the_network_fails_validation(
     temporal_client: Client, central: str, gateway: str, site: str, plug: SimulatedZigbeeDevice
 ) -> None:
-    first = await outcome(await start(temporal_client, zigbee_request(plug, site), central))
+    # Joined by a system whose records are not in this registry: a central worker that
+    # keeps its own.
+    elsewhere = f"elsewhere-{uuid.uuid4().hex[:8]}"
+    async with central_worker(temporal_client, task_queue=elsewhere):
+        first = await outcome(await start(temporal_client, zigbee_request(plug, site), elsewhere))
     assert first.state is S.SUCCEEDED
 
     again = await outcome(await start(temporal_client, zigbee_request(plug, site), central))
@@ -324,6 +337,26 @@ async def test_device_already_on_the_network_fails_validation(
     assert any("already on this coordinator's network" in r for r in again.reasons)
     assert plug.counters.joins == 1
     assert plug.network is not None
+
+
+async def test_a_device_the_registry_holds_in_service_is_not_claimed_again(
+    temporal_client: Client,
+    central: str,
+    gateway: str,
+    site: str,
+    plug: SimulatedZigbeeDevice,
+    device_registry: DeviceRegistry,
+) -> None:
+    first_run = await start(temporal_client, zigbee_request(plug, site), central)
+    assert (await outcome(first_run)).state is S.SUCCEEDED
+
+    again = await outcome(await start(temporal_client, zigbee_request(plug, site), central))
+
+    assert (again.state, again.error_code) == (S.FAILED, ErrorCode.DEVICE_BUSY)
+    assert [e.state for e in again.events] == [S.PENDING, S.FAILED]
+    assert (plug.counters.joins, plug.counters.interviews) == (1, 1)
+    record = await device_registry.get(plug.device_id)
+    assert (record.state, record.run_id) == (DeviceState.IN_SERVICE, first_run.result_run_id)
 
 
 # --- through the API --------------------------------------------------------------------

@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
@@ -39,7 +38,7 @@ from strategies.family import DeviceFamily, installed_families
 from tests.api.conftest import ApiClient, run_path, wait_for_state
 from worker.capabilities import SimulatedWorld
 from worker.edge import edge_node
-from worker.workers import WORKFLOW_RUNNER, central_worker, edge_worker
+from worker.workers import central_worker, edge_worker
 from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,13 +181,9 @@ async def test_a_beacon_is_provisioned_through_the_guides_code(
     queue = f"central-{uuid.uuid4().hex[:8]}"
 
     async with (
-        # The central workers' runner: devprov's own packages pass through the sandbox.
-        Worker(
-            client,
-            task_queue=queue,
-            workflows=[workflow_class],
-            workflow_runner=WORKFLOW_RUNNER,
-        ),
+        # A central worker: devprov's runner (its packages pass through the sandbox) and
+        # the registry's claim and outcome activities every run takes.
+        central_worker(client, task_queue=queue, workflows=[workflow_class]),
         edge_worker(client, site=site, activities=activities),
     ):
         handle = await client.start_workflow(

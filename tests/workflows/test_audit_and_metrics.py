@@ -80,6 +80,8 @@ async def test_successful_run_audits_every_stage_and_state_in_order(
     records = audit.records(device.device_id)
     stages = [(r["stage"], r["event"]) for r in records if r["kind"] == "stage"]
     assert stages == [
+        ("registry", "start"),  # the claim
+        ("registry", "end"),
         ("detect", "start"),
         ("detect", "end"),
         ("pre_check", "start"),
@@ -88,6 +90,8 @@ async def test_successful_run_audits_every_stage_and_state_in_order(
         ("provision", "end"),
         ("confirm", "start"),
         ("confirm", "end"),
+        ("registry", "start"),  # the outcome
+        ("registry", "end"),
     ]
     states = [r["state"] for r in records if r["kind"] == "state"]
     assert states == ["DETECTING", "PRE_CHECK", "PROVISIONING", "CONFIRMING", "SUCCEEDED"]
@@ -119,7 +123,7 @@ async def test_rolled_back_run_audits_the_failure_code_and_the_rollback(
     )
     assert confirm_end["outcome"] == "error"
     assert confirm_end["error_code"] == "NETWORK_JOIN_TIMEOUT"
-    assert [r["stage"] for r in records if r.get("event") == "end"][-1] == "rollback"
+    assert [r["stage"] for r in records if r.get("event") == "end"][-2:] == ["rollback", "registry"]
     assert [r["state"] for r in records if r["kind"] == "state"][-2:] == [
         "ROLLING_BACK",
         "ROLLED_BACK",

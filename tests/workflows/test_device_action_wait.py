@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
-from temporalio.worker import Worker
 
 from config.policies import load_policy_book
 from domain.device import DeviceDescriptor
@@ -21,7 +20,7 @@ from domain.run import ProvisionRun, workflow_id_for
 from domain.states import ProvisioningState as S
 from tests.workflows.button_workflow import BUTTON_SPEC, ButtonTestWorkflow
 from tests.workflows.helpers import new_device_id, progress, states_seen, wait_for_state
-from worker.workers import edge_worker
+from worker.workers import central_worker, edge_worker
 
 
 @dataclass
@@ -59,7 +58,7 @@ def button() -> Button:
 async def task_queue(temporal_client: Client, site: str, button: Button) -> AsyncIterator[str]:
     queue = f"central-{uuid.uuid4().hex[:8]}"
     async with (
-        Worker(temporal_client, task_queue=queue, workflows=[ButtonTestWorkflow]),
+        central_worker(temporal_client, task_queue=queue, workflows=[ButtonTestWorkflow]),
         edge_worker(temporal_client, site=site, activities=button.activities()),
     ):
         yield queue

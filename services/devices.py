@@ -1,0 +1,125 @@
+"""The device inventory: tenants' devices as the registry holds them, and whether a
+device may be given a new provisioning run.
+
+The registry is written by runs only (their claim and outcome activities); this use
+case reads it. Another tenant's device answers exactly like an unknown one.
+"""
+
+from __future__ import annotations
+
+from domain.api_models import DeviceList, DeviceView, RunLinks, device_link
+from domain.errors import ErrorCode
+from domain.registry import (
+    CLAIMABLE_FROM,
+    CLAIMED_AS,
+    DeviceFilter,
+    DeviceNotFound,
+    DeviceRecord,
+    DeviceState,
+    RunKind,
+)
+from registry import DeviceRegistry
+from services.errors import DeviceUnknown, RequestNotServable, RunConflict
+
+MAX_PAGE = 1000
+
+
+def _unknown(device_id: str) -> DeviceUnknown:
+    return DeviceUnknown(ErrorCode.NOT_FOUND, f"no device '{device_id}' in the registry")
+
+
+class DeviceInventory:
+    """Read the registry on behalf of a tenant.
+
+    Args:
+        registry: The registry the central workers' runs write; None knows no device
+            (an API built without one, in tests that do not exercise it).
+    """
+
+    def __init__(self, registry: DeviceRegistry | None) -> None:
+        self._registry = registry
+
+    async def _record(self, device_id: str, tenant: str) -> DeviceRecord | None:
+        if self._registry is None:
+            return None
+        try:
+            return await self._registry.get(device_id, tenant)
+        except DeviceNotFound:
+            return None
+
+    async def show(self, device_id: str, tenant: str) -> DeviceView:
+        """The device's record.
+
+        Raises:
+            DeviceUnknown: no such device for `tenant` (another tenant's too).
+        """
+        record = await self._record(device_id, tenant)
+        if record is None:
+            raise _unknown(device_id)
+        return DeviceView.of(record)
+
+    async def list(
+        self, where: DeviceFilter, *, limit: int = 100, cursor: str | None = None
+    ) -> DeviceList:
+        """One page of `where`'s devices, sorted by id.
+
+        Raises:
+            RequestNotServable: INVALID_REQUEST for a cursor not of the registry's form.
+        """
+        if self._registry is None:
+            return DeviceList(items=[], next_cursor=None)
+        try:
+            page = await self._registry.list(where, limit=min(limit, MAX_PAGE), cursor=cursor)
+        except ValueError:
+            raise RequestNotServable(
+                ErrorCode.INVALID_REQUEST, "`cursor` is not of the form this API gives"
+            ) from None
+        return DeviceList(
+            items=[DeviceView.of(record) for record in page.devices],
+            next_cursor=page.next_cursor,
+        )
+
+    async def check_provisionable(self, device_id: str, tenant: str) -> None:
+        """Refuse up front a provisioning run the registry would refuse its claim.
+
+        Only what the registry shows now: a race is settled by the run's claim (the
+        losing run ends DEVICE_BUSY).
+
+        Raises:
+            DeviceUnknown: NOT_FOUND for another tenant's device (as for an unknown one).
+            RunConflict: DEVICE_IN_SERVICE (a link to its record) for a device in
+                service; RUN_IN_PROGRESS for a device another run has claimed.
+        """
+        if self._registry is None:
+            return
+        try:
+            record = await self._registry.get(device_id)
+        except DeviceNotFound:
+            return  # a device never seen: the first run claims it for its tenant
+        if record.tenant != tenant:
+            raise DeviceUnknown(
+                ErrorCode.NOT_FOUND, f"no device '{device_id}' can be provisioned with this key"
+            )
+        if record.state in CLAIMABLE_FROM[RunKind.PROVISION]:
+            return
+        if record.state is DeviceState.IN_SERVICE:
+            raise RunConflict(
+                ErrorCode.DEVICE_IN_SERVICE,
+                f"device '{device_id}' is in service; re-provisioning it is not possible yet "
+                "(the only policy is 'never')",
+                links={"device": device_link(device_id)},
+            )
+        owner = f" ({record.run_kind.value} run {record.workflow_id})" if record.run_kind else ""
+        claimed = record.state in CLAIMED_AS.values()
+        raise RunConflict(
+            ErrorCode.RUN_IN_PROGRESS,
+            f"device '{device_id}' is {record.state.value}{owner}"
+            if claimed
+            else f"device '{device_id}' is {record.state.value}",
+            workflow_id=record.workflow_id,
+            run_id=record.run_id,
+            links={
+                **RunLinks.for_device(device_id).model_dump(),
+                "device": device_link(device_id),
+            },
+        )
