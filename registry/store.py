@@ -9,9 +9,11 @@ retried after a crash changes nothing the second time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -278,6 +280,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _: object) -> None:
     cursor.close()
 
 
+_MIGRATION_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+"""One migration at a time per event loop: Alembic's `context` is process-global, and two
+upgrades interleaved at their awaits would run one database's statements on the other's
+connection ("no such table: main.devices", found by the saga explorer opening many
+throwaway registries at once)."""
+
+
+def _migration_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _MIGRATION_LOCKS.get(loop)
+    if lock is None:
+        lock = _MIGRATION_LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
 def _upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -303,7 +322,7 @@ async def open_registry(url: str, *, pooled: bool = True) -> DeviceRegistry:
     )
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    async with engine.begin() as connection:
+    async with _migration_lock(), engine.begin() as connection:
         await connection.run_sync(_upgrade)
     return DeviceRegistry(engine)
 

@@ -226,3 +226,15 @@ async def test_the_registry_survives_a_restart(tmp_path: Path) -> None:
     assert (record.state, record.network_ssid) == (DeviceState.IN_SERVICE, "home-net")
     assert stat.S_IMODE((tmp_path / "data" / "registry.db").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+
+
+async def test_registries_opened_side_by_side_each_get_their_schema(tmp_path: Path) -> None:
+    """Alembic's context is process-global: migrations of several databases opened at
+    once must not run one's statements on another's connection (explorer finding)."""
+    urls = [f"sqlite+aiosqlite:///{tmp_path / f'r{n}' / 'registry.db'}" for n in range(8)]
+
+    opened = await asyncio.gather(*(open_registry(url, pooled=False) for url in urls))
+
+    for n, registry in enumerate(opened):
+        await registry.claim(claim(f"run-{n}"))
+        assert (await registry.get(DEVICE, "acme")).run_id == f"run-{n}"
