@@ -179,14 +179,18 @@ async def serve_pipeline(
     site: str,
     aiohttp_client: Callable[..., Awaitable[ApiClient]],
     *,
-    policies: PolicyBook,
-    settings: Settings,
+    policies: PolicyBook | None = None,
+    settings: Settings | None = None,
     stream_ping_seconds: float = 15.0,
     devices: DeviceRegistry | None = None,
     auth: AuthConfig | None = None,
 ) -> AsyncIterator[ApiClient]:
     """The API with a central worker and a real edge worker for `site`; both the worker's
-    runs and the API use the device registry `devices` (None: the worker's own)."""
+    runs and the API use the device registry `devices` (None: the worker's own).
+    Policies default to the integration tests' quick ones (`POLICY_ENV`), settings to a
+    0.1 s stream poll."""
+    policies = policies or load_policy_book(environ=POLICY_ENV)
+    settings = settings or Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1))
     task_queue = f"central-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(trust_env=False) as http:
         adapter = HttpWifiAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
@@ -220,8 +224,6 @@ async def pipeline(
         simulator,
         site,
         aiohttp_client,
-        policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
     ) as api:
         yield api
 
@@ -240,8 +242,6 @@ async def registered_pipeline(
         simulator,
         site,
         aiohttp_client,
-        policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
         devices=device_registry,
     ) as api:
         yield api

@@ -17,7 +17,6 @@ from temporalio.exceptions import ApplicationError
 from api.auth import AuthConfig, KeyStore, Scope, new_key
 from api.keys import DEPENDENCIES
 from config.policies import load_policy_book
-from config.settings import ApiSettings, Settings
 from domain.progress import ProvisionResult
 from domain.registry import DeviceClaim, DeviceRecord, DeviceState
 from domain.requests import ProvisionRequest
@@ -173,8 +172,6 @@ async def test_another_tenants_device_is_not_found_and_cannot_be_started(
         simulator,
         site,
         aiohttp_client,
-        policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
         devices=device_registry,
         auth=AuthConfig(KeyStore([ADMIN_A_STORED, ADMIN_B_STORED])),
     ) as api:
@@ -231,8 +228,6 @@ async def test_a_claim_retried_after_a_crash_claims_once(
         simulator,
         site,
         aiohttp_client,
-        policies=load_policy_book(environ=POLICY_ENV),
-        settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=0.1)),
         devices=crashing,
     ) as api:
         await api.post(run_path(device), json=request_body(site))
