@@ -15,6 +15,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_urldispatcher import AbstractResource
 
 from api.path_identifiers import invalid_path_identifier
 
@@ -24,11 +25,17 @@ CREDENTIAL_PARAMETERS = frozenset(
 MAX_LOGGED_PATH = 300
 
 
+def _routed_resource(request: web.BaseRequest) -> AbstractResource | None:
+    """The resource the router matched, or None for a request refused before routing
+    (aiohttp answers a request it could not parse without routing it)."""
+    if not isinstance(request, web.Request) or request._match_info is None:
+        return None
+    return request.match_info.route.resource
+
+
 def loggable_target(request: web.BaseRequest) -> str:
     """The request's path and query as a log may show them."""
-    match_info = getattr(request, "match_info", None)
-    route = getattr(match_info, "route", None) if match_info is not None else None
-    resource = getattr(route, "resource", None)
+    resource = _routed_resource(request)
     if resource is not None and invalid_path_identifier(request) is not None:
         return f"{resource.canonical} (invalid identifier)"
     path = request.rel_url.raw_path

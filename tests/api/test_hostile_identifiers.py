@@ -96,6 +96,11 @@ async def test_a_request_line_past_the_servers_limit_is_refused_without_logging_
         assert 400 <= response.status < 500
 
     assert MARK not in logged_text(caplog.records)
+    # The refusal is in the access log like any request, and the logger did not fail on
+    # a request that never reached the router.
+    assert "Unhandled exception" not in logged_text(caplog.records)
+    access = [r for r in caplog.records if r.name == "aiohttp.access"]
+    assert [r.getMessage().rsplit(" ", 3)[1] for r in access] == ["400"]
 
 
 async def test_the_access_log_keeps_no_credential_of_the_url(
