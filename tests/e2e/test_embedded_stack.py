@@ -1,13 +1,15 @@
-"""`make run`'s stack as a user meets it: one process, real server, real HTTP."""
+"""`make run`'s stack as a user meets it: one process, real server, real HTTP, the CLI.
+
+The stack takes seconds to start: the installer's path (scan, provision every example
+with the CLI, restart) shares one; the fleet, which needs a quicker failure policy, has
+its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,101 +23,11 @@ from simulators.aws_iot import (
     LOCAL_REGION,
     LOCAL_SECRET_ACCESS_KEY,
 )
+from tests.e2e.stack import AUTH, EXAMPLES, ROOT, Stack, devprov
 from tests.integration.test_secret_scan import spellings
-from tests.network import free_port
 from tests.sse import read_events
 
-ROOT = Path(__file__).resolve().parents[2]
-E2E_KEY = "dpk_e2e_Q7vX2mLp9tRb4KzW8nYc3HdF6sJa"
-AUTH = {"Authorization": f"Bearer {E2E_KEY}"}
-EXAMPLES = sorted((ROOT / "examples" / "requests").glob("*.json"))
-
-
-class PortTaken(Exception):
-    """A port chosen for the stack was taken before the stack could bind it."""
-
-
-class Stack:
-    """The embedded stack in a child process, on free ports and its own data dir."""
-
-    PORTS = (
-        "DEVPROV_TEMPORAL_PORT",
-        "DEVPROV_TEMPORAL_UI_PORT",
-        "DEVPROV_API_PORT",
-        "DEVPROV_SIMULATOR_HTTP_PORT",
-        "DEVPROV_SIMULATOR_BLE_PORT",
-        "DEVPROV_SIMULATOR_BLE_HCI_PORT",
-        "DEVPROV_SIMULATOR_ZIGBEE_PORT",
-        "DEVPROV_SDK_METRICS_PORT",
-        "DEVPROV_CODEC_PORT",
-        "DEVPROV_CLOUD_PORT",
-        "DEVPROV_AWS_LOCAL_PORT",
-    )
-
-    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
-        self.env = {
-            **os.environ,
-            **(extra_env or {}),
-            "DEVPROV_DATA_DIR": str(data_dir),
-            "DEVPROV_METRICS_REFRESH": "0.5",
-            "DEVPROV_API_KEY": E2E_KEY,
-        }
-        self.data_dir = data_dir
-        self.process: subprocess.Popen[str] | None = None
-        self._assign_ports()
-
-    def _assign_ports(self) -> None:
-        self.env.update({name: str(free_port()) for name in self.PORTS})
-        self.api = f"http://127.0.0.1:{self.env['DEVPROV_API_PORT']}"
-        self.temporal = f"127.0.0.1:{self.env['DEVPROV_TEMPORAL_PORT']}"
-
-    async def start(self, tries: int = 3) -> str:
-        """Start the stack; on a port taken meanwhile by another process, pick new ones."""
-        for attempt in range(tries):
-            try:
-                return await self._start_once()
-            except PortTaken:
-                if attempt == tries - 1:
-                    raise
-                self._assign_ports()
-        raise AssertionError("unreachable")
-
-    async def _start_once(self) -> str:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker.embedded"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        banner: list[str] = []
-        assert self.process.stdout is not None
-        loop = asyncio.get_running_loop()
-        async with asyncio.timeout(90):
-            while "Press Ctrl-C to stop." not in banner:
-                line = await loop.run_in_executor(None, self.process.stdout.readline)
-                if not line:
-                    self.process.wait()
-                    if any("address already in use" in b for b in banner):
-                        raise PortTaken("\n".join(banner))
-                    raise AssertionError("stack exited early:\n" + "\n".join(banner))
-                banner.append(line.strip())
-        return "\n".join(banner)
-
-    async def stop(self) -> tuple[int, str]:
-        assert self.process is not None
-        assert self.process.stdout is not None
-        self.process.send_signal(signal.SIGINT)
-        loop = asyncio.get_running_loop()
-        code = await loop.run_in_executor(None, lambda: self.process.wait(timeout=60))  # type: ignore[union-attr]
-        rest = self.process.stdout.read()
-        return code, rest
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+STRATEGIES = {"http-wifi", "improv-ble", "zigbee", "wifi-cloud", "wifi-aws-iot"}
 
 
 @pytest.fixture
@@ -127,21 +39,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         running.kill()
 
 
-async def provision_and_follow(api: str, request_file: Path) -> list[dict[str, object]]:
-    device_id = request_file.stem
-    base = f"{api}/api/v1/devices/{device_id}/provision"
-    async with httpx.AsyncClient(timeout=60, headers=AUTH) as client:
-        started = await client.post(
-            base,
-            content=request_file.read_bytes(),
-            headers={"Content-Type": "application/json"},
-        )
-        assert started.status_code == 202, started.text
-        assert started.headers["Location"].endswith(f"/devices/{device_id}/provision")
-        return [event.data async for event in read_events(client, f"{base}/events")]
-
-
-async def test_every_example_request_provisions_its_device_and_runs_survive_a_restart(
+async def test_the_installers_cli_scans_and_provisions_every_example_and_runs_survive_a_restart(
     stack: Stack,
 ) -> None:
     assert len(EXAMPLES) >= 1
@@ -149,11 +47,33 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
     assert stack.api in banner
     assert f"http://127.0.0.1:{stack.env['DEVPROV_TEMPORAL_UI_PORT']}" in banner
 
-    streams = await asyncio.gather(*(provision_and_follow(stack.api, f) for f in EXAMPLES))
-    for request_file, events in zip(EXAMPLES, streams, strict=True):
-        states = [event["state"] for event in events]
-        assert states[-1] == "SUCCEEDED", (request_file.name, states)
-        assert {"DETECTING", "PRE_CHECK", "PROVISIONING", "CONFIRMING"} <= set(states)
+    # A scan through the stack's BLE dongle finds the simulated Improv devices.
+    backend = f"bumble-hci:tcp-client:127.0.0.1:{stack.env['DEVPROV_SIMULATOR_BLE_HCI_PORT']}"
+    code, out, err = await devprov(
+        stack, "scan", "--ble-backend", backend, "--timeout", "3", "--json"
+    )
+    assert code == 0, err
+    found = {json.loads(line)["device_id"] for line in out.splitlines()}
+    assert {p.stem for p in EXAMPLES if "improv" in p.read_text()} <= found
+
+    # The CLI provisions every example device, of every strategy, following each run.
+    results = await asyncio.gather(
+        *(
+            devprov(stack, "provision", f.stem, "--request", str(f), "--follow", "--no-input")
+            for f in EXAMPLES
+        )
+    )
+    strategies = set()
+    for request_file, (code, _, err) in zip(EXAMPLES, results, strict=True):
+        assert code == 0, (request_file.name, err)
+        for state in ("DETECTING", "PRE_CHECK", "PROVISIONING", "CONFIRMING", "SUCCEEDED"):
+            assert state in err, (request_file.name, state, err)
+        strategies.add(err.split("strategy ", 1)[1].split()[0])
+    assert strategies == STRATEGIES
+    code, out, _ = await devprov(stack, "runs", "show", EXAMPLES[0].stem, "--json")
+    assert code == 0
+    assert json.loads(out)["state"] == "SUCCEEDED"
+
     await assert_the_local_aws_holds_the_aws_example(stack, banner)
     registered = await in_service_records(stack)
     assert set(registered) == {f.stem for f in EXAMPLES}
@@ -194,16 +114,12 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
         metrics = (await client.get(f"{stack.api}/metrics")).text
         sdk_port = stack.env["DEVPROV_SDK_METRICS_PORT"]
         sdk_metrics = (await client.get(f"http://127.0.0.1:{sdk_port}/metrics")).text
-    finished = [
-        line
-        for line in metrics.splitlines()
-        if line.startswith("devprov_runs_finished_total{") and 'state="SUCCEEDED"' in line
-    ]
-    assert sum(float(line.rsplit(" ", 1)[1]) for line in finished) == len(EXAMPLES)
+    assert finished_in(metrics, "SUCCEEDED") == len(EXAMPLES)
     assert "devprov_stage_duration_seconds_bucket" in metrics
     assert "temporal_" in sdk_metrics
 
-    assert_no_secret_in_clear(stack, metrics)
+    cli_output = "\n".join(out + err for _, out, err in results)
+    assert_no_secret_in_clear(stack, metrics, cli_output)
 
     code, output = await stack.stop()
     assert code == 0, output
@@ -225,6 +141,15 @@ async def test_every_example_request_provisions_its_device_and_runs_survive_a_re
     assert (again.status_code, again.json()["code"]) == (409, "DEVICE_IN_SERVICE")
     code, _ = await stack.stop()
     assert code == 0
+
+
+def finished_in(metrics: str, state: str) -> float:
+    """`devprov_runs_finished_total` of one state, summed over the other labels."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("devprov_runs_finished_total{") and f'state="{state}"' in line
+    )
 
 
 async def in_service_records(stack: Stack) -> dict[str, dict[str, object]]:
@@ -307,8 +232,9 @@ async def assert_the_local_aws_holds_the_aws_example(stack: Stack, banner: str) 
         assert described["certificateDescription"]["status"] == "ACTIVE"
 
 
-def assert_no_secret_in_clear(stack: Stack, metrics: str) -> None:
-    """The secret scan: raw histories (read without the codec), audit log, metrics."""
+def assert_no_secret_in_clear(stack: Stack, metrics: str, cli_output: str) -> None:
+    """The secret scan: raw histories (read without the codec), audit log, metrics, and
+    what the CLI printed."""
     raw_histories = []
     for path in EXAMPLES:
         shown = subprocess.run(
@@ -332,6 +258,7 @@ def assert_no_secret_in_clear(stack: Stack, metrics: str) -> None:
         "raw histories": "\n".join(raw_histories),
         "audit log": (stack.data_dir / "audit.jsonl").read_text(),
         "metrics": metrics,
+        "CLI output": cli_output,
     }
     secrets = example_secrets()
     assert len(secrets) >= 2
