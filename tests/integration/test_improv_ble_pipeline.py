@@ -270,6 +270,9 @@ async def test_a_device_that_joins_but_never_reports_is_named_as_a_leftover(
         site,
         DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__PROVISION__START_TO_CLOSE="3s",
         DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__PROVISION__RETRY__MAXIMUM_ATTEMPTS="1",
+        # The undo step waits for the device's report as long as its attempt may last.
+        DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__ROLLBACK__START_TO_CLOSE="4s",
+        DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__ROLLBACK__RETRY__MAXIMUM_ATTEMPTS="1",
     )
     handle = await start(temporal_client, run, central)
 
