@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Table, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -298,6 +296,11 @@ def _migration_lock() -> asyncio.Lock:
 
 
 def _upgrade(connection: Connection) -> None:
+    # Imported here: Alembic takes a tenth of a second to import, and only opening a
+    # registry needs it (not the CLI, which imports the services that name the store).
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -7,6 +7,8 @@ case reads it. Another tenant's device answers exactly like an unknown one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from domain.api_models import DeviceList, DeviceView, RunLinks, device_link
 from domain.errors import ErrorCode
 from domain.registry import (
@@ -18,8 +20,10 @@ from domain.registry import (
     DeviceState,
     RunKind,
 )
-from registry import DeviceRegistry
 from services.errors import DeviceUnknown, RequestNotServable, RunConflict
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is loaded by whoever opens a registry
+    from registry import DeviceRegistry
 
 MAX_PAGE = 1000
 
