@@ -22,6 +22,8 @@ from tests.workflows.button_workflow import BUTTON_SPEC, ButtonTestWorkflow
 from tests.workflows.helpers import new_device_id, progress, states_seen, wait_for_state
 from worker.workers import central_worker, edge_worker
 
+WAITING_STEP_HEARTBEATS = {"DEVPROV_POLICY__DEFAULTS__STEPS__PROVISION__HEARTBEAT": "1s"}
+
 
 @dataclass
 class Button:
@@ -69,7 +71,9 @@ async def start(client: Client, site: str, queue: str) -> WorkflowHandle[Any, Pr
     run = ProvisionRun(
         request=ProvisionRequest(device=device),
         strategy=BUTTON_SPEC.name,
-        policy=load_policy_book(environ={}).for_strategy(BUTTON_SPEC.name),
+        # A step that waits for a person heartbeats, as Improv's provision step does:
+        # a cancel or retry reaches it at its next heartbeat, not at its timeout.
+        policy=load_policy_book(environ=WAITING_STEP_HEARTBEATS).for_strategy(BUTTON_SPEC.name),
     )
     return await client.start_workflow(
         BUTTON_SPEC.workflow,
