@@ -11,9 +11,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from temporalio.client import Client
 
 from api.streams import ProgressHub
-from domain.states import TERMINAL_STATES, ProvisioningState
+from domain.states import VisibleState
+from services.run_listing import state_clause
 
-OPEN_STATES = [state for state in ProvisioningState if state not in TERMINAL_STATES]
+OPEN_STATES = [state for state in VisibleState if not state.is_terminal]
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -65,8 +66,9 @@ class ApiMetrics:
         )
         self.runs_open = Gauge(
             "devprov_runs_open",
-            "Provisioning runs not finished, by state (from Temporal visibility). The "
-            "PENDING_NETWORK and WAITING_FOR_DEVICE ones wait on a person.",
+            "Provisioning runs not finished, by state as visibility records it: "
+            "IN_PROGRESS (moving on its own), PENDING_NETWORK and WAITING_FOR_DEVICE "
+            "(waiting on a person), ROLLING_BACK.",
             ["state"],
             registry=self.registry,
         )
@@ -81,7 +83,7 @@ class ApiMetrics:
         """Refresh `devprov_runs_open` from Temporal's visibility store."""
         for state in OPEN_STATES:
             result = await client.count_workflows(
-                f'ExecutionStatus="Running" AND ProvisioningState="{state.value}"'
+                f'ExecutionStatus="Running" AND {state_clause(state)}'
             )
             self.runs_open.labels(state.value).set(result.count)
 

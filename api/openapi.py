@@ -44,7 +44,7 @@ from domain.identifiers import DEVICE_ID, TENANT
 from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
 from domain.registry import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DeviceState
 from domain.requests import NetworkCredentials, ProvisionRequest
-from domain.states import ProvisioningState
+from domain.states import VisibleState
 from strategies.family import DeviceFamily, installed_families
 
 _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
@@ -357,7 +357,13 @@ def _other_paths(b: _Builder) -> JsonObject:
     text = {"type": "string", "maxLength": 64, "pattern": FILTER_VALUE_PATTERN}
     long_text = {**text, "maxLength": 128}
     run_filters = [
-        {"name": "state", "in": "query", "schema": {"enum": [s.value for s in ProvisioningState]}},
+        {
+            "name": "state",
+            "in": "query",
+            "description": "As visibility records it: IN_PROGRESS while a run moves on its "
+            "own, else the state people act on or the final state.",
+            "schema": {"enum": [s.value for s in VisibleState]},
+        },
         *(
             {"name": name, "in": "query", "schema": text}
             for name in ("strategy", "error_code", "site")

@@ -14,7 +14,7 @@ from api.keys import DEPENDENCIES, FAMILIES, METRICS, RUNS
 from api.responses import model_response, models_response
 from domain.api_models import FieldError, RunList, StartedRun, StrategyInfo, StrategyQuery
 from domain.requests import NetworkCredentials, ProvisionRequest
-from domain.states import ProvisioningState
+from domain.states import VisibleState
 from services.run_listing import MAX_RUNS, RunFilter, list_runs
 from strategies.family import DeviceFamily
 
@@ -141,7 +141,7 @@ class RunListQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    state: ProvisioningState | None = None
+    state: VisibleState | None = None
     strategy: str | None = Field(default=None, max_length=64, pattern=FILTER_VALUE_PATTERN)
     error_code: str | None = Field(default=None, max_length=64, pattern=FILTER_VALUE_PATTERN)
     site: str | None = Field(default=None, max_length=64, pattern=FILTER_VALUE_PATTERN)
@@ -161,7 +161,7 @@ async def list_provisioning_runs(request: web.Request) -> web.Response:
         ]
         raise invalid(errors, detail="invalid query parameters") from None
     run_filter = RunFilter(
-        state=query.state.value if query.state else None,
+        state=query.state,
         strategy=query.strategy,
         error_code=query.error_code,
         site=query.site,

@@ -42,6 +42,7 @@ from connection.codec import data_converter, load_key_ring
 from connection.temporal_client import connect, key_file
 from domain.api_models import StartedRun
 from domain.run import CENTRAL_TASK_QUEUE
+from domain.states import VisibleState
 from services.errors import ServiceError
 from services.run_listing import RunFilter, list_runs
 from services.runs import ProvisioningRuns
@@ -55,7 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     runs = commands.add_parser("runs", help="find provisioning runs")
     runs_commands = runs.add_subparsers(dest="runs_command", required=True)
     listing = runs_commands.add_parser("list", help="list runs, newest first")
-    listing.add_argument("--state", help="ProvisioningState, e.g. WAITING_FOR_DEVICE")
+    listing.add_argument(
+        "--state",
+        choices=[state.value for state in VisibleState],
+        help="as visibility records it: IN_PROGRESS while a run moves on its own",
+    )
     listing.add_argument("--strategy")
     listing.add_argument("--error-code")
     listing.add_argument("--site")
@@ -88,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 async def _runs_list(args: argparse.Namespace, settings: Settings) -> int:
     client = await connect(settings, sdk_metrics=False)
     run_filter = RunFilter(
-        state=args.state,
+        state=VisibleState(args.state) if args.state else None,
         strategy=args.strategy,
         error_code=args.error_code,
         site=args.site,

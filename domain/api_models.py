@@ -17,7 +17,7 @@ from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
 from domain.registry import DeviceRecord, DeviceState, RunKind
 from domain.requests import RequestExample
-from domain.states import ProvisioningState
+from domain.states import ProvisioningState, VisibleState
 
 API_PREFIX = "/api/v1"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -166,8 +166,10 @@ class RunSummary(BaseModel):
     strategy: str
     vendor: str
     site: str
-    state: ProvisioningState | None = Field(
-        description="Last state the run recorded in its search attributes."
+    state: VisibleState | None = Field(
+        description="What visibility records of the run: IN_PROGRESS while it moves on its "
+        "own, else the state people act on (PENDING_NETWORK, WAITING_FOR_DEVICE, "
+        "ROLLING_BACK) or its final state. The exact state: `GET …/provision`."
     )
     error_code: str | None = None
     fleet_id: str | None = None

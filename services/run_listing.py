@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from temporalio.client import Client, WorkflowExecution
 
 from domain.api_models import RunLinks, RunSummary
-from domain.states import ProvisioningState
+from domain.states import VisibleState
 from services.errors import temporal_errors
 from workflows import search_attributes as sa
 
@@ -22,7 +22,7 @@ class RunFilter:
     `tenant` limits the listing to one tenant's runs (runs without one are `default`'s).
     """
 
-    state: str | None = None
+    state: VisibleState | None = None
     strategy: str | None = None
     error_code: str | None = None
     site: str | None = None
@@ -34,8 +34,9 @@ class RunFilter:
     def query(self) -> str:
         """The visibility query (Temporal's SQL-like list filter)."""
         clauses = [f"{sa.DEVICE_ID.name} IS NOT NULL"]
+        if self.state:
+            clauses.append(state_clause(self.state))
         for key, value in (
-            (sa.PROVISIONING_STATE, self.state),
             (sa.STRATEGY, self.strategy),
             (sa.ERROR_CODE, self.error_code),
             (sa.SITE, self.site),
@@ -53,15 +54,17 @@ class RunFilter:
         return " AND ".join(clauses)
 
 
+def state_clause(state: VisibleState) -> str:
+    """The visibility clause that finds runs in `state`. IN_PROGRESS is every value but
+    the others, so that it also finds runs of versions that recorded each exact state."""
+    if state is VisibleState.IN_PROGRESS:
+        others = ", ".join(f'"{v.value}"' for v in VisibleState if v is not state)
+        return f"{sa.PROVISIONING_STATE.name} NOT IN ({others})"
+    return f'{sa.PROVISIONING_STATE.name}="{state.value}"'
+
+
 def _quoted(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _state(value: str | None) -> ProvisioningState | None:
-    try:
-        return ProvisioningState(value) if value else None
-    except ValueError:  # written by a newer or older version of the workflows
-        return None
 
 
 def _summary(execution: WorkflowExecution) -> RunSummary:
@@ -74,7 +77,7 @@ def _summary(execution: WorkflowExecution) -> RunSummary:
         strategy=attributes.get(sa.STRATEGY) or "",
         vendor=attributes.get(sa.VENDOR) or "",
         site=attributes.get(sa.SITE) or "",
-        state=_state(attributes.get(sa.PROVISIONING_STATE)),
+        state=VisibleState.parse(attributes.get(sa.PROVISIONING_STATE)),
         error_code=attributes.get(sa.ERROR_CODE) or None,
         fleet_id=attributes.get(sa.FLEET_ID),
         execution_status=execution.status.name if execution.status else "UNKNOWN",

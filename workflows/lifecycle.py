@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         ProvisionRun,
         edge_task_queue,
     )
-    from domain.states import ProvisioningState, Step
+    from domain.states import ProvisioningState, Step, VisibleState
     from strategies.activity_contract import ActivityContract
     from strategies.base import Placement, PreCheckVerdict, StrategySpec
     from strategies.device_records import (
@@ -61,6 +61,9 @@ WAIT_FOR_CANCELLED_STEPS = "wait-for-cancelled-steps"
 
 REGISTRY_CLAIMS = "registry-claims"
 """Patch: runs started before it neither claim their device nor record their outcome."""
+
+COARSE_VISIBILITY = "coarse-visibility-state"
+"""Patch: runs started before it recorded every state in visibility, not `VisibleState`."""
 
 STATE_LOGGER = "devprov.workflow.state"
 STATE_RECORD_EXTRA = "devprov_state"
@@ -938,16 +941,29 @@ class LifecycleWorkflow(ABC):
         self._record_event(details or {})
         self._publish_details()
         self._log_state()
-        if workflow.info().typed_search_attributes.get(sa.DEVICE_ID) is not None:
-            # Only runs started with devprov's attributes have them registered.
-            workflow.upsert_search_attributes(
-                [
-                    sa.PROVISIONING_STATE.value_set(state.value),
-                    sa.ERROR_CODE.value_set(error_code.value)
-                    if error_code is not None
-                    else sa.ERROR_CODE.value_unset(),
-                ]
-            )
+        self._record_visibility(state, error_code)
+
+    def _record_visibility(self, state: ProvisioningState, error_code: ErrorCode | None) -> None:
+        """Write the state to visibility when what visibility shows changes: the states
+        people act on or filter by, IN_PROGRESS otherwise (`VisibleState`). A happy run
+        writes once, when it ends."""
+        attributes = workflow.info().typed_search_attributes
+        if attributes.get(sa.DEVICE_ID) is None:
+            return  # only runs started with devprov's attributes have them registered
+        recorded: str = state.value
+        if workflow.patched(COARSE_VISIBILITY):
+            recorded = VisibleState.of(state).value
+            shown = (attributes.get(sa.PROVISIONING_STATE), attributes.get(sa.ERROR_CODE))
+            if shown == (recorded, error_code.value if error_code is not None else None):
+                return
+        workflow.upsert_search_attributes(
+            [
+                sa.PROVISIONING_STATE.value_set(recorded),
+                sa.ERROR_CODE.value_set(error_code.value)
+                if error_code is not None
+                else sa.ERROR_CODE.value_unset(),
+            ]
+        )
 
     def _log_state(self) -> None:
         """One record per state change for the audit log (silent while replaying)."""

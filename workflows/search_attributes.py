@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from domain.run import ProvisionRun
-from domain.states import ProvisioningState
+from domain.states import VisibleState
 
 DEVICE_ID = SearchAttributeKey.for_keyword("DeviceId")
 STRATEGY = SearchAttributeKey.for_keyword("Strategy")
@@ -25,14 +25,15 @@ ALL_KEYS = (DEVICE_ID, STRATEGY, VENDOR, SITE, PROVISIONING_STATE, ERROR_CODE, F
 def initial_search_attributes(
     run: ProvisionRun, *, fleet_id: str | None = None
 ) -> TypedSearchAttributes:
-    """The attributes a run starts with; the workflow keeps the state and error current."""
+    """The attributes a run starts with (IN_PROGRESS: the start is free, the workflow
+    records only the states people act on, see `VisibleState`)."""
     device = run.request.device
     pairs: list[SearchAttributePair[str]] = [
         SearchAttributePair(DEVICE_ID, device.device_id),
         SearchAttributePair(STRATEGY, run.strategy),
         SearchAttributePair(VENDOR, device.vendor),
         SearchAttributePair(SITE, device.site),
-        SearchAttributePair(PROVISIONING_STATE, ProvisioningState.PENDING.value),
+        SearchAttributePair(PROVISIONING_STATE, VisibleState.IN_PROGRESS.value),
         SearchAttributePair(TENANT, run.tenant),
     ]
     if fleet_id is not None:

@@ -54,7 +54,7 @@ async def test_started_run_carries_the_search_attributes(
         "Vendor": "shelly",
         "Site": site,
         "Tenant": "default",
-        "ProvisioningState": "PENDING",
+        "ProvisioningState": "IN_PROGRESS",
     }
     assert description.workflow_type == "HttpWifiProvisioning"
 

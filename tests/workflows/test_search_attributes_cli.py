@@ -1,4 +1,8 @@
-"""Ops find waiting runs by search attribute, with the `temporal` CLI and `devprov runs list`."""
+"""Ops find waiting runs by search attribute, with the `temporal` CLI and `devprov runs list`.
+
+Visibility records what people act on or filter by (`VisibleState`): IN_PROGRESS while
+a run moves on its own, the waiting states, ROLLING_BACK and the final state.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,22 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.common import SearchAttributePair
 from temporalio.testing import WorkflowEnvironment
 
 from cli.__main__ import run as devprov
+from domain.run import workflow_id_for
 from domain.states import ProvisioningState as S
+from domain.states import VisibleState
+from services.run_listing import RunFilter, list_runs
+from strategies.http_wifi import HTTP_WIFI_SPEC
 from tests.conftest import TEST_KEY_RING
 from tests.fakes import FakeWifiDevice
 from tests.workflows.helpers import http_wifi_run, network, new_device_id, start_run, wait_for_state
 from worker.workers import central_worker, edge_worker
+from workflows import search_attributes as sa
 
 
 @pytest.fixture
@@ -115,3 +126,71 @@ async def test_devprov_runs_list_filters_by_state_and_site(
     assert [(r["workflow_id"], r["state"], r["strategy"]) for r in rows] == [
         (handle.id, "SUCCEEDED", "http-wifi")
     ]
+
+
+async def test_a_happy_run_writes_its_state_to_visibility_once_when_it_ends(
+    temporal_env: WorkflowEnvironment, queue: str, site: str
+) -> None:
+    client = temporal_env.client
+    device = FakeWifiDevice(device_id=new_device_id())
+    async with edge_worker(client, site=site, activities=device.activities()):
+        handle = await start_run(
+            client, http_wifi_run(device.device_id, site, with_network=network()), queue
+        )
+        assert (await handle.result()).state is S.SUCCEEDED
+
+    states = [
+        event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields[
+            sa.PROVISIONING_STATE.name
+        ].data
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+        and sa.PROVISIONING_STATE.name
+        in event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+    ]
+    assert states == [b'"SUCCEEDED"']
+    assert device.configured_ssid == network().ssid  # it did provision, through every step
+
+
+async def test_in_progress_finds_moving_runs_and_those_that_recorded_an_exact_step(
+    temporal_env: WorkflowEnvironment, site: str
+) -> None:
+    client = temporal_env.client
+    # No worker serves this queue: the runs stay as started, with the attributes given.
+    idle_queue = f"idle-{uuid.uuid4().hex[:8]}"
+    moving = http_wifi_run(new_device_id(), site)
+    legacy = http_wifi_run(new_device_id(), site)
+    waiting = http_wifi_run(new_device_id(), site)
+    # As the API starts runs now; as versions before the coarse states recorded a step;
+    # a waiting run.
+    recorded = [(moving, "IN_PROGRESS"), (legacy, "DETECTING"), (waiting, "WAITING_FOR_DEVICE")]
+    handles = []
+    for run, state in recorded:
+        attributes = sa.initial_search_attributes(run).updated(
+            SearchAttributePair(sa.PROVISIONING_STATE, state)
+        )
+        handles.append(
+            await client.start_workflow(
+                HTTP_WIFI_SPEC.workflow,
+                run,
+                id=workflow_id_for(run.device_id),
+                task_queue=idle_queue,
+                search_attributes=attributes,
+            )
+        )
+    try:
+        async with asyncio.timeout(15):
+            while True:
+                listed = await list_runs(
+                    client, RunFilter(state=VisibleState.IN_PROGRESS, site=site), 50
+                )
+                found = {r.device_id: r.state for r in listed}
+                if {moving.device_id, legacy.device_id} <= set(found):
+                    break
+                await asyncio.sleep(0.2)
+        assert found[moving.device_id] is VisibleState.IN_PROGRESS
+        assert found[legacy.device_id] is VisibleState.IN_PROGRESS
+        assert waiting.device_id not in found
+    finally:
+        for handle in handles:
+            await handle.terminate("test done")

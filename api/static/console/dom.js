@@ -38,9 +38,10 @@ export function replaceChildren(element, ...children) {
 const TERMINAL = new Set(["SUCCEEDED", "FAILED_VALIDATION", "FAILED", "ROLLED_BACK", "CANCELLED"]);
 const WAITING = new Set(["PENDING_NETWORK", "WAITING_FOR_DEVICE"]);
 
-export const STATES = [
-  "PENDING", "DETECTING", "PRE_CHECK", "PENDING_NETWORK", "WAITING_FOR_DEVICE",
-  "PROVISIONING", "CONFIRMING", "ROLLING_BACK",
+/** The states the run listing filters by, as visibility records them: one IN_PROGRESS
+ * while a run moves on its own (its exact step is on its own page). */
+export const LISTED_STATES = [
+  "IN_PROGRESS", "PENDING_NETWORK", "WAITING_FOR_DEVICE", "ROLLING_BACK",
   "SUCCEEDED", "FAILED_VALIDATION", "FAILED", "ROLLED_BACK", "CANCELLED",
 ];
 

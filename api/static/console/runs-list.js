@@ -1,7 +1,7 @@
 // The runs of this tenant, newest first, refreshed every couple of seconds.
 
 import { ApiError } from "./api.js";
-import { STATES, clock, dateTime, h, replaceChildren, stateBadge } from "./dom.js";
+import { LISTED_STATES, clock, dateTime, h, replaceChildren, stateBadge } from "./dom.js";
 
 const REFRESH_MS = 2000;
 
@@ -15,7 +15,7 @@ export class RunsList {
     this.timer = null;
     this.inFlight = false;
     const stateSelect = form.elements.state;
-    for (const state of STATES) stateSelect.append(h("option", { value: state }, state));
+    for (const state of LISTED_STATES) stateSelect.append(h("option", { value: state }, state));
     form.addEventListener("input", () => this.refresh());
     form.addEventListener("submit", (event) => {
       event.preventDefault();
