@@ -14,6 +14,7 @@ from api import ops, routes_devices, routes_fleets, routes_runs, routes_streams
 from api.access import auth_middleware
 from api.console import add_console_routes
 from api.dependencies import ApiDependencies
+from api.idempotency import IDEMPOTENCY, idempotency_middleware
 from api.keys import DEPENDENCIES, DEVICES, FAMILIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
 from api.metrics import ApiMetrics
 from api.openapi import serve_openapi, share_openapi_document
@@ -22,6 +23,7 @@ from api.problems import answering_problems, problem_middleware
 from api.server_logs import RedactingAccessLogger, keep_refused_bytes_out_of_the_server_log
 from api.streams import ProgressHub
 from domain.api_models import API_PREFIX
+from registry.idempotency import IdempotencyKeys
 from services.devices import DeviceInventory
 from services.fleets import FleetRuns
 from services.runs import ProvisioningRuns
@@ -43,6 +45,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
             problem_middleware,
             auth_middleware(),
             path_identifiers_middleware(),
+            idempotency_middleware(),
         ],
         # Each route enforces its own limit (api.bodies); this is the largest of them.
         client_max_size=max(
@@ -54,6 +57,8 @@ def create_app(deps: ApiDependencies) -> web.Application:
     app[METRICS] = metrics
     app[FAMILIES] = {family.name: family for family in families}
     app[DEVICES] = DeviceInventory(deps.devices)
+    if deps.devices is not None:  # the keys live in the registry's database
+        app[IDEMPOTENCY] = IdempotencyKeys(deps.devices.engine)
     app[RUNS] = ProvisioningRuns(
         deps.temporal,
         deps.registry,

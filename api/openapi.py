@@ -187,6 +187,7 @@ def _run_paths(b: _Builder) -> JsonObject:
             "post": {
                 "operationId": "startProvisioning",
                 "summary": "Start provisioning a device",
+                "parameters": [IDEMPOTENCY_KEY],
                 "description": (
                     "`device.device_id` may be left out: the path's is used. Once the "
                     "strategy is selected, the body must also fit the request schema of "
@@ -206,11 +207,12 @@ def _run_paths(b: _Builder) -> JsonObject:
                     ),
                     "409": b.problem(
                         "A run for this device is in flight (RUN_IN_PROGRESS), or the device "
-                        "is in service (DEVICE_IN_SERVICE, with a link to its record)."
+                        "is in service (DEVICE_IN_SERVICE, with a link to its record)." + KEY_IN_USE
                     ),
                     "422": b.problem(
                         "Invalid request (INVALID_REQUEST) or no strategy serves the device "
                         "(UNSUPPORTED_DEVICE, STRATEGY_DISABLED, UNKNOWN_STRATEGY), with reasons."
+                        + KEY_REUSED
                     ),
                     "503": unavailable,
                 },
@@ -323,11 +325,16 @@ def _run_paths(b: _Builder) -> JsonObject:
             "post": {
                 "operationId": "retryProvisioning",
                 "summary": "Start over: within a waiting run, or as a new run after a failure",
+                "parameters": [IDEMPOTENCY_KEY],
                 "responses": {
                     "200": b.ok("The waiting run started over.", ProgressSnapshot),
                     "202": started,
                     "404": not_found,
-                    "409": finished,
+                    "409": b.problem(
+                        "The run has finished (RUN_ALREADY_FINISHED) or is busy "
+                        "(RUN_NOT_WAITING)." + KEY_IN_USE
+                    ),
+                    "422": b.problem("Invalid device id (INVALID_REQUEST)." + KEY_REUSED),
                     "503": unavailable,
                 },
             },
@@ -534,6 +541,24 @@ _FLEET_ID = {
     "schema": {"type": "string", "pattern": FLEET_ID_PATTERN},
 }
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+    "description": (
+        "Makes the start safe to send again (IETF httpapi draft): within 24 hours the same "
+        "key with the same request returns the first answer (`Idempotent-Replayed: true`) "
+        "and starts nothing; with another request, 422 IDEMPOTENCY_KEY_REUSED; while the "
+        "first is served, 409 IDEMPOTENCY_KEY_IN_USE. Scoped to the key's tenant."
+    ),
+}
+KEY_IN_USE = " Or a request with this Idempotency-Key is being served (IDEMPOTENCY_KEY_IN_USE)."
+KEY_REUSED = (
+    " Or the Idempotency-Key was sent with another request (IDEMPOTENCY_KEY_REUSED), or is "
+    "not 1 to 255 visible ASCII characters (INVALID_REQUEST)."
+)
+
 
 def _stream_ticket(
     b: _Builder, operation: str, of: str, not_found: JsonObject, unavailable: JsonObject
@@ -578,16 +603,19 @@ def _fleet_paths(b: _Builder) -> JsonObject:
             "post": {
                 "operationId": "startFleet",
                 "summary": "Provision 1 to 10,000 devices, one child run per device",
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": b.body(FleetRequest),
                 "responses": {
                     "202": started,
                     **body_errors,
                     **unavailable,
-                    "409": b.problem("A run of this fleet is in flight (RUN_IN_PROGRESS)."),
+                    "409": b.problem(
+                        "A run of this fleet is in flight (RUN_IN_PROGRESS)." + KEY_IN_USE
+                    ),
                     "413": b.problem("Body too large (PAYLOAD_TOO_LARGE, 2 MiB)."),
                     "422": b.problem(
                         "Invalid request, or devices no strategy serves (`rejected` lists "
-                        "them); nothing was started."
+                        "them); nothing was started." + KEY_REUSED
                     ),
                 },
             },
@@ -631,13 +659,15 @@ def _fleet_paths(b: _Builder) -> JsonObject:
             "post": {
                 "operationId": "retryFleet",
                 "summary": "Run failed devices again (all when `device_ids` is empty)",
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": b.body(DeviceSelection),
                 "responses": {
                     "200": b.ok("Queued again in the running fleet.", FleetSnapshot),
                     "202": started,
                     "404": not_found,
-                    "409": ended,
                     **body_errors,
+                    "409": b.problem("The fleet has ended (RUN_ALREADY_FINISHED)." + KEY_IN_USE),
+                    "422": b.problem("Invalid fleet id or body (INVALID_REQUEST)." + KEY_REUSED),
                 },
             },
         },

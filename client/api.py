@@ -41,6 +41,7 @@ from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
 
 _STRATEGIES = TypeAdapter(list[StrategyInfo])
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 
 
 class DevprovClient:
@@ -103,10 +104,19 @@ class DevprovClient:
 
     # ------------------------------------------------------------------ device runs
 
-    async def start_provisioning(self, request: ProvisionRequest) -> StartedRun:
-        """Start the run of `request.device` (`202`); `UnsupportedDevice` names the reasons."""
+    async def start_provisioning(
+        self, request: ProvisionRequest, *, idempotency_key: str | None = None
+    ) -> StartedRun:
+        """Start the run of `request.device` (`202`); `UnsupportedDevice` names the reasons.
+
+        With `idempotency_key` (e.g. a UUID kept with the request), sending the same
+        request again after a lost answer returns the first run instead of starting one.
+        """
         response = await self._send(
-            routes.START_PROVISIONING, json=_wire(request), device_id=request.device.device_id
+            routes.START_PROVISIONING,
+            json=_wire(request),
+            idempotency_key=idempotency_key,
+            device_id=request.device.device_id,
         )
         return read_model(response, StartedRun)
 
@@ -129,9 +139,13 @@ class DevprovClient:
         response = await self._send(routes.FORGET_CREDENTIALS, device_id=device_id)
         return read_model(response, ProgressSnapshot)
 
-    async def retry(self, device_id: str) -> ProgressSnapshot | StartedRun:
+    async def retry(
+        self, device_id: str, *, idempotency_key: str | None = None
+    ) -> ProgressSnapshot | StartedRun:
         """Start over: the waiting run restarts (its snapshot), or a new run starts."""
-        response = await self._send(routes.RETRY_PROVISIONING, device_id=device_id)
+        response = await self._send(
+            routes.RETRY_PROVISIONING, idempotency_key=idempotency_key, device_id=device_id
+        )
         if response.status_code == 202:
             return read_model(response, StartedRun)
         return read_model(response, ProgressSnapshot)
@@ -259,9 +273,16 @@ class DevprovClient:
 
     # ------------------------------------------------------------------ fleets
 
-    async def start_fleet(self, fleet_id: str, request: FleetRequest) -> StartedFleet:
+    async def start_fleet(
+        self, fleet_id: str, request: FleetRequest, *, idempotency_key: str | None = None
+    ) -> StartedFleet:
         """Provision many devices, one child run each."""
-        response = await self._send(routes.START_FLEET, json=_wire(request), fleet_id=fleet_id)
+        response = await self._send(
+            routes.START_FLEET,
+            json=_wire(request),
+            idempotency_key=idempotency_key,
+            fleet_id=fleet_id,
+        )
         return read_model(response, StartedFleet)
 
     async def get_fleet(self, fleet_id: str) -> FleetStatus:
@@ -284,11 +305,17 @@ class DevprovClient:
         )
 
     async def retry_fleet(
-        self, fleet_id: str, device_ids: list[str] | None = None
+        self,
+        fleet_id: str,
+        device_ids: list[str] | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> FleetSnapshot | StartedFleet:
         """Run failed devices again (all failed ones when `device_ids` is empty)."""
         body = _wire(DeviceSelection(device_ids=device_ids or []))
-        response = await self._send(routes.RETRY_FLEET, json=body, fleet_id=fleet_id)
+        response = await self._send(
+            routes.RETRY_FLEET, json=body, idempotency_key=idempotency_key, fleet_id=fleet_id
+        )
         if response.status_code == 202:
             return read_model(response, StartedFleet)
         return read_model(response, FleetSnapshot)
@@ -327,11 +354,13 @@ class DevprovClient:
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
         **path: str,
     ) -> httpx.Response:
+        headers = {IDEMPOTENCY_KEY_HEADER: idempotency_key} if idempotency_key else None
         try:
             return await self._http.request(
-                operation.method, operation.url(**path), json=json, params=params
+                operation.method, operation.url(**path), json=json, params=params, headers=headers
             )
         except httpx.TransportError as error:
             raise ApiUnreachable(

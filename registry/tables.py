@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String
+from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -45,3 +45,19 @@ class DeviceRow(Base):
         Index("ix_devices_tenant_site", "tenant", "site", "device_id"),
         Index("ix_devices_tenant_network", "tenant", "network_ssid", "device_id"),
     )
+
+
+class IdempotencyKeyRow(Base):
+    """A request that carried an `Idempotency-Key`, and the response to replay."""
+
+    __tablename__ = "idempotency_keys"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the method, path and body of the request that first used the key."""
+    status: Mapped[int | None] = mapped_column(Integer)
+    """The response's status; None while the first request is being served."""
+    body: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
