@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from api.app import ApiDependencies, ApiServer, start_api
 from api.auth import AuthConfig, KeyStore, Scope, new_key
 from config.policies import load_policy_book
 from config.settings import ApiSettings, Settings, TemporalSettings
+from registry import opened_registry
 from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from strategies.catalog import build_registry
 from tests.integration.conftest import POLICY_ENV
@@ -96,7 +98,14 @@ async def console_stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Cons
         stack.push_async_callback(simulator.close)
         http = await stack.enter_async_context(httpx.AsyncClient(trust_env=False))
         adapter = HttpWifiAdapter(http, f"{simulator.base_url}/devices/{{device_id}}", timeout=2.0)
-        await stack.enter_async_context(central_worker(client, task_queue=task_queue))
+        # The registry the runs write and the console's inventory reads.
+        data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="devprov-console-")))
+        devices = await stack.enter_async_context(
+            opened_registry(f"sqlite+aiosqlite:///{data / 'registry.db'}")
+        )
+        await stack.enter_async_context(
+            central_worker(client, task_queue=task_queue, registry=devices)
+        )
         await stack.enter_async_context(
             edge_worker(client, site=site, activities=HttpWifiActivities(adapter).all())
         )
@@ -110,6 +119,7 @@ async def console_stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[Cons
             ),
             task_queue=task_queue,
             auth=AuthConfig(KeyStore([stored])),
+            devices=devices,
         )
         api = await start_api(deps, "127.0.0.1", 0, shutdown_timeout=1.0)
         stack.push_async_callback(api.close)

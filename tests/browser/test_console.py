@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -258,3 +259,37 @@ async def test_rejected_passphrase_shows_the_rejection_and_the_form_again(
     await expect(page.locator("body")).not_to_contain_text("not-the-passphrase")
     # Last in this module so that the runs list is full for the docs' screenshot.
     await save_screenshot(page, "console-run.png", docs=True)
+
+
+async def test_devices_view_lists_the_registry_and_opens_a_devices_record(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    auth = {"Authorization": f"Bearer {console_stack.key}"}
+    async with httpx.AsyncClient(base_url=console_stack.api.url, trust_env=False) as http:
+        body = request_body(console_stack.site)
+        started = await http.post(
+            f"/api/v1/devices/{device.device_id}/provision", json=body, headers=auth
+        )
+        assert started.status_code == 202, started.text
+        # In service once the run has recorded its outcome, its last step.
+        async with asyncio.timeout(RUN_TIMEOUT / 1000):
+            while (await http.get(f"/api/v1/devices/{device.device_id}", headers=auth)).json().get(
+                "state"
+            ) != "IN_SERVICE":
+                await asyncio.sleep(0.2)
+    await open_console(page, console_stack)
+
+    await page.get_by_test_id("devices-link").click()
+    await page.get_by_test_id("devices-filter-state").select_option("IN_SERVICE")
+    row = page.locator(f'[data-testid=device-row][data-device-id="{device.device_id}"]')
+    await expect(row.get_by_test_id("device-row-state")).to_have_text("IN_SERVICE")
+    await expect(row.get_by_test_id("device-row-network")).to_have_text(str(device.sta.ssid))
+
+    await row.get_by_role("link", name=device.device_id).click()
+
+    record = page.get_by_test_id("device-record")
+    await expect(record.get_by_test_id("device-state")).to_have_text("IN_SERVICE")
+    await expect(record.get_by_test_id("device-network_ssid")).to_have_text(str(device.sta.ssid))
+    await expect(record.get_by_test_id("device-address")).to_have_text(device.sta_ip)
+    await record.get_by_test_id("device-run-link").click()
+    await expect_run_state(page, "SUCCEEDED")

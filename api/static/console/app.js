@@ -1,6 +1,7 @@
 // The console's entry point: configuration, the API key, the runs list and the router.
 
 import { Api } from "./api.js";
+import { DeviceRecordView, DevicesView } from "./devices-view.js";
 import { h, replaceChildren } from "./dom.js";
 import { RunView } from "./run-view.js";
 import { RunsList } from "./runs-list.js";
@@ -70,14 +71,20 @@ class Console {
     const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
     const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
     const isRun = parts[0] === "runs" && parts[1];
+    const isDevices = parts[0] === "devices";
     // "#/", "#/new" and no hash all show the start form: keep what the person typed.
-    const key = isRun ? `run:${parts[1]}` : `new:${query}`;
+    const key = isRun ? `run:${parts[1]}` : isDevices ? `devices:${parts[1] || ""}` : `new:${query}`;
     if (key === this.routeKey) return;
     this.routeKey = key;
     if (this.current && this.current.destroy) this.current.destroy();
     this.current = null;
     if (isRun) {
       this.showRun(parts[1]);
+    } else if (isDevices) {
+      this.runs.select(null);
+      const view = parts[1] ? new DeviceRecordView(this.api, parts[1]) : new DevicesView(this.api);
+      this.show(view);
+      view.mount();
     } else {
       this.runs.select(null);
       const deviceId = new URLSearchParams(query).get("device") || "";

@@ -1,0 +1,149 @@
+// The inventory: the registry's devices of this tenant, and one device's record.
+
+import { ApiError } from "./api.js";
+import { dateTime, h, replaceChildren } from "./dom.js";
+
+export const DEVICE_STATES = [
+  "UNPROVISIONED", "PROVISIONING", "IN_SERVICE", "DECOMMISSIONING", "DECOMMISSIONED", "FAILED",
+];
+const PAGE = 50;
+
+/** A coloured badge for a registry state; the colour only repeats what the text says. */
+export function deviceStateBadge(state, testid) {
+  let tone = "active";
+  if (state === "IN_SERVICE") tone = "ok";
+  else if (state === "FAILED") tone = "bad";
+  else if (state === "UNPROVISIONED" || state === "DECOMMISSIONED") tone = "undone";
+  return h("span", { class: `badge ${tone}`, "data-testid": testid, "data-state": state }, state);
+}
+
+function problemText(error) {
+  if (error instanceof ApiError && error.status === 401) return "the API key was refused";
+  return error.message;
+}
+
+/** `#/devices`: the list, filtered and paged with the registry's cursor. */
+export class DevicesView {
+  constructor(api) {
+    this.api = api;
+    this.cursor = null;
+    this.filters = h("form", { class: "filters", "data-testid": "devices-filters" },
+      h("label", {}, "State ",
+        h("select", { name: "state", "data-testid": "devices-filter-state" },
+          h("option", { value: "" }, "any"),
+          DEVICE_STATES.map((state) => h("option", { value: state }, state)))),
+      h("label", {}, "Site ", h("input", { name: "site", type: "search", "data-testid": "devices-filter-site" })),
+      h("label", {}, "Network ", h("input", { name: "network", type: "search", "data-testid": "devices-filter-network" })),
+    );
+    this.body = h("tbody", {});
+    this.status = h("p", { class: "muted small", role: "status", "data-testid": "devices-status" });
+    this.more = h("button", { type: "button", class: "secondary", hidden: true, "data-testid": "devices-more" }, "Load more");
+    this.element = h("div", { "data-testid": "devices-view" },
+      h("h2", {}, "Devices"),
+      h("p", { class: "muted small" }, "What the registry holds: the devices in service, and what each was given."),
+      this.filters,
+      h("div", { class: "table-wrap" },
+        h("table", { class: "runs", "data-testid": "devices-table" },
+          h("caption", { class: "visually-hidden" }, "Devices, by device id"),
+          h("thead", {}, h("tr", {},
+            ["Device", "State", "Strategy", "Site", "Network", "Updated"].map((title) => h("th", { scope: "col" }, title)))),
+          this.body)),
+      this.more,
+      this.status,
+    );
+    this.filters.addEventListener("input", () => this.load());
+    this.filters.addEventListener("submit", (event) => { event.preventDefault(); this.load(); });
+    this.more.addEventListener("click", () => this.load(this.cursor));
+  }
+
+  mount() { this.load(); }
+
+  refresh() { this.load(); }
+
+  query(cursor) {
+    const params = new URLSearchParams({ limit: String(PAGE) });
+    for (const name of ["state", "site", "network"]) {
+      const value = this.filters.elements[name].value.trim();
+      if (value) params.set(name, value);
+    }
+    if (cursor) params.set("cursor", cursor);
+    return params.toString();
+  }
+
+  async load(cursor = null) {
+    if (!this.api.ready) {
+      this.status.textContent = "Enter the API key to see the devices.";
+      return;
+    }
+    const query = this.query(cursor);
+    try {
+      const { data } = await this.api.get(`/devices?${query}`);
+      if (query !== this.query(cursor)) return; // the filters changed meanwhile
+      const rows = data.items.map((device) => this.row(device));
+      if (cursor) this.body.append(...rows);
+      else replaceChildren(this.body, rows.length ? rows : h("tr", {}, h("td", { colspan: "6", class: "muted" }, "No devices match.")));
+      this.cursor = data.next_cursor;
+      this.more.hidden = !this.cursor;
+      this.status.textContent = `${this.body.querySelectorAll("[data-testid=device-row]").length} device(s)${this.cursor ? ", more to load" : ""}`;
+    } catch (error) {
+      this.status.textContent = `Could not list the devices: ${problemText(error)}`;
+    }
+  }
+
+  row(device) {
+    return h("tr", { "data-testid": "device-row", "data-device-id": device.device_id, "data-state": device.state },
+      h("td", {}, h("a", { href: `#/devices/${encodeURIComponent(device.device_id)}` }, device.device_id)),
+      h("td", {}, deviceStateBadge(device.state, "device-row-state")),
+      h("td", {}, device.strategy),
+      h("td", {}, device.site),
+      h("td", { "data-testid": "device-row-network" }, device.network_ssid || ""),
+      h("td", { class: "nowrap" }, dateTime(device.updated_at)),
+    );
+  }
+}
+
+const RECORD_FIELDS = [
+  ["tenant", "Tenant"], ["strategy", "Strategy"], ["vendor", "Vendor"], ["model", "Model"],
+  ["site", "Site"], ["network_ssid", "Network"], ["address", "Address"],
+  ["cloud_thing", "Cloud thing"], ["cloud_certificate_id", "Certificate"],
+  ["cloud_certificate_fingerprint", "Certificate fingerprint"],
+  ["zigbee_ieee", "Zigbee IEEE"], ["zigbee_nwk", "Zigbee NWK"],
+  ["last_run_kind", "Last run"], ["last_workflow_id", "Workflow"],
+];
+
+/** `#/devices/<id>`: one device's record, and the way to its last run. */
+export class DeviceRecordView {
+  constructor(api, deviceId) {
+    this.api = api;
+    this.deviceId = deviceId;
+    this.element = h("div", { "data-testid": "device-record" }, h("p", { class: "muted" }, "Loading…"));
+  }
+
+  mount() { this.refresh(); }
+
+  async refresh() {
+    try {
+      const { data } = await this.api.get(`/devices/${encodeURIComponent(this.deviceId)}`);
+      this.render(data);
+    } catch (error) {
+      const text = error instanceof ApiError && error.status === 404
+        ? "The registry holds no such device for this key's tenant."
+        : `Could not read the device: ${problemText(error)}`;
+      replaceChildren(this.element, h("p", { class: "problem", role: "alert" }, text));
+    }
+  }
+
+  render(device) {
+    const rows = RECORD_FIELDS.filter(([field]) => device[field]).map(([field, label]) => [
+      h("dt", {}, label), h("dd", { "data-testid": `device-${field}` }, String(device[field])),
+    ]);
+    replaceChildren(this.element,
+      h("p", {}, h("a", { href: "#/devices" }, "← Devices")),
+      h("h2", {}, device.device_id, " ", deviceStateBadge(device.state, "device-state")),
+      h("dl", { class: "meta" }, rows, h("dt", {}, "Updated"), h("dd", {}, dateTime(device.updated_at))),
+      device.last_run_kind === "provision"
+        ? h("p", {}, h("a", { href: `#/runs/${encodeURIComponent(device.device_id)}`, "data-testid": "device-run-link" }, "Open its provisioning run"))
+        : null,
+    );
+  }
+}
