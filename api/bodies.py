@@ -39,6 +39,28 @@ def invalid(errors: list[FieldError], detail: str = "the request body is invalid
     )
 
 
+async def read_body(request: web.Request, limit: int | None = None) -> bytes:
+    """The body of `request`, at most `limit` bytes (default: the setting).
+
+    Raises:
+        ApiError: 413 above the size limit.
+    """
+    if limit is None:
+        limit = request.app[DEPENDENCIES].settings.api.max_request_bytes
+    too_large = ApiError(
+        413, ErrorCode.PAYLOAD_TOO_LARGE, f"the body exceeds the limit of {limit} bytes"
+    )
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+    if len(raw) > limit:
+        raise too_large
+    return raw
+
+
 async def read_json(request: web.Request, limit: int | None = None) -> Any:
     """The decoded JSON body of `request`, at most `limit` bytes (default: the setting).
 
@@ -53,19 +75,7 @@ async def read_json(request: web.Request, limit: int | None = None) -> Any:
             ErrorCode.UNSUPPORTED_MEDIA_TYPE,
             f"send the body as application/json, not '{content_type}'",
         )
-    if limit is None:
-        limit = request.app[DEPENDENCIES].settings.api.max_request_bytes
-    too_large = ApiError(
-        413, ErrorCode.PAYLOAD_TOO_LARGE, f"the body exceeds the limit of {limit} bytes"
-    )
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise too_large from None
-    if len(raw) > limit:
-        raise too_large
+    raw = await read_body(request, limit)
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -580,6 +580,21 @@ def _stream_ticket(
     }
 
 
+def _fleet_body(b: _Builder) -> JsonObject:
+    json_body = b.body(FleetRequest)
+    return {
+        **json_body,
+        "description": (
+            "JSON (`FleetRequest`), or CSV (`text/csv`): a header line, then one device a "
+            "line; columns `device_id` (required), `type`, `vendor`, `capabilities` "
+            "(space- or `;`-separated), `ssid`, `passphrase`, `strategy` (the same on every "
+            "line), `model`, `site`, `address`, `ieee`, `hint.<name>` (the device's own). "
+            'A refused line is named in `errors[].loc`: `["body", <line>, <column>]`.'
+        ),
+        "content": {**json_body["content"], "text/csv": {"schema": {"type": "string"}}},
+    }
+
+
 def _fleet_paths(b: _Builder) -> JsonObject:
     base = f"{API_PREFIX}/fleets/{{fleet_id}}/provision"
     not_found = b.problem("No run for this fleet (RUN_NOT_FOUND).")
@@ -604,7 +619,7 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                 "operationId": "startFleet",
                 "summary": "Provision 1 to 10,000 devices, one child run per device",
                 "parameters": [IDEMPOTENCY_KEY],
-                "requestBody": b.body(FleetRequest),
+                "requestBody": _fleet_body(b),
                 "responses": {
                     "202": started,
                     **body_errors,

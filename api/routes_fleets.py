@@ -6,7 +6,8 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 
 from api.access import caller_of, stream_slot, take_start
-from api.bodies import read_model
+from api.bodies import read_body, read_model
+from api.fleet_csv import CSV_CONTENT_TYPE, parse_fleet_csv
 from api.keys import DEPENDENCIES, FLEET_HUB, FLEETS
 from api.problems import ApiError
 from api.responses import model_response
@@ -32,7 +33,10 @@ async def start_fleet(request: web.Request) -> web.Response:
     """`POST /fleets/{fleet_id}/provision`: plan every device and start the fleet (202)."""
     fleet_id = _fleet_id(request)
     limit = request.app[DEPENDENCIES].settings.api.max_fleet_request_bytes
-    body = await read_model(request, FleetRequest, limit=limit)
+    if request.content_type == CSV_CONTENT_TYPE:
+        body = parse_fleet_csv(await read_body(request, limit))
+    else:
+        body = await read_model(request, FleetRequest, limit=limit)
     take_start(request, devices=len(body.devices))
     started = await request.app[FLEETS].start(fleet_id, body, tenant=caller_of(request).tenant)
     return _accepted(started)

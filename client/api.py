@@ -285,6 +285,18 @@ class DevprovClient:
         )
         return read_model(response, StartedFleet)
 
+    async def start_fleet_csv(
+        self, fleet_id: str, csv_text: str, *, idempotency_key: str | None = None
+    ) -> StartedFleet:
+        """Provision the devices of a CSV file, one a line (columns: docs/fleets.md)."""
+        response = await self._send(
+            routes.START_FLEET,
+            csv=csv_text,
+            idempotency_key=idempotency_key,
+            fleet_id=fleet_id,
+        )
+        return read_model(response, StartedFleet)
+
     async def get_fleet(self, fleet_id: str) -> FleetStatus:
         """The fleet's aggregate progress."""
         response = await self._send(routes.GET_FLEET, fleet_id=fleet_id)
@@ -353,14 +365,22 @@ class DevprovClient:
         operation: routes.Operation,
         *,
         json: Any = None,
+        csv: str | None = None,
         params: dict[str, str] | None = None,
         idempotency_key: str | None = None,
         **path: str,
     ) -> httpx.Response:
-        headers = {IDEMPOTENCY_KEY_HEADER: idempotency_key} if idempotency_key else None
+        headers = {IDEMPOTENCY_KEY_HEADER: idempotency_key} if idempotency_key else {}
+        if csv is not None:
+            headers["Content-Type"] = "text/csv"
         try:
             return await self._http.request(
-                operation.method, operation.url(**path), json=json, params=params, headers=headers
+                operation.method,
+                operation.url(**path),
+                json=json,
+                content=csv.encode() if csv is not None else None,
+                params=params,
+                headers=headers,
             )
         except httpx.TransportError as error:
             raise ApiUnreachable(

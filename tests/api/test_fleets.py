@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
+from client import DevprovClient
 from domain.errors import ErrorCode
 from tests.api.conftest import PASSPHRASE, ApiClient, read_sse
 from tests.fakes import FakeWifiFleet
@@ -155,3 +156,81 @@ async def test_invalid_fleet_id_is_refused(api: ApiClient, site: str) -> None:
     response = await api.post(fleet_path("-bad"), json=fleet_body(site, ["a-1"]))
 
     assert response.status == 422
+
+
+def fleet_csv(site: str, ids: list[str], *, passphrase: str = PASSPHRASE) -> str:
+    lines = ["device_id,type,vendor,capabilities,site,ssid,passphrase"]
+    lines += [f"{d},wifi-relay,shelly,wifi http-rpc,{site},home-net,{passphrase}" for d in ids]
+    return "\r\n".join(lines) + "\r\n"
+
+
+async def test_a_fleet_sent_as_csv_provisions_one_device_a_line(
+    api: ApiClient, fleet_workers: FakeWifiFleet, site: str, fleet_id: str
+) -> None:
+    ids = device_ids(3)
+    for device_id in ids:
+        fleet_workers.add(device_id, good_passphrase=PASSPHRASE)
+
+    started = await api.post(
+        fleet_path(fleet_id), data=fleet_csv(site, ids), headers={"Content-Type": "text/csv"}
+    )
+    assert started.status == 202, await started.text()
+    events = await read_sse(await api.get(fleet_path(fleet_id, "events")), within=60)
+
+    assert events[-1].data["counts"]["SUCCEEDED"] == 3
+    assert {d: fleet_workers.devices[d].configured_ssid for d in ids} == dict.fromkeys(
+        ids, "home-net"
+    )
+
+
+async def test_a_csv_fleet_with_bad_lines_is_refused_naming_each_line(
+    api: ApiClient, site: str, fleet_id: str
+) -> None:
+    ids = device_ids(3)
+    lines = fleet_csv(site, ids).splitlines()
+    lines[2] = lines[2].replace("wifi-relay", "wifi-bulb")  # a second template
+    lines[3] = "bad id!," + lines[3].split(",", 1)[1]
+    lines.append("only,three,fields")
+
+    refused = await api.post(
+        fleet_path(fleet_id), data="\n".join(lines), headers={"Content-Type": "text/csv"}
+    )
+
+    assert refused.status == 422
+    problem = await refused.json()
+    assert problem["code"] == "INVALID_REQUEST"
+    assert sorted(e["loc"] for e in problem["errors"]) == [
+        ["body", 3, "type"],
+        ["body", 5],
+    ]
+    assert PASSPHRASE not in await refused.text()
+
+
+async def test_a_csv_fleet_whose_lines_fail_validation_names_the_line_and_field(
+    api: ApiClient, site: str, fleet_id: str
+) -> None:
+    ids = device_ids(2)
+    lines = fleet_csv(site, ids).splitlines()
+    lines[2] = "bad id!," + lines[2].split(",", 1)[1]
+
+    refused = await api.post(
+        fleet_path(fleet_id), data="\n".join(lines), headers={"Content-Type": "text/csv"}
+    )
+
+    assert refused.status == 422
+    assert [e["loc"] for e in (await refused.json())["errors"]] == [["body", 3, "device_id"]]
+
+
+async def test_the_sdk_sends_a_csv_fleet(
+    api: ApiClient, fleet_workers: FakeWifiFleet, site: str, fleet_id: str
+) -> None:
+    ids = device_ids(2)
+    for device_id in ids:
+        fleet_workers.add(device_id, good_passphrase=PASSPHRASE)
+
+    async with DevprovClient(f"http://127.0.0.1:{api.server.port}") as sdk:
+        started = await sdk.start_fleet_csv(fleet_id, fleet_csv(site, ids))
+        status = await sdk.get_fleet(fleet_id)
+
+    assert started.total == 2
+    assert status.total == 2
