@@ -41,6 +41,8 @@ _TITLES: dict[ErrorCode, str] = {
     ErrorCode.RUN_IN_PROGRESS: "A run for this device is in progress",
     ErrorCode.RUN_NOT_FOUND: "No run for this device",
     ErrorCode.DEVICE_IN_SERVICE: "The device is in service",
+    ErrorCode.DEVICE_NOT_IN_SERVICE: "The device is not in service",
+    ErrorCode.DECOMMISSION_UNSUPPORTED: "This device's family cannot decommission it",
     ErrorCode.RUN_NOT_WAITING: "The run is not waiting for this",
     ErrorCode.RUN_ALREADY_FINISHED: "The run has finished",
     ErrorCode.NOT_FOUND: "Not found",
