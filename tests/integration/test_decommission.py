@@ -10,9 +10,15 @@ families are in test_decommission_families.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
+from temporalio.client import Client, WorkflowFailureError
+
 from api.auth import AuthConfig, KeyStore, Scope, new_key
+from domain.progress import ProgressSnapshot
+from domain.registry import DeviceClaim, DeviceState, Outcome, RunKind, RunOutcome
+from domain.run import PROGRESS_QUERY
 from registry import DeviceRegistry
 from simulators.http_wifi import RunningSimulator, SimulatedWifiDevice
 from tests.integration.conftest import ApiClient, request_body, serve_pipeline
@@ -158,3 +164,91 @@ async def follow_with(
     async with asyncio.timeout(60):
         response = await api.get(run_path(device, "events"), headers=headers)
         return [event.data for event in parse_sse(await response.text())]
+
+
+# --- decommissioning racing provisioning ------------------------------------------------
+
+
+async def left_failed(registry: DeviceRegistry, device_id: str, round_number: int) -> None:
+    """The record as a run that left leftovers leaves it (FAILED): the one state from
+    which both a provisioning and a decommissioning run may claim the device."""
+    current = await registry.get(device_id)
+    kind = RunKind.DECOMMISSION if current.state is DeviceState.IN_SERVICE else RunKind.PROVISION
+    claim = DeviceClaim(
+        device_id=device_id,
+        tenant=current.tenant,
+        kind=kind,
+        workflow_id=f"operator-{round_number}",
+        run_id=f"operator-{round_number}",
+        strategy=current.strategy,
+    )
+    await registry.claim(claim)
+    await registry.record_outcome(
+        RunOutcome(device_id=device_id, run_id=claim.run_id, outcome=Outcome.LEFTOVERS)
+    )
+
+
+async def outcome_of(temporal: Client, workflow_id: str, run_id: str) -> tuple[str, str | None]:
+    """How a run ended: its final state and error code (from its own snapshot)."""
+    handle = temporal.get_workflow_handle(workflow_id, run_id=run_id)
+    with contextlib.suppress(WorkflowFailureError):
+        async with asyncio.timeout(60):
+            await handle.result()
+    snapshot = await handle.query(PROGRESS_QUERY, result_type=ProgressSnapshot)
+    return snapshot.state.value, snapshot.error_code.value if snapshot.error_code else None
+
+
+RACE_ROUNDS = 8
+
+
+async def test_provision_and_decommission_racing_for_one_device_exactly_one_wins_each_time(
+    temporal_client: Client,
+    registered_pipeline: ApiClient,
+    device: SimulatedWifiDevice,
+    site: str,
+    device_registry: DeviceRegistry,
+) -> None:
+    api = registered_pipeline
+    await provisioned(api, device, site)
+    rounds: list[dict[str, tuple[str, str | None]]] = []
+    for number in range(RACE_ROUNDS):
+        # A person reset the device after a run's leftovers: both runs could do their job.
+        device.restore()
+        await left_failed(device_registry, device.device_id, number)
+        requests = [
+            api.post(run_path(device), json=request_body(site)),
+            api.post(decommission_path(device.device_id)),
+        ]
+        if number % 2:
+            requests.reverse()
+        answers = await asyncio.gather(*requests)
+        provision, decommission = answers if number % 2 == 0 else answers[::-1]
+
+        ends: dict[str, tuple[str, str | None]] = {}
+        for kind, answer in (("provision", provision), ("decommission", decommission)):
+            body = await answer.json()
+            if answer.status == 202:
+                ends[kind] = await outcome_of(temporal_client, body["workflow_id"], body["run_id"])
+            else:
+                assert answer.status == 409, body
+                assert body["code"] in {"RUN_IN_PROGRESS", "DEVICE_IN_SERVICE"}, body
+                ends[kind] = ("REFUSED", body["code"])
+
+        won = [kind for kind, (state, _) in ends.items() if state == "SUCCEEDED"]
+        assert len(won) == 1, (number, ends)
+        lost = next(kind for kind in ends if kind not in won)
+        assert ends[lost] in {("FAILED", "DEVICE_BUSY"), ("REFUSED", "RUN_IN_PROGRESS")}, ends
+        final = await device_registry.get(device.device_id)
+        counters = device.counters
+        if won == ["provision"]:
+            assert final.state is DeviceState.IN_SERVICE
+            assert (device.sta.ssid, final.network_ssid) == ("devprov-lab", "devprov-lab")
+            assert not device.in_setup_mode
+            assert (counters.wifi_config_writes, counters.factory_resets) == (1, 0)
+        else:
+            assert final.state is DeviceState.DECOMMISSIONED
+            assert final.network_ssid is None
+            assert device.in_setup_mode
+            assert (counters.wifi_config_writes, counters.factory_resets) == (0, 1)
+        rounds.append(ends)
+    print("race rounds:", *rounds, sep="\n  ")
