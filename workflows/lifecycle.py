@@ -1117,7 +1117,7 @@ class LifecycleWorkflow(ABC):
                     "vendor": device.vendor,
                     "site": device.site,
                     "started_by": self._run.started_by,
-                    "kind": self._run.kind.value,
+                    "run_kind": self._run.kind.value,
                     "state": self._state.value,
                     "step": self._step.value,
                     "attempt": self._attempt,
