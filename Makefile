@@ -58,9 +58,9 @@ chaos: $(STAMP)
 	DEVPROV_CHAOS_RUNS=40 DEVPROV_CHAOS_CRASHES=10 DEVPROV_CHAOS_FAULT_RUNS=60 \
 	DEVPROV_FUZZ_CASES=1000 DEVPROV_EXPLORER_SEQUENCES=2000 DEVPROV_EXPLORER_PROCESS_SEQUENCES=200 \
 	DEVPROV_FLEET_FAILURES=10000 DEVPROV_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
-	DEVPROV_CLOUD_FLEET_SIZE=100 \
+	DEVPROV_CLOUD_FLEET_SIZE=100 DEVPROV_DECOMMISSION_RACE_ROUNDS=100 \
 	$(BIN)/pytest -q -s tests/chaos tests/fuzz tests/explorer tests/workflows/test_fleet_bounded_state.py \
-		tests/integration/test_cloud_fleet.py
+		tests/integration/test_cloud_fleet.py tests/integration/test_decommission.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

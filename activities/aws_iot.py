@@ -19,6 +19,7 @@ from adapters.errors import AdapterError, clip
 from adapters.vendor_cloud.errors import CloudInvalidRequest
 from domain.aws_iot import (
     AwsIotRunRegistration,
+    AwsThingDeregistration,
     AwsThingRegistration,
     AwsThingRegistrationRequest,
     AwsThingRemoval,
@@ -99,6 +100,12 @@ class AwsIotActivities:
         stopped; what is already gone is skipped, so it may run any number of times."""
         return await self._aws.remove_thing(self.request_for(registration))
 
+    @activity.defn(name=WifiAwsIotActivity.DEREGISTER_THING.name)
+    async def deregister_thing(self, request: AwsThingDeregistration) -> AwsThingRemoval:
+        """Decommission: revoke and delete the device's certificates, delete its thing
+        (and shadow); what is already gone is skipped, so it may run any number of times."""
+        return await self._aws.deregister_thing(request)
+
     @activity.defn(name=WifiAwsIotActivity.CONFIRM_SHADOW.name)
     async def confirm_shadow(self, check: ShadowNetworkCheck) -> ShadowNetworkReport:
         """Read the thing shadow until the device reports being on `check.ssid`.
@@ -124,4 +131,4 @@ class AwsIotActivities:
 
     def all(self) -> list[object]:
         """Every AWS IoT activity, for `Worker(activities=...)`."""
-        return [self.register_thing, self.remove_thing, self.confirm_shadow]
+        return [self.register_thing, self.remove_thing, self.deregister_thing, self.confirm_shadow]

@@ -15,6 +15,7 @@ from temporalio import activity
 from adapters.errors import AdapterError
 from domain.aws_iot import (
     AwsIotRunRegistration,
+    AwsThingDeregistration,
     AwsThingRegistration,
     AwsThingRemoval,
     ShadowNetworkCheck,
@@ -49,10 +50,14 @@ class AwsSdkMissingActivities:
     async def remove_thing(self, registration: AwsIotRunRegistration) -> AwsThingRemoval:
         _missing()
 
+    @activity.defn(name=WifiAwsIotActivity.DEREGISTER_THING.name)
+    async def deregister_thing(self, request: AwsThingDeregistration) -> AwsThingRemoval:
+        _missing()
+
     @activity.defn(name=WifiAwsIotActivity.CONFIRM_SHADOW.name)
     async def confirm_shadow(self, check: ShadowNetworkCheck) -> ShadowNetworkReport:
         _missing()
 
     def all(self) -> list[object]:
         """Every AWS IoT activity name, for `Worker(activities=...)`."""
-        return [self.register_thing, self.remove_thing, self.confirm_shadow]
+        return [self.register_thing, self.remove_thing, self.deregister_thing, self.confirm_shadow]

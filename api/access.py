@@ -21,14 +21,14 @@ ANONYMOUS_ADMIN = Caller(key_id="anonymous", tenant="default", scopes=frozenset(
 
 METRICS_PATH = "/metrics"
 _PROVISION_ACTIONS = ("/provision", "/provision/credentials", "/provision/forget-credentials")
-_OPERATE_ACTIONS = ("/retry", "/cancel", "/skip")
+_OPERATE_ACTIONS = ("/retry", "/cancel", "/skip", "/decommission")
 _READ_ACTIONS = ("/strategies/match", "/stream-ticket")
 
 
 def required_scope(request: web.Request) -> Scope:
     """Reading (and asking which strategy fits a device) needs `read`; starting runs and
-    answering prompts `provision`; retry, skip and cancel `operate`; `/metrics` (every
-    tenant's counts) `metrics`."""
+    answering prompts `provision`; retry, skip, cancel and decommission `operate`;
+    `/metrics` (every tenant's counts) `metrics`."""
     if request.path == METRICS_PATH:
         return Scope.METRICS
     if request.method in {"GET", "HEAD", "OPTIONS"}:

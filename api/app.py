@@ -10,12 +10,29 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from api import ops, routes_devices, routes_fleets, routes_runs, routes_streams
+from api import (
+    ops,
+    routes_decommission,
+    routes_devices,
+    routes_fleets,
+    routes_runs,
+    routes_streams,
+)
 from api.access import auth_middleware
 from api.console import add_console_routes
 from api.dependencies import ApiDependencies
 from api.idempotency import IDEMPOTENCY, idempotency_middleware
-from api.keys import DEPENDENCIES, DEVICES, FAMILIES, FLEET_HUB, FLEETS, HUB, METRICS, RUNS
+from api.keys import (
+    DECOMMISSIONS,
+    DEPENDENCIES,
+    DEVICES,
+    FAMILIES,
+    FLEET_HUB,
+    FLEETS,
+    HUB,
+    METRICS,
+    RUNS,
+)
 from api.metrics import ApiMetrics
 from api.openapi import serve_openapi, share_openapi_document
 from api.path_identifiers import path_identifiers_middleware
@@ -24,6 +41,7 @@ from api.server_logs import RedactingAccessLogger, keep_refused_bytes_out_of_the
 from api.streams import ProgressHub
 from domain.api_models import API_PREFIX
 from registry.idempotency import IdempotencyKeys
+from services.decommissions import Decommissions
 from services.devices import DeviceInventory
 from services.fleets import FleetRuns
 from services.runs import ProvisioningRuns
@@ -67,6 +85,14 @@ def create_app(deps: ApiDependencies) -> web.Application:
         families=families,
         devices=app[DEVICES],
     )
+    app[DECOMMISSIONS] = Decommissions(
+        deps.temporal,
+        deps.policies,
+        deps.task_queue,
+        devices=app[DEVICES],
+        provisioning=app[RUNS],
+        families=families,
+    )
     share_openapi_document(app, families)
     app[FLEETS] = FleetRuns(deps.temporal, deps.registry, deps.policies, deps.task_queue)
     app.cleanup_ctx.append(_progress_hub)
@@ -77,6 +103,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
 
 def _add_routes(app: web.Application) -> None:
     run = f"{API_PREFIX}/devices/{{device_id}}/provision"
+    decommission = f"{API_PREFIX}/devices/{{device_id}}/decommission"
     fleet = f"{API_PREFIX}/fleets/{{fleet_id}}/provision"
     app.router.add_routes(
         [
@@ -95,6 +122,13 @@ def _add_routes(app: web.Application) -> None:
             ),
             web.post(f"{run}/retry", routes_runs.retry_run, name="retry"),
             web.post(f"{run}/cancel", routes_runs.cancel_run, name="cancel"),
+            web.post(
+                decommission, routes_decommission.start_decommission, name="start_decommission"
+            ),
+            web.get(decommission, routes_decommission.decommission_status, allow_head=False),
+            web.get(f"{decommission}/events", routes_streams.decommission_events, allow_head=False),
+            web.get(f"{decommission}/ws", routes_streams.decommission_websocket, allow_head=False),
+            web.post(f"{decommission}/cancel", routes_decommission.cancel_decommission),
             web.post(fleet, routes_fleets.start_fleet, name="start_fleet"),
             web.get(fleet, routes_fleets.fleet_status, name="fleet_status", allow_head=False),
             web.get(f"{fleet}/events", routes_fleets.fleet_events, allow_head=False),

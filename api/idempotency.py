@@ -29,7 +29,9 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 """1 to 255 visible ASCII characters (a UUID is the usual choice)."""
-STARTING_ROUTES = frozenset({"start_run", "retry", "start_fleet", "fleet_retry"})
+STARTING_ROUTES = frozenset(
+    {"start_run", "retry", "start_fleet", "fleet_retry", "start_decommission"}
+)
 """The routes that start something: the ones a key makes safe to send again."""
 IDEMPOTENCY = web.AppKey("idempotency_keys", IdempotencyKeys)
 

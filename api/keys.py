@@ -9,6 +9,7 @@ from api.metrics import ApiMetrics
 from api.streams import ProgressHub
 from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
+from services.decommissions import Decommissions
 from services.devices import DeviceInventory
 from services.fleets import FleetRuns
 from services.runs import ProvisioningRuns
@@ -23,3 +24,4 @@ METRICS = web.AppKey("metrics", ApiMetrics)
 FAMILIES: web.AppKey[dict[str, DeviceFamily]] = web.AppKey("families")
 """The device families by name: their request schemas and examples."""
 DEVICES = web.AppKey("devices", DeviceInventory)
+DECOMMISSIONS = web.AppKey("decommissions", Decommissions)

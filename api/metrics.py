@@ -48,6 +48,12 @@ class ApiMetrics:
             ["strategy"],
             registry=self.registry,
         )
+        self.decommissions_started = Counter(
+            "devprov_api_decommissions_started",
+            "Decommissioning runs started through the API, by strategy.",
+            ["strategy"],
+            registry=self.registry,
+        )
         self.progress_pollers = Gauge(
             "devprov_api_progress_pollers",
             "Runs whose progress is being polled for stream subscribers.",

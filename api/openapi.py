@@ -25,6 +25,7 @@ from domain.api_models import (
     PROBLEM_CONTENT_TYPE,
     PROGRESS_SSE_EVENT,
     ConsoleConfig,
+    DecommissionStatus,
     DeviceList,
     DeviceSelection,
     DeviceView,
@@ -32,6 +33,7 @@ from domain.api_models import (
     Problem,
     RunList,
     RunStatus,
+    StartedDecommission,
     StartedFleet,
     StartedRun,
     StrategyInfo,
@@ -69,6 +71,8 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (StreamAccess, "serialization"),
     (DeviceView, "serialization"),
     (DeviceList, "serialization"),
+    (StartedDecommission, "serialization"),
+    (DecommissionStatus, "serialization"),
 ]
 
 JsonObject = dict[str, Any]
@@ -348,6 +352,114 @@ def _run_paths(b: _Builder) -> JsonObject:
                     "202": b.ok("Cancellation requested; the snapshot.", ProgressSnapshot),
                     "404": not_found,
                     "409": finished,
+                    "503": unavailable,
+                },
+            },
+        },
+    }
+
+
+def _decommission_paths(b: _Builder) -> JsonObject:
+    base = f"{API_PREFIX}/devices/{{device_id}}/decommission"
+    not_found = b.problem("No decommissioning run for this device (RUN_NOT_FOUND).")
+    unavailable = b.problem("Temporal is unreachable (TEMPORAL_UNAVAILABLE).")
+    stream_errors = {
+        "400": b.problem("`Last-Event-ID` is not a sequence number (INVALID_REQUEST)."),
+        "429": b.problem("This key follows too many runs at once (TOO_MANY_STREAMS)."),
+    }
+    return {
+        base: {
+            "parameters": [_DEVICE_ID],
+            "post": {
+                "operationId": "startDecommission",
+                "summary": "Take a device out of service (a decommissioning run)",
+                "description": (
+                    "Starts the device family's decommissioning workflow, workflow id "
+                    "`decommission-{device_id}`: it claims the device in the registry "
+                    "(IN_SERVICE or FAILED), undoes what is in service and records the "
+                    "outcome (DECOMMISSIONED, or FAILED with what it could not undo)."
+                ),
+                "parameters": [IDEMPOTENCY_KEY],
+                "responses": {
+                    "202": {
+                        "description": "Run started; `Location` is its status URL.",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        **_content("application/json", b.ref(StartedDecommission)),
+                    },
+                    "404": b.problem(
+                        "The registry holds no such device for the caller's tenant "
+                        "(NOT_FOUND); another tenant's device answers the same."
+                    ),
+                    "409": b.problem(
+                        "A run has the device (RUN_IN_PROGRESS: a provisioning run is in "
+                        "progress, or a run has claimed it), or it is not in service "
+                        "(DEVICE_NOT_IN_SERVICE)." + KEY_IN_USE
+                    ),
+                    "422": b.problem(
+                        "Its family cannot take it out of service (DECOMMISSION_UNSUPPORTED)."
+                        + KEY_REUSED
+                    ),
+                    "503": unavailable,
+                },
+            },
+            "get": {
+                "operationId": "getDecommission",
+                "summary": "Progress snapshot of the device's decommissioning run",
+                "responses": {
+                    "200": b.ok("The snapshot and the execution status.", DecommissionStatus),
+                    "404": not_found,
+                    "503": unavailable,
+                },
+            },
+        },
+        f"{base}/events": {
+            "parameters": [_DEVICE_ID, *_LAST_EVENT_ID],
+            "get": {
+                "operationId": "streamDecommissionEvents",
+                "summary": "Server-Sent Events of the decommissioning run's progress",
+                "description": "As for a provisioning run: each `data` is a StreamedEvent.",
+                "responses": {
+                    "200": {
+                        "description": "The event stream; each `data` is a StreamedEvent.",
+                        **_event_stream(PROGRESS_SSE_EVENT, b.ref(StreamedEvent)),
+                    },
+                    **stream_errors,
+                    "404": not_found,
+                    "503": unavailable,
+                },
+            },
+        },
+        f"{base}/ws": {
+            "parameters": [_DEVICE_ID, *_LAST_EVENT_ID[1:]],
+            "get": {
+                "operationId": "streamDecommissionWebSocket",
+                "summary": "WebSocket of the decommissioning run's progress",
+                "description": "A WebSocket opening handshake, as for a provisioning run.",
+                "responses": {
+                    "101": {"description": "Switching to WebSocket; JSON text messages."},
+                    **stream_errors,
+                    "400": b.problem(
+                        "Not a WebSocket upgrade request, or `last_event_id` is not a "
+                        "sequence number (INVALID_REQUEST)."
+                    ),
+                    "404": not_found,
+                    "503": unavailable,
+                },
+            },
+        },
+        f"{base}/cancel": {
+            "parameters": [_DEVICE_ID],
+            "post": {
+                "operationId": "cancelDecommission",
+                "summary": "Cancel the decommissioning run",
+                "description": (
+                    "Before its first undo step the run ends CANCELLED and the device stays "
+                    "in service; once it undoes, the cancel is noted and the run finishes."
+                ),
+                "responses": {
+                    "202": b.ok("Cancellation requested; the snapshot.", ProgressSnapshot),
+                    "404": not_found,
+                    "409": b.problem("The run has finished (RUN_ALREADY_FINISHED)."),
                     "503": unavailable,
                 },
             },
@@ -731,7 +843,12 @@ def openapi_document(families: Sequence[DeviceFamily] | None = None) -> JsonObje
         },
         "paths": _with_invalid_identifiers(
             builder,
-            {**_run_paths(builder), **_fleet_paths(builder), **_other_paths(builder)},
+            {
+                **_run_paths(builder),
+                **_decommission_paths(builder),
+                **_fleet_paths(builder),
+                **_other_paths(builder),
+            },
         ),
         "components": {"schemas": builder.schemas},
     }

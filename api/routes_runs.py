@@ -108,7 +108,12 @@ def _family_parts(family: DeviceFamily | None) -> dict[str, object]:
     """A strategy's request schema and examples, from its family's descriptor."""
     if family is None:
         return {"request_schema": ProvisionRequest.model_json_schema(mode="validation")}
-    return {"request_schema": family.request_schema(), "examples": list(family.examples)}
+    plan = family.decommission
+    return {
+        "request_schema": family.request_schema(),
+        "examples": list(family.examples),
+        "decommission": plan.describe() if plan is not None else None,
+    }
 
 
 async def list_strategies(request: web.Request) -> web.Response:

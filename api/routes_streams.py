@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 from aiohttp_sse import EventSourceResponse, sse_response
 
 from api.access import caller_of, stream_resource, stream_slot
-from api.keys import DEPENDENCIES, FLEETS, HUB, RUNS
+from api.keys import DECOMMISSIONS, DEPENDENCIES, FLEETS, HUB, RUNS
 from api.problems import ApiError
 from api.responses import model_response
 from api.stream_tickets import TICKET_SECONDS, issue
@@ -21,7 +21,7 @@ from api.streams import Subscription
 from domain.api_models import PROGRESS_SSE_EVENT, FleetLinks, RunLinks, StreamAccess
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot
-from domain.run import workflow_id_for
+from services.runs import DeviceRuns
 
 SSE_EVENT = PROGRESS_SSE_EVENT
 HTTP_CLIENT_CLOSED_REQUEST = 499
@@ -92,13 +92,23 @@ async def progress_events(request: web.Request) -> web.StreamResponse:
     The stream follows the device's latest run as of the request to its end; a run a
     retry starts later is followed by a new request (its sequence starts over).
     """
+    return await _events(request, request.app[RUNS])
+
+
+async def decommission_events(request: web.Request) -> web.StreamResponse:
+    """`GET .../decommission/events`: the decommissioning run's events, as for a
+    provisioning run."""
+    return await _events(request, request.app[DECOMMISSIONS])
+
+
+async def _events(request: web.Request, runs: DeviceRuns) -> web.StreamResponse:
     device_id = request.match_info["device_id"]
     after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
-    run_id = await request.app[RUNS].latest_run(device_id, caller_of(request).tenant)
+    run_id = await runs.latest_run(device_id, caller_of(request).tenant)
     async with (
         stream_slot(request),
-        request.app[HUB].subscribe(workflow_id_for(device_id), run_id) as subscription,
+        request.app[HUB].subscribe(runs.workflow_id(device_id), run_id) as subscription,
     ):
         first = await _first_snapshot(subscription)  # 404 before the stream starts
         if request.transport is None:  # the client left while the run was looked up
@@ -137,10 +147,19 @@ def closing_on_disconnect(
 
 async def progress_websocket(request: web.Request) -> web.StreamResponse:
     """`GET .../provision/ws`: the same event payloads as JSON text messages."""
+    return await _websocket(request, request.app[RUNS])
+
+
+async def decommission_websocket(request: web.Request) -> web.StreamResponse:
+    """`GET .../decommission/ws`: the decommissioning run's events as JSON messages."""
+    return await _websocket(request, request.app[DECOMMISSIONS])
+
+
+async def _websocket(request: web.Request, runs: DeviceRuns) -> web.StreamResponse:
     device_id = request.match_info["device_id"]
     after = resume_after(request)
     ping = request.app[DEPENDENCIES].stream_ping_seconds
-    run_id = await request.app[RUNS].latest_run(device_id, caller_of(request).tenant)
+    run_id = await runs.latest_run(device_id, caller_of(request).tenant)
     socket = web.WebSocketResponse(heartbeat=ping)
     if not socket.can_prepare(request).ok:
         # Checked before taking a stream slot and querying the run: a plain GET (a
@@ -150,7 +169,7 @@ async def progress_websocket(request: web.Request) -> web.StreamResponse:
         )
     async with (
         stream_slot(request),
-        request.app[HUB].subscribe(workflow_id_for(device_id), run_id) as subscription,
+        request.app[HUB].subscribe(runs.workflow_id(device_id), run_id) as subscription,
     ):
         first = await _first_snapshot(subscription)  # 404 before the upgrade
         await socket.prepare(request)

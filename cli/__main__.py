@@ -10,6 +10,7 @@ Installer commands (through the HTTP API: `$DEVPROV_API_URL`, `$DEVPROV_API_KEY`
     devprov devices list [--state S] [--strategy X] [--vendor V] [--site S] [--network N]
                          [--tenant T] [--limit N] [--cursor C] [--all] [--json]
     devprov devices show <device-id> [--json]
+    devprov devices decommission <device-id> [--follow]
 
 Operator commands (straight to Temporal at `$DEVPROV_TEMPORAL_ADDRESS`, default
 127.0.0.1:7233):

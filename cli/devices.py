@@ -1,4 +1,5 @@
-"""`devprov devices list|show`: the device registry's records, through the HTTP API."""
+"""`devprov devices list|show|decommission`: the device registry's records, and taking a
+device out of service, through the HTTP API."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import argparse
 from rich.console import Console
 
 from cli.display import devices_table
-from cli.exit_codes import ExitCode
+from cli.exit_codes import ExitCode, for_state
 from cli.provisioning import api_call, api_client
 from client.settings import ClientSettings
 from domain.registry import DeviceState
+from domain.states import ProvisioningState
 
 
 def add_devices_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`devprov devices list` and `devprov devices show <device-id>`."""
+    """`devprov devices list`, `devprov devices show <device-id>` and
+    `devprov devices decommission <device-id> [--follow]`."""
     api = argparse.ArgumentParser(add_help=False)
     api.add_argument(
         "--api",
@@ -43,6 +46,15 @@ def add_devices_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     show.add_argument("device_id")
     show.add_argument("--json", action="store_true", help="the record as JSON")
     show.set_defaults(handler=show_device)
+
+    decommission = devices_commands.add_parser(
+        "decommission", parents=[api], help="take a device out of service"
+    )
+    decommission.add_argument("device_id")
+    decommission.add_argument(
+        "--follow", action="store_true", help="show the run's progress until it ends"
+    )
+    decommission.set_defaults(handler=decommission_device)
 
 
 async def list_devices(args: argparse.Namespace, console: Console) -> int:
@@ -93,3 +105,29 @@ async def show_device(args: argparse.Namespace, console: Console) -> int:
         if value is not None:
             console.print(f"{name:30} {value}")
     return ExitCode.OK
+
+
+async def decommission_device(args: argparse.Namespace, console: Console) -> int:
+    """Start the device's decommissioning run; with `--follow`, print its events until it
+    ends (exit status as for a provisioning run: 0 when the device is out of service)."""
+    async with api_client(args) as client:
+        started = await api_call(console, client.decommission(args.device_id))
+        if isinstance(started, ExitCode):
+            return started
+        console.print(f"started {started.workflow_id} (run {started.run_id}, {started.strategy})")
+        if not args.follow:
+            console.print(f"follow it: {started.links.events}")
+            return ExitCode.OK
+        state = ProvisioningState.PENDING
+        try:
+            async for event in client.decommission_events(args.device_id):
+                state = event.state
+                code = f" [{event.error_code.value}]" if event.error_code else ""
+                console.print(f"{event.state.value:14} {event.message}{code}")
+        except KeyboardInterrupt:
+            console.print(f"stopped following; the run of {args.device_id} goes on")
+            return ExitCode.DETACHED
+        status = await api_call(console, client.get_decommission(args.device_id))
+    if not isinstance(status, ExitCode) and status.leftovers:
+        console.print("[red]not undone:[/] " + "; ".join(status.leftovers))
+    return for_state(state)

@@ -21,12 +21,14 @@ from client.settings import DEFAULT_API_URL, ClientSettings
 from domain.api_models import (
     FLEET_SSE_EVENT,
     PROGRESS_SSE_EVENT,
+    DecommissionStatus,
     DeviceList,
     DeviceSelection,
     DeviceView,
     FleetStatus,
     RunList,
     RunStatus,
+    StartedDecommission,
     StartedFleet,
     StartedRun,
     StrategyInfo,
@@ -170,6 +172,50 @@ class DevprovClient:
         return EventStream(
             self._http,
             routes.STREAM_EVENTS.url(device_id=device_id),
+            event=PROGRESS_SSE_EVENT,
+            model=StreamedEvent,
+            is_last=lambda event: event.terminal,
+            last_event_id=last_event_id,
+            policy=self.reconnect,
+            on_reconnect=on_reconnect,
+        )
+
+    # ------------------------------------------------------------------ decommissioning
+
+    async def decommission(
+        self, device_id: str, *, idempotency_key: str | None = None
+    ) -> StartedDecommission:
+        """Take the device out of service: start its decommissioning run (`202`).
+
+        `DeviceNotFound` for a device the registry does not hold for this key's tenant;
+        `RunConflict` (`RUN_IN_PROGRESS`, `DEVICE_NOT_IN_SERVICE`) when it cannot now.
+        """
+        response = await self._send(
+            routes.START_DECOMMISSION, idempotency_key=idempotency_key, device_id=device_id
+        )
+        return read_model(response, StartedDecommission)
+
+    async def get_decommission(self, device_id: str) -> DecommissionStatus:
+        """The progress snapshot of the device's latest decommissioning run."""
+        response = await self._send(routes.GET_DECOMMISSION, device_id=device_id)
+        return read_model(response, DecommissionStatus)
+
+    async def cancel_decommission(self, device_id: str) -> ProgressSnapshot:
+        """Ask the decommissioning run to stop (it does only before its first undo step)."""
+        response = await self._send(routes.CANCEL_DECOMMISSION, device_id=device_id)
+        return read_model(response, ProgressSnapshot)
+
+    def decommission_events(
+        self,
+        device_id: str,
+        *,
+        last_event_id: int | None = None,
+        on_reconnect: Callable[[int | None], None] | None = None,
+    ) -> EventStream[StreamedEvent]:
+        """The decommissioning run's events, as `events` gives a provisioning run's."""
+        return EventStream(
+            self._http,
+            routes.STREAM_DECOMMISSION.url(device_id=device_id),
             event=PROGRESS_SSE_EVENT,
             model=StreamedEvent,
             is_last=lambda event: event.terminal,

@@ -46,7 +46,8 @@ class NotAuthorized(ApiProblem):
 
 
 class UnsupportedDevice(ApiProblem):
-    """No strategy serves the device, or the named one is unknown or switched off."""
+    """No strategy serves the device, or the named one is unknown or switched off (or
+    cannot decommission it)."""
 
 
 class RunNotFound(ApiProblem):
@@ -58,7 +59,8 @@ class DeviceNotFound(ApiProblem):
 
 
 class RunConflict(ApiProblem):
-    """The run is in progress, already finished, or not waiting for this action."""
+    """The run is in progress, already finished, or not waiting for this action; or the
+    device is (not) in service."""
 
 
 class RateLimited(ApiProblem):
@@ -86,6 +88,8 @@ _BY_CODE: dict[ErrorCode, type[ApiProblem]] = {
     ErrorCode.RUN_NOT_FOUND: RunNotFound,
     ErrorCode.RUN_IN_PROGRESS: RunConflict,
     ErrorCode.DEVICE_IN_SERVICE: RunConflict,
+    ErrorCode.DEVICE_NOT_IN_SERVICE: RunConflict,
+    ErrorCode.DECOMMISSION_UNSUPPORTED: UnsupportedDevice,
     ErrorCode.NOT_FOUND: DeviceNotFound,
     ErrorCode.RUN_ALREADY_FINISHED: RunConflict,
     ErrorCode.RUN_NOT_WAITING: RunConflict,

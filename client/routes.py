@@ -12,6 +12,7 @@ from urllib.parse import quote
 from domain.api_models import API_PREFIX
 
 _RUN = f"{API_PREFIX}/devices/{{device_id}}/provision"
+_DECOMMISSION = f"{API_PREFIX}/devices/{{device_id}}/decommission"
 _FLEET = f"{API_PREFIX}/fleets/{{fleet_id}}/provision"
 
 
@@ -35,6 +36,10 @@ SUBMIT_CREDENTIALS = Operation("submitCredentials", "POST", f"{_RUN}/credentials
 FORGET_CREDENTIALS = Operation("forgetCredentials", "POST", f"{_RUN}/forget-credentials")
 RETRY_PROVISIONING = Operation("retryProvisioning", "POST", f"{_RUN}/retry")
 CANCEL_PROVISIONING = Operation("cancelProvisioning", "POST", f"{_RUN}/cancel")
+START_DECOMMISSION = Operation("startDecommission", "POST", _DECOMMISSION)
+GET_DECOMMISSION = Operation("getDecommission", "GET", _DECOMMISSION)
+STREAM_DECOMMISSION = Operation("streamDecommissionEvents", "GET", f"{_DECOMMISSION}/events")
+CANCEL_DECOMMISSION = Operation("cancelDecommission", "POST", f"{_DECOMMISSION}/cancel")
 LIST_RUNS = Operation("listRuns", "GET", f"{API_PREFIX}/runs")
 LIST_DEVICES = Operation("listDevices", "GET", f"{API_PREFIX}/devices")
 GET_DEVICE = Operation("getDevice", "GET", f"{API_PREFIX}/devices/{{device_id}}")
@@ -58,6 +63,10 @@ OPERATIONS = (
     FORGET_CREDENTIALS,
     RETRY_PROVISIONING,
     CANCEL_PROVISIONING,
+    START_DECOMMISSION,
+    GET_DECOMMISSION,
+    STREAM_DECOMMISSION,
+    CANCEL_DECOMMISSION,
     LIST_RUNS,
     LIST_DEVICES,
     GET_DEVICE,
@@ -76,6 +85,7 @@ OPERATIONS = (
 
 NOT_IN_SDK = {
     "streamProvisioningWebSocket": "same payloads as the SSE stream, which the SDK follows",
+    "streamDecommissionWebSocket": "same payloads as the SSE stream, which the SDK follows",
     "metrics": "Prometheus scrapes it",
     "console": "HTML for browsers",
     "consoleConfig": "for the web console",

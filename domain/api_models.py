@@ -55,6 +55,52 @@ class RunLinks(BaseModel):
         )
 
 
+class DecommissionLinks(BaseModel):
+    """Where to follow and act on a device's decommissioning run."""
+
+    self: str = Field(description="Status: `GET` the progress snapshot.")
+    events: str = Field(description="Server-Sent Events stream of progress.")
+    ws: str = Field(description="WebSocket stream of progress.")
+    cancel: str = Field(
+        description="`POST` to cancel: before the first undo step the device stays in "
+        "service; after it, the cancel is noted and the decommission finishes."
+    )
+    device: str = Field(description="The device's registry record.")
+
+    @classmethod
+    def for_device(cls, device_id: str) -> DecommissionLinks:
+        """Links of the decommissioning run of `device_id`, relative to the API's origin."""
+        base = f"{API_PREFIX}/devices/{device_id}/decommission"
+        return cls(
+            self=base,
+            events=f"{base}/events",
+            ws=f"{base}/ws",
+            cancel=f"{base}/cancel",
+            device=device_link(device_id),
+        )
+
+
+class StartedDecommission(BaseModel):
+    """Body of `202 Accepted` when a decommissioning run starts."""
+
+    workflow_id: str
+    run_id: str
+    device_id: str
+    strategy: str
+    state: ProvisioningState = ProvisioningState.PENDING
+    links: DecommissionLinks
+
+
+class DecommissionStatus(ProgressSnapshot):
+    """The progress snapshot of a decommissioning run plus its Temporal execution status."""
+
+    run_id: str
+    execution_status: str = Field(
+        description="Temporal execution status: RUNNING, COMPLETED, FAILED, CANCELED, ..."
+    )
+    links: DecommissionLinks
+
+
 class StartedRun(BaseModel):
     """Body of `202 Accepted` when a run starts."""
 
@@ -107,6 +153,14 @@ class StrategyInfo(BaseModel):
     examples: list[RequestExample] = Field(
         default_factory=list,
         description="Example requests of its family, to start from (the console's templates).",
+    )
+    decommission: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "How its family takes a device out of service: `workflow`, what it `undoes` in "
+            "order, what it `checks` afterwards, and what its protocol `cannot_undo`; "
+            "null when it cannot."
+        ),
     )
 
 
@@ -173,10 +227,13 @@ class RunSummary(BaseModel):
     )
     error_code: str | None = None
     fleet_id: str | None = None
+    kind: RunKind = Field(
+        default=RunKind.PROVISION, description="A provisioning or a decommissioning run."
+    )
     execution_status: str
     started_at: datetime
     closed_at: datetime | None = None
-    links: RunLinks
+    links: RunLinks | DecommissionLinks
 
 
 class RunList(BaseModel):
@@ -272,6 +329,10 @@ class DeviceLinks(BaseModel):
 
     self: str = Field(description="`GET` this record.")
     run: str = Field(description="The device's latest provisioning run.")
+    decommission: str = Field(
+        description="`POST` to take the device out of service; `GET` its latest "
+        "decommissioning run."
+    )
 
 
 class DeviceView(BaseModel):
@@ -288,6 +349,10 @@ class DeviceView(BaseModel):
     vendor: str
     model: str
     site: str
+    device_type: str = Field(default="", description="The device's type, as provisioned.")
+    transport_hints: dict[str, str] = Field(
+        default_factory=dict, description="How gateways reach the device (never a secret)."
+    )
     network_ssid: str | None
     address: str | None
     cloud_thing: str | None
@@ -319,6 +384,7 @@ class DeviceView(BaseModel):
             links=DeviceLinks(
                 self=device_link(record.device_id),
                 run=RunLinks.for_device(record.device_id).self,
+                decommission=DecommissionLinks.for_device(record.device_id).self,
             ),
         )
 

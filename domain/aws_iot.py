@@ -117,6 +117,24 @@ class AwsIotRunRegistration(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict)
 
 
+class AwsThingDeregistration(BaseModel):
+    """A device in service to take out of AWS IoT Core (`aws_iot.deregister_thing`): the
+    thing and the certificate its registry record names.
+
+    Unlike a rollback's `AwsIotRunRegistration`, which removes only what one run made,
+    this removes the device's thing whoever made it, and every certificate attached to it
+    besides the recorded one: the registry says the device is this tenant's, in service.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str
+    thing_name: str = Field(description="The thing the registry records (the device id).")
+    certificate_id: str | None = Field(
+        default=None, description="The certificate the registry records, if any."
+    )
+
+
 class ShadowNetworkCheck(BaseModel):
     """Confirm from the thing shadow that `device_id` reports being on network `ssid`."""
 

@@ -111,6 +111,12 @@ class DeviceClaim(BaseModel):
     vendor: str = ""
     model: str = ""
     site: str = ""
+    device_type: str = Field(default="", description="The device's type (`DeviceDescriptor.type`).")
+    transport_hints: dict[str, str] = Field(
+        default_factory=dict,
+        description="How gateways reach the device (e.g. the base URL of its local API); "
+        "never a secret (`DeviceDescriptor.transport_hints` refuses credentials in URLs).",
+    )
 
 
 class RunOutcome(BaseModel):
@@ -136,6 +142,8 @@ class DeviceRecord(BaseModel):
     vendor: str
     model: str
     site: str
+    device_type: str = ""
+    transport_hints: dict[str, str] = Field(default_factory=dict)
     network_ssid: str | None
     address: str | None
     cloud_thing: str | None

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.policies import LifecyclePolicy
+from domain.registry import RunKind
 from domain.requests import ProvisionRequest
 
 WORKFLOW_ID_PREFIX = "provision-"
+DECOMMISSION_WORKFLOW_ID_PREFIX = "decommission-"
 CENTRAL_TASK_QUEUE = "provisioning"
 PROGRESS_QUERY = "progress"
 SUBMIT_CREDENTIALS_UPDATE = "submit_credentials"
@@ -18,6 +20,19 @@ FORGET_CREDENTIALS_UPDATE = "forget_credentials"
 def workflow_id_for(device_id: str) -> str:
     """One run per device at a time: the workflow id is derived from the device id."""
     return f"{WORKFLOW_ID_PREFIX}{device_id}"
+
+
+def decommission_workflow_id_for(device_id: str) -> str:
+    """One decommissioning run per device at a time, under an id of its own: the registry's
+    claim (not the workflow id) keeps it and a provisioning run of the device apart."""
+    return f"{DECOMMISSION_WORKFLOW_ID_PREFIX}{device_id}"
+
+
+def workflow_id_of(kind: RunKind, device_id: str) -> str:
+    """The workflow id of a device's run of `kind`."""
+    if kind is RunKind.DECOMMISSION:
+        return decommission_workflow_id_for(device_id)
+    return workflow_id_for(device_id)
 
 
 def edge_task_queue(site: str) -> str:
@@ -31,10 +46,13 @@ def host_task_queue(site: str, host: str) -> str:
 
 
 class ProvisionRun(BaseModel):
-    """Input of every strategy workflow."""
+    """Input of every strategy workflow: a provisioning run, or a decommissioning run
+    (`kind`), whose `request` then holds the device as the registry knows it and no
+    network or secret."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: RunKind = Field(default=RunKind.PROVISION, description="What the run does to the device.")
     request: ProvisionRequest
     strategy: str
     policy: LifecyclePolicy
@@ -53,7 +71,10 @@ class ProvisionRun(BaseModel):
     def summary(self) -> str:
         """One line for the Web UI's run list."""
         device = self.request.device
-        return f"provision {device.device_id} ({device.vendor} {device.type}) with {self.strategy}"
+        return (
+            f"{self.kind.value} {device.device_id} ({device.vendor} {device.type}) "
+            f"with {self.strategy}"
+        )
 
     def details(self) -> str:
         """What the run is about, for the Web UI (never a secret)."""
@@ -65,7 +86,15 @@ class ProvisionRun(BaseModel):
             ("capabilities", ", ".join(sorted(device.capabilities)) or "-"),
             ("site", device.site),
             ("strategy", self.strategy),
-            ("network", network.ssid if network else "(asked for during the run)"),
+            ("run", self.kind.value),
+            (
+                "network",
+                network.ssid
+                if network
+                else "(asked for during the run)"
+                if self.kind is RunKind.PROVISION
+                else "-",
+            ),
             ("started by", self.started_by),
         ]
         if self.retry_of:

@@ -146,6 +146,8 @@ class DeviceRegistry:
                 "vendor": claim.vendor,
                 "model": claim.model,
                 "site": claim.site,
+                "device_type": claim.device_type,
+                "transport_hints": dict(claim.transport_hints),
                 "claimed_from": DeviceState.UNPROVISIONED.value,
                 "version": 1,
             }
@@ -164,6 +166,8 @@ class DeviceRegistry:
             "vendor": claim.vendor or record.vendor,
             "model": claim.model or record.model,
             "site": claim.site or record.site,
+            "device_type": claim.device_type or record.device_type,
+            "transport_hints": dict(claim.transport_hints or record.transport_hints),
             "claimed_from": record.state.value,
             "version": record.version + 1,
         }

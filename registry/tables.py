@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -24,6 +24,9 @@ class DeviceRow(Base):
     vendor: Mapped[str] = mapped_column(String(64), default="")
     model: Mapped[str] = mapped_column(String(128), default="")
     site: Mapped[str] = mapped_column(String(64), default="")
+    device_type: Mapped[str] = mapped_column(String(64), default="")
+    transport_hints: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    """How gateways reach the device (never a secret): a decommissioning run needs it."""
     network_ssid: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(String(512))
     cloud_thing: Mapped[str | None] = mapped_column(String(128))

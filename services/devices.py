@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from domain.api_models import DeviceList, DeviceView, RunLinks, device_link
+from domain.api_models import DecommissionLinks, DeviceList, DeviceView, RunLinks, device_link
 from domain.errors import ErrorCode
 from domain.registry import (
     CLAIMABLE_FROM,
@@ -113,17 +113,53 @@ class DeviceInventory:
                 "(the only policy is 'never')",
                 links={"device": device_link(device_id)},
             )
-        owner = f" ({record.run_kind.value} run {record.workflow_id})" if record.run_kind else ""
-        claimed = record.state in CLAIMED_AS.values()
+        raise _claimed(record)
+
+    async def check_decommissionable(self, device_id: str, tenant: str) -> DeviceRecord:
+        """The record of a device a decommissioning run may claim now, or why not.
+
+        Only what the registry shows now: a race with a provisioning run is settled by
+        the runs' claims (the losing run ends DEVICE_BUSY).
+
+        Raises:
+            DeviceUnknown: NOT_FOUND for a device the registry does not hold for `tenant`
+                (another tenant's too).
+            RunConflict: RUN_IN_PROGRESS for a device a run has claimed;
+                DEVICE_NOT_IN_SERVICE for one that is not in service (never provisioned,
+                or decommissioned already).
+        """
+        record = await self._record(device_id, tenant)
+        if record is None:
+            raise _unknown(device_id)
+        if record.state in CLAIMABLE_FROM[RunKind.DECOMMISSION]:
+            return record
+        if record.state in CLAIMED_AS.values():
+            raise _claimed(record)
         raise RunConflict(
-            ErrorCode.RUN_IN_PROGRESS,
-            f"device '{device_id}' is {record.state.value}{owner}"
-            if claimed
-            else f"device '{device_id}' is {record.state.value}",
-            workflow_id=record.workflow_id,
-            run_id=record.run_id,
-            links={
-                **RunLinks.for_device(device_id).model_dump(),
-                "device": device_link(device_id),
-            },
+            ErrorCode.DEVICE_NOT_IN_SERVICE,
+            f"device '{device_id}' is {record.state.value}: there is nothing to take out "
+            "of service",
+            links={"device": device_link(device_id)},
         )
+
+
+def _claimed(record: DeviceRecord) -> RunConflict:
+    """RUN_IN_PROGRESS for a device a run owns, with that run's links."""
+    device_id = record.device_id
+    kind = record.run_kind
+    owner = f" ({kind.value} run {record.workflow_id})" if kind else ""
+    claimed = record.state in CLAIMED_AS.values()
+    links = (
+        DecommissionLinks.for_device(device_id).model_dump()
+        if kind is RunKind.DECOMMISSION
+        else RunLinks.for_device(device_id).model_dump()
+    )
+    return RunConflict(
+        ErrorCode.RUN_IN_PROGRESS,
+        f"device '{device_id}' is {record.state.value}{owner}"
+        if claimed
+        else f"device '{device_id}' is {record.state.value}",
+        workflow_id=record.workflow_id,
+        run_id=record.run_id,
+        links={**links, "device": device_link(device_id)},
+    )

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from temporalio.client import Client, WorkflowExecution
 
-from domain.api_models import RunLinks, RunSummary
+from domain.api_models import DecommissionLinks, RunLinks, RunSummary
+from domain.registry import RunKind
+from domain.run import DECOMMISSION_WORKFLOW_ID_PREFIX
 from domain.states import VisibleState
 from services.errors import temporal_errors
 from workflows import search_attributes as sa
@@ -70,6 +72,7 @@ def _quoted(value: str) -> str:
 def _summary(execution: WorkflowExecution) -> RunSummary:
     attributes = execution.typed_search_attributes
     device_id = attributes.get(sa.DEVICE_ID) or ""
+    decommission = execution.id.startswith(DECOMMISSION_WORKFLOW_ID_PREFIX)
     return RunSummary(
         workflow_id=execution.id,
         run_id=execution.run_id,
@@ -80,10 +83,13 @@ def _summary(execution: WorkflowExecution) -> RunSummary:
         state=VisibleState.parse(attributes.get(sa.PROVISIONING_STATE)),
         error_code=attributes.get(sa.ERROR_CODE) or None,
         fleet_id=attributes.get(sa.FLEET_ID),
+        kind=RunKind.DECOMMISSION if decommission else RunKind.PROVISION,
         execution_status=execution.status.name if execution.status else "UNKNOWN",
         started_at=execution.start_time,
         closed_at=execution.close_time,
-        links=RunLinks.for_device(device_id),
+        links=DecommissionLinks.for_device(device_id)
+        if decommission
+        else RunLinks.for_device(device_id),
     )
 
 

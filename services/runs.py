@@ -2,6 +2,9 @@
 
 Every Temporal error a caller can act on becomes a domain error with a stable code
 here (`services.errors`), so the entry points stay thin and know nothing of Temporal.
+`DeviceRuns` is what every run of a device shares — status, progress, cancel, its
+tenant — for the provisioning runs here and the decommissioning runs
+(`services.decommissions`).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import ClassVar
 
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
@@ -30,6 +34,7 @@ from config.policies import PolicyBook
 from domain.api_models import RunLinks, RunStatus, StartedRun, StrategyMatch, StrategyQuery
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot
+from domain.registry import RunKind
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.run import (
     FORGET_CREDENTIALS_UPDATE,
@@ -37,7 +42,7 @@ from domain.run import (
     RETRY_UPDATE,
     SUBMIT_CREDENTIALS_UPDATE,
     ProvisionRun,
-    workflow_id_for,
+    workflow_id_of,
 )
 from services.devices import DeviceInventory
 from services.errors import (
@@ -77,7 +82,123 @@ def update_rejected(error: WorkflowUpdateFailedError) -> ServiceError:
     return InternalFailure(ErrorCode.INTERNAL_ERROR, "the run could not handle the request")
 
 
-class ProvisioningRuns:
+class DeviceRuns:
+    """Follow and cancel a device's runs of one kind (one at a time per device, under the
+    workflow id of that kind): what provisioning and decommissioning runs share.
+
+    Args:
+        client: Temporal client with the pydantic data converter.
+    """
+
+    kind: ClassVar[RunKind]
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def workflow_id(self, device_id: str) -> str:
+        """The workflow id of the device's runs of this kind."""
+        return workflow_id_of(self.kind, device_id)
+
+    async def _latest(
+        self, device_id: str
+    ) -> tuple[ProgressSnapshot, WorkflowExecutionDescription]:
+        """The progress snapshot of the device's latest run and how Temporal describes it."""
+        description = await self._describe(device_id)
+        return await self.query_progress(self.workflow_id(device_id), description.run_id), (
+            description
+        )
+
+    async def query_progress(self, workflow_id: str, run_id: str | None = None) -> ProgressSnapshot:
+        """Run the `progress` query (closed runs answer too: a worker replays them)."""
+        handle = self._client.get_workflow_handle(workflow_id, run_id=run_id)
+        with temporal_errors(workflow_id):
+            try:
+                snapshot: ProgressSnapshot = await handle.query(
+                    PROGRESS_QUERY, result_type=ProgressSnapshot, rpc_timeout=QUERY_TIMEOUT
+                )
+            except WorkflowQueryFailedError as error:
+                raise InternalFailure(
+                    ErrorCode.INTERNAL_ERROR, f"the progress query failed: {error.message}"
+                ) from error
+        return snapshot
+
+    async def cancel(self, device_id: str) -> ProgressSnapshot:
+        """Request cancellation; the run rolls the device back and ends.
+
+        Returns the snapshot as of the request: cancellation is asynchronous. The
+        snapshot is read first so that `TemporalUnavailable` (no worker answers) means
+        nothing changed.
+        """
+        description = await self._describe(device_id)
+        handle = self._running_handle(description)
+        snapshot = await self.query_progress(description.id, description.run_id)
+        with temporal_errors(description.id):
+            await handle.cancel()
+            after = await handle.describe()
+        if after.status not in (None, WorkflowExecutionStatus.RUNNING) and not (
+            await self._cancel_recorded(handle)
+        ):
+            # The server accepts a cancel for a run that closed a moment earlier and
+            # records nothing: the cancel had no effect.
+            raise _finished(description.id, after.status)
+        return snapshot
+
+    @staticmethod
+    async def _cancel_recorded(handle: WorkflowHandle[object, object]) -> bool:
+        """Whether the run's history holds a cancel request (read only for a closed run)."""
+        async for event in handle.fetch_history_events():
+            if event.HasField("workflow_execution_cancel_requested_event_attributes"):
+                return True
+        return False
+
+    async def check_tenant(self, device_id: str, tenant: str) -> None:
+        """`RunNotFound` unless the device's run belongs to `tenant` (runs without one:
+        `default`).
+
+        Another tenant's run answers exactly like a missing one, so ids leak nothing.
+        """
+        await self.latest_run(device_id, tenant)
+
+    async def latest_run(self, device_id: str, tenant: str) -> str:
+        """The run id of the device's latest run, checked like `check_tenant`.
+
+        Streams follow this run, not whichever run of the workflow id is the latest
+        at each query: a retry starts a new run under the same workflow id.
+        """
+        description = await self._describe(device_id)
+        owner = description.typed_search_attributes.get(sa.TENANT) or "default"
+        if owner != tenant:
+            raise RunNotFound(
+                ErrorCode.RUN_NOT_FOUND,
+                f"no {self.kind.value} run '{self.workflow_id(device_id)}' exists",
+            )
+        return description.run_id
+
+    async def running(self, device_id: str, tenant: str) -> str | None:
+        """The run id of the device's run of this kind if one of `tenant`'s is running."""
+        try:
+            description = await self._describe(device_id)
+        except RunNotFound:
+            return None
+        owner = description.typed_search_attributes.get(sa.TENANT) or "default"
+        if description.status is not WorkflowExecutionStatus.RUNNING or owner != tenant:
+            return None
+        return description.run_id
+
+    async def _describe(self, device_id: str) -> WorkflowExecutionDescription:
+        workflow_id = self.workflow_id(device_id)
+        with temporal_errors(workflow_id):
+            return await self._client.get_workflow_handle(workflow_id).describe()
+
+    def _running_handle(
+        self, description: WorkflowExecutionDescription
+    ) -> WorkflowHandle[object, object]:
+        if description.status is not WorkflowExecutionStatus.RUNNING:
+            raise _finished(description.id, description.status)
+        return self._client.get_workflow_handle(description.id, run_id=description.run_id)
+
+
+class ProvisioningRuns(DeviceRuns):
     """Start, follow and steer provisioning runs; one run per device at a time.
 
     Args:
@@ -91,6 +212,8 @@ class ProvisioningRuns:
             lose (another tenant's device, a device in service or claimed).
     """
 
+    kind = RunKind.PROVISION
+
     def __init__(
         self,
         client: Client,
@@ -100,7 +223,7 @@ class ProvisioningRuns:
         families: Iterable[DeviceFamily] | None = None,
         devices: DeviceInventory | None = None,
     ) -> None:
-        self._client = client
+        super().__init__(client)
         self._registry = registry
         self._policies = policies
         self._task_queue = task_queue
@@ -145,7 +268,7 @@ class ProvisioningRuns:
 
     async def _start(self, run: ProvisionRun, workflow_type: str) -> StartedRun:
         device = run.request.device
-        workflow_id = workflow_id_for(device.device_id)
+        workflow_id = self.workflow_id(device.device_id)
         await self._devices.check_provisionable(device.device_id, run.tenant)
         try:
             with temporal_errors(workflow_id):
@@ -179,8 +302,7 @@ class ProvisioningRuns:
 
     async def status(self, device_id: str) -> RunStatus:
         """The progress snapshot of the device's latest run and its execution status."""
-        description = await self._describe(device_id)
-        snapshot = await self.query_progress(workflow_id_for(device_id), description.run_id)
+        snapshot, description = await self._latest(device_id)
         status = description.status
         return RunStatus(
             **snapshot.model_dump(),
@@ -188,20 +310,6 @@ class ProvisioningRuns:
             execution_status=status.name if status is not None else "UNKNOWN",
             links=RunLinks.for_device(device_id),
         )
-
-    async def query_progress(self, workflow_id: str, run_id: str | None = None) -> ProgressSnapshot:
-        """Run the `progress` query (closed runs answer too: a worker replays them)."""
-        handle = self._client.get_workflow_handle(workflow_id, run_id=run_id)
-        with temporal_errors(workflow_id):
-            try:
-                snapshot: ProgressSnapshot = await handle.query(
-                    PROGRESS_QUERY, result_type=ProgressSnapshot, rpc_timeout=QUERY_TIMEOUT
-                )
-            except WorkflowQueryFailedError as error:
-                raise InternalFailure(
-                    ErrorCode.INTERNAL_ERROR, f"the progress query failed: {error.message}"
-                ) from error
-        return snapshot
 
     async def submit_credentials(
         self, device_id: str, credentials: NetworkCredentials
@@ -305,35 +413,6 @@ class ProvisioningRuns:
                 "for a retry",
             ) from None
 
-    async def cancel(self, device_id: str) -> ProgressSnapshot:
-        """Request cancellation; the run rolls the device back and ends.
-
-        Returns the snapshot as of the request: cancellation is asynchronous. The
-        snapshot is read first so that `TemporalUnavailable` (no worker answers) means
-        nothing changed.
-        """
-        description = await self._describe(device_id)
-        handle = self._running_handle(description)
-        snapshot = await self.query_progress(description.id, description.run_id)
-        with temporal_errors(description.id):
-            await handle.cancel()
-            after = await handle.describe()
-        if after.status not in (None, WorkflowExecutionStatus.RUNNING) and not (
-            await self._cancel_recorded(handle)
-        ):
-            # The server accepts a cancel for a run that closed a moment earlier and
-            # records nothing: the cancel had no effect.
-            raise _finished(description.id, after.status)
-        return snapshot
-
-    @staticmethod
-    async def _cancel_recorded(handle: WorkflowHandle[object, object]) -> bool:
-        """Whether the run's history holds a cancel request (read only for a closed run)."""
-        async for event in handle.fetch_history_events():
-            if event.HasField("workflow_execution_cancel_requested_event_attributes"):
-                return True
-        return False
-
     async def _refuse_another_tenants_device(self, device_id: str, tenant: str) -> None:
         """`RunNotFound` (404, naming no run) when another tenant's run holds the device."""
         try:
@@ -342,41 +421,6 @@ class ProvisioningRuns:
             raise RunNotFound(
                 ErrorCode.NOT_FOUND, f"no device '{device_id}' can be provisioned with this key"
             ) from None
-
-    async def check_tenant(self, device_id: str, tenant: str) -> None:
-        """`RunNotFound` unless the device's run belongs to `tenant` (runs without one:
-        `default`).
-
-        Another tenant's run answers exactly like a missing one, so ids leak nothing.
-        """
-        await self.latest_run(device_id, tenant)
-
-    async def latest_run(self, device_id: str, tenant: str) -> str:
-        """The run id of the device's latest run, checked like `check_tenant`.
-
-        Streams follow this run, not whichever run of the workflow id is the latest
-        at each query: a retry starts a new run under the same workflow id.
-        """
-        description = await self._describe(device_id)
-        owner = description.typed_search_attributes.get(sa.TENANT) or "default"
-        if owner != tenant:
-            raise RunNotFound(
-                ErrorCode.RUN_NOT_FOUND,
-                f"no provisioning run '{workflow_id_for(device_id)}' exists",
-            )
-        return description.run_id
-
-    async def _describe(self, device_id: str) -> WorkflowExecutionDescription:
-        workflow_id = workflow_id_for(device_id)
-        with temporal_errors(workflow_id):
-            return await self._client.get_workflow_handle(workflow_id).describe()
-
-    def _running_handle(
-        self, description: WorkflowExecutionDescription
-    ) -> WorkflowHandle[object, object]:
-        if description.status is not WorkflowExecutionStatus.RUNNING:
-            raise _finished(description.id, description.status)
-        return self._client.get_workflow_handle(description.id, run_id=description.run_id)
 
     @contextmanager
     def _update_errors(self, description: WorkflowExecutionDescription) -> Iterator[None]:

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from domain.policies import PolicySection
 from domain.requests import ProvisionRequest, RequestExample
 from strategies.base import Strategy
+from strategies.decommission import DecommissionPlan
 
 ENTRY_POINT_GROUP = "devprov.families"
 
@@ -63,6 +64,9 @@ class DeviceFamily:
             the shared `[defaults]` of the policy file; a `[strategies.<name>]`
             section of that file (or `DEVPROV_POLICY__STRATEGIES__...`) overrides them
             (`config.policies`).
+        decommission: How the family takes a device out of service (what it undoes,
+            with which activities, and what its protocol cannot undo); None when it
+            cannot (`POST .../decommission` then answers 422 DECOMMISSION_UNSUPPORTED).
     """
 
     name: str
@@ -74,6 +78,7 @@ class DeviceFamily:
     request_model: type[ProvisionRequest] = ProvisionRequest
     examples: tuple[RequestExample, ...] = ()
     policy: PolicySection = field(default_factory=PolicySection)
+    decommission: DecommissionPlan | None = None
 
     def make_strategy(self) -> Strategy:
         """A fresh strategy of this family, checked to carry the family's name."""
@@ -104,9 +109,20 @@ class DeviceFamily:
 
     def workflow_class(self) -> type:
         """The workflow class of this family (imports its module)."""
-        loaded = load_object(self.workflow)
+        return self._class(self.workflow)
+
+    def workflow_classes(self) -> list[type]:
+        """Every workflow of this family: its provisioning one and, if it has one, its
+        decommissioning one."""
+        classes = [self.workflow_class()]
+        if self.decommission is not None:
+            classes.append(self._class(self.decommission.workflow_class))
+        return classes
+
+    def _class(self, reference: str) -> type:
+        loaded = load_object(reference)
         if not isinstance(loaded, type):
-            raise FamilyError(f"family '{self.name}': {self.workflow} is not a class")
+            raise FamilyError(f"family '{self.name}': {reference} is not a class")
         return loaded
 
 

@@ -12,6 +12,7 @@ from domain.requests import RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+from strategies.decommission import DecommissionPlan, DecommissionTarget, ServiceCheck, UndoStep
 from strategies.family import DeviceFamily
 
 HTTP_WIFI_SPEC = StrategySpec(
@@ -80,6 +81,36 @@ class HttpWifiActivity:
     RESET = ActivityContract("http_wifi.reset", DeviceDescriptor, type(None))
 
 
+def _the_device(target: DecommissionTarget) -> DeviceDescriptor:
+    return target.device
+
+
+def _still_configured(state: DetectedDevice) -> list[str]:
+    if state.provisioned:
+        return [f"the device still holds network '{state.network_ssid}'"]
+    if state.attributes.get("auth_enabled") == "true":
+        return ["the device still has authentication enabled (not in set-up mode)"]
+    return []
+
+
+FACTORY_RESET = UndoStep(
+    "factory reset over the local HTTP API", HttpWifiActivity.RESET, _the_device
+)
+"""The device side of every HTTP Wi-Fi family's decommission: back to set-up mode."""
+
+IN_SETUP_MODE = ServiceCheck(
+    "the device is back in set-up mode", HttpWifiActivity.READ_STATE, _the_device, _still_configured
+)
+
+HTTP_WIFI_DECOMMISSION = DecommissionPlan(
+    workflow="HttpWifiDecommission",
+    workflow_class="workflows.http_wifi:HttpWifiDecommissionWorkflow",
+    steps=(FACTORY_RESET,),
+    check=IN_SETUP_MODE,
+    confirms_identity=True,
+)
+
+
 LAB_NETWORK = {"ssid": "devprov-lab", "passphrase": "correct-horse-battery"}
 """The Wi-Fi network of the simulated devices of `make run` (a public example)."""
 
@@ -123,5 +154,6 @@ HTTP_WIFI_FAMILY = DeviceFamily(
         ),
     ),
     policy=HTTP_WIFI_POLICY,
+    decommission=HTTP_WIFI_DECOMMISSION,
 )
 """The `http-wifi` family's descriptor (entry point `devprov.families:http-wifi`)."""

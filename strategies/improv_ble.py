@@ -28,6 +28,7 @@ from domain.requests import RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+from strategies.decommission import DecommissionPlan, DecommissionTarget, ServiceCheck, UndoStep
 from strategies.family import DeviceFamily
 from strategies.http_wifi import LAB_NETWORK
 
@@ -125,6 +126,50 @@ class ImprovBleStrategy(Strategy):
         return state.attributes.get("improv_state") == AUTHORIZATION_REQUIRED
 
 
+def _release_in_service(target: DecommissionTarget) -> ImprovRelease:
+    # No redirect URL is kept: the device gives it again over BLE, once provisioned.
+    return ImprovRelease(device=target.device, credentials_may_have_arrived=True)
+
+
+def _the_device(target: DecommissionTarget) -> DeviceDescriptor:
+    return target.device
+
+
+def _still_provisioned(state: DetectedDevice) -> list[str]:
+    if state.attributes.get("improv_state") != PROVISIONED:
+        return []
+    where = state.attributes.get("redirect_url")
+    return [
+        "the device keeps its Wi-Fi network (Improv state 'provisioned'"
+        + (f", answering at {where}" if where else "")
+        + "): Improv cannot make it forget it and its web page did not reset it; "
+        "factory-reset it by hand"
+    ]
+
+
+IMPROV_CANNOT_UNDO = (
+    "Improv Wi-Fi has no command to make a device forget its network: the device is reset "
+    "through the web page it answers at (its redirect URL), where it offers a reset; a "
+    "device that offers none keeps its network, and the run says so"
+)
+
+IMPROV_BLE_DECOMMISSION = DecommissionPlan(
+    workflow="ImprovBleDecommission",
+    workflow_class="workflows.improv_ble:ImprovBleDecommissionWorkflow",
+    steps=(
+        UndoStep(
+            "reset through the device's web page", ImprovBleActivity.RELEASE, _release_in_service
+        ),
+    ),
+    check=ServiceCheck(
+        "the device's Improv state over BLE",
+        ImprovBleActivity.READ_STATE,
+        _the_device,
+        _still_provisioned,
+    ),
+    cannot_undo=(IMPROV_CANNOT_UNDO,),
+)
+
 IMPROV_BLE_POLICY = PolicySection(
     steps={
         # A BLE scan of DEVPROV_BLE_SCAN_TIMEOUT (5 s) plus a margin.
@@ -160,6 +205,7 @@ IMPROV_BLE_FAMILY = DeviceFamily(
         ),
     ),
     policy=IMPROV_BLE_POLICY,
+    decommission=IMPROV_BLE_DECOMMISSION,
     error_codes=frozenset(
         {
             "BLE_RADIO_UNAVAILABLE",

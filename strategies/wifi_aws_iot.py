@@ -14,6 +14,7 @@ from domain.activity_io import ClientCertificateDelivery
 from domain.aws_iot import (
     THING_NAME_PATTERN,
     AwsIotRunRegistration,
+    AwsThingDeregistration,
     AwsThingRegistration,
     AwsThingRemoval,
     ShadowNetworkCheck,
@@ -26,8 +27,9 @@ from domain.requests import RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, StrategySpec
+from strategies.decommission import DecommissionPlan, DecommissionTarget, UndoStep
 from strategies.family import DeviceFamily
-from strategies.http_wifi import LAB_NETWORK, HttpWifiStrategy
+from strategies.http_wifi import FACTORY_RESET, IN_SETUP_MODE, LAB_NETWORK, HttpWifiStrategy
 
 WIFI_AWS_IOT_SPEC = StrategySpec(
     name="wifi-aws-iot",
@@ -80,6 +82,37 @@ class WifiAwsIotActivity:
         "aws_iot.confirm_shadow", ShadowNetworkCheck, ShadowNetworkReport
     )
     REMOVE_THING = ActivityContract("aws_iot.remove_thing", AwsIotRunRegistration, AwsThingRemoval)
+    DEREGISTER_THING = ActivityContract(
+        "aws_iot.deregister_thing", AwsThingDeregistration, AwsThingRemoval
+    )
+    """Decommission: the thing and certificates of a device in service, by its record."""
+
+
+def _thing_of(target: DecommissionTarget) -> AwsThingDeregistration:
+    record = target.record
+    return AwsThingDeregistration(
+        device_id=record.device_id,
+        thing_name=record.cloud_thing or record.device_id,
+        certificate_id=record.cloud_certificate_id,
+    )
+
+
+WIFI_AWS_IOT_DECOMMISSION = DecommissionPlan(
+    workflow="WifiAwsIotDecommission",
+    workflow_class="workflows.wifi_aws_iot:WifiAwsIotDecommissionWorkflow",
+    steps=(
+        # AWS first: a revoked certificate no longer connects, whatever the reset does.
+        UndoStep(
+            "AWS IoT certificate revocation and thing deletion",
+            WifiAwsIotActivity.DEREGISTER_THING,
+            _thing_of,
+            central=True,
+        ),
+        FACTORY_RESET,
+    ),
+    check=IN_SETUP_MODE,
+    confirms_identity=True,
+)
 
 
 WIFI_AWS_IOT_POLICY = PolicySection(
@@ -128,6 +161,7 @@ WIFI_AWS_IOT_FAMILY = DeviceFamily(
         ),
     ),
     policy=WIFI_AWS_IOT_POLICY,
+    decommission=WIFI_AWS_IOT_DECOMMISSION,
     # Before http-wifi, whose capabilities it extends.
     selection_order=50,
     # It reports the vendor-cloud codes (CLOUD_*), which the catalogue lists under

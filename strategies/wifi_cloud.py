@@ -17,8 +17,9 @@ from domain.requests import RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, StrategySpec
+from strategies.decommission import DecommissionPlan, DecommissionTarget, UndoStep
 from strategies.family import DeviceFamily
-from strategies.http_wifi import LAB_NETWORK, HttpWifiStrategy
+from strategies.http_wifi import FACTORY_RESET, IN_SETUP_MODE, LAB_NETWORK, HttpWifiStrategy
 
 WIFI_CLOUD_SPEC = StrategySpec(
     name="wifi-cloud",
@@ -55,6 +56,31 @@ class VendorCloudActivity:
     AWAIT_CHECKIN = ActivityContract("cloud.await_checkin", CloudDevice, CloudDeviceStatus)
     REMOVE_DEVICE = ActivityContract("cloud.remove_device", CloudDevice, type(None))
 
+
+def _cloud_device(target: DecommissionTarget) -> CloudDevice:
+    return CloudDevice(
+        device_id=target.device.device_id,
+        idempotency_key=target.idempotency_key("decommission-cloud"),
+    )
+
+
+WIFI_CLOUD_DECOMMISSION = DecommissionPlan(
+    workflow="WifiCloudDecommission",
+    workflow_class="workflows.wifi_cloud:WifiCloudDecommissionWorkflow",
+    steps=(
+        # The cloud first: once its credentials are revoked the device can no longer
+        # act in the cloud, whatever happens to the reset.
+        UndoStep(
+            "cloud deregistration and credential revocation",
+            VendorCloudActivity.REMOVE_DEVICE,
+            _cloud_device,
+            central=True,
+        ),
+        FACTORY_RESET,
+    ),
+    check=IN_SETUP_MODE,
+    confirms_identity=True,
+)
 
 WIFI_CLOUD_POLICY = PolicySection(
     steps={
@@ -102,6 +128,7 @@ WIFI_CLOUD_FAMILY = DeviceFamily(
         ),
     ),
     policy=WIFI_CLOUD_POLICY,
+    decommission=WIFI_CLOUD_DECOMMISSION,
     # Before http-wifi, whose capabilities it extends.
     selection_order=50,
     error_codes=frozenset(

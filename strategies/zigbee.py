@@ -43,6 +43,7 @@ from domain.zigbee import (
 )
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+from strategies.decommission import DecommissionPlan, DecommissionTarget, UndoStep
 from strategies.family import DeviceFamily
 
 ZIGBEE_SPEC = StrategySpec(
@@ -303,6 +304,25 @@ class ZigbeeStrategy(Strategy):
         }
 
 
+def _recorded_device(target: DecommissionTarget) -> ZigbeeDeviceRef:
+    ieee = target.record.zigbee_ieee or ZigbeeStrategy.ieee_of(target.device)
+    return ZigbeeDeviceRef(device_id=target.device.device_id, ieee=ieee)
+
+
+ZIGBEE_DECOMMISSION = DecommissionPlan(
+    workflow="ZigbeeDecommission",
+    workflow_class="workflows.zigbee:ZigbeeDecommissionWorkflow",
+    steps=(
+        UndoStep(
+            "leave request and removal from the coordinator",
+            ZigbeeActivity.REMOVE,
+            _recorded_device,
+        ),
+    ),
+)
+"""Detection pins the run to the gateway whose coordinator the device is on; the removal
+runs there (the provisioning rollback's own step)."""
+
 ZIGBEE_POLICY = PolicySection(
     steps={
         # Probing a listed device that no longer answers takes a few seconds.
@@ -347,6 +367,7 @@ ZIGBEE_FAMILY = DeviceFamily(
         ),
     ),
     policy=ZIGBEE_POLICY,
+    decommission=ZIGBEE_DECOMMISSION,
     error_codes=frozenset(
         {
             "ZIGBEE_INVALID_INSTALL_CODE",

@@ -10,9 +10,10 @@ from workflows.fleet import FleetProvisioningWorkflow
 
 
 def strategy_workflows(families: Iterable[DeviceFamily] | None = None) -> list[type]:
-    """One workflow per family (default: the installed ones)."""
+    """Each family's provisioning workflow, and its decommissioning one where it has one
+    (default: the installed families)."""
     chosen = installed_families() if families is None else list(families)
-    return [family.workflow_class() for family in chosen]
+    return [workflow for family in chosen for workflow in family.workflow_classes()]
 
 
 def all_workflows(families: Iterable[DeviceFamily] | None = None) -> list[type]:

@@ -13,7 +13,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.run import ProvisionRun
     from domain.states import Step
     from strategies.base import PreCheckVerdict
-    from strategies.http_wifi import HTTP_WIFI_SPEC, HttpWifiActivity, HttpWifiStrategy
+    from strategies.http_wifi import (
+        HTTP_WIFI_DECOMMISSION,
+        HTTP_WIFI_SPEC,
+        HttpWifiActivity,
+        HttpWifiStrategy,
+    )
     from workflows.failures import StepFailure
     from workflows.lifecycle import LifecycleWorkflow
 
@@ -24,6 +29,7 @@ class HttpWifiProvisioningWorkflow(LifecycleWorkflow):
 
     spec = HTTP_WIFI_SPEC
     rules = HttpWifiStrategy()
+    decommission_plan = HTTP_WIFI_DECOMMISSION
 
     @workflow.run
     async def run(self, run: ProvisionRun) -> ProvisionResult:
@@ -55,3 +61,12 @@ class HttpWifiProvisioningWorkflow(LifecycleWorkflow):
 
     async def undo_provision(self) -> None:
         await self.perform(Step.ROLLBACK, HttpWifiActivity.RESET, self.device)
+
+
+@workflow.defn(name=HTTP_WIFI_DECOMMISSION.workflow)
+class HttpWifiDecommissionWorkflow(HttpWifiProvisioningWorkflow):
+    """Take an HTTP Wi-Fi device out of service: a factory reset, checked."""
+
+    @workflow.run
+    async def run(self, run: ProvisionRun) -> ProvisionResult:
+        return await self.run_decommission()

@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.states import Step
     from strategies.base import PreCheckVerdict
     from strategies.improv_ble import (
+        IMPROV_BLE_DECOMMISSION,
         IMPROV_BLE_SPEC,
         ImprovBleActivity,
         ImprovBleStrategy,
@@ -41,6 +42,7 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
 
     spec = IMPROV_BLE_SPEC
     rules = ImprovBleStrategy()
+    decommission_plan = IMPROV_BLE_DECOMMISSION
 
     _needs_authorization = True
     _redirect_url: str | None = None
@@ -116,3 +118,14 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
                 credentials_may_have_arrived=self._credentials_sent,
             ),
         )
+
+
+@workflow.defn(name=IMPROV_BLE_DECOMMISSION.workflow)
+class ImprovBleDecommissionWorkflow(ImprovBleProvisioningWorkflow):
+    """Take an Improv device out of service through the gateway that hears it: reset it
+    through its web page, then check over BLE that it forgot its network (Improv itself
+    cannot make it forget: what remains is reported)."""
+
+    @workflow.run
+    async def run(self, run: ProvisionRun) -> ProvisionResult:
+        return await self.run_decommission()

@@ -30,7 +30,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.facts import DetectedDevice
     from domain.policies import StepPolicy
     from domain.progress import ProgressEvent, ProgressSnapshot, ProvisionResult
-    from domain.registry import DeviceClaim, DeviceFacts, Outcome, RunKind, RunOutcome
+    from domain.registry import (
+        DeviceClaim,
+        DeviceFacts,
+        DeviceRecord,
+        Outcome,
+        RunKind,
+        RunOutcome,
+    )
     from domain.requests import NetworkCredentials
     from domain.run import (
         CENTRAL_TASK_QUEUE,
@@ -44,6 +51,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.states import ProvisioningState, Step, VisibleState
     from strategies.activity_contract import ActivityContract
     from strategies.base import Placement, PreCheckVerdict, StrategySpec
+    from strategies.decommission import (
+        DecommissionPlan,
+        DecommissionTarget,
+        ServiceCheck,
+        UndoStep,
+    )
     from strategies.device_records import (
         REGISTRY_STAGE,
         REGISTRY_STEP_POLICY,
@@ -151,6 +164,8 @@ class LifecycleWorkflow(ABC):
     """Base of every strategy workflow: states, progress, human waits and compensation."""
 
     spec: ClassVar[StrategySpec]
+    decommission_plan: ClassVar[DecommissionPlan | None] = None
+    """How the family takes a device out of service (`run_decommission`); None: it cannot."""
 
     @workflow.init
     def __init__(self, run: ProvisionRun) -> None:
@@ -221,6 +236,7 @@ class LifecycleWorkflow(ABC):
 
     @submit_credentials.validator
     def _validate_credentials(self, network: NetworkCredentials) -> None:
+        self._refuse_in_a_decommission("takes no network credentials")
         if not self.spec.requires_network:
             raise ApplicationError(
                 f"strategy '{self.spec.name}' does not take network credentials",
@@ -248,6 +264,7 @@ class LifecycleWorkflow(ABC):
 
     @retry.validator
     def _validate_retry(self) -> None:
+        self._refuse_in_a_decommission("cannot be retried from within; start another")
         if self._state not in {
             ProvisioningState.PENDING_NETWORK,
             ProvisioningState.WAITING_FOR_DEVICE,
@@ -282,6 +299,7 @@ class LifecycleWorkflow(ABC):
 
     @forget_credentials.validator
     def _validate_forget(self) -> None:
+        self._refuse_in_a_decommission("holds no network credentials")
         if not self.spec.requires_network:
             raise ApplicationError(
                 f"strategy '{self.spec.name}' does not take network credentials",
@@ -292,6 +310,12 @@ class LifecycleWorkflow(ABC):
                 f"the run is {self._state.value}: its credentials are in use or no longer "
                 "needed; cancel the run or retry it after it ends",
                 type=ErrorCode.RUN_NOT_WAITING.value,
+            )
+
+    def _refuse_in_a_decommission(self, why: str) -> None:
+        if self._run.kind is RunKind.DECOMMISSION:
+            raise ApplicationError(
+                f"a decommissioning run {why}", type=ErrorCode.RUN_NOT_WAITING.value
             )
 
     # ------------------------------------------------------------------ strategy steps
@@ -550,6 +574,125 @@ class LifecycleWorkflow(ABC):
         await self._end_failed(failure)
         raise AssertionError("unreachable")
 
+    async def run_decommission(self) -> ProvisionResult:
+        """Take the device out of service by the family's `decommission_plan`.
+
+        Claim the device (from IN_SERVICE or FAILED), find it (and check it is the
+        device of the record, where the family can tell), then undo what is in service
+        step by step, check the device, and record the outcome. Until the first undo
+        step a failure or a cancel changes nothing: the record goes back to the state
+        it was claimed in. The undo steps run with the discipline of a rollback: each
+        one to its end even when the run is cancelled meanwhile (a cancel is noted; a
+        device is not left half in service by it), and a step that still fails after
+        its retries — or what the check finds still in place — is a named leftover:
+        the run ends FAILED with ROLLBACK_FAILED and the record FAILED.
+        """
+        plan = self.decommission_plan
+        if plan is None:
+            raise ApplicationError(
+                f"strategy '{self.spec.name}' cannot decommission a device",
+                type=ErrorCode.DECOMMISSION_UNSUPPORTED.value,
+                non_retryable=True,
+            )
+        self._registry_on = True
+        device_id = self.device.device_id
+        try:
+            record = await self._claim_device()
+            assert record is not None
+            for limit in plan.cannot_undo:
+                self.report(f"what {self.spec.name} cannot undo: {limit}")
+            found = await self._detect_until_present()
+            if plan.confirms_identity:
+                self._transition(
+                    ProvisioningState.PRE_CHECK,
+                    Step.PRE_CHECK,
+                    f"checking that the device answering is {device_id}",
+                )
+                if found.device_id != device_id:
+                    self._reasons = [f"the device answering is '{found.device_id}'"]
+                    raise StepFailure(
+                        ErrorCode.PRE_CHECK_FAILED,
+                        f"the device answering is '{found.device_id}', not '{device_id}': "
+                        "nothing was done to it",
+                    )
+        except BaseException as error:
+            if is_cancelled_exception(error):
+                self._cancel_requested = True
+                self._note("cancel requested: nothing was undone; the device stays in service")
+                await self._end_cancelled(Rollback(undid_something=False))
+                await self._handlers_finished()
+                raise
+            if isinstance(error, StepFailure):
+                await self._end_failed(error)
+            if isinstance(error, ActivityError):
+                await self._end_failed(failure_from(error))
+            raise
+        target = DecommissionTarget(
+            record=record,
+            device=self.device,
+            tenant=self._run.tenant,
+            idempotency_key=self.idempotency_key,
+        )
+        steps = [step for step in plan.steps if step.applies(record)]
+        for step in reversed(steps):  # the stack runs last-in first-out
+            self.add_compensation(step.description, self._undo_step(step, target))
+        rollback = await self._compensate(f"taking device {device_id} out of service")
+        leftovers = list(rollback.leftovers)
+        if not leftovers and plan.check is not None:
+            leftovers = await self._check_out_of_service(plan.check, target)
+        if leftovers:
+            await self._end_failed(
+                StepFailure(
+                    ErrorCode.ROLLBACK_FAILED,
+                    f"device {device_id} is not entirely out of service: not undone: "
+                    + "; ".join(leftovers),
+                )
+            )
+        await self._record_outcome(Outcome.DONE)
+        done = ", ".join(step.description for step in steps) or "nothing was in service"
+        self._transition(
+            ProvisioningState.SUCCEEDED,
+            Step.DONE,
+            f"device {device_id} is out of service ({done})",
+        )
+        await self._handlers_finished()
+        return self._result()
+
+    def _undo_step(
+        self, step: UndoStep[Any, Any], target: DecommissionTarget
+    ) -> Callable[[], Awaitable[None]]:
+        async def undo() -> None:
+            self.report(f"undoing: {step.description}")
+            await self.perform(
+                Step.ROLLBACK, step.contract, step.argument(target), central=step.central
+            )
+            self.report(f"undone: {step.description}")
+
+        return undo
+
+    async def _check_out_of_service(
+        self, check: ServiceCheck, target: DecommissionTarget
+    ) -> list[str]:
+        """What `check` finds still in place on the device (each one reported), run to
+        its end like an undo step."""
+        self.report(f"checking: {check.description}")
+        remains: list[str] = []
+
+        async def look() -> None:
+            try:
+                found = await self.perform(Step.ROLLBACK, check.contract, check.argument(target))
+            except ActivityError as error:
+                failure = failure_from(error)
+                remains.append(f"{check.description} (the device did not say: {failure.code})")
+                return
+            remains.extend(check.remains(found))
+
+        await self._shielded(look, "cancel requested while taking the device out of service")
+        for remain in remains:
+            self.report(f"not undone: {remain}")
+        self._leftovers.extend(remains)
+        return remains
+
     async def _undo_attempt(self, why: str) -> None:
         """Roll the attempt back before another one starts.
 
@@ -663,8 +806,13 @@ class LifecycleWorkflow(ABC):
                     self._transition(
                         ProvisioningState.WAITING_FOR_DEVICE,
                         Step.DETECT,
-                        f"device {device_id} is not reachable yet; put it in set-up mode "
-                        f"near a gateway of site {self._run.request.device.site}. "
+                        f"device {device_id} is not reachable yet; "
+                        + (
+                            "put it in set-up mode"
+                            if self._run.kind is RunKind.PROVISION
+                            else "power it on"
+                        )
+                        + f" near a gateway of site {self._run.request.device.site}. "
                         f"Trying again every {waits.device_poll_interval} for up to "
                         f"{waits.device_wait}",
                         error_code=failure.code,
@@ -772,30 +920,33 @@ class LifecycleWorkflow(ABC):
 
     # ------------------------------------------------------------------ the registry
 
-    async def _claim_device(self) -> None:
-        """Make this run the device's owner in the registry: its first activity.
+    async def _claim_device(self) -> DeviceRecord | None:
+        """Make this run the device's owner in the registry: its first activity. Returns
+        the device's record as claimed (None for a run without registry steps).
 
         Raises:
             StepFailure: DEVICE_BUSY when another run owns the device or its state
                 (or its tenant) allows this run no claim; nothing was done to the device.
         """
         if not self._registry_on:
-            return
+            return None
         info = workflow.info()
         device = self.device
         claim = DeviceClaim(
             device_id=device.device_id,
             tenant=self._run.tenant,
-            kind=RunKind.PROVISION,
+            kind=self._run.kind,
             workflow_id=info.workflow_id,
             run_id=info.run_id,
             strategy=self._run.strategy,
             vendor=device.vendor,
             model=device.model or "",
             site=device.site,
+            device_type=device.type,
+            transport_hints=device.transport_hints,
         )
         try:
-            await self.perform(
+            return await self.perform(
                 Step.START,
                 DeviceRecordActivity.CLAIM,
                 claim,
@@ -982,6 +1133,7 @@ class LifecycleWorkflow(ABC):
                     "vendor": device.vendor,
                     "site": device.site,
                     "started_by": self._run.started_by,
+                    "run_kind": self._run.kind.value,
                     "state": self._state.value,
                     "step": self._step.value,
                     "attempt": self._attempt,

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.run import ProvisionRun
     from domain.states import Step
     from strategies.wifi_aws_iot import (
+        WIFI_AWS_IOT_DECOMMISSION,
         WIFI_AWS_IOT_SPEC,
         WifiAwsIotActivity,
         WifiAwsIotStrategy,
@@ -37,6 +38,7 @@ class WifiAwsIotProvisioningWorkflow(HttpWifiProvisioningWorkflow):
 
     spec = WIFI_AWS_IOT_SPEC
     rules = WifiAwsIotStrategy()
+    decommission_plan = WIFI_AWS_IOT_DECOMMISSION
 
     _registered_in_attempt: int | None = None
     """The attempt whose AWS registration is in place (its rollback removes it)."""
@@ -117,3 +119,13 @@ class WifiAwsIotProvisioningWorkflow(HttpWifiProvisioningWorkflow):
         await self.perform(
             Step.ROLLBACK, WifiAwsIotActivity.REMOVE_THING, registration, central=True
         )
+
+
+@workflow.defn(name=WIFI_AWS_IOT_DECOMMISSION.workflow)
+class WifiAwsIotDecommissionWorkflow(WifiAwsIotProvisioningWorkflow):
+    """Take a Wi-Fi + AWS IoT device out of service: revoke and delete its certificate,
+    delete its thing, then factory-reset it."""
+
+    @workflow.run
+    async def run(self, run: ProvisionRun) -> ProvisionResult:
+        return await self.run_decommission()

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.states import Step
     from strategies.wifi_cloud import (
         DEVICE_POLICY,
+        WIFI_CLOUD_DECOMMISSION,
         WIFI_CLOUD_SPEC,
         VendorCloudActivity,
         WifiCloudStrategy,
@@ -32,6 +33,7 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
 
     spec = WIFI_CLOUD_SPEC
     rules = WifiCloudStrategy()
+    decommission_plan = WIFI_CLOUD_DECOMMISSION
 
     _registered_in_attempt: int | None = None
     """The attempt whose cloud registration is in place (its rollback removes it)."""
@@ -121,3 +123,13 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
             self._cloud_device("remove"),
             central=True,
         )
+
+
+@workflow.defn(name=WIFI_CLOUD_DECOMMISSION.workflow)
+class WifiCloudDecommissionWorkflow(WifiCloudProvisioningWorkflow):
+    """Take a Wi-Fi + vendor-cloud device out of service: deregister it and revoke its
+    credentials, then factory-reset it."""
+
+    @workflow.run
+    async def run(self, run: ProvisionRun) -> ProvisionResult:
+        return await self.run_decommission()

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from strategies.base import PreCheckVerdict
     from strategies.zigbee import (
         INSTALL_CODE,
+        ZIGBEE_DECOMMISSION,
         ZIGBEE_SPEC,
         ZigbeeActivity,
         ZigbeeConfigureOrder,
@@ -39,6 +40,7 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
 
     spec = ZIGBEE_SPEC
     rules = ZigbeeStrategy()
+    decommission_plan = ZIGBEE_DECOMMISSION
 
     @workflow.run
     async def run(self, run: ProvisionRun) -> ProvisionResult:
@@ -175,3 +177,13 @@ class ZigbeeProvisioningWorkflow(LifecycleWorkflow):
 
     async def undo_provision(self) -> None:
         await self.perform(Step.ROLLBACK, ZigbeeActivity.REMOVE, self._ref())
+
+
+@workflow.defn(name=ZIGBEE_DECOMMISSION.workflow)
+class ZigbeeDecommissionWorkflow(ZigbeeProvisioningWorkflow):
+    """Take a Zigbee device out of service: leave request and removal from the
+    coordinator of the gateway it is on."""
+
+    @workflow.run
+    async def run(self, run: ProvisionRun) -> ProvisionResult:
+        return await self.run_decommission()

@@ -56,6 +56,7 @@ from adapters.vendor_cloud.errors import (
 from domain.aws_iot import (
     RUN_ATTRIBUTE,
     SHADOW_NETWORK_KEY,
+    AwsThingDeregistration,
     AwsThingRegistration,
     AwsThingRegistrationRequest,
     AwsThingRemoval,
@@ -555,6 +556,70 @@ class AwsIotAdapter:
             groups_left=tuple(groups_left),
         )
 
+    # decommission
+
+    async def deregister_thing(self, request: AwsThingDeregistration) -> AwsThingRemoval:
+        """See `AwsIotRegistrationPort.deregister_thing`."""
+        thing_name = request.thing_name
+        existing = await self._describe_thing(thing_name)
+        principals = await self._thing_principals(thing_name) if existing is not None else []
+        ids = [cid for cid in map(_certificate_id, principals) if cid is not None]
+        if request.certificate_id and request.certificate_id not in ids:
+            ids.append(request.certificate_id)
+        certificates = [c for c in [await self._describe_certificate(i) for i in ids] if c]
+        # Revoked first: a revoked certificate connects nowhere, even if a later step
+        # has to be retried.
+        for certificate in certificates:
+            if certificate.status != "REVOKED":
+                await self._ignoring_not_found(
+                    "UpdateCertificate",
+                    self._iot.update_certificate(
+                        certificateId=certificate.certificate_id, newStatus="REVOKED"
+                    ),
+                    certificate_id=certificate.certificate_id,
+                )
+            await self._delete_certificate(certificate)
+        groups_left: list[str] = []
+        thing_deleted = False
+        if existing is not None:
+            for group in await self._groups_of(thing_name):
+                await self._ignoring_not_found(
+                    "RemoveThingFromThingGroup",
+                    self._iot.remove_thing_from_thing_group(
+                        thingGroupName=group, thingName=thing_name
+                    ),
+                    thing_group=group,
+                    thing_name=thing_name,
+                )
+                groups_left.append(group)
+            for principal in await self._thing_principals(thing_name):
+                await self._ignoring_not_found(
+                    "DetachThingPrincipal",
+                    self._iot.detach_thing_principal(thingName=thing_name, principal=principal),
+                    thing_name=thing_name,
+                )
+            thing_deleted = await self._ignoring_not_found(
+                "DeleteThing", self._iot.delete_thing(thingName=thing_name), thing_name=thing_name
+            )
+        # A thing's shadow outlives the thing: remove what the device reported too.
+        await self._ignoring_not_found(
+            "DeleteThingShadow",
+            self._data.delete_thing_shadow(thingName=thing_name),
+            thing_name=thing_name,
+        )
+        logger.info(
+            "AWS IoT thing %s deregistered: deleted %s, %d certificate(s) revoked and deleted",
+            thing_name,
+            thing_deleted,
+            len(certificates),
+        )
+        return AwsThingRemoval(
+            device_id=request.device_id,
+            thing_deleted=thing_deleted,
+            certificates_deleted=tuple(c.certificate_id for c in certificates),
+            groups_left=tuple(groups_left),
+        )
+
     async def _ignoring_not_found(
         self, operation: str, call: Awaitable[object], **details: str
     ) -> bool:
@@ -709,6 +774,10 @@ class AwsIotOnFirstUse:
     async def remove_thing(self, request: AwsThingRegistrationRequest) -> AwsThingRemoval:
         """See `AwsIotRegistrationPort.remove_thing`."""
         return await (await self._aws()).remove_thing(request)
+
+    async def deregister_thing(self, request: AwsThingDeregistration) -> AwsThingRemoval:
+        """See `AwsIotRegistrationPort.deregister_thing`."""
+        return await (await self._aws()).deregister_thing(request)
 
     async def confirm_network(self, device_id: str, expected_ssid: str) -> ShadowNetworkReport:
         """See `AwsIotRegistrationPort.confirm_network`."""

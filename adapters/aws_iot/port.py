@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from domain.aws_iot import (
+    AwsThingDeregistration,
     AwsThingRegistration,
     AwsThingRegistrationRequest,
     AwsThingRemoval,
@@ -36,6 +37,14 @@ class AwsIotRegistrationPort(Protocol):
         Removes the certificates made from the request's CSR and, when it carries the
         request's run id, the thing and its group memberships. Removing what is already
         gone is not an error, so this may run before, during or after a registration.
+        """
+        ...
+
+    async def deregister_thing(self, request: AwsThingDeregistration) -> AwsThingRemoval:
+        """Take a device in service out of AWS IoT: revoke and delete the recorded
+        certificate and every certificate attached to the thing, take the thing out of
+        its groups, delete it and its shadow. What is already gone is skipped, so this
+        may run any number of times.
         """
         ...
 

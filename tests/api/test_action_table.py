@@ -10,13 +10,18 @@ test_improv_ble_pipeline.py and test_zigbee_pipeline.py.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
+from temporalio.client import Client
 
+from api.app import ApiDependencies, create_app
 from api.keys import RUNS
 from domain.errors import ErrorCode
+from registry import DeviceRegistry
 from strategies.http_wifi import HttpWifiActivity as Step
 from tests.api.conftest import (
     PASSPHRASE,
@@ -26,6 +31,7 @@ from tests.api.conftest import (
     wait_for_state,
 )
 from tests.fakes import FakeWifiDevice
+from worker.workers import central_worker, edge_worker
 
 OTHER = {"ssid": "other-net", "passphrase": PASSPHRASE}
 WRONG = {"ssid": "home-net", "passphrase": "not-the-passphrase"}
@@ -400,3 +406,175 @@ async def test_cancel_that_reaches_a_run_just_after_it_ended_is_refused(
     response = await api.post(run_path(device_id, "cancel"))
 
     await expect_problem(response, 409, ErrorCode.RUN_ALREADY_FINISHED)
+
+
+# --- decommission ---------------------------------------------------------------------
+# The decommission column: what `POST .../decommission` answers while the device's
+# provisioning run is in each state, and what cancel does to a decommissioning run. These
+# need the registry the runs write and the API reads, shared as under `make run`.
+
+
+@pytest.fixture
+async def registered(
+    aiohttp_client: Any,
+    api_deps: ApiDependencies,
+    device_registry: DeviceRegistry,
+    temporal_client: Client,
+    task_queue: str,
+    site: str,
+    fake_device: FakeWifiDevice,
+) -> AsyncIterator[tuple[ApiClient, FakeWifiDevice]]:
+    """The API and a central worker sharing one registry; the fake device's edge."""
+    deps = dataclasses.replace(api_deps, devices=device_registry)
+    async with (
+        central_worker(temporal_client, task_queue=task_queue, registry=device_registry),
+        edge_worker(temporal_client, site=site, activities=fake_device.activities()),
+    ):
+        yield await aiohttp_client(create_app(deps)), fake_device
+
+
+def decommission_path(device_id: str, action: str = "") -> str:
+    base = f"/api/v1/devices/{device_id}/decommission"
+    return f"{base}/{action}" if action else base
+
+
+async def decommission_final(api: ApiClient, device_id: str) -> dict[str, Any]:
+    async with asyncio.timeout(20):
+        while True:
+            body: dict[str, Any] = await (await api.get(decommission_path(device_id))).json()
+            if body.get("execution_status") not in (None, "RUNNING"):
+                return body
+            await asyncio.sleep(0.1)
+
+
+async def wait_for_decommission(api: ApiClient, device_id: str, state: str) -> dict[str, Any]:
+    async with asyncio.timeout(20):
+        while True:
+            response = await api.get(decommission_path(device_id))
+            if response.status == 200:
+                body: dict[str, Any] = await response.json()
+                if body["state"] == state:
+                    return body
+            await asyncio.sleep(0.1)
+
+
+async def device_state(api: ApiClient, device_id: str) -> str:
+    return str((await (await api.get(f"/api/v1/devices/{device_id}")).json())["state"])
+
+
+@pytest.mark.parametrize(
+    "state",
+    ["DETECTING", "PENDING_NETWORK", "WAITING_FOR_DEVICE", "PROVISIONING", "ROLLING_BACK"],
+)
+async def test_decommission_while_the_device_is_being_provisioned_is_refused(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str, state: str
+) -> None:
+    api, fake = registered
+    retry = await hold(api, fake, device_id, site, state)
+
+    response = await api.post(decommission_path(device_id))
+    fake.held.clear()
+    fake.absent_detections = 0
+    if retry is not None:
+        await retry
+
+    await expect_problem(response, 409, ErrorCode.RUN_IN_PROGRESS)
+    not_started = await api.get(decommission_path(device_id))
+    await expect_problem(not_started, 404, ErrorCode.RUN_NOT_FOUND)
+
+
+async def test_decommission_after_success_takes_the_device_out_of_service(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str
+) -> None:
+    api, fake = registered
+    await hold(api, fake, device_id, site, "SUCCEEDED")
+    await final(api, device_id)
+
+    response = await api.post(decommission_path(device_id))
+    body = await decommission_final(api, device_id)
+
+    assert response.status == 202, await response.text()
+    assert (body["state"], body["execution_status"]) == ("SUCCEEDED", "COMPLETED")
+    assert (fake.resets, fake.configured_ssid) == (1, None)
+    assert await device_state(api, device_id) == "DECOMMISSIONED"
+    again = await api.post(decommission_path(device_id))
+    await expect_problem(again, 409, ErrorCode.DEVICE_NOT_IN_SERVICE)
+
+
+async def test_decommission_after_another_end_is_refused_the_device_is_not_in_service(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str
+) -> None:
+    api, fake = registered
+    await hold(api, fake, device_id, site, "CANCELLED")
+    await final(api, device_id)
+
+    response = await api.post(decommission_path(device_id))
+
+    await expect_problem(response, 409, ErrorCode.DEVICE_NOT_IN_SERVICE)
+    assert fake.resets == 0
+
+
+async def decommissioning(
+    api: ApiClient, fake: FakeWifiDevice, device_id: str, site: str, held: str, state: str
+) -> None:
+    """The device in service, then its decommissioning run held in `state`."""
+    await hold(api, fake, device_id, site, "SUCCEEDED")
+    await final(api, device_id)
+    fake.held.add(held)
+    assert (await api.post(decommission_path(device_id))).status == 202
+    await wait_for_decommission(api, device_id, state)
+
+
+async def test_cancel_of_a_decommission_before_it_undoes_anything_leaves_the_device_in_service(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str
+) -> None:
+    api, fake = registered
+    await decommissioning(api, fake, device_id, site, Step.DETECT.name, "DETECTING")
+
+    response = await api.post(decommission_path(device_id, "cancel"))
+    fake.held.clear()
+    body = await decommission_final(api, device_id)
+
+    assert response.status == 202
+    assert (body["state"], body["error_code"], body["execution_status"]) == (
+        "CANCELLED",
+        "CANCELLED_BY_USER",
+        "CANCELED",
+    )
+    assert noted(body, "cancel requested")
+    assert fake.resets == 0
+    assert await device_state(api, device_id) == "IN_SERVICE"
+
+
+async def test_cancel_of_a_decommission_that_is_undoing_is_noted_and_the_decommission_finishes(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str
+) -> None:
+    api, fake = registered
+    await decommissioning(api, fake, device_id, site, Step.RESET.name, "ROLLING_BACK")
+
+    response = await api.post(decommission_path(device_id, "cancel"))
+    await asyncio.sleep(0.5)
+    fake.held.clear()
+    body = await decommission_final(api, device_id)
+
+    assert response.status == 202
+    assert (body["state"], body["execution_status"]) == ("SUCCEEDED", "COMPLETED")
+    assert noted(body, "cancel requested")
+    assert fake.resets == 1
+    assert await device_state(api, device_id) == "DECOMMISSIONED"
+    after = await api.post(decommission_path(device_id, "cancel"))
+    await expect_problem(after, 409, ErrorCode.RUN_ALREADY_FINISHED)
+
+
+async def test_provisioning_while_a_decommission_runs_is_refused(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str
+) -> None:
+    api, fake = registered
+    await decommissioning(api, fake, device_id, site, Step.RESET.name, "ROLLING_BACK")
+
+    response = await api.post(run_path(device_id), json=provision_body(site))
+    fake.held.clear()
+    await decommission_final(api, device_id)
+
+    await expect_problem(response, 409, ErrorCode.RUN_IN_PROGRESS)
+    assert fake.applied == ["other-net"]

@@ -76,3 +76,24 @@ async def test_devices_list_and_show_print_the_registry(
     assert shown.code == 0, shown.stderr
     assert "IN_SERVICE" in shown.stderr
     assert in_service.sta_ip in shown.stderr
+
+
+async def test_devices_decommission_follows_the_run_until_the_device_is_out_of_service(
+    registered_proxy: SeverableProxy, in_service: SimulatedWifiDevice
+) -> None:
+    taken = await devprov(
+        registered_proxy, "devices", "decommission", in_service.device_id, "--follow"
+    )
+    again = await devprov(registered_proxy, "devices", "decommission", in_service.device_id)
+
+    assert taken.code == 0, taken.stderr
+    assert "SUCCEEDED" in taken.stderr
+    assert "factory reset over the local HTTP API" in taken.stderr
+    assert in_service.in_setup_mode
+    assert again.code == 3
+    assert "DEVICE_NOT_IN_SERVICE" in again.stderr
+    async with DevprovClient(registered_proxy.url) as sdk:
+        record = await sdk.get_device(in_service.device_id)
+        status = await sdk.get_decommission(in_service.device_id)
+    assert record.state is DeviceState.DECOMMISSIONED
+    assert (status.state.value, status.execution_status) == ("SUCCEEDED", "COMPLETED")

@@ -3,9 +3,12 @@
 Every run ends either SUCCEEDED with the device configured for the network the run
 reports, or with the device as before the run and every side effect undone — with a
 leftover only when an undo step itself failed, and then error code ROLLBACK_FAILED and
-the leftover named. Around that promise: the run ends within its bounds, every accepted
-operator action is in its events, the API's views keep up with the workflow, every
-answer of the API is one its contract allows, and every history replays.
+the leftover named. A provisioning and a decommissioning run of the device never hold it
+at once (exactly one wins the registry's claim; the other does nothing), and once every
+run ended the registry's record says what the device and the cloud hold. Around that
+promise: the run ends within its bounds, every accepted operator action is in its
+events, the API's views keep up with the workflow, every answer of the API is one its
+contract allows, and every history replays.
 
 A violation's `key` says which finding it is: the shrinker keeps a sequence that fails
 with the same key, and the report groups the sequences by it.
@@ -13,6 +16,7 @@ with the same key, and the report groups the sequences by it.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +34,9 @@ INVARIANTS: dict[str, str] = {
     "I6": "every run's history replays without non-determinism",
     "I7": "no run fails for a reason only devprov itself can cause",
     "I8": "an undo step is never cut short by a cancellation",
+    "I9": "at most one run (provisioning or decommissioning) holds the device at a time; "
+    "a run that lost the claim does nothing to it",
+    "I10": "once every run ended, the registry's record matches the device and the cloud",
     "API": "every API answer is 2xx or a problem+json 4xx the action allows",
     "HARNESS": "the explorer could run the sequence",
 }
@@ -100,6 +107,14 @@ ALLOWED_ANSWERS: dict[ActionKind, frozenset[tuple[int, str | None]]] = {
     ),
     ActionKind.FLEET_CANCEL: frozenset(
         {(202, None), (409, "RUN_ALREADY_FINISHED"), (404, "RUN_NOT_FOUND")}
+    ),
+    ActionKind.DECOMMISSION: frozenset(
+        {
+            (202, None),
+            (409, "RUN_IN_PROGRESS"),
+            (409, "DEVICE_NOT_IN_SERVICE"),
+            (404, "NOT_FOUND"),
+        }
     ),
 }
 """What the API may answer to each operator action (docs/api.md)."""
@@ -183,6 +198,8 @@ def check_ends(execution: Execution) -> list[Violation]:
             )
         if code == "ROLLBACK_FAILED":
             found += _leftovers_named(family, end)
+        if code == "DEVICE_BUSY":
+            continue  # it never held the device (I9 checks it did nothing)
         if end.problems is None:
             device_as_initially = False  # not seen at its end: what follows is unknown
         if not device_as_initially or not end.problems:
@@ -197,6 +214,82 @@ def check_ends(execution: Execution) -> list[Violation]:
             message = f"run {name} ended {state} ({code}) but {details} [{end.world}]"
             found.append(Violation("I3", f"I3/{family}", message))
     return found
+
+
+def check_decommissions(execution: Execution) -> list[Violation]:
+    """I1, I4 and I7 on the device's decommissioning runs (their effect on the device is
+    judged by I9 and I10)."""
+    family = execution.sequence.family.value
+    found = []
+    for run_id in execution.decommissions:
+        end = execution.decommission_ends.get(run_id)
+        if end is None:
+            continue
+        state, code, name = end.state, end.error_code, short(run_id)
+        if state not in TERMINAL:
+            message = f"decommission {name} closed while it showed {state}"
+            found.append(Violation("I1", f"I1/{family}/decommission", message))
+        if code in SELF_INFLICTED:
+            message = f"decommission {name} ended {state} with {code}"
+            found.append(Violation("I7", f"I7/{family}/decommission/{code}", message))
+        if code == "ROLLBACK_FAILED":
+            found += _leftovers_named(f"{family}/decommission", end)
+    return found
+
+
+def check_exclusive_ownership(execution: Execution) -> list[Violation]:
+    """I9: the runs' registry claims never overlap, and a run without one did nothing."""
+    family = execution.sequence.family.value
+    found = [
+        Violation(
+            "I9",
+            f"I9/{family}/acted-without-claim",
+            f"run {short(run_id)} never held the device's claim but ran {steps}",
+        )
+        for run_id, steps in execution.busy_runs_that_acted.items()
+    ]
+    held = sorted(execution.ownership, key=lambda o: o.since)
+    for earlier, later in itertools.pairwise(held):
+        if earlier.until is None or later.since < earlier.until:
+            found.append(
+                Violation(
+                    "I9",
+                    f"I9/{family}/overlap",
+                    f"{earlier.workflow_id} run {short(earlier.run_id)} held the device "
+                    f"until {earlier.until} when {later.workflow_id} run "
+                    f"{short(later.run_id)} claimed it at {later.since}",
+                )
+            )
+    return found
+
+
+def check_final_record(execution: Execution) -> list[Violation]:
+    """I10: the record, once every run ended, against the device and the cloud."""
+    record, world = execution.final_record, execution.final_world
+    if record is None or world is None or execution.unended:
+        return []
+    family = execution.sequence.family.value
+    configured, restored, held = world
+    state = record.get("state")
+    ends = [*execution.ends.values(), *execution.decommission_ends.values()]
+    problems: list[str] = []
+    if state == "IN_SERVICE":
+        problems = configured
+    elif state in ("UNPROVISIONED", "DECOMMISSIONED"):
+        problems = restored
+    elif state == "FAILED":
+        if not any(end.error_code == "ROLLBACK_FAILED" for end in ends):
+            problems = ["no run ended with leftovers (ROLLBACK_FAILED)"]
+    else:
+        problems = ["a run still holds it, though every run ended"]
+    if not problems:
+        return []
+    message = (
+        f"the record says {state} (ssid {record.get('network_ssid')!r}) but "
+        + "; ".join(problems)
+        + f" [{held}]"
+    )
+    return [Violation("I10", f"I10/{family}/{state}", message)]
 
 
 def _leftovers_named(family: str, end: RunEnd) -> list[Violation]:
@@ -327,6 +420,9 @@ def check(
         return [Violation("HARNESS", f"HARNESS/{family}", execution.harness_error)]
     return [
         *check_ends(execution),
+        *check_decommissions(execution),
+        *check_exclusive_ownership(execution),
+        *check_final_record(execution),
         *check_actions_recorded(execution),
         *check_undo_steps(execution),
         *check_views(execution),

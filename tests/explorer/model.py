@@ -4,7 +4,8 @@ A sequence belongs to one device family. It starts the device's run through the 
 (`START`, never removed by the shrinker) and then mixes, at random moments:
 
 - operator actions through the API (credentials, forget-credentials, retry, cancel; the
-  fleet's own retry and cancel for a fleet),
+  fleet's own retry and cancel for a fleet; a decommission of the device, which races
+  its provisioning runs for the registry's claim),
 - device actions (a button press, a power-on in pairing mode, the device leaving or
   coming back into range),
 - faults of the device and of the vendor cloud switched on and off.
@@ -66,6 +67,7 @@ class ActionKind(StrEnum):
     CANCEL = "cancel"
     FLEET_RETRY = "fleet-retry"
     FLEET_CANCEL = "fleet-cancel"
+    DECOMMISSION = "decommission"
     PRESS_BUTTON = "press-button"
     POWER_ON_PAIRING = "power-on-pairing"
     DEVICE_DISAPPEARS = "device-disappears"
@@ -100,6 +102,7 @@ _OPERATOR = frozenset(
         ActionKind.CANCEL,
         ActionKind.FLEET_RETRY,
         ActionKind.FLEET_CANCEL,
+        ActionKind.DECOMMISSION,
     }
 )
 _DEVICE = frozenset(
@@ -117,8 +120,16 @@ _COLUMNS = {
     ActionKind.FLEET_RETRY: "retry",
     ActionKind.CANCEL: "cancel",
     ActionKind.FLEET_CANCEL: "cancel",
+    ActionKind.DECOMMISSION: "decommission",
 }
-COLUMNS: tuple[str, ...] = ("credentials", "forget-credentials", "retry", "cancel", "device-action")
+COLUMNS: tuple[str, ...] = (
+    "credentials",
+    "forget-credentials",
+    "retry",
+    "cancel",
+    "decommission",
+    "device-action",
+)
 """Columns of the coverage table."""
 
 
@@ -254,6 +265,9 @@ class DeviceSetup:
     """Zigbee: the device is powered on in pairing mode from the start."""
     impatient_rollback: bool = False
     """The run's undo steps give up after a few seconds (ROLLBACK_FAILED gets a chance)."""
+    decommission_at_end: bool = False
+    """Once the device's runs ended, an operator takes it out of service (the end of its
+    life: a device provisioned is decommissioned, one not in service is refused)."""
 
 
 @dataclass(frozen=True)
@@ -298,6 +312,8 @@ class Sequence:
             knobs.append("pairing at start" if setup.pairing_at_start else "powered off")
         if setup.impatient_rollback:
             knobs.append("impatient rollback")
+        if setup.decommission_at_end:
+            knobs.append("decommissioned at the end")
         head = f"sequence {self.replay_spec} ({self.family.value}"
         head += (", " + ", ".join(knobs) if knobs else "") + ")"
         return "\n".join([head, *(f"    {a.describe()}" for a in self.actions)])
@@ -350,6 +366,16 @@ _ANCHORS: dict[ActionKind, tuple[Anchor, ...]] = {
         Anchor.CONFIRMING,
         Anchor.DETECTING,
         Anchor.PENDING,
+    ),
+    ActionKind.DECOMMISSION: (
+        Anchor.ENDED,
+        Anchor.ENDED,
+        Anchor.ENDED,
+        Anchor.CONFIRMING,
+        Anchor.PROVISIONING,
+        Anchor.ROLLING_BACK,
+        Anchor.PENDING_NETWORK,
+        Anchor.WAITING_FOR_DEVICE,
     ),
     ActionKind.FLEET_RETRY: (Anchor.ENDED, Anchor.ROLLING_BACK, Anchor.WAITING_FOR_DEVICE),
     ActionKind.FLEET_CANCEL: (Anchor.CONFIRMING, Anchor.ROLLING_BACK, Anchor.PENDING_NETWORK),
@@ -418,8 +444,9 @@ def _operator_kind(rng: random.Random, family: Family) -> ActionKind:
         ActionKind.FORGET_CREDENTIALS,
         ActionKind.RETRY,
         ActionKind.CANCEL,
+        ActionKind.DECOMMISSION,
     ]
-    weights = [35, 15, 30, 15]
+    weights = [35, 15, 30, 15, 14]
     if family is Family.FLEET:
         kinds += [ActionKind.FLEET_RETRY, ActionKind.FLEET_CANCEL]
         weights += [12, 6]
@@ -557,8 +584,21 @@ class _Builder:
             retry = ActionKind.FLEET_RETRY
         self.add(retry, self._tiny(), Anchor.ENDED)
 
+    def decommission_racing_a_new_run(self) -> None:
+        """The run ends; a decommission and a retry (a new provisioning run) go out at the
+        same moment: at most one may have the device, and the registry must say which."""
+        kinds = [ActionKind.DECOMMISSION, ActionKind.RETRY]
+        self.rng.shuffle(kinds)
+        first, second = kinds
+        self.add(first, self._tiny(), Anchor.ENDED)
+        self.add(second, 0.0)
+
     def gambit(self) -> None:
-        gambits = [self.cancel_during_a_retry_rollback, self.retry_right_after_the_end]
+        gambits = [
+            self.cancel_during_a_retry_rollback,
+            self.retry_right_after_the_end,
+            self.decommission_racing_a_new_run,
+        ]
         if self.family.takes_credentials:
             gambits += [
                 self.credentials_while_waiting_on_the_device,
@@ -578,6 +618,7 @@ def generate(seed: int, index: int) -> Sequence:
         has_button=rng.random() < 0.7,
         pairing_at_start=rng.random() < 0.5,
         impatient_rollback=rng.random() < 0.2,
+        decommission_at_end=rng.random() < 0.4,
     )
     builder = _Builder(rng, family)
     # Now and then the world is already at fault, or an operator is early, when the

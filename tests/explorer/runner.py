@@ -13,7 +13,10 @@ At the end every fault is cleared, a person answers what the run still waits for
 (credentials, the button, pairing mode) and cancels it if it still waits after
 `PATIENCE`; the run must end within `END_BOUND`. Then the execution gathers every run
 of the device: its last snapshot, what the device and the cloud held when the run was
-first seen ended, and its history replayed against the workflow code.
+first seen ended, and its history replayed against the workflow code — its
+decommissioning runs too, with when each run owned the device (its registry claim to
+its outcome), and, once everything ended, the device's registry record next to what the
+device and the cloud hold.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ from temporalio.worker import Replayer
 from connection.codec import data_converter
 from domain.api_models import PROGRESS_SSE_EVENT
 from domain.progress import ProgressSnapshot
+from domain.registry import DeviceNotFound
 from domain.run import PROGRESS_QUERY
+from strategies.device_records import DeviceRecordActivity
 from strategies.http_wifi import HttpWifiActivity
 from strategies.improv_ble import ImprovBleActivity
 from strategies.wifi_cloud import VendorCloudActivity
@@ -212,6 +217,18 @@ class Execution:
     """Undo activities a cancellation was sent to, by run."""
     cancel_requests: dict[str, str] = field(default_factory=dict)
     """Runs whose history holds a cancel request: what came after it."""
+    decommissions: list[str] = field(default_factory=list)
+    """Every run of the device's decommissioning workflow id, oldest first."""
+    decommission_ends: dict[str, RunEnd] = field(default_factory=dict)
+    ownership: list[Ownership] = field(default_factory=list)
+    """When each run (provisioning or decommissioning) owned the device in the registry."""
+    busy_runs_that_acted: dict[str, list[str]] = field(default_factory=dict)
+    """Runs that never held the registry's claim (DEVICE_BUSY) and still ran device steps."""
+    final_record: dict[str, Any] | None = None
+    """The device's registry record once every run ended (None: none, or no registry)."""
+    final_world: tuple[list[str], list[str], str] | None = None
+    """Then, what the world showed: (problems as configured for the record's network,
+    problems as restored, what it holds)."""
     harness_error: str | None = None
     seconds: float = 0.0
 
@@ -249,7 +266,67 @@ class Execution:
                     f"      {e.get('state')}: {e.get('message')}"
                     for e in end.snapshot.get("events") or []
                 ]
+        for run_id in self.decommissions:
+            end = self.decommission_ends.get(run_id)
+            if end is None:
+                continue
+            lines.append(f"  decommission {short(run_id)}: {end.state} {end.error_code or ''}")
+            if events:
+                lines += [
+                    f"      {e.get('state')}: {e.get('message')}"
+                    for e in end.snapshot.get("events") or []
+                ]
+        if self.final_record is not None and self.final_world is not None:
+            lines.append(
+                f"  record at the end: {self.final_record.get('state')} "
+                f"(ssid {self.final_record.get('network_ssid')!r}); {self.final_world[2]}"
+            )
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """A run that held the registry's claim on the device, from its claim's answer to its
+    outcome's (`until` None: it never recorded one)."""
+
+    workflow_id: str
+    run_id: str
+    since: datetime
+    until: datetime | None
+
+
+def ownership_of(history: WorkflowHistory, run_id: str) -> Ownership | None:
+    """When the run owned the device, from its history (None: its claim was lost)."""
+    scheduled: dict[int, str] = {}
+    since: datetime | None = None
+    until: datetime | None = None
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            scheduled[event.event_id] = name
+        elif event.HasField("activity_task_completed_event_attributes"):
+            attributes = event.activity_task_completed_event_attributes
+            name = scheduled.get(attributes.scheduled_event_id, "")
+            moment = event.event_time.ToDatetime(tzinfo=UTC)
+            if name == DeviceRecordActivity.CLAIM.name:
+                since = moment
+            elif name == DeviceRecordActivity.RECORD_OUTCOME.name:
+                until = moment
+    if since is None:
+        return None
+    return Ownership(history.workflow_id, run_id, since, until)
+
+
+def device_steps(history: WorkflowHistory) -> list[str]:
+    """The activities of a run other than its registry steps."""
+    registry = {DeviceRecordActivity.CLAIM.name, DeviceRecordActivity.RECORD_OUTCOME.name}
+    return [
+        name
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+        and (name := event.activity_task_scheduled_event_attributes.activity_type.name)
+        not in registry
+    ]
 
 
 UNDO_ACTIVITIES = frozenset(
@@ -686,6 +763,8 @@ class SequenceRun:
             return world.run_path("retry"), None
         if kind is ActionKind.CANCEL:
             return world.run_path("cancel"), None
+        if kind is ActionKind.DECOMMISSION:
+            return world.decommission_path(), None
         if kind is ActionKind.FLEET_RETRY:
             return world.fleet_path("retry"), {"device_ids": []}
         return world.fleet_path("cancel"), None
@@ -701,8 +780,13 @@ class SequenceRun:
         record.busy = self._slowness.worst_since(sent - 5.0)
 
     async def act(self, action: Action, *, end_phase: bool = False) -> ActionRecord:
-        """Do `action` now, after reading the run's state."""
-        if self._just_ended and action.delay < 0.2:
+        """Do `action` now, after reading the run's state.
+
+        Before a decommission the run is read in full, even just after it ended: a run
+        first seen ended later could show the decommission's doing as its own end.
+        """
+        quick = action.kind is not ActionKind.DECOMMISSION
+        if self._just_ended and action.delay < 0.2 and quick:
             before = self._quick_look()
         else:
             before = await self.observe()
@@ -725,6 +809,12 @@ class SequenceRun:
 
     # -- the end phase
 
+    async def _decommission_running(self) -> bool:
+        with contextlib.suppress(RPCError):
+            handle = self.temporal.get_workflow_handle(self.world.decommission_workflow_id)
+            return (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+        return False
+
     async def _fleet_running(self) -> bool:
         workflow_id = self.world.fleet_workflow_id
         if workflow_id is None:
@@ -742,14 +832,20 @@ class SequenceRun:
         credentials_sent: dict[str, list[float]] = {}
         last_help = 0.0
         cancelled = False
+        decommission = self.sequence.setup.decommission_at_end
         while True:
             # Read before looking: an answer that arrives meanwhile (a retry's new run) is
             # then seen by the next look.
             answers_pending = bool(self._sent)
             truth = await self.truth()
             fleet_running = await self._fleet_running()
+            decommissioning = await self._decommission_running()
             now = self._loop.time()
-            if not fleet_running and not answers_pending:
+            if not fleet_running and not answers_pending and not decommissioning:
+                if truth is not None and not truth.running and decommission:
+                    decommission = False
+                    await self.act(Action(-1, ActionKind.DECOMMISSION), end_phase=True)
+                    continue
                 if truth is not None and not truth.running:
                     break
                 if truth is None and now - start > 3.0:
@@ -783,7 +879,8 @@ class SequenceRun:
     async def _gather(self) -> None:
         execution, temporal = self.execution, self.temporal
         histories = execution.histories
-        for workflow_id in (self.world.workflow_id, self.world.fleet_workflow_id):
+        decommission_id = self.world.decommission_workflow_id
+        for workflow_id in (self.world.workflow_id, self.world.fleet_workflow_id, decommission_id):
             if workflow_id is None:
                 continue
             runs = [
@@ -814,6 +911,15 @@ class SequenceRun:
                 if workflow_id == self.world.workflow_id:
                     execution.runs.append(run_id)
                     execution.run_starts[run_id] = started
+                if workflow_id == decommission_id:
+                    execution.decommissions.append(run_id)
+                if workflow_id in (self.world.workflow_id, decommission_id):
+                    owned = ownership_of(history, run_id)
+                    if owned is not None:
+                        execution.ownership.append(owned)
+                    elif device_steps(history):
+                        # It never held the claim (it lost it: DEVICE_BUSY), yet acted.
+                        execution.busy_runs_that_acted[run_id] = device_steps(history)
         last = execution.runs[-1] if execution.runs else None
         for run_id in execution.runs:
             if run_id in execution.ends:
@@ -825,6 +931,28 @@ class SequenceRun:
                 self._capture_end(run_id, payload)
             else:
                 execution.ends[run_id] = RunEnd(run_id, payload, None)
+        for run_id in execution.decommissions:
+            handle = temporal.get_workflow_handle(decommission_id, run_id=run_id)
+            snapshot = await handle.query(PROGRESS_QUERY, result_type=ProgressSnapshot)
+            payload = snapshot.model_dump(mode="json")
+            execution.decommission_ends[run_id] = RunEnd(run_id, payload, None)
+        await self._final_record()
+
+    async def _final_record(self) -> None:
+        """The registry's record and the world, once every run of the device ended."""
+        world, execution = self.world, self.execution
+        if world.registry is None:
+            return
+        try:
+            record = await world.registry.get(world.device_id)
+        except DeviceNotFound:
+            return
+        execution.final_record = record.model_dump(mode="json")
+        execution.final_world = (
+            world.configured_problems(record.network_ssid),
+            world.restored_problems(),
+            world.describe(),
+        )
 
     # -- the whole sequence
 

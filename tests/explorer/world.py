@@ -12,7 +12,10 @@ its dev server and workers are child processes, its devices and cloud live here.
 
 The world answers what the invariants ask of the device and the cloud, from the
 simulators' own state, never from devprov's report: `configured_problems` (it holds the
-network the run reports) and `restored_problems` (it is as before the run).
+network the run reports) and `restored_problems` (it is as before the run). In process,
+each world has a device registry of its own (a SQLite file) that its central worker's
+runs write and its API reads, as under `make run`: the decommission action needs it, and
+the invariants compare its record with the device.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from adapters.vendor_cloud import VendorCloudAdapter
 from api import ApiDependencies, start_api
 from config.policies import load_policy_book
 from config.settings import ApiSettings, BleSettings, EdgeSettings, Settings, WorkerSettings
+from registry import DeviceRegistry, open_registry
 from simulators.http_wifi import (
     DeviceFaults,
     SimulatedWifiDevice,
@@ -550,6 +554,8 @@ class World:
     start_extra: dict[str, Any] = field(default_factory=dict)
     """Request fields the device needs besides its descriptor (e.g. its install code)."""
     descriptor: dict[str, Any] = field(default_factory=dict)
+    registry: DeviceRegistry | None = None
+    """The registry the world's runs write and its API reads (None: not known here)."""
 
     @property
     def device_id(self) -> str:
@@ -558,6 +564,14 @@ class World:
     @property
     def workflow_id(self) -> str:
         return f"provision-{self.device_id}"
+
+    @property
+    def decommission_workflow_id(self) -> str:
+        return f"decommission-{self.device_id}"
+
+    def decommission_path(self, action: str = "") -> str:
+        base = f"/api/v1/devices/{self.device_id}/decommission"
+        return f"{base}/{action}" if action else base
 
     @property
     def fleet_workflow_id(self) -> str | None:
@@ -643,30 +657,49 @@ def _wifi_descriptor(family: Family, device_id: str, site: str) -> dict[str, Any
     }
 
 
-def _api_dependencies(temporal: Client, task_queue: str, setup: DeviceSetup) -> ApiDependencies:
+def _api_dependencies(
+    temporal: Client, task_queue: str, setup: DeviceSetup, devices: DeviceRegistry
+) -> ApiDependencies:
     return ApiDependencies(
         temporal=temporal,
         registry=build_registry(),
         policies=load_policy_book(environ=explorer_policy_env(setup)),
         settings=Settings(api=ApiSettings.defaults(sse_poll_interval_seconds=HUB_POLL_INTERVAL)),
         task_queue=task_queue,
+        devices=devices,
     )
 
 
 async def _serve_api(
-    stack: contextlib.AsyncExitStack, temporal: Client, task_queue: str, setup: DeviceSetup
+    stack: contextlib.AsyncExitStack,
+    temporal: Client,
+    task_queue: str,
+    setup: DeviceSetup,
+    devices: DeviceRegistry,
 ) -> str:
     server = await start_api(
-        _api_dependencies(temporal, task_queue, setup), "127.0.0.1", 0, shutdown_timeout=1.0
+        _api_dependencies(temporal, task_queue, setup, devices),
+        "127.0.0.1",
+        0,
+        shutdown_timeout=1.0,
     )
     stack.push_async_callback(server.close)
     return server.url
 
 
+async def _open_registry(stack: contextlib.AsyncExitStack, tmp: Path) -> DeviceRegistry:
+    """A registry of the world's own: a SQLite file, a connection per use."""
+    path = tmp / _unique("registry") / "registry.db"
+    registry = await open_registry(f"sqlite+aiosqlite:///{path}", pooled=False)
+    stack.push_async_callback(registry.close)
+    return registry
+
+
 async def _open_wifi(
-    stack: contextlib.AsyncExitStack, temporal: Client, sequence: Sequence
+    stack: contextlib.AsyncExitStack, temporal: Client, sequence: Sequence, tmp: Path
 ) -> World:
     family = sequence.family
+    registry = await _open_registry(stack, tmp)
     device = SimulatedWifiDevice(_unique("xw"), join_delay=0.3)
     simulator = await start_simulator(WifiDeviceFleet([device], networks=NETWORKS), "127.0.0.1", 0)
     stack.push_async_callback(simulator.close)
@@ -689,6 +722,7 @@ async def _open_wifi(
             temporal,
             task_queue=task_queue,
             activities=central_activities,
+            registry=registry,
             graceful_shutdown_timeout=_SHUTDOWN,
         )
     )
@@ -703,12 +737,13 @@ async def _open_wifi(
     return World(
         family=family,
         temporal=temporal,
-        api_url=await _serve_api(stack, temporal, task_queue, sequence.setup),
+        api_url=await _serve_api(stack, temporal, task_queue, sequence.setup, registry),
         site=site,
         device=WifiDeviceSide(device, NETWORKS),
         cloud=cloud,
         fleet_id=_unique("xf") if family is Family.FLEET else None,
         descriptor=_wifi_descriptor(family, device.device_id, site),
+        registry=registry,
     )
 
 
@@ -716,6 +751,7 @@ async def _open_improv(
     stack: contextlib.AsyncExitStack, temporal: Client, sequence: Sequence, tmp: Path
 ) -> World:
     device_id, site, task_queue = _unique("xi"), _unique("xs"), _unique("explorer")
+    registry = await _open_registry(stack, tmp)
     radio = VirtualBleRadio()
     stack.push_async_callback(radio.close)
     spec = ImprovDeviceSpec(
@@ -737,7 +773,12 @@ async def _open_improv(
         ),
     )
     await stack.enter_async_context(
-        central_worker(temporal, task_queue=task_queue, graceful_shutdown_timeout=_SHUTDOWN)
+        central_worker(
+            temporal,
+            task_queue=task_queue,
+            registry=registry,
+            graceful_shutdown_timeout=_SHUTDOWN,
+        )
     )
     await stack.enter_async_context(
         edge_node(temporal, settings, site=site, host=GATEWAY, world=world)
@@ -745,7 +786,8 @@ async def _open_improv(
     return World(
         family=Family.IMPROV_BLE,
         temporal=temporal,
-        api_url=await _serve_api(stack, temporal, task_queue, sequence.setup),
+        api_url=await _serve_api(stack, temporal, task_queue, sequence.setup, registry),
+        registry=registry,
         site=site,
         device=ImprovDeviceSide(fleet, fleet[device_id]),
         descriptor={
@@ -762,6 +804,7 @@ async def _open_zigbee(
     stack: contextlib.AsyncExitStack, temporal: Client, sequence: Sequence, tmp: Path
 ) -> World:
     device_id, site, task_queue = _unique("xz"), _unique("xs"), _unique("explorer")
+    registry = await _open_registry(stack, tmp)
     suffix = uuid.uuid4().hex[:10]
     ieee = "00:12:" + ":".join(suffix[i : i + 2] for i in range(0, 10, 2)) + ":01"
     plug = smart_plug(device_id, ieee, join_delay=0.2, pairing=sequence.setup.pairing_at_start)
@@ -775,7 +818,12 @@ async def _open_zigbee(
         ),
     )
     await stack.enter_async_context(
-        central_worker(temporal, task_queue=task_queue, graceful_shutdown_timeout=_SHUTDOWN)
+        central_worker(
+            temporal,
+            task_queue=task_queue,
+            registry=registry,
+            graceful_shutdown_timeout=_SHUTDOWN,
+        )
     )
     await stack.enter_async_context(
         edge_node(temporal, settings, site=site, host=GATEWAY, world=world)
@@ -783,7 +831,8 @@ async def _open_zigbee(
     return World(
         family=Family.ZIGBEE,
         temporal=temporal,
-        api_url=await _serve_api(stack, temporal, task_queue, sequence.setup),
+        api_url=await _serve_api(stack, temporal, task_queue, sequence.setup, registry),
+        registry=registry,
         site=site,
         device=ZigbeeDeviceSide(zigbee, plug),
         descriptor={
@@ -809,7 +858,7 @@ async def open_world(sequence: Sequence, temporal: Client, tmp: Path) -> AsyncIt
         elif sequence.family is Family.ZIGBEE:
             world = await _open_zigbee(stack, temporal, sequence, tmp)
         else:
-            world = await _open_wifi(stack, temporal, sequence)
+            world = await _open_wifi(stack, temporal, sequence, tmp)
         yield world
 
 

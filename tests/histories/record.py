@@ -21,10 +21,16 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.errors import ErrorCode
+from domain.progress import ProvisionResult
+from domain.registry import RunKind
+from domain.requests import ProvisionRequest
+from domain.run import decommission_workflow_id_for
 from domain.states import ProvisioningState
+from strategies.http_wifi import HTTP_WIFI_DECOMMISSION
 from tests.fakes import FakeWifiDevice
 from tests.workflows.helpers import http_wifi_run, network, start_run, wait_for_state
 from worker.workers import central_worker, edge_worker
+from workflows import search_attributes as sa
 from workflows.search_attributes import ALL_KEYS
 
 HERE = Path(__file__).parent
@@ -66,6 +72,36 @@ async def _record(client: Client, name: str, device: FakeWifiDevice, scenario: s
     print(f"recorded {name}: {len(history.events)} events")
 
 
+async def record_decommission(client: Client, name: str, device: FakeWifiDevice) -> None:
+    """A device provisioned, then taken out of service: the decommissioning run's history."""
+    site = f"rec{uuid.uuid4().hex[:6]}"
+    queue = f"rec-{uuid.uuid4().hex[:6]}"
+    async with (
+        central_worker(client, task_queue=queue),
+        edge_worker(client, site=site, activities=device.activities()),
+    ):
+        provision = http_wifi_run(device.device_id, site, with_network=network())
+        await (await start_run(client, provision, queue)).result()
+        run = provision.model_copy(
+            update={
+                "kind": RunKind.DECOMMISSION,
+                "request": ProvisionRequest(device=provision.request.device),
+            }
+        )
+        handle = await client.start_workflow(
+            HTTP_WIFI_DECOMMISSION.workflow,
+            run,
+            id=decommission_workflow_id_for(device.device_id),
+            task_queue=queue,
+            result_type=ProvisionResult,
+            search_attributes=sa.initial_search_attributes(run),
+        )
+        await handle.result()
+        history = await handle.fetch_history()
+    (HERE / f"{name}.json").write_text(history.to_json())
+    print(f"recorded {name}: {len(history.events)} events")
+
+
 async def main() -> None:
     binary = shutil.which("temporal")
     assert binary, "run with .venv/bin on PATH"
@@ -78,6 +114,8 @@ async def main() -> None:
         for scenario in ("happy", "credentials", "rolled-back", "cancelled"):
             device = FakeWifiDevice(device_id=f"history-{scenario}")
             await _record(env.client, f"http-wifi-{scenario}", device, scenario)
+        device = FakeWifiDevice(device_id="history-decommission")
+        await record_decommission(env.client, "http-wifi-decommission", device)
     finally:
         await env.shutdown()
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from improv_ble_client.protocol import State as ImprovState
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
 from adapters.ble import VirtualBleRadio, static_address_for
@@ -22,9 +23,11 @@ from config.policies import load_policy_book
 from config.settings import BleSettings, EdgeSettings, Settings, WorkerSettings
 from domain.device import DeviceDescriptor
 from domain.progress import ProgressSnapshot, ProvisionResult
+from domain.registry import DeviceState
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.run import ProvisionRun, host_task_queue, workflow_id_for
 from domain.states import ProvisioningState as S
+from registry import DeviceRegistry
 from simulators.improv_ble import ImprovDeviceFaults, ImprovDeviceFleet
 from strategies.improv_ble import IMPROV_BLE_SPEC
 from tests.ble_fixtures import BULB, PLUG
@@ -489,3 +492,115 @@ async def test_cancel_while_the_credentials_are_on_their_way_resets_the_device_t
     assert (final.state, final.error_code) == (S.ROLLED_BACK, "CANCELLED_BY_USER")
     assert plug.counters.factory_resets == 1
     assert not plug.wifi.ssid
+
+
+# --- taking a device out of service ------------------------------------------------------
+
+
+IMPROV_ROLLBACK = "DEVPROV_POLICY__STRATEGIES__IMPROV_BLE__STEPS__ROLLBACK"
+
+
+async def provisioned_then_decommissioned(
+    temporal_client: Client,
+    central: str,
+    site: str,
+    improv_fleet: ImprovDeviceFleet,
+    registry: DeviceRegistry,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+    *,
+    faults_once_in_service: ImprovDeviceFaults | None = None,
+) -> list[dict[str, Any]]:
+    """Provision the plug through the API, optionally fault it, then decommission it;
+    the decommissioning run's events."""
+    await improv_fleet.set_faults(PLUG, ImprovDeviceFaults(auto_authorize=True))
+    api = await serve_api(
+        temporal_client,
+        aiohttp_client,
+        task_queue=central,
+        policies=load_policy_book(
+            environ={**POLICY_ENV, f"{IMPROV_ROLLBACK}__RETRY__MAXIMUM_ATTEMPTS": "2"}
+        ),
+        devices=registry,
+    )
+    base = f"/api/v1/devices/{PLUG}"
+    body = {
+        "device": {
+            "type": "wifi-light",
+            "vendor": "esphome",
+            "capabilities": ["ble", "improv", "wifi"],
+            "site": site,
+        },
+        "network": LAB,
+    }
+    assert (await api.post(f"{base}/provision", json=body)).status == 202
+    async with asyncio.timeout(60):
+        provision_events = parse_sse(await (await api.get(f"{base}/provision/events")).text())
+    assert provision_events[-1].data["state"] == "SUCCEEDED"
+    if faults_once_in_service is not None:
+        await improv_fleet.set_faults(PLUG, faults_once_in_service)
+    started = await api.post(f"{base}/decommission")
+    assert started.status == 202, await started.text()
+    async with asyncio.timeout(60):
+        stream = await api.get(f"{base}/decommission/events")
+        return [event.data for event in parse_sse(await stream.text())]
+
+
+async def test_a_decommissioned_device_is_reset_through_its_web_page_and_forgets_its_network(
+    temporal_client: Client,
+    central: str,
+    gw1: str,
+    site: str,
+    improv_fleet: ImprovDeviceFleet,
+    device_registry: DeviceRegistry,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+) -> None:
+    events = await provisioned_then_decommissioned(
+        temporal_client, central, site, improv_fleet, device_registry, aiohttp_client
+    )
+
+    assert events[-1]["state"] == "SUCCEEDED", events[-1]
+    plug = improv_fleet[PLUG]
+    assert (plug.wifi.ssid, plug.wifi.joined) == (None, False)
+    assert plug.state in (ImprovState.AUTHORIZED, ImprovState.AUTHORIZATION_REQUIRED)
+    assert plug.counters.factory_resets == 1
+    # What Improv itself cannot undo is told, not hidden.
+    assert any("cannot undo: Improv Wi-Fi has no command" in e["message"] for e in events)
+    record = await device_registry.get(PLUG)
+    assert (record.state, record.network_ssid) == (DeviceState.DECOMMISSIONED, None)
+
+
+async def test_a_device_whose_web_page_is_out_of_reach_keeps_its_network_and_says_so(
+    temporal_client: Client,
+    central: str,
+    gw1: str,
+    site: str,
+    improv_fleet: ImprovDeviceFleet,
+    device_registry: DeviceRegistry,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+) -> None:
+    events = await provisioned_then_decommissioned(
+        temporal_client,
+        central,
+        site,
+        improv_fleet,
+        device_registry,
+        aiohttp_client,
+        faults_once_in_service=ImprovDeviceFaults(auto_authorize=True, lan_isolated=True),
+    )
+
+    last = events[-1]
+    assert (last["state"], last["error_code"]) == ("FAILED", "ROLLBACK_FAILED")
+    assert "not undone:" in last["message"]
+    # The page did not reset it and Improv cannot: the run says what the device keeps
+    # (the check over BLE, or the reset step's own failure: which one depends on whether
+    # the device still gives its redirect URL over BLE when asked again).
+    assert any(
+        "not undone: the device keeps its Wi-Fi network" in e["message"]
+        or "compensation 'reset through the device's web page' failed" in e["message"]
+        for e in events
+    )
+    plug = improv_fleet[PLUG]
+    assert (plug.wifi.ssid, plug.wifi.joined) == ("devprov-lab", True)
+    assert plug.counters.factory_resets == 0
+    record = await device_registry.get(PLUG)
+    assert (record.state, record.network_ssid) == (DeviceState.FAILED, "devprov-lab")

@@ -30,6 +30,7 @@ from config.settings import AwsIotFamilySettings, Settings
 from registry import DeviceRegistry
 from simulators.aws_iot import (
     DEVICE_POLICY_DOCUMENT,
+    LOCAL_REGION,
     AwsFaultProxy,
     LocalAws,
     SimulatedAwsIotDevice,
@@ -264,3 +265,43 @@ async def test_a_throttled_call_is_retried_after_the_wait_aws_asked_for_and_succ
     # The retry policy's own interval is 100 ms: the wait is the one AWS asked for.
     assert retried - throttled >= THROTTLE_WAIT - 0.1
     await assert_thing_with_one_active_certificate(moto_iot, device.device_id)
+
+
+async def test_a_decommissioned_device_leaves_nothing_in_aws_and_is_back_in_set_up_mode(
+    api: ApiClient,
+    device: SimulatedWifiDevice,
+    site: str,
+    moto_iot: IoTClient,
+    fault_proxy: AwsFaultProxy,
+    aws_env: LocalAws,
+    sdk_session: AioSession,
+) -> None:
+    assert (await provision(api, device, site))[-1]["state"] == "SUCCEEDED"
+    [certificate_id] = await certificates(moto_iot)
+    fault_proxy.timeline.clear()
+
+    path = f"/api/v1/devices/{device.device_id}/decommission"
+    started = await api.post(path)
+    assert started.status == 202, await started.text()
+    async with asyncio.timeout(60):
+        events = [e.data for e in parse_sse(await (await api.get(f"{path}/events")).text())]
+
+    assert events[-1]["state"] == "SUCCEEDED", events[-1]
+    assert await things(moto_iot) == []
+    assert await certificates(moto_iot) == []
+    members = await moto_iot.list_things_in_thing_group(thingGroupName=f"devprov-site-{site}")
+    assert members["things"] == []
+    operations = [name for _, name in fault_proxy.timeline]
+    # Revoked before it was deleted: a certificate that connects nowhere meanwhile.
+    assert operations.index("UpdateCertificate") < operations.index("DeleteCertificate")
+    async with sdk_session.create_client(
+        "iot-data", region_name=LOCAL_REGION, endpoint_url=aws_env.url
+    ) as iot_data:
+        with pytest.raises(iot_data.exceptions.ResourceNotFoundException):
+            await iot_data.get_thing_shadow(thingName=device.device_id)
+    assert not identity(device).has_certificate
+    assert device.in_setup_mode
+    record = await (await api.get(f"/api/v1/devices/{device.device_id}")).json()
+    assert record["state"] == "DECOMMISSIONED"
+    assert (record["cloud_thing"], record["cloud_certificate_id"]) == (None, None)
+    assert any(certificate_id in e["message"] or "revocation" in e["message"] for e in events)

@@ -176,3 +176,26 @@ async def test_new_credentials_after_a_rejected_passphrase_register_the_device_o
     assert len(held["active_credentials"]) == 1
     assert cloud.cloud.registry.snapshot()["orphaned_credentials"] == []
     assert device.sta.ssid == NETWORK["ssid"]
+
+
+async def test_a_decommissioned_device_is_deregistered_its_credential_revoked_and_reset(
+    api: ApiClient, device: SimulatedWifiDevice, site: str, cloud: RunningCloud
+) -> None:
+    assert (await provision(api, device, site))[-1]["state"] == "SUCCEEDED"
+    [issued] = cloud_holds(cloud, device.device_id)["active_credentials"]
+
+    path = f"/api/v1/devices/{device.device_id}/decommission"
+    started = await api.post(path)
+    assert started.status == 202, await started.text()
+    async with asyncio.timeout(60):
+        events = [e.data for e in parse_sse(await (await api.get(f"{path}/events")).text())]
+
+    assert events[-1]["state"] == "SUCCEEDED", events[-1]
+    held = cloud_holds(cloud, device.device_id)
+    assert (held["device"], held["active_credentials"]) == (None, [])
+    credentials: dict[str, Any] = cloud.cloud.registry.snapshot()["credentials"]  # type: ignore[assignment]
+    assert credentials[issued["credential_id"]]["status"] == "revoked"
+    assert device.in_setup_mode
+    assert device.counters.factory_resets == 1
+    record = await (await api.get(f"/api/v1/devices/{device.device_id}")).json()
+    assert (record["state"], record["cloud_thing"]) == ("DECOMMISSIONED", None)

@@ -516,3 +516,46 @@ async def test_cancel_during_the_join_wait_closes_the_network_and_lets_nothing_i
     assert not stick.permit_open(asyncio.get_running_loop().time())
     assert stick.install_keys == {}
     assert plug.counters.joins == 0
+
+
+async def test_a_decommissioned_device_is_told_to_leave_and_removed_from_the_coordinator(
+    temporal_client: Client,
+    central: str,
+    gateway: str,
+    site: str,
+    plug: SimulatedZigbeeDevice,
+    zigbee: SimulatedZigbeeWorld,
+    device_registry: DeviceRegistry,
+    aiohttp_client: Callable[..., Awaitable[ApiClient]],
+) -> None:
+    api = await serve_api(
+        temporal_client,
+        aiohttp_client,
+        task_queue=central,
+        policies=load_policy_book(environ=POLICY_ENV),
+        devices=device_registry,
+    )
+    provision = f"/api/v1/devices/{plug.device_id}/provision"
+    assert (await api.post(provision, json=api_body(plug, site))).status == 202
+    async with asyncio.timeout(60):
+        await (await api.get(f"{provision}/events")).text()
+    assert plug.network is not None
+
+    path = f"/api/v1/devices/{plug.device_id}/decommission"
+    started = await api.post(path)
+    async with asyncio.timeout(60):
+        events = [e.data for e in parse_sse(await (await api.get(f"{path}/events")).text())]
+
+    assert started.status == 202, await started.text()
+    assert events[-1]["state"] == "SUCCEEDED", events[-1]
+    assert any(e["details"].get("task_queue") == gateway for e in events)
+    assert plug.network is None
+    assert (plug.counters.removals, plug.counters.leaves) == (1, 0)
+    assert plug.bindings == set()
+    assert zigbee.stick_for("gw1").key_for(plug.ieee, asyncio.get_running_loop().time()) is None
+    record = await device_registry.get(plug.device_id)
+    assert (record.state, record.zigbee_ieee, record.zigbee_nwk) == (
+        DeviceState.DECOMMISSIONED,
+        None,
+        None,
+    )

@@ -96,20 +96,24 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def registry(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DeviceRegistry]:
-    """A fresh, migrated registry on each database."""
+async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a new, empty database on each of the registry's databases."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'registry' / 'registry.db'}"
-    else:
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        database = f"registry_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(host=server.host, port=server.port, user="postgres")
-        try:
-            await admin.execute(f'CREATE DATABASE "{database}"')
-        finally:
-            await admin.close()
-        url = server.url(database)
-    opened = await open_registry(url)
+        return f"sqlite+aiosqlite:///{tmp_path / 'registry' / 'registry.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    database = f"registry_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(host=server.host, port=server.port, user="postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    return server.url(database)
+
+
+@pytest.fixture
+async def registry(empty_database: str) -> AsyncIterator[DeviceRegistry]:
+    """A fresh, migrated registry on each database."""
+    opened = await open_registry(empty_database)
     try:
         yield opened
     finally:

@@ -8,6 +8,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from domain.registry import (
     DeviceBusy,
@@ -21,6 +26,7 @@ from domain.registry import (
     RunOutcome,
 )
 from registry import DeviceRegistry, open_registry
+from registry.store import MIGRATIONS
 
 DEVICE = "shelly-plus1-kitchen"
 
@@ -238,3 +244,71 @@ async def test_registries_opened_side_by_side_each_get_their_schema(tmp_path: Pa
     for n, registry in enumerate(opened):
         await registry.claim(claim(f"run-{n}"))
         assert (await registry.get(DEVICE, "acme")).run_id == f"run-{n}"
+
+
+async def test_a_decommission_claim_gets_the_facts_to_undo_and_how_to_reach_the_device(
+    registry: DeviceRegistry,
+) -> None:
+    provision = claim("run-1").model_copy(
+        update={"device_type": "wifi-relay", "transport_hints": {"address": "http://10.0.0.7"}}
+    )
+    await registry.claim(provision)
+    await registry.record_outcome(
+        done("run-1", network_ssid="home-net", cloud_thing=DEVICE, cloud_certificate_id="c1")
+    )
+
+    claimed = await registry.claim(claim("run-2", RunKind.DECOMMISSION))
+    await registry.record_outcome(done("run-2"))
+    after = await registry.get(DEVICE)
+
+    assert claimed.state is DeviceState.DECOMMISSIONING
+    assert (claimed.cloud_thing, claimed.cloud_certificate_id) == (DEVICE, "c1")
+    assert (claimed.device_type, claimed.transport_hints) == (
+        "wifi-relay",
+        {"address": "http://10.0.0.7"},
+    )
+    assert after.state is DeviceState.DECOMMISSIONED
+    assert (after.network_ssid, after.cloud_thing, after.cloud_certificate_id) == (None,) * 3
+    assert after.transport_hints == {"address": "http://10.0.0.7"}
+
+
+async def test_records_of_the_first_schema_are_kept_by_the_upgrade(empty_database: str) -> None:
+    """Migration 0002 adds the device's type and transport hints to existing records."""
+    database = make_url(empty_database).database
+    if make_url(empty_database).get_backend_name() == "sqlite" and database:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(empty_database, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_to, "0001")
+            await connection.execute(
+                text(
+                    "INSERT INTO devices (device_id, tenant, state, strategy, vendor, model, "
+                    "site, updated_at, version) VALUES (:id, 'acme', 'IN_SERVICE', "
+                    "'http-wifi', 'shelly', '', 'lab', CURRENT_TIMESTAMP, 2)"
+                ),
+                {"id": DEVICE},
+            )
+    finally:
+        await engine.dispose()
+
+    upgraded = await open_registry(empty_database)
+    try:
+        record = await upgraded.get(DEVICE)
+        claimed = await upgraded.claim(claim("run-9", RunKind.DECOMMISSION))
+    finally:
+        await upgraded.close()
+
+    assert (record.state, record.device_type, record.transport_hints) == (
+        DeviceState.IN_SERVICE,
+        "",
+        {},
+    )
+    assert claimed.state is DeviceState.DECOMMISSIONING
+
+
+def _upgrade_to(connection: Connection, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)

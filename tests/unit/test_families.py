@@ -48,14 +48,30 @@ def test_the_registry_serves_every_installed_family() -> None:
     assert [s.name for s in build_registry().strategies] == SHIPPED
 
 
-def test_the_central_workers_run_every_familys_workflow() -> None:
+def test_the_central_workers_run_every_familys_workflows() -> None:
     assert {w.__name__ for w in strategy_workflows()} == {
         "WifiAwsIotProvisioningWorkflow",
+        "WifiAwsIotDecommissionWorkflow",
         "WifiCloudProvisioningWorkflow",
+        "WifiCloudDecommissionWorkflow",
         "HttpWifiProvisioningWorkflow",
+        "HttpWifiDecommissionWorkflow",
         "ImprovBleProvisioningWorkflow",
+        "ImprovBleDecommissionWorkflow",
         "ZigbeeProvisioningWorkflow",
+        "ZigbeeDecommissionWorkflow",
     }
+
+
+def test_each_shipped_family_declares_how_it_takes_a_device_out_of_service() -> None:
+    for family in installed_families():
+        plan = family.decommission
+        assert plan is not None, family.name
+        workflow = family.workflow_classes()[-1]
+
+        assert getattr(workflow, "decommission_plan") is plan  # noqa: B009
+        assert getattr(workflow, "__temporal_workflow_definition").name == plan.workflow
+        assert plan.steps, family.name
 
 
 def test_edge_capabilities_and_central_activities_come_from_the_wiring() -> None:

@@ -16,6 +16,7 @@ from adapters.vendor_cloud.errors import CloudInvalidRequest
 from config.settings import Settings
 from domain.aws_iot import (
     AwsIotRunRegistration,
+    AwsThingDeregistration,
     AwsThingRegistration,
     AwsThingRegistrationRequest,
     AwsThingRemoval,
@@ -46,6 +47,9 @@ class UnusedAws:
         raise AssertionError("no AWS call expected")
 
     async def remove_thing(self, request: AwsThingRegistrationRequest) -> AwsThingRemoval:
+        raise AssertionError("no AWS call expected")
+
+    async def deregister_thing(self, request: AwsThingDeregistration) -> AwsThingRemoval:
         raise AssertionError("no AWS call expected")
 
     async def confirm_network(self, device_id: str, expected_ssid: str) -> ShadowNetworkReport:

@@ -13,6 +13,11 @@ from prometheus_client import REGISTRY
 from temporalio.client import Client, WorkflowFailureError
 
 from domain.errors import ErrorCode
+from domain.progress import ProvisionResult
+from domain.registry import RunKind
+from domain.requests import ProvisionRequest
+from domain.run import decommission_workflow_id_for
+from strategies.http_wifi import HTTP_WIFI_DECOMMISSION
 from tests.fakes import FakeWifiDevice
 from tests.workflows.helpers import (
     GOOD_PASSPHRASE,
@@ -23,6 +28,7 @@ from tests.workflows.helpers import (
 )
 from worker.observability import AUDIT_LOGGER
 from worker.workers import central_worker, edge_worker
+from workflows import search_attributes as sa
 
 
 class Captured(logging.Handler):
@@ -145,3 +151,62 @@ async def test_rolled_back_run_audits_the_failure_code_and_the_rollback(
         )
         >= 1
     )
+
+
+async def test_a_decommission_is_audited_and_counted_like_a_provisioning_run(
+    temporal_client: Client, workers: str, site: str, device: FakeWifiDevice, audit: Captured
+) -> None:
+    provision = http_wifi_run(device.device_id, site, with_network=network())
+    await (await start_run(temporal_client, provision, workers)).result()
+    audit.lines.clear()
+    run = provision.model_copy(
+        update={
+            "kind": RunKind.DECOMMISSION,
+            "request": ProvisionRequest(device=provision.request.device),
+        }
+    )
+    finished = metric(
+        "devprov_runs_finished_total", strategy="http-wifi", state="SUCCEEDED", error_code=""
+    )
+
+    handle = await temporal_client.start_workflow(
+        HTTP_WIFI_DECOMMISSION.workflow,
+        run,
+        id=decommission_workflow_id_for(device.device_id),
+        task_queue=workers,
+        result_type=ProvisionResult,
+        search_attributes=sa.initial_search_attributes(run),
+    )
+    await handle.result()
+
+    records = audit.records(device.device_id)
+    stages = [(r["stage"], r["event"]) for r in records if r["kind"] == "stage"]
+    assert stages == [
+        ("registry", "start"),  # the decommission's claim
+        ("registry", "end"),
+        ("detect", "start"),
+        ("detect", "end"),
+        ("rollback", "start"),  # the factory reset
+        ("rollback", "end"),
+        ("rollback", "start"),  # the check that it is in set-up mode
+        ("rollback", "end"),
+        ("registry", "start"),  # the outcome
+        ("registry", "end"),
+    ]
+    states = [r for r in records if r["kind"] == "state"]
+    assert [r["state"] for r in states] == ["DETECTING", "PRE_CHECK", "ROLLING_BACK", "SUCCEEDED"]
+    assert {r["run_kind"] for r in states} == {"decommission"}
+    assert {r["workflow_id"] for r in records} == {f"decommission-{device.device_id}"}
+    assert device.resets == 1
+    assert (
+        metric(
+            "devprov_runs_finished_total", strategy="http-wifi", state="SUCCEEDED", error_code=""
+        )
+        == finished + 1
+    )
+    described = await handle.describe()
+    attributes = described.typed_search_attributes
+    assert attributes.get(sa.DEVICE_ID) == device.device_id
+    assert attributes.get(sa.STRATEGY) == "http-wifi"
+    assert attributes.get(sa.PROVISIONING_STATE) == "SUCCEEDED"
+    assert GOOD_PASSPHRASE not in "\n".join(audit.lines)

@@ -22,6 +22,7 @@ def test_every_strategy_has_committed_histories() -> None:
         "http-wifi-happy",
         "http-wifi-rolled-back",
         "http-wifi-cancelled",
+        "http-wifi-decommission",
         "improv-ble-happy-button",
         "zigbee-happy",
         "wifi-cloud-happy",
