@@ -19,6 +19,7 @@ from improv_ble_client.protocol import SERVICE_UUID, Capabilities, State
 
 from adapters.ble.errors import BleDeviceNotFound, ble_failure
 from adapters.ble.stack import BleStack
+from adapters.errors import DeviceUnreachable
 from adapters.improv.advertisement import ImprovAdvertisement, ImprovDeviceMatch
 from adapters.improv.errors import ImprovNotAuthorized
 from adapters.improv.session import Heartbeat, ImprovSession, ImprovTimeouts
@@ -304,14 +305,27 @@ class ImprovBleAdapter:
 
         Raises:
             BleConnectionLost: The device could not be asked (retryable).
+            DeviceUnreachable: It took the credentials and gives no redirect URL: no
+                page to reset it through (not retryable: the undo step's leftover).
         """
         async with self.session(device) as session:
             state = await session.read_state()
             if state is State.PROVISIONING:
-                return await session.await_provisioning(heartbeat, timeout)
-            if state is State.PROVISIONED:
-                return await session.read_redirect_url()
-        return None
+                url = await session.await_provisioning(heartbeat, timeout)  # it joined
+            elif state is State.PROVISIONED:
+                url = await session.read_redirect_url()
+            else:
+                return None
+        if not url:
+            # Improv has no command to forget credentials: without a web page to reset
+            # it through, nothing here can undo the join.
+            raise DeviceUnreachable(
+                f"device '{device.device_id}' took the credentials and offers no web page "
+                "to reset it through: factory-reset it by hand",
+                details={"device_id": device.device_id},
+                retryable=False,
+            )
+        return url
 
     async def release(self, device: DeviceDescriptor) -> int:
         """Drop every connection this gateway holds to the device; return how many."""

@@ -494,6 +494,31 @@ async def test_cancel_while_the_credentials_are_on_their_way_resets_the_device_t
     assert not plug.wifi.ssid
 
 
+async def test_a_device_that_took_the_credentials_and_has_no_web_page_is_a_named_leftover(
+    temporal_client: Client, central: str, gw1: str, site: str, improv_fleet
+) -> None:
+    """Found while building decommission: a cancelled credentials step whose device had
+    joined but gave no redirect URL was "released" as if nothing had happened, and the
+    run said ROLLED_BACK while the device kept the network."""
+    plug = improv_fleet[PLUG]
+    plug.spec = plug.spec.model_copy(update={"join_delay": 2.0})
+    await improv_fleet.set_faults(PLUG, ImprovDeviceFaults(auto_authorize=True))
+    improv_fleet.set_http_base_url(None)  # no web page: no redirect URL
+    handle = await start(temporal_client, improv_run(PLUG, site), central)
+    async with asyncio.timeout(20):
+        while plug.counters.credentials_received == 0:
+            await asyncio.sleep(0.05)
+
+    await handle.cancel()
+    final = await outcome(handle)
+
+    assert (final.state, final.error_code) == (S.FAILED, "ROLLBACK_FAILED")
+    assert final.leftovers == ["undo provision"]
+    assert any("offers no web page" in event.message for event in final.events)
+    assert plug.wifi.ssid
+    assert plug.counters.factory_resets == 0
+
+
 # --- taking a device out of service ------------------------------------------------------
 
 
