@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, event, insert, select, update
+from sqlalchemy import Connection, Table, event, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -332,6 +332,13 @@ async def open_registry(url: str, *, pooled: bool = True) -> DeviceRegistry:
     async with _migration_lock(), engine.begin() as connection:
         await connection.run_sync(_upgrade)
     return DeviceRegistry(engine)
+
+
+async def schema_revision(registry: DeviceRegistry) -> str:
+    """The Alembic revision the registry's database is at."""
+    async with registry.engine.connect() as connection:
+        row = (await connection.execute(text("SELECT version_num FROM alembic_version"))).first()
+    return str(row[0]) if row is not None else "none"
 
 
 @contextlib.asynccontextmanager

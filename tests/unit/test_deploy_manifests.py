@@ -49,7 +49,8 @@ PRODUCT_PACKAGES = (
     "client",
 )
 ENV_NAME = re.compile(r"\bDEVPROV_[A-Z0-9_]*[A-Z0-9]\b")
-SERVICE_COMMANDS = {"api", "worker.central", "worker.edge"}
+SERVICE_COMMANDS = {"api", "worker.central", "worker.edge", "registry"}
+"""What deploy/ runs: the API, the workers, and the registry's migration job."""
 
 Doc = dict[str, Any]
 
@@ -485,7 +486,7 @@ def registered_search_attributes(script: str) -> set[str]:
 
 def test_setup_jobs_register_every_search_attribute_the_workflows_set() -> None:
     expected = {key.name for key in ALL_KEYS}
-    (job,) = kind("Job")
+    (job,) = [j for j in kind("Job") if j["metadata"]["name"] == "devprov-temporal-setup"]
     (container,) = job["spec"]["template"]["spec"]["containers"]
     compose_script = compose()["services"]["temporal-setup"]["command"][0]
 
@@ -524,3 +525,17 @@ def test_grafana_provisioning_loads_the_dashboard_from_its_mount() -> None:
 
     source = next(s for s, target in mounts.items() if target == path)
     assert (COMPOSE.parent / source / "devprov-dashboard.json").is_file()
+
+
+def test_the_registry_is_migrated_by_a_job_before_the_api_and_central_workers_start() -> None:
+    (job,) = [j for j in kind("Job") if j["metadata"]["name"] == "devprov-registry-migrate"]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    services = compose()["services"]
+
+    assert container["command"] == ["python", "-m", "registry", "upgrade"]
+    assert {"secretRef": {"name": "devprov-secrets"}} in container["envFrom"]
+    assert services["registry-migrate"]["command"] == ["python", "-m", "registry", "upgrade"]
+    for name in ("api", "central-worker"):
+        condition = services[name]["depends_on"]["registry-migrate"]["condition"]
+        assert condition == "service_completed_successfully", name
+    assert secret_example_env()["DEVPROV_REGISTRY_URL"].startswith("postgresql+asyncpg://")
