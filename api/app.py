@@ -74,7 +74,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
     app[DEPENDENCIES] = deps
     app[METRICS] = metrics
     app[FAMILIES] = {family.name: family for family in families}
-    app[DEVICES] = DeviceInventory(deps.devices)
+    app[DEVICES] = DeviceInventory(deps.devices, deps.temporal)
     if deps.devices is not None:  # the keys live in the registry's database
         app[IDEMPOTENCY] = IdempotencyKeys(deps.devices.engine)
     app[RUNS] = ProvisioningRuns(
@@ -144,6 +144,10 @@ def _add_routes(app: web.Application) -> None:
                 routes_devices.show_device,
                 name="device",
                 allow_head=False,
+            ),
+            web.post(f"{API_PREFIX}/devices/{{device_id}}/release", routes_devices.release_device),
+            web.post(
+                f"{API_PREFIX}/devices/{{device_id}}/transfer", routes_devices.transfer_device
             ),
             web.get(f"{API_PREFIX}/runs", routes_runs.list_provisioning_runs, allow_head=False),
             web.get(f"{API_PREFIX}/strategies", routes_runs.list_strategies, allow_head=False),

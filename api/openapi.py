@@ -28,6 +28,7 @@ from domain.api_models import (
     DecommissionStatus,
     DeviceList,
     DeviceSelection,
+    DeviceTransfer,
     DeviceView,
     FleetStatus,
     Problem,
@@ -61,6 +62,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (Problem, "serialization"),
     (FleetRequest, "validation"),
     (DeviceSelection, "validation"),
+    (DeviceTransfer, "validation"),
     (FleetStatus, "serialization"),
     (FleetSnapshot, "serialization"),
     (StartedFleet, "serialization"),
@@ -550,6 +552,45 @@ def _other_paths(b: _Builder) -> JsonObject:
                         "No such device for the caller's tenant (NOT_FOUND); another "
                         "tenant's device answers the same."
                     ),
+                },
+            },
+        },
+        f"{API_PREFIX}/devices/{{device_id}}/release": {
+            "parameters": [_DEVICE_ID],
+            "post": {
+                "operationId": "releaseDevice",
+                "summary": "Free a device whose run ended without recording its outcome (admin)",
+                "description": (
+                    "For a device left PROVISIONING or DECOMMISSIONING by a run that was "
+                    "terminated (or timed out): it becomes FAILED — what the run did to it "
+                    "is not known — which a provisioning or decommissioning run may claim."
+                ),
+                "responses": {
+                    "200": b.ok("The record, FAILED.", DeviceView),
+                    "404": b.problem("No such device for the caller's tenant (NOT_FOUND)."),
+                    "409": b.problem(
+                        "Its run still runs (RUN_IN_PROGRESS), or no run holds it "
+                        "(DEVICE_NOT_CLAIMED)."
+                    ),
+                    "422": b.problem("Invalid device id (INVALID_REQUEST)."),
+                    "503": b.problem("Temporal is unreachable (TEMPORAL_UNAVAILABLE)."),
+                },
+            },
+        },
+        f"{API_PREFIX}/devices/{{device_id}}/transfer": {
+            "parameters": [_DEVICE_ID],
+            "post": {
+                "operationId": "transferDevice",
+                "summary": "Give a device to another tenant (admin)",
+                "requestBody": b.body(DeviceTransfer),
+                "responses": {
+                    "200": b.ok("The record, the new tenant's.", DeviceView),
+                    "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+                    "404": b.problem("No such device for the caller's tenant (NOT_FOUND)."),
+                    "409": b.problem("A run holds the device (RUN_IN_PROGRESS)."),
+                    "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+                    "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+                    "422": b.problem("Invalid device id or tenant (INVALID_REQUEST)."),
                 },
             },
         },

@@ -44,6 +44,7 @@ _TITLES: dict[ErrorCode, str] = {
     ErrorCode.IDEMPOTENCY_KEY_REUSED: "The Idempotency-Key was used for another request",
     ErrorCode.IDEMPOTENCY_KEY_IN_USE: "A request with this Idempotency-Key is in progress",
     ErrorCode.DEVICE_NOT_IN_SERVICE: "The device is not in service",
+    ErrorCode.DEVICE_NOT_CLAIMED: "No run holds the device",
     ErrorCode.DECOMMISSION_UNSUPPORTED: "This device's family cannot decommission it",
     ErrorCode.RUN_NOT_WAITING: "The run is not waiting for this",
     ErrorCode.RUN_ALREADY_FINISHED: "The run has finished",

@@ -7,12 +7,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.access import caller_of
 from api.auth import Scope
-from api.bodies import field_errors, invalid
+from api.bodies import field_errors, invalid, read_model
 from api.keys import DEVICES
 from api.problems import ApiError
 from api.responses import model_response
 from api.routes_runs import FILTER_VALUE_PATTERN
-from domain.api_models import FieldError
+from domain.api_models import DeviceTransfer, FieldError
 from domain.errors import ErrorCode
 from domain.identifiers import TENANT
 from domain.registry import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DeviceFilter, DeviceState
@@ -70,3 +70,19 @@ async def show_device(request: web.Request) -> web.Response:
     device_id = request.match_info["device_id"]
     view = await request.app[DEVICES].show(device_id, caller_of(request).tenant)
     return model_response(view)
+
+
+async def release_device(request: web.Request) -> web.Response:
+    """`POST /devices/{device_id}/release` (admin): free a device whose run ended without
+    recording its outcome; it becomes FAILED."""
+    device_id = request.match_info["device_id"]
+    released = await request.app[DEVICES].release(device_id, caller_of(request).tenant)
+    return model_response(released)
+
+
+async def transfer_device(request: web.Request) -> web.Response:
+    """`POST /devices/{device_id}/transfer` (admin): give the device to another tenant."""
+    device_id = request.match_info["device_id"]
+    body = await read_model(request, DeviceTransfer)
+    moved = await request.app[DEVICES].transfer(device_id, caller_of(request).tenant, body.tenant)
+    return model_response(moved)

@@ -24,6 +24,7 @@ from domain.api_models import (
     DecommissionStatus,
     DeviceList,
     DeviceSelection,
+    DeviceTransfer,
     DeviceView,
     FleetStatus,
     RunList,
@@ -299,6 +300,18 @@ class DevprovClient:
         """The device's registry record; `DeviceNotFound` for an unknown device (or
         another tenant's)."""
         response = await self._send(routes.GET_DEVICE, device_id=device_id)
+        return read_model(response, DeviceView)
+
+    async def release_device(self, device_id: str) -> DeviceView:
+        """Admin: free a device whose run ended without recording its outcome (it
+        becomes FAILED); `RunConflict` while its run runs or when no run holds it."""
+        response = await self._send(routes.RELEASE_DEVICE, device_id=device_id)
+        return read_model(response, DeviceView)
+
+    async def transfer_device(self, device_id: str, tenant: str) -> DeviceView:
+        """Admin: give the device to `tenant`; `RunConflict` while a run holds it."""
+        body = _wire(DeviceTransfer(tenant=tenant))
+        response = await self._send(routes.TRANSFER_DEVICE, json=body, device_id=device_id)
         return read_model(response, DeviceView)
 
     # ------------------------------------------------------------------ strategies

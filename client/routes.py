@@ -43,6 +43,10 @@ CANCEL_DECOMMISSION = Operation("cancelDecommission", "POST", f"{_DECOMMISSION}/
 LIST_RUNS = Operation("listRuns", "GET", f"{API_PREFIX}/runs")
 LIST_DEVICES = Operation("listDevices", "GET", f"{API_PREFIX}/devices")
 GET_DEVICE = Operation("getDevice", "GET", f"{API_PREFIX}/devices/{{device_id}}")
+RELEASE_DEVICE = Operation("releaseDevice", "POST", f"{API_PREFIX}/devices/{{device_id}}/release")
+TRANSFER_DEVICE = Operation(
+    "transferDevice", "POST", f"{API_PREFIX}/devices/{{device_id}}/transfer"
+)
 LIST_STRATEGIES = Operation("listStrategies", "GET", f"{API_PREFIX}/strategies")
 MATCH_STRATEGY = Operation("matchStrategy", "POST", f"{API_PREFIX}/strategies/match")
 START_FLEET = Operation("startFleet", "POST", _FLEET)
@@ -70,6 +74,8 @@ OPERATIONS = (
     LIST_RUNS,
     LIST_DEVICES,
     GET_DEVICE,
+    RELEASE_DEVICE,
+    TRANSFER_DEVICE,
     LIST_STRATEGIES,
     MATCH_STRATEGY,
     START_FLEET,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.fleet import FleetSnapshot
+from domain.identifiers import TENANT
 from domain.progress import ProgressSnapshot
 from domain.registry import DeviceRecord, DeviceState, RunKind
 from domain.requests import RequestExample
@@ -201,6 +202,14 @@ class FleetStatus(FleetSnapshot):
     run_id: str
     execution_status: str
     links: FleetLinks
+
+
+class DeviceTransfer(BaseModel):
+    """Body of `POST /devices/{device_id}/transfer`: the tenant that gets the device."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant: str = Field(pattern=TENANT.pattern, description=TENANT.rule)
 
 
 class DeviceSelection(BaseModel):

@@ -215,6 +215,60 @@ class DeviceRegistry:
         )
         return _record({**dict(row), **changes})
 
+    # ------------------------------------------------------------------ admins
+
+    async def release_claim(self, device_id: str, tenant: str, run_id: str) -> DeviceRecord:
+        """Free a device whose owner run `run_id` ended without recording its outcome
+        (terminated, timed out): it becomes FAILED — what the run did to it is not known
+        — which a provisioning or decommissioning run may claim. The caller checks
+        that the run has ended.
+
+        Raises:
+            DeviceNotFound: No such device for `tenant`.
+            DeviceBusy: The device is not claimed by `run_id` (any more).
+        """
+        async with self._engine.begin() as connection:
+            row = await self._row(connection, device_id)
+            if row is None or row["tenant"] != tenant:
+                raise DeviceNotFound(device_id)
+            record = _record(row)
+            if record.run_id != run_id or record.state not in CLAIMED_AS.values():
+                raise DeviceBusy(record, record.run_kind or RunKind.PROVISION)
+            changes = {
+                "state": DeviceState.FAILED.value,
+                "claimed_from": None,
+                "updated_at": self._clock(),
+                "version": record.version + 1,
+            }
+            if not await self._compare_and_set(connection, record, changes):
+                raise DeviceBusy(record, record.run_kind or RunKind.PROVISION)
+        logger.info("device %s: claim of run %s released (FAILED)", device_id, record.workflow_id)
+        return _record({**dict(row), **changes})
+
+    async def transfer(self, device_id: str, tenant: str, to_tenant: str) -> DeviceRecord:
+        """Give a device no run owns to another tenant.
+
+        Raises:
+            DeviceNotFound: No such device for `tenant`.
+            DeviceBusy: A run owns it now.
+        """
+        async with self._engine.begin() as connection:
+            row = await self._row(connection, device_id)
+            if row is None or row["tenant"] != tenant:
+                raise DeviceNotFound(device_id)
+            record = _record(row)
+            if record.state in CLAIMED_AS.values():
+                raise DeviceBusy(record, record.run_kind or RunKind.PROVISION)
+            changes = {
+                "tenant": to_tenant,
+                "updated_at": self._clock(),
+                "version": record.version + 1,
+            }
+            if not await self._compare_and_set(connection, record, changes):
+                raise DeviceBusy(record, RunKind.PROVISION)
+        logger.info("device %s: transferred from tenant %s to %s", device_id, tenant, to_tenant)
+        return _record({**dict(row), **changes})
+
     # ------------------------------------------------------------------ reads
 
     async def get(self, device_id: str, tenant: str | None = None) -> DeviceRecord:

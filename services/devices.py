@@ -1,26 +1,32 @@
-"""The device inventory: tenants' devices as the registry holds them, and whether a
-device may be given a new provisioning run.
+"""The device inventory: tenants' devices as the registry holds them, whether a device
+may be given a new run, and two admin actions.
 
-The registry is written by runs only (their claim and outcome activities); this use
-case reads it. Another tenant's device answers exactly like an unknown one.
+The registry is written by runs (their claim and outcome activities); this use case
+reads it, and lets an admin free a device whose run ended without recording its outcome
+(terminated) and give a device to another tenant. Another tenant's device answers
+exactly like an unknown one.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
 from domain.api_models import DecommissionLinks, DeviceList, DeviceView, RunLinks, device_link
 from domain.errors import ErrorCode
 from domain.registry import (
     CLAIMABLE_FROM,
     CLAIMED_AS,
+    DeviceBusy,
     DeviceFilter,
     DeviceNotFound,
     DeviceRecord,
     DeviceState,
     RunKind,
 )
-from services.errors import DeviceUnknown, RequestNotServable, RunConflict
+from services.errors import DeviceUnknown, RequestNotServable, RunConflict, temporal_errors
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) is loaded by whoever opens a registry
     from registry import DeviceRegistry
@@ -38,10 +44,12 @@ class DeviceInventory:
     Args:
         registry: The registry the central workers' runs write; None knows no device
             (an API built without one, in tests that do not exercise it).
+        temporal: Asked whether a claiming run has ended (the admin's release).
     """
 
-    def __init__(self, registry: DeviceRegistry | None) -> None:
+    def __init__(self, registry: DeviceRegistry | None, temporal: Client | None = None) -> None:
         self._registry = registry
+        self._temporal = temporal
 
     async def _record(self, device_id: str, tenant: str) -> DeviceRecord | None:
         if self._registry is None:
@@ -141,6 +149,63 @@ class DeviceInventory:
             "of service",
             links={"device": device_link(device_id)},
         )
+
+    async def release(self, device_id: str, tenant: str) -> DeviceView:
+        """Free a device whose owner run has ended without recording its outcome (a
+        terminated run): the device becomes FAILED, for a new run to claim.
+
+        Raises:
+            DeviceUnknown: no such device for `tenant`.
+            RunConflict: RUN_IN_PROGRESS while its run still runs; DEVICE_NOT_CLAIMED
+                when no run holds it.
+            TemporalUnavailable: Temporal did not answer.
+        """
+        record = await self._record(device_id, tenant)
+        if record is None or self._registry is None:
+            raise _unknown(device_id)
+        if record.state not in CLAIMED_AS.values() or not record.run_id:
+            raise RunConflict(
+                ErrorCode.DEVICE_NOT_CLAIMED,
+                f"device '{device_id}' is {record.state.value}: no run holds it",
+                links={"device": device_link(device_id)},
+            )
+        if await self._still_running(record):
+            raise _claimed(record)
+        try:
+            released = await self._registry.release_claim(device_id, tenant, record.run_id)
+        except DeviceBusy as busy:  # its run recorded an outcome meanwhile
+            raise _claimed(busy.record) from None
+        return DeviceView.of(released)
+
+    async def transfer(self, device_id: str, tenant: str, to_tenant: str) -> DeviceView:
+        """Give the device to `to_tenant` (who alone sees and runs it from then on).
+
+        Raises:
+            DeviceUnknown: no such device for `tenant`.
+            RunConflict: RUN_IN_PROGRESS while a run holds it.
+        """
+        if self._registry is None:
+            raise _unknown(device_id)
+        try:
+            moved = await self._registry.transfer(device_id, tenant, to_tenant)
+        except DeviceNotFound:
+            raise _unknown(device_id) from None
+        except DeviceBusy as busy:
+            raise _claimed(busy.record) from None
+        return DeviceView.of(moved)
+
+    async def _still_running(self, record: DeviceRecord) -> bool:
+        if self._temporal is None or not record.workflow_id:
+            return False
+        handle = self._temporal.get_workflow_handle(record.workflow_id, run_id=record.run_id)
+        with temporal_errors(record.workflow_id):
+            try:
+                description = await handle.describe()
+            except RPCError as error:
+                if error.status is RPCStatusCode.NOT_FOUND:  # gone with its retention
+                    return False
+                raise
+        return description.status is WorkflowExecutionStatus.RUNNING
 
 
 def _claimed(record: DeviceRecord) -> RunConflict:
