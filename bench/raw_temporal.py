@@ -41,12 +41,16 @@ class RawFleet(BaseModel):
     max_in_flight: int
     edge_queue: str
     central_queue: str
+    registry_steps: bool = False
+    """Each child also claims the device first and records its outcome last (two more
+    central activities), as devprov's runs do in its registry."""
 
 
 class RawDevice(BaseModel):
     device_id: str
     edge_queue: str
     central_queue: str
+    registry_steps: bool = False
 
 
 @activity.defn(name="raw.step")
@@ -58,9 +62,11 @@ async def raw_step(device_id: str) -> str:
 class RawDeviceRun:
     @workflow.run
     async def run(self, device: RawDevice) -> None:
+        registry = ("claim",) if device.registry_steps else ()
         for queue, steps in (
+            (device.central_queue, registry),
             (device.edge_queue, EDGE_STEPS),
-            (device.central_queue, CENTRAL_STEPS),
+            (device.central_queue, CENTRAL_STEPS + (("outcome",) if registry else ())),
         ):
             for _ in steps:
                 await workflow.execute_activity(
@@ -85,6 +91,7 @@ class RawFleetRun:
                         device_id=device_id,
                         edge_queue=fleet.edge_queue,
                         central_queue=fleet.central_queue,
+                        registry_steps=fleet.registry_steps,
                     ),
                     id=f"raw-{device_id}",
                 )
