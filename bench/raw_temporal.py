@@ -11,14 +11,26 @@ to the simulated devices and cloud) is what the benchmark's ratio measures.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import sqlite3
 from datetime import timedelta
 
+import httpx
 from pydantic import BaseModel
 from temporalio import activity, workflow
 from temporalio.common import SearchAttributeKey
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 STATE = SearchAttributeKey.for_keyword("ProvisioningState")
 """devprov's own key (registered on the bench's server), for the visibility variant."""
+
+RAW_WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "bench", "pydantic", "pydantic_core"
+    )
+)
+"""The sandbox pass-through devprov's central worker has (`worker.workers.WORKFLOW_RUNNER`),
+for the baseline's own pure module: neither side re-imports its workflows for every run."""
 
 EDGE_STEPS = ("detect", "read_state", "apply", "confirm_joined")
 CENTRAL_STEPS = ("make_keys", "issue", "register", "attach_policy", "await_checkin")
@@ -29,12 +41,16 @@ class RawFleet(BaseModel):
     max_in_flight: int
     edge_queue: str
     central_queue: str
+    registry_steps: bool = False
+    """Each child also claims the device first and records its outcome last (two more
+    central activities), as devprov's runs do in its registry."""
 
 
 class RawDevice(BaseModel):
     device_id: str
     edge_queue: str
     central_queue: str
+    registry_steps: bool = False
 
 
 @activity.defn(name="raw.step")
@@ -46,9 +62,11 @@ async def raw_step(device_id: str) -> str:
 class RawDeviceRun:
     @workflow.run
     async def run(self, device: RawDevice) -> None:
+        registry = ("claim",) if device.registry_steps else ()
         for queue, steps in (
+            (device.central_queue, registry),
             (device.edge_queue, EDGE_STEPS),
-            (device.central_queue, CENTRAL_STEPS),
+            (device.central_queue, CENTRAL_STEPS + (("outcome",) if registry else ())),
         ):
             for _ in steps:
                 await workflow.execute_activity(
@@ -73,6 +91,7 @@ class RawFleetRun:
                         device_id=device_id,
                         edge_queue=fleet.edge_queue,
                         central_queue=fleet.central_queue,
+                        registry_steps=fleet.registry_steps,
                     ),
                     id=f"raw-{device_id}",
                 )
@@ -108,3 +127,111 @@ class RawPipelineRun:
             )
         if pipeline.state_updates:
             workflow.upsert_search_attributes([STATE.value_set("DONE")])
+
+
+LAB_SSID, LAB_PASSPHRASE = "devprov-lab", "correct-horse-battery"
+"""The simulator's lab network, which devprov's requests name too."""
+
+DEVICE_STEPS: tuple[tuple[tuple[str, dict[str, object] | None], ...], ...] = (
+    (("Shelly.GetDeviceInfo", None),),
+    (("WiFi.GetConfig", None), ("WiFi.GetStatus", None)),
+    (
+        (
+            "WiFi.SetConfig",
+            {"config": {"sta": {"ssid": LAB_SSID, "pass": LAB_PASSPHRASE, "enable": True}}},
+        ),
+    ),
+    (("WiFi.GetStatus", None),),
+)
+"""The device calls an HTTP Wi-Fi run needs, by step (detect, read state, apply,
+confirm): the Shelly Gen2 RPC methods the protocol asks for, each once."""
+
+
+class RawProvisioning(BaseModel):
+    device_id: str
+    central_queue: str
+    edge_queue: str
+    device_url: str | None = None
+    """The device's base URL on the HTTP simulator; None: trivial activities."""
+    registry_path: str | None = None
+    """A SQLite file the claim and outcome are written to; None: trivial activities."""
+
+
+class DeviceStep(BaseModel):
+    url: str
+    step: int
+
+
+class RegistryWrite(BaseModel):
+    path: str
+    device_id: str
+    state: str
+
+
+class RawDeviceActivities:
+    """The same-I/O baseline's activities: plain Shelly RPC frames over one httpx client,
+    and one row written to SQLite per registry step, with nothing of devprov around them."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+        self._ids = itertools.count(1)
+
+    @activity.defn(name="raw.device_step")
+    async def device_step(self, step: DeviceStep) -> None:
+        for method, params in DEVICE_STEPS[step.step]:
+            frame: dict[str, object] = {"id": next(self._ids), "src": "raw", "method": method}
+            if params is not None:
+                frame["params"] = params
+            response = await self._http.post(f"{step.url}/rpc", json=frame)
+            response.raise_for_status()
+
+    @activity.defn(name="raw.registry_write")
+    async def registry_write(self, write: RegistryWrite) -> None:
+        await asyncio.to_thread(_write_row, write)
+
+
+def _write_row(write: RegistryWrite) -> None:
+    with sqlite3.connect(write.path, timeout=30) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, state TEXT)")
+        db.execute(
+            "INSERT INTO devices VALUES (?, ?) ON CONFLICT(device_id) DO UPDATE SET state = ?",
+            (write.device_id, write.state, write.state),
+        )
+
+
+@workflow.defn(name="RawProvisioningRun")
+class RawProvisioningRun:
+    """One device's run shaped as devprov's HTTP Wi-Fi run: a claim on the central queue,
+    four device steps on the edge queue, the outcome on the central queue. With a device
+    URL and a registry file the steps do the same I/O as devprov's; without, nothing."""
+
+    @workflow.run
+    async def run(self, run: RawProvisioning) -> None:
+        timeout = timedelta(seconds=30)
+        await self._record(run, "CLAIMED", timeout)
+        for step in range(len(DEVICE_STEPS)):
+            if run.device_url is None:
+                await workflow.execute_activity(
+                    raw_step, run.device_id, task_queue=run.edge_queue,
+                    start_to_close_timeout=timeout,
+                )  # fmt: skip
+            else:
+                await workflow.execute_activity(
+                    "raw.device_step", DeviceStep(url=run.device_url, step=step),
+                    task_queue=run.edge_queue, start_to_close_timeout=timeout,
+                )  # fmt: skip
+        await self._record(run, "SUCCEEDED", timeout)
+
+    @staticmethod
+    async def _record(run: RawProvisioning, state: str, timeout: timedelta) -> None:
+        if run.registry_path is None:
+            await workflow.execute_activity(
+                raw_step, run.device_id, task_queue=run.central_queue,
+                start_to_close_timeout=timeout,
+            )  # fmt: skip
+        else:
+            await workflow.execute_activity(
+                "raw.registry_write",
+                RegistryWrite(path=run.registry_path, device_id=run.device_id, state=state),
+                task_queue=run.central_queue, start_to_close_timeout=timeout,
+            )  # fmt: skip

