@@ -134,7 +134,7 @@ LAB_SSID, LAB_PASSPHRASE = "devprov-lab", "correct-horse-battery"
 
 DEVICE_STEPS: tuple[tuple[tuple[str, dict[str, object] | None], ...], ...] = (
     (("Shelly.GetDeviceInfo", None),),
-    (("WiFi.GetConfig", None), ("WiFi.GetStatus", None)),
+    (("WiFi.GetConfig", None),),
     (
         (
             "WiFi.SetConfig",

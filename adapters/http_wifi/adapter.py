@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 
 import httpx
 
@@ -38,6 +40,11 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
+IDENTITY_FRESH_SECONDS = 30.0
+"""How long what a device said it was (`identify`) stands in for asking it again."""
+MAX_REMEMBERED_IDENTITIES = 4096
+
+
 class HttpWifiAdapter:
     """Sets up Wi-Fi devices through `Shelly.*` and `WiFi.*` RPC methods
     (`WifiSetupPort`), and their TLS client identity (`ClientCertificatePort`).
@@ -71,6 +78,7 @@ class HttpWifiAdapter:
             ) from None
         self._template = address_template
         self._rpc = ShellyRpcClient(http, timeout=timeout)
+        self._identities: OrderedDict[tuple[str, str], tuple[float, DeviceInfo]] = OrderedDict()
 
     def address_of(self, device: DeviceDescriptor) -> str:
         """Base URL of `device`'s local API."""
@@ -140,28 +148,43 @@ class HttpWifiAdapter:
 
     async def identify(self, device: DeviceDescriptor) -> DetectedDevice:
         """Read who answers at the device's address (`Shelly.GetDeviceInfo`)."""
-        return self._identity(await self._device_info(device))
+        info = await self._device_info(device)
+        self._remember(device, info)
+        return self._identity(info)
+
+    def _remember(self, device: DeviceDescriptor, info: DeviceInfo) -> None:
+        key = (device.device_id, self.address_of(device))
+        self._identities[key] = (time.monotonic(), info)
+        self._identities.move_to_end(key)
+        while len(self._identities) > MAX_REMEMBERED_IDENTITIES:
+            self._identities.popitem(last=False)
+
+    def _recent_identity(self, device: DeviceDescriptor) -> DeviceInfo | None:
+        """What the device said it was when `identify` asked it moments ago (the run's
+        detect step, on this same gateway), so that the pre-check does not ask again."""
+        remembered = self._identities.pop((device.device_id, self.address_of(device)), None)
+        if remembered is None or time.monotonic() - remembered[0] > IDENTITY_FRESH_SECONDS:
+            return None
+        return remembered[1]
 
     async def read_state(self, device: DeviceDescriptor) -> DetectedDevice:
-        """Identity plus the station configuration and join status.
+        """Identity plus the station configuration (`WiFi.GetConfig`).
 
-        With authentication enabled only the identity is readable: the result says so in
+        The identity is the one `identify` read moments ago on this gateway (the run's
+        detect step), else `Shelly.GetDeviceInfo` again. With authentication enabled only
+        the identity is readable: the result says so in
         `attributes["wifi_config_readable"]` instead of failing, so the caller's rules can
         explain why the device is not in set-up mode.
         """
-        info = await self._device_info(device)
+        info = self._recent_identity(device) or await self._device_info(device)
         if info.auth_en:
             return self._identity(info, wifi_config_readable="false")
         config = await self._wifi_config(device)
-        status = await self._wifi_status(device)
         provisioned = config.sta.enable and bool(config.sta.ssid)
         attributes = {
             "wifi_config_readable": "true",
             "ap_enabled": _flag(config.ap.enable if config.ap else False),
-            "wifi_status": status.status.value,
         }
-        if status.sta_ip:
-            attributes["sta_ip"] = status.sta_ip
         identity = self._identity(info, **attributes)
         return identity.model_copy(
             update={
