@@ -83,6 +83,8 @@ async def release_device(request: web.Request) -> web.Response:
 async def transfer_device(request: web.Request) -> web.Response:
     """`POST /devices/{device_id}/transfer` (admin): give the device to another tenant."""
     device_id = request.match_info["device_id"]
+    tenant = caller_of(request).tenant
+    await request.app[DEVICES].show(device_id, tenant)  # another tenant's: 404, body or not
     body = await read_model(request, DeviceTransfer)
-    moved = await request.app[DEVICES].transfer(device_id, caller_of(request).tenant, body.tenant)
+    moved = await request.app[DEVICES].transfer(device_id, tenant, body.tenant)
     return model_response(moved)
