@@ -39,6 +39,7 @@ PHASES = os.environ.get("DEVPROV_FUZZ_PHASES", "examples,coverage,fuzzing")
 for its run): 117 scenarios take about 400 s, beyond `make test`'s budget."""
 STREAM_OPERATIONS = {
     "GET /api/v1/devices/{device_id}/provision/events",
+    "GET /api/v1/devices/{device_id}/decommission/events",
     "GET /api/v1/fleets/{fleet_id}/provision/events",
 }
 
