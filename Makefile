@@ -40,7 +40,7 @@ postgresql:
 	@sh scripts/install-postgresql.sh
 
 pytest: $(STAMP) browser postgresql
-	$(BIN)/pytest -q --durations=20
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=20
 
 test: lint typecheck pytest
 
