@@ -5,7 +5,7 @@ Sizes and seeds come from the environment:
 
 | variable | what | default |
 |---|---|---|
-| `DEVPROV_EXPLORER_SEQUENCES` | sequences to run in process | 48 |
+| `DEVPROV_EXPLORER_SEQUENCES` | sequences to run in process | 100 |
 | `DEVPROV_EXPLORER_PROCESS_SEQUENCES` | sequences of the worker-kill variant (0: skipped) | 0 |
 | `DEVPROV_EXPLORER_SEED` | seed of the sequences | random (printed) |
 | `DEVPROV_EXPLORER_CONCURRENCY` | sequences at once | 24 |
@@ -59,7 +59,7 @@ class ExplorerSettings:
 
     @classmethod
     def from_env(
-        cls, size_variable: str = "DEVPROV_EXPLORER_SEQUENCES", default_size: int = 48
+        cls, size_variable: str = "DEVPROV_EXPLORER_SEQUENCES", default_size: int = 100
     ) -> ExplorerSettings:
         env = os.environ
         raw_seed = env.get("DEVPROV_EXPLORER_SEED")

@@ -1,6 +1,6 @@
 """devprov keeps its promise whatever people, devices and the cloud do, and whenever.
 
-`make test` explores 48 sequences in process (`DEVPROV_EXPLORER_SEQUENCES`);
+`make test` explores 100 sequences in process (`DEVPROV_EXPLORER_SEQUENCES`);
 `make chaos` explores 2,000, and runs the process-level variant, whose workers are
 child processes that get SIGKILLed now and then (`DEVPROV_EXPLORER_PROCESS_SEQUENCES`).
 A failure prints each finding's minimal sequence and how to replay it.
