@@ -170,16 +170,7 @@ class DevprovClient:
         Dropped connections are resumed (`on_reconnect` hears of each resumption);
         each event is delivered once, in order.
         """
-        return EventStream(
-            self._http,
-            routes.STREAM_EVENTS.url(device_id=device_id),
-            event=PROGRESS_SSE_EVENT,
-            model=StreamedEvent,
-            is_last=lambda event: event.terminal,
-            last_event_id=last_event_id,
-            policy=self.reconnect,
-            on_reconnect=on_reconnect,
-        )
+        return self._run_events(routes.STREAM_EVENTS, device_id, last_event_id, on_reconnect)
 
     # ------------------------------------------------------------------ decommissioning
 
@@ -214,9 +205,18 @@ class DevprovClient:
         on_reconnect: Callable[[int | None], None] | None = None,
     ) -> EventStream[StreamedEvent]:
         """The decommissioning run's events, as `events` gives a provisioning run's."""
+        return self._run_events(routes.STREAM_DECOMMISSION, device_id, last_event_id, on_reconnect)
+
+    def _run_events(
+        self,
+        stream: routes.Operation,
+        device_id: str,
+        last_event_id: int | None,
+        on_reconnect: Callable[[int | None], None] | None,
+    ) -> EventStream[StreamedEvent]:
         return EventStream(
             self._http,
-            routes.STREAM_DECOMMISSION.url(device_id=device_id),
+            stream.url(device_id=device_id),
             event=PROGRESS_SSE_EVENT,
             model=StreamedEvent,
             is_last=lambda event: event.terminal,

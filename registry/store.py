@@ -241,7 +241,7 @@ class DeviceRegistry:
                 "version": record.version + 1,
             }
             if not await self._compare_and_set(connection, record, changes):
-                raise DeviceBusy(record, record.run_kind or RunKind.PROVISION)
+                raise await self._busy_now(connection, device_id)
         logger.info("device %s: claim of run %s released (FAILED)", device_id, record.workflow_id)
         return _record({**dict(row), **changes})
 
@@ -265,7 +265,7 @@ class DeviceRegistry:
                 "version": record.version + 1,
             }
             if not await self._compare_and_set(connection, record, changes):
-                raise DeviceBusy(record, RunKind.PROVISION)
+                raise await self._busy_now(connection, device_id)
         logger.info("device %s: transferred from tenant %s to %s", device_id, tenant, to_tenant)
         return _record({**dict(row), **changes})
 
@@ -315,6 +315,14 @@ class DeviceRegistry:
     async def _row(connection: AsyncConnection, device_id: str) -> Mapping[Any, Any] | None:
         query = select(DEVICES).where(DEVICES.c.device_id == device_id)
         return (await connection.execute(query)).mappings().first()
+
+    async def _busy_now(self, connection: AsyncConnection, device_id: str) -> DeviceBusy:
+        """A compare-and-set lost to a concurrent change: DeviceBusy with the record as
+        that change left it."""
+        row = await self._row(connection, device_id)
+        assert row is not None  # records are never deleted
+        record = _record(row)
+        return DeviceBusy(record, record.run_kind or RunKind.PROVISION)
 
     @staticmethod
     async def _compare_and_set(

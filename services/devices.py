@@ -164,17 +164,16 @@ class DeviceInventory:
         if record is None or self._registry is None:
             raise _unknown(device_id)
         if record.state not in CLAIMED_AS.values() or not record.run_id:
-            raise RunConflict(
-                ErrorCode.DEVICE_NOT_CLAIMED,
-                f"device '{device_id}' is {record.state.value}: no run holds it",
-                links={"device": device_link(device_id)},
-            )
+            raise _not_claimed(record)
         if await self._still_running(record):
             raise _claimed(record)
         try:
             released = await self._registry.release_claim(device_id, tenant, record.run_id)
-        except DeviceBusy as busy:  # its run recorded an outcome meanwhile
-            raise _claimed(busy.record) from None
+        except DeviceBusy as busy:  # released, or its outcome recorded, meanwhile
+            changed = busy.record
+            raise (
+                _claimed(changed) if changed.state in CLAIMED_AS.values() else _not_claimed(changed)
+            ) from None
         return DeviceView.of(released)
 
     async def transfer(self, device_id: str, tenant: str, to_tenant: str) -> DeviceView:
@@ -206,6 +205,15 @@ class DeviceInventory:
                     return False
                 raise
         return description.status is WorkflowExecutionStatus.RUNNING
+
+
+def _not_claimed(record: DeviceRecord) -> RunConflict:
+    """DEVICE_NOT_CLAIMED: no run holds the device, there is no claim to free."""
+    return RunConflict(
+        ErrorCode.DEVICE_NOT_CLAIMED,
+        f"device '{record.device_id}' is {record.state.value}: no run holds it",
+        links={"device": device_link(record.device_id)},
+    )
 
 
 def _claimed(record: DeviceRecord) -> RunConflict:

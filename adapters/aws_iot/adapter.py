@@ -512,36 +512,10 @@ class AwsIotAdapter:
             if certificate.certificate_id not in known
         ]
 
-        groups_left: list[str] = []
-        if ours:
-            for group in await self._groups_of(thing_name):
-                await self._ignoring_not_found(
-                    "RemoveThingFromThingGroup",
-                    self._iot.remove_thing_from_thing_group(
-                        thingGroupName=group, thingName=thing_name
-                    ),
-                    thing_group=group,
-                    thing_name=thing_name,
-                )
-                groups_left.append(group)
-
+        groups_left = await self._leave_groups(thing_name) if ours else []
         for certificate in certificates:
             await self._delete_certificate(certificate)
-
-        thing_deleted = False
-        if ours:
-            # Principals that are not the run's (attached by hand) would block the delete.
-            for principal in await self._thing_principals(thing_name):
-                await self._ignoring_not_found(
-                    "DetachThingPrincipal",
-                    self._iot.detach_thing_principal(thingName=thing_name, principal=principal),
-                    thing_name=thing_name,
-                )
-            thing_deleted = await self._ignoring_not_found(
-                "DeleteThing",
-                self._iot.delete_thing(thingName=thing_name),
-                thing_name=thing_name,
-            )
+        thing_deleted = await self._delete_thing(thing_name) if ours else False
         logger.info(
             "AWS IoT registration of %s undone: thing deleted %s, %d certificate(s) deleted",
             thing_name,
@@ -582,25 +556,8 @@ class AwsIotAdapter:
         groups_left: list[str] = []
         thing_deleted = False
         if existing is not None:
-            for group in await self._groups_of(thing_name):
-                await self._ignoring_not_found(
-                    "RemoveThingFromThingGroup",
-                    self._iot.remove_thing_from_thing_group(
-                        thingGroupName=group, thingName=thing_name
-                    ),
-                    thing_group=group,
-                    thing_name=thing_name,
-                )
-                groups_left.append(group)
-            for principal in await self._thing_principals(thing_name):
-                await self._ignoring_not_found(
-                    "DetachThingPrincipal",
-                    self._iot.detach_thing_principal(thingName=thing_name, principal=principal),
-                    thing_name=thing_name,
-                )
-            thing_deleted = await self._ignoring_not_found(
-                "DeleteThing", self._iot.delete_thing(thingName=thing_name), thing_name=thing_name
-            )
+            groups_left = await self._leave_groups(thing_name)
+            thing_deleted = await self._delete_thing(thing_name)
         # A thing's shadow outlives the thing: remove what the device reported too.
         await self._ignoring_not_found(
             "DeleteThingShadow",
@@ -618,6 +575,32 @@ class AwsIotAdapter:
             thing_deleted=thing_deleted,
             certificates_deleted=tuple(c.certificate_id for c in certificates),
             groups_left=tuple(groups_left),
+        )
+
+    async def _leave_groups(self, thing_name: str) -> list[str]:
+        """Take the thing out of every group it is in; the groups it left."""
+        groups_left: list[str] = []
+        for group in await self._groups_of(thing_name):
+            await self._ignoring_not_found(
+                "RemoveThingFromThingGroup",
+                self._iot.remove_thing_from_thing_group(thingGroupName=group, thingName=thing_name),
+                thing_group=group,
+                thing_name=thing_name,
+            )
+            groups_left.append(group)
+        return groups_left
+
+    async def _delete_thing(self, thing_name: str) -> bool:
+        """Detach every principal (any left, the run's or attached by hand, would block
+        the delete), then delete the thing; whether it was there to delete."""
+        for principal in await self._thing_principals(thing_name):
+            await self._ignoring_not_found(
+                "DetachThingPrincipal",
+                self._iot.detach_thing_principal(thingName=thing_name, principal=principal),
+                thing_name=thing_name,
+            )
+        return await self._ignoring_not_found(
+            "DeleteThing", self._iot.delete_thing(thingName=thing_name), thing_name=thing_name
         )
 
     async def _ignoring_not_found(

@@ -3,6 +3,7 @@ outcome, and giving one to another tenant. Records are read back from the regist
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -128,3 +129,17 @@ async def test_only_an_admin_key_of_the_devices_tenant_frees_or_moves_it(admin: 
     assert by_other_tenant.status == 404
     assert bad_tenant.status == 422
     assert (await admin.registry.get(device_id)).state is DeviceState.PROVISIONING
+
+
+async def test_two_releases_at_once_free_the_device_once(admin: Admin) -> None:
+    device_id = f"twice-{uuid.uuid4().hex[:8]}"
+    await claimed(admin.registry, device_id, f"provision-{device_id}", str(uuid.uuid4()))
+
+    answers = await asyncio.gather(*(post(admin, device_id, "release", ADMIN_A) for _ in range(4)))
+
+    statuses = sorted(a.status for a in answers)
+    assert statuses == [200, 409, 409, 409]
+    for answer in answers:
+        if answer.status == 409:
+            assert (await answer.json())["code"] == "DEVICE_NOT_CLAIMED"
+    assert (await admin.registry.get(device_id)).state is DeviceState.FAILED
