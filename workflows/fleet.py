@@ -65,6 +65,14 @@ def _failure_of(member: FleetMember, error: BaseException, attempt: int) -> Flee
     )
 
 
+START_BATCHES_PATCH = "fleet-start-batches"
+CHILD_STARTS_PER_ACTIVATION = 25
+"""Children one workflow task starts at most. Preparing a child's input takes tens of
+microseconds alone, but a busy worker runs many workflow tasks in threads that share one
+interpreter lock: 200 starts in one task once passed the SDK's two-second deadlock
+detector, and the run was stuck. The next batch waits for this one's starts."""
+
+
 @workflow.defn(name="FleetProvisioning")
 class FleetProvisioningWorkflow:
     """Provision every device of a fleet through its own child run."""
@@ -78,6 +86,8 @@ class FleetProvisioningWorkflow:
         self._attempts: Counter[str] = Counter()
         self._state = FleetState.RUNNING
         self._started_this_generation = 0
+        self._starting = 0
+        """Children asked for whose start Temporal has not confirmed yet."""
         self._updated_at = workflow.now()
 
     @workflow.run
@@ -85,7 +95,11 @@ class FleetProvisioningWorkflow:
         tasks: set[asyncio.Task[None]] = set()
         try:
             while self._queue or tasks:
+                batched = workflow.patched(START_BATCHES_PATCH)
+                started_now = 0
                 while self._queue and self._started_this_generation < run.generation_size:
+                    if batched and started_now >= CHILD_STARTS_PER_ACTIVATION:
+                        break
                     member = self._next_startable()
                     if member is None:
                         break
@@ -93,6 +107,10 @@ class FleetProvisioningWorkflow:
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                     self._started_this_generation += 1
+                    started_now += 1
+                if batched and started_now >= CHILD_STARTS_PER_ACTIVATION:
+                    await self._until_children_started_or_one_ends(tasks)
+                    continue
                 await self._until_a_child_ends(tasks)
                 if self._queue and not tasks and self._rolls_over():
                     await workflow.wait_condition(workflow.all_handlers_finished)
@@ -128,6 +146,12 @@ class FleetProvisioningWorkflow:
             failures=failures.recent,
             to_retry=failures,
         )
+
+    async def _until_children_started_or_one_ends(self, tasks: set[asyncio.Task[None]]) -> None:
+        """Wait for the children just asked for to start, so that the next batch is
+        started in a later workflow task."""
+        in_flight = len(tasks)
+        await workflow.wait_condition(lambda: self._starting == 0 or len(tasks) < in_flight)
 
     async def _until_a_child_ends(self, tasks: set[asyncio.Task[None]]) -> None:
         in_flight = len(tasks)
@@ -239,18 +263,23 @@ class FleetProvisioningWorkflow:
             tenant=self._run.tenant,
         )
         try:
-            await workflow.execute_child_workflow(
-                strategy.workflow,
-                child_run,
-                id=workflow_id_for(device_id),
-                result_type=ProvisionResult,
-                parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
-                search_attributes=sa.initial_search_attributes(
-                    child_run, fleet_id=self._run.fleet_id
-                ),
-                static_summary=f"{child_run.summary()} · fleet {self._run.fleet_id}",
-                static_details=child_run.details(),
-            )
+            self._starting += 1
+            try:
+                child = await workflow.start_child_workflow(
+                    strategy.workflow,
+                    child_run,
+                    id=workflow_id_for(device_id),
+                    result_type=ProvisionResult,
+                    parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+                    search_attributes=sa.initial_search_attributes(
+                        child_run, fleet_id=self._run.fleet_id
+                    ),
+                    static_summary=f"{child_run.summary()} · fleet {self._run.fleet_id}",
+                    static_details=child_run.details(),
+                )
+            finally:
+                self._starting -= 1
+            await child
             self._tally.succeeded += 1
         except BaseException as error:
             if is_cancelled_exception(error):
