@@ -57,7 +57,7 @@ def _sequence(raw: str) -> int:
 
 
 async def _event_payloads(
-    subscription: Subscription[ProgressSnapshot], first: ProgressSnapshot, after: int
+    subscription: Subscription[ProgressSnapshot], first: ProgressSnapshot, after: int, run_id: str
 ) -> AsyncGenerator[tuple[int, dict[str, object]], None]:
     """Each event newer than `after`, in order; ends after the terminal one."""
     snapshot: ProgressSnapshot | None = first
@@ -66,7 +66,7 @@ async def _event_payloads(
             if event.sequence <= after:
                 continue
             after = event.sequence
-            yield event.sequence, snapshot.event_payload(event)
+            yield event.sequence, snapshot.event_payload(event, run_id)
             if event.state.is_terminal:
                 return
         if snapshot.state.is_terminal:
@@ -117,7 +117,7 @@ async def _events(request: web.Request, runs: DeviceRuns) -> web.StreamResponse:
             with closing_on_disconnect(response, subscription):
                 try:
                     async with contextlib.aclosing(
-                        _event_payloads(subscription, first, after)
+                        _event_payloads(subscription, first, after, run_id)
                     ) as payloads:
                         async for sequence, payload in payloads:
                             await response.send(
@@ -176,7 +176,9 @@ async def _websocket(request: web.Request, runs: DeviceRuns) -> web.StreamRespon
         reader = asyncio.create_task(_drain(socket))
         reader.add_done_callback(lambda _: subscription.close())
         try:
-            async with contextlib.aclosing(_event_payloads(subscription, first, after)) as payloads:
+            async with contextlib.aclosing(
+                _event_payloads(subscription, first, after, run_id)
+            ) as payloads:
                 async for _, payload in payloads:
                     if socket.closed:
                         break

@@ -34,6 +34,10 @@ class StreamedEvent(ProgressEvent):
     """One event as the SSE and WebSocket streams carry it: the event and its run."""
 
     workflow_id: str
+    run_id: str = Field(
+        description="The run the stream follows. A retry after a run ended starts a new "
+        "run under the same workflow id, whose events are numbered from 1 again."
+    )
     device_id: str
     strategy: str
     terminal: bool = Field(description="True on the last event: the run has ended.")
@@ -72,11 +76,12 @@ class ProgressSnapshot(BaseModel):
         """True once the run reached a terminal state."""
         return self.state.is_terminal
 
-    def event_payload(self, event: ProgressEvent) -> dict[str, object]:
+    def event_payload(self, event: ProgressEvent, run_id: str) -> dict[str, object]:
         """JSON-ready data of one SSE/WebSocket event: the run context plus the event."""
         return StreamedEvent(
             **event.model_dump(),
             workflow_id=self.workflow_id,
+            run_id=run_id,
             device_id=self.device_id,
             strategy=self.strategy,
             terminal=event.state.is_terminal,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp import WSMsgType
+from temporalio.client import Client
 
 from tests.api.conftest import (
     CREDENTIALS,
@@ -23,7 +24,11 @@ HAPPY_STATES = ["PENDING", "DETECTING", "PRE_CHECK", "PROVISIONING", "CONFIRMING
 
 
 async def test_event_stream_shows_each_state_in_order_then_ends(
-    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+    api: ApiClient,
+    workers: FakeWifiDevice,
+    device_id: str,
+    site: str,
+    temporal_client: Client,
 ) -> None:
     await api.post(run_path(device_id), json=provision_body(site))
 
@@ -40,6 +45,8 @@ async def test_event_stream_shows_each_state_in_order_then_ends(
     last = events[-1].data
     assert last["terminal"] is True
     assert {"state", "step", "message", "updated_at", "device_id", "strategy"} <= last.keys()
+    run = await temporal_client.get_workflow_handle(f"provision-{device_id}").describe()
+    assert {e.data["run_id"] for e in events} == {run.run_id}
 
 
 async def test_event_stream_resumes_after_last_event_id(

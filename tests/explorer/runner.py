@@ -580,6 +580,9 @@ class EventStreamView:
                             self.last_event_at = asyncio.get_running_loop().time()
                             if message.id.isdigit():
                                 last_id = int(message.id)
+                            # The run the stream follows, as the API says: the truth may
+                            # not have seen that run yet when the stream was opened.
+                            followed = str(data["run_id"])
                             ended = ended or bool(data.get("terminal"))
             self.connected = False
             await asyncio.sleep(0.3)

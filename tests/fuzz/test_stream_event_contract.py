@@ -37,6 +37,7 @@ EVENT = StreamedEvent(
     message="run accepted",
     updated_at=NOW,
     workflow_id="provision-d1",
+    run_id="r1",
     device_id="d1",
     strategy="http-wifi",
     terminal=False,
