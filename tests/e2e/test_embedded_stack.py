@@ -23,6 +23,7 @@ from simulators.aws_iot import (
     LOCAL_REGION,
     LOCAL_SECRET_ACCESS_KEY,
 )
+from tests.browser.temporal_ui import CODEC_ERRORS, ENCRYPTED, run_page_text
 from tests.e2e.stack import AUTH, EXAMPLES, ROOT, Stack, devprov
 from tests.integration.test_secret_scan import spellings
 from tests.sse import read_events
@@ -174,7 +175,7 @@ QUICK_FAILURE_POLICY = {
 }
 
 
-async def test_fleet_example_provisions_the_line_with_live_aggregate_progress(
+async def test_fleet_example_provisions_the_line_live_and_reads_decoded_in_the_web_ui(
     tmp_path: Path,
 ) -> None:
     stack = Stack(tmp_path / "data", QUICK_FAILURE_POLICY)
@@ -187,6 +188,14 @@ async def test_fleet_example_provisions_the_line_with_live_aggregate_progress(
             )
             assert started.status_code == 202, started.text
             snapshots = [event.data async for event in read_events(client, f"{base}/events")]
+        failed = {failure["device_id"] for failure in snapshots[-1]["failures"]}
+        succeeded = next(
+            device["device_id"]
+            for device in json.loads(FLEET.read_text())["devices"]
+            if device["device_id"] not in failed
+        )
+        ui = f"http://127.0.0.1:{stack.env['DEVPROV_TEMPORAL_UI_PORT']}"
+        run_page = await run_page_text(ui, f"provision-{succeeded}", '"state": "SUCCEEDED"')
         code, _ = await stack.stop()
     finally:
         stack.kill()
@@ -197,6 +206,12 @@ async def test_fleet_example_provisions_the_line_with_live_aggregate_progress(
     assert final["failures_by_code"] == {"NETWORK_JOIN_TIMEOUT": 10}
     assert len(snapshots) > 2
     assert code == 0
+    # An operator opening a device's run in the Temporal Web UI of `make run` reads its
+    # input and result decoded, with nothing to set up and no codec error.
+    assert '"state": "SUCCEEDED"' in run_page
+    assert f'"device_id": "{succeeded}"' in run_page
+    assert ENCRYPTED not in run_page
+    assert not [error for error in CODEC_ERRORS if error in run_page], run_page
 
 
 def example_secrets() -> set[str]:
