@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
+from pathlib import Path
 
 import httpx
 from playwright.async_api import Page, expect
 
-from simulators.http_wifi import LAB_NETWORK_PASSPHRASE, SimulatedWifiDevice
+from simulators.http_wifi import LAB_NETWORK_PASSPHRASE, LAB_NETWORK_SSID, SimulatedWifiDevice
 from tests.browser.conftest import ConsoleStack
 from tests.browser.console_page import (
     RUN_TIMEOUT,
@@ -293,3 +295,68 @@ async def test_devices_view_lists_the_registry_and_opens_a_devices_record(
     await expect(record.get_by_test_id("device-address")).to_have_text(device.sta_ip)
     await record.get_by_test_id("device-run-link").click()
     await expect_run_state(page, "SUCCEEDED")
+
+
+async def test_fleets_view_starts_a_csv_fleet_follows_it_and_retries_the_failed(
+    page: Page, console_stack: ConsoleStack, tmp_path: Path
+) -> None:
+    devices = [console_stack.add_device() for _ in range(3)]
+    stuck = devices[0]
+    set_faults(stuck, never_joins=True)
+    fleet_id = f"console-{uuid.uuid4().hex[:8]}"
+    csv_file = tmp_path / f"{fleet_id}.csv"
+    csv_file.write_text(
+        "device_id,type,vendor,capabilities,site,ssid,passphrase\n"
+        + "".join(
+            f"{d.device_id},wifi-relay,shelly,wifi http-rpc,{console_stack.site},"
+            f"{LAB_NETWORK_SSID},{LAB_NETWORK_PASSPHRASE}\n"
+            for d in devices
+        )
+    )
+    await open_console(page, console_stack)
+
+    await page.get_by_test_id("fleets-link").click()
+    form = page.get_by_test_id("fleet-form")
+    await form.get_by_label("Fleet id").fill(fleet_id)
+    await form.get_by_label(re.compile("^Devices")).set_input_files(csv_file)
+    await form.get_by_role("button", name="Start the fleet").click()
+
+    view = page.locator(f'[data-testid=fleet-view][data-fleet-id="{fleet_id}"]')
+    await expect(view.get_by_test_id("fleet-state")).to_have_text("COMPLETED", timeout=RUN_TIMEOUT)
+    await expect(view.get_by_test_id("fleet-count-SUCCEEDED")).to_have_text("2")
+    await expect(view.get_by_test_id("fleet-count-FAILED")).to_have_text("1")
+    failure = view.locator(f'[data-testid=fleet-failure][data-device-id="{stuck.device_id}"]')
+    await expect(failure).to_contain_text("NETWORK_JOIN_TIMEOUT")
+    await save_screenshot(page, "console-fleet.png", docs=True)
+
+    set_faults(stuck, never_joins=False)
+    await view.get_by_test_id("fleet-retry").click()
+    await expect(view.get_by_test_id("fleet-count-SUCCEEDED")).to_have_text(
+        "1", timeout=RUN_TIMEOUT
+    )
+    await expect(view.get_by_test_id("fleet-state")).to_have_text("COMPLETED", timeout=RUN_TIMEOUT)
+    # What the devices themselves say: each joined the fleet's network, configured once
+    # (the retried one twice: its first configuration was rolled back).
+    assert [d.sta.ssid for d in devices] == [LAB_NETWORK_SSID] * 3
+    assert [d.counters.rpc_calls["WiFi.SetConfig"] for d in devices[1:]] == [1, 1]
+
+
+async def test_fleets_view_names_the_line_of_a_bad_csv(
+    page: Page, console_stack: ConsoleStack, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text(
+        "device_id,type,vendor,capabilities\n"
+        "ok-device-1,wifi-relay,shelly,wifi\n"
+        "not a device id!,wifi-relay,shelly,wifi\n"
+    )
+    await open_console(page, console_stack)
+    await page.get_by_test_id("fleets-link").click()
+    form = page.get_by_test_id("fleet-form")
+    await form.get_by_label("Fleet id").fill(f"bad-{uuid.uuid4().hex[:6]}")
+    await form.get_by_label(re.compile("^Devices")).set_input_files(csv_file)
+    await form.get_by_role("button", name="Start the fleet").click()
+
+    problem = form.get_by_test_id("fleet-problem")
+    await expect(problem).to_contain_text("INVALID_REQUEST")
+    await expect(problem).to_contain_text("body.3.device_id")

@@ -43,13 +43,14 @@ export class Api {
     this.unauthenticatedHandlers.push(handler);
   }
 
-  async request(method, path, body) {
+  /** `body` is sent as JSON, or as it is when its `contentType` is given (a CSV file). */
+  async request(method, path, body, contentType) {
     const headers = { Accept: "application/json, application/problem+json" };
     if (this.config.auth_required && this.key) headers.Authorization = `Bearer ${this.key}`;
     const init = { method, headers, cache: "no-store" };
     if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
+      headers["Content-Type"] = contentType || "application/json";
+      init.body = contentType ? body : JSON.stringify(body);
     }
     let response;
     try {
@@ -76,8 +77,8 @@ export class Api {
     return this.request("GET", path);
   }
 
-  post(path, body) {
-    return this.request("POST", path, body);
+  post(path, body, contentType) {
+    return this.request("POST", path, body, contentType);
   }
 
   /**
