@@ -263,12 +263,11 @@ async def test_rejected_passphrase_shows_the_rejection_and_the_form_again(
     await save_screenshot(page, "console-run.png", docs=True)
 
 
-async def test_devices_view_lists_the_registry_and_opens_a_devices_record(
-    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
-) -> None:
-    auth = {"Authorization": f"Bearer {console_stack.key}"}
-    async with httpx.AsyncClient(base_url=console_stack.api.url, trust_env=False) as http:
-        body = request_body(console_stack.site)
+async def provision_until_in_service(stack: ConsoleStack, device: SimulatedWifiDevice) -> None:
+    """Provision `device` through the API and wait for its record to say IN_SERVICE."""
+    auth = {"Authorization": f"Bearer {stack.key}"}
+    async with httpx.AsyncClient(base_url=stack.api.url, trust_env=False) as http:
+        body = request_body(stack.site)
         started = await http.post(
             f"/api/v1/devices/{device.device_id}/provision", json=body, headers=auth
         )
@@ -279,6 +278,12 @@ async def test_devices_view_lists_the_registry_and_opens_a_devices_record(
                 "state"
             ) != "IN_SERVICE":
                 await asyncio.sleep(0.2)
+
+
+async def test_devices_view_lists_the_registry_and_opens_a_devices_record(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    await provision_until_in_service(console_stack, device)
     await open_console(page, console_stack)
 
     await page.get_by_test_id("devices-link").click()
@@ -360,3 +365,24 @@ async def test_fleets_view_names_the_line_of_a_bad_csv(
     problem = form.get_by_test_id("fleet-problem")
     await expect(problem).to_contain_text("INVALID_REQUEST")
     await expect(problem).to_contain_text("body.3.device_id")
+
+
+async def test_a_device_taken_out_of_service_from_its_page_is_back_in_set_up_mode(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    await provision_until_in_service(console_stack, device)
+    assert not device.in_setup_mode
+    await open_console(page, console_stack)
+    await page.goto(f"{console_stack.console_url}#/devices/{device.device_id}")
+    record = page.get_by_test_id("device-record")
+    await expect(record.get_by_test_id("device-state")).to_have_text("IN_SERVICE")
+
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await record.get_by_test_id("device-decommission").click()
+
+    await expect(record.get_by_test_id("decommission-state")).to_have_text(
+        "SUCCEEDED", timeout=RUN_TIMEOUT
+    )
+    await expect(record.get_by_test_id("device-state")).to_have_text("DECOMMISSIONED")
+    await expect(record.get_by_test_id("device-decommission")).to_have_count(0)
+    assert device.in_setup_mode

@@ -1,7 +1,7 @@
 // The inventory: the registry's devices of this tenant, and one device's record.
 
-import { ApiError } from "./api.js";
-import { dateTime, h, replaceChildren } from "./dom.js";
+import { ApiError, problemView } from "./api.js";
+import { dateTime, h, isTerminal, replaceChildren, stateBadge } from "./dom.js";
 
 export const DEVICE_STATES = [
   "UNPROVISIONED", "PROVISIONING", "IN_SERVICE", "DECOMMISSIONING", "DECOMMISSIONED", "FAILED",
@@ -111,20 +111,65 @@ const RECORD_FIELDS = [
   ["last_run_kind", "Last run"], ["last_workflow_id", "Workflow"],
 ];
 
-/** `#/devices/<id>`: one device's record, and the way to its last run. */
+/** Registry states a device can be taken out of service from. */
+const DECOMMISSIONABLE = new Set(["IN_SERVICE", "FAILED"]);
+const DECOMMISSION_POLL_MS = 1000;
+
+/** `#/devices/<id>`: one device's record, the way to its last run, and taking it out
+ * of service. */
 export class DeviceRecordView {
   constructor(api, deviceId) {
     this.api = api;
     this.deviceId = deviceId;
+    this.timer = null;
     this.element = h("div", { "data-testid": "device-record" }, h("p", { class: "muted" }, "Loading…"));
+    this.decommission = h("div", { "aria-live": "polite" });
   }
 
   mount() { this.refresh(); }
 
-  async refresh() {
+  destroy() { clearTimeout(this.timer); }
+
+  path(action = "") {
+    const base = `/devices/${encodeURIComponent(this.deviceId)}`;
+    return action ? `${base}/${action}` : base;
+  }
+
+  async decommissionDevice() {
+    const question = `Take ${this.deviceId} out of service? Its network configuration and `
+      + "cloud identity are undone as its family allows (an Improv device cannot be reset over BLE).";
+    if (!window.confirm(question)) return;
+    replaceChildren(this.decommission);
     try {
-      const { data } = await this.api.get(`/devices/${encodeURIComponent(this.deviceId)}`);
+      await this.api.post(this.path("decommission"));
+      this.followDecommission();
+    } catch (error) {
+      replaceChildren(this.decommission, problemView(error, "decommission-problem"));
+    }
+  }
+
+  /** The decommissioning run's state until it ends, then the record as it left it. */
+  async followDecommission() {
+    clearTimeout(this.timer);
+    let run = null;
+    try {
+      ({ data: run } = await this.api.get(this.path("decommission")));
+    } catch (error) {
+      replaceChildren(this.decommission, problemView(error, "decommission-problem"));
+      return;
+    }
+    replaceChildren(this.decommission,
+      h("p", { "data-testid": "decommission-status" }, "Decommissioning run: ",
+        stateBadge(run.state, "decommission-state"), " ", run.message));
+    if (isTerminal(run.state)) this.refresh(false);
+    else this.timer = setTimeout(() => this.followDecommission(), DECOMMISSION_POLL_MS);
+  }
+
+  async refresh(followRun = true) {
+    try {
+      const { data } = await this.api.get(this.path());
       this.render(data);
+      if (followRun && data.state === "DECOMMISSIONING") this.followDecommission();
     } catch (error) {
       const text = error instanceof ApiError && error.status === 404
         ? "The registry holds no such device for this key's tenant."
@@ -144,6 +189,12 @@ export class DeviceRecordView {
       device.last_run_kind === "provision"
         ? h("p", {}, h("a", { href: `#/runs/${encodeURIComponent(device.device_id)}`, "data-testid": "device-run-link" }, "Open its provisioning run"))
         : null,
+      DECOMMISSIONABLE.has(device.state)
+        ? h("div", { class: "buttons" }, h("button", {
+          type: "button", class: "danger", "data-testid": "device-decommission", onclick: () => this.decommissionDevice(),
+        }, "Take out of service"))
+        : null,
+      this.decommission,
     );
   }
 }
