@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import ValidationError
 from temporalio.client import (
     Client,
@@ -40,6 +42,7 @@ from services.errors import (
     temporal_errors,
 )
 from services.runs import QUERY_TIMEOUT, UPDATE_TIMEOUT, update_rejected
+from strategies.family import DeviceFamily, installed_families
 from strategies.fleet_plan import FleetPlanError, plan_fleet
 from strategies.registry import StrategyRegistry
 from workflows import search_attributes as sa
@@ -51,19 +54,28 @@ class FleetRuns:
     """Start, follow and steer fleet runs; one run per fleet id at a time."""
 
     def __init__(
-        self, client: Client, registry: StrategyRegistry, policies: PolicyBook, task_queue: str
+        self,
+        client: Client,
+        registry: StrategyRegistry,
+        policies: PolicyBook,
+        task_queue: str,
+        families: Iterable[DeviceFamily] | None = None,
     ) -> None:
         self._client = client
         self._registry = registry
         self._policies = policies
         self._task_queue = task_queue
+        # Whose request models check each device (default: the installed families).
+        self._families = list(installed_families() if families is None else families)
 
     async def start(
         self, fleet_id: str, request: FleetRequest, *, tenant: str = "default"
     ) -> StartedFleet:
         """Plan every device (all must be supported) and start the fleet run."""
         try:
-            run = plan_fleet(fleet_id, request, self._registry, self._policies.for_strategy)
+            run = plan_fleet(
+                fleet_id, request, self._registry, self._policies.for_strategy, self._families
+            )
         except FleetPlanError as error:
             raise RequestNotServable(
                 ErrorCode.UNSUPPORTED_DEVICE,

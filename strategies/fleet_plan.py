@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from domain.errors import ErrorCode
 from domain.fleet import FleetMember, FleetRequest, FleetRun, FleetStrategy
 from domain.policies import LifecyclePolicy
+from domain.requests import ProvisionRequest
+from strategies.family import DeviceFamily
 from strategies.registry import SelectionError, StrategyRegistry
 
 MAX_LISTED_REJECTIONS = 50
@@ -25,27 +28,52 @@ def plan_fleet(
     request: FleetRequest,
     registry: StrategyRegistry,
     policy_for: Callable[[str], LifecyclePolicy],
+    families: Iterable[DeviceFamily] = (),
 ) -> FleetRun:
-    """Select every device's strategy; raise `FleetPlanError` listing the devices that fail."""
+    """Select every device's strategy and check its request against its family's request
+    model (a fleet carries no device secrets: a family that needs them cannot be fleeted);
+    raise `FleetPlanError` listing the devices that fail."""
+    models = {family.name: family for family in families}
     members: list[FleetMember] = []
     strategies: dict[str, FleetStrategy] = {}
     rejected: list[dict[str, object]] = []
     total_rejected = 0
+
+    def reject(
+        device_id: str, code: ErrorCode, detail: str, reasons: list[dict[str, object]]
+    ) -> None:
+        nonlocal total_rejected
+        total_rejected += 1
+        if len(rejected) < MAX_LISTED_REJECTIONS:
+            rejected.append(
+                {"device_id": device_id, "code": code.value, "detail": detail, "reasons": reasons}
+            )
+
     for device in request.devices:
         descriptor = request.descriptor(device)
         try:
             strategy = registry.select(descriptor, override=request.strategy)
         except SelectionError as error:
-            total_rejected += 1
-            if len(rejected) < MAX_LISTED_REJECTIONS:
-                rejected.append(
+            reject(device.device_id, error.code, error.message, error.reasons())
+            continue
+        family = models.get(strategy.name)
+        single = ProvisionRequest(device=descriptor, network=request.network)
+        errors = family.request_errors(single) if family is not None else []
+        if errors:
+            reject(
+                device.device_id,
+                ErrorCode.INVALID_REQUEST,
+                f"strategy '{strategy.name}' needs what a fleet request cannot give it",
+                [
                     {
-                        "device_id": device.device_id,
-                        "code": error.code.value,
-                        "detail": error.message,
-                        "reasons": error.reasons(),
+                        "strategy": strategy.name,
+                        "reasons": [
+                            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}"
+                            for e in errors
+                        ],
                     }
-                )
+                ],
+            )
             continue
         if strategy.name not in strategies:
             strategies[strategy.name] = FleetStrategy(

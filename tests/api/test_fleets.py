@@ -129,6 +129,31 @@ async def test_fleet_with_unsupported_devices_starts_nothing_and_lists_them(
     assert (await api.get(fleet_path(fleet_id))).status == 404
 
 
+async def test_fleet_of_a_family_that_needs_device_secrets_starts_nothing_and_says_why(
+    api: ApiClient, site: str, fleet_id: str
+) -> None:
+    # Zigbee devices join with their own install code; a fleet carries no device secrets.
+    body = fleet_body(site, [])
+    body["template"] = {"type": "light", "vendor": "ikea", "capabilities": ["zigbee"], "site": site}
+    body["devices"] = [
+        {"device_id": d, "transport_hints": {"ieee": f"00:17:88:01:0b:1c:2d:0{n}"}}
+        for n, d in enumerate(device_ids(3))
+    ]
+    del body["network"]
+
+    response = await api.post(fleet_path(fleet_id), json=body)
+
+    assert response.status == 422
+    problem = await response.json()
+    assert problem["code"] == ErrorCode.UNSUPPORTED_DEVICE
+    assert "3 of 3 devices" in problem["detail"]
+    assert {r["code"] for r in problem["rejected"]} == {ErrorCode.INVALID_REQUEST}
+    [reason] = problem["rejected"][0]["reasons"]
+    assert reason["strategy"] == "zigbee"
+    assert any("secrets" in text for text in reason["reasons"]), reason
+    assert (await api.get(fleet_path(fleet_id))).status == 404
+
+
 async def test_fleet_with_duplicate_device_ids_is_invalid(
     api: ApiClient, site: str, fleet_id: str
 ) -> None:
