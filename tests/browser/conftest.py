@@ -77,13 +77,6 @@ class ConsoleStack:
                 headers={"Authorization": f"Bearer {self.key}"},
             )
 
-    def device_json(self) -> str:
-        """The description the console's form takes for a device of this stack."""
-        return (
-            '{"type": "wifi-relay", "vendor": "shelly", '
-            f'"capabilities": ["wifi", "http-rpc"], "site": "{self.site}"}}'
-        )
-
 
 @pytest.fixture(scope="session")
 async def console_stack(temporal_env: WorkflowEnvironment) -> AsyncIterator[ConsoleStack]:

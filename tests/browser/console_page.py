@@ -30,13 +30,25 @@ async def start_run(
     await page.get_by_test_id("new-run-link").click()
     form = page.get_by_test_id("start-form")
     await form.get_by_label("Device id").fill(device_id)
-    await form.get_by_label("Device description (JSON)").fill(stack.device_json())
+    await fill_device(form, stack.site)
     await form.get_by_label("Network name (SSID)").fill(LAB_NETWORK_SSID if with_network else "")
     await form.get_by_label("Passphrase").fill(LAB_NETWORK_PASSPHRASE if with_network else "")
     await form.get_by_role("button", name="Check device").click()
     await expect(form.get_by_test_id("start-match-strategy")).to_have_text("http-wifi")
     await form.get_by_role("button", name="Start provisioning").click()
     await expect(page.get_by_test_id("run-device-id")).to_have_text(device_id)
+
+
+async def fill_device(
+    form: Locator, site: str, *, type_: str = "wifi-relay", capabilities: str = "wifi http-rpc"
+) -> None:
+    """Describe a device in the form's fields (built from its family's request schema)."""
+    await form.get_by_label("Type", exact=True).fill(type_)
+    await form.get_by_label("Vendor", exact=True).fill("shelly")
+    await form.get_by_label("Capabilities", exact=True).fill(capabilities)
+    await form.get_by_label("Site", exact=True).fill(site)
+    await form.get_by_label("Model", exact=True).fill("")
+    await form.get_by_label("Other transport hints", exact=True).fill("")
 
 
 def timeline_event(page: Page, state: str) -> Locator:

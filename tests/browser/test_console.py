@@ -16,6 +16,7 @@ from tests.browser.console_page import (
     RUN_TIMEOUT,
     answer_credentials,
     expect_run_state,
+    fill_device,
     open_console,
     save_screenshot,
     start_run,
@@ -49,7 +50,7 @@ async def test_start_form_shows_which_strategy_runs_and_what_it_will_ask_for(
     await page.get_by_test_id("new-run-link").click()
     form = page.get_by_test_id("start-form")
     await form.get_by_label("Device id").fill(device.device_id)
-    await form.get_by_label("Device description (JSON)").fill(console_stack.device_json())
+    await fill_device(form, console_stack.site)
     await form.get_by_label("Network name (SSID)").fill("")
 
     await form.get_by_role("button", name="Check device").click()
@@ -81,11 +82,36 @@ async def test_start_form_offers_each_familys_example_request_from_the_api(
     await form.get_by_role("button", name="Check device").click()
 
     await expect(form.get_by_label("Device id")).to_have_value("zb-plug-office")
-    await expect(form.get_by_label("Device description (JSON)")).to_have_value(
-        re.compile(r'"ieee": "00:12:4b:00:25:1c:2d:02"')
-    )
+    await expect(form.get_by_label("Transport hint: ieee")).to_have_value("00:12:4b:00:25:1c:2d:02")
+    await expect(form.get_by_label("Capabilities", exact=True)).to_have_value("zigbee")
     await expect(form.get_by_test_id("start-match-strategy")).to_have_text("zigbee")
     await expect(form.get_by_label("Secret: install_code")).not_to_have_value("")
+    await save_screenshot(page, "console-new-run.png", docs=True)
+
+
+async def test_start_form_checks_the_familys_schema_before_sending_anything(
+    page: Page, console_stack: ConsoleStack
+) -> None:
+    matches: list[str] = []
+    page.on("request", lambda r: matches.append(r.url) if "/strategies/match" in r.url else None)
+    await open_console(page, console_stack)
+    await page.get_by_test_id("new-run-link").click()
+    form = page.get_by_test_id("start-form")
+    await form.get_by_label("Start from").select_option(
+        label="Zigbee plug with an install code (zigbee)"
+    )
+    # The Zigbee family's schema asks for the device's IEEE address; a site is lowercase.
+    await form.get_by_label("Transport hint: ieee").fill("")
+    await form.get_by_label("Site", exact=True).fill("Not A Site")
+
+    await form.get_by_role("button", name="Check device").click()
+
+    problem = form.get_by_test_id("start-problem-detail")
+    await expect(problem).to_contain_text("Transport hint: ieee is required.")
+    await expect(problem).to_contain_text("Site is not in the expected form.")
+    await expect(form.get_by_label("Site", exact=True)).to_have_attribute("aria-invalid", "true")
+    await expect(form.get_by_role("button", name="Start provisioning")).to_be_disabled()
+    assert matches == []
 
 
 async def test_unsupported_device_shows_why_no_strategy_matches(
@@ -95,9 +121,7 @@ async def test_unsupported_device_shows_why_no_strategy_matches(
     await page.get_by_test_id("new-run-link").click()
     form = page.get_by_test_id("start-form")
     await form.get_by_label("Device id").fill("toaster-1")
-    await form.get_by_label("Device description (JSON)").fill(
-        '{"type": "toaster", "vendor": "acme", "capabilities": ["infrared"]}'
-    )
+    await fill_device(form, console_stack.site, type_="toaster", capabilities="infrared")
 
     await form.get_by_role("button", name="Check device").click()
 

@@ -1,6 +1,7 @@
 // Start a run from a device description: ask which strategy matches, then start it.
 
 import { ApiError, problemView, runPath } from "./api.js";
+import { DeviceFields } from "./device-fields.js";
 import { h, replaceChildren } from "./dom.js";
 import { loadTemplates } from "./templates.js";
 
@@ -41,11 +42,7 @@ export class StartForm {
       id: "start-device-id", name: "device_id", required: true, autocomplete: "off", spellcheck: "false",
       pattern: DEVICE_ID.source, "data-testid": "start-device-id", oninput: typed,
     });
-    this.deviceJson = h("textarea", {
-      id: "start-device-json", name: "device", rows: "9", spellcheck: "false", class: "mono",
-      "aria-describedby": "start-device-help", "data-testid": "start-device-json",
-      oninput: typed,
-    });
+    this.deviceFields = new DeviceFields(typed);
     this.ssid = h("input", { id: "start-ssid", name: "ssid", autocomplete: "off", "data-testid": "start-ssid", oninput: typed });
     this.passphrase = h("input", {
       id: "start-passphrase", name: "passphrase", type: "password", autocomplete: "new-password",
@@ -66,11 +63,8 @@ export class StartForm {
       h("div", { class: "panel-head" }, h("h2", { id: "start-heading" }, "Provision a device")),
       h("div", { class: "field" }, h("label", { for: "start-template" }, "Start from"), this.template),
       h("div", { class: "field" }, h("label", { for: "start-device-id" }, "Device id"), this.deviceId),
-      h("div", { class: "field" },
-        h("label", { for: "start-device-json" }, "Device description (JSON)"),
-        this.deviceJson,
-        h("p", { id: "start-device-help", class: "muted small" },
-          "type, vendor, capabilities, site; optionally model and transport_hints. The strategy is chosen from these.")),
+      h("p", { class: "muted small" }, "The strategy is chosen from the device's type, vendor and capabilities."),
+      this.deviceFields.element,
       h("fieldset", {},
         h("legend", {}, "Wi-Fi network"),
         h("p", { class: "muted small" }, "Leave it empty and the run will ask for it (PENDING_NETWORK)."),
@@ -99,13 +93,15 @@ export class StartForm {
     }
     replaceChildren(this.template, ...this.templates.map((template, index) => h("option", { value: index }, template.name)));
     if (!this.touched) this.applyTemplate(0);
+    else this.deviceFields.build(this.templates[0].schema);
   }
 
   applyTemplate(index) {
     const template = this.templates[index];
     if (!template) return;
     this.deviceId.value = template.device_id;
-    this.deviceJson.value = JSON.stringify(template.device, null, 2);
+    this.deviceFields.build(template.schema);
+    this.deviceFields.setValues(template.device);
     this.ssid.value = template.ssid || "";
     this.passphrase.value = "";
     this.templateSecrets = template.secrets || {};
@@ -123,16 +119,8 @@ export class StartForm {
   readInput() {
     const deviceId = this.deviceId.value.trim();
     if (!DEVICE_ID.test(deviceId)) throw new Error("The device id must be letters, digits, '.', '_', ':' or '-'.");
-    let device;
-    try {
-      device = JSON.parse(this.deviceJson.value);
-    } catch (error) {
-      throw new Error(`The device description is not valid JSON: ${error.message}`);
-    }
-    if (!device || typeof device !== "object" || Array.isArray(device)) {
-      throw new Error("The device description must be a JSON object.");
-    }
-    return { ...device, device_id: deviceId };
+    if (!this.templates.length) throw new Error("The device families have not loaded yet.");
+    return { ...this.deviceFields.values(), device_id: deviceId };
   }
 
   showError(message) {

@@ -9,6 +9,7 @@ export function templateOf(strategy, example) {
   return {
     name: `${example.title} (${strategy.name})`,
     strategy: strategy.name,
+    schema: strategy.request_schema || {},
     device_id: deviceId,
     device,
     ssid: body.network ? body.network.ssid || "" : "",
