@@ -75,7 +75,8 @@ export class RunView {
 
     this.streamStatus = h("span", { class: "muted small", "data-testid": "stream-status" }, "connecting…");
     this.timeline = this.newTimeline();
-    this.timelineHolder = h("div", {}, this.timeline);
+    // The live region is the holder; the timeline inside stays a list (its items need one).
+    this.timelineHolder = h("div", { role: "log", "aria-live": "polite", "aria-label": "Progress events of the run" }, this.timeline);
     this.earlier = h("div", { class: "earlier", "data-testid": "earlier-runs" });
 
     return h(
@@ -98,10 +99,7 @@ export class RunView {
   }
 
   newTimeline() {
-    return h("ol", {
-      class: "timeline", role: "log", "aria-live": "polite", "aria-label": "Progress events of the run",
-      "data-testid": "timeline",
-    });
+    return h("ol", { class: "timeline", "data-testid": "timeline" });
   }
 
   async mount() {
@@ -162,8 +160,6 @@ export class RunView {
     if (this.runId !== null && this.timeline.children.length) {
       const previous = this.timeline;
       const last = this.status ? this.status.state : "";
-      previous.removeAttribute("aria-live");
-      previous.setAttribute("role", "list");
       previous.removeAttribute("data-testid");
       this.earlier.prepend(
         h("details", { "data-testid": "earlier-run" },

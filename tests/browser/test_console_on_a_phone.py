@@ -1,0 +1,163 @@
+"""Every view of the console on a 390 px wide phone screen: nothing wider than the
+screen, every control reached by Tab in the page's order, and no serious or critical
+violation found by axe-core (the engine Deque publishes on npm; `axe-playwright-python`
+ships it and injects it into the page)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, expect
+
+from simulators.http_wifi import SimulatedWifiDevice
+from tests.browser.conftest import ConsoleStack
+from tests.browser.console_page import (
+    RUN_TIMEOUT,
+    expect_run_state,
+    open_console,
+    save_screenshot,
+)
+from tests.browser.test_console import provision_until_in_service
+from tests.integration.conftest import request_body
+
+PHONE = {"width": 390, "height": 844}
+SERIOUS = {"serious", "critical"}
+FOCUSABLE = "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]"
+
+
+@pytest.fixture
+async def phone(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(
+        viewport=PHONE,  # type: ignore[arg-type]
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"{error.name}: {error.message}"))
+    try:
+        yield page
+    finally:
+        await context.close()
+    assert not errors, f"the console's scripts failed: {errors}"
+
+
+async def overflow(page: Page) -> list[str]:
+    """Elements that reach past the right edge of the screen (none when it fits)."""
+    found: list[str] = await page.evaluate(
+        """(width) => [...document.querySelectorAll("body *")]
+            .filter((el) => el.getClientRects().length)
+            .filter((el) => el.getBoundingClientRect().right > width + 1)
+            .filter((el) => !el.closest(".table-wrap"))
+            .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`)""",
+        PHONE["width"],
+    )
+    width: int = await page.evaluate("document.documentElement.scrollWidth")
+    return found if width > PHONE["width"] else []
+
+
+SIGNATURE = """(el) => [el.tagName.toLowerCase(), el.id || el.dataset.testid || el.name
+    || el.getAttribute("aria-label") || (el.textContent || "").trim().slice(0, 40)].join(":")"""
+"""What names a control across re-renders (a view redraws its elements as the run moves)."""
+
+
+async def tab_order(page: Page) -> tuple[list[str], list[str]]:
+    """The visible, enabled controls in page order, and the ones Tab reached, in order."""
+    expected: list[str] = await page.evaluate(
+        f"""(selector) => {{
+            // Tab starts after the focused element: start from the top of the page.
+            const start = document.createElement("span");
+            start.tabIndex = -1;
+            start.id = "tab-probe-start";
+            document.body.prepend(start);
+            start.focus();
+            // A region that scrolls sideways (a wide table) with no control inside is
+            // reached by Tab itself, to scroll it (Chromium's keyboard-focusable scrollers).
+            const scrolls = (el) => el.classList.contains("table-wrap")
+                && el.scrollWidth > el.clientWidth && !el.querySelector(selector);
+            return [...document.querySelectorAll(`${{selector}}, .table-wrap`)]
+                .filter((el) => el.getClientRects().length && !el.disabled
+                    && (el.tabIndex >= 0 || scrolls(el))
+                    && !(el.classList.contains("table-wrap") && !scrolls(el))
+                    && getComputedStyle(el).visibility !== "hidden")
+                .map({SIGNATURE});
+        }}""",
+        FOCUSABLE,
+    )
+    reached: list[str] = []
+    for _ in range(len(expected) + 2):
+        await page.keyboard.press("Tab")
+        active = await page.evaluate(
+            f"() => document.activeElement && ({SIGNATURE})(document.activeElement)"
+        )
+        if active is None or active.startswith("body:") or reached[:1] == [active]:
+            break  # out of the page, or back at its start
+        reached.append(active)
+    await page.evaluate("document.getElementById('tab-probe-start').remove()")
+    return expected, reached
+
+
+async def assert_fits_a_phone(page: Page, view: str) -> None:
+    assert await overflow(page) == [], f"{view}: wider than a phone"
+    expected, reached = await tab_order(page)
+    assert reached == expected, f"{view}: Tab order {reached}, controls in page order {expected}"
+    results = await Axe().run(page)
+    response: dict[str, Any] = results.response
+    serious = [
+        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']]}"
+        for v in response["violations"]
+        if v["impact"] in SERIOUS
+    ]
+    assert serious == [], f"{view}: axe-core found {serious}"
+    await save_screenshot(page, f"console-phone-{view}.png", docs=view in {"new-run", "run"})
+
+
+async def test_every_view_fits_a_phone_is_reachable_by_keyboard_and_passes_axe(
+    phone: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    await provision_until_in_service(console_stack, device)
+    await open_console(phone, console_stack)
+    await expect(
+        phone.get_by_test_id("start-form").get_by_label("Type", exact=True)
+    ).not_to_have_value("")
+    await assert_fits_a_phone(phone, "new-run")
+
+    await phone.goto(f"{console_stack.console_url}#/runs/{device.device_id}")
+    await expect_run_state(phone, "SUCCEEDED")
+    await assert_fits_a_phone(phone, "run")
+
+    await phone.goto(f"{console_stack.console_url}#/devices")
+    await expect(phone.get_by_test_id("devices-status")).to_contain_text("device(s)")
+    await assert_fits_a_phone(phone, "devices")
+
+    await phone.goto(f"{console_stack.console_url}#/devices/{device.device_id}")
+    await expect(phone.get_by_test_id("device-state")).to_have_text("IN_SERVICE")
+    await assert_fits_a_phone(phone, "device")
+
+    await phone.goto(f"{console_stack.console_url}#/fleets")
+    await expect(phone.get_by_test_id("fleet-form")).to_be_visible()
+    await assert_fits_a_phone(phone, "fleets")
+
+    fleet_id = f"phone-{uuid.uuid4().hex[:6]}"
+    single = request_body(console_stack.site)
+    body = {
+        "template": single["device"],
+        "devices": [{"device_id": console_stack.add_device().device_id}],
+        "network": single["network"],
+    }
+    async with httpx.AsyncClient(base_url=console_stack.api.url, trust_env=False) as http:
+        started = await http.post(
+            f"/api/v1/fleets/{fleet_id}/provision",
+            json=body,
+            headers={"Authorization": f"Bearer {console_stack.key}"},
+        )
+        assert started.status_code == 202, started.text
+    await phone.goto(f"{console_stack.console_url}#/fleets/{fleet_id}")
+    await expect(phone.get_by_test_id("fleet-state")).to_have_text("COMPLETED", timeout=RUN_TIMEOUT)
+    await assert_fits_a_phone(phone, "fleet")
