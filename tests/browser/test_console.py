@@ -410,3 +410,12 @@ async def test_a_device_taken_out_of_service_from_its_page_is_back_in_set_up_mod
     await expect(record.get_by_test_id("device-state")).to_have_text("DECOMMISSIONED")
     await expect(record.get_by_test_id("device-decommission")).to_have_count(0)
     assert device.in_setup_mode
+    # Its page lists both of its runs, as visibility records them.
+    runs = record.get_by_test_id("device-run")
+    await expect(runs).to_have_count(2)
+    await expect(
+        record.locator("[data-testid=device-run][data-kind=decommission]")
+    ).to_contain_text("SUCCEEDED")
+    await expect(record.locator("[data-testid=device-run][data-kind=provision]")).to_contain_text(
+        "SUCCEEDED"
+    )

@@ -114,6 +114,7 @@ const RECORD_FIELDS = [
 /** Registry states a device can be taken out of service from. */
 const DECOMMISSIONABLE = new Set(["IN_SERVICE", "FAILED"]);
 const DECOMMISSION_POLL_MS = 1000;
+const RUNS_REFRESH_MS = 3000;
 
 /** `#/devices/<id>`: one device's record, the way to its last run, and taking it out
  * of service. */
@@ -124,11 +125,15 @@ export class DeviceRecordView {
     this.timer = null;
     this.element = h("div", { "data-testid": "device-record" }, h("p", { class: "muted" }, "Loading…"));
     this.decommission = h("div", { "aria-live": "polite" });
+    this.runs = h("div", { "data-testid": "device-runs" });
   }
 
   mount() { this.refresh(); }
 
-  destroy() { clearTimeout(this.timer); }
+  destroy() {
+    clearTimeout(this.timer);
+    clearTimeout(this.runsTimer);
+  }
 
   path(action = "") {
     const base = `/devices/${encodeURIComponent(this.deviceId)}`;
@@ -195,6 +200,37 @@ export class DeviceRecordView {
         }, "Take out of service"))
         : null,
       this.decommission,
+      h("h3", {}, "Runs"),
+      this.runs,
     );
+    this.loadRuns();
+  }
+
+  /** The device's runs as visibility lists them (provisioning and decommissioning),
+   * newest first. */
+  async loadRuns() {
+    clearTimeout(this.runsTimer);
+    // Refreshed like the runs list: visibility records a run's end a moment after it.
+    this.runsTimer = setTimeout(() => this.loadRuns(), RUNS_REFRESH_MS);
+    try {
+      const { data } = await this.api.get(`/runs?${new URLSearchParams({ device: this.deviceId, limit: "20" })}`);
+      const rows = data.runs.filter((run) => run.device_id === this.deviceId).map((run) =>
+        h("tr", { "data-testid": "device-run", "data-kind": run.kind },
+          h("td", { class: "nowrap" }, dateTime(run.started_at)),
+          h("td", {}, run.kind),
+          h("td", {}, stateBadge(run.state, "device-run-state")),
+          h("td", {}, run.error_code ? h("code", { class: "code" }, run.error_code) : ""),
+          h("td", {}, run.kind === "provision"
+            ? h("a", { href: `#/runs/${encodeURIComponent(this.deviceId)}` }, run.run_id.slice(-8))
+            : run.run_id.slice(-8))));
+      replaceChildren(this.runs, rows.length
+        ? h("div", { class: "table-wrap" }, h("table", { class: "runs" },
+          h("caption", { class: "visually-hidden" }, "Runs of this device, newest first"),
+          h("thead", {}, h("tr", {}, ["Started", "Kind", "State", "Error", "Run"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, rows)))
+        : h("p", { class: "muted small" }, "No runs are listed (visibility keeps them for the namespace's retention)."));
+    } catch (error) {
+      replaceChildren(this.runs, h("p", { class: "muted small" }, `Could not list its runs: ${problemText(error)}`));
+    }
   }
 }
