@@ -9,7 +9,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 PY_PACKAGES := domain config strategies adapters activities workflows connection services worker api simulators bench cli client registry
 
-.PHONY: run test static lint typecheck pytest bench chaos venv clean browser postgresql
+.PHONY: run test static lint typecheck pytest bench chaos venv clean browser postgresql esp-proto
 
 venv: $(STAMP)
 
@@ -30,6 +30,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy $(PY_PACKAGES) tests
+
+# ESP-IDF's provisioning messages: regenerate the committed modules from the .proto files
+# with the pinned grpcio-tools and mypy-protobuf.
+esp-proto: $(STAMP)
+	$(BIN)/python scripts/generate_esp_proto.py
 
 # The browser tests drive Debian's chromium (Playwright cannot download browsers here).
 browser:
