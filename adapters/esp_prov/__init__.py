@@ -1,0 +1,57 @@
+"""ESP-IDF unified provisioning (protocomm, wifi_provisioning) over BLE, on bleak.
+
+`protocol` and `security` are the wire format and the secure sessions without I/O
+(messages generated from ESP-IDF's own definitions in `proto/`, SRP6a in `srp6a`);
+`session` is one BLE connection; `adapter` the operations a step performs.
+"""
+
+from adapters.esp_prov.adapter import (
+    BLE_ADDRESS_HINT,
+    BLE_NAME_HINT,
+    SERVICE_UUID_HINT,
+    EspDeviceCheck,
+    EspDeviceMatch,
+    EspProvBleAdapter,
+    EspSecurity,
+)
+from adapters.esp_prov.errors import (
+    FAMILY_ERROR_CODES,
+    JoinNotConfirmed,
+    NetworkNotFound,
+    SecuritySchemeMismatch,
+    SessionAuthFailed,
+)
+from adapters.esp_prov.protocol import (
+    DEFAULT_SERVICE_UUID,
+    Endpoint,
+    FailReason,
+    SecurityScheme,
+    StationState,
+    VersionInfo,
+    WifiStatus,
+)
+from adapters.esp_prov.session import EspProvSession, EspProvTimeouts
+
+__all__ = [
+    "BLE_ADDRESS_HINT",
+    "BLE_NAME_HINT",
+    "DEFAULT_SERVICE_UUID",
+    "FAMILY_ERROR_CODES",
+    "SERVICE_UUID_HINT",
+    "Endpoint",
+    "EspDeviceCheck",
+    "EspDeviceMatch",
+    "EspProvBleAdapter",
+    "EspProvSession",
+    "EspProvTimeouts",
+    "EspSecurity",
+    "FailReason",
+    "JoinNotConfirmed",
+    "NetworkNotFound",
+    "SecurityScheme",
+    "SecuritySchemeMismatch",
+    "SessionAuthFailed",
+    "StationState",
+    "VersionInfo",
+    "WifiStatus",
+]
