@@ -3,15 +3,15 @@
 | what happens                                        | error (code now)                   |
 |-----------------------------------------------------|------------------------------------|
 | the device refuses our proof (wrong SRP password or | `SessionAuthFailed`                |
-| PoP), or its own proof is wrong                     | (DEVICE_REJECTED_REQUEST* )         |
-| it uses another security scheme than requested      | `SecuritySchemeMismatch` (same* )   |
+| PoP), or its own proof is wrong                     | (DEVICE_REJECTED_REQUEST*)         |
+| it uses another security scheme than requested      | `SecuritySchemeMismatch` (same*)   |
 | Wi-Fi status `ConnectionFailed` / `AuthError`       | `CredentialsRejected`              |
-| Wi-Fi status `ConnectionFailed` / `NetworkNotFound` | `NetworkNotFound` (CREDENTIALS_* )  |
+| Wi-Fi status `ConnectionFailed` / `NetworkNotFound` | `NetworkNotFound` (CREDENTIALS_*)  |
 | still not connected when the wait ends              | `JoinNotConfirmed` (JOIN_TIMEOUT)  |
 | a status other than Success, a malformed message,   | `DeviceProtocolError`              |
 | an answer that does not decrypt                     |                                    |
 
-*  The issue names its own codes, SESSION_AUTH_FAILED and NETWORK_NOT_FOUND; the
+* The issue names its own codes, SESSION_AUTH_FAILED and NETWORK_NOT_FOUND; the
 codes a workflow can see are members of `domain.errors.ErrorCode` (the activity
 boundary sends `code.value` as the failure type, and the workflows read it back with
 `ErrorCode.from_type`, which turns any other string into INTERNAL_ERROR). Until the
