@@ -25,6 +25,7 @@ from adapters.esp_prov.errors import JoinNotConfirmed, NetworkNotFound
 from adapters.esp_prov.protocol import (
     DEFAULT_SERVICE_UUID,
     FailReason,
+    ScannedNetwork,
     SecurityScheme,
     StationState,
     VersionInfo,
@@ -247,6 +248,14 @@ class EspProvBleAdapter:
     async def wifi_status(self, device: DeviceDescriptor, security: EspSecurity) -> WifiStatus:
         async with self.session(device, security) as (session, _):
             return await session.wifi_status()
+
+    async def scan_networks(
+        self, device: DeviceDescriptor, security: EspSecurity
+    ) -> list[ScannedNetwork]:
+        """The Wi-Fi networks the device hears, strongest first."""
+        async with self.session(device, security) as (session, _):
+            networks = await session.scan_networks()
+        return sorted(networks, key=lambda network: network.rssi, reverse=True)
 
     async def provision(
         self,

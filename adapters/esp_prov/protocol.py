@@ -23,6 +23,7 @@ from adapters.esp_prov.proto import (
     wifi_config_pb2,
     wifi_constants_pb2,
     wifi_ctrl_pb2,
+    wifi_scan_pb2,
 )
 
 DEFAULT_SERVICE_UUID = "021a9004-0382-4aea-bff4-6b3f1c5adfb4"
@@ -293,3 +294,76 @@ def parse_ctrl_response(data: bytes) -> None:
         raise ValueError("Wi-Fi control: the answer is not a control response")
     if payload.status != constants_pb2.Success:
         raise StatusError("Wi-Fi control", payload.status)
+
+
+# ---------------------------------------------------------------------- Wi-Fi scan
+
+SCAN_RESULTS_PER_REQUEST = 4
+"""Results asked for at once: a BLE answer stays small (esp_prov asks for 4 too)."""
+
+_AUTH_MODES = {int(value): name.lower() for name, value in wifi_constants_pb2.WifiAuthMode.items()}
+
+
+@dataclass(frozen=True)
+class ScannedNetwork:
+    """One access point the device hears."""
+
+    ssid: str
+    rssi: int
+    channel: int
+    auth: str
+    """`open`, `wpa2_psk`, `wpa3_psk`, ... (ESP-IDF's `WifiAuthMode`, lower case)."""
+    bssid: str
+
+
+def _scan_payload(data: bytes, expected: str) -> wifi_scan_pb2.WiFiScanPayload:
+    payload = _parse(wifi_scan_pb2.WiFiScanPayload, data, "Wi-Fi scan")
+    if payload.status != constants_pb2.Success:
+        raise StatusError("Wi-Fi scan", payload.status)
+    if payload.WhichOneof("payload") != expected:
+        raise ValueError(f"Wi-Fi scan: the answer is not a {expected}")
+    return payload
+
+
+def scan_start_request() -> bytes:
+    """A blocking scan: the device answers once it has scanned every channel."""
+    payload = wifi_scan_pb2.WiFiScanPayload(msg=wifi_scan_pb2.TypeCmdScanStart)
+    payload.cmd_scan_start.blocking = True
+    return payload.SerializeToString()
+
+
+def parse_scan_start_response(data: bytes) -> None:
+    _scan_payload(data, "resp_scan_start")
+
+
+def scan_status_request() -> bytes:
+    payload = wifi_scan_pb2.WiFiScanPayload(msg=wifi_scan_pb2.TypeCmdScanStatus)
+    payload.cmd_scan_status.SetInParent()
+    return payload.SerializeToString()
+
+
+def parse_scan_status_response(data: bytes) -> tuple[bool, int]:
+    """Whether the scan finished, and how many results it has."""
+    status = _scan_payload(data, "resp_scan_status").resp_scan_status
+    return status.scan_finished, status.result_count
+
+
+def scan_result_request(start: int, count: int) -> bytes:
+    payload = wifi_scan_pb2.WiFiScanPayload(msg=wifi_scan_pb2.TypeCmdScanResult)
+    payload.cmd_scan_result.start_index = start
+    payload.cmd_scan_result.count = count
+    return payload.SerializeToString()
+
+
+def parse_scan_result_response(data: bytes) -> list[ScannedNetwork]:
+    entries = _scan_payload(data, "resp_scan_result").resp_scan_result.entries
+    return [
+        ScannedNetwork(
+            ssid=entry.ssid.decode("utf-8", errors="replace"),
+            rssi=entry.rssi,
+            channel=entry.channel,
+            auth=_AUTH_MODES.get(entry.auth, str(entry.auth)),
+            bssid=entry.bssid.hex(":"),
+        )
+        for entry in entries
+    ]

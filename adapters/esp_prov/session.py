@@ -286,6 +286,34 @@ class EspProvSession:
         except ValueError as exc:
             raise self._protocol_error(exc) from None
 
+    async def scan_networks(self) -> list[protocol.ScannedNetwork]:
+        """The access points the device hears (`prov-scan`: a blocking scan, then its
+        results a few at a time)."""
+        try:
+            protocol.parse_scan_start_response(
+                await self.call(Endpoint.SCAN, protocol.scan_start_request())
+            )
+            finished, count = protocol.parse_scan_status_response(
+                await self.call(Endpoint.SCAN, protocol.scan_status_request())
+            )
+            networks: list[protocol.ScannedNetwork] = []
+            while finished and len(networks) < count:
+                page = protocol.parse_scan_result_response(
+                    await self.call(
+                        Endpoint.SCAN,
+                        protocol.scan_result_request(
+                            len(networks),
+                            min(protocol.SCAN_RESULTS_PER_REQUEST, count - len(networks)),
+                        ),
+                    )
+                )
+                if not page:
+                    break
+                networks.extend(page)
+        except ValueError as exc:
+            raise self._protocol_error(exc) from None
+        return networks
+
     async def reset_wifi(self) -> None:
         """`prov-ctrl` reset: the device forgets the credentials it was given."""
         answer = await self.call(Endpoint.CTRL, protocol.ctrl_reset_request())

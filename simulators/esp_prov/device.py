@@ -33,6 +33,7 @@ from adapters.esp_prov.proto import (
     wifi_config_pb2,
     wifi_constants_pb2,
     wifi_ctrl_pb2,
+    wifi_scan_pb2,
 )
 from adapters.esp_prov.protocol import (
     DEFAULT_SERVICE_UUID,
@@ -111,6 +112,7 @@ class EspDeviceCounters:
     configs_applied: int = 0
     status_requests: int = 0
     resets: int = 0
+    scans: int = 0
     undecryptable_requests: int = 0
 
 
@@ -219,6 +221,8 @@ class SimulatedEspDevice:
                 answer = self._config(plain, now)
             case Endpoint.CTRL:
                 answer = self._ctrl(plain)
+            case Endpoint.SCAN:
+                answer = self._scan(plain)
             case _:
                 raise RequestRefused(f"no endpoint {endpoint}")
         return session.cipher.encrypt(answer)
@@ -406,6 +410,38 @@ class SimulatedEspDevice:
             answer.status = constants_pb2.Success
         else:
             raise RequestRefused("unknown Wi-Fi control command")
+        return answer.SerializeToString()
+
+    def _scan(self, plain: bytes) -> bytes:
+        """A scan finds every network in range at once (the lab's RSSI falls by name)."""
+        request = wifi_scan_pb2.WiFiScanPayload()
+        try:
+            request.ParseFromString(plain)
+        except Exception:
+            raise RequestRefused("not a WiFiScanPayload") from None
+        answer = wifi_scan_pb2.WiFiScanPayload(status=constants_pb2.Success)
+        heard = sorted(self.networks)
+        match request.WhichOneof("payload"):
+            case "cmd_scan_start":
+                self.counters.scans += 1
+                answer.msg = wifi_scan_pb2.TypeRespScanStart
+                answer.resp_scan_start.SetInParent()
+            case "cmd_scan_status":
+                answer.msg = wifi_scan_pb2.TypeRespScanStatus
+                answer.resp_scan_status.scan_finished = True
+                answer.resp_scan_status.result_count = len(heard)
+            case "cmd_scan_result":
+                answer.msg = wifi_scan_pb2.TypeRespScanResult
+                start = request.cmd_scan_result.start_index
+                for index in range(start, min(len(heard), start + request.cmd_scan_result.count)):
+                    entry = answer.resp_scan_result.entries.add()
+                    entry.ssid = heard[index].encode()
+                    entry.channel = 1 + (5 * index) % 11
+                    entry.rssi = -40 - 7 * index
+                    entry.bssid = bytes([0x24, 0x0A, 0xC4, 0x00, 0x00, index])
+                    entry.auth = wifi_constants_pb2.WPA2_PSK
+            case _:
+                raise RequestRefused("unknown Wi-Fi scan command")
         return answer.SerializeToString()
 
     def _forget(self) -> None:

@@ -179,6 +179,21 @@ async def test_a_secret_for_another_scheme_is_refused_before_any_handshake(
     assert esp_fleet[LAMP].counters.session_auth_failures == 0
 
 
+async def test_the_device_lists_the_networks_it_hears_over_several_requests(
+    adapter, esp_fleet
+) -> None:
+    neighbours = [f"neighbour-{n}" for n in range(4)]
+    for ssid in neighbours:
+        esp_fleet.networks[ssid] = "unknown"
+
+    networks = await adapter.scan_networks(esp_device(PLUG), SEC2)
+
+    assert sorted(n.ssid for n in networks) == sorted([LAB_NETWORK_SSID, *neighbours])
+    assert [n.rssi for n in networks] == sorted((n.rssi for n in networks), reverse=True)
+    assert {n.auth for n in networks} == {"wpa2_psk"}
+    assert esp_fleet[PLUG].counters.scans == 1
+
+
 # --- provisioning ----------------------------------------------------------------------
 
 
