@@ -4,7 +4,8 @@ Every operation finds the device by scanning, connects, opens a secure session (
 opens one per connection), does its work and disconnects, so any call can be retried
 on its own. Provisioning sends the Wi-Fi configuration, applies it and follows the
 station's status in the same session: ESP-IDF's provisioning manager stops its BLE
-service soon after the device joined, so a later connection may find nobody to ask.
+service a while after the device joined (CONFIG_WIFI_PROV_AUTOSTOP_TIMEOUT, 30 s by
+default), so a later connection may find nobody to ask.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ waiting.
 Faults: `wifi_auth_error` (the network refuses the passphrase whatever it is),
 `network_not_found` (no access point with the SSID answers), `never_connects` (the
 station stays connecting), `refuse_sessions` (every handshake fails, like a device
-whose secret was changed).
+whose secret was changed). A device stops provisioning `auto_stop_after` seconds after
+it joined (ESP-IDF's default: 30 s): it stops advertising and drops its links.
 """
 
 from __future__ import annotations
@@ -92,6 +93,10 @@ class EspDeviceSpec:
     address: str | None = None
     service_uuid: str = DEFAULT_SERVICE_UUID
     join_delay: float = 0.2
+    auto_stop_after: float | None = 30.0
+    """Seconds from joining to the end of provisioning (BLE service stopped), as ESP-IDF's
+    provisioning manager does by default (CONFIG_WIFI_PROV_AUTOSTOP_TIMEOUT, 30 s);
+    None: the application disabled auto-stop."""
     capabilities: tuple[str, ...] = ("wifi_scan",)
     faults: EspDeviceFaults = field(default_factory=EspDeviceFaults)
 
@@ -157,6 +162,7 @@ class SimulatedEspDevice:
         self.ssid: str | None = None
         self._passphrase = ""
         self._join_at: float | None = None
+        self.joined_at: float | None = None
         self.fail_reason: wifi_constants_pb2.WifiConnectFailedReason.ValueType | None = None
         self.networks: dict[str, str] = {}
         """The Wi-Fi networks in range (ssid → passphrase); the fleet sets them."""
@@ -448,6 +454,7 @@ class SimulatedEspDevice:
         self.pending_ssid, self._pending_passphrase = None, ""
         self.ssid, self._passphrase = None, ""
         self.station, self.fail_reason, self._join_at = Station.IDLE, None, None
+        self.joined_at = None
 
     # ------------------------------------------------------------------ time
 
@@ -457,14 +464,27 @@ class SimulatedEspDevice:
             return
         if now < self._join_at or self.faults.never_connects:
             return
-        self._join_at = None
+        joined_at, self._join_at = self._join_at, None
         known = self.networks if networks is None else networks
         if self.faults.network_not_found or self.ssid not in known:
             self.station, self.fail_reason = Station.FAILED, wifi_constants_pb2.NetworkNotFound
         elif self.faults.wifi_auth_error or known[self.ssid] != self._passphrase:
             self.station, self.fail_reason = Station.FAILED, wifi_constants_pb2.AuthError
         else:
-            self.station = Station.CONNECTED
+            self.station, self.joined_at = Station.CONNECTED, joined_at
+
+    @property
+    def provisioning_ends_at(self) -> float | None:
+        """When the provisioning service stops (auto-stop after joining), if it will."""
+        if self.joined_at is None or self.spec.auto_stop_after is None:
+            return None
+        return self.joined_at + self.spec.auto_stop_after
+
+    def next_deadline(self) -> float | None:
+        """The next time something happens by itself: a join's outcome, or auto-stop."""
+        if self.station is Station.CONNECTING and not self.faults.never_connects:
+            return self._join_at
+        return self.provisioning_ends_at
 
     def snapshot(self) -> dict[str, object]:
         """State, counters and knobs, without any secret."""

@@ -96,5 +96,8 @@ class EspDeviceFleet:
     def __getitem__(self, device_id: str) -> SimulatedEspDevice:
         return self._peripherals[device_id].device
 
+    def peripheral(self, device_id: str) -> EspPeripheral:
+        return self._peripherals[device_id]
+
     def address_of(self, device_id: str) -> str:
         return self._peripherals[device_id].address

@@ -9,12 +9,15 @@ works the same way). A request the device refuses is answered with an ATT error.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
+from bumble import hci
 from bumble.att import ATT_Error
 from bumble.att import ErrorCode as AttErrorCode
-from bumble.core import UUID, AdvertisingData
+from bumble.core import UUID, AdvertisingData, BaseBumbleError
 from bumble.device import (
     AdvertisingEventProperties,
     AdvertisingParameters,
@@ -60,6 +63,10 @@ class EspPeripheral:
         self._clock = clock
         self._responses: dict[tuple[int, str], bytes] = {}
         self._advertising: AdvertisingSet | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.stopped = False
+        """Provisioning ended (auto-stop): no advertising, no connections."""
 
     @property
     def address(self) -> str:
@@ -88,8 +95,49 @@ class EspPeripheral:
         )
 
     async def close(self) -> None:
-        """Forget pending responses; the host itself is closed by its radio."""
+        """Stop timers and pending work; the host itself is closed by its radio."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._responses.clear()
+
+    # ------------------------------------------------------------------ time
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self.device.next_deadline()
+        if deadline is None or self.stopped:
+            return
+        delay = max(0.0, deadline - self._clock())
+        self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now = self._clock()
+        self.device.tick(now)
+        ends_at = self.device.provisioning_ends_at
+        if ends_at is not None and now >= ends_at and not self.stopped:
+            task = asyncio.get_running_loop().create_task(self._stop_provisioning())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        self._schedule()
+
+    async def _stop_provisioning(self) -> None:
+        """ESP-IDF's auto-stop: the BLE provisioning service goes away."""
+        self.stopped = True
+        logger.info("simulated ESP32 %s: provisioning ended", self.device.device_id)
+        with contextlib.suppress(BaseBumbleError, TimeoutError):
+            async with asyncio.timeout(2.0):
+                if self._advertising is not None:
+                    self._advertising.auto_restart = False
+                    await self._advertising.stop()
+                await self.host.disconnect_all(hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR)
 
     def _advertising_data(self) -> bytes:
         return bytes(
@@ -149,6 +197,7 @@ class EspPeripheral:
                 )
                 raise ATT_Error(AttErrorCode.UNLIKELY_ERROR) from None
             self._responses[key] = response
+            self._schedule()
 
         return write
 

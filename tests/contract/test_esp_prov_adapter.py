@@ -9,6 +9,7 @@ the adapter returns or raises and what the device saw.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -220,6 +221,23 @@ async def test_the_status_is_read_again_over_a_new_session(adapter, esp_fleet) -
     assert status.state is StationState.CONNECTED
     assert status.ssid == LAB_NETWORK_SSID
     assert esp_fleet[PLUG].counters.sessions_established == 2
+
+
+async def test_provisioning_ends_a_while_after_the_device_joined(adapter, esp_fleet) -> None:
+    await esp_fleet.remove(PLUG)
+    await esp_fleet.add(
+        EspDeviceSpec(device_id=PLUG, secret=PASSWORD, join_delay=0.05, auto_stop_after=0.2)
+    )
+    await adapter.provision(esp_device(PLUG), SEC2, LAB, timeout=JOIN_TIMEOUT)
+
+    async with asyncio.timeout(2.0):
+        while not esp_fleet.peripheral(PLUG).stopped:
+            await asyncio.sleep(0.05)
+
+    with pytest.raises(AdapterError) as caught:
+        await adapter.wifi_status(esp_device(PLUG), SEC2)
+    assert_error(caught.value, ErrorCode.DEVICE_UNREACHABLE, retryable=True)
+    assert esp_fleet[PLUG].station is Station.CONNECTED
 
 
 async def test_a_wrong_passphrase_is_rejected_credentials(adapter, esp_fleet) -> None:
