@@ -194,8 +194,8 @@ class EspProvSession:
             raise DeviceProtocolError(f"{self.subject}: {exc}", details=self.details) from exc
 
     async def establish(self, handshake: SecurityHandshake | None) -> None:
-        """Run the security handshake (None: security 0, no handshake for sessions
-        that need none).
+        """Run the security handshake; None for security 0, whose requests go in plain
+        text without one.
 
         Raises:
             SessionAuthFailed: The device refused our proof, or proved nothing.

@@ -198,7 +198,13 @@ class SimulatedEspDevice:
     def connected(self, connection: int) -> None:
         """A central connected: a new protocomm session, no security yet."""
         self.counters.connections += 1
-        self._sessions[connection] = _Session()
+        self._sessions[connection] = self._new_session()
+
+    def _new_session(self) -> _Session:
+        # Security 0 encrypts nothing: protocomm passes requests through from the start.
+        if self.spec.security is SecurityScheme.SEC0:
+            return _Session(cipher=PlainText())
+        return _Session()
 
     def disconnected(self, connection: int) -> None:
         self._sessions.pop(connection, None)
@@ -210,7 +216,9 @@ class SimulatedEspDevice:
             RequestRefused: The device answers with an ATT error.
         """
         self.tick(now)
-        session = self._sessions.setdefault(connection, _Session())
+        session = self._sessions.get(connection)
+        if session is None:
+            session = self._sessions[connection] = self._new_session()
         if endpoint == Endpoint.VERSION:
             return self.version.to_json()
         if endpoint == Endpoint.SESSION:

@@ -7,7 +7,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from adapters.esp_prov import protocol
+from adapters.esp_prov import EspSecurity, protocol
 from adapters.esp_prov.protocol import Endpoint, SecurityScheme, StationState, VersionInfo
 from adapters.esp_prov.security import (
     GcmCipher,
@@ -199,3 +199,26 @@ def test_a_station_that_never_connects_stays_connecting() -> None:
     device.tick(3600.0)
 
     assert device.station is Station.CONNECTING
+
+
+def test_a_device_whose_secret_changed_refuses_every_session() -> None:
+    device = sec2_device(refuse_sessions=True)
+
+    with pytest.raises(RequestRefused):
+        handshake_with(device, Security2Handshake("wifiprov", "abcd1234"))
+    assert device.counters.sessions_established == 0
+
+
+def test_a_security_0_device_answers_in_plain_text_without_a_handshake() -> None:
+    device = SimulatedEspDevice(EspDeviceSpec("open", security=SecurityScheme.SEC0))
+    device.connected(CONNECTION)
+
+    answer = device.handle(CONNECTION, Endpoint.CONFIG, protocol.get_status_request(), 0.0)
+
+    assert protocol.parse_status_response(answer).state is StationState.DISCONNECTED
+    assert device.version.capabilities[0] == "no_sec"
+
+
+def test_the_security_secret_never_shows_in_a_repr() -> None:
+    assert "abcd1234" not in repr(EspSecurity.sec2("wifiprov", "abcd1234"))
+    assert "abcd1234" not in repr(EspDeviceSpec("esp", secret="abcd1234"))
