@@ -21,6 +21,7 @@ from adapters.esp_prov.errors import (
     SecuritySchemeMismatch,
     SessionAuthFailed,
 )
+from adapters.esp_prov.port import EspProvisioningPort
 from adapters.esp_prov.protocol import (
     DEFAULT_SERVICE_UUID,
     Endpoint,
@@ -45,6 +46,7 @@ __all__ = [
     "EspProvBleAdapter",
     "EspProvSession",
     "EspProvTimeouts",
+    "EspProvisioningPort",
     "EspSecurity",
     "FailReason",
     "JoinNotConfirmed",

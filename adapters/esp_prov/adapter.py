@@ -66,6 +66,10 @@ class EspSecurity:
     secret: str = field(default="", repr=False)
     username: str = "wifiprov"
 
+    def __post_init__(self) -> None:
+        if self.scheme is SecurityScheme.SEC2 and not (self.username and self.secret):
+            raise ValueError("security 2 needs a username and a password")
+
     @classmethod
     def sec2(cls, username: str, password: str) -> EspSecurity:
         return cls(SecurityScheme.SEC2, password, username)

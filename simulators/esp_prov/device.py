@@ -98,6 +98,8 @@ class EspDeviceSpec:
     provisioning manager does by default (CONFIG_WIFI_PROV_AUTOSTOP_TIMEOUT, 30 s);
     None: the application disabled auto-stop."""
     capabilities: tuple[str, ...] = ("wifi_scan",)
+    missing_endpoints: frozenset[str] = frozenset()
+    """Endpoints its firmware leaves out (e.g. `prov-ctrl`: ESP-IDF before 5.1)."""
     faults: EspDeviceFaults = field(default_factory=EspDeviceFaults)
 
 

@@ -157,6 +157,8 @@ class EspPeripheral:
         service_uuid = self.device.spec.service_uuid
         characteristics: list[Characteristic[bytes]] = []
         for endpoint in Endpoint:
+            if endpoint.value in self.device.spec.missing_endpoints:
+                continue
             characteristics.append(
                 Characteristic(
                     endpoint_uuid(service_uuid, endpoint.short_uuid),

@@ -21,6 +21,7 @@ from adapters.errors import AdapterError
 from adapters.esp_prov import (
     BLE_ADDRESS_HINT,
     EspProvBleAdapter,
+    EspProvisioningPort,
     EspProvTimeouts,
     EspSecurity,
     SecurityScheme,
@@ -70,7 +71,8 @@ async def esp_fleet(ble_radio: VirtualBleRadio) -> AsyncIterator[EspDeviceFleet]
 
 
 @pytest.fixture
-def adapter(ble_stack: BleStack) -> EspProvBleAdapter:
+def adapter(ble_stack: BleStack) -> EspProvisioningPort:
+    """The adapter of gateway `gw1` as the activities will see it (mypy checks the port)."""
     return EspProvBleAdapter(
         ble_stack,
         scan_timeout=0.5,
@@ -292,6 +294,23 @@ async def test_reset_after_a_failed_join_forgets_the_credentials(adapter, esp_fl
     assert (device.station, device.ssid, device.counters.resets) == (Station.IDLE, None, 1)
     joined = await adapter.provision(esp_device(PLUG), SEC2, LAB, timeout=JOIN_TIMEOUT)
     assert joined.ssid == LAB_NETWORK_SSID
+
+
+async def test_a_device_without_the_control_endpoint_cannot_be_reset_over_ble(
+    adapter, esp_fleet
+) -> None:
+    await esp_fleet.remove(PLUG)
+    await esp_fleet.add(
+        EspDeviceSpec(device_id=PLUG, secret=PASSWORD, missing_endpoints=frozenset({"prov-ctrl"}))
+    )
+    check = await adapter.check(esp_device(PLUG), SEC2)
+    assert "prov-ctrl" not in check.endpoints
+
+    with pytest.raises(AdapterError) as caught:
+        await adapter.reset(esp_device(PLUG), SEC2)
+
+    assert_error(caught.value, ErrorCode.BLE_CHARACTERISTIC_MISSING, retryable=False)
+    assert caught.value.details["missing"] == "prov-ctrl"
 
 
 async def test_the_passphrase_never_reaches_the_logs(adapter, esp_fleet, caplog) -> None:
