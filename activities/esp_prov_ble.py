@@ -1,0 +1,118 @@
+"""Activities of the ESP-IDF provisioning strategy, hosted by edge workers with a BLE radio.
+
+Adapter errors pass through: the worker's error boundary turns them into
+`ApplicationError`s whose type is the error code, retryable or not.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import activity
+
+from adapters.errors import NetworkJoinPending
+from adapters.esp_prov import EspProvisioningPort, EspSecurity, SecurityScheme, StationState
+from domain.device import DeviceDescriptor
+from domain.facts import DetectedDevice, NetworkJoin
+from strategies.esp_prov_ble import (
+    EspNetworkAssignment,
+    EspProvBleActivity,
+    EspSecurityInput,
+    EspSessionCheck,
+    EspTarget,
+)
+
+_DEFAULT_BUDGET = timedelta(seconds=60)
+_MARGIN_SECONDS = 1.0
+
+
+def _budget() -> float:
+    """Seconds this attempt may spend waiting, a little under its start-to-close timeout,
+    so that it fails with its own error rather than a bare timeout."""
+    timeout = activity.info().start_to_close_timeout or _DEFAULT_BUDGET
+    return max(timeout.total_seconds() - _MARGIN_SECONDS, timeout.total_seconds() / 2)
+
+
+def _heartbeat(doing: str) -> None:
+    activity.heartbeat(doing)
+
+
+def security(given: EspSecurityInput) -> EspSecurity:
+    """The adapter's security settings from the activity's input."""
+    secret = given.secret.get_secret_value() if given.secret is not None else ""
+    return EspSecurity(SecurityScheme(given.scheme), secret, given.username)
+
+
+class EspProvBleActivities:
+    """The steps of the ESP-IDF provisioning strategy on one gateway.
+
+    Args:
+        device_port: The gateway's ESP-IDF provisioning adapter (its BLE radio).
+        host_task_queue: This gateway's own task queue; detect returns it to pin the run.
+    """
+
+    def __init__(self, device_port: EspProvisioningPort, *, host_task_queue: str) -> None:
+        self._device = device_port
+        self._host_queue = host_task_queue
+
+    @activity.defn(name=EspProvBleActivity.DETECT.name)
+    async def detect(self, device: DeviceDescriptor) -> DetectedDevice:
+        """Hear the device's advertisement; pin the run to this gateway."""
+        found = await self._device.detect(device)
+        return found.model_copy(update={"task_queue": self._host_queue})
+
+    @activity.defn(name=EspProvBleActivity.CHECK_SESSION.name)
+    async def check_session(self, target: EspTarget) -> EspSessionCheck:
+        """Open the secure session (proves the secret) and read version and status."""
+        check = await self._device.check(target.device, security(target.security))
+        version, status = check.version, check.status
+        return EspSessionCheck(
+            version=version.version,
+            security=int(version.security) if version.security is not None else None,
+            capabilities=list(version.capabilities),
+            endpoints=sorted(check.endpoints),
+            station_state=status.state.value,
+            ssid=status.ssid,
+            ip_address=status.ip_address,
+        )
+
+    @activity.defn(name=EspProvBleActivity.SEND_WIFI_CONFIG.name)
+    async def send_wifi_config(self, assignment: EspNetworkAssignment) -> NetworkJoin:
+        """Send, apply and follow the Wi-Fi configuration until the device joined."""
+        target = assignment.target
+        return await self._device.provision(
+            target.device,
+            security(target.security),
+            assignment.network,
+            timeout=_budget(),
+            heartbeat=_heartbeat,
+        )
+
+    @activity.defn(name=EspProvBleActivity.CONFIRM_JOINED.name)
+    async def confirm_joined(self, assignment: EspNetworkAssignment) -> NetworkJoin:
+        """Ask the device again, over a new session, whether it is on the network."""
+        target = assignment.target
+        status = await self._device.wifi_status(target.device, security(target.security))
+        ssid = assignment.network.ssid
+        if status.state is not StationState.CONNECTED or (status.ssid or ssid) != ssid:
+            raise NetworkJoinPending(
+                f"device '{target.device.device_id}' is {status.state.value}"
+                + (f" on '{status.ssid}'" if status.ssid else "")
+                + f", not connected to '{ssid}'",
+                details={"device_id": target.device.device_id, "ssid": ssid},
+            )
+        return NetworkJoin(ssid=ssid, address=status.ip_address or "")
+
+    @activity.defn(name=EspProvBleActivity.RESET_WIFI.name)
+    async def reset_wifi(self, target: EspTarget) -> None:
+        """Make the device forget the credentials it was given (compensation)."""
+        await self._device.reset(target.device, security(target.security))
+
+    def all(self) -> list[object]:
+        return [
+            self.detect,
+            self.check_session,
+            self.send_wifi_config,
+            self.confirm_joined,
+            self.reset_wifi,
+        ]
