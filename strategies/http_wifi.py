@@ -8,7 +8,7 @@ from domain.activity_io import JoinCheck, NetworkAssignment
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.policies import PolicySection
-from domain.requests import RequestExample
+from domain.requests import ReprovisionPolicy, RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
@@ -25,6 +25,23 @@ HTTP_WIFI_SPEC = StrategySpec(
     required_capabilities=frozenset({"wifi", "http-rpc"}),
     requires_network=True,
     placement=Placement.EDGE,
+    reprovision=frozenset(
+        {ReprovisionPolicy.NEVER, ReprovisionPolicy.RESET, ReprovisionPolicy.MIGRATE}
+    ),
+    reprovision_notes=(
+        (
+            ReprovisionPolicy.RESET,
+            "factory reset over the local HTTP API (the decommission plan), then provisioned anew",
+        ),
+        (
+            ReprovisionPolicy.MIGRATE,
+            (
+                "WiFi.SetConfig writes the new network as `sta` and keeps the current one as the "
+                "fallback `sta1`; a device that does not join the new network falls back to it, "
+                "and the run settles it there (ROLLED_BACK, MIGRATION_JOIN_FAILED)"
+            ),
+        ),
+    ),
 )
 
 
