@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from domain.activity_io import JoinCheck, NetworkAssignment
+from domain.activity_io import JoinCheck, NetworkAssignment, NetworkMove
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.policies import PolicySection
@@ -96,6 +96,9 @@ class HttpWifiActivity:
     APPLY_NETWORK = ActivityContract("http_wifi.apply_network", NetworkAssignment, type(None))
     CONFIRM_JOINED = ActivityContract("http_wifi.confirm_joined", JoinCheck, NetworkJoin)
     RESET = ActivityContract("http_wifi.reset", DeviceDescriptor, type(None))
+    MOVE_NETWORK = ActivityContract("http_wifi.move_network", NetworkAssignment, type(None))
+    CONFIRM_MOVED = ActivityContract("http_wifi.confirm_moved", NetworkMove, NetworkJoin)
+    RETURN_TO_NETWORK = ActivityContract("http_wifi.return_to_network", NetworkMove, type(None))
 
 
 def _the_device(target: DecommissionTarget) -> DeviceDescriptor:
