@@ -985,6 +985,7 @@ class LifecycleWorkflow(ABC):
                         + (
                             "put it in set-up mode"
                             if self._run.kind is RunKind.PROVISION
+                            and self._reprovision is ReprovisionPolicy.NEVER
                             else "power it on"
                         )
                         + f" near a gateway of site {self._run.request.device.site}. "
