@@ -659,19 +659,9 @@ class LifecycleWorkflow(ABC):
             if isinstance(error, ActivityError):
                 await self._end_failed(failure_from(error))
             raise
-        target = DecommissionTarget(
-            record=record,
-            device=self.device,
-            tenant=self._run.tenant,
-            idempotency_key=self.idempotency_key,
+        done, leftovers = await self._undo_service(
+            plan, record, f"taking device {device_id} out of service"
         )
-        steps = [step for step in plan.steps if step.applies(record)]
-        for step in reversed(steps):  # the stack runs last-in first-out
-            self.add_compensation(step.description, self._undo_step(step, target))
-        rollback = await self._compensate(f"taking device {device_id} out of service")
-        leftovers = list(rollback.leftovers)
-        if not leftovers and plan.check is not None:
-            leftovers = await self._check_out_of_service(plan.check, target)
         if leftovers:
             await self._end_failed(
                 StepFailure(
@@ -681,7 +671,6 @@ class LifecycleWorkflow(ABC):
                 )
             )
         await self._record_outcome(Outcome.DONE)
-        done = ", ".join(step.description for step in steps) or "nothing was in service"
         self._transition(
             ProvisioningState.SUCCEEDED,
             Step.DONE,
@@ -756,19 +745,9 @@ class LifecycleWorkflow(ABC):
                 self._start_new_attempt("starting over: looking for the device to reset")
         if plan.confirms_identity:
             self._check_identity(found)
-        target = DecommissionTarget(
-            record=record,
-            device=self.device,
-            tenant=self._run.tenant,
-            idempotency_key=self.idempotency_key,
+        done, leftovers = await self._undo_service(
+            plan, record, f"reset phase: taking device {device_id} out of service"
         )
-        steps = [step for step in plan.steps if step.applies(record)]
-        for step in reversed(steps):  # the stack runs last-in first-out
-            self.add_compensation(step.description, self._undo_step(step, target))
-        rollback = await self._compensate(f"reset phase: taking device {device_id} out of service")
-        leftovers = list(rollback.leftovers)
-        if not leftovers and plan.check is not None:
-            leftovers = await self._check_out_of_service(plan.check, target)
         if leftovers:
             raise StepFailure(
                 ErrorCode.ROLLBACK_FAILED,
@@ -779,7 +758,6 @@ class LifecycleWorkflow(ABC):
         self._reset_done = True
         if self._cancel_requested:
             raise _CancelledDuringRollback(Rollback(undid_something=True))
-        done = ", ".join(step.description for step in steps) or "nothing was in service"
         self.report(
             f"reset phase done ({done}); provisioning device {device_id} now",
             phase="provision",
@@ -832,6 +810,31 @@ class LifecycleWorkflow(ABC):
             f"'{previous}' if it cannot)",
         )
         return await self._guarded(self.confirm_migration(network, previous))
+
+    async def _undo_service(
+        self, plan: DecommissionPlan, record: DeviceRecord, why: str
+    ) -> tuple[str, list[str]]:
+        """Undo what `record` shows in service by `plan` (a decommissioning run, or the
+        reset phase of a re-provisioning one): its steps pushed as compensations and run
+        by `_compensate` — each to its end, a cancel noted — then its check of the device.
+
+        Returns what was undone (for people) and what is left in place (named).
+        """
+        target = DecommissionTarget(
+            record=record,
+            device=self.device,
+            tenant=self._run.tenant,
+            idempotency_key=self.idempotency_key,
+        )
+        steps = [step for step in plan.steps if step.applies(record)]
+        for step in reversed(steps):  # the stack runs last-in first-out
+            self.add_compensation(step.description, self._undo_step(step, target))
+        rollback = await self._compensate(why)
+        leftovers = list(rollback.leftovers)
+        if not leftovers and plan.check is not None:
+            leftovers = await self._check_out_of_service(plan.check, target)
+        done = ", ".join(step.description for step in steps) or "nothing was in service"
+        return done, leftovers
 
     def _undo_step(
         self, step: UndoStep[Any, Any], target: DecommissionTarget
