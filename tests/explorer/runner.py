@@ -867,7 +867,10 @@ class SequenceRun:
                 if truth is not None and not truth.running and reprovision:
                     policy, reprovision = reprovision, None
                     if await self._in_service():
-                        network = Credentials.GUEST if policy == "migrate" else Credentials.LAB
+                        network: Credentials | None = None
+                        if self.sequence.family.takes_credentials:
+                            migrating = policy == "migrate"
+                            network = Credentials.GUEST if migrating else Credentials.LAB
                         action = Action(-1, ActionKind.REPROVISION, credentials=network)
                         await self.act(action, end_phase=True)
                         continue
