@@ -133,3 +133,10 @@ class NetworkJoinPending(AdapterError):
 
     code = ErrorCode.NETWORK_JOIN_TIMEOUT
     retryable = True
+
+
+class MigrationJoinFailed(AdapterError):
+    """A device moved to a new network did not join it and is back on its previous one."""
+
+    code = ErrorCode.MIGRATION_JOIN_FAILED
+    retryable = False

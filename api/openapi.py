@@ -198,7 +198,11 @@ def _run_paths(b: _Builder) -> JsonObject:
                     "`device.device_id` may be left out: the path's is used. Once the "
                     "strategy is selected, the body must also fit the request schema of "
                     "its device family (`x-devprov-family-requests`, and `request_schema` "
-                    "in `GET /strategies`), else 422 INVALID_REQUEST."
+                    "in `GET /strategies`), else 422 INVALID_REQUEST. A device in service "
+                    "is provisioned again only with `reprovision` `reset` (decommission, "
+                    "then provision, in one run) or `migrate` (a new network and/or, with an "
+                    "admin key, `tenant`), if its strategy supports the policy "
+                    "(`reprovision` in `GET /strategies`)."
                 ),
                 "requestBody": {
                     **b.body(ProvisionRequest),
@@ -207,18 +211,25 @@ def _run_paths(b: _Builder) -> JsonObject:
                 "responses": {
                     "202": started,
                     **body_errors,
+                    "403": b.problem(
+                        "`tenant` (a migration to another tenant) with a key that is not an "
+                        "admin key (FORBIDDEN)."
+                    ),
                     "404": b.problem(
                         "The registry holds the device for another tenant: it is not found, "
                         "as an unknown one (NOT_FOUND)."
                     ),
                     "409": b.problem(
-                        "A run for this device is in flight (RUN_IN_PROGRESS), or the device "
-                        "is in service (DEVICE_IN_SERVICE, with a link to its record)." + KEY_IN_USE
+                        "A run for this device is in flight (RUN_IN_PROGRESS), the device "
+                        "is in service and `reprovision` is `never` (DEVICE_IN_SERVICE, with a "
+                        "link to its record), or a migration to another tenant names a device "
+                        "not in service (DEVICE_NOT_IN_SERVICE)." + KEY_IN_USE
                     ),
                     "422": b.problem(
-                        "Invalid request (INVALID_REQUEST) or no strategy serves the device "
-                        "(UNSUPPORTED_DEVICE, STRATEGY_DISABLED, UNKNOWN_STRATEGY), with reasons."
-                        + KEY_REUSED
+                        "Invalid request (INVALID_REQUEST), no strategy serves the device "
+                        "(UNSUPPORTED_DEVICE, STRATEGY_DISABLED, UNKNOWN_STRATEGY), with reasons, "
+                        "or its strategy does not support the `reprovision` policy "
+                        "(REPROVISION_POLICY_UNSUPPORTED, with `supported`)." + KEY_REUSED
                     ),
                     "503": unavailable,
                 },

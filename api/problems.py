@@ -46,6 +46,9 @@ _TITLES: dict[ErrorCode, str] = {
     ErrorCode.DEVICE_NOT_IN_SERVICE: "The device is not in service",
     ErrorCode.DEVICE_NOT_CLAIMED: "No run holds the device",
     ErrorCode.DECOMMISSION_UNSUPPORTED: "This device's family cannot decommission it",
+    ErrorCode.REPROVISION_POLICY_UNSUPPORTED: (
+        "This device's strategy does not support the re-provisioning policy"
+    ),
     ErrorCode.RUN_NOT_WAITING: "The run is not waiting for this",
     ErrorCode.RUN_ALREADY_FINISHED: "The run has finished",
     ErrorCode.NOT_FOUND: "Not found",

@@ -9,10 +9,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.access import caller_of, take_start
+from api.auth import Scope
 from api.bodies import field_errors, invalid, read_model
 from api.keys import DEPENDENCIES, FAMILIES, METRICS, RUNS
+from api.problems import ApiError
 from api.responses import model_response, models_response
 from domain.api_models import FieldError, RunList, StartedRun, StrategyInfo, StrategyQuery
+from domain.errors import ErrorCode
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import VisibleState
 from services.run_listing import MAX_RUNS, RunFilter, list_runs
@@ -52,8 +55,12 @@ async def start_run(request: web.Request) -> web.Response:
     body = await read_model(
         request, ProvisionRequest, lambda data: _with_path_device_id(data, device_id)
     )
-    take_start(request)
     caller = caller_of(request)
+    if body.tenant is not None and not caller.may(Scope.ADMIN):
+        raise ApiError(
+            403, ErrorCode.FORBIDDEN, "only an admin key may migrate a device to another tenant"
+        )
+    take_start(request)
     started = await request.app[RUNS].start(body, started_by=caller.identity, tenant=caller.tenant)
     return _accepted(request.app, started)
 

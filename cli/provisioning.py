@@ -35,7 +35,7 @@ from client.credentials import CredentialsUnavailable
 from client.ports import CredentialsSource
 from client.settings import ClientSettings
 from config.settings import BleSettings
-from domain.requests import ProvisionRequest
+from domain.requests import ProvisionRequest, ReprovisionPolicy
 
 T = TypeVar("T")
 
@@ -78,6 +78,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     provision.add_argument(
         "--retry", type=int, default=0, metavar="N", help="retry a failed run up to N times"
+    )
+    provision.add_argument(
+        "--reprovision",
+        choices=[policy.value for policy in ReprovisionPolicy],
+        help="for a device in service: reset (decommission, then provision) or migrate "
+        "(to the request's network, without a factory reset); default: the request's, "
+        "else never",
+    )
+    provision.add_argument(
+        "--to-tenant",
+        metavar="TENANT",
+        help="with --reprovision migrate and an admin key: move the device to TENANT",
     )
     provision.set_defaults(handler=provision_device)
 
@@ -141,6 +153,10 @@ def _read_request(args: argparse.Namespace, console: Console) -> ProvisionReques
         return None
     if isinstance(data, dict) and isinstance(data.get("device"), dict):
         data["device"].setdefault("device_id", args.device_id)
+    if isinstance(data, dict) and getattr(args, "reprovision", None):
+        data["reprovision"] = args.reprovision
+    if isinstance(data, dict) and getattr(args, "to_tenant", None):
+        data["tenant"] = args.to_tenant
     try:
         request = ProvisionRequest.model_validate(data)
     except ValidationError as error:
@@ -195,7 +211,12 @@ async def _follow(
     secrets = {name: value.get_secret_value() for name, value in request.secrets.items()}
     task = asyncio.ensure_future(
         coordinator.provision(
-            request.device, network=request.network, secrets=secrets, strategy=request.strategy
+            request.device,
+            network=request.network,
+            secrets=secrets,
+            strategy=request.strategy,
+            reprovision=request.reprovision,
+            tenant=request.tenant,
         )
     )
     cancelled = False

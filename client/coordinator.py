@@ -20,7 +20,7 @@ from domain.api_models import StartedRun, StrategyMatch
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot, StreamedEvent
-from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.requests import NetworkCredentials, ProvisionRequest, ReprovisionPolicy
 from domain.states import ProvisioningState
 
 
@@ -115,8 +115,15 @@ class ProvisioningCoordinator:
         network: NetworkCredentials | None = None,
         secrets: Mapping[str, str] | None = None,
         strategy: str | None = None,
+        reprovision: ReprovisionPolicy | str = ReprovisionPolicy.NEVER,
+        tenant: str | None = None,
     ) -> ProvisioningOutcome:
         """Provision `device` and follow its run (and retries) to the end.
+
+        A device in service is provisioned again only with `reprovision` `reset`
+        (decommissioned, then provisioned, in one run) or `migrate` (moved to `network`
+        and/or, with an admin key, to `tenant`, without a factory reset); with `never`
+        the API refuses it (`RunConflict`, DEVICE_IN_SERVICE).
 
         Raises:
             UnsupportedDevice: No strategy serves the device (with every reason).
@@ -135,6 +142,8 @@ class ProvisioningCoordinator:
                 "strategy": strategy,
                 "network": network,
                 "secrets": given,
+                "reprovision": ReprovisionPolicy(reprovision),
+                "tenant": tenant,
             }
         )
         started = await self._client.start_provisioning(request)

@@ -90,6 +90,7 @@ _BY_CODE: dict[ErrorCode, type[ApiProblem]] = {
     ErrorCode.DEVICE_IN_SERVICE: RunConflict,
     ErrorCode.DEVICE_NOT_IN_SERVICE: RunConflict,
     ErrorCode.DECOMMISSION_UNSUPPORTED: UnsupportedDevice,
+    ErrorCode.REPROVISION_POLICY_UNSUPPORTED: UnsupportedDevice,
     ErrorCode.NOT_FOUND: DeviceNotFound,
     ErrorCode.RUN_ALREADY_FINISHED: RunConflict,
     ErrorCode.RUN_NOT_WAITING: RunConflict,

@@ -27,6 +27,18 @@ class JoinCheck(BaseModel):
     ssid: str
 
 
+class NetworkMove(BaseModel):
+    """A device moved from the network `previous_ssid` to `ssid` (re-provisioning by
+    migration): what confirming the move, or returning it, needs. No passphrase: the
+    device keeps its previous network as its own fallback."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device: DeviceDescriptor
+    ssid: str
+    previous_ssid: str
+
+
 class CloudIssue(BaseModel):
     """Exchange the configured claim for a credential of `device_id`."""
 

@@ -155,6 +155,14 @@ class StrategyInfo(BaseModel):
         default_factory=list,
         description="Example requests of its family, to start from (the console's templates).",
     )
+    reprovision: dict[str, Any] = Field(
+        default_factory=lambda: {"policies": ["never"], "notes": {}},
+        description=(
+            "The re-provisioning `policies` its runs take for a device in service "
+            "(`never`, `reset`, `migrate`), and `notes` per policy (what it does, or why it "
+            "is not supported)."
+        ),
+    )
     decommission: dict[str, Any] | None = Field(
         default=None,
         description=(

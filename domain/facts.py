@@ -36,3 +36,25 @@ class NetworkJoin(BaseModel):
     ssid: str
     address: str = Field(description="Address the device got on the network.")
     signal_dbm: int | None = None
+
+
+class WifiLink(BaseModel):
+    """Which network a Wi-Fi device is on, and what its station slots hold (no passphrase).
+
+    Attributes:
+        ssid: The network it is on now (None: on none).
+        address: Its address there.
+        station_ssid: The network of its station configuration (Shelly `sta`).
+        station_enabled: Whether that station is enabled.
+        fallback_ssid: The network of its fallback station (Shelly `sta1`).
+        fallback_enabled: Whether the fallback is enabled.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    ssid: str | None = None
+    address: str | None = None
+    station_ssid: str | None = None
+    station_enabled: bool = False
+    fallback_ssid: str | None = None
+    fallback_enabled: bool = False

@@ -62,8 +62,21 @@ class Outcome(StrEnum):
     """Failed with something left that could not be undone (ROLLBACK_FAILED): FAILED."""
 
 
-def state_after(kind: RunKind, outcome: Outcome, before: DeviceState) -> DeviceState:
-    """The device's state once a run of `kind` that claimed it in `before` ended so."""
+def claimable_from(kind: RunKind, *, reprovision: bool = False) -> frozenset[DeviceState]:
+    """The states a claim of `kind` may take a device in (re-provisioning: IN_SERVICE too)."""
+    states = CLAIMABLE_FROM[kind]
+    if reprovision and kind is RunKind.PROVISION:
+        return states | {DeviceState.IN_SERVICE}
+    return states
+
+
+def state_after(
+    kind: RunKind, outcome: Outcome, before: DeviceState, *, reset: bool = False
+) -> DeviceState:
+    """The device's state once a run of `kind` that claimed it in `before` ended so
+    (`reset`: the run had reset the device before it failed, so it is UNPROVISIONED)."""
+    if outcome is Outcome.UNDONE and reset:
+        return DeviceState.UNPROVISIONED
     if outcome is Outcome.LEFTOVERS:
         return DeviceState.FAILED
     if outcome is Outcome.DONE:
@@ -117,6 +130,11 @@ class DeviceClaim(BaseModel):
         description="How gateways reach the device (e.g. the base URL of its local API); "
         "never a secret (`DeviceDescriptor.transport_hints` refuses credentials in URLs).",
     )
+    reprovision: bool = Field(
+        default=False,
+        description="A provisioning run that re-provisions a device in service (policy "
+        "`reset` or `migrate`): it may claim the device from IN_SERVICE too.",
+    )
 
 
 class RunOutcome(BaseModel):
@@ -128,6 +146,15 @@ class RunOutcome(BaseModel):
     run_id: str
     outcome: Outcome
     facts: DeviceFacts = Field(default_factory=DeviceFacts)
+    reset: bool = Field(
+        default=False,
+        description="The run reset the device first (policy `reset`): the facts of its "
+        "earlier service are gone; undone, it is UNPROVISIONED rather than as claimed.",
+    )
+    tenant: str | None = Field(
+        default=None,
+        description="Done: the tenant the device moves to (a migration to another tenant).",
+    )
 
 
 class DeviceRecord(BaseModel):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.device import DeviceDescriptor
+from domain.identifiers import TENANT
 from domain.secrets import WireSecret
 
 _SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -43,6 +45,19 @@ class NetworkCredentials(BaseModel):
         return {"ssid": self.ssid, "passphrase": "**********"}
 
 
+class ReprovisionPolicy(StrEnum):
+    """What a provision request does to a device the registry shows in service (DPS-style
+    re-provisioning policies; docs/registry.md#re-provisioning)."""
+
+    NEVER = "never"
+    """Refuse: 409 DEVICE_IN_SERVICE (the default)."""
+    RESET = "reset"
+    """One run: decommission the device by its family's plan, then provision it."""
+    MIGRATE = "migrate"
+    """Move it to a new network (and/or tenant) without a factory reset, rolling it back
+    to its previous network if it does not join the new one."""
+
+
 class ProvisionRequest(BaseModel):
     """Body of `POST /api/v1/devices/{device_id}/provision`."""
 
@@ -63,6 +78,31 @@ class ProvisionRequest(BaseModel):
             "`install_code` (Zigbee 3.0). Never shown in responses, events or logs."
         ),
     )
+
+    reprovision: ReprovisionPolicy = Field(
+        default=ReprovisionPolicy.NEVER,
+        description=(
+            "What to do when the device is in service already: `never` (409 "
+            "DEVICE_IN_SERVICE), `reset` (decommission, then provision, in one run) or "
+            "`migrate` (move it to `network` and/or `tenant` without a factory reset). "
+            "A policy the device's strategy does not support is 422 "
+            "REPROVISION_POLICY_UNSUPPORTED. Ignored for a device not in service."
+        ),
+    )
+    tenant: str | None = Field(
+        default=None,
+        pattern=TENANT.pattern,
+        description=(
+            "With `reprovision: migrate` only, and an admin key: the tenant the device moves "
+            "to once the migration succeeds."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _tenant_only_when_migrating(self) -> ProvisionRequest:
+        if self.tenant is not None and self.reprovision is not ReprovisionPolicy.MIGRATE:
+            raise ValueError("`tenant` is only taken with `reprovision: migrate`")
+        return self
 
     @field_validator("secrets")
     @classmethod

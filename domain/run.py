@@ -97,6 +97,10 @@ class ProvisionRun(BaseModel):
             ),
             ("started by", self.started_by),
         ]
+        if self.request.reprovision.value != "never":
+            rows.append(("re-provisioning", self.request.reprovision.value))
+        if self.request.tenant:
+            rows.append(("moves to tenant", self.request.tenant))
         if self.retry_of:
             rows.append(("retry of", self.retry_of))
         return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])

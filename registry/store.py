@@ -27,7 +27,6 @@ from sqlalchemy.pool import NullPool
 
 from adapters.files import private_file
 from domain.registry import (
-    CLAIMABLE_FROM,
     CLAIMED_AS,
     CURSOR_MAX_LENGTH,
     CURSOR_PATTERN,
@@ -42,6 +41,7 @@ from domain.registry import (
     Outcome,
     RunKind,
     RunOutcome,
+    claimable_from,
     state_after,
 )
 from registry.tables import DeviceRow
@@ -158,7 +158,7 @@ class DeviceRegistry:
             raise DeviceNotFound(claim.device_id)
         if record.run_id == claim.run_id and record.state is CLAIMED_AS[claim.kind]:
             return record
-        if record.state not in CLAIMABLE_FROM[claim.kind]:
+        if record.state not in claimable_from(claim.kind, reprovision=claim.reprovision):
             raise DeviceBusy(record, claim.kind)
         changes = {
             **owned,
@@ -193,17 +193,20 @@ class DeviceRegistry:
             if record.run_id != outcome.run_id or not claimed or record.run_kind is None:
                 return record
             before = DeviceState(row["claimed_from"] or DeviceState.UNPROVISIONED.value)
-            state = state_after(record.run_kind, outcome.outcome, before)
+            state = state_after(record.run_kind, outcome.outcome, before, reset=outcome.reset)
             changes: dict[str, Any] = {
                 "state": state.value,
                 "claimed_from": None,
                 "updated_at": self._clock(),
                 "version": record.version + 1,
             }
-            if state is DeviceState.DECOMMISSIONED:
+            if state is DeviceState.DECOMMISSIONED or outcome.reset:
+                # A reset took away what the device's earlier service gave it.
                 changes.update({field: None for field in _FACTS})
-            elif outcome.outcome is not Outcome.UNDONE:
+            if state is not DeviceState.DECOMMISSIONED and outcome.outcome is not Outcome.UNDONE:
                 changes.update(outcome.facts.model_dump(exclude_none=True))
+            if outcome.outcome is Outcome.DONE and outcome.tenant:
+                changes["tenant"] = outcome.tenant
             if not await self._compare_and_set(connection, record, changes):
                 raise RuntimeError(f"device '{record.device_id}' changed under its owner run")
         logger.info(

@@ -26,6 +26,7 @@ from domain.registry import (
     DeviceState,
     RunKind,
 )
+from domain.requests import ReprovisionPolicy
 from services.errors import DeviceUnknown, RequestNotServable, RunConflict, temporal_errors
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) is loaded by whoever opens a registry
@@ -91,8 +92,14 @@ class DeviceInventory:
             next_cursor=page.next_cursor,
         )
 
-    async def check_provisionable(self, device_id: str, tenant: str) -> None:
-        """Refuse up front a provisioning run the registry would refuse its claim.
+    async def check_provisionable(
+        self,
+        device_id: str,
+        tenant: str,
+        reprovision: ReprovisionPolicy = ReprovisionPolicy.NEVER,
+    ) -> bool:
+        """Refuse up front a provisioning run the registry would refuse its claim;
+        whether the device is in service (then `reprovision` says what the run does).
 
         Only what the registry shows now: a race is settled by the run's claim (the
         losing run ends DEVICE_BUSY).
@@ -100,25 +107,28 @@ class DeviceInventory:
         Raises:
             DeviceUnknown: NOT_FOUND for another tenant's device (as for an unknown one).
             RunConflict: DEVICE_IN_SERVICE (a link to its record) for a device in
-                service; RUN_IN_PROGRESS for a device another run has claimed.
+                service with the policy `never`; RUN_IN_PROGRESS for a device another
+                run has claimed.
         """
         if self._registry is None:
-            return
+            return False
         try:
             record = await self._registry.get(device_id)
         except DeviceNotFound:
-            return  # a device never seen: the first run claims it for its tenant
+            return False  # a device never seen: the first run claims it for its tenant
         if record.tenant != tenant:
             raise DeviceUnknown(
                 ErrorCode.NOT_FOUND, f"no device '{device_id}' can be provisioned with this key"
             )
         if record.state in CLAIMABLE_FROM[RunKind.PROVISION]:
-            return
+            return False
         if record.state is DeviceState.IN_SERVICE:
+            if reprovision is not ReprovisionPolicy.NEVER:
+                return True
             raise RunConflict(
                 ErrorCode.DEVICE_IN_SERVICE,
-                f"device '{device_id}' is in service; re-provisioning it is not possible yet "
-                "(the only policy is 'never')",
+                f"device '{device_id}' is in service; send `reprovision: reset` or "
+                "`reprovision: migrate` to provision it again",
                 links={"device": device_link(device_id)},
             )
         raise _claimed(record)

@@ -35,7 +35,7 @@ from domain.api_models import RunLinks, RunStatus, StartedRun, StrategyMatch, St
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot
 from domain.registry import RunKind
-from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.requests import NetworkCredentials, ProvisionRequest, ReprovisionPolicy
 from domain.run import (
     FORGET_CREDENTIALS_UPDATE,
     PROGRESS_QUERY,
@@ -257,6 +257,15 @@ class ProvisioningRuns(DeviceRuns):
                 f"the request lacks what strategy '{strategy.name}' needs",
                 errors=errors,
             )
+        if request.reprovision not in strategy.spec.reprovision:
+            notes = dict(strategy.spec.reprovision_notes)
+            note = notes.get(request.reprovision)
+            raise RequestNotServable(
+                ErrorCode.REPROVISION_POLICY_UNSUPPORTED,
+                f"strategy '{strategy.name}' does not support re-provisioning policy "
+                f"'{request.reprovision.value}'" + (f": {note}" if note else ""),
+                supported=[p.value for p in ReprovisionPolicy if p in strategy.spec.reprovision],
+            )
         run = ProvisionRun(
             request=request,
             strategy=strategy.name,
@@ -269,7 +278,20 @@ class ProvisioningRuns(DeviceRuns):
     async def _start(self, run: ProvisionRun, workflow_type: str) -> StartedRun:
         device = run.request.device
         workflow_id = self.workflow_id(device.device_id)
-        await self._devices.check_provisionable(device.device_id, run.tenant)
+        in_service = await self._devices.check_provisionable(
+            device.device_id, run.tenant, run.request.reprovision
+        )
+        if not in_service and run.request.reprovision is not ReprovisionPolicy.NEVER:
+            if run.request.tenant is not None:
+                raise RunConflict(
+                    ErrorCode.DEVICE_NOT_IN_SERVICE,
+                    f"device '{device.device_id}' is not in service: there is nothing to "
+                    "migrate to another tenant (an admin transfers it: POST …/transfer)",
+                    links={"device": f"/api/v1/devices/{device.device_id}"},
+                )
+            # A policy is about a device in service; any other is provisioned as new.
+            request = run.request.model_copy(update={"reprovision": ReprovisionPolicy.NEVER})
+            run = run.model_copy(update={"request": request})
         try:
             with temporal_errors(workflow_id):
                 handle: WorkflowHandle[object, object] = await self._client.start_workflow(

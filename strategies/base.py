@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from domain.device import DeviceDescriptor
+from domain.requests import ReprovisionPolicy
 
 
 class Placement(StrEnum):
@@ -32,6 +33,10 @@ class StrategySpec:
         requires_network: Whether the run needs network credentials.
         placement: Where the device-facing steps run.
         required_secrets: Names of device secrets (request `secrets`) the run needs.
+        reprovision: The re-provisioning policies its runs take for a device in service
+            (`never` always; `reset` needs the family's decommission plan; `migrate`
+            needs the workflow's `migrate` steps).
+        reprovision_notes: Why a policy is not supported, or what it does, per policy.
     """
 
     name: str
@@ -43,6 +48,15 @@ class StrategySpec:
     requires_network: bool = False
     placement: Placement = Placement.EDGE
     required_secrets: frozenset[str] = frozenset()
+    reprovision: frozenset[ReprovisionPolicy] = frozenset({ReprovisionPolicy.NEVER})
+    reprovision_notes: tuple[tuple[ReprovisionPolicy, str], ...] = ()
+
+    def describe_reprovision(self) -> dict[str, object]:
+        """What `GET /strategies` shows of the policies (in the policies' order)."""
+        return {
+            "policies": [p.value for p in ReprovisionPolicy if p in self.reprovision],
+            "notes": {policy.value: note for policy, note in self.reprovision_notes},
+        }
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,7 @@ class Strategy(ABC):
             "requires_network": spec.requires_network,
             "placement": spec.placement.value,
             "required_secrets": sorted(spec.required_secrets),
+            "reprovision": spec.describe_reprovision(),
             **self.settings(),
         }
 

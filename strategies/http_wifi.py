@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from domain.activity_io import JoinCheck, NetworkAssignment
+from domain.activity_io import JoinCheck, NetworkAssignment, NetworkMove
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.policies import PolicySection
-from domain.requests import RequestExample
+from domain.requests import ReprovisionPolicy, RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
@@ -25,6 +25,23 @@ HTTP_WIFI_SPEC = StrategySpec(
     required_capabilities=frozenset({"wifi", "http-rpc"}),
     requires_network=True,
     placement=Placement.EDGE,
+    reprovision=frozenset(
+        {ReprovisionPolicy.NEVER, ReprovisionPolicy.RESET, ReprovisionPolicy.MIGRATE}
+    ),
+    reprovision_notes=(
+        (
+            ReprovisionPolicy.RESET,
+            "factory reset over the local HTTP API (the decommission plan), then provisioned anew",
+        ),
+        (
+            ReprovisionPolicy.MIGRATE,
+            (
+                "WiFi.SetConfig writes the new network as `sta` and keeps the current one as the "
+                "fallback `sta1`; a device that does not join the new network falls back to it, "
+                "and the run settles it there (ROLLED_BACK, MIGRATION_JOIN_FAILED)"
+            ),
+        ),
+    ),
 )
 
 
@@ -79,6 +96,9 @@ class HttpWifiActivity:
     APPLY_NETWORK = ActivityContract("http_wifi.apply_network", NetworkAssignment, type(None))
     CONFIRM_JOINED = ActivityContract("http_wifi.confirm_joined", JoinCheck, NetworkJoin)
     RESET = ActivityContract("http_wifi.reset", DeviceDescriptor, type(None))
+    MOVE_NETWORK = ActivityContract("http_wifi.move_network", NetworkAssignment, type(None))
+    CONFIRM_MOVED = ActivityContract("http_wifi.confirm_moved", NetworkMove, NetworkJoin)
+    RETURN_TO_NETWORK = ActivityContract("http_wifi.return_to_network", NetworkMove, type(None))
 
 
 def _the_device(target: DecommissionTarget) -> DeviceDescriptor:

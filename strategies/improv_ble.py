@@ -24,7 +24,7 @@ from domain.activity_io import NetworkAssignment
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.policies import PolicySection
-from domain.requests import RequestExample
+from domain.requests import ReprovisionPolicy, RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
@@ -42,6 +42,21 @@ IMPROV_BLE_SPEC = StrategySpec(
     required_capabilities=frozenset({"ble", "improv"}),
     requires_network=True,
     placement=Placement.EDGE,
+    reprovision=frozenset({ReprovisionPolicy.NEVER}),
+    reprovision_notes=(
+        (
+            ReprovisionPolicy.RESET,
+            (
+                "not supported: once on Wi-Fi the device no longer offers Improv over BLE, and "
+                "Improv has no command to make it forget its network; factory-reset it by hand, "
+                "then provision it"
+            ),
+        ),
+        (
+            ReprovisionPolicy.MIGRATE,
+            "not supported: Improv can only give Wi-Fi credentials to a device in set-up mode",
+        ),
+    ),
 )
 
 AUTHORIZATION_REQUIRED = "authorization_required"

@@ -23,7 +23,7 @@ from domain.aws_iot import (
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
 from domain.policies import PolicySection
-from domain.requests import RequestExample
+from domain.requests import ReprovisionPolicy, RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, StrategySpec
@@ -42,6 +42,20 @@ WIFI_AWS_IOT_SPEC = StrategySpec(
     required_capabilities=frozenset({"wifi", "http-rpc", "aws-iot"}),
     requires_network=True,
     placement=Placement.EDGE,
+    reprovision=frozenset({ReprovisionPolicy.NEVER, ReprovisionPolicy.RESET}),
+    reprovision_notes=(
+        (
+            ReprovisionPolicy.RESET,
+            (
+                "AWS IoT certificate revoked and thing deleted, factory reset, then provisioned as "
+                "a new thing"
+            ),
+        ),
+        (
+            ReprovisionPolicy.MIGRATE,
+            "not supported: the AWS IoT thing is not moved without a re-registration; use `reset`",
+        ),
+    ),
 )
 
 _THING_NAME = re.compile(THING_NAME_PATTERN)

@@ -13,7 +13,7 @@ from domain.cloud import (
     RegisteredDevice,
 )
 from domain.policies import PolicySection
-from domain.requests import RequestExample
+from domain.requests import ReprovisionPolicy, RequestExample
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, StrategySpec
@@ -31,6 +31,23 @@ WIFI_CLOUD_SPEC = StrategySpec(
     required_capabilities=frozenset({"wifi", "http-rpc", "vendor-cloud"}),
     requires_network=True,
     placement=Placement.EDGE,
+    reprovision=frozenset({ReprovisionPolicy.NEVER, ReprovisionPolicy.RESET}),
+    reprovision_notes=(
+        (
+            ReprovisionPolicy.RESET,
+            (
+                "cloud deregistration and credential revocation, factory reset, then provisioned "
+                "and registered anew"
+            ),
+        ),
+        (
+            ReprovisionPolicy.MIGRATE,
+            (
+                "not supported: the cloud registration is not moved without a re-registration; use "
+                "`reset`"
+            ),
+        ),
+    ),
 )
 
 DEVICE_POLICY = "devprov-device"

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice
 from domain.policies import PolicySection
-from domain.requests import ProvisionRequest, RequestExample
+from domain.requests import ProvisionRequest, ReprovisionPolicy, RequestExample
 from domain.secrets import WireSecret
 from domain.states import Step
 from domain.zigbee import (
@@ -58,6 +58,23 @@ ZIGBEE_SPEC = StrategySpec(
     requires_network=False,
     placement=Placement.EDGE,
     required_secrets=frozenset({"install_code"}),
+    reprovision=frozenset({ReprovisionPolicy.NEVER, ReprovisionPolicy.RESET}),
+    reprovision_notes=(
+        (
+            ReprovisionPolicy.RESET,
+            (
+                "leave request and removal from the coordinator, then joined anew with its install "
+                "code"
+            ),
+        ),
+        (
+            ReprovisionPolicy.MIGRATE,
+            (
+                "not supported: a Zigbee device has no network credentials to move; `reset` makes "
+                "it leave and join again"
+            ),
+        ),
+    ),
 )
 
 IEEE_HINT = "ieee"

@@ -9,7 +9,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.activity_io import JoinCheck, NetworkAssignment
+from domain.activity_io import JoinCheck, NetworkAssignment, NetworkMove
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.facts import DetectedDevice, NetworkJoin
@@ -32,6 +32,7 @@ class FakeWifiDevice:
     applied: list[str] = field(default_factory=list)
     resets: int = 0
     configured_ssid: str | None = None
+    fallback_ssid: str | None = None
     passphrase_ok: bool = False
     audible_from: set[str] | None = None
     """Gateways (host task queues) that hear the device; None: every gateway."""
@@ -112,8 +113,40 @@ class FakeWifiDevice:
             await record()
             device.resets += 1
             device.configured_ssid = None
+            device.fallback_ssid = None
 
-        return [detect, read_state, apply_network, confirm_joined, reset]
+        @activity.defn(name=HttpWifiActivity.MOVE_NETWORK.name)
+        async def move_network(assignment: NetworkAssignment) -> None:
+            await record()
+            if device.configured_ssid != assignment.network.ssid:
+                device.fallback_ssid = device.configured_ssid
+                device.configured_ssid = assignment.network.ssid
+            device.applied.append(assignment.network.ssid)
+
+        @activity.defn(name=HttpWifiActivity.CONFIRM_MOVED.name)
+        async def confirm_moved(move: NetworkMove) -> NetworkJoin:
+            await record()
+            if device.confirm_error is not None:
+                raise ApplicationError(
+                    "the device did not join", type=device.confirm_error.value, non_retryable=True
+                )
+            return NetworkJoin(ssid=move.ssid, address="10.77.0.9")
+
+        @activity.defn(name=HttpWifiActivity.RETURN_TO_NETWORK.name)
+        async def return_to_network(move: NetworkMove) -> None:
+            await record()
+            device.configured_ssid = move.previous_ssid
+
+        return [
+            detect,
+            read_state,
+            apply_network,
+            confirm_joined,
+            reset,
+            move_network,
+            confirm_moved,
+            return_to_network,
+        ]
 
 
 @dataclass

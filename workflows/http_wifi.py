@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.activity_io import JoinCheck, NetworkAssignment
+    from domain.activity_io import JoinCheck, NetworkAssignment, NetworkMove
     from domain.errors import ErrorCode
     from domain.facts import DetectedDevice
     from domain.progress import ProvisionResult
@@ -61,6 +61,31 @@ class HttpWifiProvisioningWorkflow(LifecycleWorkflow):
 
     async def undo_provision(self) -> None:
         await self.perform(Step.ROLLBACK, HttpWifiActivity.RESET, self.device)
+
+    async def migrate(self, network: NetworkCredentials, previous_ssid: str) -> None:
+        await self.perform(
+            Step.PROVISION,
+            HttpWifiActivity.MOVE_NETWORK,
+            NetworkAssignment(device=self.device, network=network),
+        )
+
+    async def confirm_migration(self, network: NetworkCredentials, previous_ssid: str) -> str:
+        joined = await self.perform(
+            Step.CONFIRM,
+            HttpWifiActivity.CONFIRM_MOVED,
+            NetworkMove(device=self.device, ssid=network.ssid, previous_ssid=previous_ssid),
+        )
+        self.learned(network_ssid=joined.ssid, address=joined.address)
+        return (
+            f"device moved from '{previous_ssid}' to '{joined.ssid}' with address {joined.address}"
+        )
+
+    async def undo_migration(self, network: NetworkCredentials, previous_ssid: str) -> None:
+        await self.perform(
+            Step.ROLLBACK,
+            HttpWifiActivity.RETURN_TO_NETWORK,
+            NetworkMove(device=self.device, ssid=network.ssid, previous_ssid=previous_ssid),
+        )
 
 
 @workflow.defn(name=HTTP_WIFI_DECOMMISSION.workflow)

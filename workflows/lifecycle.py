@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         RunKind,
         RunOutcome,
     )
-    from domain.requests import NetworkCredentials
+    from domain.requests import NetworkCredentials, ReprovisionPolicy
     from domain.run import (
         CENTRAL_TASK_QUEUE,
         FORGET_CREDENTIALS_UPDATE,
@@ -77,6 +77,10 @@ REGISTRY_CLAIMS = "registry-claims"
 
 COARSE_VISIBILITY = "coarse-visibility-state"
 """Patch: runs started before it recorded every state in visibility, not `VisibleState`."""
+
+REPROVISIONING = "reprovisioning-policies"
+"""Patch: runs started before it knew no re-provisioning policy (asked only by runs that
+carry one, so that the recorded histories replay without it)."""
 
 STATE_LOGGER = "devprov.workflow.state"
 STATE_RECORD_EXTRA = "devprov_state"
@@ -190,6 +194,8 @@ class LifecycleWorkflow(ABC):
         self._registry_on = False
         self._claim_lost = False
         self._facts: dict[str, str] = {}
+        self._reprovision = ReprovisionPolicy.NEVER
+        self._reset_done = False
         self._updated_at = workflow.now()
         self._record_event(details={})
 
@@ -339,6 +345,30 @@ class LifecycleWorkflow(ABC):
     @abstractmethod
     async def undo_provision(self) -> None:
         """Compensation of `provision`: idempotent, safe to run more than once."""
+
+    async def migrate(self, network: NetworkCredentials, previous_ssid: str) -> None:
+        """Re-provisioning by migration: give the device in service `network`, keeping
+        `previous_ssid` as what it falls back to. Families whose strategy declares
+        `migrate` implement the three migration steps."""
+        raise StepFailure(
+            ErrorCode.REPROVISION_POLICY_UNSUPPORTED,
+            f"strategy '{self.spec.name}' cannot migrate a device",
+        )
+
+    async def confirm_migration(self, network: NetworkCredentials, previous_ssid: str) -> str:
+        """Check the device is on `network`; MIGRATION_JOIN_FAILED when it fell back to
+        `previous_ssid`. Returns a success message."""
+        raise StepFailure(
+            ErrorCode.REPROVISION_POLICY_UNSUPPORTED,
+            f"strategy '{self.spec.name}' cannot migrate a device",
+        )
+
+    async def undo_migration(self, network: NetworkCredentials, previous_ssid: str) -> None:
+        """Compensation of `migrate`: the device back on `previous_ssid` (idempotent)."""
+        raise StepFailure(
+            ErrorCode.REPROVISION_POLICY_UNSUPPORTED,
+            f"strategy '{self.spec.name}' cannot migrate a device",
+        )
 
     # ------------------------------------------------------------------ helpers for steps
 
@@ -526,11 +556,24 @@ class LifecycleWorkflow(ABC):
         """Claim the device, run attempts until success, a final failure or
         cancellation, and record the outcome in the registry."""
         self._registry_on = workflow.patched(REGISTRY_CLAIMS)
+        requested = self._run.request.reprovision
+        if requested is not ReprovisionPolicy.NEVER and workflow.patched(REPROVISIONING):
+            self._reprovision = requested
         try:
-            await self._claim_device()
+            claimed = await self._claim_device()
+            record = (
+                self._check_reprovision(claimed)
+                if self._reprovision is not ReprovisionPolicy.NEVER
+                else None
+            )
+            if record is not None and self._reprovision is ReprovisionPolicy.RESET:
+                await self._reset_first(record)
             while True:
                 try:
-                    message = await self._attempt_once()
+                    if record is not None and self._reprovision is ReprovisionPolicy.MIGRATE:
+                        message = await self._migrate_once(record)
+                    else:
+                        message = await self._attempt_once()
                 except _RestartRequested:
                     await self._undo_attempt("retry requested")
                     self._retry_requested = False
@@ -603,18 +646,7 @@ class LifecycleWorkflow(ABC):
                 self.report(f"what {self.spec.name} cannot undo: {limit}")
             found = await self._detect_until_present()
             if plan.confirms_identity:
-                self._transition(
-                    ProvisioningState.PRE_CHECK,
-                    Step.PRE_CHECK,
-                    f"checking that the device answering is {device_id}",
-                )
-                if found.device_id != device_id:
-                    self._reasons = [f"the device answering is '{found.device_id}'"]
-                    raise StepFailure(
-                        ErrorCode.PRE_CHECK_FAILED,
-                        f"the device answering is '{found.device_id}', not '{device_id}': "
-                        "nothing was done to it",
-                    )
+                self._check_identity(found)
         except BaseException as error:
             if is_cancelled_exception(error):
                 self._cancel_requested = True
@@ -627,19 +659,9 @@ class LifecycleWorkflow(ABC):
             if isinstance(error, ActivityError):
                 await self._end_failed(failure_from(error))
             raise
-        target = DecommissionTarget(
-            record=record,
-            device=self.device,
-            tenant=self._run.tenant,
-            idempotency_key=self.idempotency_key,
+        done, leftovers = await self._undo_service(
+            plan, record, f"taking device {device_id} out of service"
         )
-        steps = [step for step in plan.steps if step.applies(record)]
-        for step in reversed(steps):  # the stack runs last-in first-out
-            self.add_compensation(step.description, self._undo_step(step, target))
-        rollback = await self._compensate(f"taking device {device_id} out of service")
-        leftovers = list(rollback.leftovers)
-        if not leftovers and plan.check is not None:
-            leftovers = await self._check_out_of_service(plan.check, target)
         if leftovers:
             await self._end_failed(
                 StepFailure(
@@ -649,7 +671,6 @@ class LifecycleWorkflow(ABC):
                 )
             )
         await self._record_outcome(Outcome.DONE)
-        done = ", ".join(step.description for step in steps) or "nothing was in service"
         self._transition(
             ProvisioningState.SUCCEEDED,
             Step.DONE,
@@ -657,6 +678,163 @@ class LifecycleWorkflow(ABC):
         )
         await self._handlers_finished()
         return self._result()
+
+    def _check_identity(self, found: DetectedDevice) -> None:
+        """PRE_CHECK: the device answering must be the run's device (else nothing is done
+        to it: PRE_CHECK_FAILED)."""
+        device_id = self.device.device_id
+        self._transition(
+            ProvisioningState.PRE_CHECK,
+            Step.PRE_CHECK,
+            f"checking that the device answering is {device_id}",
+        )
+        if found.device_id != device_id:
+            self._reasons = [f"the device answering is '{found.device_id}'"]
+            raise StepFailure(
+                ErrorCode.PRE_CHECK_FAILED,
+                f"the device answering is '{found.device_id}', not '{device_id}': "
+                "nothing was done to it",
+            )
+
+    # ------------------------------------------------------------------ re-provisioning
+
+    def _check_reprovision(self, record: DeviceRecord | None) -> DeviceRecord:
+        """The claimed record of a re-provisioning run, once its policy is one the
+        strategy supports (the API refuses others before a run starts)."""
+        policy = self._reprovision
+        if policy not in self.spec.reprovision or record is None:
+            raise StepFailure(
+                ErrorCode.REPROVISION_POLICY_UNSUPPORTED,
+                f"strategy '{self.spec.name}' does not support re-provisioning policy "
+                f"'{policy.value}'",
+            )
+        return record
+
+    async def _reset_first(self, record: DeviceRecord) -> None:
+        """The first phase of a `reset` re-provisioning: take the device out of service by
+        the family's decommission plan (the same undo steps and check as a
+        decommissioning run, run as compensations: each to its end), then let the
+        provisioning phase start from a device in set-up mode.
+
+        Raises:
+            StepFailure: before the first undo step (device not found, another device):
+                nothing was done, the record goes back to IN_SERVICE; ROLLBACK_FAILED when
+                a step or the check left something in place (the record FAILED).
+            _CancelledDuringRollback: a cancel arrived while it reset the device.
+        """
+        plan = self.decommission_plan
+        device_id = self.device.device_id
+        if plan is None:
+            raise StepFailure(
+                ErrorCode.REPROVISION_POLICY_UNSUPPORTED,
+                f"strategy '{self.spec.name}' has no way to reset a device",
+            )
+        self.report(
+            f"re-provisioning with reset: device {device_id} is taken out of service first, "
+            "then provisioned",
+            phase="reset",
+        )
+        for limit in plan.cannot_undo:
+            self.report(f"what {self.spec.name} cannot undo: {limit}", phase="reset")
+        while True:
+            try:
+                found = await self._detect_until_present()
+                break
+            except _RestartRequested:
+                self._retry_requested = False
+                self._start_new_attempt("starting over: looking for the device to reset")
+        if plan.confirms_identity:
+            self._check_identity(found)
+        done, leftovers = await self._undo_service(
+            plan, record, f"reset phase: taking device {device_id} out of service"
+        )
+        if leftovers:
+            raise StepFailure(
+                ErrorCode.ROLLBACK_FAILED,
+                f"the reset of device {device_id} left something in place: "
+                + "; ".join(leftovers)
+                + "; it was not provisioned",
+            )
+        self._reset_done = True
+        if self._cancel_requested:
+            raise _CancelledDuringRollback(Rollback(undid_something=True))
+        self.report(
+            f"reset phase done ({done}); provisioning device {device_id} now",
+            phase="provision",
+        )
+
+    async def _migrate_once(self, record: DeviceRecord) -> str:
+        """One attempt of a `migrate` re-provisioning: find the device, check it is the
+        device of the record, move it to the request's network (its current one kept as
+        its fallback), confirm the join; the compensation returns it to its previous
+        network. A move to another tenant alone changes nothing on the device."""
+        device_id = self.device.device_id
+        found = await self._detect_until_present()
+        self._check_identity(found)
+        previous = record.network_ssid
+        moving_to = self._run.request.tenant
+        if self._run.request.network is None and moving_to is not None:
+            where = f" on its network '{previous}'" if previous else ""
+            return f"device {device_id} moves to tenant '{moving_to}'{where}"
+        if not previous:
+            raise StepFailure(
+                ErrorCode.PRE_CHECK_FAILED,
+                f"the registry holds no network for device {device_id}: there is no network "
+                "to migrate it from (use reprovision 'reset')",
+            )
+        self._round += 1
+        network = await self._network_if_needed()
+        if network is None:
+            raise StepFailure(ErrorCode.INTERNAL_ERROR, "a migration needs a network")
+        self._transition(
+            ProvisioningState.PROVISIONING,
+            Step.PROVISION,
+            f"moving device {device_id} from '{previous}' to '{network.ssid}' "
+            f"('{previous}' kept as its fallback)",
+            details={"phase": "migrate"},
+        )
+
+        async def back_to_previous() -> None:
+            await self.undo_migration(network, previous)
+
+        # Pushed before the step, like every compensation: a write that timed out may
+        # still have reached the device.
+        self.add_compensation(
+            f"device {device_id} back on its previous network '{previous}'", back_to_previous
+        )
+        await self._guarded(self.migrate(network, previous))
+        self._transition(
+            ProvisioningState.CONFIRMING,
+            Step.CONFIRM,
+            f"waiting for device {device_id} to join '{network.ssid}' (it falls back to "
+            f"'{previous}' if it cannot)",
+        )
+        return await self._guarded(self.confirm_migration(network, previous))
+
+    async def _undo_service(
+        self, plan: DecommissionPlan, record: DeviceRecord, why: str
+    ) -> tuple[str, list[str]]:
+        """Undo what `record` shows in service by `plan` (a decommissioning run, or the
+        reset phase of a re-provisioning one): its steps pushed as compensations and run
+        by `_compensate` — each to its end, a cancel noted — then its check of the device.
+
+        Returns what was undone (for people) and what is left in place (named).
+        """
+        target = DecommissionTarget(
+            record=record,
+            device=self.device,
+            tenant=self._run.tenant,
+            idempotency_key=self.idempotency_key,
+        )
+        steps = [step for step in plan.steps if step.applies(record)]
+        for step in reversed(steps):  # the stack runs last-in first-out
+            self.add_compensation(step.description, self._undo_step(step, target))
+        rollback = await self._compensate(why)
+        leftovers = list(rollback.leftovers)
+        if not leftovers and plan.check is not None:
+            leftovers = await self._check_out_of_service(plan.check, target)
+        done = ", ".join(step.description for step in steps) or "nothing was in service"
+        return done, leftovers
 
     def _undo_step(
         self, step: UndoStep[Any, Any], target: DecommissionTarget
@@ -810,6 +988,7 @@ class LifecycleWorkflow(ABC):
                         + (
                             "put it in set-up mode"
                             if self._run.kind is RunKind.PROVISION
+                            and self._reprovision is ReprovisionPolicy.NEVER
                             else "power it on"
                         )
                         + f" near a gateway of site {self._run.request.device.site}. "
@@ -944,6 +1123,7 @@ class LifecycleWorkflow(ABC):
             site=device.site,
             device_type=device.type,
             transport_hints=device.transport_hints,
+            reprovision=self._reprovision is not ReprovisionPolicy.NEVER,
         )
         try:
             return await self.perform(
@@ -967,14 +1147,19 @@ class LifecycleWorkflow(ABC):
         if not self._registry_on or self._claim_lost:
             return
         network = self._network.ssid if self._network is not None else None
+        if self._reprovision is ReprovisionPolicy.MIGRATE and outcome is not Outcome.DONE:
+            network = None  # a failed move: the record keeps the network it had
         facts = DeviceFacts.model_validate(
             {"network_ssid": network if self.spec.requires_network else None, **self._facts}
         )
+        moving_to = self._run.request.tenant
         record = RunOutcome(
             device_id=self.device.device_id,
             run_id=workflow.info().run_id,
             outcome=outcome,
             facts=facts,
+            reset=self._reset_done,
+            tenant=moving_to if self._reprovision is ReprovisionPolicy.MIGRATE else None,
         )
 
         async def write() -> None:

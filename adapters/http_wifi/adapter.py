@@ -24,7 +24,7 @@ from adapters.http_wifi.rpc_client import (
 )
 from adapters.redaction import public_url
 from domain.device import ADDRESS_HINT, DeviceDescriptor
-from domain.facts import DetectedDevice, NetworkJoin
+from domain.facts import DetectedDevice, NetworkJoin, WifiLink
 from domain.requests import NetworkCredentials
 
 logger = logging.getLogger("devprov.adapters.http_wifi")
@@ -180,7 +180,12 @@ class HttpWifiAdapter:
         if info.auth_en:
             return self._identity(info, wifi_config_readable="false")
         config = await self._wifi_config(device)
-        provisioned = config.sta.enable and bool(config.sta.ssid)
+        # After a migration rolled back, the device is on its fallback station (`sta1`).
+        station = next(
+            (sta for sta in (config.sta, config.sta1) if sta and sta.enable and sta.ssid),
+            config.sta,
+        )
+        provisioned = station.enable and bool(station.ssid)
         attributes = {
             "wifi_config_readable": "true",
             "ap_enabled": _flag(config.ap.enable if config.ap else False),
@@ -189,7 +194,7 @@ class HttpWifiAdapter:
         return identity.model_copy(
             update={
                 "provisioned": provisioned,
-                "network_ssid": config.sta.ssid if provisioned else None,
+                "network_ssid": station.ssid if provisioned else None,
             }
         )
 
@@ -203,6 +208,51 @@ class HttpWifiAdapter:
             secrets=(passphrase,),
         )
         logger.info("device %s: Wi-Fi credentials for %r applied", device.device_id, network.ssid)
+
+    async def move_network(self, device: DeviceDescriptor, network: NetworkCredentials) -> None:
+        """Write `network` as the station configuration and keep the network the device is
+        on now as its fallback (`sta1`), so that it comes back there by itself if it does
+        not join `network` (`WiFi.SetConfig`; `sta1.keep_current` is the simulated
+        firmware's: a real Shelly's `sta1` is written with its passphrase, docs/families.md).
+        """
+        passphrase = network.passphrase.get_secret_value()
+        await self._call(
+            device,
+            "WiFi.SetConfig",
+            {
+                "config": {
+                    "sta": {"ssid": network.ssid, "pass": passphrase, "enable": True},
+                    "sta1": {"keep_current": True},
+                }
+            },
+            secrets=(passphrase,),
+        )
+        logger.info(
+            "device %s: moving to %r, its current network kept as fallback",
+            device.device_id,
+            network.ssid,
+        )
+
+    async def wifi_link(self, device: DeviceDescriptor) -> WifiLink:
+        """Which network the device is on and what its station slots hold."""
+        config = await self._wifi_config(device)
+        status = await self._wifi_status(device)
+        joined = status.status is JoinStatus.GOT_IP
+        fallback = config.sta1
+        return WifiLink(
+            ssid=status.ssid if joined else None,
+            address=status.sta_ip if joined else None,
+            station_ssid=config.sta.ssid,
+            station_enabled=config.sta.enable,
+            fallback_ssid=fallback.ssid if fallback else None,
+            fallback_enabled=fallback.enable if fallback else False,
+        )
+
+    async def disable_station(self, device: DeviceDescriptor) -> None:
+        """Switch the station configuration off (`WiFi.SetConfig`): the device stays on,
+        or goes to, its fallback station."""
+        await self._call(device, "WiFi.SetConfig", {"config": {"sta": {"enable": False}}})
+        logger.info("device %s: station switched off, on its fallback", device.device_id)
 
     async def network_status(self, device: DeviceDescriptor, ssid: str) -> NetworkJoin:
         """Proof that the device joined `ssid` (`WiFi.GetStatus`).

@@ -47,6 +47,7 @@ class WifiConfig(_Message):
     """Result of `WiFi.GetConfig`."""
 
     sta: StaConfig
+    sta1: StaConfig | None = None
     ap: ApConfig | None = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from domain.device import DeviceDescriptor
-from domain.facts import DetectedDevice, NetworkJoin
+from domain.facts import DetectedDevice, NetworkJoin, WifiLink
 from domain.requests import NetworkCredentials
 
 
@@ -34,6 +34,19 @@ class WifiSetupPort(Protocol):
 
     async def reset(self, device: DeviceDescriptor) -> None:
         """Return the device to set-up mode (idempotent)."""
+        ...
+
+    async def move_network(self, device: DeviceDescriptor, network: NetworkCredentials) -> None:
+        """Give a device on a network another one, keeping the current one as its
+        fallback (idempotent)."""
+        ...
+
+    async def wifi_link(self, device: DeviceDescriptor) -> WifiLink:
+        """Which network the device is on and what its station slots hold."""
+        ...
+
+    async def disable_station(self, device: DeviceDescriptor) -> None:
+        """Switch the station off: the device uses its fallback station (idempotent)."""
         ...
 
 

@@ -79,6 +79,12 @@ class DeviceFaults(BaseModel):
     server_errors: int = Field(
         default=0, ge=0, description="The next N RPCs answer HTTP 500 without an RPC frame."
     )
+    lost_after_failed_join: bool = Field(
+        default=False,
+        description="A device that left its network and fails to join the new one never "
+        "falls back to its fallback station (`sta1`): it stays off every network, "
+        "unreachable, until reset through the control API.",
+    )
 
 
 @dataclass(frozen=True)
@@ -186,7 +192,12 @@ class SimulatedWifiDevice:
     """Last octet of the address the device gets once joined."""
     ap_enabled: bool = True
     sta: StaConfig = field(default_factory=StaConfig)
+    sta1: StaConfig = field(default_factory=StaConfig)
+    """The fallback station (Shelly Gen2 `sta1`): joined when `sta` cannot be."""
     sta_applied_at: float | None = None
+    left_network: bool = False
+    """The device changed its station configuration while on a network: it dropped off
+    that network, and a gateway reaches it only once it is on one again."""
     counters: DeviceCounters = field(default_factory=DeviceCounters)
     client_identity: ClientIdentity | None = None
     """The device's TLS client identity, for devices registered with a cloud by CSR
@@ -224,19 +235,50 @@ class SimulatedWifiDevice:
         self.faults = self.faults.model_copy(update={name: remaining - 1})
         return True
 
-    def configure_sta(self, config: StaConfig, now: float) -> bool:
-        """Store a station configuration; returns whether it changed anything.
+    def configure_sta(
+        self,
+        config: StaConfig,
+        now: float,
+        *,
+        sta1: StaConfig | None = None,
+        networks: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Store a station configuration (and a fallback one, `sta1`); returns whether
+        it changed anything.
 
         Only a change restarts the join, as a device that persists its configuration
-        and reconnects only when it differs.
+        and reconnects only when it differs. A device on a network (`networks` given)
+        that changes its configuration leaves that network: it is unreachable until it
+        joins one again (`reachable`).
         """
         self.counters.set_config_calls += 1
-        if config == self.sta:
+        sta1 = self.sta1 if sta1 is None else sta1
+        if config == self.sta and sta1 == self.sta1:
             return False
+        if networks is not None and self.wifi_status(now, networks).status is JoinStatus.GOT_IP:
+            self.left_network = True
         self.sta = config
+        self.sta1 = sta1
         self.sta_applied_at = now
         self.counters.wifi_config_writes += 1
         return True
+
+    def current_station(self, now: float, networks: Mapping[str, str]) -> StaConfig | None:
+        """The station configuration the device is on a network with now, if any."""
+        status = self.wifi_status(now, networks)
+        if status.status is not JoinStatus.GOT_IP:
+            return None
+        for config in (self.sta, self.sta1):
+            if config.enable and config.ssid == status.ssid:
+                return config
+        return None
+
+    def reachable(self, now: float, networks: Mapping[str, str]) -> bool:
+        """Whether a gateway reaches the device: always in set-up mode (its access
+        point); once it left a network for another, only while it is on one."""
+        if not self.left_network:
+            return True
+        return self.wifi_status(now, networks).status is JoinStatus.GOT_IP
 
     def factory_reset(self) -> None:
         """Forget the station configuration and the TLS client identity, and go back to
@@ -253,7 +295,9 @@ class SimulatedWifiDevice:
     def _enter_setup_mode(self) -> None:
         self.ap_enabled = True
         self.sta = StaConfig()
+        self.sta1 = StaConfig()
         self.sta_applied_at = None
+        self.left_network = False
         if self.client_identity is not None:
             self.client_identity.factory_reset()
 
@@ -263,23 +307,39 @@ class SimulatedWifiDevice:
         The outcome is computed from the current world each time, so changing the
         networks or the faults takes effect on the next status read.
         """
-        sta = self.sta
-        if not sta.enable or not sta.ssid:
+        stations = [c for c in (self.sta, self.sta1) if c.enable and c.ssid]
+        if not stations:
             return WifiStatus(JoinStatus.DISCONNECTED)
+        sta = stations[0]
         if self.faults.never_joins:
             return WifiStatus(JoinStatus.CONNECTING, ssid=sta.ssid)
         elapsed = math.inf if self.sta_applied_at is None else now - self.sta_applied_at
-        if elapsed < self.join_delay + self.faults.slow_join:
+        join_time = self.join_delay + self.faults.slow_join
+        if elapsed < join_time:
             return WifiStatus(JoinStatus.CONNECTING, ssid=sta.ssid)
-        expected = networks.get(sta.ssid)
+        failure = self._join_failure(sta, networks, primary=True)
+        if failure is None:
+            return self._joined(sta)
+        fallback = stations[1] if len(stations) > 1 else None
+        if fallback is not None and not self.faults.lost_after_failed_join:
+            # The firmware tries its fallback station once the first one failed.
+            if elapsed < join_time + self.join_delay:
+                return WifiStatus(JoinStatus.CONNECTING, ssid=fallback.ssid)
+            if self._join_failure(fallback, networks, primary=False) is None:
+                return self._joined(fallback)
+        return WifiStatus(JoinStatus.DISCONNECTED, ssid=sta.ssid, sta_error=failure)
+
+    def _join_failure(
+        self, sta: StaConfig, networks: Mapping[str, str], *, primary: bool
+    ) -> JoinFailure | None:
+        expected = networks.get(sta.ssid or "")
         if expected is None:
-            return WifiStatus(
-                JoinStatus.DISCONNECTED, ssid=sta.ssid, sta_error=JoinFailure.NO_AP_FOUND
-            )
-        if self.faults.wrong_passphrase or expected != sta.passphrase:
-            return WifiStatus(
-                JoinStatus.DISCONNECTED, ssid=sta.ssid, sta_error=JoinFailure.AUTH_FAILED
-            )
+            return JoinFailure.NO_AP_FOUND
+        if (primary and self.faults.wrong_passphrase) or expected != sta.passphrase:
+            return JoinFailure.AUTH_FAILED
+        return None
+
+    def _joined(self, sta: StaConfig) -> WifiStatus:
         return WifiStatus(JoinStatus.GOT_IP, ssid=sta.ssid, sta_ip=self.sta_ip, rssi=CONNECTED_RSSI)
 
     def snapshot(self, now: float, networks: Mapping[str, str]) -> dict[str, object]:
@@ -299,7 +359,13 @@ class SimulatedWifiDevice:
                     "is_open": self.sta.is_open,
                     "enable": self.sta.enable,
                 },
+                "sta1": {
+                    "ssid": self.sta1.ssid,
+                    "is_open": self.sta1.is_open,
+                    "enable": self.sta1.enable,
+                },
                 "status": self.wifi_status(now, networks).as_rpc_result(),
+                "reachable": self.reachable(now, networks),
             },
             "counters": self.counters.as_dict(),
             "faults": self.faults.model_dump(),

@@ -79,7 +79,8 @@ async def _transport_faults(
     request: web.Request, device: SimulatedWifiDevice
 ) -> web.Response | None:
     """Apply the faults that happen below the RPC layer; a response ends the request."""
-    if device.faults.unreachable:
+    fleet = request.app[FLEET_KEY]
+    if device.faults.unreachable or not device.reachable(fleet.now(), fleet.networks):
         logger.info("device %s: dropping the connection (unreachable)", device.device_id)
         return _drop_connection(request)
     if device.faults.latency > 0:

@@ -75,6 +75,12 @@ def _wifi_get_config(device: SimulatedWifiDevice, _: WifiDeviceFleet, __: Params
             "enable": device.sta.enable,
             "ipv4mode": "dhcp",
         },
+        "sta1": {
+            "ssid": device.sta1.ssid,
+            "is_open": device.sta1.is_open,
+            "enable": device.sta1.enable,
+            "ipv4mode": "dhcp",
+        },
     }
 
 
@@ -89,23 +95,25 @@ def _invalid(message: str) -> RpcError:
     return RpcError(RpcErrorCode.INVALID_ARGUMENT, f"Invalid argument: {message}")
 
 
-def _requested_sta(current: StaConfig, params: Params) -> StaConfig:
-    """Merge the `config.sta` of a SetConfig request into `current`, validating it.
+def _requested_sta(current: StaConfig, params: Params, section: str = "sta") -> StaConfig:
+    """Merge the `config.<section>` of a SetConfig request into `current`, validating it.
 
     Error messages name the offending field but never echo the passphrase.
     """
     config = params.get("config")
     if not isinstance(config, dict):
         raise _invalid("'config' is required and must be an object")
-    unknown_sections = sorted(set(config) - {"sta"})
+    unknown_sections = sorted(set(config) - {"sta", "sta1"})
     if unknown_sections:
         raise _invalid(f"unsupported config sections: {', '.join(unknown_sections)}")
-    sta = config.get("sta")
+    if section == "sta" and "sta" not in config and "sta1" in config:
+        return current
+    sta = config.get(section)
     if not isinstance(sta, dict):
-        raise _invalid("'config.sta' is required and must be an object")
+        raise _invalid(f"'config.{section}' is required and must be an object")
     unknown_keys = sorted(set(sta) - _STA_KEYS)
     if unknown_keys:
-        raise _invalid(f"unsupported 'config.sta' fields: {', '.join(unknown_keys)}")
+        raise _invalid(f"unsupported 'config.{section}' fields: {', '.join(unknown_keys)}")
 
     ssid = sta.get("ssid", current.ssid)
     if ssid is not None and not (isinstance(ssid, str) and 1 <= len(ssid.encode()) <= 32):
@@ -125,14 +133,41 @@ def _requested_sta(current: StaConfig, params: Params) -> StaConfig:
     return StaConfig(ssid=ssid, passphrase=passphrase, enable=enable)
 
 
+def _requested_sta1(
+    device: SimulatedWifiDevice, fleet: WifiDeviceFleet, params: Params
+) -> StaConfig:
+    """The fallback station a SetConfig request asks for (the current one if none).
+
+    `config.sta1` takes the fields of `config.sta`, or the simulator's extension
+    `{"keep_current": true}`: the station the device is on a network with now becomes
+    its fallback, passphrase included, which never leaves the device (docs/families.md:
+    a real Shelly has no such key; its `sta1` is written with the passphrase).
+    """
+    config = params.get("config")
+    sta1 = config.get("sta1") if isinstance(config, dict) else None
+    if sta1 is None:
+        return device.sta1
+    if isinstance(sta1, dict) and "keep_current" in sta1:
+        if sta1 != {"keep_current": True}:
+            raise _invalid("'config.sta1.keep_current' must be true and alone")
+        current = device.current_station(fleet.now(), fleet.networks)
+        if current is None:
+            raise _invalid("'config.sta1.keep_current': the device is on no network")
+        return current
+    return _requested_sta(device.sta1, params, "sta1")
+
+
 def _wifi_set_config(device: SimulatedWifiDevice, fleet: WifiDeviceFleet, params: Params) -> object:
     requested = _requested_sta(device.sta, params)
-    changed = device.configure_sta(requested, fleet.now())
+    fallback = _requested_sta1(device, fleet, params)
+    changed = device.configure_sta(requested, fleet.now(), sta1=fallback, networks=fleet.networks)
     logger.info(
-        "device %s: WiFi.SetConfig sta ssid=%r enable=%s changed=%s",
+        "device %s: WiFi.SetConfig sta ssid=%r enable=%s sta1 ssid=%r enable=%s changed=%s",
         device.device_id,
         requested.ssid,
         requested.enable,
+        fallback.ssid,
+        fallback.enable,
         changed,
     )
     return {"restart_required": False}

@@ -578,3 +578,103 @@ async def test_provisioning_while_a_decommission_runs_is_refused(
 
     await expect_problem(response, 409, ErrorCode.RUN_IN_PROGRESS)
     assert fake.applied == ["other-net"]
+
+
+# --- re-provisioning ------------------------------------------------------------------
+# The reprovision column: what `POST .../provision` with `reprovision` answers while the
+# device's run is in each state (the registry decides: a device in service is the one a
+# policy is about), and what cancel does while a reset undoes.
+
+
+def reprovision_body(site: str, policy: str) -> dict[str, Any]:
+    return {**provision_body(site, network=False), "reprovision": policy, "network": OTHER}
+
+
+@pytest.mark.parametrize("policy", ["reset", "migrate"])
+@pytest.mark.parametrize("state", ["DETECTING", "PENDING_NETWORK", "PROVISIONING"])
+async def test_reprovision_while_the_device_is_being_provisioned_is_refused(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str, state: str, policy: str
+) -> None:
+    api, fake = registered
+    await hold(api, fake, device_id, site, state)
+
+    response = await api.post(run_path(device_id), json=reprovision_body(site, policy))
+    fake.held.clear()
+
+    await expect_problem(response, 409, ErrorCode.RUN_IN_PROGRESS)
+    assert fake.resets == 0
+
+
+async def test_reset_after_success_resets_then_provisions_in_one_run(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str
+) -> None:
+    api, fake = registered
+    await hold(api, fake, device_id, site, "SUCCEEDED")
+    await final(api, device_id)
+    never = await api.post(run_path(device_id), json=provision_body(site))
+
+    response = await api.post(run_path(device_id), json=reprovision_body(site, "reset"))
+    body = await final(api, device_id)
+
+    await expect_problem(never, 409, ErrorCode.DEVICE_IN_SERVICE)
+    assert response.status == 202, await response.text()
+    assert (body["state"], body["execution_status"]) == ("SUCCEEDED", "COMPLETED")
+    assert (fake.resets, fake.applied, fake.configured_ssid) == (
+        1,
+        ["other-net", "other-net"],
+        "other-net",
+    )
+    assert await device_state(api, device_id) == "IN_SERVICE"
+
+
+async def test_migrate_after_success_moves_the_device_without_a_reset(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str
+) -> None:
+    api, fake = registered
+    await hold(api, fake, device_id, site, "SUCCEEDED")
+    await final(api, device_id)
+    body = {**reprovision_body(site, "migrate"), "network": CREDENTIALS_NEW}
+
+    response = await api.post(run_path(device_id), json=body)
+    status = await final(api, device_id)
+
+    assert response.status == 202, await response.text()
+    assert status["state"] == "SUCCEEDED"
+    assert (fake.resets, fake.configured_ssid, fake.fallback_ssid) == (0, "new-net", "other-net")
+    record = await (await api.get(f"/api/v1/devices/{device_id}")).json()
+    assert (record["state"], record["network_ssid"]) == ("IN_SERVICE", "new-net")
+
+
+async def test_reprovision_after_another_end_provisions_the_device_as_new(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str
+) -> None:
+    api, fake = registered
+    await hold(api, fake, device_id, site, "CANCELLED")
+    await final(api, device_id)
+
+    response = await api.post(run_path(device_id), json=reprovision_body(site, "reset"))
+    body = await final(api, device_id)
+
+    assert response.status == 202, await response.text()
+    assert body["state"] == "SUCCEEDED"
+    assert fake.resets == 0  # not in service: nothing to reset first
+
+
+async def test_cancel_while_a_reset_undoes_finishes_the_reset_and_leaves_it_unprovisioned(
+    registered: tuple[ApiClient, FakeWifiDevice], device_id: str, site: str
+) -> None:
+    api, fake = registered
+    await hold(api, fake, device_id, site, "SUCCEEDED")
+    await final(api, device_id)
+    fake.held.add(Step.RESET.name)
+    assert (await api.post(run_path(device_id), json=reprovision_body(site, "reset"))).status == 202
+    await wait_for_state(api, device_id, "ROLLING_BACK")
+
+    cancel = await api.post(run_path(device_id, "cancel"))
+    fake.held.clear()
+    body = await final(api, device_id)
+
+    assert cancel.status == 202
+    assert (body["state"], body["error_code"]) == ("ROLLED_BACK", "CANCELLED_BY_USER")
+    assert (fake.resets, fake.applied) == (1, ["other-net"])
+    assert await device_state(api, device_id) == "UNPROVISIONED"

@@ -17,6 +17,7 @@ from tests.integration.conftest import (  # noqa: F401  (the pipeline's fixtures
     ApiClient,
     device,
     pipeline,
+    registered_pipeline,
     simulator,
 )
 

@@ -9,10 +9,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulators.http_wifi import SimulatedWifiDevice
+from simulators.http_wifi import RunningSimulator, SimulatedWifiDevice
 from simulators.http_wifi.device import DeviceFaults
-from tests.client.proxy import SeverableProxy
-from tests.integration.conftest import NETWORK, request_body
+from tests.client.proxy import SeverableProxy, severable_proxy
+from tests.integration.conftest import NETWORK, ApiClient, request_body
 
 DEVPROV = shutil.which("devprov") or "devprov"
 
@@ -152,3 +152,40 @@ async def test_runs_show_of_an_unknown_device_exits_3(proxy: SeverableProxy) -> 
 
     assert done.code == 3
     assert "RUN_NOT_FOUND" in done.stderr
+
+
+async def test_provision_with_reprovision_migrate_moves_a_device_in_service(
+    registered_pipeline: ApiClient,
+    simulator: RunningSimulator,
+    device: SimulatedWifiDevice,
+    site: str,
+    tmp_path: Path,
+) -> None:
+    simulator.fleet.set_network("devprov-lab-2", "another-horse-battery")
+    path = f"/api/v1/devices/{device.device_id}/provision"
+    assert (await registered_pipeline.post(path, json=request_body(site))).status == 202
+    async with asyncio.timeout(30):
+        while (await (await registered_pipeline.get(path)).json())["state"] != "SUCCEEDED":
+            await asyncio.sleep(0.1)
+    moved = request_file(
+        tmp_path, site, network={"ssid": "devprov-lab-2", "passphrase": "another-horse-battery"}
+    )
+    port = registered_pipeline.server.port
+    assert port is not None
+
+    async with severable_proxy(port) as proxy:
+        done = await devprov(
+            proxy,
+            "provision",
+            device.device_id,
+            "--request",
+            str(moved),
+            "--reprovision",
+            "migrate",
+            "--follow",
+        )
+
+    assert done.code == 0, done.stderr
+    assert "SUCCEEDED" in done.stderr
+    assert (device.sta.ssid, device.sta1.ssid) == ("devprov-lab-2", "devprov-lab")
+    assert device.counters.factory_resets == 0

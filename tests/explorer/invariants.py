@@ -116,6 +116,13 @@ ALLOWED_ANSWERS: dict[ActionKind, frozenset[tuple[int, str | None]]] = {
             (404, "NOT_FOUND"),
         }
     ),
+    ActionKind.REPROVISION: frozenset(
+        {
+            (202, None),
+            (409, "RUN_IN_PROGRESS"),
+            (422, "REPROVISION_POLICY_UNSUPPORTED"),
+        }
+    ),
 }
 """What the API may answer to each operator action (docs/api.md)."""
 
@@ -200,6 +207,19 @@ def check_ends(execution: Execution) -> list[Violation]:
             found += _leftovers_named(family, end)
         if code == "DEVICE_BUSY":
             continue  # it never held the device (I9 checks it did nothing)
+        if run_id in execution.reprovisions:
+            # A re-provisioning run starts from a device in service: any end but success
+            # is judged against the record by I10 (a reset leaves it reset,
+            # UNPROVISIONED; a migration back on its previous network, unchanged).
+            if state == "SUCCEEDED" and end.problems:
+                ssid = end.snapshot.get("network_ssid")
+                message = (
+                    f"re-provisioning run {name} SUCCEEDED for {ssid!r} but "
+                    + "; ".join(end.problems)
+                    + f" [{end.world}]"
+                )
+                found.append(Violation("I2", f"I2/{family}/reprovision", message))
+            continue
         if end.problems is None:
             device_as_initially = False  # not seen at its end: what follows is unknown
         if not device_as_initially or not end.problems:

@@ -5,7 +5,8 @@ A sequence belongs to one device family. It starts the device's run through the 
 
 - operator actions through the API (credentials, forget-credentials, retry, cancel; the
   fleet's own retry and cancel for a fleet; a decommission of the device, which races
-  its provisioning runs for the registry's claim),
+  its provisioning runs for the registry's claim; at the end of its life, a
+  re-provisioning of the device in service, `reset` or `migrate`),
 - device actions (a button press, a power-on in pairing mode, the device leaving or
   coming back into range),
 - faults of the device and of the vendor cloud switched on and off.
@@ -28,6 +29,9 @@ ANCHOR_PATIENCE = 2.0
 RADIO_ANCHOR_PATIENCE = 4.0
 """The same for the radio families, whose detection and pre-check take longer (a BLE
 scan and connection, a coordinator's inspection)."""
+REPROVISION_SHARE = 0.35
+"""Share of the (non-fleet) sequences whose device, in service at the end, is provisioned
+again with a re-provisioning policy."""
 GAMBIT_SHARE = 0.6
 """Share of the sequences with one gambit: a short pattern that puts actions on a state
 boundary (a cancel during a retry's rollback, credentials during a device wait, ...)."""
@@ -68,6 +72,7 @@ class ActionKind(StrEnum):
     FLEET_RETRY = "fleet-retry"
     FLEET_CANCEL = "fleet-cancel"
     DECOMMISSION = "decommission"
+    REPROVISION = "reprovision"
     PRESS_BUTTON = "press-button"
     POWER_ON_PAIRING = "power-on-pairing"
     DEVICE_DISAPPEARS = "device-disappears"
@@ -103,6 +108,7 @@ _OPERATOR = frozenset(
         ActionKind.FLEET_RETRY,
         ActionKind.FLEET_CANCEL,
         ActionKind.DECOMMISSION,
+        ActionKind.REPROVISION,
     }
 )
 _DEVICE = frozenset(
@@ -268,6 +274,11 @@ class DeviceSetup:
     decommission_at_end: bool = False
     """Once the device's runs ended, an operator takes it out of service (the end of its
     life: a device provisioned is decommissioned, one not in service is refused)."""
+    reprovision_at_end: str | None = None
+    """Once the device's runs ended and it is in service, an operator provisions it again
+    with this policy (`reset`: decommission then provision in one run; `migrate`: to the
+    other network), before any decommission at the end. Families whose strategy does not
+    support it are refused (422)."""
 
 
 @dataclass(frozen=True)
@@ -312,6 +323,8 @@ class Sequence:
             knobs.append("pairing at start" if setup.pairing_at_start else "powered off")
         if setup.impatient_rollback:
             knobs.append("impatient rollback")
+        if setup.reprovision_at_end:
+            knobs.append(f"re-provisioned ({setup.reprovision_at_end}) at the end")
         if setup.decommission_at_end:
             knobs.append("decommissioned at the end")
         head = f"sequence {self.replay_spec} ({self.family.value}"
@@ -648,6 +661,9 @@ def generate(seed: int, index: int) -> Sequence:
         else:
             builder.random_action()
     actions = tuple(builder.actions)
+    # Drawn last, so that the sequences of a seed stay what they were before it existed.
+    if family is not Family.FLEET and rng.random() < REPROVISION_SHARE:
+        setup = replace(setup, reprovision_at_end=rng.choice(("reset", "migrate")))
     return Sequence(seed, index, family, setup, actions, generated=len(actions))
 
 

@@ -42,7 +42,7 @@ from temporalio.worker import Replayer
 from connection.codec import data_converter
 from domain.api_models import PROGRESS_SSE_EVENT
 from domain.progress import ProgressSnapshot
-from domain.registry import DeviceNotFound
+from domain.registry import DeviceNotFound, DeviceState
 from domain.run import PROGRESS_QUERY
 from strategies.device_records import DeviceRecordActivity
 from strategies.http_wifi import HttpWifiActivity
@@ -220,6 +220,8 @@ class Execution:
     decommissions: list[str] = field(default_factory=list)
     """Every run of the device's decommissioning workflow id, oldest first."""
     decommission_ends: dict[str, RunEnd] = field(default_factory=dict)
+    reprovisions: set[str] = field(default_factory=set)
+    """Runs started by the end phase's re-provisioning (`DeviceSetup.reprovision_at_end`)."""
     ownership: list[Ownership] = field(default_factory=list)
     """When each run (provisioning or decommissioning) owned the device in the registry."""
     busy_runs_that_acted: dict[str, list[str]] = field(default_factory=dict)
@@ -757,6 +759,9 @@ class SequenceRun:
         kind = action.kind
         if kind is ActionKind.START:
             return world.start_request(action.credentials)
+        if kind is ActionKind.REPROVISION:
+            path, body = world.start_request(action.credentials)
+            return path, {**(body or {}), "reprovision": self.sequence.setup.reprovision_at_end}
         if kind is ActionKind.CREDENTIALS:
             assert action.credentials is not None
             return world.run_path("credentials"), CREDENTIALS_BODIES[action.credentials]
@@ -800,6 +805,11 @@ class SequenceRun:
         if kind is ActionKind.START:
             await self._send(record)
             self._started = True
+        elif kind is ActionKind.REPROVISION:
+            await self._send(record)
+            answer = record.answer
+            if answer is not None and answer.status == 202 and isinstance(answer.body, dict):
+                self.execution.reprovisions.add(str(answer.body.get("run_id")))
         elif kind.is_operator:
             task = asyncio.create_task(self._send(record))
             self._sent.add(task)
@@ -817,6 +827,17 @@ class SequenceRun:
             handle = self.temporal.get_workflow_handle(self.world.decommission_workflow_id)
             return (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
         return False
+
+    async def _in_service(self) -> bool:
+        """Whether the registry shows the device in service (what a policy is about)."""
+        registry = self.world.registry
+        if registry is None:
+            return False
+        try:
+            record = await registry.get(self.world.device_id)
+        except DeviceNotFound:
+            return False
+        return record.state is DeviceState.IN_SERVICE
 
     async def _fleet_running(self) -> bool:
         workflow_id = self.world.fleet_workflow_id
@@ -836,6 +857,7 @@ class SequenceRun:
         last_help = 0.0
         cancelled = False
         decommission = self.sequence.setup.decommission_at_end
+        reprovision = self.sequence.setup.reprovision_at_end
         while True:
             # Read before looking: an answer that arrives meanwhile (a retry's new run) is
             # then seen by the next look.
@@ -845,6 +867,16 @@ class SequenceRun:
             decommissioning = await self._decommission_running()
             now = self._loop.time()
             if not fleet_running and not answers_pending and not decommissioning:
+                if truth is not None and not truth.running and reprovision:
+                    policy, reprovision = reprovision, None
+                    if await self._in_service():
+                        network: Credentials | None = None
+                        if self.sequence.family.takes_credentials:
+                            migrating = policy == "migrate"
+                            network = Credentials.GUEST if migrating else Credentials.LAB
+                        action = Action(-1, ActionKind.REPROVISION, credentials=network)
+                        await self.act(action, end_phase=True)
+                        continue
                 if truth is not None and not truth.running and decommission:
                     decommission = False
                     await self.act(Action(-1, ActionKind.DECOMMISSION), end_phase=True)

@@ -284,6 +284,8 @@ class WifiDeviceSide(DeviceSide):
 
     def configured_problems(self, ssid: str | None) -> list[str]:
         sta = self.device.sta
+        if not sta.enable and self.device.sta1.enable:
+            sta = self.device.sta1  # a migration rolled back: on its fallback station
         problems = []
         if not sta.enable:
             problems.append("its station is off")

@@ -1,6 +1,7 @@
 """Record the committed workflow histories replayed by `make test`.
 
-    .venv/bin/python -m tests.histories.record
+    .venv/bin/python -m tests.histories.record              # every history
+    .venv/bin/python -m tests.histories.record reprovision  # only those whose name has it
 
 Runs each scenario against a fresh in-memory dev server with fake device activities
 (the workflows are the real ones) and writes `tests/histories/<workflow id>.json`.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import sys
 import uuid
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.errors import ErrorCode
 from domain.progress import ProvisionResult
 from domain.registry import RunKind
-from domain.requests import ProvisionRequest
+from domain.requests import ProvisionRequest, ReprovisionPolicy
 from domain.run import decommission_workflow_id_for
 from domain.states import ProvisioningState
 from strategies.http_wifi import HTTP_WIFI_DECOMMISSION
@@ -102,7 +104,30 @@ async def record_decommission(client: Client, name: str, device: FakeWifiDevice)
     print(f"recorded {name}: {len(history.events)} events")
 
 
-async def main() -> None:
+async def record_reprovision(
+    client: Client, name: str, device: FakeWifiDevice, policy: ReprovisionPolicy
+) -> None:
+    """A device provisioned, then provisioned again with `policy` in one run (`reset`:
+    the reset phase, then the provision phase; `migrate`: to another network)."""
+    site = f"rec{uuid.uuid4().hex[:6]}"
+    queue = f"rec-{uuid.uuid4().hex[:6]}"
+    async with (
+        central_worker(client, task_queue=queue),
+        edge_worker(client, site=site, activities=device.activities()),
+    ):
+        provision = http_wifi_run(device.device_id, site, with_network=network())
+        await (await start_run(client, provision, queue)).result()
+        request = provision.request.model_copy(
+            update={"reprovision": policy, "network": network(ssid="history-net-2")}
+        )
+        handle = await start_run(client, provision.model_copy(update={"request": request}), queue)
+        await handle.result()
+        history = await handle.fetch_history()
+    (HERE / f"{name}.json").write_text(history.to_json())
+    print(f"recorded {name}: {len(history.events)} events")
+
+
+async def main(only: str | None = None) -> None:
     binary = shutil.which("temporal")
     assert binary, "run with .venv/bin on PATH"
     env = await WorkflowEnvironment.start_local(
@@ -112,13 +137,20 @@ async def main() -> None:
     )
     try:
         for scenario in ("happy", "credentials", "rolled-back", "cancelled"):
-            device = FakeWifiDevice(device_id=f"history-{scenario}")
-            await _record(env.client, f"http-wifi-{scenario}", device, scenario)
-        device = FakeWifiDevice(device_id="history-decommission")
-        await record_decommission(env.client, "http-wifi-decommission", device)
+            if only is None or only in scenario:
+                device = FakeWifiDevice(device_id=f"history-{scenario}")
+                await _record(env.client, f"http-wifi-{scenario}", device, scenario)
+        if only is None or only in "decommission":
+            device = FakeWifiDevice(device_id="history-decommission")
+            await record_decommission(env.client, "http-wifi-decommission", device)
+        for policy in (ReprovisionPolicy.RESET, ReprovisionPolicy.MIGRATE):
+            name = f"http-wifi-reprovision-{policy.value}"
+            if only is None or only in name:
+                device = FakeWifiDevice(device_id=f"history-reprovision-{policy.value}")
+                await record_reprovision(env.client, name, device, policy)
     finally:
         await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -199,3 +199,33 @@ async def test_a_decommissioned_device_is_deregistered_its_credential_revoked_an
     assert device.counters.factory_resets == 1
     record = await (await api.get(f"/api/v1/devices/{device.device_id}")).json()
     assert (record["state"], record["cloud_thing"]) == ("DECOMMISSIONED", None)
+
+
+async def test_a_reset_reprovisioning_deregisters_resets_and_registers_the_device_anew(
+    api: ApiClient, device: SimulatedWifiDevice, site: str, cloud: RunningCloud
+) -> None:
+    assert (await provision(api, device, site))[-1]["state"] == "SUCCEEDED"
+    [first] = cloud_holds(cloud, device.device_id)["active_credentials"]
+
+    path = f"/api/v1/devices/{device.device_id}/provision"
+    started = await api.post(path, json={**body(site), "reprovision": "reset"})
+    assert started.status == 202, await started.text()
+    async with asyncio.timeout(60):
+        events = [e.data for e in parse_sse(await (await api.get(f"{path}/events")).text())]
+
+    assert events[-1]["state"] == "SUCCEEDED", events[-1]
+    held = cloud_holds(cloud, device.device_id)
+    [second] = held["active_credentials"]
+    credentials: dict[str, Any] = cloud.cloud.registry.snapshot()["credentials"]  # type: ignore[assignment]
+    assert credentials[first["credential_id"]]["status"] == "revoked"
+    assert second["credential_id"] != first["credential_id"]
+    assert held["registrations"] == 2
+    assert device.counters.factory_resets == 1
+    record = await (await api.get(f"/api/v1/devices/{device.device_id}")).json()
+    assert (record["state"], record["cloud_certificate_id"]) == (
+        "IN_SERVICE",
+        second["credential_id"],
+    )
+    migrate = await api.post(path, json={**body(site), "reprovision": "migrate"})
+    problem = await migrate.json()
+    assert (migrate.status, problem["code"]) == (422, "REPROVISION_POLICY_UNSUPPORTED")

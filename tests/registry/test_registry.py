@@ -312,3 +312,81 @@ def _upgrade_to(connection: Connection, revision: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+def reprovision_claim(run: str) -> DeviceClaim:
+    return claim(run).model_copy(update={"reprovision": True})
+
+
+async def test_only_a_reprovisioning_claim_takes_a_device_in_service(
+    registry: DeviceRegistry,
+) -> None:
+    await registry.claim(claim("run-1"))
+    await registry.record_outcome(done("run-1", network_ssid="home-net"))
+
+    with pytest.raises(DeviceBusy):
+        await registry.claim(claim("run-2"))
+    claimed = await registry.claim(reprovision_claim("run-3"))
+
+    assert (claimed.state, claimed.run_id) == (DeviceState.PROVISIONING, "run-3")
+
+
+async def test_a_reset_that_succeeded_keeps_only_the_new_facts(registry: DeviceRegistry) -> None:
+    await registry.claim(claim("run-1"))
+    await registry.record_outcome(done("run-1", network_ssid="home-net", cloud_thing="thing-1"))
+    await registry.claim(reprovision_claim("run-2"))
+
+    reset_done = done("run-2", network_ssid="new-net").model_copy(update={"reset": True})
+    await registry.record_outcome(reset_done)
+
+    record = await registry.get(DEVICE, "acme")
+    assert (record.state, record.network_ssid, record.cloud_thing) == (
+        DeviceState.IN_SERVICE,
+        "new-net",
+        None,
+    )
+
+
+async def test_a_reset_whose_provisioning_was_undone_leaves_the_device_unprovisioned(
+    registry: DeviceRegistry,
+) -> None:
+    await registry.claim(claim("run-1"))
+    await registry.record_outcome(done("run-1", network_ssid="home-net", address="10.0.0.7"))
+    await registry.claim(reprovision_claim("run-2"))
+
+    await registry.record_outcome(undone("run-2").model_copy(update={"reset": True}))
+
+    record = await registry.get(DEVICE, "acme")
+    assert (record.state, record.network_ssid, record.address) == (
+        DeviceState.UNPROVISIONED,
+        None,
+        None,
+    )
+
+
+async def test_an_undone_migration_leaves_the_record_as_it_was(registry: DeviceRegistry) -> None:
+    await registry.claim(claim("run-1"))
+    await registry.record_outcome(done("run-1", network_ssid="home-net", address="10.0.0.7"))
+    await registry.claim(reprovision_claim("run-2"))
+
+    await registry.record_outcome(undone("run-2"))
+
+    record = await registry.get(DEVICE, "acme")
+    assert (record.state, record.network_ssid, record.address) == (
+        DeviceState.IN_SERVICE,
+        "home-net",
+        "10.0.0.7",
+    )
+
+
+async def test_a_migration_to_another_tenant_moves_the_record(registry: DeviceRegistry) -> None:
+    await registry.claim(claim("run-1"))
+    await registry.record_outcome(done("run-1", network_ssid="home-net"))
+    await registry.claim(reprovision_claim("run-2"))
+
+    await registry.record_outcome(done("run-2").model_copy(update={"tenant": "globex"}))
+
+    with pytest.raises(DeviceNotFound):
+        await registry.get(DEVICE, "acme")
+    record = await registry.get(DEVICE, "globex")
+    assert (record.state, record.network_ssid) == (DeviceState.IN_SERVICE, "home-net")

@@ -623,3 +623,72 @@ async def test_closed_simulator_no_longer_accepts_connections() -> None:
     async with httpx.AsyncClient(trust_env=False) as http:
         with pytest.raises(httpx.ConnectError):
             await http.get(f"{simulator.base_url}/_sim/devices")
+
+
+# --- the fallback station (sta1) and dropping off a network ------------------------------
+
+GUEST = "devprov-guest"
+GUEST_SECRET = "guest-horse-battery"
+BOTH = {**LAB, GUEST: GUEST_SECRET}
+
+
+def moved_to(sta: StaConfig, *, networks: dict[str, str], at: float) -> SimulatedWifiDevice:
+    """A device on the lab network given `sta` at `at`, the lab network kept as `sta1`."""
+    device = SimulatedWifiDevice("plug-1", join_delay=1.0)
+    device.configure_sta(LAB_STA, now=0.0)
+    device.configure_sta(sta, now=at, sta1=LAB_STA, networks=networks)
+    return device
+
+
+def test_a_device_leaving_its_network_is_unreachable_until_it_joins_the_new_one() -> None:
+    device = moved_to(
+        StaConfig(ssid=GUEST, passphrase=GUEST_SECRET, enable=True), networks=BOTH, at=10.0
+    )
+
+    assert device.left_network
+    assert not device.reachable(10.5, BOTH)
+    assert device.wifi_status(11.0, BOTH).ssid == GUEST
+    assert device.reachable(11.0, BOTH)
+
+
+def test_a_device_that_cannot_join_falls_back_to_its_previous_network() -> None:
+    wrong = StaConfig(ssid=GUEST, passphrase="not-the-guest-passphrase", enable=True)
+    device = moved_to(wrong, networks=BOTH, at=10.0)
+
+    failed = device.wifi_status(11.5, BOTH)
+    back = device.wifi_status(12.0, BOTH)
+
+    assert (failed.status, failed.ssid) == (JoinStatus.CONNECTING, LAB_NETWORK_SSID)
+    assert not device.reachable(11.5, BOTH)
+    assert (back.status, back.ssid) == (JoinStatus.GOT_IP, LAB_NETWORK_SSID)
+    assert device.reachable(12.0, BOTH)
+
+
+def test_the_lost_fault_keeps_a_device_that_cannot_join_off_every_network() -> None:
+    wrong = StaConfig(ssid=GUEST, passphrase="not-the-guest-passphrase", enable=True)
+    device = moved_to(wrong, networks=BOTH, at=10.0)
+    device.faults = DeviceFaults(lost_after_failed_join=True)
+
+    status = device.wifi_status(60.0, BOTH)
+
+    assert (status.status, status.sta_error) == (JoinStatus.DISCONNECTED, JoinFailure.AUTH_FAILED)
+    assert not device.reachable(60.0, BOTH)
+
+
+def test_a_device_in_set_up_mode_is_reachable_while_it_joins() -> None:
+    device = SimulatedWifiDevice("plug-1", join_delay=1.0)
+    device.configure_sta(LAB_STA, now=0.0, networks=LAB)
+
+    assert not device.left_network
+    assert device.reachable(0.5, LAB)
+
+
+def test_a_factory_reset_forgets_the_fallback_and_the_drop_off() -> None:
+    device = moved_to(
+        StaConfig(ssid=GUEST, passphrase=GUEST_SECRET, enable=True), networks=BOTH, at=10.0
+    )
+
+    device.factory_reset()
+
+    assert (device.sta1, device.left_network) == (StaConfig(), False)
+    assert device.reachable(10.1, BOTH)

@@ -23,6 +23,8 @@ def test_every_strategy_has_committed_histories() -> None:
         "http-wifi-rolled-back",
         "http-wifi-cancelled",
         "http-wifi-decommission",
+        "http-wifi-reprovision-reset",
+        "http-wifi-reprovision-migrate",
         "improv-ble-happy-button",
         "zigbee-happy",
         "wifi-cloud-happy",
