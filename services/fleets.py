@@ -32,8 +32,10 @@ from domain.fleet import (
     FleetRun,
     FleetSnapshot,
     FleetTally,
+    build_descriptor,
     fleet_workflow_id,
 )
+from services.enrollments import Enrollments
 from services.errors import (
     InternalFailure,
     RequestNotServable,
@@ -60,6 +62,7 @@ class FleetRuns:
         policies: PolicyBook,
         task_queue: str,
         families: Iterable[DeviceFamily] | None = None,
+        enrollments: Enrollments | None = None,
     ) -> None:
         self._client = client
         self._registry = registry
@@ -67,11 +70,18 @@ class FleetRuns:
         self._task_queue = task_queue
         # Whose request models check each device (default: the installed families).
         self._families = list(installed_families() if families is None else families)
+        # Admits each device when the tenant requires enrollment (default: none required).
+        self._enrollments = enrollments or Enrollments(None)
 
     async def start(
         self, fleet_id: str, request: FleetRequest, *, tenant: str = "default"
     ) -> StartedFleet:
-        """Plan every device (all must be supported) and start the fleet run."""
+        """Plan every device (all must be supported and, when the tenant requires it,
+        enrolled) and start the fleet run.
+
+        Raises:
+            NotAdmitted: DEVICE_NOT_ENROLLED, `refused` listing the devices; nothing started.
+        """
         try:
             run = plan_fleet(
                 fleet_id, request, self._registry, self._policies.for_strategy, self._families
@@ -95,6 +105,9 @@ class FleetRuns:
                     for e in errors
                 ],
             ) from None
+        await self._enrollments.check_fleet(
+            [build_descriptor(request.template, device) for device in request.devices], tenant
+        )
         return await self._start(run.model_copy(update={"tenant": tenant}))
 
     async def _start(self, run: FleetRun) -> StartedFleet:
