@@ -44,7 +44,9 @@ def parse_enrollment_csv(raw: bytes) -> list[IndividualEnrollmentCreate]:
         ) from None
     lines = [(n, row) for n, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
     if not lines:
-        raise _refused([_error(["body"], "the CSV is empty: a header, then a device a line", "csv_empty")])
+        raise _refused(
+            [_error(["body"], "the CSV is empty: a header, then a device a line", "csv_empty")]
+        )
     (_, header), devices = lines[0], lines[1:]
     columns = [name.strip().lower() for name in header]
     errors = [
@@ -53,7 +55,9 @@ def parse_enrollment_csv(raw: bytes) -> list[IndividualEnrollmentCreate]:
         if name not in COLUMNS
     ]
     if "device_id" not in columns:
-        errors.append(_error(["body", 1, "device_id"], "the 'device_id' column is missing", "missing"))
+        errors.append(
+            _error(["body", 1, "device_id"], "the 'device_id' column is missing", "missing")
+        )
     errors += [
         _error(["body", 1, name], "the column appears twice", "csv_duplicate_column")
         for name in sorted({name for name in columns if columns.count(name) > 1})
@@ -104,4 +108,6 @@ def _error(loc: list[str | int], msg: str, kind: str) -> FieldError:
 
 
 def _refused(errors: list[FieldError]) -> ApiError:
-    return invalid(errors[:MAX_ERRORS], detail="the CSV of enrollments is invalid; nothing was imported")
+    return invalid(
+        errors[:MAX_ERRORS], detail="the CSV of enrollments is invalid; nothing was imported"
+    )

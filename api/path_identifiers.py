@@ -6,8 +6,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from api.problems import ApiError
-from domain.errors import ErrorCode
 from domain.enrollments import GROUP_ID
+from domain.errors import ErrorCode
 from domain.identifiers import DEVICE_ID, FLEET_ID, Identifier
 
 PATH_IDENTIFIERS: dict[str, Identifier] = {

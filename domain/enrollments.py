@@ -382,4 +382,3 @@ def first_refused(
         if isinstance(verdict, Refusal):
             refused.append((device.device_id, verdict))
     return refused
-

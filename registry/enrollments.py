@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.enrollments import (
     EnrollmentExists,
     EnrollmentNotFound,
-    GroupWithoutCriterion,
     GroupDefaults,
     GroupEnrollment,
     GroupEnrollmentCreate,
     GroupEnrollmentPatch,
+    GroupWithoutCriterion,
     IndividualEnrollment,
     IndividualEnrollmentCreate,
     IndividualEnrollmentPatch,

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 
 from domain.device import DeviceDescriptor
 from domain.enrollments import (
-    EnrollmentExists,
-    EnrollmentNotFound,
-    GroupWithoutCriterion,
     Admission,
+    EnrollmentExists,
     EnrollmentImport,
+    EnrollmentNotFound,
     GroupEnrollment,
     GroupEnrollmentCreate,
     GroupEnrollmentList,
     GroupEnrollmentPatch,
+    GroupWithoutCriterion,
     IndividualEnrollment,
     IndividualEnrollmentCreate,
     IndividualEnrollmentList,
@@ -64,6 +64,10 @@ def _bad_cursor() -> RequestNotServable:
     return RequestNotServable(
         ErrorCode.INVALID_REQUEST, "`cursor` is not of the form this API gives"
     )
+
+
+def _secret_of(create: IndividualEnrollmentCreate) -> str | None:
+    return create.claim_secret.get_secret_value() if create.claim_secret else None
 
 
 async def _hashed(secret: str | None) -> str | None:
@@ -155,9 +159,9 @@ class Enrollments:
     ) -> IndividualEnrollment:
         """Enroll a device (ENROLLMENT_EXISTS when the tenant has already)."""
 
-        secret = create.claim_secret.get_secret_value() if create.claim_secret else None
+        hashed = await _hashed(_secret_of(create))
         try:
-            return await self._stored().add_individual(tenant, create, await _hashed(secret))
+            return await self._stored().add_individual(tenant, create, hashed)
         except EnrollmentExists:
             raise _exists("individual", create.device_id) from None
 
@@ -165,13 +169,7 @@ class Enrollments:
         self, tenant: str, enrollments: Sequence[IndividualEnrollmentCreate]
     ) -> EnrollmentImport:
         """Create or replace every enrollment of `enrollments`, all or none."""
-        hashed = [
-            (
-                create,
-                await _hashed(create.claim_secret.get_secret_value() if create.claim_secret else None),
-            )
-            for create in enrollments
-        ]
+        hashed = [(create, await _hashed(_secret_of(create))) for create in enrollments]
         return EnrollmentImport(imported=await self._stored().replace_individuals(tenant, hashed))
 
     async def individual(self, tenant: str, device_id: str) -> IndividualEnrollment:
