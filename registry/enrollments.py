@@ -44,7 +44,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _individual(row: Mapping[str, Any]) -> StoredIndividualEnrollment:
+def _individual(row: Mapping[Any, Any]) -> StoredIndividualEnrollment:
     view = IndividualEnrollment(
         device_id=row["device_id"],
         serial=row["serial"],
@@ -59,7 +59,7 @@ def _individual(row: Mapping[str, Any]) -> StoredIndividualEnrollment:
     return StoredIndividualEnrollment(view=view, claim_secret_hash=row["claim_secret_hash"])
 
 
-def _group(row: Mapping[str, Any]) -> GroupEnrollment:
+def _group(row: Mapping[Any, Any]) -> GroupEnrollment:
     return GroupEnrollment(
         group_id=row["group_id"],
         vendor=row["vendor"],
