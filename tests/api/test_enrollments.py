@@ -186,7 +186,9 @@ async def test_another_tenants_enrollment_is_not_found_and_admits_nothing_for_it
     group = await api.get(f"{GROUP}/everything", headers=bearer(ADMIN_B))
     deleted = await api.delete(f"{INDIVIDUAL}/{device_id}", headers=bearer(ADMIN_B))
     listed = await (await api.get(INDIVIDUAL, headers=bearer(ADMIN_B))).json()
-    started = await api.post(run_path(device_id), json=provision_body(site), headers=bearer(ADMIN_B))
+    started = await api.post(
+        run_path(device_id), json=provision_body(site), headers=bearer(ADMIN_B)
+    )
 
     assert (seen.status, group.status, deleted.status) == (404, 404, 404)
     assert listed == {"items": [], "next_cursor": None}

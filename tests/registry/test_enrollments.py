@@ -55,9 +55,7 @@ async def test_the_same_device_enrolled_twice_by_a_tenant_is_refused(
 ) -> None:
     await store.add_individual("tenant-a", IndividualEnrollmentCreate(device_id="plug-1"), None)
     with pytest.raises(EnrollmentExists):
-        await store.add_individual(
-            "tenant-a", IndividualEnrollmentCreate(device_id="plug-1"), None
-        )
+        await store.add_individual("tenant-a", IndividualEnrollmentCreate(device_id="plug-1"), None)
     await store.add_individual("tenant-b", IndividualEnrollmentCreate(device_id="plug-1"), None)
 
 
@@ -69,7 +67,8 @@ async def test_only_the_hash_of_a_claim_secret_is_stored_and_it_admits_the_secre
 
     stored = await store.individual("tenant-a", "plug-1")
     assert stored.view.claim_secret_set
-    assert stored.claim_secret_hash is not None and SECRET not in stored.claim_secret_hash
+    assert stored.claim_secret_hash is not None
+    assert SECRET not in stored.claim_secret_hash
     assert SECRET not in stored.view.model_dump_json()
     assert isinstance(admit(device("plug-1"), stored, [], SECRET), Admission)
     assert admit(device("plug-1"), stored, [], "wrong-secret") is Refusal.CLAIM_SECRET
@@ -133,7 +132,8 @@ async def test_the_first_enabled_matching_group_admits_with_its_defaults(
     assert isinstance(verdict, Admission)
     assert (verdict.reference, verdict.defaults.site) == ("group/line-4", "hall")
     other = admit(device("plug-x", vendor="shelly"), None, groups, None)
-    assert isinstance(other, Admission) and other.reference == "group/any-shelly"
+    assert isinstance(other, Admission)
+    assert other.reference == "group/any-shelly"
     assert admit(device("plug-x", vendor="acme"), None, groups, None) is Refusal.NOT_ENROLLED
     assert await store.enabled_groups("tenant-b") == []
 
