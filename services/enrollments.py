@@ -93,6 +93,12 @@ class Enrollments:
             )
         return self._store
 
+    def _existing(self, kind: str, enrollment_id: str) -> EnrollmentStore:
+        """The store, to read or change an enrollment (none exists without one)."""
+        if self._store is None:
+            raise _unknown(kind, enrollment_id)
+        return self._store
+
     # ------------------------------------------------------------ admission
 
     async def admission(
@@ -176,7 +182,9 @@ class Enrollments:
         """The tenant's enrollment of `device_id` (NOT_FOUND, also for another tenant's)."""
 
         try:
-            return (await self._stored().individual(tenant, device_id)).view
+            return (
+                await self._existing("individual", device_id).individual(tenant, device_id)
+            ).view
         except EnrollmentNotFound:
             raise _unknown("individual", device_id) from None
 
@@ -201,7 +209,7 @@ class Enrollments:
 
         secret = patch.claim_secret.get_secret_value() if patch.claim_secret else None
         try:
-            return await self._stored().update_individual(
+            return await self._existing("individual", device_id).update_individual(
                 tenant, device_id, patch, await _hashed(secret)
             )
         except EnrollmentNotFound:
@@ -211,7 +219,7 @@ class Enrollments:
         """Forget the enrollment of `device_id`."""
 
         try:
-            await self._stored().delete_individual(tenant, device_id)
+            await self._existing("individual", device_id).delete_individual(tenant, device_id)
         except EnrollmentNotFound:
             raise _unknown("individual", device_id) from None
 
@@ -229,7 +237,7 @@ class Enrollments:
         """The tenant's group `group_id` (NOT_FOUND, also for another tenant's)."""
 
         try:
-            return await self._stored().group(tenant, group_id)
+            return await self._existing("group", group_id).group(tenant, group_id)
         except EnrollmentNotFound:
             raise _unknown("group", group_id) from None
 
@@ -251,7 +259,7 @@ class Enrollments:
         """Change the group as `patch` says; it keeps at least one criterion."""
 
         try:
-            return await self._stored().update_group(tenant, group_id, patch)
+            return await self._existing("group", group_id).update_group(tenant, group_id, patch)
         except EnrollmentNotFound:
             raise _unknown("group", group_id) from None
         except GroupWithoutCriterion:
@@ -264,6 +272,6 @@ class Enrollments:
         """Remove the group."""
 
         try:
-            await self._stored().delete_group(tenant, group_id)
+            await self._existing("group", group_id).delete_group(tenant, group_id)
         except EnrollmentNotFound:
             raise _unknown("group", group_id) from None
