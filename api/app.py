@@ -184,7 +184,7 @@ def _enrollment_routes() -> list[web.RouteDef]:
     return [
         web.post(individual, e.add_individual),
         web.get(individual, e.list_individuals, allow_head=False),
-        web.post(f"{individual}/import", e.import_individuals),
+        web.post(f"{API_PREFIX}/enrollments/import", e.import_individuals),
         web.get(f"{individual}/{{device_id}}", e.show_individual, allow_head=False),
         web.patch(f"{individual}/{{device_id}}", e.update_individual),
         web.delete(f"{individual}/{{device_id}}", e.delete_individual),

@@ -1001,7 +1001,7 @@ def _enrollment_paths(b: _Builder) -> JsonObject:
                 },
             },
         },
-        f"{individual}/import": {
+        f"{API_PREFIX}/enrollments/import": {
             "post": {
                 "operationId": "importIndividualEnrollments",
                 "summary": "Create or replace individual enrollments from CSV, all or none",

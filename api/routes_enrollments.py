@@ -64,7 +64,7 @@ async def add_individual(request: web.Request) -> web.Response:
 
 
 async def import_individuals(request: web.Request) -> web.Response:
-    """`POST /enrollments/individual/import` (`text/csv`): create or replace many."""
+    """`POST /enrollments/import` (`text/csv`): create or replace many."""
     if request.content_type != CSV_CONTENT_TYPE:
         raise ApiError(
             415,

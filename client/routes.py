@@ -60,7 +60,7 @@ CANCEL_FLEET = Operation("cancelFleet", "POST", f"{_FLEET}/cancel")
 ADD_INDIVIDUAL_ENROLLMENT = Operation("addIndividualEnrollment", "POST", _INDIVIDUAL)
 LIST_INDIVIDUAL_ENROLLMENTS = Operation("listIndividualEnrollments", "GET", _INDIVIDUAL)
 IMPORT_INDIVIDUAL_ENROLLMENTS = Operation(
-    "importIndividualEnrollments", "POST", f"{_INDIVIDUAL}/import"
+    "importIndividualEnrollments", "POST", f"{API_PREFIX}/enrollments/import"
 )
 GET_INDIVIDUAL_ENROLLMENT = Operation(
     "getIndividualEnrollment", "GET", f"{_INDIVIDUAL}/{{device_id}}"

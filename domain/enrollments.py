@@ -22,8 +22,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from domain.device import DeviceDescriptor
 from domain.identifiers import DEVICE_ID, FLEET_ID, SITE, Identifier
@@ -45,6 +54,8 @@ _SERIAL = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 _MAC = r"^[0-9a-fA-F]{2}([:-]?[0-9a-fA-F]{2}){5}$"
 _STRATEGY = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+ClaimSecret = Annotated[WireSecret, Field(min_length=8, max_length=256)]
+"""A claim secret: 8 to 256 characters."""
 
 
 class EnrollmentExists(Exception):
@@ -122,34 +133,22 @@ class IndividualEnrollmentCreate(_IndividualFields):
     """Body of `POST /enrollments/individual` (and a line of its CSV import)."""
 
     device_id: str = Field(pattern=DEVICE_ID.pattern)
-    claim_secret: WireSecret | None = Field(
+    claim_secret: ClaimSecret | None = Field(
         default=None,
         description="A secret the provision request must present as "
-        "`secrets.claim_secret`; stored hashed, never shown again.",
+        "`secrets.claim_secret` (8-256 characters); stored hashed, never shown again.",
     )
-    enabled: bool = True
-
-    @field_validator("claim_secret")
-    @classmethod
-    def _secret_length(cls, value: WireSecret | None) -> WireSecret | None:
-        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
-            raise ValueError("a claim secret has 8 to 256 characters")
-        return value
+    enabled: StrictBool = True
 
 
 class IndividualEnrollmentPatch(_IndividualFields):
     """Body of `PATCH /enrollments/individual/{device_id}`: the fields to change
     (null clears an optional one)."""
 
-    claim_secret: WireSecret | None = Field(
+    claim_secret: ClaimSecret | None = Field(
         default=None, description="A new claim secret (null: the device needs none)."
     )
-    enabled: bool | None = None
-
-    @field_validator("claim_secret")
-    @classmethod
-    def _secret_length(cls, value: WireSecret | None) -> WireSecret | None:
-        return IndividualEnrollmentCreate._secret_length(value)
+    enabled: StrictBool | None = None
 
 
 class IndividualEnrollment(BaseModel):
@@ -224,11 +223,11 @@ class _GroupFields(BaseModel):
         description="An fnmatch-style glob (`*`, `?`, `[...]`) the device id must match "
         "in full, case-sensitive, e.g. `plug-line4-*`.",
     )
-    priority: int | None = Field(
+    priority: StrictInt | None = Field(
         default=None, ge=0, le=1000, description="Lower first when several groups match."
     )
     defaults: GroupDefaults | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
     @field_validator("device_id_glob")
     @classmethod
@@ -293,7 +292,7 @@ class TenantSettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    enrollment_required: bool = Field(
+    enrollment_required: StrictBool = Field(
         description="Refuse (403 DEVICE_NOT_ENROLLED) every device no enabled "
         "enrollment of the tenant admits."
     )

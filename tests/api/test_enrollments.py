@@ -202,7 +202,7 @@ async def test_a_csv_with_a_bad_line_is_refused_naming_it_and_imports_nothing(
     csv_text = "device_id,serial,mac\nplug-1,SN-1,aa:bb:cc:dd:ee:01\nplug-2,SN-2,not-a-mac\n"
 
     response = await api.post(
-        f"{INDIVIDUAL}/import",
+        "/api/v1/enrollments/import",
         data=csv_text,
         headers={**bearer(ENROLLER_A), "Content-Type": "text/csv"},
     )
@@ -219,7 +219,7 @@ async def test_a_csv_import_enrolls_every_line(api: ApiClient) -> None:
     csv_text = "device_id,claim_secret,enabled\nplug-1,,\nplug-2,a-long-claim-secret,false\n"
 
     response = await api.post(
-        f"{INDIVIDUAL}/import",
+        "/api/v1/enrollments/import",
         data=csv_text,
         headers={**bearer(ENROLLER_A), "Content-Type": "text/csv"},
     )
