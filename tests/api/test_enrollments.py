@@ -18,7 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.app import ApiDependencies, create_app
 from api.auth import AuthConfig, KeyStore, Scope, new_key
 from domain.fleet import fleet_workflow_id
-from domain.run import workflow_id_for
+from domain.run import ProvisionRun, workflow_id_for
 from registry import opened_registry
 from tests.api.conftest import ApiClient, bearer, provision_body, run_path
 from tests.fakes import FakeWifiDevice
@@ -75,6 +75,17 @@ async def final_state(api: ApiClient, device_id: str, within: float = 20) -> str
             if response.status == 200 and body["execution_status"] != "RUNNING":
                 return str(body["state"])
             await asyncio.sleep(0.1)
+
+
+async def run_input(client: Client, device_id: str) -> ProvisionRun:
+    """The input the device's run was started with, as its workers decode it."""
+    handle = client.get_workflow_handle(workflow_id_for(device_id))
+    async for event in handle.fetch_history_events():
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        [run] = await client.data_converter.decode(list(payloads), [ProvisionRun])
+        assert isinstance(run, ProvisionRun)
+        return run
+    raise AssertionError("the run has no history")
 
 
 async def assert_refused(response: Any) -> dict[str, Any]:
@@ -143,6 +154,7 @@ async def test_a_disabled_enrollment_refuses_even_when_a_group_would_admit(
 async def test_a_claim_secret_is_required_when_set_and_never_shown(
     api: ApiClient,
     workers: FakeWifiDevice,
+    temporal_client: Client,
     device_id: str,
     site: str,
     caplog: pytest.LogCaptureFixture,
@@ -173,6 +185,9 @@ async def test_a_claim_secret_is_required_when_set_and_never_shown(
     ]
     assert created["claim_secret_set"] is True
     assert all(CLAIM_SECRET not in text for text in shown)
+    run = await run_input(temporal_client, device_id)
+    assert "claim_secret" not in run.request.secrets  # checked by the API, never carried
+    assert run.enrollment == f"individual/{device_id}"
 
 
 async def test_another_tenants_enrollment_is_not_found_and_admits_nothing_for_it(
