@@ -359,6 +359,10 @@ def _run_paths(b: _Builder) -> JsonObject:
                 "summary": "Start over: within a waiting run, or as a new run after a failure",
                 "parameters": [IDEMPOTENCY_KEY],
                 "responses": {
+                    "403": b.problem(
+                        "The tenant requires enrollment and the device is no longer admitted "
+                        "(DEVICE_NOT_ENROLLED); no new run was started."
+                    ),
                     "200": b.ok("The waiting run started over.", ProgressSnapshot),
                     "202": started,
                     "404": not_found,

@@ -341,11 +341,14 @@ def admit(
     individual: StoredIndividualEnrollment | None,
     groups: Iterable[GroupEnrollment],
     presented_secret: str | None,
+    *,
+    secret_proven: bool = False,
 ) -> Admission | Refusal:
     """The enrollment that admits `device`, or why none does.
 
     `individual` is the device's individual enrollment, if any: it decides alone.
     Otherwise the first enabled group (by priority, then id) that matches admits it.
+    `secret_proven`: the claim secret was checked already (the run a retry repeats).
     """
     if individual is not None:
         view = individual.view
@@ -355,8 +358,10 @@ def admit(
             view.model is not None and view.model != device.model
         ):
             return Refusal.MISMATCH
-        if individual.claim_secret_hash is not None and not claim_secret_matches(
-            individual.claim_secret_hash, presented_secret
+        if (
+            individual.claim_secret_hash is not None
+            and not secret_proven
+            and not claim_secret_matches(individual.claim_secret_hash, presented_secret)
         ):
             return Refusal.CLAIM_SECRET
         return Admission(kind=EnrollmentKind.INDIVIDUAL, enrollment_id=view.device_id)

@@ -102,9 +102,15 @@ class Enrollments:
     # ------------------------------------------------------------ admission
 
     async def admission(
-        self, device: DeviceDescriptor, tenant: str, claim_secret: str | None
+        self,
+        device: DeviceDescriptor,
+        tenant: str,
+        claim_secret: str | None,
+        *,
+        secret_proven: bool = False,
     ) -> Admission | None:
-        """The enrollment that admits `device` when the tenant requires one, else None.
+        """The enrollment that admits `device` when the tenant requires one, else None
+        (`secret_proven`: a claim secret was checked for the run a retry repeats).
 
         Raises:
             NotAdmitted: DEVICE_NOT_ENROLLED, with why.
@@ -113,8 +119,9 @@ class Enrollments:
             return None
         individuals = await self._store.individuals(tenant, [device.device_id])
         groups = await self._store.enabled_groups(tenant)
+        individual = individuals.get(device.device_id)
         verdict = await asyncio.to_thread(
-            admit, device, individuals.get(device.device_id), groups, claim_secret
+            lambda: admit(device, individual, groups, claim_secret, secret_proven=secret_proven)
         )
         if isinstance(verdict, Refusal):
             raise NotAdmitted(

@@ -32,7 +32,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from config.policies import PolicyBook
 from domain.api_models import RunLinks, RunStatus, StartedRun, StrategyMatch, StrategyQuery
-from domain.enrollments import CLAIM_SECRET, Admission
+from domain.enrollments import CLAIM_SECRET, Admission, EnrollmentKind
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot
 from domain.registry import RunKind
@@ -391,6 +391,7 @@ class ProvisioningRuns(DeviceRuns):
             RunConflict: RUN_NOT_WAITING when a running run is busy,
                 RUN_ALREADY_FINISHED after a success.
             RunNotFound: the device has no run.
+            NotAdmitted: a new run's device is no longer admitted (DEVICE_NOT_ENROLLED).
         """
         description = await self._describe(device_id)
         if description.status is WorkflowExecutionStatus.RUNNING:
@@ -426,6 +427,15 @@ class ProvisioningRuns(DeviceRuns):
             self._registry.get(run.strategy)
         except SelectionError as error:
             raise RequestNotServable(error.code, error.message, reasons=error.reasons()) from None
+        # Enrollments may have changed since: a new run is admitted again (a claim
+        # secret is never kept; the repeated run's admission proved it).
+        admission = await self._enrollments.admission(
+            run.request.device,
+            run.tenant,
+            None,
+            secret_proven=previous.enrollment == f"{EnrollmentKind.INDIVIDUAL.value}/{device_id}",
+        )
+        run = run.model_copy(update={"enrollment": admission.reference if admission else None})
         try:
             return await self._start(run, description.workflow_type)
         except RunConflict as conflict:

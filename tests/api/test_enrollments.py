@@ -190,6 +190,31 @@ async def test_a_claim_secret_is_required_when_set_and_never_shown(
     assert run.enrollment == f"individual/{device_id}"
 
 
+async def test_a_retry_is_admitted_again_and_refused_once_the_enrollment_is_disabled(
+    api: ApiClient, workers: FakeWifiDevice, device_id: str, site: str
+) -> None:
+    await enroll(api, {"device_id": device_id, "claim_secret": CLAIM_SECRET})
+    body = {**provision_body(site, network=False), "secrets": {"claim_secret": CLAIM_SECRET}}
+    assert (await provision(api, device_id, body)).status == 202
+    await api.post(run_path(device_id, "cancel"), headers=bearer(ADMIN_A))
+    await final_state(api, device_id)
+
+    retried = await api.post(run_path(device_id, "retry"), headers=bearer(ADMIN_A))
+    assert retried.status == 202, await retried.text()  # the first run proved the secret
+    assert (await retried.json())["enrollment"] == f"individual/{device_id}"
+    await api.post(run_path(device_id, "cancel"), headers=bearer(ADMIN_A))
+    last_run_id = (await retried.json())["run_id"]
+    await final_state(api, device_id)
+    disabled = await api.patch(
+        f"{INDIVIDUAL}/{device_id}", json={"enabled": False}, headers=bearer(ENROLLER_A)
+    )
+    assert disabled.status == 200
+
+    await assert_refused(await api.post(run_path(device_id, "retry"), headers=bearer(ADMIN_A)))
+    status = await (await api.get(run_path(device_id), headers=bearer(STARTER_A))).json()
+    assert status["run_id"] == last_run_id
+
+
 async def test_another_tenants_enrollment_is_not_found_and_admits_nothing_for_it(
     api: ApiClient, temporal_client: Client, device_id: str, site: str
 ) -> None:
