@@ -17,7 +17,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -371,18 +371,3 @@ def admit(
                 kind=EnrollmentKind.GROUP, enrollment_id=group.group_id, defaults=group.defaults
             )
     return Refusal.NOT_ENROLLED
-
-
-def first_refused(
-    devices: Sequence[DeviceDescriptor],
-    individuals: dict[str, StoredIndividualEnrollment],
-    groups: Sequence[GroupEnrollment],
-) -> list[tuple[str, Refusal]]:
-    """Each device of `devices` no enrollment admits (no claim secret is presented),
-    with why, in order."""
-    refused: list[tuple[str, Refusal]] = []
-    for device in devices:
-        verdict = admit(device, individuals.get(device.device_id), groups, None)
-        if isinstance(verdict, Refusal):
-            refused.append((device.device_id, verdict))
-    return refused

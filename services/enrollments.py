@@ -31,7 +31,6 @@ from domain.enrollments import (
     Refusal,
     TenantSettings,
     admit,
-    first_refused,
     hash_claim_secret,
 )
 from domain.errors import ErrorCode
@@ -130,18 +129,28 @@ class Enrollments:
             )
         return verdict
 
-    async def check_fleet(self, devices: Sequence[DeviceDescriptor], tenant: str) -> None:
-        """Refuse a fleet any of whose devices is not admitted (a fleet presents no
+    async def check_fleet(
+        self, devices: Sequence[DeviceDescriptor], tenant: str
+    ) -> dict[str, Admission]:
+        """The admission of every device of a fleet by id (none when the tenant requires
+        no enrollment); refuse the fleet when one is not admitted (a fleet presents no
         claim secret: a device whose enrollment has one is refused).
 
         Raises:
             NotAdmitted: DEVICE_NOT_ENROLLED, `refused` listing the devices and why.
         """
         if self._store is None or not (await self._store.settings(tenant)).enrollment_required:
-            return
+            return {}
         individuals = await self._store.individuals(tenant, (d.device_id for d in devices))
         groups = await self._store.enabled_groups(tenant)
-        refused = first_refused(devices, individuals, groups)
+        admitted: dict[str, Admission] = {}
+        refused: list[tuple[str, Refusal]] = []
+        for device in devices:
+            verdict = admit(device, individuals.get(device.device_id), groups, None)
+            if isinstance(verdict, Refusal):
+                refused.append((device.device_id, verdict))
+            else:
+                admitted[device.device_id] = verdict
         if refused:
             raise NotAdmitted(
                 ErrorCode.DEVICE_NOT_ENROLLED,
@@ -152,6 +161,7 @@ class Enrollments:
                     for device_id, reason in refused[:MAX_REFUSED_LISTED]
                 ],
             )
+        return admitted
 
     # ------------------------------------------------------------ settings
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pydantic import ValidationError
 from temporalio.client import (
@@ -22,6 +22,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from config.policies import PolicyBook
 from domain.api_models import FleetLinks, FleetStatus, StartedFleet
+from domain.enrollments import Admission
 from domain.errors import ErrorCode
 from domain.fleet import (
     FLEET_PROGRESS_QUERY,
@@ -32,7 +33,6 @@ from domain.fleet import (
     FleetRun,
     FleetSnapshot,
     FleetTally,
-    build_descriptor,
     fleet_workflow_id,
 )
 from services.enrollments import Enrollments
@@ -50,6 +50,23 @@ from strategies.registry import StrategyRegistry
 from workflows import search_attributes as sa
 
 FLEET_WORKFLOW = "FleetProvisioning"
+
+
+def _with_group_sites(request: FleetRequest, admissions: Mapping[str, Admission]) -> FleetRequest:
+    """`request` with each device that names no site (nor does the template) given the
+    site of the group enrollment that admitted it; `request` itself when none changes."""
+    if "site" in request.template.model_fields_set:
+        return request
+    changed = False
+    devices = []
+    for device in request.devices:
+        admission = admissions.get(device.device_id)
+        site = admission.defaults.site if admission is not None else None
+        if device.site is None and site is not None:
+            device = device.model_copy(update={"site": site})
+            changed = True
+        devices.append(device)
+    return request.model_copy(update={"devices": devices}) if changed else request
 
 
 class FleetRuns:
@@ -77,13 +94,24 @@ class FleetRuns:
         self, fleet_id: str, request: FleetRequest, *, tenant: str = "default"
     ) -> StartedFleet:
         """Plan every device (all must be supported and, when the tenant requires it,
-        enrolled) and start the fleet run.
+        enrolled; a group enrollment's site goes to the devices it admits that have
+        none) and start the fleet run.
 
         Raises:
             NotAdmitted: DEVICE_NOT_ENROLLED, `refused` listing the devices; nothing started.
         """
+        run = self._plan(fleet_id, request)
+        admissions = await self._enrollments.check_fleet(
+            [request.descriptor(device) for device in request.devices], tenant
+        )
+        sited = _with_group_sites(request, admissions)
+        if sited is not request:
+            run = self._plan(fleet_id, sited)
+        return await self._start(run.model_copy(update={"tenant": tenant}))
+
+    def _plan(self, fleet_id: str, request: FleetRequest) -> FleetRun:
         try:
-            run = plan_fleet(
+            return plan_fleet(
                 fleet_id, request, self._registry, self._policies.for_strategy, self._families
             )
         except FleetPlanError as error:
@@ -105,10 +133,6 @@ class FleetRuns:
                     for e in errors
                 ],
             ) from None
-        await self._enrollments.check_fleet(
-            [build_descriptor(request.template, device) for device in request.devices], tenant
-        )
-        return await self._start(run.model_copy(update={"tenant": tenant}))
 
     async def _start(self, run: FleetRun) -> StartedFleet:
         workflow_id = fleet_workflow_id(run.fleet_id)

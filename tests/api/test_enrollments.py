@@ -20,8 +20,9 @@ from api.auth import AuthConfig, KeyStore, Scope, new_key
 from domain.fleet import fleet_workflow_id
 from domain.run import ProvisionRun, workflow_id_for
 from registry import opened_registry
-from tests.api.conftest import ApiClient, bearer, provision_body, run_path
-from tests.fakes import FakeWifiDevice
+from tests.api.conftest import PASSPHRASE, ApiClient, bearer, provision_body, read_sse, run_path
+from tests.fakes import FakeWifiDevice, FakeWifiFleet
+from worker.workers import central_worker, edge_worker
 
 ADMIN_A, ADMIN_A_STORED = new_key("tenant-a", [Scope.ADMIN], key_id="admina")
 STARTER_A, STARTER_A_STORED = new_key("tenant-a", [Scope.PROVISION, Scope.READ], key_id="starta")
@@ -317,3 +318,40 @@ async def test_only_enroll_and_admin_keys_manage_enrollments_and_only_admins_the
     )
     assert by_admin.status == 201
     assert settings["enrollment_required"] is True
+
+
+async def test_a_fleet_admitted_by_a_group_gets_its_site_and_provisions(
+    api: ApiClient, temporal_client: Client, task_queue: str, site: str
+) -> None:
+    devices = FakeWifiFleet()
+    ids = [f"line-{site}-{n}" for n in range(3)]
+    for device_id in ids:
+        devices.add(device_id, good_passphrase=PASSPHRASE)
+    await enroll(
+        api,
+        {"group_id": "line", "device_id_glob": f"line-{site}-*", "defaults": {"site": site}},
+        GROUP,
+    )
+    fleet = {  # no site: the group's is where the gateway hears the devices
+        "template": {
+            "type": "wifi-relay",
+            "vendor": "shelly",
+            "capabilities": ["wifi", "http-rpc"],
+        },
+        "devices": [{"device_id": d} for d in ids],
+        "network": {"ssid": "home-net", "passphrase": PASSPHRASE},
+    }
+    path = f"/api/v1/fleets/fleet-{site}/provision"
+
+    async with (
+        central_worker(temporal_client, task_queue=task_queue),
+        edge_worker(temporal_client, site=site, activities=devices.activities()),
+    ):
+        started = await api.post(path, json=fleet, headers=bearer(STARTER_A))
+        assert started.status == 202, await started.text()
+        events = await read_sse(
+            await api.get(f"{path}/events", headers=bearer(STARTER_A)), within=60
+        )
+
+    assert events[-1].data["counts"]["SUCCEEDED"] == 3
+    assert all(devices.devices[d].configured_ssid == "home-net" for d in ids)
