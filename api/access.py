@@ -14,6 +14,7 @@ from api.console import CONSOLE_PREFIX
 from api.keys import DEPENDENCIES
 from api.problems import ApiError
 from api.stream_tickets import redeem
+from domain.api_models import API_PREFIX
 from domain.errors import ErrorCode
 
 CALLER = web.RequestKey("caller", Caller)
@@ -23,14 +24,18 @@ METRICS_PATH = "/metrics"
 _PROVISION_ACTIONS = ("/provision", "/provision/credentials", "/provision/forget-credentials")
 _OPERATE_ACTIONS = ("/retry", "/cancel", "/skip", "/decommission")
 _READ_ACTIONS = ("/strategies/match", "/stream-ticket")
+ENROLLMENTS_PREFIX = f"{API_PREFIX}/enrollments/"
 
 
 def required_scope(request: web.Request) -> Scope:
     """Reading (and asking which strategy fits a device) needs `read`; starting runs and
     answering prompts `provision`; retry, skip, cancel and decommission `operate`;
-    `/metrics` (every tenant's counts) `metrics`."""
+    `/metrics` (every tenant's counts) `metrics`; reading or changing enrollments
+    `enroll`; changing tenant settings `admin`."""
     if request.path == METRICS_PATH:
         return Scope.METRICS
+    if request.path.startswith(ENROLLMENTS_PREFIX):
+        return Scope.ENROLL
     if request.method in {"GET", "HEAD", "OPTIONS"}:
         return Scope.READ
     if request.path.endswith(_READ_ACTIONS):

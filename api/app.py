@@ -14,6 +14,7 @@ from api import (
     ops,
     routes_decommission,
     routes_devices,
+    routes_enrollments,
     routes_fleets,
     routes_runs,
     routes_streams,
@@ -26,6 +27,7 @@ from api.keys import (
     DECOMMISSIONS,
     DEPENDENCIES,
     DEVICES,
+    ENROLLMENTS,
     FAMILIES,
     FLEET_HUB,
     FLEETS,
@@ -40,9 +42,11 @@ from api.problems import answering_problems, problem_middleware
 from api.server_logs import RedactingAccessLogger, keep_refused_bytes_out_of_the_server_log
 from api.streams import ProgressHub
 from domain.api_models import API_PREFIX
+from registry.enrollments import EnrollmentStore
 from registry.idempotency import IdempotencyKeys
 from services.decommissions import Decommissions
 from services.devices import DeviceInventory
+from services.enrollments import Enrollments
 from services.fleets import FleetRuns
 from services.runs import ProvisioningRuns
 from strategies.family import installed_families
@@ -77,6 +81,9 @@ def create_app(deps: ApiDependencies) -> web.Application:
     app[DEVICES] = DeviceInventory(deps.devices, deps.temporal)
     if deps.devices is not None:  # the keys live in the registry's database
         app[IDEMPOTENCY] = IdempotencyKeys(deps.devices.engine)
+    app[ENROLLMENTS] = Enrollments(
+        EnrollmentStore(deps.devices.engine) if deps.devices is not None else None
+    )
     app[RUNS] = ProvisioningRuns(
         deps.temporal,
         deps.registry,
@@ -84,6 +91,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
         deps.task_queue,
         families=families,
         devices=app[DEVICES],
+        enrollments=app[ENROLLMENTS],
     )
     app[DECOMMISSIONS] = Decommissions(
         deps.temporal,
@@ -94,7 +102,13 @@ def create_app(deps: ApiDependencies) -> web.Application:
         families=families,
     )
     share_openapi_document(app, families)
-    app[FLEETS] = FleetRuns(deps.temporal, deps.registry, deps.policies, deps.task_queue)
+    app[FLEETS] = FleetRuns(
+        deps.temporal,
+        deps.registry,
+        deps.policies,
+        deps.task_queue,
+        enrollments=app[ENROLLMENTS],
+    )
     app.cleanup_ctx.append(_progress_hub)
     app.on_shutdown.append(_end_streams)
     _add_routes(app)
@@ -149,6 +163,7 @@ def _add_routes(app: web.Application) -> None:
             web.post(
                 f"{API_PREFIX}/devices/{{device_id}}/transfer", routes_devices.transfer_device
             ),
+            *_enrollment_routes(),
             web.get(f"{API_PREFIX}/runs", routes_runs.list_provisioning_runs, allow_head=False),
             web.get(f"{API_PREFIX}/strategies", routes_runs.list_strategies, allow_head=False),
             web.post(f"{API_PREFIX}/strategies/match", routes_runs.match_strategy),
@@ -159,6 +174,28 @@ def _add_routes(app: web.Application) -> None:
         ]
     )
     add_console_routes(app)
+
+
+def _enrollment_routes() -> list[web.RouteDef]:
+    individual = f"{API_PREFIX}/enrollments/individual"
+    group = f"{API_PREFIX}/enrollments/group"
+    settings = f"{API_PREFIX}/tenant/settings"
+    e = routes_enrollments
+    return [
+        web.post(individual, e.add_individual),
+        web.get(individual, e.list_individuals, allow_head=False),
+        web.post(f"{API_PREFIX}/enrollments/import", e.import_individuals),
+        web.get(f"{individual}/{{device_id}}", e.show_individual, allow_head=False),
+        web.patch(f"{individual}/{{device_id}}", e.update_individual),
+        web.delete(f"{individual}/{{device_id}}", e.delete_individual),
+        web.post(group, e.add_group),
+        web.get(group, e.list_groups, allow_head=False),
+        web.get(f"{group}/{{group_id}}", e.show_group, allow_head=False),
+        web.patch(f"{group}/{{group_id}}", e.update_group),
+        web.delete(f"{group}/{{group_id}}", e.delete_group),
+        web.get(settings, e.show_settings, allow_head=False),
+        web.put(settings, e.put_settings),
+    ]
 
 
 async def _progress_hub(app: web.Application) -> AsyncIterator[None]:

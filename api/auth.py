@@ -6,7 +6,8 @@ record; the secret's hash is compared in constant time.
 
 Scopes: `read` (status, streams, strategies), `provision` (start runs and fleets, answer
 a run's prompts), `operate` (retry, skip, cancel), `metrics` (`/metrics` only: every
-tenant's counts, for a Prometheus scraper), `admin` (everything).
+tenant's counts, for a Prometheus scraper), `enroll` (read and manage the tenant's
+enrollments), `admin` (everything).
 
 A configured key must look random: a secret of 24 characters or more, with enough
 variety (estimated from its characters' frequencies), and none of the placeholders of
@@ -43,6 +44,7 @@ class Scope(StrEnum):
     PROVISION = "provision"
     OPERATE = "operate"
     METRICS = "metrics"
+    ENROLL = "enroll"
     ADMIN = "admin"
 
 

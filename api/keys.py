@@ -11,6 +11,7 @@ from domain.fleet import FleetSnapshot
 from domain.progress import ProgressSnapshot
 from services.decommissions import Decommissions
 from services.devices import DeviceInventory
+from services.enrollments import Enrollments
 from services.fleets import FleetRuns
 from services.runs import ProvisioningRuns
 from strategies.family import DeviceFamily
@@ -25,3 +26,4 @@ FAMILIES: web.AppKey[dict[str, DeviceFamily]] = web.AppKey("families")
 """The device families by name: their request schemas and examples."""
 DEVICES = web.AppKey("devices", DeviceInventory)
 DECOMMISSIONS = web.AppKey("decommissions", Decommissions)
+ENROLLMENTS = web.AppKey("enrollments", Enrollments)

@@ -42,6 +42,20 @@ from domain.api_models import (
     StrategyQuery,
     StreamAccess,
 )
+from domain.enrollments import (
+    GROUP_ID,
+    EnrollmentImport,
+    GroupEnrollment,
+    GroupEnrollmentCreate,
+    GroupEnrollmentList,
+    GroupEnrollmentPatch,
+    IndividualEnrollment,
+    IndividualEnrollmentCreate,
+    IndividualEnrollmentList,
+    IndividualEnrollmentPatch,
+    TenantSettings,
+    TenantSettingsUpdate,
+)
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
 from domain.identifiers import DEVICE_ID, TENANT
 from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
@@ -75,6 +89,17 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (DeviceList, "serialization"),
     (StartedDecommission, "serialization"),
     (DecommissionStatus, "serialization"),
+    (IndividualEnrollmentCreate, "validation"),
+    (IndividualEnrollmentPatch, "validation"),
+    (IndividualEnrollment, "serialization"),
+    (IndividualEnrollmentList, "serialization"),
+    (EnrollmentImport, "serialization"),
+    (GroupEnrollmentCreate, "validation"),
+    (GroupEnrollmentPatch, "validation"),
+    (GroupEnrollment, "serialization"),
+    (GroupEnrollmentList, "serialization"),
+    (TenantSettingsUpdate, "validation"),
+    (TenantSettings, "serialization"),
 ]
 
 JsonObject = dict[str, Any]
@@ -219,6 +244,7 @@ def _run_paths(b: _Builder) -> JsonObject:
                         "The registry holds the device for another tenant: it is not found, "
                         "as an unknown one (NOT_FOUND)."
                     ),
+                    "403": b.problem(NOT_ENROLLED),
                     "409": b.problem(
                         "A run for this device is in flight (RUN_IN_PROGRESS), the device "
                         "is in service and `reprovision` is `never` (DEVICE_IN_SERVICE, with a "
@@ -344,6 +370,10 @@ def _run_paths(b: _Builder) -> JsonObject:
                 "summary": "Start over: within a waiting run, or as a new run after a failure",
                 "parameters": [IDEMPOTENCY_KEY],
                 "responses": {
+                    "403": b.problem(
+                        "The tenant requires enrollment and the device is no longer admitted "
+                        "(DEVICE_NOT_ENROLLED); no new run was started."
+                    ),
                     "200": b.ok("The waiting run started over.", ProgressSnapshot),
                     "202": started,
                     "404": not_found,
@@ -791,6 +821,10 @@ def _fleet_paths(b: _Builder) -> JsonObject:
                     "409": b.problem(
                         "A run of this fleet is in flight (RUN_IN_PROGRESS)." + KEY_IN_USE
                     ),
+                    "403": b.problem(
+                        NOT_ENROLLED.replace("the device", "a device of the fleet")
+                        + " `refused` lists the devices and why."
+                    ),
                     "413": b.problem("Body too large (PAYLOAD_TOO_LARGE, 2 MiB)."),
                     "422": b.problem(
                         "Invalid request, or devices no strategy serves (`rejected` lists "
@@ -880,6 +914,172 @@ def _fleet_paths(b: _Builder) -> JsonObject:
     }
 
 
+_GROUP_ID = {
+    "name": "group_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": GROUP_ID.pattern},
+}
+NOT_ENROLLED = (
+    "The caller's tenant requires enrollment and no enabled enrollment of its admits the "
+    "device, or its claim secret (`secrets.claim_secret`) is missing or wrong "
+    "(DEVICE_NOT_ENROLLED); nothing was started."
+)
+
+
+def _enrollment_paths(b: _Builder) -> JsonObject:
+    individual = f"{API_PREFIX}/enrollments/individual"
+    group = f"{API_PREFIX}/enrollments/group"
+    body_errors = {
+        "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+        "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+        "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+    }
+    page = [
+        {
+            "name": "cursor",
+            "in": "query",
+            "schema": {"type": "string", "maxLength": CURSOR_MAX_LENGTH, "pattern": CURSOR_PATTERN},
+            "description": "`next_cursor` of the previous page (the page starts after it).",
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+        },
+    ]
+    bad_query = {"422": b.problem("Invalid query parameters or cursor (INVALID_REQUEST).")}
+    exists = {"409": b.problem("The tenant has this enrollment already (ENROLLMENT_EXISTS).")}
+    unknown = {
+        "404": b.problem(
+            "No such enrollment for the caller's tenant (NOT_FOUND); another tenant's "
+            "answers the same."
+        )
+    }
+
+    def created(model: type[BaseModel]) -> JsonObject:
+        return {
+            "description": "Created; `Location` is its URL.",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+            **_content("application/json", b.ref(model)),
+        }
+
+    def one(
+        kind: str, parameter: JsonObject, view: type[BaseModel], patch: type[BaseModel]
+    ) -> JsonObject:
+        name = kind.capitalize()
+        return {
+            "parameters": [parameter],
+            "get": {
+                "operationId": f"get{name}Enrollment",
+                "summary": f"One {kind} enrollment of the caller's tenant",
+                "responses": {"200": b.ok("The enrollment.", view), **unknown},
+            },
+            "patch": {
+                "operationId": f"update{name}Enrollment",
+                "summary": f"Change a {kind} enrollment (the fields the body sets)",
+                "requestBody": b.body(patch),
+                "responses": {
+                    "200": b.ok("The enrollment as changed.", view),
+                    **unknown,
+                    **body_errors,
+                    "422": b.problem("Invalid id or body (INVALID_REQUEST)."),
+                },
+            },
+            "delete": {
+                "operationId": f"delete{name}Enrollment",
+                "summary": f"Remove a {kind} enrollment",
+                "responses": {"204": {"description": "Removed."}, **unknown},
+            },
+        }
+
+    return {
+        individual: {
+            "post": {
+                "operationId": "addIndividualEnrollment",
+                "summary": "Enroll one device (its claim secret is stored hashed)",
+                "requestBody": b.body(IndividualEnrollmentCreate),
+                "responses": {
+                    "201": created(IndividualEnrollment),
+                    **body_errors,
+                    **exists,
+                    "422": b.problem("Invalid body (INVALID_REQUEST)."),
+                },
+            },
+            "get": {
+                "operationId": "listIndividualEnrollments",
+                "summary": "The tenant's individual enrollments, by device id, a page at a time",
+                "parameters": page,
+                "responses": {
+                    "200": b.ok("One page.", IndividualEnrollmentList),
+                    **bad_query,
+                },
+            },
+        },
+        f"{API_PREFIX}/enrollments/import": {
+            "post": {
+                "operationId": "importIndividualEnrollments",
+                "summary": "Create or replace individual enrollments from CSV, all or none",
+                "description": "Columns: `device_id` (required), `serial`, `mac`, `vendor`, "
+                "`model`, `claim_secret`, `enabled`; at most 1000 lines.",
+                "requestBody": {
+                    "required": True,
+                    **_content("text/csv", {"type": "string"}),
+                },
+                "responses": {
+                    "200": b.ok("Every line was imported.", EnrollmentImport),
+                    "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+                    "415": b.problem("Body is not text/csv (UNSUPPORTED_MEDIA_TYPE)."),
+                    "422": b.problem(
+                        'A line is invalid; `errors` name them as `["body", <line>, '
+                        "<column>]` (INVALID_REQUEST). Nothing was imported."
+                    ),
+                },
+            }
+        },
+        f"{individual}/{{device_id}}": one(
+            "individual", _DEVICE_ID, IndividualEnrollment, IndividualEnrollmentPatch
+        ),
+        group: {
+            "post": {
+                "operationId": "addGroupEnrollment",
+                "summary": "Enroll the devices a vendor, model or device id glob matches",
+                "requestBody": b.body(GroupEnrollmentCreate),
+                "responses": {
+                    "201": created(GroupEnrollment),
+                    **body_errors,
+                    **exists,
+                    "422": b.problem("Invalid body (INVALID_REQUEST)."),
+                },
+            },
+            "get": {
+                "operationId": "listGroupEnrollments",
+                "summary": "The tenant's group enrollments, by id, a page at a time",
+                "parameters": page,
+                "responses": {"200": b.ok("One page.", GroupEnrollmentList), **bad_query},
+            },
+        },
+        f"{group}/{{group_id}}": one("group", _GROUP_ID, GroupEnrollment, GroupEnrollmentPatch),
+        f"{API_PREFIX}/tenant/settings": {
+            "get": {
+                "operationId": "getTenantSettings",
+                "summary": "The caller's tenant's settings",
+                "responses": {"200": b.ok("The settings.", TenantSettings)},
+            },
+            "put": {
+                "operationId": "putTenantSettings",
+                "summary": "Set the caller's tenant's settings (admin)",
+                "requestBody": b.body(TenantSettingsUpdate),
+                "responses": {
+                    "200": b.ok("The settings.", TenantSettings),
+                    **body_errors,
+                    "422": b.problem("Invalid body (INVALID_REQUEST)."),
+                },
+            },
+        },
+    }
+
+
 def openapi_document(families: Sequence[DeviceFamily] | None = None) -> JsonObject:
     """The OpenAPI 3.2 document of the API serving `families` (default: the installed)."""
     builder = _Builder(installed_families() if families is None else families)
@@ -900,6 +1100,7 @@ def openapi_document(families: Sequence[DeviceFamily] | None = None) -> JsonObje
                 **_decommission_paths(builder),
                 **_fleet_paths(builder),
                 **_other_paths(builder),
+                **_enrollment_paths(builder),
             },
         ),
         "components": {"schemas": builder.schemas},

@@ -6,10 +6,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from api.problems import ApiError
+from domain.enrollments import GROUP_ID
 from domain.errors import ErrorCode
 from domain.identifiers import DEVICE_ID, FLEET_ID, Identifier
 
-PATH_IDENTIFIERS: dict[str, Identifier] = {"device_id": DEVICE_ID, "fleet_id": FLEET_ID}
+PATH_IDENTIFIERS: dict[str, Identifier] = {
+    "device_id": DEVICE_ID,
+    "fleet_id": FLEET_ID,
+    "group_id": GROUP_ID,
+}
 """Every path parameter of the API and the kind of identifier it holds."""
 
 

@@ -11,6 +11,7 @@ Installer commands (through the HTTP API: `$DEVPROV_API_URL`, `$DEVPROV_API_KEY`
                          [--tenant T] [--limit N] [--cursor C] [--all] [--json]
     devprov devices show <device-id> [--json]
     devprov devices decommission <device-id> [--follow]
+    devprov enrollments list|add|import|show|disable|enable|delete [--group] ...
 
 Operator commands (straight to Temporal at `$DEVPROV_TEMPORAL_ADDRESS`, default
 127.0.0.1:7233):
@@ -35,6 +36,7 @@ from pathlib import Path
 from rich.console import Console
 
 from cli.devices import add_devices_commands
+from cli.enrollments import add_enrollments_commands
 from cli.provisioning import add_commands, add_runs_show
 from cli.replay import fetch_history, load_history_dir, replay_histories
 from config.policies import load_policy_book
@@ -88,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     retry.add_argument("device_id")
     add_commands(commands)
     add_devices_commands(commands)
+    add_enrollments_commands(commands)
     return parser
 
 

@@ -37,6 +37,19 @@ from domain.api_models import (
     StrategyQuery,
 )
 from domain.device import DeviceDescriptor
+from domain.enrollments import (
+    EnrollmentImport,
+    GroupEnrollment,
+    GroupEnrollmentCreate,
+    GroupEnrollmentList,
+    GroupEnrollmentPatch,
+    IndividualEnrollment,
+    IndividualEnrollmentCreate,
+    IndividualEnrollmentList,
+    IndividualEnrollmentPatch,
+    TenantSettings,
+    TenantSettingsUpdate,
+)
 from domain.fleet import FleetRequest, FleetSnapshot
 from domain.progress import ProgressSnapshot, StreamedEvent
 from domain.registry import DeviceState
@@ -402,6 +415,89 @@ class DevprovClient:
         response = await self._send(routes.CANCEL_FLEET, fleet_id=fleet_id)
         return read_model(response, FleetSnapshot)
 
+    # ------------------------------------------------------------------ enrollments
+
+    async def add_individual_enrollment(
+        self, enrollment: IndividualEnrollmentCreate
+    ) -> IndividualEnrollment:
+        """Enroll one device; `EnrollmentExists` when this tenant has already."""
+        response = await self._send(routes.ADD_INDIVIDUAL_ENROLLMENT, json=_wire(enrollment))
+        return read_model(response, IndividualEnrollment)
+
+    async def import_individual_enrollments(self, csv_text: str) -> EnrollmentImport:
+        """Create or replace the individual enrollments of a CSV file, all or none
+        (columns: docs/enrollments.md); `InvalidRequest` names the bad lines."""
+        response = await self._send(routes.IMPORT_INDIVIDUAL_ENROLLMENTS, csv=csv_text)
+        return read_model(response, EnrollmentImport)
+
+    async def list_individual_enrollments(
+        self, *, cursor: str | None = None, limit: int = 100
+    ) -> IndividualEnrollmentList:
+        """One page of this tenant's individual enrollments; pass `next_cursor` on."""
+        response = await self._send(routes.LIST_INDIVIDUAL_ENROLLMENTS, params=_page(cursor, limit))
+        return read_model(response, IndividualEnrollmentList)
+
+    async def get_individual_enrollment(self, device_id: str) -> IndividualEnrollment:
+        """The enrollment of `device_id`; `DeviceNotFound` when this tenant has none."""
+        response = await self._send(routes.GET_INDIVIDUAL_ENROLLMENT, device_id=device_id)
+        return read_model(response, IndividualEnrollment)
+
+    async def update_individual_enrollment(
+        self, device_id: str, patch: IndividualEnrollmentPatch
+    ) -> IndividualEnrollment:
+        """Change the fields `patch` sets (e.g. `IndividualEnrollmentPatch(enabled=False)`)."""
+        body = patch.model_dump(mode="json", include=patch.model_fields_set)
+        response = await self._send(
+            routes.UPDATE_INDIVIDUAL_ENROLLMENT, json=body, device_id=device_id
+        )
+        return read_model(response, IndividualEnrollment)
+
+    async def delete_individual_enrollment(self, device_id: str) -> None:
+        """Remove the enrollment of `device_id`."""
+        response = await self._send(routes.DELETE_INDIVIDUAL_ENROLLMENT, device_id=device_id)
+        raise_for_problem(response)
+
+    async def add_group_enrollment(self, enrollment: GroupEnrollmentCreate) -> GroupEnrollment:
+        """Add a group enrollment; `EnrollmentExists` when its id is taken."""
+        response = await self._send(routes.ADD_GROUP_ENROLLMENT, json=_wire(enrollment))
+        return read_model(response, GroupEnrollment)
+
+    async def list_group_enrollments(
+        self, *, cursor: str | None = None, limit: int = 100
+    ) -> GroupEnrollmentList:
+        """One page of this tenant's group enrollments; pass `next_cursor` on."""
+        response = await self._send(routes.LIST_GROUP_ENROLLMENTS, params=_page(cursor, limit))
+        return read_model(response, GroupEnrollmentList)
+
+    async def get_group_enrollment(self, group_id: str) -> GroupEnrollment:
+        """The group `group_id`; `DeviceNotFound` when this tenant has none."""
+        response = await self._send(routes.GET_GROUP_ENROLLMENT, group_id=group_id)
+        return read_model(response, GroupEnrollment)
+
+    async def update_group_enrollment(
+        self, group_id: str, patch: GroupEnrollmentPatch
+    ) -> GroupEnrollment:
+        """Change the fields `patch` sets."""
+        body = patch.model_dump(mode="json", include=patch.model_fields_set)
+        response = await self._send(routes.UPDATE_GROUP_ENROLLMENT, json=body, group_id=group_id)
+        return read_model(response, GroupEnrollment)
+
+    async def delete_group_enrollment(self, group_id: str) -> None:
+        """Remove the group `group_id`."""
+        response = await self._send(routes.DELETE_GROUP_ENROLLMENT, group_id=group_id)
+        raise_for_problem(response)
+
+    async def get_tenant_settings(self) -> TenantSettings:
+        """This key's tenant's settings."""
+        response = await self._send(routes.GET_TENANT_SETTINGS)
+        return read_model(response, TenantSettings)
+
+    async def put_tenant_settings(self, *, enrollment_required: bool) -> TenantSettings:
+        """Set this key's tenant's settings (admin keys)."""
+        body = _wire(TenantSettingsUpdate(enrollment_required=enrollment_required))
+        response = await self._send(routes.PUT_TENANT_SETTINGS, json=body)
+        return read_model(response, TenantSettings)
+
     # ------------------------------------------------------------------ service
 
     async def openapi(self) -> dict[str, Any]:
@@ -446,6 +542,10 @@ class DevprovClient:
                 f"{operation.method} {self.base_url}{operation.url(**path)} failed: "
                 f"{type(error).__name__}: {error}"
             ) from error
+
+
+def _page(cursor: str | None, limit: int) -> dict[str, str]:
+    return {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
 
 
 def _wire(model: BaseModel) -> Any:

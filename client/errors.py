@@ -55,12 +55,22 @@ class RunNotFound(ApiProblem):
 
 
 class DeviceNotFound(ApiProblem):
-    """The registry holds no such device for this key's tenant (`NOT_FOUND`)."""
+    """The registry holds no such device for this key's tenant (`NOT_FOUND`); from an
+    enrollment route: the tenant has no such enrollment."""
 
 
 class RunConflict(ApiProblem):
     """The run is in progress, already finished, or not waiting for this action; or the
     device is (not) in service."""
+
+
+class NotEnrolled(ApiProblem):
+    """The tenant requires enrollment and none admits the device (or its claim secret
+    is missing or wrong): `DEVICE_NOT_ENROLLED`; a fleet's problem lists `refused`."""
+
+
+class EnrollmentExists(ApiProblem):
+    """The tenant has this enrollment already (`ENROLLMENT_EXISTS`)."""
 
 
 class RateLimited(ApiProblem):
@@ -95,6 +105,8 @@ _BY_CODE: dict[ErrorCode, type[ApiProblem]] = {
     ErrorCode.RUN_ALREADY_FINISHED: RunConflict,
     ErrorCode.RUN_NOT_WAITING: RunConflict,
     ErrorCode.TEMPORAL_UNAVAILABLE: ServiceUnavailable,
+    ErrorCode.DEVICE_NOT_ENROLLED: NotEnrolled,
+    ErrorCode.ENROLLMENT_EXISTS: EnrollmentExists,
 }
 
 

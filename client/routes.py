@@ -14,6 +14,8 @@ from domain.api_models import API_PREFIX
 _RUN = f"{API_PREFIX}/devices/{{device_id}}/provision"
 _DECOMMISSION = f"{API_PREFIX}/devices/{{device_id}}/decommission"
 _FLEET = f"{API_PREFIX}/fleets/{{fleet_id}}/provision"
+_INDIVIDUAL = f"{API_PREFIX}/enrollments/individual"
+_GROUP = f"{API_PREFIX}/enrollments/group"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,27 @@ STREAM_FLEET = Operation("streamFleet", "GET", f"{_FLEET}/events")
 RETRY_FLEET = Operation("retryFleet", "POST", f"{_FLEET}/retry")
 SKIP_FLEET_DEVICES = Operation("skipFleetDevices", "POST", f"{_FLEET}/skip")
 CANCEL_FLEET = Operation("cancelFleet", "POST", f"{_FLEET}/cancel")
+ADD_INDIVIDUAL_ENROLLMENT = Operation("addIndividualEnrollment", "POST", _INDIVIDUAL)
+LIST_INDIVIDUAL_ENROLLMENTS = Operation("listIndividualEnrollments", "GET", _INDIVIDUAL)
+IMPORT_INDIVIDUAL_ENROLLMENTS = Operation(
+    "importIndividualEnrollments", "POST", f"{API_PREFIX}/enrollments/import"
+)
+GET_INDIVIDUAL_ENROLLMENT = Operation(
+    "getIndividualEnrollment", "GET", f"{_INDIVIDUAL}/{{device_id}}"
+)
+UPDATE_INDIVIDUAL_ENROLLMENT = Operation(
+    "updateIndividualEnrollment", "PATCH", f"{_INDIVIDUAL}/{{device_id}}"
+)
+DELETE_INDIVIDUAL_ENROLLMENT = Operation(
+    "deleteIndividualEnrollment", "DELETE", f"{_INDIVIDUAL}/{{device_id}}"
+)
+ADD_GROUP_ENROLLMENT = Operation("addGroupEnrollment", "POST", _GROUP)
+LIST_GROUP_ENROLLMENTS = Operation("listGroupEnrollments", "GET", _GROUP)
+GET_GROUP_ENROLLMENT = Operation("getGroupEnrollment", "GET", f"{_GROUP}/{{group_id}}")
+UPDATE_GROUP_ENROLLMENT = Operation("updateGroupEnrollment", "PATCH", f"{_GROUP}/{{group_id}}")
+DELETE_GROUP_ENROLLMENT = Operation("deleteGroupEnrollment", "DELETE", f"{_GROUP}/{{group_id}}")
+GET_TENANT_SETTINGS = Operation("getTenantSettings", "GET", f"{API_PREFIX}/tenant/settings")
+PUT_TENANT_SETTINGS = Operation("putTenantSettings", "PUT", f"{API_PREFIX}/tenant/settings")
 OPENAPI = Operation("openapi", "GET", f"{API_PREFIX}/openapi.json")
 HEALTHZ = Operation("healthz", "GET", "/healthz")
 READYZ = Operation("readyz", "GET", "/readyz")
@@ -84,6 +107,19 @@ OPERATIONS = (
     RETRY_FLEET,
     SKIP_FLEET_DEVICES,
     CANCEL_FLEET,
+    ADD_INDIVIDUAL_ENROLLMENT,
+    LIST_INDIVIDUAL_ENROLLMENTS,
+    IMPORT_INDIVIDUAL_ENROLLMENTS,
+    GET_INDIVIDUAL_ENROLLMENT,
+    UPDATE_INDIVIDUAL_ENROLLMENT,
+    DELETE_INDIVIDUAL_ENROLLMENT,
+    ADD_GROUP_ENROLLMENT,
+    LIST_GROUP_ENROLLMENTS,
+    GET_GROUP_ENROLLMENT,
+    UPDATE_GROUP_ENROLLMENT,
+    DELETE_GROUP_ENROLLMENT,
+    GET_TENANT_SETTINGS,
+    PUT_TENANT_SETTINGS,
     OPENAPI,
     HEALTHZ,
     READYZ,

@@ -110,6 +110,11 @@ class StartedRun(BaseModel):
     device_id: str
     strategy: str
     state: ProvisioningState = ProvisioningState.PENDING
+    enrollment: str | None = Field(
+        default=None,
+        description="The enrollment that admitted the device (`individual/<device id>` or "
+        "`group/<group id>`) when its tenant requires one.",
+    )
     links: RunLinks
 
 

@@ -63,6 +63,11 @@ class ProvisionRun(BaseModel):
     retry_of: str | None = Field(
         default=None, description="`<workflow id>/<run id>` of the failed run this one retries."
     )
+    enrollment: str | None = Field(
+        default=None,
+        description="`individual/<device id>` or `group/<group id>`: the enrollment that "
+        "admitted the run when its tenant requires one.",
+    )
 
     @property
     def device_id(self) -> str:
@@ -103,4 +108,6 @@ class ProvisionRun(BaseModel):
             rows.append(("moves to tenant", self.request.tenant))
         if self.retry_of:
             rows.append(("retry of", self.retry_of))
+        if self.enrollment:
+            rows.append(("enrollment", self.enrollment))
         return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -64,3 +64,49 @@ class IdempotencyKeyRow(Base):
     body: Mapped[str | None] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IndividualEnrollmentRow(Base):
+    """One device a tenant allows (see `domain.enrollments`)."""
+
+    __tablename__ = "individual_enrollments"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    serial: Mapped[str | None] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(32))
+    vendor: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(128))
+    claim_secret_hash: Mapped[str | None] = mapped_column(String(255))
+    """Salted scrypt of the claim secret (never the secret)."""
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GroupEnrollmentRow(Base):
+    """Devices a tenant allows by vendor, model and device id glob."""
+
+    __tablename__ = "group_enrollments"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vendor: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(128))
+    device_id_glob: Mapped[str | None] = mapped_column(String(128))
+    priority: Mapped[int] = mapped_column(Integer)
+    default_site: Mapped[str | None] = mapped_column(String(64))
+    default_strategy: Mapped[str | None] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TenantSettingsRow(Base):
+    """A tenant's settings; a tenant without a row has the defaults."""
+
+    __tablename__ = "tenant_settings"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enrollment_required: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -42,6 +42,18 @@ class DeviceUnknown(ServiceError):
     """No device (or none of the caller's tenant) has this id in the registry."""
 
 
+class NotAdmitted(ServiceError):
+    """The tenant requires enrollment and no enrollment of its admits the device."""
+
+
+class EnrollmentUnknown(ServiceError):
+    """The tenant has no enrollment with this id (another tenant's answers the same)."""
+
+
+class EnrollmentConflict(ServiceError):
+    """The tenant has an enrollment with this id already."""
+
+
 class RunConflict(ServiceError):
     """The run is in a state that refuses the request (in flight, finished, not waiting)."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pydantic import ValidationError
 from temporalio.client import (
@@ -22,6 +22,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from config.policies import PolicyBook
 from domain.api_models import FleetLinks, FleetStatus, StartedFleet
+from domain.enrollments import Admission
 from domain.errors import ErrorCode
 from domain.fleet import (
     FLEET_PROGRESS_QUERY,
@@ -34,6 +35,7 @@ from domain.fleet import (
     FleetTally,
     fleet_workflow_id,
 )
+from services.enrollments import Enrollments
 from services.errors import (
     InternalFailure,
     RequestNotServable,
@@ -50,6 +52,23 @@ from workflows import search_attributes as sa
 FLEET_WORKFLOW = "FleetProvisioning"
 
 
+def _with_group_sites(request: FleetRequest, admissions: Mapping[str, Admission]) -> FleetRequest:
+    """`request` with each device that names no site (nor does the template) given the
+    site of the group enrollment that admitted it; `request` itself when none changes."""
+    if "site" in request.template.model_fields_set:
+        return request
+    changed = False
+    devices = []
+    for device in request.devices:
+        admission = admissions.get(device.device_id)
+        site = admission.defaults.site if admission is not None else None
+        if device.site is None and site is not None:
+            device = device.model_copy(update={"site": site})
+            changed = True
+        devices.append(device)
+    return request.model_copy(update={"devices": devices}) if changed else request
+
+
 class FleetRuns:
     """Start, follow and steer fleet runs; one run per fleet id at a time."""
 
@@ -60,6 +79,7 @@ class FleetRuns:
         policies: PolicyBook,
         task_queue: str,
         families: Iterable[DeviceFamily] | None = None,
+        enrollments: Enrollments | None = None,
     ) -> None:
         self._client = client
         self._registry = registry
@@ -67,13 +87,31 @@ class FleetRuns:
         self._task_queue = task_queue
         # Whose request models check each device (default: the installed families).
         self._families = list(installed_families() if families is None else families)
+        # Admits each device when the tenant requires enrollment (default: none required).
+        self._enrollments = enrollments or Enrollments(None)
 
     async def start(
         self, fleet_id: str, request: FleetRequest, *, tenant: str = "default"
     ) -> StartedFleet:
-        """Plan every device (all must be supported) and start the fleet run."""
+        """Plan every device (all must be supported and, when the tenant requires it,
+        enrolled; a group enrollment's site goes to the devices it admits that have
+        none) and start the fleet run.
+
+        Raises:
+            NotAdmitted: DEVICE_NOT_ENROLLED, `refused` listing the devices; nothing started.
+        """
+        run = self._plan(fleet_id, request)
+        admissions = await self._enrollments.check_fleet(
+            [request.descriptor(device) for device in request.devices], tenant
+        )
+        sited = _with_group_sites(request, admissions)
+        if sited is not request:
+            run = self._plan(fleet_id, sited)
+        return await self._start(run.model_copy(update={"tenant": tenant}))
+
+    def _plan(self, fleet_id: str, request: FleetRequest) -> FleetRun:
         try:
-            run = plan_fleet(
+            return plan_fleet(
                 fleet_id, request, self._registry, self._policies.for_strategy, self._families
             )
         except FleetPlanError as error:
@@ -95,7 +133,6 @@ class FleetRuns:
                     for e in errors
                 ],
             ) from None
-        return await self._start(run.model_copy(update={"tenant": tenant}))
 
     async def _start(self, run: FleetRun) -> StartedFleet:
         workflow_id = fleet_workflow_id(run.fleet_id)

@@ -32,6 +32,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from config.policies import PolicyBook
 from domain.api_models import RunLinks, RunStatus, StartedRun, StrategyMatch, StrategyQuery
+from domain.enrollments import CLAIM_SECRET, Admission, EnrollmentKind
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot
 from domain.registry import RunKind
@@ -45,6 +46,7 @@ from domain.run import (
     workflow_id_of,
 )
 from services.devices import DeviceInventory
+from services.enrollments import Enrollments
 from services.errors import (
     InternalFailure,
     RequestNotServable,
@@ -80,6 +82,16 @@ def update_rejected(error: WorkflowUpdateFailedError) -> ServiceError:
             return InternalFailure(code, cause.message)
         return RunConflict(code, cause.message)
     return InternalFailure(ErrorCode.INTERNAL_ERROR, "the run could not handle the request")
+
+
+def _with_defaults(request: ProvisionRequest, admission: Admission) -> ProvisionRequest:
+    """`request` with what its group enrollment gives where it leaves it open."""
+    defaults = admission.defaults
+    device = request.device
+    if defaults.site is not None and "site" not in device.model_fields_set:
+        device = device.model_copy(update={"site": defaults.site})
+    strategy = request.strategy if request.strategy is not None else defaults.strategy
+    return request.model_copy(update={"device": device, "strategy": strategy})
 
 
 class DeviceRuns:
@@ -210,6 +222,8 @@ class ProvisioningRuns(DeviceRuns):
             (default: the installed families).
         devices: The device inventory, to refuse up front a run whose claim would
             lose (another tenant's device, a device in service or claimed).
+        enrollments: Admits devices when their tenant requires enrollment (default:
+            none required).
     """
 
     kind = RunKind.PROVISION
@@ -222,6 +236,7 @@ class ProvisioningRuns(DeviceRuns):
         task_queue: str,
         families: Iterable[DeviceFamily] | None = None,
         devices: DeviceInventory | None = None,
+        enrollments: Enrollments | None = None,
     ) -> None:
         super().__init__(client)
         self._registry = registry
@@ -230,6 +245,7 @@ class ProvisioningRuns(DeviceRuns):
         chosen = installed_families() if families is None else families
         self._families = {family.name: family for family in chosen}
         self._devices = devices or DeviceInventory(None)
+        self._enrollments = enrollments or Enrollments(None)
 
     async def start(
         self, request: ProvisionRequest, *, started_by: str = "api", tenant: str = "default"
@@ -243,8 +259,17 @@ class ProvisioningRuns(DeviceRuns):
             RunConflict: a run of the device is in flight (RUN_IN_PROGRESS), or the
                 device is in service (DEVICE_IN_SERVICE).
             DeviceUnknown: the registry holds the device for another tenant.
+            NotAdmitted: the tenant requires enrollment and none admits the device
+                (DEVICE_NOT_ENROLLED).
             TemporalUnavailable: Temporal does not answer.
         """
+        claim_secret = request.secret(CLAIM_SECRET)
+        if CLAIM_SECRET in request.secrets:  # checked here; never carried into the run
+            kept = {name: value for name, value in request.secrets.items() if name != CLAIM_SECRET}
+            request = request.model_copy(update={"secrets": kept})
+        admission = await self._enrollments.admission(request.device, tenant, claim_secret)
+        if admission is not None:
+            request = _with_defaults(request, admission)
         try:
             strategy = self._registry.select(request.device, override=request.strategy)
         except SelectionError as error:
@@ -272,6 +297,7 @@ class ProvisioningRuns(DeviceRuns):
             policy=self._policies.for_strategy(strategy.name),
             started_by=started_by,
             tenant=tenant,
+            enrollment=admission.reference if admission is not None else None,
         )
         return await self._start(run, strategy.spec.workflow)
 
@@ -319,6 +345,7 @@ class ProvisioningRuns(DeviceRuns):
             run_id=handle.result_run_id or "",
             device_id=device.device_id,
             strategy=run.strategy,
+            enrollment=run.enrollment,
             links=RunLinks.for_device(device.device_id),
         )
 
@@ -386,6 +413,7 @@ class ProvisioningRuns(DeviceRuns):
             RunConflict: RUN_NOT_WAITING when a running run is busy,
                 RUN_ALREADY_FINISHED after a success.
             RunNotFound: the device has no run.
+            NotAdmitted: a new run's device is no longer admitted (DEVICE_NOT_ENROLLED).
         """
         description = await self._describe(device_id)
         if description.status is WorkflowExecutionStatus.RUNNING:
@@ -421,6 +449,15 @@ class ProvisioningRuns(DeviceRuns):
             self._registry.get(run.strategy)
         except SelectionError as error:
             raise RequestNotServable(error.code, error.message, reasons=error.reasons()) from None
+        # Enrollments may have changed since: a new run is admitted again (a claim
+        # secret is never kept; the repeated run's admission proved it).
+        admission = await self._enrollments.admission(
+            run.request.device,
+            run.tenant,
+            None,
+            secret_proven=previous.enrollment == f"{EnrollmentKind.INDIVIDUAL.value}/{device_id}",
+        )
+        run = run.model_copy(update={"enrollment": admission.reference if admission else None})
         try:
             return await self._start(run, description.workflow_type)
         except RunConflict as conflict:
