@@ -238,13 +238,12 @@ def _run_paths(b: _Builder) -> JsonObject:
                     **body_errors,
                     "403": b.problem(
                         "`tenant` (a migration to another tenant) with a key that is not an "
-                        "admin key (FORBIDDEN)."
+                        "admin key (FORBIDDEN). " + NOT_ENROLLED
                     ),
                     "404": b.problem(
                         "The registry holds the device for another tenant: it is not found, "
                         "as an unknown one (NOT_FOUND)."
                     ),
-                    "403": b.problem(NOT_ENROLLED),
                     "409": b.problem(
                         "A run for this device is in flight (RUN_IN_PROGRESS), the device "
                         "is in service and `reprovision` is `never` (DEVICE_IN_SERVICE, with a "
