@@ -8,8 +8,8 @@ Sizes and seeds come from the environment:
 | `DEVPROV_EXPLORER_SEQUENCES` | sequences to run in process | 100 |
 | `DEVPROV_EXPLORER_PROCESS_SEQUENCES` | sequences of the worker-kill variant (0: skipped) | 0 |
 | `DEVPROV_EXPLORER_SEED` | seed of the sequences | random (printed) |
-| `DEVPROV_EXPLORER_CONCURRENCY` | sequences at once | 24 |
-| `DEVPROV_EXPLORER_SHRINK_SECONDS` | time to shrink each finding (0: no shrinking) | 180 |
+| `DEVPROV_EXPLORER_CONCURRENCY` | sequences at once | 12 (`make chaos`: 24) |
+| `DEVPROV_EXPLORER_SHRINK_SECONDS` | time to shrink each finding (0: no shrinking) | 60 (`make chaos`: 180) |
 | `DEVPROV_EXPLORER_SHRINK_ONLY` | shrink only the findings whose key starts with this | |
 | `DEVPROV_EXPLORER_REPLAY` | run only this sequence (`seed/index[/n,n,...]`) | |
 | `DEVPROV_EXPLORER_REPEAT` | run the replayed sequence this many times at once | 1 |
@@ -66,8 +66,8 @@ class ExplorerSettings:
         return cls(
             sequences=int(env.get(size_variable, default_size)),
             seed=int(raw_seed) if raw_seed else random.SystemRandom().randrange(1 << 31),
-            concurrency=int(env.get("DEVPROV_EXPLORER_CONCURRENCY", 24)),
-            shrink_seconds=float(env.get("DEVPROV_EXPLORER_SHRINK_SECONDS", 180)),
+            concurrency=int(env.get("DEVPROV_EXPLORER_CONCURRENCY", 12)),
+            shrink_seconds=float(env.get("DEVPROV_EXPLORER_SHRINK_SECONDS", 60)),
             replay=env.get("DEVPROV_EXPLORER_REPLAY") or None,
             log=Path(env["DEVPROV_EXPLORER_LOG"]) if env.get("DEVPROV_EXPLORER_LOG") else None,
             repeat=int(env.get("DEVPROV_EXPLORER_REPEAT", 1)),

@@ -71,7 +71,8 @@ MOVING_ON_ITS_OWN = frozenset({"PENDING", "DETECTING", "PRE_CHECK", "PROVISIONIN
 PATIENCE = 6.0
 """End phase: seconds a person answers a waiting run before cancelling it."""
 END_BOUND = 45.0
-"""I1: seconds after the end phase starts within which every run must have ended (the
+"""I1: seconds after the end phase starts (or after it starts a re-provisioning or a
+decommissioning run) within which every run must have ended (the
 explorer's step policies put a run's longest chain of steps, rollback included, well
 inside it once nothing is at fault)."""
 QUERY_TIMEOUT = 5.0
@@ -876,10 +877,12 @@ class SequenceRun:
                             network = Credentials.GUEST if migrating else Credentials.LAB
                         action = Action(-1, ActionKind.REPROVISION, credentials=network)
                         await self.act(action, end_phase=True)
+                        start, cancelled = self._loop.time(), False  # its own bound
                         continue
                 if truth is not None and not truth.running and decommission:
                     decommission = False
                     await self.act(Action(-1, ActionKind.DECOMMISSION), end_phase=True)
+                    start = self._loop.time()  # the decommission has its own bound
                     continue
                 if truth is not None and not truth.running:
                     break
