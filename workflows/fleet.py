@@ -65,7 +65,6 @@ def _failure_of(member: FleetMember, error: BaseException, attempt: int) -> Flee
     )
 
 
-START_BATCHES_PATCH = "fleet-start-batches"
 CHILD_STARTS_PER_ACTIVATION = 25
 """Children one workflow task starts at most. Preparing a child's input takes tens of
 microseconds alone, but a busy worker runs many workflow tasks in threads that share one
@@ -95,10 +94,9 @@ class FleetProvisioningWorkflow:
         tasks: set[asyncio.Task[None]] = set()
         try:
             while self._queue or tasks:
-                batched = workflow.patched(START_BATCHES_PATCH)
                 started_now = 0
                 while self._queue and self._started_this_generation < run.generation_size:
-                    if batched and started_now >= CHILD_STARTS_PER_ACTIVATION:
+                    if started_now >= CHILD_STARTS_PER_ACTIVATION:
                         break
                     member = self._next_startable()
                     if member is None:
@@ -108,7 +106,7 @@ class FleetProvisioningWorkflow:
                     task.add_done_callback(tasks.discard)
                     self._started_this_generation += 1
                     started_now += 1
-                if batched and started_now >= CHILD_STARTS_PER_ACTIVATION:
+                if started_now >= CHILD_STARTS_PER_ACTIVATION:
                     await self._until_children_started_or_one_ends(tasks)
                     continue
                 await self._until_a_child_ends(tasks)

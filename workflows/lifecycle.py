@@ -69,19 +69,6 @@ with workflow.unsafe.imports_passed_through():
 ResultT = TypeVar("ResultT")
 ArgT = TypeVar("ArgT")
 
-WAIT_FOR_CANCELLED_STEPS = "wait-for-cancelled-steps"
-"""Patch: runs started before it let a cancelled step's activity end on its own."""
-
-REGISTRY_CLAIMS = "registry-claims"
-"""Patch: runs started before it neither claim their device nor record their outcome."""
-
-COARSE_VISIBILITY = "coarse-visibility-state"
-"""Patch: runs started before it recorded every state in visibility, not `VisibleState`."""
-
-REPROVISIONING = "reprovisioning-policies"
-"""Patch: runs started before it knew no re-provisioning policy (asked only by runs that
-carry one, so that the recorded histories replay without it)."""
-
 STATE_LOGGER = "devprov.workflow.state"
 STATE_RECORD_EXTRA = "devprov_state"
 state_log = workflow.LoggerAdapter(logging.getLogger(STATE_LOGGER), None)
@@ -441,11 +428,7 @@ class LifecycleWorkflow(ABC):
                     else None
                 ),
                 summary=f"{stage or step.value}: {activity}",
-                cancellation_type=(
-                    ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-                    if workflow.patched(WAIT_FOR_CANCELLED_STEPS)
-                    else ActivityCancellationType.TRY_CANCEL
-                ),
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 **activity_options(policy or self._run.policy.for_step(step)),
             )
         except ActivityError:
@@ -555,10 +538,8 @@ class LifecycleWorkflow(ABC):
     async def run_lifecycle(self) -> ProvisionResult:
         """Claim the device, run attempts until success, a final failure or
         cancellation, and record the outcome in the registry."""
-        self._registry_on = workflow.patched(REGISTRY_CLAIMS)
-        requested = self._run.request.reprovision
-        if requested is not ReprovisionPolicy.NEVER and workflow.patched(REPROVISIONING):
-            self._reprovision = requested
+        self._registry_on = True
+        self._reprovision = self._run.request.reprovision
         try:
             claimed = await self._claim_device()
             record = (
@@ -1286,12 +1267,10 @@ class LifecycleWorkflow(ABC):
         attributes = workflow.info().typed_search_attributes
         if attributes.get(sa.DEVICE_ID) is None:
             return  # only runs started with devprov's attributes have them registered
-        recorded: str = state.value
-        if workflow.patched(COARSE_VISIBILITY):
-            recorded = VisibleState.of(state).value
-            shown = (attributes.get(sa.PROVISIONING_STATE), attributes.get(sa.ERROR_CODE))
-            if shown == (recorded, error_code.value if error_code is not None else None):
-                return
+        recorded = VisibleState.of(state).value
+        shown = (attributes.get(sa.PROVISIONING_STATE), attributes.get(sa.ERROR_CODE))
+        if shown == (recorded, error_code.value if error_code is not None else None):
+            return
         workflow.upsert_search_attributes(
             [
                 sa.PROVISIONING_STATE.value_set(recorded),
