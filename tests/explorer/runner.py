@@ -403,6 +403,9 @@ class Shown:
         return self.state
 
 
+EARLIER_RUN = "its event is older than the run"
+
+
 def disagreement(shown: Shown, truth: Truth) -> str | None:
     """How a view differs from the workflow's latest run (None: it shows that run in
     its state; the search attribute may say `IN_PROGRESS` for a run moving on its own)."""
@@ -410,7 +413,7 @@ def disagreement(shown: Shown, truth: Truth) -> str | None:
         return "it shows another run"
     event, started = shown.updated_at, truth.started
     if event is not None and started is not None and event < started:
-        return f"its event is older than the run (started {started:%H:%M:%S.%f}): an earlier run's"
+        return f"{EARLIER_RUN} (started {started:%H:%M:%S.%f}): an earlier run's"
     if truth.state == "IN_PROGRESS":
         if shown.state in MOVING_ON_ITS_OWN:
             return None
@@ -521,9 +524,11 @@ class Freshness:
             return None
         lasted = now - self._since
         allowed = STALE_AFTER + self._slowness.worst_since(self._since)
-        if differs == ANOTHER_STATE:
+        if differs == ANOTHER_STATE or differs.startswith(EARLIER_RUN):
             # Same run, an earlier state: the view trails by a query that is slow to come
             # back, which the API tolerates up to its query timeout before it gives up.
+            # A stream still on the run before: it moves on once it has that run's last
+            # event, which a worker answers by replaying the ended run (one more query).
             allowed += QUERY_TIMEOUT
         if self._reported or lasted <= allowed:
             return None
