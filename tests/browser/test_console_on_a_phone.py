@@ -85,7 +85,7 @@ async def tab_order(page: Page) -> tuple[list[str], list[str]]:
             return [...document.querySelectorAll(`${{selector}}, .table-wrap`)]
                 .filter((el) => el.getClientRects().length && !el.disabled
                     && (el.tabIndex >= 0 || scrolls(el))
-                    && !(el.classList.contains("table-wrap") && !scrolls(el))
+                    && !(el.classList.contains("table-wrap") && !scrolls(el) && el.tabIndex < 0)
                     && getComputedStyle(el).visibility !== "hidden")
                 .map({SIGNATURE}).filter(Boolean);
         }}""",
@@ -151,6 +151,11 @@ async def test_every_view_fits_a_phone_is_reachable_by_keyboard_and_passes_axe(
     await phone.goto(f"{console_stack.console_url}#/fleets")
     await expect(phone.get_by_test_id("fleet-form")).to_be_visible()
     await assert_fits_a_phone(phone, "fleets")
+
+    await phone.goto(f"{console_stack.console_url}#/enrollments")
+    await expect(phone.get_by_test_id("enrollment-required-status")).to_have_text("off")
+    await expect(phone.get_by_test_id("group-status")).not_to_be_empty()
+    await assert_fits_a_phone(phone, "enrollments")
 
     fleet_id = f"phone-{uuid.uuid4().hex[:6]}"
     single = request_body(console_stack.site)

@@ -3,6 +3,7 @@
 import { Api } from "./api.js";
 import { DeviceRecordView, DevicesView } from "./devices-view.js";
 import { h, replaceChildren } from "./dom.js";
+import { EnrollmentsView } from "./enrollments-view.js";
 import { FleetStartForm, FleetView } from "./fleets-view.js";
 import { RunView } from "./run-view.js";
 import { RunsList } from "./runs-list.js";
@@ -74,11 +75,13 @@ class Console {
     const isRun = parts[0] === "runs" && parts[1];
     const isDevices = parts[0] === "devices";
     const isFleets = parts[0] === "fleets";
+    const isEnrollments = parts[0] === "enrollments";
     // "#/", "#/new" and no hash all show the start form: keep what the person typed.
     let key = `new:${query}`;
     if (isRun) key = `run:${parts[1]}`;
     else if (isDevices) key = `devices:${parts[1] || ""}`;
     else if (isFleets) key = `fleets:${parts[1] || ""}`;
+    else if (isEnrollments) key = "enrollments";
     if (key === this.routeKey) return;
     this.routeKey = key;
     if (this.current && this.current.destroy) this.current.destroy();
@@ -90,6 +93,11 @@ class Console {
       const view = parts[1] ? new FleetView(this.api, parts[1]) : new FleetStartForm(this.api);
       this.show(view);
       if (view.mount) view.mount();
+    } else if (isEnrollments) {
+      this.runs.select(null);
+      const view = new EnrollmentsView(this.api);
+      this.show(view);
+      view.mount();
     } else if (isDevices) {
       this.runs.select(null);
       const view = parts[1] ? new DeviceRecordView(this.api, parts[1]) : new DevicesView(this.api);
