@@ -5,13 +5,17 @@ checked by what the API then lets through to the simulated device."""
 from __future__ import annotations
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import FilePayload, Page, expect
 
 from simulators.http_wifi import SimulatedWifiDevice
 from tests.browser.conftest import ConsoleStack
 from tests.browser.console_page import RUN_TIMEOUT, open_console, save_screenshot
 from tests.browser.test_console import provision_until_in_service
 from tests.integration.conftest import request_body
+
+
+def _csv_file(name: str, content: bytes) -> FilePayload:
+    return {"name": name, "mimeType": "text/csv", "buffer": content}
 
 
 async def _start(stack: ConsoleStack, device_id: str) -> httpx.Response:
@@ -59,7 +63,7 @@ async def test_enrollments_view_enrolls_imports_and_disables_devices(
 
         csv = page.get_by_test_id("enrollment-csv")
         bad = b"device_id,enabled\nplug-fine,true\nplug-bad,maybe\n"
-        await csv.set_input_files(files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad}])
+        await csv.set_input_files(files=[_csv_file("bad.csv", bad)])
         await page.get_by_test_id("enrollment-import-submit").click()
         problem = page.get_by_test_id("enrollments-problem")
         await expect(problem).to_contain_text("body.3.enabled")
@@ -68,7 +72,7 @@ async def test_enrollments_view_enrolls_imports_and_disables_devices(
         )
 
         good = f"device_id,serial\n{other.device_id},SN-42\n".encode()
-        await csv.set_input_files(files=[{"name": "ok.csv", "mimeType": "text/csv", "buffer": good}])
+        await csv.set_input_files(files=[_csv_file("ok.csv", good)])
         await page.get_by_test_id("enrollment-import-submit").click()
         await expect(page.get_by_test_id("enrollment-import-status")).to_have_text(
             "1 enrollment(s) imported."
