@@ -88,6 +88,7 @@ async def _raw(phase: Phase, client: Client) -> None:
                 task_queue="raw-central",
                 # devprov's API sets its attributes at start too (free of actions).
                 search_attributes=TypedSearchAttributes([SearchAttributePair(STATE, "PENDING")]),
+                request_eager_start=True,  # as devprov's API asks
             )
             for d in phase.device_ids
         )

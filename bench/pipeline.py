@@ -105,6 +105,7 @@ async def _sdk_starts(client: Client, ids: list[str]) -> list[float]:
             RawPipeline(device_id=device_id, steps=0, queue="raw-edge"),
             id=f"sdk-start-{device_id}",
             task_queue="raw-central",
+            request_eager_start=True,  # as devprov's API asks
         )
         latencies.append(time.perf_counter() - started_at)
     return latencies

@@ -152,6 +152,9 @@ class FleetRuns:
                         ]
                     ),
                     static_summary=f"fleet {run.fleet_id}: {run.total} devices",
+                    # A worker of this process on the task queue (make run) takes the
+                    # first workflow task in the start's answer; otherwise a plain start.
+                    request_eager_start=True,
                 )
         except WorkflowAlreadyStartedError as error:
             raise RunConflict(

@@ -330,6 +330,9 @@ class ProvisioningRuns(DeviceRuns):
                     search_attributes=sa.initial_search_attributes(run),
                     static_summary=run.summary(),
                     static_details=run.details(),
+                    # A worker of this process on the task queue (make run) takes the
+                    # first workflow task in the start's answer; otherwise a plain start.
+                    request_eager_start=True,
                 )
         except WorkflowAlreadyStartedError as error:
             await self._refuse_another_tenants_device(device.device_id, run.tenant)

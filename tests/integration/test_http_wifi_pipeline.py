@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
 from simulators.http_wifi import SimulatedWifiDevice
 from tests.integration.conftest import NETWORK, ApiClient, request_body
 from tests.sse import parse_sse
@@ -63,6 +66,30 @@ async def test_device_joins_its_network_and_was_configured_once(
     assert device.sta.ssid == "devprov-lab"
     assert device.counters.wifi_config_writes == 1
     assert device.counters.factory_resets == 0
+
+
+async def test_a_run_started_beside_its_central_worker_takes_its_first_task_eagerly(
+    pipeline: ApiClient, device: SimulatedWifiDevice, site: str, temporal_client: Client
+) -> None:
+    """The API and the central worker share one client here, as under `make run`: the
+    server hands the run's first workflow task back in the start's answer (eager start),
+    and records it started with the start itself — with no history size, which a task
+    polled from the task queue always carries."""
+    started = await pipeline.post(run_path(device), json=request_body(site))
+    assert started.status == 202
+    run = await started.json()
+    events = await follow(pipeline, device)
+    assert events[-1]["state"] == "SUCCEEDED"
+
+    handle = temporal_client.get_workflow_handle(run["workflow_id"], run_id=run["run_id"])
+    tasks = [
+        event.workflow_task_started_event_attributes
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    ]
+    assert tasks[0].history_size_bytes == 0  # dispatched eagerly
+    assert all(task.history_size_bytes > 0 for task in tasks[1:])  # polled
+    assert device.counters.wifi_config_writes == 1
 
 
 async def test_device_that_never_joins_is_rolled_back_to_set_up_mode(
