@@ -324,6 +324,8 @@ class EspProvBleAdapter:
             await asyncio.sleep(min(self._poll_every, remaining))
 
     async def reset(self, device: DeviceDescriptor, security: EspSecurity) -> None:
-        """Make the device forget the Wi-Fi credentials it was given (`prov-ctrl` reset)."""
+        """Make the device forget the Wi-Fi credentials it was given (`prov-ctrl`): safe to
+        repeat, whatever the station's state."""
         async with self.session(device, security) as (session, _):
-            await session.reset_wifi()
+            status = await session.wifi_status()
+            await session.reset_wifi(connected=status.state is StationState.CONNECTED)

@@ -14,7 +14,6 @@ from activities.esp_prov_ble import EspProvBleActivities
 from adapters.ble import BleStack, VirtualBleRadio
 from adapters.errors import AdapterError
 from adapters.esp_prov import EspProvBleAdapter, EspProvTimeouts
-from adapters.esp_prov.errors import ESP_ERROR, SESSION_AUTH_FAILED
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.requests import NetworkCredentials, ProvisionRequest
@@ -105,7 +104,7 @@ async def test_a_wrong_password_fails_the_pre_check_activity(activities, esp_fle
             activities.check_session, target(**{PASSWORD_SECRET: "wrong"})
         )
 
-    assert caught.value.details[ESP_ERROR] == SESSION_AUTH_FAILED
+    assert caught.value.code is ErrorCode.SESSION_AUTH_FAILED
     assert caught.value.retryable is False
 
 
