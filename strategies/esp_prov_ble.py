@@ -20,7 +20,7 @@ The steps, as the workflow runs them on the edge worker whose radio hears the de
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
@@ -101,28 +101,6 @@ def security_for(request: ProvisionRequest) -> EspSecurityInput:
     if POP_SECRET in request.secrets:
         return EspSecurityInput(scheme=SECURITY_1, secret=request.secrets[POP_SECRET])
     return EspSecurityInput(scheme=SECURITY_0)
-
-
-class EspProvisionRequest(ProvisionRequest):
-    """An ESP-IDF device's provision request: the secret of its secure session in
-    `secrets.esp_password` (security 2) or `secrets.esp_pop` (security 1)."""
-
-    secrets: dict[str, WireSecret] = Field(
-        default_factory=dict,
-        description=(
-            f"`{PASSWORD_SECRET}`: the SRP6a password of a security 2 device (its username "
-            f"in `device.transport_hints.{USERNAME_HINT}`, default `{DEFAULT_USERNAME}`); or "
-            f"`{POP_SECRET}`: the proof of possession of a security 1 device (empty for a "
-            "`no_pop` one); neither: security 0. Never shown in responses, events or logs."
-        ),
-    )
-
-    @field_validator("secrets")
-    @classmethod
-    def _one_security_secret(cls, value: dict[str, WireSecret]) -> dict[str, WireSecret]:
-        if PASSWORD_SECRET in value and POP_SECRET in value:
-            raise ValueError(f"give `{PASSWORD_SECRET}` or `{POP_SECRET}`, not both")
-        return value
 
 
 class EspTarget(BaseModel):
@@ -240,7 +218,6 @@ ESP_PROV_BLE_FAMILY = DeviceFamily(
     strategy=EspProvBleStrategy,
     workflow="workflows.esp_prov_ble:EspProvBleProvisioningWorkflow",
     wiring="worker.families.esp_prov_ble:WIRING",
-    request_model=EspProvisionRequest,
     examples=(
         # ESP-IDF's examples' own secrets (wifi_prov_mgr): public, never a real device's.
         _example(
