@@ -43,6 +43,6 @@ async def simulated_esp_devices(context: SimulatorContext) -> AsyncIterator[Star
             f"{spec.device_id} (security {int(spec.security)})" for spec in default_esp_specs()
         )
         yield StartedSimulator(
-            lines=[("Simulated ESP32 (BLE)", described)],
+            lines=[("Simulated ESP32", f"over BLE: {described}")],
             resource=fleet.radio,
         )
