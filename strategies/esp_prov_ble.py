@@ -234,9 +234,7 @@ ESP_PROV_BLE_FAMILY = DeviceFamily(
         ),
     ),
     policy=ESP_PROV_BLE_POLICY,
-    error_codes=frozenset(
-        {ErrorCode.SESSION_AUTH_FAILED.value, ErrorCode.NETWORK_NOT_FOUND.value}
-    ),
+    error_codes=frozenset({ErrorCode.SESSION_AUTH_FAILED.value, ErrorCode.NETWORK_NOT_FOUND.value}),
 )
 """The `esp-prov-ble` family's descriptor (entry point `devprov.families:esp-prov-ble`);
 it takes no device out of service (decommission: DECOMMISSION_UNSUPPORTED), see

@@ -1,15 +1,15 @@
 """The ESP-IDF provisioning family's failures as adapter errors with stable codes.
 
-| what happens                                           | error                    | code                  |
-|--------------------------------------------------------|--------------------------|-----------------------|
-| the device refuses our proof (wrong SRP password or    | `SessionAuthFailed`      | SESSION_AUTH_FAILED   |
-| PoP), or its own proof is wrong                        |                          |                       |
-| it uses another security scheme than requested         | `SecuritySchemeMismatch` | SESSION_AUTH_FAILED   |
-| Wi-Fi status `ConnectionFailed` / `AuthError`          | `CredentialsRejected`    | CREDENTIALS_REJECTED  |
-| Wi-Fi status `ConnectionFailed` / `NetworkNotFound`    | `NetworkNotFound`        | NETWORK_NOT_FOUND     |
-| still not connected when the wait ends                 | `JoinNotConfirmed`       | NETWORK_JOIN_TIMEOUT  |
-| a status other than Success, a malformed message,      | `DeviceProtocolError`    | DEVICE_PROTOCOL_ERROR |
-| an answer that does not decrypt                        |                          |                       |
+| what happens                                     | error (code)                         |
+|--------------------------------------------------|--------------------------------------|
+| the device refuses our proof (wrong SRP password | `SessionAuthFailed`                  |
+| or PoP), or its own proof is wrong               | (SESSION_AUTH_FAILED)                |
+| it uses another scheme than requested            | `SecuritySchemeMismatch` (same)      |
+| Wi-Fi status `ConnectionFailed` / `AuthError`    | `CredentialsRejected` (CREDENTIALS_) |
+| Wi-Fi status `ConnectionFailed`/`NetworkNotFound`| `NetworkNotFound` (NETWORK_NOT_FOUND)|
+| still not connected when the wait ends           | `JoinNotConfirmed` (NETWORK_JOIN_)   |
+| a status other than Success, a malformed message,| `DeviceProtocolError`                |
+| an answer that does not decrypt                  | (DEVICE_PROTOCOL_ERROR)              |
 
 The family declares its own two codes in its descriptor (`strategies.esp_prov_ble`);
 SESSION_AUTH_FAILED is a validation failure: the run ends FAILED_VALIDATION with it.
