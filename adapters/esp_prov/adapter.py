@@ -21,7 +21,7 @@ from bleak.backends.scanner import AdvertisementData
 
 from adapters.ble.errors import BleDeviceNotFound, ble_failure
 from adapters.ble.stack import BleStack
-from adapters.errors import CredentialsRejected
+from adapters.errors import CredentialsRejected, DeviceProtocolError
 from adapters.esp_prov.errors import JoinNotConfirmed, NetworkNotFound
 from adapters.esp_prov.protocol import (
     DEFAULT_SERVICE_UUID,
@@ -327,5 +327,14 @@ class EspProvBleAdapter:
         """Make the device forget the Wi-Fi credentials it was given (`prov-ctrl`): safe to
         repeat, whatever the station's state."""
         async with self.session(device, security) as (session, _):
-            status = await session.wifi_status()
-            await session.reset_wifi(connected=status.state is StationState.CONNECTED)
+            connected = (await session.wifi_status()).state is StationState.CONNECTED
+            try:
+                await session.reset_wifi(connected=connected)
+            except DeviceProtocolError:
+                # ESP-IDF resets only a station that is not connected: it may have
+                # joined between the two requests.
+                if connected or (await session.wifi_status()).state is not (
+                    StationState.CONNECTED
+                ):
+                    raise
+                await session.reset_wifi(connected=True)

@@ -295,6 +295,16 @@ async def test_reset_after_a_failed_join_forgets_the_credentials(adapter, esp_fl
     assert joined.ssid == LAB_NETWORK_SSID
 
 
+async def test_reset_of_a_joined_device_sends_it_back_to_provisioning(adapter, esp_fleet) -> None:
+    await adapter.provision(esp_device(PLUG), SEC2, LAB, timeout=JOIN_TIMEOUT)
+    assert esp_fleet[PLUG].station is Station.CONNECTED
+
+    await adapter.reset(esp_device(PLUG), SEC2)
+
+    device = esp_fleet[PLUG]
+    assert (device.station, device.ssid, device.counters.resets) == (Station.IDLE, None, 1)
+
+
 async def test_a_device_without_the_control_endpoint_cannot_be_reset_over_ble(
     adapter, esp_fleet
 ) -> None:
