@@ -333,8 +333,6 @@ class EspProvBleAdapter:
             except DeviceProtocolError:
                 # ESP-IDF resets only a station that is not connected: it may have
                 # joined between the two requests.
-                if connected or (await session.wifi_status()).state is not (
-                    StationState.CONNECTED
-                ):
+                if connected or (await session.wifi_status()).state is not (StationState.CONNECTED):
                     raise
                 await session.reset_wifi(connected=True)
