@@ -55,7 +55,7 @@ POLICY_ENV = {
 
 
 def esp_run(
-    device_id: str, site: str, *, network: dict[str, str] = LAB, **secrets: str
+    device_id: str, site: str, secrets: dict[str, str], *, network: dict[str, str] = LAB
 ) -> ProvisionRun:
     device = DeviceDescriptor(
         device_id=device_id,
@@ -126,9 +126,7 @@ async def gw1(
 async def test_a_security_2_device_joins_and_the_secret_never_shows(
     temporal_client: Client, central: str, gw1: str, site: str, esp_fleet, logs
 ) -> None:
-    handle = await start(
-        temporal_client, esp_run(PLUG, site, **{PASSWORD_SECRET: PASSWORD}), central
-    )
+    handle = await start(temporal_client, esp_run(PLUG, site, {PASSWORD_SECRET: PASSWORD}), central)
 
     final = await outcome(handle)
 
@@ -154,7 +152,7 @@ async def test_a_security_2_device_joins_and_the_secret_never_shows(
 async def test_a_security_1_device_joins_with_its_proof_of_possession(
     temporal_client: Client, central: str, gw1: str, site: str, esp_fleet
 ) -> None:
-    handle = await start(temporal_client, esp_run(LAMP, site, **{POP_SECRET: POP}), central)
+    handle = await start(temporal_client, esp_run(LAMP, site, {POP_SECRET: POP}), central)
 
     final = await outcome(handle)
 
@@ -166,7 +164,7 @@ async def test_a_wrong_password_fails_validation_before_anything_changes(
     temporal_client: Client, central: str, gw1: str, site: str, esp_fleet
 ) -> None:
     handle = await start(
-        temporal_client, esp_run(PLUG, site, **{PASSWORD_SECRET: "not-the-password"}), central
+        temporal_client, esp_run(PLUG, site, {PASSWORD_SECRET: "not-the-password"}), central
     )
 
     final = await outcome(handle)
@@ -183,7 +181,7 @@ async def test_a_rejected_passphrase_asks_for_credentials_again_and_then_succeed
     temporal_client: Client, central: str, gw1: str, site: str, esp_fleet
 ) -> None:
     wrong = {"ssid": "devprov-lab", "passphrase": "not-the-lab-passphrase"}
-    run = esp_run(PLUG, site, network=wrong, **{PASSWORD_SECRET: PASSWORD})
+    run = esp_run(PLUG, site, {PASSWORD_SECRET: PASSWORD}, network=wrong)
     handle = await start(temporal_client, run, central)
 
     pending = await wait_for_state(handle, S.PENDING_NETWORK)
@@ -201,7 +199,7 @@ async def test_a_network_the_device_cannot_find_ends_the_run_rolled_back(
     temporal_client: Client, central: str, gw1: str, site: str, esp_fleet
 ) -> None:
     elsewhere = {"ssid": "devprov-elsewhere", "passphrase": "correct-horse-battery"}
-    run = esp_run(PLUG, site, network=elsewhere, **{PASSWORD_SECRET: PASSWORD})
+    run = esp_run(PLUG, site, {PASSWORD_SECRET: PASSWORD}, network=elsewhere)
     handle = await start(temporal_client, run, central)
 
     final = await outcome(handle)
@@ -219,9 +217,7 @@ async def test_cancelling_while_the_device_joins_resets_it_through_prov_ctrl(
 ) -> None:
     plug = esp_fleet[PLUG]
     plug.faults = EspDeviceFaults(never_connects=True)
-    handle = await start(
-        temporal_client, esp_run(PLUG, site, **{PASSWORD_SECRET: PASSWORD}), central
-    )
+    handle = await start(temporal_client, esp_run(PLUG, site, {PASSWORD_SECRET: PASSWORD}), central)
     await wait_for_state(handle, S.PROVISIONING)
     async with asyncio.timeout(10):
         while plug.station is not Station.CONNECTING:
