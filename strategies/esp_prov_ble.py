@@ -10,11 +10,12 @@ The steps, as the workflow runs them on the edge worker whose radio hears the de
 2. pre-check: open the secure session (a wrong secret ends FAILED_VALIDATION with
    SESSION_AUTH_FAILED before anything changes) and read `proto-ver`, the endpoints
    and the station's status.
-3. provision: send the Wi-Fi configuration, apply it, follow the station's status in
-   the same session until it joined: `AuthError` returns the run to PENDING_NETWORK
-   (CREDENTIALS_REJECTED), `NetworkNotFound` ends it with NETWORK_NOT_FOUND.
-4. confirm: the station's status over a new session (ESP-IDF keeps provisioning up
-   for 30 s after the device joined, by default).
+3. provision: send the Wi-Fi configuration and apply it (a station that took other
+   credentials in an earlier round is reset first: ESP-IDF takes them once).
+4. confirm: follow the station's status over a session until it joined: `AuthError`
+   returns the run to PENDING_NETWORK (CREDENTIALS_REJECTED), `NetworkNotFound` ends
+   it with NETWORK_NOT_FOUND (ESP-IDF keeps provisioning up for 30 s after the device
+   joined, by default).
 5. rollback: `prov-ctrl` reset where the device offers it (ESP-IDF 5.1 and later).
 """
 
@@ -142,7 +143,7 @@ class EspProvBleActivity:
     DETECT = ActivityContract("esp_prov_ble.detect", DeviceDescriptor, DetectedDevice)
     CHECK_SESSION = ActivityContract("esp_prov_ble.check_session", EspTarget, EspSessionCheck)
     SEND_WIFI_CONFIG = ActivityContract(
-        "esp_prov_ble.send_wifi_config", EspNetworkAssignment, NetworkJoin
+        "esp_prov_ble.send_wifi_config", EspNetworkAssignment, type(None)
     )
     CONFIRM_JOINED = ActivityContract(
         "esp_prov_ble.confirm_joined", EspNetworkAssignment, NetworkJoin
@@ -185,10 +186,10 @@ ESP_PROV_BLE_POLICY = PolicySection(
         Step.DETECT: {"start_to_close": "15s"},
         # Scan, connect, and the security 2 handshake (SRP6a on both sides).
         Step.PRE_CHECK: {"start_to_close": "30s"},
+        Step.PROVISION: {"start_to_close": "30s"},
         # Follows the station until it joined: the activity's budget is its timeout;
         # heartbeats carry a cancel to it.
-        Step.PROVISION: {"start_to_close": "60s", "heartbeat": "5s"},
-        Step.CONFIRM: {"start_to_close": "30s"},
+        Step.CONFIRM: {"start_to_close": "60s", "heartbeat": "5s"},
         Step.ROLLBACK: {"start_to_close": "30s"},
     }
 )

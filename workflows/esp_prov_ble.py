@@ -68,8 +68,7 @@ class EspProvBleProvisioningWorkflow(LifecycleWorkflow):
     async def provision(self, network: NetworkCredentials | None) -> None:
         assignment = self._assignment(network)
         self._config_sent = True
-        joined = await self.perform(Step.PROVISION, EspProvBleActivity.SEND_WIFI_CONFIG, assignment)
-        self.report(f"the device reports joining '{joined.ssid}'; confirming")
+        await self.perform(Step.PROVISION, EspProvBleActivity.SEND_WIFI_CONFIG, assignment)
 
     async def confirm(self, network: NetworkCredentials | None) -> str:
         joined = await self.perform(

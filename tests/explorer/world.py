@@ -203,8 +203,8 @@ def explorer_policy_env(setup: DeviceSetup) -> dict[str, str]:
             {
                 "DETECT": {"START_TO_CLOSE": "3s"},
                 "PRE_CHECK": {"START_TO_CLOSE": "4s"},
-                "PROVISION": {"START_TO_CLOSE": "5s", "HEARTBEAT": HEARTBEAT},
-                "CONFIRM": {"START_TO_CLOSE": "4s"},
+                "PROVISION": {"START_TO_CLOSE": "4s"},
+                "CONFIRM": {"START_TO_CLOSE": "4s", "HEARTBEAT": HEARTBEAT},
                 "ROLLBACK": rollback,
             },
         ),

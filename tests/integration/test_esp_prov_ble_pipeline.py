@@ -45,8 +45,8 @@ POLICY_ENV = {
     "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_POLL_INTERVAL": "200ms",
     "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_WAIT": "20s",
     "DEVPROV_POLICY__DEFAULTS__STEPS__DETECT__RETRY__MAXIMUM_ATTEMPTS": "1",
-    "DEVPROV_POLICY__STRATEGIES__ESP_PROV_BLE__STEPS__PROVISION__START_TO_CLOSE": "10s",
-    "DEVPROV_POLICY__STRATEGIES__ESP_PROV_BLE__STEPS__PROVISION__HEARTBEAT": "2s",
+    "DEVPROV_POLICY__STRATEGIES__ESP_PROV_BLE__STEPS__CONFIRM__START_TO_CLOSE": "10s",
+    "DEVPROV_POLICY__STRATEGIES__ESP_PROV_BLE__STEPS__CONFIRM__HEARTBEAT": "2s",
     **{
         f"DEVPROV_POLICY__DEFAULTS__STEPS__{step}__RETRY__INITIAL_INTERVAL": "100ms"
         for step in ("DETECT", "PRE_CHECK", "PROVISION", "CONFIRM", "ROLLBACK")
@@ -191,7 +191,8 @@ async def test_a_rejected_passphrase_asks_for_credentials_again_and_then_succeed
     assert pending.error_code == "CREDENTIALS_REJECTED"
     assert final.state is S.SUCCEEDED
     plug = esp_fleet[PLUG]
-    assert plug.counters.configs_applied == 2
+    # ESP-IDF takes credentials once: the failed ones were reset before the new ones.
+    assert (plug.counters.configs_applied, plug.counters.resets) == (2, 1)
     assert (plug.station, plug.ssid) == (Station.CONNECTED, "devprov-lab")
 
 
@@ -212,13 +213,31 @@ async def test_a_network_the_device_cannot_find_ends_the_run_rolled_back(
     assert (plug.station, plug.ssid, plug.pending_ssid) == (Station.IDLE, None, None)
 
 
+async def test_cancelling_while_the_configuration_is_sent_resets_the_device(
+    temporal_client: Client, central: str, gw1: str, site: str, esp_fleet
+) -> None:
+    handle = await start(temporal_client, esp_run(PLUG, site, {PASSWORD_SECRET: PASSWORD}), central)
+    await wait_for_state(handle, S.PROVISIONING)
+
+    await handle.cancel()
+    final = await outcome(handle)
+
+    # The step that sends the configuration ends first (it may have reached the
+    # device); then the rollback resets the device through prov-ctrl, whatever it got.
+    assert (final.state, final.error_code) == (S.ROLLED_BACK, "CANCELLED_BY_USER")
+    assert S.CONFIRMING not in states_seen(final)
+    plug = esp_fleet[PLUG]
+    assert plug.counters.resets == 1
+    assert (plug.station, plug.ssid, plug.pending_ssid) == (Station.IDLE, None, None)
+
+
 async def test_cancelling_while_the_device_joins_resets_it_through_prov_ctrl(
     temporal_client: Client, central: str, gw1: str, site: str, esp_fleet
 ) -> None:
     plug = esp_fleet[PLUG]
     plug.faults = EspDeviceFaults(never_connects=True)
     handle = await start(temporal_client, esp_run(PLUG, site, {PASSWORD_SECRET: PASSWORD}), central)
-    await wait_for_state(handle, S.PROVISIONING)
+    await wait_for_state(handle, S.CONFIRMING)
     async with asyncio.timeout(10):
         while plug.station is not Station.CONNECTING:
             await asyncio.sleep(0.05)
