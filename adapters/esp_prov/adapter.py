@@ -21,7 +21,7 @@ from bleak.backends.scanner import AdvertisementData
 
 from adapters.ble.errors import BleDeviceNotFound, ble_failure
 from adapters.ble.stack import BleStack
-from adapters.errors import CredentialsRejected, DeviceProtocolError
+from adapters.errors import CredentialsRejected, DeviceProtocolError, DeviceRejectedRequest
 from adapters.esp_prov.errors import JoinNotConfirmed, NetworkNotFound
 from adapters.esp_prov.protocol import (
     DEFAULT_SERVICE_UUID,
@@ -310,9 +310,16 @@ class EspProvBleAdapter:
         status = await session.wifi_status()
         if status.state is StationState.CONNECTED and status.ssid == network.ssid:
             return  # this step ran before and the device joined
-        if status.state is not StationState.DISCONNECTED and Endpoint.CTRL in session.endpoints:
+        if status.state is not StationState.DISCONNECTED:
             # ESP-IDF takes credentials once per provisioning: a station that took some
             # (joining, failed, or joined elsewhere) forgets them first.
+            if Endpoint.CTRL not in session.endpoints:
+                raise DeviceRejectedRequest(
+                    f"{session.subject} took Wi-Fi credentials already (station "
+                    f"{status.state.value}) and offers no prov-ctrl endpoint to forget them: "
+                    "restart it in provisioning mode",
+                    details={**session.details, "station_state": status.state.value},
+                )
             await session.reset_wifi(connected=status.state is StationState.CONNECTED)
         await session.set_wifi_config(network.ssid, network.passphrase.get_secret_value())
         await session.apply_wifi_config()

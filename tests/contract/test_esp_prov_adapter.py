@@ -322,6 +322,27 @@ async def test_a_device_without_the_control_endpoint_cannot_be_reset_over_ble(
     assert caught.value.details["missing"] == "prov-ctrl"
 
 
+async def test_new_credentials_for_a_device_without_the_control_endpoint_are_refused_clearly(
+    adapter, esp_fleet
+) -> None:
+    # ESP-IDF before 5.1 takes credentials once: without prov-ctrl nothing makes it
+    # forget the refused ones until it restarts.
+    await esp_fleet.remove(PLUG)
+    await esp_fleet.add(
+        EspDeviceSpec(device_id=PLUG, secret=PASSWORD, missing_endpoints=frozenset({"prov-ctrl"}))
+    )
+    wrong = NetworkCredentials(ssid=LAB_NETWORK_SSID, passphrase=SecretStr(WRONG_PASSPHRASE))
+    with pytest.raises(AdapterError):
+        await adapter.provision(esp_device(PLUG), SEC2, wrong, timeout=JOIN_TIMEOUT)
+
+    with pytest.raises(AdapterError) as caught:
+        await adapter.send_wifi_config(esp_device(PLUG), SEC2, LAB)
+
+    assert_error(caught.value, ErrorCode.DEVICE_REJECTED_REQUEST, retryable=False)
+    assert "restart it" in caught.value.message
+    assert esp_fleet[PLUG].counters.configs_received == 1
+
+
 async def test_the_passphrase_never_reaches_the_logs(adapter, esp_fleet, caplog) -> None:
     caplog.set_level(logging.DEBUG)
 
