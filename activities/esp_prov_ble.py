@@ -11,7 +11,7 @@ from datetime import timedelta
 from temporalio import activity
 
 from adapters.errors import NetworkJoinPending
-from adapters.esp_prov import EspProvisioningPort, EspSecurity, SecurityScheme, StationState
+from adapters.esp_prov import EspProvisioningPort, EspSecurity, SecurityScheme
 from domain.device import DeviceDescriptor
 from domain.facts import DetectedDevice, NetworkJoin
 from strategies.esp_prov_ble import (
@@ -77,31 +77,30 @@ class EspProvBleActivities:
         )
 
     @activity.defn(name=EspProvBleActivity.SEND_WIFI_CONFIG.name)
-    async def send_wifi_config(self, assignment: EspNetworkAssignment) -> NetworkJoin:
-        """Send, apply and follow the Wi-Fi configuration until the device joined."""
+    async def send_wifi_config(self, assignment: EspNetworkAssignment) -> None:
+        """Send and apply the Wi-Fi configuration: the device starts joining."""
         target = assignment.target
-        return await self._device.provision(
-            target.device,
-            security(target.security),
-            assignment.network,
-            timeout=_budget(),
-            heartbeat=_heartbeat,
+        await self._device.send_wifi_config(
+            target.device, security(target.security), assignment.network
         )
 
     @activity.defn(name=EspProvBleActivity.CONFIRM_JOINED.name)
     async def confirm_joined(self, assignment: EspNetworkAssignment) -> NetworkJoin:
-        """Ask the device again, over a new session, whether it is on the network."""
-        target = assignment.target
-        status = await self._device.wifi_status(target.device, security(target.security))
-        ssid = assignment.network.ssid
-        if status.state is not StationState.CONNECTED or (status.ssid or ssid) != ssid:
+        """Follow the device's station over a session until it joined the network."""
+        target, ssid = assignment.target, assignment.network.ssid
+        joined = await self._device.await_join(
+            target.device,
+            security(target.security),
+            ssid,
+            timeout=_budget(),
+            heartbeat=_heartbeat,
+        )
+        if joined.ssid != ssid:
             raise NetworkJoinPending(
-                f"device '{target.device.device_id}' is {status.state.value}"
-                + (f" on '{status.ssid}'" if status.ssid else "")
-                + f", not connected to '{ssid}'",
+                f"device '{target.device.device_id}' joined '{joined.ssid}', not '{ssid}'",
                 details={"device_id": target.device.device_id, "ssid": ssid},
             )
-        return NetworkJoin(ssid=ssid, address=status.ip_address or "")
+        return joined
 
     @activity.defn(name=EspProvBleActivity.RESET_WIFI.name)
     async def reset_wifi(self, target: EspTarget) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from domain.device import DeviceDescriptor
+from domain.errors import ErrorCode
 from domain.requests import ReprovisionPolicy
 
 
@@ -37,6 +38,9 @@ class StrategySpec:
             (`never` always; `reset` needs the family's decommission plan; `migrate`
             needs the workflow's `migrate` steps).
         reprovision_notes: Why a policy is not supported, or what it does, per policy.
+        validation_codes: The family's codes that say the request itself is wrong (a
+            security secret the device refuses): a run that fails with one before it
+            changed anything ends FAILED_VALIDATION, as a refused pre-check does.
     """
 
     name: str
@@ -50,6 +54,7 @@ class StrategySpec:
     required_secrets: frozenset[str] = frozenset()
     reprovision: frozenset[ReprovisionPolicy] = frozenset({ReprovisionPolicy.NEVER})
     reprovision_notes: tuple[tuple[ReprovisionPolicy, str], ...] = ()
+    validation_codes: frozenset[ErrorCode] = frozenset()
 
     def describe_reprovision(self) -> dict[str, object]:
         """What `GET /strategies` shows of the policies (in the policies' order)."""

@@ -1,19 +1,21 @@
 """ESP32 Wi-Fi devices onboarded over Bluetooth LE with ESP-IDF's unified provisioning.
 
-Phase 1 of issue 23 ships the adapter; this module holds what the strategy knows so
-far, pure (the workflow sandbox imports it): its spec, how a request names the
-device's security secret, the activities' names and models, and the pre-check rules.
-The workflow, the wiring and the family's descriptor (entry point) come next.
+Pure (the workflow sandbox and the API import it): the strategy's spec, how a request
+names the device's security secret, the activities' names and models, the pre-check
+rules, and the family's descriptor (entry point `devprov.families:esp-prov-ble`).
 
-The steps, as the workflow will run them on the edge worker whose radio hears the device:
+The steps, as the workflow runs them on the edge worker whose radio hears the device:
 
 1. detect: scan for the provisioning service; the gateway that hears it pins the run.
-2. pre-check: open the secure session (a wrong secret ends FAILED_VALIDATION before
-   anything changes) and read `proto-ver` and the station's status.
-3. provision: send the Wi-Fi configuration, apply it, follow the station's status in
-   the same session: `AuthError` returns the run to PENDING_NETWORK.
-4. confirm: the station's status over a new session (ESP-IDF keeps provisioning up
-   for 30 s after the device joined, by default).
+2. pre-check: open the secure session (a wrong secret ends FAILED_VALIDATION with
+   SESSION_AUTH_FAILED before anything changes) and read `proto-ver`, the endpoints
+   and the station's status.
+3. provision: send the Wi-Fi configuration and apply it (a station that took other
+   credentials in an earlier round is reset first: ESP-IDF takes them once).
+4. confirm: follow the station's status over a session until it joined: `AuthError`
+   returns the run to PENDING_NETWORK (CREDENTIALS_REJECTED), `NetworkNotFound` ends
+   it with NETWORK_NOT_FOUND (ESP-IDF keeps provisioning up for 30 s after the device
+   joined, by default).
 5. rollback: `prov-ctrl` reset where the device offers it (ESP-IDF 5.1 and later).
 """
 
@@ -22,11 +24,21 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.device import DeviceDescriptor
+from domain.errors import ErrorCode
 from domain.facts import DetectedDevice, NetworkJoin
-from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.policies import PolicySection
+from domain.requests import (
+    NetworkCredentials,
+    ProvisionRequest,
+    ReprovisionPolicy,
+    RequestExample,
+)
 from domain.secrets import WireSecret
+from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
+from strategies.family import DeviceFamily
+from strategies.http_wifi import LAB_NETWORK
 
 ESP_PROV_BLE_SPEC = StrategySpec(
     name="esp-prov-ble",
@@ -39,6 +51,22 @@ ESP_PROV_BLE_SPEC = StrategySpec(
     required_capabilities=frozenset({"ble", "esp-prov"}),
     requires_network=True,
     placement=Placement.EDGE,
+    reprovision=frozenset({ReprovisionPolicy.NEVER}),
+    reprovision_notes=(
+        (
+            ReprovisionPolicy.RESET,
+            (
+                "not supported: once the device joined, ESP-IDF's provisioning manager stops "
+                "its BLE service; put the device back in provisioning mode (its application's "
+                "own reset, or an NVS erase), then provision it"
+            ),
+        ),
+        (
+            ReprovisionPolicy.MIGRATE,
+            "not supported: a provisioned ESP-IDF device no longer offers provisioning over BLE",
+        ),
+    ),
+    validation_codes=frozenset({ErrorCode.SESSION_AUTH_FAILED}),
 )
 
 PASSWORD_SECRET = "esp_password"
@@ -115,7 +143,7 @@ class EspProvBleActivity:
     DETECT = ActivityContract("esp_prov_ble.detect", DeviceDescriptor, DetectedDevice)
     CHECK_SESSION = ActivityContract("esp_prov_ble.check_session", EspTarget, EspSessionCheck)
     SEND_WIFI_CONFIG = ActivityContract(
-        "esp_prov_ble.send_wifi_config", EspNetworkAssignment, NetworkJoin
+        "esp_prov_ble.send_wifi_config", EspNetworkAssignment, type(None)
     )
     CONFIRM_JOINED = ActivityContract(
         "esp_prov_ble.confirm_joined", EspNetworkAssignment, NetworkJoin
@@ -150,3 +178,65 @@ class EspProvBleStrategy(Strategy):
     def can_reset(check: EspSessionCheck) -> bool:
         """Whether rollback can make the device forget credentials over BLE."""
         return "prov-ctrl" in check.endpoints
+
+
+ESP_PROV_BLE_POLICY = PolicySection(
+    steps={
+        # A BLE scan of DEVPROV_BLE_SCAN_TIMEOUT (5 s) plus a margin.
+        Step.DETECT: {"start_to_close": "15s"},
+        # Scan, connect, and the security 2 handshake (SRP6a on both sides).
+        Step.PRE_CHECK: {"start_to_close": "30s"},
+        Step.PROVISION: {"start_to_close": "30s"},
+        # Follows the station until it joined: the activity's budget is its timeout;
+        # heartbeats carry a cancel to it.
+        Step.CONFIRM: {"start_to_close": "60s", "heartbeat": "5s"},
+        Step.ROLLBACK: {"start_to_close": "30s"},
+    }
+)
+
+
+def _example(
+    device_id: str, device_type: str, title: str, secrets: dict[str, str]
+) -> RequestExample:
+    return RequestExample(
+        title=title,
+        body={
+            "device": {
+                "device_id": device_id,
+                "type": device_type,
+                "vendor": "espressif",
+                "capabilities": ["ble", "esp-prov", "wifi"],
+                "site": "local",
+            },
+            "network": LAB_NETWORK,
+            "secrets": secrets,
+        },
+    )
+
+
+ESP_PROV_BLE_FAMILY = DeviceFamily(
+    name="esp-prov-ble",
+    strategy=EspProvBleStrategy,
+    workflow="workflows.esp_prov_ble:EspProvBleProvisioningWorkflow",
+    wiring="worker.families.esp_prov_ble:WIRING",
+    examples=(
+        # ESP-IDF's examples' own secrets (wifi_prov_mgr): public, never a real device's.
+        _example(
+            "esp32-plug-study",
+            "wifi-plug",
+            "ESP32 plug, ESP-IDF provisioning security 2 (SRP6a password)",
+            {PASSWORD_SECRET: "abcd1234"},
+        ),
+        _example(
+            "esp32-lamp-attic",
+            "wifi-light",
+            "ESP32 lamp, ESP-IDF provisioning security 1 (proof of possession)",
+            {POP_SECRET: "abcd1234"},
+        ),
+    ),
+    policy=ESP_PROV_BLE_POLICY,
+    error_codes=frozenset({ErrorCode.SESSION_AUTH_FAILED.value, ErrorCode.NETWORK_NOT_FOUND.value}),
+)
+"""The `esp-prov-ble` family's descriptor (entry point `devprov.families:esp-prov-ble`);
+it takes no device out of service (decommission: DECOMMISSION_UNSUPPORTED), see
+ESP_PROV_BLE_SPEC's re-provisioning notes for why."""

@@ -21,10 +21,11 @@ from bleak.backends.scanner import AdvertisementData
 
 from adapters.ble.errors import BleDeviceNotFound, ble_failure
 from adapters.ble.stack import BleStack
-from adapters.errors import CredentialsRejected
+from adapters.errors import CredentialsRejected, DeviceProtocolError, DeviceRejectedRequest
 from adapters.esp_prov.errors import JoinNotConfirmed, NetworkNotFound
 from adapters.esp_prov.protocol import (
     DEFAULT_SERVICE_UUID,
+    Endpoint,
     FailReason,
     ScannedNetwork,
     SecurityScheme,
@@ -262,6 +263,35 @@ class EspProvBleAdapter:
             networks = await session.scan_networks()
         return sorted(networks, key=lambda network: network.rssi, reverse=True)
 
+    async def send_wifi_config(
+        self, device: DeviceDescriptor, security: EspSecurity, network: NetworkCredentials
+    ) -> None:
+        """Send the Wi-Fi configuration and apply it (the device starts joining).
+
+        Safe to repeat: a device that already joined `network` is left as it is.
+        """
+        async with self.session(device, security) as (session, _):
+            await self._send(session, network)
+
+    async def await_join(
+        self,
+        device: DeviceDescriptor,
+        security: EspSecurity,
+        ssid: str,
+        *,
+        timeout: float,
+        heartbeat: Heartbeat | None = None,
+    ) -> NetworkJoin:
+        """Follow the station's status over a session until it joined `ssid`.
+
+        Raises:
+            CredentialsRejected: The network refused the passphrase (`AuthError`).
+            NetworkNotFound: The device did not find the SSID.
+            JoinNotConfirmed: Still not connected after `timeout` seconds.
+        """
+        async with self.session(device, security) as (session, _):
+            return await self._await_join(session, ssid, timeout, heartbeat)
+
     async def provision(
         self,
         device: DeviceDescriptor,
@@ -271,18 +301,29 @@ class EspProvBleAdapter:
         timeout: float,
         heartbeat: Heartbeat | None = None,
     ) -> NetworkJoin:
-        """Send the Wi-Fi configuration, apply it, and follow the station until it joined.
-
-        Raises:
-            CredentialsRejected: The network refused the passphrase (`AuthError`).
-            NetworkNotFound: The device did not find the SSID.
-            JoinNotConfirmed: Still not connected after `timeout` seconds.
-        """
+        """`send_wifi_config` and `await_join` in one session (as ESP-IDF's `esp_prov`)."""
         async with self.session(device, security) as (session, _):
-            await session.set_wifi_config(network.ssid, network.passphrase.get_secret_value())
-            await session.apply_wifi_config()
-            logger.info("%s: Wi-Fi configuration for %r applied", session.subject, network.ssid)
+            await self._send(session, network)
             return await self._await_join(session, network.ssid, timeout, heartbeat)
+
+    async def _send(self, session: EspProvSession, network: NetworkCredentials) -> None:
+        status = await session.wifi_status()
+        if status.state is StationState.CONNECTED and status.ssid == network.ssid:
+            return  # this step ran before and the device joined
+        if status.state is not StationState.DISCONNECTED:
+            # ESP-IDF takes credentials once per provisioning: a station that took some
+            # (joining, failed, or joined elsewhere) forgets them first.
+            if Endpoint.CTRL not in session.endpoints:
+                raise DeviceRejectedRequest(
+                    f"{session.subject} took Wi-Fi credentials already (station "
+                    f"{status.state.value}) and offers no prov-ctrl endpoint to forget them: "
+                    "restart it in provisioning mode",
+                    details={**session.details, "station_state": status.state.value},
+                )
+            await session.reset_wifi(connected=status.state is StationState.CONNECTED)
+        await session.set_wifi_config(network.ssid, network.passphrase.get_secret_value())
+        await session.apply_wifi_config()
+        logger.info("%s: Wi-Fi configuration for %r applied", session.subject, network.ssid)
 
     async def _await_join(
         self,
@@ -324,6 +365,15 @@ class EspProvBleAdapter:
             await asyncio.sleep(min(self._poll_every, remaining))
 
     async def reset(self, device: DeviceDescriptor, security: EspSecurity) -> None:
-        """Make the device forget the Wi-Fi credentials it was given (`prov-ctrl` reset)."""
+        """Make the device forget the Wi-Fi credentials it was given (`prov-ctrl`): safe to
+        repeat, whatever the station's state."""
         async with self.session(device, security) as (session, _):
-            await session.reset_wifi()
+            connected = (await session.wifi_status()).state is StationState.CONNECTED
+            try:
+                await session.reset_wifi(connected=connected)
+            except DeviceProtocolError:
+                # ESP-IDF resets only a station that is not connected: it may have
+                # joined between the two requests.
+                if connected or (await session.wifi_status()).state is not (StationState.CONNECTED):
+                    raise
+                await session.reset_wifi(connected=True)

@@ -32,6 +32,24 @@ class EspProvisioningPort(Protocol):
         """The networks it hears, strongest first."""
         ...
 
+    async def send_wifi_config(
+        self, device: DeviceDescriptor, security: EspSecurity, network: NetworkCredentials
+    ) -> None:
+        """Send and apply the Wi-Fi configuration (safe to repeat)."""
+        ...
+
+    async def await_join(
+        self,
+        device: DeviceDescriptor,
+        security: EspSecurity,
+        ssid: str,
+        *,
+        timeout: float,
+        heartbeat: Heartbeat | None = None,
+    ) -> NetworkJoin:
+        """Follow its station over a session until it joined `ssid`."""
+        ...
+
     async def provision(
         self,
         device: DeviceDescriptor,

@@ -22,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -128,7 +130,61 @@ def _check_status(status: int, what: str) -> None:
         raise ProofRejected(f"{what}: the device answered {names.get(status, status)}")
 
 
-class Security2Handshake:
+PayloadT = TypeVar("PayloadT", sec1_pb2.Sec1Payload, sec2_pb2.Sec2Payload)
+
+
+@dataclass(frozen=True)
+class _Framing(Generic[PayloadT]):
+    """How one scheme's handshake messages sit in protocomm's `SessionData`: its
+    `sec_ver` and the member of the `proto` oneof that carries its payload."""
+
+    name: str
+    sec_ver: session_pb2.SecSchemeVersion.ValueType
+    payload_of: Callable[[session_pb2.SessionData], PayloadT]
+
+    def request(self, msg: int) -> tuple[session_pb2.SessionData, PayloadT]:
+        """A new handshake message of type `msg`, and its payload to fill in."""
+        message = session_pb2.SessionData(sec_ver=self.sec_ver)
+        payload = self.payload_of(message)
+        payload.msg = msg  # type: ignore[assignment]  # each scheme's own message enum
+        return message, payload
+
+    def answer(self, data: bytes, msg: int, what: str) -> PayloadT:
+        """The payload of the device's answer, which must be of type `msg`.
+
+        Raises:
+            HandshakeError: It is not a SessionData of this scheme and type.
+        """
+        message = _session_data(data)
+        payload = self.payload_of(message)
+        if message.sec_ver != self.sec_ver or payload.msg != msg:
+            raise HandshakeError(f"the device did not answer a {self.name} {what}")
+        return payload
+
+
+_SEC2 = _Framing[sec2_pb2.Sec2Payload](
+    "security 2", session_pb2.SecScheme2, lambda message: message.sec2
+)
+_SEC1 = _Framing[sec1_pb2.Sec1Payload](
+    "security 1", session_pb2.SecScheme1, lambda message: message.sec1
+)
+
+
+class _HandshakeSteps:
+    """Command 0, command 1, finish: in this order, command 0 starting over."""
+
+    _step = 0
+
+    def _started(self) -> None:
+        self._step = 1
+
+    def _advance(self, expected: int, doing: str) -> None:
+        if self._step != expected:
+            raise HandshakeError(f"{doing} out of order")
+        self._step = expected + 1
+
+
+class Security2Handshake(_HandshakeSteps):
     """The client side of a security 2 handshake; one instance per session.
 
     Args:
@@ -143,27 +199,19 @@ class Security2Handshake:
         self._username = username.encode()
         self._srp = SrpClient(self._username, password.encode())
         self._counting = counting_nonce
-        self._step = 0
 
     def command0(self) -> bytes:
         """Username and A."""
-        message = session_pb2.SessionData(sec_ver=session_pb2.SecScheme2)
-        message.sec2.msg = sec2_pb2.S2Session_Command0
-        message.sec2.sc0.client_username = self._username
-        message.sec2.sc0.client_pubkey = self._srp.public_key
-        self._step = 1
+        message, payload = _SEC2.request(sec2_pb2.S2Session_Command0)
+        payload.sc0.client_username = self._username
+        payload.sc0.client_pubkey = self._srp.public_key
+        self._started()
         return message.SerializeToString()
 
     def command1(self, response0: bytes) -> bytes:
         """M1, from the device's B and salt."""
-        if self._step != 1:
-            raise HandshakeError("command 1 before command 0")
-        message = _session_data(response0)
-        if message.sec_ver != session_pb2.SecScheme2 or message.sec2.msg != (
-            sec2_pb2.S2Session_Response0
-        ):
-            raise HandshakeError("the device did not answer a security 2 response 0")
-        response = message.sec2.sr0
+        self._advance(1, "command 1")
+        response = _SEC2.answer(response0, sec2_pb2.S2Session_Response0, "response 0").sr0
         _check_status(response.status, "security 2 response 0")
         if not response.device_salt or not response.device_pubkey:
             raise HandshakeError("the device sent no salt or no public key")
@@ -171,10 +219,8 @@ class Security2Handshake:
             proof = self._srp.process_challenge(response.device_salt, response.device_pubkey)
         except SrpError as exc:
             raise HandshakeError(f"the device's SRP values are unusable: {exc}") from exc
-        request = session_pb2.SessionData(sec_ver=session_pb2.SecScheme2)
-        request.sec2.msg = sec2_pb2.S2Session_Command1
-        request.sec2.sc1.client_proof = proof
-        self._step = 2
+        request, payload = _SEC2.request(sec2_pb2.S2Session_Command1)
+        payload.sc1.client_proof = proof
         return request.SerializeToString()
 
     def finish(self, response1: bytes) -> GcmCipher:
@@ -184,14 +230,8 @@ class Security2Handshake:
             ProofRejected: The device refused our proof, or its proof is wrong.
             HandshakeError: The answer is malformed.
         """
-        if self._step != 2:
-            raise HandshakeError("finishing before command 1")
-        message = _session_data(response1)
-        if message.sec_ver != session_pb2.SecScheme2 or message.sec2.msg != (
-            sec2_pb2.S2Session_Response1
-        ):
-            raise HandshakeError("the device did not answer a security 2 response 1")
-        response = message.sec2.sr1
+        self._advance(2, "finishing the handshake")
+        response = _SEC2.answer(response1, sec2_pb2.S2Session_Response1, "response 1").sr1
         _check_status(response.status, "security 2 response 1")
         try:
             key = self._srp.verify_device(response.device_proof)
@@ -199,7 +239,6 @@ class Security2Handshake:
             raise ProofRejected(f"security 2: {exc}") from exc
         if len(response.device_nonce) != GCM_NONCE_BYTES:
             raise HandshakeError("the device's nonce is not 12 bytes")
-        self._step = 3
         return GcmCipher(key[:AES_KEY_BYTES], response.device_nonce, counting=self._counting)
 
 
@@ -215,7 +254,7 @@ def _raw(public_key: X25519PublicKey) -> bytes:
     return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-class Security1Handshake:
+class Security1Handshake(_HandshakeSteps):
     """The client side of a security 1 handshake; one instance per session.
 
     Args:
@@ -229,24 +268,16 @@ class Security1Handshake:
         self._pop = proof_of_possession
         self._stream: CtrStream | None = None
         self._device_public = b""
-        self._step = 0
 
     def command0(self) -> bytes:
-        message = session_pb2.SessionData(sec_ver=session_pb2.SecScheme1)
-        message.sec1.msg = sec1_pb2.Session_Command0
-        message.sec1.sc0.client_pubkey = _raw(self._private.public_key())
-        self._step = 1
+        message, payload = _SEC1.request(sec1_pb2.Session_Command0)
+        payload.sc0.client_pubkey = _raw(self._private.public_key())
+        self._started()
         return message.SerializeToString()
 
     def command1(self, response0: bytes) -> bytes:
-        if self._step != 1:
-            raise HandshakeError("command 1 before command 0")
-        message = _session_data(response0)
-        if message.sec_ver != session_pb2.SecScheme1 or message.sec1.msg != (
-            sec1_pb2.Session_Response0
-        ):
-            raise HandshakeError("the device did not answer a security 1 response 0")
-        response = message.sec1.sr0
+        self._advance(1, "command 1")
+        response = _SEC1.answer(response0, sec1_pb2.Session_Response0, "response 0").sr0
         _check_status(response.status, "security 1 response 0")
         if (
             len(response.device_pubkey) != X25519_KEY_BYTES
@@ -256,28 +287,21 @@ class Security1Handshake:
         self._device_public = response.device_pubkey
         shared = self._private.exchange(X25519PublicKey.from_public_bytes(self._device_public))
         self._stream = CtrStream(sec1_key(shared, self._pop), response.device_random)
-        request = session_pb2.SessionData(sec_ver=session_pb2.SecScheme1)
-        request.sec1.msg = sec1_pb2.Session_Command1
-        request.sec1.sc1.client_verify_data = self._stream.encrypt(self._device_public)
-        self._step = 2
+        request, payload = _SEC1.request(sec1_pb2.Session_Command1)
+        payload.sc1.client_verify_data = self._stream.encrypt(self._device_public)
         return request.SerializeToString()
 
     def finish(self, response1: bytes) -> CtrStream:
-        if self._step != 2 or self._stream is None:
-            raise HandshakeError("finishing before command 1")
-        message = _session_data(response1)
-        if message.sec_ver != session_pb2.SecScheme1 or message.sec1.msg != (
-            sec1_pb2.Session_Response1
-        ):
-            raise HandshakeError("the device did not answer a security 1 response 1")
-        response = message.sec1.sr1
+        self._advance(2, "finishing the handshake")
+        if self._stream is None:
+            raise HandshakeError("finishing the handshake out of order")
+        response = _SEC1.answer(response1, sec1_pb2.Session_Response1, "response 1").sr1
         _check_status(response.status, "security 1 response 1")
         client_public = _raw(self._private.public_key())
         if not hmac.compare_digest(
             self._stream.decrypt(response.device_verify_data), client_public
         ):
             raise ProofRejected("security 1: the device's verification data does not match")
-        self._step = 3
         return self._stream
 
 

@@ -314,9 +314,12 @@ class EspProvSession:
             raise self._protocol_error(exc) from None
         return networks
 
-    async def reset_wifi(self) -> None:
-        """`prov-ctrl` reset: the device forgets the credentials it was given."""
-        answer = await self.call(Endpoint.CTRL, protocol.ctrl_reset_request())
+    async def reset_wifi(self, *, connected: bool = False) -> None:
+        """`prov-ctrl`: the device forgets the credentials it was given. ESP-IDF resets
+        a station that is not connected (`CtrlReset`); a connected one is sent back to
+        provisioning (`CtrlReprov`)."""
+        request = protocol.ctrl_reprov_request() if connected else protocol.ctrl_reset_request()
+        answer = await self.call(Endpoint.CTRL, request)
         try:
             protocol.parse_ctrl_response(answer)
         except ValueError as exc:

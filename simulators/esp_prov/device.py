@@ -363,7 +363,8 @@ class SimulatedEspDevice:
             case "cmd_set_config":
                 self.counters.configs_received += 1
                 answer.msg = wifi_config_pb2.TypeRespSetConfig
-                if self.station is Station.CONNECTING or not request.cmd_set_config.ssid:
+                # ESP-IDF takes credentials once per provisioning (until a prov-ctrl reset).
+                if self.station is not Station.IDLE or not request.cmd_set_config.ssid:
                     answer.resp_set_config.status = constants_pb2.InvalidArgument
                 else:
                     self.pending_ssid = request.cmd_set_config.ssid.decode(errors="replace")

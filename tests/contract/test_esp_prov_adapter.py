@@ -27,7 +27,6 @@ from adapters.esp_prov import (
     SecurityScheme,
     StationState,
 )
-from adapters.esp_prov.errors import ESP_ERROR, NETWORK_NOT_FOUND, SESSION_AUTH_FAILED
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.requests import NetworkCredentials
@@ -140,7 +139,7 @@ async def test_a_wrong_password_fails_the_session_and_changes_nothing(
     with pytest.raises(AdapterError) as caught:
         await adapter.provision(esp_device(PLUG), wrong, LAB, timeout=JOIN_TIMEOUT)
 
-    assert caught.value.details[ESP_ERROR] == SESSION_AUTH_FAILED
+    assert caught.value.code is ErrorCode.SESSION_AUTH_FAILED
     assert caught.value.retryable is False
     assert_no_secret(caught.value, "wrong-password", LAB_NETWORK_PASSPHRASE)
     device = esp_fleet[PLUG]
@@ -154,7 +153,7 @@ async def test_a_wrong_username_fails_the_session_too(adapter, esp_fleet) -> Non
     with pytest.raises(AdapterError) as caught:
         await adapter.check(esp_device(PLUG), EspSecurity.sec2("someone", PASSWORD))
 
-    assert caught.value.details[ESP_ERROR] == SESSION_AUTH_FAILED
+    assert caught.value.code is ErrorCode.SESSION_AUTH_FAILED
 
 
 async def test_a_security_1_session_with_the_proof_of_possession(adapter, esp_fleet) -> None:
@@ -168,7 +167,7 @@ async def test_a_wrong_proof_of_possession_fails_the_session(adapter, esp_fleet)
     with pytest.raises(AdapterError) as caught:
         await adapter.check(esp_device(LAMP), EspSecurity.sec1("not-the-pop"))
 
-    assert caught.value.details[ESP_ERROR] == SESSION_AUTH_FAILED
+    assert caught.value.code is ErrorCode.SESSION_AUTH_FAILED
     assert esp_fleet[LAMP].counters.session_auth_failures == 1
 
 
@@ -268,7 +267,7 @@ async def test_an_unknown_network_is_network_not_found(adapter, esp_fleet) -> No
     with pytest.raises(AdapterError) as caught:
         await adapter.provision(esp_device(PLUG), SEC2, elsewhere, timeout=JOIN_TIMEOUT)
 
-    assert caught.value.details[ESP_ERROR] == NETWORK_NOT_FOUND
+    assert caught.value.code is ErrorCode.NETWORK_NOT_FOUND
     assert caught.value.details["fail_reason"] == "network_not_found"
     assert esp_fleet[PLUG].station is Station.FAILED
 
@@ -296,6 +295,16 @@ async def test_reset_after_a_failed_join_forgets_the_credentials(adapter, esp_fl
     assert joined.ssid == LAB_NETWORK_SSID
 
 
+async def test_reset_of_a_joined_device_sends_it_back_to_provisioning(adapter, esp_fleet) -> None:
+    await adapter.provision(esp_device(PLUG), SEC2, LAB, timeout=JOIN_TIMEOUT)
+    assert esp_fleet[PLUG].station is Station.CONNECTED
+
+    await adapter.reset(esp_device(PLUG), SEC2)
+
+    device = esp_fleet[PLUG]
+    assert (device.station, device.ssid, device.counters.resets) == (Station.IDLE, None, 1)
+
+
 async def test_a_device_without_the_control_endpoint_cannot_be_reset_over_ble(
     adapter, esp_fleet
 ) -> None:
@@ -311,6 +320,27 @@ async def test_a_device_without_the_control_endpoint_cannot_be_reset_over_ble(
 
     assert_error(caught.value, ErrorCode.BLE_CHARACTERISTIC_MISSING, retryable=False)
     assert caught.value.details["missing"] == "prov-ctrl"
+
+
+async def test_new_credentials_for_a_device_without_the_control_endpoint_are_refused_clearly(
+    adapter, esp_fleet
+) -> None:
+    # ESP-IDF before 5.1 takes credentials once: without prov-ctrl nothing makes it
+    # forget the refused ones until it restarts.
+    await esp_fleet.remove(PLUG)
+    await esp_fleet.add(
+        EspDeviceSpec(device_id=PLUG, secret=PASSWORD, missing_endpoints=frozenset({"prov-ctrl"}))
+    )
+    wrong = NetworkCredentials(ssid=LAB_NETWORK_SSID, passphrase=SecretStr(WRONG_PASSPHRASE))
+    with pytest.raises(AdapterError):
+        await adapter.provision(esp_device(PLUG), SEC2, wrong, timeout=JOIN_TIMEOUT)
+
+    with pytest.raises(AdapterError) as caught:
+        await adapter.send_wifi_config(esp_device(PLUG), SEC2, LAB)
+
+    assert_error(caught.value, ErrorCode.DEVICE_REJECTED_REQUEST, retryable=False)
+    assert "restart it" in caught.value.message
+    assert esp_fleet[PLUG].counters.configs_received == 1
 
 
 async def test_the_passphrase_never_reaches_the_logs(adapter, esp_fleet, caplog) -> None:

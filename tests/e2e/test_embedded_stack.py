@@ -28,7 +28,7 @@ from tests.e2e.stack import AUTH, EXAMPLES, ROOT, Stack, devprov
 from tests.integration.test_secret_scan import spellings
 from tests.sse import read_events
 
-STRATEGIES = {"http-wifi", "improv-ble", "zigbee", "wifi-cloud", "wifi-aws-iot"}
+STRATEGIES = {"http-wifi", "improv-ble", "zigbee", "wifi-cloud", "wifi-aws-iot", "esp-prov-ble"}
 
 
 @pytest.fixture

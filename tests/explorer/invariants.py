@@ -114,6 +114,8 @@ ALLOWED_ANSWERS: dict[ActionKind, frozenset[tuple[int, str | None]]] = {
             (409, "RUN_IN_PROGRESS"),
             (409, "DEVICE_NOT_IN_SERVICE"),
             (404, "NOT_FOUND"),
+            # A family that declares no decommission plan (esp-prov-ble).
+            (422, "DECOMMISSION_UNSUPPORTED"),
         }
     ),
     ActionKind.REPROVISION: frozenset(

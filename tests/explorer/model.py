@@ -45,6 +45,7 @@ class Family(StrEnum):
     IMPROV_BLE = "improv-ble"
     ZIGBEE = "zigbee"
     FLEET = "fleet"
+    ESP_PROV_BLE = "esp-prov-ble"
 
     @property
     def takes_credentials(self) -> bool:
@@ -56,7 +57,7 @@ FAMILIES: tuple[Family, ...] = tuple(Family)
 
 def anchor_patience(family: Family) -> float:
     """Seconds an anchored action of `family` waits for its state."""
-    if family in (Family.IMPROV_BLE, Family.ZIGBEE):
+    if family in (Family.IMPROV_BLE, Family.ZIGBEE, Family.ESP_PROV_BLE):
         return RADIO_ANCHOR_PATIENCE
     return ANCHOR_PATIENCE
 
@@ -178,6 +179,9 @@ class Fault(StrEnum):
     ZB_WRONG_INSTALL_CODE = "zigbee-wrong-install-code"
     ZB_INTERVIEW_FAILURES = "zigbee-interview-fails"
     ZB_BIND_FAILURES = "zigbee-bind-fails"
+    ESP_NEVER_CONNECTS = "esp-station-never-connects"
+    ESP_NETWORK_NOT_FOUND = "esp-finds-no-network"
+    ESP_REFUSES_SESSIONS = "esp-refuses-sessions"
 
 
 _WIFI_FAULTS = (
@@ -210,6 +214,13 @@ _ZIGBEE_FAULTS = (
     Fault.ZB_BIND_FAILURES,
 )
 
+_ESP_FAULTS = (
+    Fault.WRONG_PASSPHRASE,
+    Fault.ESP_NEVER_CONNECTS,
+    Fault.ESP_NETWORK_NOT_FOUND,
+    Fault.ESP_REFUSES_SESSIONS,
+)
+
 
 def faults_of(family: Family) -> tuple[Fault, ...]:
     """The faults the explorer switches for `family`."""
@@ -219,6 +230,8 @@ def faults_of(family: Family) -> tuple[Fault, ...]:
         return _WIFI_FAULTS + _CLOUD_FAULTS
     if family is Family.IMPROV_BLE:
         return _IMPROV_FAULTS
+    if family is Family.ESP_PROV_BLE:
+        return _ESP_FAULTS
     return _ZIGBEE_FAULTS
 
 

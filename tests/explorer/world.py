@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
@@ -44,6 +45,13 @@ from api import ApiDependencies, start_api
 from config.policies import load_policy_book
 from config.settings import ApiSettings, BleSettings, EdgeSettings, Settings, WorkerSettings
 from registry import DeviceRegistry, open_registry
+from simulators.esp_prov import (
+    EspDeviceFaults,
+    EspDeviceFleet,
+    EspDeviceSpec,
+    SimulatedEspDevice,
+    Station,
+)
 from simulators.http_wifi import (
     DeviceFaults,
     SimulatedWifiDevice,
@@ -77,6 +85,7 @@ from tests.chaos.harness import SITE as CHAOS_SITE
 from tests.chaos.harness import ChaosStack
 from tests.explorer.model import ActionKind, Credentials, DeviceSetup, Family, Fault, Sequence
 from worker.capabilities import SimulatedWorld
+from worker.capabilities.esp_prov_ble import share_virtual_esp_radio
 from worker.capabilities.improv_ble import share_virtual_ble_radio
 from worker.capabilities.zigbee import share_simulated_zigbee_world
 from worker.edge import edge_node
@@ -96,6 +105,8 @@ CREDENTIALS_BODIES: Mapping[Credentials, dict[str, str]] = {
 }
 
 GATEWAY = "gw1"
+ESP_PASSWORD = "explorer-srp-password"
+"""The SRP6a password of the explorer's ESP32s (security 2)."""
 HUB_POLL_INTERVAL = 0.5
 """Seconds between two progress queries of the API's event streams (as under `make run`)."""
 _SHUTDOWN = timedelta(seconds=1)
@@ -183,6 +194,16 @@ def explorer_policy_env(setup: DeviceSetup) -> dict[str, str]:
                 "DETECT": {"START_TO_CLOSE": "3s"},
                 "PRE_CHECK": {"START_TO_CLOSE": "4s"},
                 "PROVISION": {"START_TO_CLOSE": "5s", "HEARTBEAT": HEARTBEAT},
+                "CONFIRM": {"START_TO_CLOSE": "4s", "HEARTBEAT": HEARTBEAT},
+                "ROLLBACK": rollback,
+            },
+        ),
+        **_step_env(
+            "STRATEGIES__ESP_PROV_BLE",
+            {
+                "DETECT": {"START_TO_CLOSE": "3s"},
+                "PRE_CHECK": {"START_TO_CLOSE": "4s"},
+                "PROVISION": {"START_TO_CLOSE": "4s"},
                 "CONFIRM": {"START_TO_CLOSE": "4s", "HEARTBEAT": HEARTBEAT},
                 "ROLLBACK": rollback,
             },
@@ -389,6 +410,74 @@ class ImprovDeviceSide(DeviceSide):
             f"{device.wifi.ssid!r} joined {device.wifi.joined}; credentials received "
             f"{counters.credentials_received}, provisions {counters.provisions_succeeded}, "
             f"factory resets {counters.factory_resets}"
+        )
+
+
+class EspDeviceSide(DeviceSide):
+    """An ESP32 in ESP-IDF provisioning mode on the virtual BLE link (simulators.esp_prov)."""
+
+    def __init__(self, fleet: EspDeviceFleet, device: SimulatedEspDevice) -> None:
+        self.fleet = fleet
+        self.device = device
+        self.device_id = device.device_id
+        self.in_range = True
+
+    async def set_fault(self, fault: Fault, on: bool) -> None:
+        knobs: dict[Fault, str] = {
+            Fault.WRONG_PASSPHRASE: "wifi_auth_error",
+            Fault.ESP_NEVER_CONNECTS: "never_connects",
+            Fault.ESP_NETWORK_NOT_FOUND: "network_not_found",
+            Fault.ESP_REFUSES_SESSIONS: "refuse_sessions",
+        }
+        if fault in knobs:
+            self.device.faults = dataclasses.replace(self.device.faults, **{knobs[fault]: on})
+
+    async def clear_faults(self) -> None:
+        self.device.faults = EspDeviceFaults()
+        await self._into_range()
+
+    async def _into_range(self) -> None:
+        if not self.in_range:
+            await self.fleet.come_into_range(self.device_id)
+            self.in_range = True
+
+    async def act(self, kind: ActionKind) -> None:
+        if kind is ActionKind.DEVICE_DISAPPEARS and self.in_range:
+            await self.fleet.go_out_of_range(self.device_id)
+            self.in_range = False
+        elif kind is ActionKind.DEVICE_APPEARS:
+            await self._into_range()
+
+    async def help_as_person(self) -> None:
+        await self._into_range()
+
+    def _now(self) -> SimulatedEspDevice:
+        # The device settles a join whose delay has passed when it is next asked.
+        self.device.tick(self.fleet.now())
+        return self.device
+
+    def configured_problems(self, ssid: str | None) -> list[str]:
+        device, problems = self._now(), []
+        if device.station is not Station.CONNECTED:
+            problems.append(f"its station is {device.station.value}")
+        if device.ssid != ssid:
+            problems.append(f"it holds network {device.ssid!r}, the run reports {ssid!r}")
+        return problems
+
+    def restored_problems(self) -> list[str]:
+        device, problems = self._now(), []
+        if device.station is not Station.IDLE:
+            problems.append(f"its station is {device.station.value}")
+        if device.ssid is not None or device.pending_ssid is not None:
+            problems.append(f"it holds network {device.ssid or device.pending_ssid!r}")
+        return problems
+
+    def describe(self) -> str:
+        device, counters = self._now(), self.device.counters
+        return (
+            f"esp32 {self.device_id}: station {device.station.value} on {device.ssid!r}; "
+            f"configs applied {counters.configs_applied}, resets {counters.resets}, "
+            f"refused sessions {counters.session_auth_failures}"
         )
 
 
@@ -802,6 +891,56 @@ async def _open_improv(
     )
 
 
+async def _open_esp(
+    stack: contextlib.AsyncExitStack, temporal: Client, sequence: Sequence, tmp: Path
+) -> World:
+    device_id, site, task_queue = _unique("xe"), _unique("xs"), _unique("explorer")
+    registry = await _open_registry(stack, tmp)
+    radio = VirtualBleRadio()
+    stack.push_async_callback(radio.close)
+    # Auto-stop off: its application keeps provisioning up, so a later run finds it.
+    spec = EspDeviceSpec(
+        device_id=device_id, secret=ESP_PASSWORD, join_delay=0.2, auto_stop_after=None
+    )
+    fleet = await stack.enter_async_context(EspDeviceFleet(radio, [spec], networks=NETWORKS))
+    world = SimulatedWorld()
+    share_virtual_esp_radio(world, radio)
+    settings = Settings(
+        edge=EdgeSettings.defaults(capabilities=("esp-prov-ble",)),
+        ble=BleSettings.defaults(backend="virtual", scan_timeout_seconds=0.5),
+        worker=WorkerSettings.defaults(
+            data_dir=tmp / site, graceful_shutdown_seconds=_SHUTDOWN.total_seconds()
+        ),
+    )
+    await stack.enter_async_context(
+        central_worker(
+            temporal,
+            task_queue=task_queue,
+            registry=registry,
+            graceful_shutdown_timeout=_SHUTDOWN,
+        )
+    )
+    await stack.enter_async_context(
+        edge_node(temporal, settings, site=site, host=GATEWAY, world=world)
+    )
+    return World(
+        family=Family.ESP_PROV_BLE,
+        temporal=temporal,
+        api_url=await _serve_api(stack, temporal, task_queue, sequence.setup, registry),
+        registry=registry,
+        site=site,
+        device=EspDeviceSide(fleet, fleet[device_id]),
+        descriptor={
+            "device_id": device_id,
+            "type": "wifi-plug",
+            "vendor": "espressif",
+            "capabilities": ["ble", "esp-prov", "wifi"],
+            "site": site,
+        },
+        start_extra={"secrets": {"esp_password": ESP_PASSWORD}},
+    )
+
+
 async def _open_zigbee(
     stack: contextlib.AsyncExitStack, temporal: Client, sequence: Sequence, tmp: Path
 ) -> World:
@@ -859,6 +998,8 @@ async def open_world(sequence: Sequence, temporal: Client, tmp: Path) -> AsyncIt
             world = await _open_improv(stack, temporal, sequence, tmp)
         elif sequence.family is Family.ZIGBEE:
             world = await _open_zigbee(stack, temporal, sequence, tmp)
+        elif sequence.family is Family.ESP_PROV_BLE:
+            world = await _open_esp(stack, temporal, sequence, tmp)
         else:
             world = await _open_wifi(stack, temporal, sequence, tmp)
         yield world

@@ -26,6 +26,8 @@ def test_every_strategy_has_committed_histories() -> None:
         "http-wifi-reprovision-reset",
         "http-wifi-reprovision-migrate",
         "improv-ble-happy-button",
+        "esp-prov-ble-happy",
+        "esp-prov-ble-wrong-secret",
         "zigbee-happy",
         "wifi-cloud-happy",
         "wifi-aws-iot-happy",
