@@ -224,8 +224,10 @@ async def test_cancelling_while_the_configuration_is_sent_resets_the_device(
 
     # The step that sends the configuration ends first (it may have reached the
     # device); then the rollback resets the device through prov-ctrl, whatever it got.
+    # (The step is quick: on a busy machine the cancel may land just after it, in
+    # CONFIRMING — the same rollback.)
     assert (final.state, final.error_code) == (S.ROLLED_BACK, "CANCELLED_BY_USER")
-    assert S.CONFIRMING not in states_seen(final)
+    assert S.PROVISIONING in states_seen(final)
     plug = esp_fleet[PLUG]
     assert plug.counters.resets == 1
     assert (plug.station, plug.ssid, plug.pending_ssid) == (Station.IDLE, None, None)
