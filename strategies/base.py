@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from domain.device import DeviceDescriptor
-from domain.requests import ReprovisionPolicy
+from domain.requests import ReprovisionPolicy, Transport
 
 
 class Placement(StrEnum):
@@ -37,6 +37,8 @@ class StrategySpec:
             (`never` always; `reset` needs the family's decommission plan; `migrate`
             needs the workflow's `migrate` steps).
         reprovision_notes: Why a policy is not supported, or what it does, per policy.
+        transports: How its runs may reach the device (`gateway` always; `client-ble`
+            when its workflow can wait for the installer's browser to onboard it).
     """
 
     name: str
@@ -50,6 +52,7 @@ class StrategySpec:
     required_secrets: frozenset[str] = frozenset()
     reprovision: frozenset[ReprovisionPolicy] = frozenset({ReprovisionPolicy.NEVER})
     reprovision_notes: tuple[tuple[ReprovisionPolicy, str], ...] = ()
+    transports: frozenset[Transport] = frozenset({Transport.GATEWAY})
 
     def describe_reprovision(self) -> dict[str, object]:
         """What `GET /strategies` shows of the policies (in the policies' order)."""
@@ -106,6 +109,7 @@ class Strategy(ABC):
             "placement": spec.placement.value,
             "required_secrets": sorted(spec.required_secrets),
             "reprovision": spec.describe_reprovision(),
+            "transports": [t.value for t in Transport if t in spec.transports],
             **self.settings(),
         }
 
