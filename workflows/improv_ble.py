@@ -126,12 +126,14 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
         return super()._awaiting()
 
     async def _next_browser_report(self) -> ClientBleReport:
-        wait = self.request.policy.waits.device_wait
+        # The installer types the credentials on the page: the wait of a person who
+        # owes the run its credentials (PENDING_NETWORK), not of a device to show up.
+        wait = self.request.policy.waits.network_wait
         try:
             await workflow.wait_condition(lambda: self._browser_report is not None, timeout=wait)
         except TimeoutError:
             raise StepFailure(
-                ErrorCode.DEVICE_WAIT_TIMEOUT,
+                ErrorCode.NETWORK_WAIT_TIMEOUT,
                 f"no report from the installer's browser within {wait}",
             ) from None
         assert self._browser_report is not None
