@@ -26,6 +26,7 @@ def test_every_strategy_has_committed_histories() -> None:
         "http-wifi-reprovision-reset",
         "http-wifi-reprovision-migrate",
         "improv-ble-happy-button",
+        "improv-ble-client-ble",
         "zigbee-happy",
         "wifi-cloud-happy",
         "wifi-aws-iot-happy",
