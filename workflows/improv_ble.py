@@ -83,6 +83,11 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
         # The browser carries them to the device: the API never holds the passphrase.
         return not self.from_the_browser and super().takes_network_credentials()
 
+    def network_shown(self) -> str | None:
+        if self.from_the_browser:
+            return self._joined_ssid  # what the browser gave the device, once it says
+        return super().network_shown()
+
     # ------------------------------------------------------------------ the browser's report
 
     @workflow.update(name=CLIENT_BLE_RESULT_UPDATE)

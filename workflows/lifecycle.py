@@ -216,7 +216,7 @@ class LifecycleWorkflow(ABC):
             error_code=self._error_code,
             reasons=list(self._reasons),
             awaiting=self._awaiting(),
-            network_ssid=self._network.ssid if self._network else None,
+            network_ssid=self.network_shown(),
             leftovers=list(self._leftovers),
             events=list(self._events),
         )
@@ -371,6 +371,10 @@ class LifecycleWorkflow(ABC):
         )
 
     # ------------------------------------------------------------------ helpers for steps
+
+    def network_shown(self) -> str | None:
+        """The network's name the run shows (`network_ssid`): the credentials it holds."""
+        return self._network.ssid if self._network else None
 
     def takes_network_credentials(self) -> bool:
         """Whether this run asks for network credentials (PENDING_NETWORK) and takes them

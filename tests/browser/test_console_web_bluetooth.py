@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from playwright.async_api import (
     Browser,
@@ -201,3 +202,36 @@ async def test_wrong_credentials_reported_by_the_device_show_on_the_run(
     await expect(form.get_by_role("button", name="Connect and send")).to_be_enabled()
     assert device.counters.join_failures == 1
     assert not device.wifi.joined
+
+
+async def test_a_browser_without_web_bluetooth_says_so_instead_of_failing(
+    page: Page, console_stack: ConsoleStack
+) -> None:
+    # The suite's shared chromium runs without Web Bluetooth, like Firefox or Safari.
+    device_id = f"bulb-{uuid.uuid4().hex[:6]}"
+    body = {
+        "device": {
+            "type": "wifi-light",
+            "vendor": "esphome",
+            "capabilities": ["ble", "improv", "wifi"],
+            "site": console_stack.site,
+        },
+        "transport": "client-ble",
+    }
+    async with httpx.AsyncClient(base_url=console_stack.api.url, trust_env=False) as http:
+        started = await http.post(
+            f"/api/v1/devices/{device_id}/provision",
+            json=body,
+            headers={"Authorization": f"Bearer {console_stack.key}"},
+        )
+    assert started.status_code == 202, started.text
+    try:
+        await open_console(page, console_stack)
+        await page.goto(f"{console_stack.console_url}#/runs/{device_id}")
+
+        form = page.get_by_test_id("ble-form")
+        await expect(form.get_by_test_id("ble-unsupported")).to_be_visible(timeout=RUN_TIMEOUT)
+        await expect(form.get_by_role("button", name="Connect and send")).to_be_disabled()
+        await expect(page.get_by_test_id("device-prompt")).to_be_hidden()
+    finally:
+        await console_stack.end_run(device_id)

@@ -20,7 +20,7 @@ from temporalio.client import Client
 
 from config.policies import load_policy_book
 from simulators.http_wifi.fleet import LAB_NETWORK_PASSPHRASE, LAB_NETWORK_SSID
-from simulators.improv_ble import ImprovDeviceSpec
+from simulators.improv_ble import ImprovDeviceFaults, ImprovDeviceSpec
 from simulators.improv_ble.handheld import HandheldImprovDevice
 from tests.improv_handheld import confirming_gateway, onboard_like_the_page
 from tests.integration.conftest import ApiClient, serve_api
@@ -115,6 +115,7 @@ async def test_a_device_onboarded_from_the_browser_is_confirmed_on_its_network(
 
     done = await wait_until(api, device_id, lambda s: s["state"] == "SUCCEEDED")
     assert f"device joined '{LAB_NETWORK_SSID}'" in done["message"]
+    assert done["network_ssid"] == LAB_NETWORK_SSID
     assert bulb.device.wifi.joined
     assert bulb.device.wifi.ssid == LAB_NETWORK_SSID
     assert bulb.device.counters.identifies == 1
@@ -192,3 +193,25 @@ async def test_a_gateway_only_strategy_refuses_the_browser_transport(
     assert response.status == 422
     problem = await response.json()
     assert problem["code"] == "TRANSPORT_UNSUPPORTED"
+
+
+async def test_a_device_provisioned_before_fails_the_pre_check_and_is_left_alone(
+    api: ApiClient, site: str
+) -> None:
+    spec = ImprovDeviceSpec(
+        device_id=f"bulb-{uuid.uuid4().hex[:6]}",
+        faults=ImprovDeviceFaults(already_provisioned=True),
+    )
+    async with HandheldImprovDevice(spec) as bulb:
+        device_id = spec.device_id
+        await api.post(path(device_id), json=browser_body(site))
+        await waiting_for_the_browser(api, device_id)
+
+        report = await onboard_like_the_page(bulb, LAB_NETWORK_SSID, LAB_NETWORK_PASSPHRASE)
+        await api.post(path(device_id, "client-ble-result"), json=report.model_dump(mode="json"))
+
+        ended = await wait_until(api, device_id, lambda s: s["state"] == "FAILED_VALIDATION")
+        assert ended["error_code"] == "PRE_CHECK_FAILED"
+        assert any("already provisioned" in reason for reason in ended["reasons"])
+        assert bulb.device.counters.credentials_received == 0
+        assert bulb.device.counters.factory_resets == 0
