@@ -211,6 +211,13 @@ class ClientBleReport(BaseModel):
         description="What the device said of itself (Improv device info), for people.",
     )
 
+    @field_validator("ssid")
+    @classmethod
+    def _ssid_bytes(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) > 32:
+            raise ValueError("SSID must be at most 32 bytes in UTF-8")
+        return value
+
     @field_validator("redirect_url")
     @classmethod
     def _followable(cls, value: str | None) -> str | None:
