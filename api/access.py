@@ -21,7 +21,12 @@ CALLER = web.RequestKey("caller", Caller)
 ANONYMOUS_ADMIN = Caller(key_id="anonymous", tenant="default", scopes=frozenset({Scope.ADMIN}))
 
 METRICS_PATH = "/metrics"
-_PROVISION_ACTIONS = ("/provision", "/provision/credentials", "/provision/forget-credentials")
+_PROVISION_ACTIONS = (
+    "/provision",
+    "/provision/credentials",
+    "/provision/forget-credentials",
+    "/provision/client-ble-result",
+)
 _OPERATE_ACTIONS = ("/retry", "/cancel", "/skip", "/decommission")
 _READ_ACTIONS = ("/strategies/match", "/stream-ticket")
 ENROLLMENTS_PREFIX = f"{API_PREFIX}/enrollments/"

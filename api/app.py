@@ -134,6 +134,9 @@ def _add_routes(app: web.Application) -> None:
                 routes_runs.forget_credentials,
                 name="forget_credentials",
             ),
+            web.post(
+                f"{run}/client-ble-result", routes_runs.client_ble_result, name="client_ble_result"
+            ),
             web.post(f"{run}/retry", routes_runs.retry_run, name="retry"),
             web.post(f"{run}/cancel", routes_runs.cancel_run, name="cancel"),
             web.post(

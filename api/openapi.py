@@ -60,13 +60,14 @@ from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
 from domain.identifiers import DEVICE_ID, TENANT
 from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
 from domain.registry import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DeviceState
-from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.requests import ClientBleReport, NetworkCredentials, ProvisionRequest
 from domain.states import VisibleState
 from strategies.family import DeviceFamily, installed_families
 
 _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ProvisionRequest, "validation"),
     (NetworkCredentials, "validation"),
+    (ClientBleReport, "validation"),
     (ProgressSnapshot, "serialization"),
     (ProgressEvent, "serialization"),
     (StreamedEvent, "serialization"),
@@ -254,7 +255,8 @@ def _run_paths(b: _Builder) -> JsonObject:
                         "Invalid request (INVALID_REQUEST), no strategy serves the device "
                         "(UNSUPPORTED_DEVICE, STRATEGY_DISABLED, UNKNOWN_STRATEGY), with reasons, "
                         "or its strategy does not support the `reprovision` policy "
-                        "(REPROVISION_POLICY_UNSUPPORTED, with `supported`)." + KEY_REUSED
+                        "(REPROVISION_POLICY_UNSUPPORTED, with `supported`) or the `transport` "
+                        "(TRANSPORT_UNSUPPORTED, with `supported`)." + KEY_REUSED
                     ),
                     "503": unavailable,
                 },
@@ -341,6 +343,36 @@ def _run_paths(b: _Builder) -> JsonObject:
                     "404": not_found,
                     "409": finished,
                     "422": b.problem("Invalid credentials (INVALID_REQUEST)."),
+                    "503": unavailable,
+                },
+            },
+        },
+        f"{base}/client-ble-result": {
+            "parameters": [_DEVICE_ID],
+            "post": {
+                "operationId": "reportClientBleResult",
+                "summary": "Report what the installer's browser did with the device (client-ble)",
+                "description": (
+                    "For a run started with `transport: client-ble` while it waits in "
+                    "WAITING_FOR_DEVICE (`awaiting` holds `client-ble`): the web console "
+                    "onboarded the device over Web Bluetooth (Improv) and says how it went. "
+                    "`provisioned`: the run confirms the device at its redirect URL from a "
+                    "gateway of the site, then succeeds. `device_error` with "
+                    "`unable_to_connect` or `not_authorized`: the run keeps waiting, showing "
+                    "CREDENTIALS_REJECTED or IMPROV_NOT_AUTHORIZED. `already_provisioned`: "
+                    "the run ends FAILED_VALIDATION. Never carries a passphrase."
+                ),
+                "requestBody": b.body(ClientBleReport),
+                "responses": {
+                    "200": b.ok("The run acted on the report; its snapshot.", ProgressSnapshot),
+                    **body_errors,
+                    "404": not_found,
+                    "409": b.problem(
+                        "The run has finished (RUN_ALREADY_FINISHED), does not wait for a "
+                        "browser (RUN_NOT_WAITING), or the report names another BLE device "
+                        "(DEVICE_MISMATCH)."
+                    ),
+                    "422": b.problem("Invalid report (INVALID_REQUEST)."),
                     "503": unavailable,
                 },
             },

@@ -16,7 +16,7 @@ from api.problems import ApiError
 from api.responses import model_response, models_response
 from domain.api_models import FieldError, RunList, StartedRun, StrategyInfo, StrategyQuery
 from domain.errors import ErrorCode
-from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.requests import ClientBleReport, NetworkCredentials, ProvisionRequest
 from domain.states import VisibleState
 from services.run_listing import MAX_RUNS, RunFilter, list_runs
 from strategies.family import DeviceFamily
@@ -83,6 +83,14 @@ async def submit_credentials(request: web.Request) -> web.Response:
     device_id = await _own_device(request)
     credentials = await read_model(request, NetworkCredentials)
     snapshot = await request.app[RUNS].submit_credentials(device_id, credentials)
+    return model_response(snapshot)
+
+
+async def client_ble_result(request: web.Request) -> web.Response:
+    """`POST .../client-ble-result`: what the installer's browser did with the device."""
+    device_id = await _own_device(request)
+    report = await read_model(request, ClientBleReport)
+    snapshot = await request.app[RUNS].report_client_ble(device_id, report)
     return model_response(snapshot)
 
 

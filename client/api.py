@@ -53,7 +53,7 @@ from domain.enrollments import (
 from domain.fleet import FleetRequest, FleetSnapshot
 from domain.progress import ProgressSnapshot, StreamedEvent
 from domain.registry import DeviceState
-from domain.requests import NetworkCredentials, ProvisionRequest
+from domain.requests import ClientBleReport, NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
 
 _STRATEGIES = TypeAdapter(list[StrategyInfo])
@@ -147,6 +147,14 @@ class DevprovClient:
         """Give a waiting run its Wi-Fi credentials; returns once the run took them."""
         response = await self._send(
             routes.SUBMIT_CREDENTIALS, json=_wire(credentials), device_id=device_id
+        )
+        return read_model(response, ProgressSnapshot)
+
+    async def report_client_ble(self, device_id: str, report: ClientBleReport) -> ProgressSnapshot:
+        """Tell a `client-ble` run what the browser (or app) that onboarded the device over
+        Bluetooth saw; returns once the run acted on it."""
+        response = await self._send(
+            routes.REPORT_CLIENT_BLE, json=report.model_dump(mode="json"), device_id=device_id
         )
         return read_model(response, ProgressSnapshot)
 

@@ -35,6 +35,7 @@ START_PROVISIONING = Operation("startProvisioning", "POST", _RUN)
 GET_PROVISIONING = Operation("getProvisioning", "GET", _RUN)
 STREAM_EVENTS = Operation("streamProvisioningEvents", "GET", f"{_RUN}/events")
 SUBMIT_CREDENTIALS = Operation("submitCredentials", "POST", f"{_RUN}/credentials")
+REPORT_CLIENT_BLE = Operation("reportClientBleResult", "POST", f"{_RUN}/client-ble-result")
 FORGET_CREDENTIALS = Operation("forgetCredentials", "POST", f"{_RUN}/forget-credentials")
 RETRY_PROVISIONING = Operation("retryProvisioning", "POST", f"{_RUN}/retry")
 CANCEL_PROVISIONING = Operation("cancelProvisioning", "POST", f"{_RUN}/cancel")
@@ -87,6 +88,7 @@ OPERATIONS = (
     GET_PROVISIONING,
     STREAM_EVENTS,
     SUBMIT_CREDENTIALS,
+    REPORT_CLIENT_BLE,
     FORGET_CREDENTIALS,
     RETRY_PROVISIONING,
     CANCEL_PROVISIONING,

@@ -168,6 +168,13 @@ class StrategyInfo(BaseModel):
             "is not supported)."
         ),
     )
+    transports: list[str] = Field(
+        default_factory=lambda: ["gateway"],
+        description=(
+            "How its runs may reach the device: `gateway` (an edge worker near it) and, "
+            "where offered, `client-ble` (the installer's browser over Web Bluetooth)."
+        ),
+    )
     decommission: dict[str, Any] | None = Field(
         default=None,
         description=(
@@ -285,6 +292,11 @@ class StrategyMatch(BaseModel):
     placement: str = Field(description="`edge` (a gateway near the device) or `central`.")
     secrets: list[str] = Field(
         default_factory=list, description="Names of device secrets the strategy needs."
+    )
+    transports: list[str] = Field(
+        default_factory=lambda: ["gateway"],
+        description="`gateway`, and `client-ble` where the console may onboard it over "
+        "Web Bluetooth (request `transport`).",
     )
 
 

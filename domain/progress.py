@@ -60,7 +60,10 @@ class ProgressSnapshot(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     awaiting: list[str] = Field(
         default_factory=list,
-        description="Human actions the run waits for, e.g. `credentials`, `device`, `retry`.",
+        description=(
+            "Human actions the run waits for, e.g. `credentials`, `device`, `retry`, "
+            "`client-ble` (the report of the installer's browser)."
+        ),
     )
     network_ssid: str | None = None
     leftovers: list[str] = Field(default_factory=list, description=LEFTOVERS_DOC)

@@ -1,4 +1,8 @@
-"""Inputs of a provisioning run: the request and the human-supplied credentials."""
+"""Inputs of a provisioning run: the request and the human-supplied credentials, and the
+report of an installer's browser that onboarded the device itself (`client-ble`: it
+talks Improv to the device over Web Bluetooth and sends it the Wi-Fi credentials the
+installer typed; devprov only hears how it went, never the passphrase, and confirms what
+it says out of band)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.device import DeviceDescriptor
+from domain.device import DeviceDescriptor, check_device_address
 from domain.identifiers import TENANT
 from domain.secrets import WireSecret
 
@@ -58,6 +62,16 @@ class ReprovisionPolicy(StrEnum):
     to its previous network if it does not join the new one."""
 
 
+class Transport(StrEnum):
+    """How a run reaches the device for its device-side steps."""
+
+    GATEWAY = "gateway"
+    """An edge worker near the device (its radio or its LAN) runs them (the default)."""
+    CLIENT_BLE = "client-ble"
+    """The installer's browser does, over Web Bluetooth (the web console): the run waits
+    for its report, then confirms out of band (docs/ble.md#onboarding-from-a-phone-client-ble)."""
+
+
 class ProvisionRequest(BaseModel):
     """Body of `POST /api/v1/devices/{device_id}/provision`."""
 
@@ -89,6 +103,15 @@ class ProvisionRequest(BaseModel):
             "REPROVISION_POLICY_UNSUPPORTED. Ignored for a device not in service."
         ),
     )
+    transport: Transport = Field(
+        default=Transport.GATEWAY,
+        description=(
+            "`gateway` (an edge worker near the device runs its steps) or `client-ble` (the "
+            "installer's browser onboards it over Web Bluetooth and reports to the run; the "
+            "Wi-Fi credentials are typed into that page, never sent to the API: no `network`). "
+            "A transport the device's strategy does not offer is 422 TRANSPORT_UNSUPPORTED."
+        ),
+    )
     tenant: str | None = Field(
         default=None,
         pattern=TENANT.pattern,
@@ -102,6 +125,15 @@ class ProvisionRequest(BaseModel):
     def _tenant_only_when_migrating(self) -> ProvisionRequest:
         if self.tenant is not None and self.reprovision is not ReprovisionPolicy.MIGRATE:
             raise ValueError("`tenant` is only taken with `reprovision: migrate`")
+        return self
+
+    @model_validator(mode="after")
+    def _no_network_through_the_api_for_the_browser(self) -> ProvisionRequest:
+        if self.transport is Transport.CLIENT_BLE and self.network is not None:
+            raise ValueError(
+                "a `client-ble` run takes no `network`: the installer types the credentials "
+                "into the console, which gives them to the device over Bluetooth"
+            )
         return self
 
     @field_validator("secrets")
@@ -120,6 +152,92 @@ class ProvisionRequest(BaseModel):
         """The value of secret `name`, if the request has it."""
         value = self.secrets.get(name)
         return value.get_secret_value() if value is not None else None
+
+
+# ---------------------------------------------------------------- client-ble reports
+
+
+class ClientBleOutcome(StrEnum):
+    """How the browser's session with the device ended."""
+
+    PROVISIONED = "provisioned"
+    """The device took the credentials and reports Improv state `provisioned`."""
+    DEVICE_ERROR = "device_error"
+    """The device reported an Improv error (`error` says which)."""
+    ALREADY_PROVISIONED = "already_provisioned"
+    """The device was provisioned before the browser sent anything: nothing was sent."""
+
+
+class ImprovErrorName(StrEnum):
+    """Improv's error state, by the names of its specification."""
+
+    INVALID_RPC_PACKET = "invalid_rpc_packet"
+    UNKNOWN_RPC_COMMAND = "unknown_rpc_command"
+    UNABLE_TO_CONNECT = "unable_to_connect"
+    NOT_AUTHORIZED = "not_authorized"
+    BAD_HOSTNAME = "bad_hostname"
+    UNKNOWN_ERROR = "unknown_error"
+
+
+class ClientBleReport(BaseModel):
+    """Body of `POST .../provision/client-ble-result` (the update of the same name)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcome: ClientBleOutcome
+    ssid: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="The network the browser gave the device (required when `provisioned`).",
+    )
+    redirect_url: str | None = Field(
+        default=None,
+        max_length=512,
+        description=(
+            "Where the device says it answers now (Improv's RPC result): the run checks "
+            "the device there, from a gateway of its site, before it succeeds."
+        ),
+    )
+    error: ImprovErrorName | None = Field(
+        default=None, description="The device's Improv error (required with `device_error`)."
+    )
+    device_name: str | None = Field(
+        default=None, max_length=64, description="The BLE name of the device the browser used."
+    )
+    firmware: str | None = Field(
+        default=None,
+        max_length=160,
+        description="What the device said of itself (Improv device info), for people.",
+    )
+
+    @field_validator("ssid")
+    @classmethod
+    def _ssid_bytes(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) > 32:
+            raise ValueError("SSID must be at most 32 bytes in UTF-8")
+        return value
+
+    @field_validator("redirect_url")
+    @classmethod
+    def _followable(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                check_device_address(value)
+            except ValueError:
+                raise ValueError(
+                    "the redirect URL must be an http:// or https:// URL with a host, "
+                    "without user info, query or fragment"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> ClientBleReport:
+        if self.outcome is ClientBleOutcome.PROVISIONED and self.ssid is None:
+            raise ValueError("a `provisioned` report names the `ssid` the device was given")
+        if self.outcome is ClientBleOutcome.DEVICE_ERROR and self.error is None:
+            raise ValueError("a `device_error` report names the device's `error`")
+        return self
 
 
 class RequestExample(BaseModel):

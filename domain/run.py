@@ -15,6 +15,8 @@ PROGRESS_QUERY = "progress"
 SUBMIT_CREDENTIALS_UPDATE = "submit_credentials"
 RETRY_UPDATE = "retry"
 FORGET_CREDENTIALS_UPDATE = "forget_credentials"
+CLIENT_BLE_RESULT_UPDATE = "client_ble_result"
+"""Update of a `client-ble` run: what the installer's browser did with the device."""
 
 
 def workflow_id_for(device_id: str) -> str:
@@ -96,12 +98,16 @@ class ProvisionRun(BaseModel):
                 "network",
                 network.ssid
                 if network
+                else "(typed into the installer's browser)"
+                if self.request.transport.value == "client-ble"
                 else "(asked for during the run)"
                 if self.kind is RunKind.PROVISION
                 else "-",
             ),
             ("started by", self.started_by),
         ]
+        if self.request.transport.value != "gateway":
+            rows.append(("transport", self.request.transport.value))
         if self.request.reprovision.value != "never":
             rows.append(("re-provisioning", self.request.reprovision.value))
         if self.request.tenant:

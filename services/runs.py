@@ -36,8 +36,15 @@ from domain.enrollments import CLAIM_SECRET, Admission, EnrollmentKind
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot
 from domain.registry import RunKind
-from domain.requests import NetworkCredentials, ProvisionRequest, ReprovisionPolicy
+from domain.requests import (
+    ClientBleReport,
+    NetworkCredentials,
+    ProvisionRequest,
+    ReprovisionPolicy,
+    Transport,
+)
 from domain.run import (
+    CLIENT_BLE_RESULT_UPDATE,
     FORGET_CREDENTIALS_UPDATE,
     PROGRESS_QUERY,
     RETRY_UPDATE,
@@ -291,6 +298,13 @@ class ProvisioningRuns(DeviceRuns):
                 f"'{request.reprovision.value}'" + (f": {note}" if note else ""),
                 supported=[p.value for p in ReprovisionPolicy if p in strategy.spec.reprovision],
             )
+        if request.transport not in strategy.spec.transports:
+            raise RequestNotServable(
+                ErrorCode.TRANSPORT_UNSUPPORTED,
+                f"strategy '{strategy.name}' does not onboard devices with transport "
+                f"'{request.transport.value}'",
+                supported=[t.value for t in Transport if t in strategy.spec.transports],
+            )
         run = ProvisionRun(
             request=request,
             strategy=strategy.name,
@@ -378,6 +392,25 @@ class ProvisioningRuns(DeviceRuns):
             )
         return result
 
+    async def report_client_ble(self, device_id: str, report: ClientBleReport) -> ProgressSnapshot:
+        """Tell a `client-ble` run what the installer's browser did with the device.
+
+        Raises:
+            RunConflict: RUN_NOT_WAITING when the run does not wait for the browser
+                (another transport, or not at that step); DEVICE_MISMATCH when the
+                browser used another device than the run's.
+        """
+        description = await self._describe(device_id)
+        handle = self._running_handle(description)
+        with self._update_errors(description):
+            result: ProgressSnapshot = await handle.execute_update(
+                CLIENT_BLE_RESULT_UPDATE,
+                report,
+                result_type=ProgressSnapshot,
+                rpc_timeout=UPDATE_TIMEOUT,
+            )
+        return result
+
     async def forget_credentials(self, device_id: str) -> ProgressSnapshot:
         """Make a running run drop its network credentials and ask for them again."""
         description = await self._describe(device_id)
@@ -405,6 +438,7 @@ class ProvisioningRuns(DeviceRuns):
             requires_network=spec.requires_network,
             placement=spec.placement.value,
             secrets=sorted(spec.required_secrets),
+            transports=[t.value for t in Transport if t in spec.transports],
         )
 
     async def retry(

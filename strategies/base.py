@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
-from domain.requests import ReprovisionPolicy
+from domain.requests import ReprovisionPolicy, Transport
 
 
 class Placement(StrEnum):
@@ -41,6 +41,8 @@ class StrategySpec:
         validation_codes: The family's codes that say the request itself is wrong (a
             security secret the device refuses): a run that fails with one before it
             changed anything ends FAILED_VALIDATION, as a refused pre-check does.
+        transports: How its runs may reach the device (`gateway` always; `client-ble`
+            when its workflow can wait for the installer's browser to onboard it).
     """
 
     name: str
@@ -55,6 +57,7 @@ class StrategySpec:
     reprovision: frozenset[ReprovisionPolicy] = frozenset({ReprovisionPolicy.NEVER})
     reprovision_notes: tuple[tuple[ReprovisionPolicy, str], ...] = ()
     validation_codes: frozenset[ErrorCode] = frozenset()
+    transports: frozenset[Transport] = frozenset({Transport.GATEWAY})
 
     def describe_reprovision(self) -> dict[str, object]:
         """What `GET /strategies` shows of the policies (in the policies' order)."""
@@ -111,6 +114,7 @@ class Strategy(ABC):
             "placement": spec.placement.value,
             "required_secrets": sorted(spec.required_secrets),
             "reprovision": spec.describe_reprovision(),
+            "transports": [t.value for t in Transport if t in spec.transports],
             **self.settings(),
         }
 

@@ -14,17 +14,34 @@ The steps, as the workflow runs them on the edge worker whose radio hears the de
    not only in its BLE state.
 5. rollback: drop the BLE connections and reset the device through its web page where
    it offers one. Improv itself has no command to forget credentials.
+
+With `transport: client-ble` the installer's browser does steps 1 to 3 over Web Bluetooth
+(the web console: find the device by the Improv service, identify it, wait for its
+button, send the credentials typed into the page) while the run waits in
+WAITING_FOR_DEVICE; it reports the outcome (`ClientBleReport`), judged by
+`ImprovBleStrategy.judge_browser_report`; steps 4 and 5 are the same, from a gateway of
+the site. The passphrase never reaches devprov.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.activity_io import NetworkAssignment
 from domain.device import DeviceDescriptor
+from domain.errors import ErrorCode
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.policies import PolicySection
-from domain.requests import ReprovisionPolicy, RequestExample
+from domain.requests import (
+    ClientBleOutcome,
+    ClientBleReport,
+    ImprovErrorName,
+    ReprovisionPolicy,
+    RequestExample,
+    Transport,
+)
 from domain.states import Step
 from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
@@ -43,6 +60,7 @@ IMPROV_BLE_SPEC = StrategySpec(
     requires_network=True,
     placement=Placement.EDGE,
     reprovision=frozenset({ReprovisionPolicy.NEVER}),
+    transports=frozenset({Transport.GATEWAY, Transport.CLIENT_BLE}),
     reprovision_notes=(
         (
             ReprovisionPolicy.RESET,
@@ -112,6 +130,45 @@ class ImprovBleActivity:
     RELEASE = ActivityContract("improv_ble.release", ImprovRelease, type(None))
 
 
+@dataclass(frozen=True)
+class BrowserVerdict:
+    """What a `client-ble` run does with its browser's report.
+
+    `error_code` None: the device joined; confirm it. Otherwise `try_again` says whether
+    the run waits for the browser again (showing `message`) or fails with the code.
+    """
+
+    error_code: ErrorCode | None = None
+    message: str = ""
+    try_again: bool = False
+    reasons: tuple[str, ...] = ()
+
+
+_DEVICE_ERRORS = {
+    ImprovErrorName.INVALID_RPC_PACKET: ErrorCode.IMPROV_INVALID_RPC,
+    ImprovErrorName.UNKNOWN_RPC_COMMAND: ErrorCode.IMPROV_UNKNOWN_COMMAND,
+    ImprovErrorName.BAD_HOSTNAME: ErrorCode.IMPROV_DEVICE_ERROR,
+    ImprovErrorName.UNKNOWN_ERROR: ErrorCode.IMPROV_DEVICE_ERROR,
+}
+
+
+def browser_prompt(device: DeviceDescriptor) -> str:
+    """What a `client-ble` run asks of the installer while it waits for the browser."""
+    return (
+        f"connect from your phone: open this run in the devprov console (Chrome, over "
+        f"HTTPS or on localhost) near device {device.device_id}, choose "
+        f"'{browser_device_name(device)}' in the Bluetooth chooser, press its button when "
+        "asked and type the Wi-Fi credentials there (they go to the device over Bluetooth, "
+        "not to devprov)"
+    )
+
+
+def browser_device_name(device: DeviceDescriptor) -> str:
+    """The BLE name the browser looks for: the `ble_name` hint, else the device id (as a
+    gateway's scan matches it)."""
+    return device.transport_hints.get("ble_name") or device.device_id
+
+
 class ImprovBleStrategy(Strategy):
     """Rules for Improv Wi-Fi devices onboarded over BLE."""
 
@@ -134,6 +191,55 @@ class ImprovBleStrategy(Strategy):
                 "wait for it to finish, or reset it"
             )
         return PreCheckVerdict(reasons)
+
+    def judge_browser_report(
+        self, device: DeviceDescriptor, report: ClientBleReport
+    ) -> BrowserVerdict:
+        """The run's answer to what the installer's browser says the device did.
+
+        A passphrase the network refused (UNABLE_TO_CONNECT), or a send the device did
+        not authorize, lets the installer try again from the page: the run keeps
+        waiting, as rejected credentials return a gateway run to PENDING_NETWORK. A
+        device provisioned before is the pre-check's failure; other Improv errors fail
+        the run with their code.
+        """
+        if report.outcome is ClientBleOutcome.PROVISIONED:
+            return BrowserVerdict()
+        if report.outcome is ClientBleOutcome.ALREADY_PROVISIONED:
+            verdict = self.pre_check(
+                device,
+                DetectedDevice(
+                    device_id=device.device_id, attributes={"improv_state": PROVISIONED}
+                ),
+            )
+            return BrowserVerdict(
+                ErrorCode.PRE_CHECK_FAILED,
+                "pre-check rejected the device: " + "; ".join(verdict.reasons),
+                reasons=tuple(verdict.reasons),
+            )
+        error = report.error or ImprovErrorName.UNKNOWN_ERROR
+        network = f"'{report.ssid}'" if report.ssid else "the network"
+        if error is ImprovErrorName.UNABLE_TO_CONNECT:
+            return BrowserVerdict(
+                ErrorCode.CREDENTIALS_REJECTED,
+                f"device {device.device_id} could not join {network} with the credentials "
+                "typed on the phone (Improv: unable to connect); check the network name and "
+                "passphrase and send them again from the page",
+                try_again=True,
+            )
+        if error is ImprovErrorName.NOT_AUTHORIZED:
+            return BrowserVerdict(
+                ErrorCode.IMPROV_NOT_AUTHORIZED,
+                f"device {device.device_id} refused the credentials: it was not authorized "
+                "(its button was not pressed, or the authorization expired); press it and "
+                "send them again from the page",
+                try_again=True,
+            )
+        return BrowserVerdict(
+            _DEVICE_ERRORS[error],
+            f"device {device.device_id} reported the Improv error '{error.value}' to the "
+            "installer's browser",
+        )
 
     @staticmethod
     def needs_authorization(state: DetectedDevice) -> bool:

@@ -203,7 +203,7 @@ class LifecycleWorkflow(ABC):
             error_code=self._error_code,
             reasons=list(self._reasons),
             awaiting=self._awaiting(),
-            network_ssid=self._network.ssid if self._network else None,
+            network_ssid=self.network_shown(),
             leftovers=list(self._leftovers),
             events=list(self._events),
         )
@@ -230,9 +230,9 @@ class LifecycleWorkflow(ABC):
     @submit_credentials.validator
     def _validate_credentials(self, network: NetworkCredentials) -> None:
         self._refuse_in_a_decommission("takes no network credentials")
-        if not self.spec.requires_network:
+        if not self.takes_network_credentials():
             raise ApplicationError(
-                f"strategy '{self.spec.name}' does not take network credentials",
+                f"this {self.spec.name} run does not take network credentials",
                 type=ErrorCode.RUN_NOT_WAITING.value,
             )
         if self._state not in _BEFORE_NETWORK_USE:
@@ -293,9 +293,9 @@ class LifecycleWorkflow(ABC):
     @forget_credentials.validator
     def _validate_forget(self) -> None:
         self._refuse_in_a_decommission("holds no network credentials")
-        if not self.spec.requires_network:
+        if not self.takes_network_credentials():
             raise ApplicationError(
-                f"strategy '{self.spec.name}' does not take network credentials",
+                f"this {self.spec.name} run does not take network credentials",
                 type=ErrorCode.RUN_NOT_WAITING.value,
             )
         if self._state not in _BEFORE_NETWORK_USE or self._retry_requested:
@@ -358,6 +358,16 @@ class LifecycleWorkflow(ABC):
         )
 
     # ------------------------------------------------------------------ helpers for steps
+
+    def network_shown(self) -> str | None:
+        """The network's name the run shows (`network_ssid`): the credentials it holds."""
+        return self._network.ssid if self._network else None
+
+    def takes_network_credentials(self) -> bool:
+        """Whether this run asks for network credentials (PENDING_NETWORK) and takes them
+        through the API: its strategy needs a network, and no one else carries it to the
+        device (an installer's browser does for a `client-ble` run)."""
+        return self.spec.requires_network
 
     @property
     def request(self) -> ProvisionRun:
@@ -486,7 +496,13 @@ class LifecycleWorkflow(ABC):
         self._publish_details()
 
     async def wait_for_device_action(
-        self, message: str, action: Awaitable[ResultT], resumed: str
+        self,
+        message: str,
+        action: Awaitable[ResultT],
+        resumed: str,
+        *,
+        error_code: ErrorCode | None = None,
+        details: dict[str, str] | None = None,
     ) -> ResultT:
         """Show WAITING_FOR_DEVICE with `message` while `action` waits on the device.
 
@@ -494,10 +510,17 @@ class LifecycleWorkflow(ABC):
         on in pairing mode) while an activity waits for it. A retry request abandons
         the wait and starts the run over; new (or forgotten) credentials abandon it and
         start the provisioning round again. Afterwards the run returns to the state it
-        was in, with the message `resumed`.
+        was in, with the message `resumed`. `error_code` shows why it waits again (a
+        failed try the person may repeat); `details` go into the waiting event.
         """
         state, step = self._state, self._step
-        self._transition(ProvisioningState.WAITING_FOR_DEVICE, step, message)
+        self._transition(
+            ProvisioningState.WAITING_FOR_DEVICE,
+            step,
+            message,
+            error_code=error_code,
+            details=details,
+        )
         action_task = asyncio.ensure_future(action)
         retry_task = asyncio.ensure_future(
             workflow.wait_condition(lambda: self._retry_requested or self._round_restart)
@@ -1000,7 +1023,7 @@ class LifecycleWorkflow(ABC):
         raise _RestartRequested()
 
     async def _network_if_needed(self) -> NetworkCredentials | None:
-        if not self.spec.requires_network:
+        if not self.takes_network_credentials():
             return None
         if self._network is not None:
             return self._network

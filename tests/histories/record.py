@@ -22,14 +22,26 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from config.policies import load_policy_book
+from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.progress import ProvisionResult
 from domain.registry import RunKind
-from domain.requests import ProvisionRequest, ReprovisionPolicy
-from domain.run import decommission_workflow_id_for
+from domain.requests import ProvisionRequest, ReprovisionPolicy, Transport
+from domain.run import (
+    CLIENT_BLE_RESULT_UPDATE,
+    ProvisionRun,
+    decommission_workflow_id_for,
+    workflow_id_for,
+)
 from domain.states import ProvisioningState
+from simulators.http_wifi.fleet import LAB_NETWORK_PASSPHRASE, LAB_NETWORK_SSID
+from simulators.improv_ble import ImprovDeviceSpec
+from simulators.improv_ble.handheld import HandheldImprovDevice
 from strategies.http_wifi import HTTP_WIFI_DECOMMISSION
+from strategies.improv_ble import IMPROV_BLE_SPEC
 from tests.fakes import FakeWifiDevice
+from tests.improv_handheld import confirming_gateway, onboard_like_the_page
 from tests.workflows.helpers import http_wifi_run, network, start_run, wait_for_state
 from worker.workers import central_worker, edge_worker
 from workflows import search_attributes as sa
@@ -127,6 +139,48 @@ async def record_reprovision(
     print(f"recorded {name}: {len(history.events)} events")
 
 
+async def record_client_ble(client: Client, name: str) -> None:
+    """An Improv device onboarded from the installer's browser (`client-ble`): a wrong
+    passphrase reported (the run keeps waiting), then the right one, then the
+    confirmation at its web page from the site's gateway."""
+    site = f"rec{uuid.uuid4().hex[:6]}"
+    queue = f"rec-{uuid.uuid4().hex[:6]}"
+    spec = ImprovDeviceSpec(device_id="history-client-ble", join_delay=0.2)
+    async with (
+        HandheldImprovDevice(spec) as bulb,
+        central_worker(client, task_queue=queue),
+        confirming_gateway(client, site),
+    ):
+        device = DeviceDescriptor(
+            device_id=spec.device_id,
+            type="wifi-light",
+            vendor="esphome",
+            capabilities=frozenset({"ble", "improv", "wifi"}),
+            site=site,
+        )
+        run = ProvisionRun(
+            request=ProvisionRequest(device=device, transport=Transport.CLIENT_BLE),
+            strategy=IMPROV_BLE_SPEC.name,
+            policy=load_policy_book(environ={}).for_strategy(IMPROV_BLE_SPEC.name),
+        )
+        handle = await client.start_workflow(
+            IMPROV_BLE_SPEC.workflow,
+            run,
+            id=workflow_id_for(spec.device_id),
+            task_queue=queue,
+            result_type=ProvisionResult,
+            search_attributes=sa.initial_search_attributes(run),
+        )
+        for passphrase in ("not-the-passphrase", LAB_NETWORK_PASSPHRASE):
+            await wait_for_state(handle, ProvisioningState.WAITING_FOR_DEVICE)
+            report = await onboard_like_the_page(bulb, LAB_NETWORK_SSID, passphrase)
+            await handle.execute_update(CLIENT_BLE_RESULT_UPDATE, report)
+        await handle.result()
+        history = await handle.fetch_history()
+    (HERE / f"{name}.json").write_text(history.to_json())
+    print(f"recorded {name}: {len(history.events)} events")
+
+
 async def main(only: str | None = None) -> None:
     binary = shutil.which("temporal")
     assert binary, "run with .venv/bin on PATH"
@@ -148,6 +202,8 @@ async def main(only: str | None = None) -> None:
             if only is None or only in name:
                 device = FakeWifiDevice(device_id=f"history-reprovision-{policy.value}")
                 await record_reprovision(env.client, name, device, policy)
+        if only is None or only in "improv-ble-client-ble":
+            await record_client_ble(env.client, "improv-ble-client-ble")
     finally:
         await env.shutdown()
 

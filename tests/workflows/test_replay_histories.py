@@ -28,6 +28,7 @@ def test_every_strategy_has_committed_histories() -> None:
         "improv-ble-happy-button",
         "esp-prov-ble-happy",
         "esp-prov-ble-wrong-secret",
+        "improv-ble-client-ble",
         "zigbee-happy",
         "wifi-cloud-happy",
         "wifi-aws-iot-happy",

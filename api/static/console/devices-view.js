@@ -1,6 +1,6 @@
 // The inventory: the registry's devices of this tenant, and one device's record.
 
-import { ApiError, problemView } from "./api.js";
+import { ApiError, problemView, runPath } from "./api.js";
 import { dateTime, h, isTerminal, replaceChildren, stateBadge } from "./dom.js";
 
 export const DEVICE_STATES = [
@@ -111,6 +111,113 @@ const RECORD_FIELDS = [
   ["last_run_kind", "Last run"], ["last_workflow_id", "Workflow"],
 ];
 
+/** Re-provisioning a device in service with one of its strategy's policies
+ * (docs/runbooks/move-to-a-new-network.md): `reset` decommissions and provisions it in
+ * one run, `migrate` moves it to a new network without a factory reset. */
+class ReprovisionForm {
+  constructor(api, device) {
+    this.api = api;
+    this.device = device;
+    this.strategy = null;
+    this.element = h("form", {
+      class: "prompt reprovision", "data-testid": "reprovision-form", hidden: true,
+      "aria-labelledby": "reprovision-heading", onsubmit: (event) => this.start(event),
+    });
+  }
+
+  async open() {
+    this.element.hidden = false;
+    replaceChildren(this.element, h("p", { class: "muted" }, "Loading the policies of its strategy…"));
+    try {
+      const { data } = await this.api.get("/strategies");
+      this.strategy = data.find((strategy) => strategy.name === this.device.strategy) || null;
+    } catch (error) {
+      replaceChildren(this.element, problemView(error, "reprovision-problem"));
+      return;
+    }
+    this.render();
+  }
+
+  render() {
+    const reprovision = (this.strategy && this.strategy.reprovision) || { policies: [], notes: {} };
+    const policies = reprovision.policies.filter((policy) => policy !== "never");
+    const notes = reprovision.notes || {};
+    const heading = h("h3", { id: "reprovision-heading" }, "Re-provision this device");
+    if (!policies.length) {
+      replaceChildren(this.element, heading,
+        h("p", { "data-testid": "reprovision-unsupported" },
+          `Strategy ${this.device.strategy} re-provisions no device in service: `,
+          Object.values(notes).join("; ") || "take it out of service, then provision it as new."));
+      return;
+    }
+    this.policy = h("select", { id: "reprovision-policy", "data-testid": "reprovision-policy", onchange: () => this.describe() },
+      policies.map((policy) => h("option", { value: policy }, policy)));
+    this.note = h("p", { class: "muted small", "data-testid": "reprovision-note" });
+    this.notes = notes;
+    this.ssid = h("input", { id: "reprovision-ssid", autocomplete: "off", "data-testid": "reprovision-ssid" });
+    this.passphrase = h("input", { id: "reprovision-passphrase", type: "password", autocomplete: "new-password", "data-testid": "reprovision-passphrase" });
+    this.problem = h("div", { "data-testid": "reprovision-problem" });
+    this.submit = h("button", { type: "submit", "data-testid": "reprovision-submit" }, "Start re-provisioning");
+    replaceChildren(this.element, heading,
+      h("div", { class: "field" }, h("label", { for: "reprovision-policy" }, "Policy"), this.policy),
+      this.note,
+      h("fieldset", {}, h("legend", {}, "Wi-Fi network"),
+        h("p", { class: "muted small" }, "The network it moves to (migrate), or joins after the reset; left empty for a reset, the run asks for it."),
+        h("div", { class: "field" }, h("label", { for: "reprovision-ssid" }, "Network name (SSID)"), this.ssid),
+        h("div", { class: "field" }, h("label", { for: "reprovision-passphrase" }, "Passphrase"), this.passphrase)),
+      this.problem,
+      h("div", { class: "buttons" }, this.submit));
+    this.describe();
+  }
+
+  describe() {
+    const policy = this.policy.value;
+    const what = policy === "reset"
+      ? "One run takes it out of service (as a decommission), then provisions it."
+      : "One run moves it to the network below, its current one kept as its fallback; it comes back if it cannot join.";
+    this.note.textContent = this.notes[policy] ? `${what} ${this.notes[policy]}` : what;
+  }
+
+  /** The provision request for the device as the registry knows it. */
+  body() {
+    const device = this.device;
+    const body = {
+      device: {
+        device_id: device.device_id,
+        type: device.device_type,
+        vendor: device.vendor,
+        model: device.model || "",
+        site: device.site,
+        capabilities: (this.strategy && this.strategy.required_capabilities) || [],
+        transport_hints: device.transport_hints || {},
+      },
+      strategy: device.strategy,
+      reprovision: this.policy.value,
+    };
+    const ssid = this.ssid.value.trim();
+    if (ssid) body.network = { ssid, passphrase: this.passphrase.value };
+    return body;
+  }
+
+  async start(event) {
+    event.preventDefault();
+    replaceChildren(this.problem);
+    if (this.policy.value === "migrate" && !this.ssid.value.trim()) {
+      replaceChildren(this.problem, h("p", { class: "problem", role: "alert" }, "A migration needs the network to move the device to."));
+      return;
+    }
+    this.submit.disabled = true;
+    try {
+      await this.api.post(runPath(this.device.device_id), this.body());
+      this.passphrase.value = "";
+      location.hash = `#/runs/${encodeURIComponent(this.device.device_id)}`;
+    } catch (error) {
+      replaceChildren(this.problem, problemView(error, "reprovision-problem-detail"));
+      this.submit.disabled = false;
+    }
+  }
+}
+
 /** Registry states a device can be taken out of service from. */
 const DECOMMISSIONABLE = new Set(["IN_SERVICE", "FAILED"]);
 const DECOMMISSION_POLL_MS = 1000;
@@ -184,6 +291,10 @@ export class DeviceRecordView {
   }
 
   render(device) {
+    // A refresh keeps a form the person has opened.
+    if (!this.reprovision || this.reprovision.device.device_id !== device.device_id || this.reprovision.element.hidden) {
+      this.reprovision = new ReprovisionForm(this.api, device);
+    }
     const rows = RECORD_FIELDS.filter(([field]) => device[field]).map(([field, label]) => [
       h("dt", {}, label), h("dd", { "data-testid": `device-${field}` }, String(device[field])),
     ]);
@@ -195,10 +306,17 @@ export class DeviceRecordView {
         ? h("p", {}, h("a", { href: `#/runs/${encodeURIComponent(device.device_id)}`, "data-testid": "device-run-link" }, "Open its provisioning run"))
         : null,
       DECOMMISSIONABLE.has(device.state)
-        ? h("div", { class: "buttons" }, h("button", {
-          type: "button", class: "danger", "data-testid": "device-decommission", onclick: () => this.decommissionDevice(),
-        }, "Take out of service"))
+        ? h("div", { class: "buttons" },
+          device.state === "IN_SERVICE"
+            ? h("button", {
+              type: "button", class: "secondary", "data-testid": "device-reprovision", onclick: () => this.reprovision.open(),
+            }, "Re-provision")
+            : null,
+          h("button", {
+            type: "button", class: "danger", "data-testid": "device-decommission", onclick: () => this.decommissionDevice(),
+          }, "Take out of service"))
         : null,
+      this.reprovision.element,
       this.decommission,
       h("h3", {}, "Runs"),
       this.runs,

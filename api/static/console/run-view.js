@@ -1,6 +1,7 @@
 // One device's run: its state, the prompt it waits on, actions, and the live timeline.
 
 import { ApiError, problemView, runPath } from "./api.js";
+import { BleOnboarding } from "./ble-onboarding.js";
 import { clock, h, isTerminal, replaceChildren, stateBadge } from "./dom.js";
 
 const POLL_RUNNING_MS = 2000;
@@ -58,6 +59,7 @@ export class RunView {
       this.credentialsProblem,
     );
     this.devicePrompt = h("div", { class: "prompt device", role: "status", "data-testid": "device-prompt", hidden: true });
+    this.bluetooth = new BleOnboarding(this.api, this.deviceId, { onReported: () => this.refresh() });
 
     this.retryButton = h("button", { type: "button", "data-testid": "action-retry", onclick: () => this.act("retry") }, "Retry");
     this.forgetButton = h(
@@ -86,7 +88,7 @@ export class RunView {
       this.loadProblem,
       this.summary,
       h("section", { class: "prompts", "aria-label": "What the run waits for", "aria-live": "polite", "data-testid": "run-prompt" },
-        this.credentialsForm, this.devicePrompt),
+        this.credentialsForm, this.devicePrompt, this.bluetooth.element),
       h("div", { class: "actions buttons", role: "group", "aria-label": "Run actions" },
         this.retryButton, this.forgetButton, this.cancelButton),
       this.actionNote,
@@ -292,7 +294,10 @@ export class RunView {
       this.rejection.textContent = rejected ? status.message : "";
       this.credentialsSubmit.disabled = false;
     }
-    const wantsDevice = status.state === "WAITING_FOR_DEVICE";
+    // A `client-ble` run waits for this browser: its own form, not the device prompt.
+    const wantsBrowser = awaiting.includes("client-ble");
+    this.bluetooth.show(status);
+    const wantsDevice = status.state === "WAITING_FOR_DEVICE" && !wantsBrowser;
     this.devicePrompt.hidden = !wantsDevice;
     if (wantsDevice) {
       replaceChildren(this.devicePrompt,

@@ -49,6 +49,8 @@ export class StartForm {
       "data-testid": "start-passphrase", oninput: typed,
     });
     this.secrets = h("div", { class: "secrets", "data-testid": "start-secrets" });
+    this.transports = h("div", { "data-testid": "start-transports" });
+    this.networkFields = null;
     this.matchBox = h("div", { class: "match", role: "status", "aria-live": "polite", "data-testid": "start-match" });
     this.problem = h("div", { "data-testid": "start-problem" });
     this.checkButton = h("button", { type: "button", class: "secondary", "data-testid": "start-check", onclick: () => this.check() }, "Check device");
@@ -65,13 +67,14 @@ export class StartForm {
       h("div", { class: "field" }, h("label", { for: "start-device-id" }, "Device id"), this.deviceId),
       h("p", { class: "muted small" }, "The strategy is chosen from the device's type, vendor and capabilities."),
       this.deviceFields.element,
-      h("fieldset", {},
+      this.networkFields = h("fieldset", {},
         h("legend", {}, "Wi-Fi network"),
         h("p", { class: "muted small" }, "Leave it empty and the run will ask for it (PENDING_NETWORK)."),
         h("div", { class: "field" }, h("label", { for: "start-ssid" }, "Network name (SSID)"), this.ssid),
         h("div", { class: "field" }, h("label", { for: "start-passphrase" }, "Passphrase"), this.passphrase)),
       this.secrets,
       this.matchBox,
+      this.transports,
       this.problem,
       h("div", { class: "buttons" }, this.checkButton, this.submitButton),
     );
@@ -110,6 +113,8 @@ export class StartForm {
 
   invalidateMatch() {
     this.match = null;
+    replaceChildren(this.transports);
+    this.networkFields.hidden = false;
     this.submitButton.disabled = true;
     replaceChildren(this.matchBox);
     replaceChildren(this.problem);
@@ -142,6 +147,7 @@ export class StartForm {
       this.match = data;
       this.matchedInput = JSON.stringify(device);
       this.renderMatch(data);
+      this.renderTransports(data);
       this.submitButton.disabled = false;
       return true;
     } catch (error) {
@@ -186,6 +192,27 @@ export class StartForm {
     }
   }
 
+  /** Offer onboarding from this browser where the strategy can wait for it. */
+  renderTransports(match) {
+    replaceChildren(this.transports);
+    if (!(match.transports || []).includes("client-ble")) return;
+    const option = (value, label, checked) => h("label", { class: "check" },
+      h("input", {
+        type: "radio", name: "transport", value, checked, "data-testid": `start-transport-${value}`,
+        onchange: () => { this.networkFields.hidden = this.transport() === "client-ble"; },
+      }), ` ${label}`);
+    this.transports.append(h("fieldset", {},
+      h("legend", {}, "How devprov reaches the device"),
+      option("gateway", "A gateway near it (edge worker)", true),
+      option("client-ble", "This browser, over Bluetooth (connect from your phone at the device)", false),
+      h("p", { class: "muted small" }, "From this browser, you type the Wi-Fi credentials on the run's page: they go to the device, not to devprov.")));
+  }
+
+  transport() {
+    const chosen = this.transports.querySelector("input[name=transport]:checked");
+    return chosen ? chosen.value : "gateway";
+  }
+
   async start(event) {
     event.preventDefault();
     replaceChildren(this.problem);
@@ -201,7 +228,8 @@ export class StartForm {
     }
     const body = { device };
     const ssid = this.ssid.value.trim();
-    if (ssid) body.network = { ssid, passphrase: this.passphrase.value };
+    if (this.transport() === "client-ble") body.transport = "client-ble";
+    else if (ssid) body.network = { ssid, passphrase: this.passphrase.value };
     const secrets = {};
     for (const [name, input] of this.secretInputs) if (input.value) secrets[name] = input.value;
     if (Object.keys(secrets).length) body.secrets = secrets;
