@@ -32,9 +32,6 @@ with workflow.unsafe.imports_passed_through():
 MAX_AUTHORIZATIONS = 3
 """Button prompts per provisioning attempt (an authorization can expire meanwhile)."""
 
-CLIENT_BLE = "improv-client-ble"
-"""Patch: runs started before it could not be onboarded by the installer's browser (asked
-only by `client-ble` runs, so that the recorded histories replay without it)."""
 
 BROWSER_TRANSPORT = Transport.CLIENT_BLE.value
 
@@ -67,8 +64,6 @@ class ImprovBleProvisioningWorkflow(LifecycleWorkflow):
 
     @workflow.run
     async def run(self, run: ProvisionRun) -> ProvisionResult:
-        if self.from_the_browser:
-            workflow.patched(CLIENT_BLE)
         return await self.run_lifecycle()
 
     @property
