@@ -105,8 +105,10 @@ class OutboundPolicy:
         rules: Allowed destinations; none allows nothing.
     """
 
-    def __init__(self, rules: Iterable[OutboundRule]) -> None:
+    def __init__(self, rules: Iterable[OutboundRule], blocked: Iterable[IpNetwork] = ()) -> None:
         self.rules: tuple[OutboundRule, ...] = tuple(rules)
+        self.blocked: tuple[IpNetwork, ...] = tuple(blocked)
+        """Ranges refused whatever the rules allow (e.g. private ones, for webhooks)."""
 
     @classmethod
     def parse(cls, text: str) -> OutboundPolicy:
@@ -117,7 +119,15 @@ class OutboundPolicy:
         return ", ".join(str(rule) for rule in self.rules) or "(nothing)"
 
     def allows(self, scheme: str, address: IpAddress, port: int) -> bool:
+        if any(address in network for network in self.blocked):
+            return False
         return any(rule.allows(scheme, address, port) for rule in self.rules)
+
+    def allows_address(self, address: IpAddress, port: int) -> bool:
+        """Whether some rule allows `address:port` for any scheme (and none blocks it)."""
+        if any(address in network for network in self.blocked):
+            return False
+        return any(address in rule.network and port in rule.ports for rule in self.rules)
 
     def check_url(self, url: str) -> None:
         """Refuse a URL no rule could allow, before anything is resolved or sent.
@@ -201,8 +211,7 @@ class _CheckingBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         addresses = await _resolve(host, port)
         # The scheme was checked on the URL; here, an address allowed for any scheme.
-        rules = self._policy.rules
-        allowed = [a for a in addresses if any(a in r.network and port in r.ports for r in rules)]
+        allowed = [a for a in addresses if self._policy.allows_address(a, port)]
         if not allowed:
             shown = ", ".join(str(a) for a in addresses) or "nothing"
             raise OutboundRefused(

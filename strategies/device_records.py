@@ -10,6 +10,13 @@ from datetime import timedelta
 
 from domain.policies import RetrySpec, StepPolicy
 from domain.registry import DeviceClaim, DeviceRecord, RunOutcome
+from domain.webhooks import (
+    DeliveryOrder,
+    DeliveryOutcome,
+    DueEvents,
+    DueEventsRequest,
+    WebhookEvent,
+)
 from strategies.activity_contract import ActivityContract
 
 
@@ -34,3 +41,15 @@ REGISTRY_STEP_POLICY = StepPolicy(
 """Registry steps retry until the database answers: a run must not start on a device
 it did not claim, and its outcome must reach the record. A lost claim is not retried
 (its failure is non-retryable)."""
+
+
+class WebhookActivity:
+    """The webhook outbox's activities (central workers): their names, arguments, results."""
+
+    TAKE_DUE = ActivityContract("webhooks.take_due", DueEventsRequest, DueEvents)
+    DELIVER = ActivityContract("webhooks.deliver", DeliveryOrder, DeliveryOutcome)
+    PUBLISH = ActivityContract("webhooks.publish", WebhookEvent, type(None))
+
+
+WEBHOOK_STEP_POLICY = REGISTRY_STEP_POLICY
+"""Outbox steps retry until the database answers, like the registry's."""

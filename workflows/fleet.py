@@ -41,7 +41,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.progress import ProvisionResult
     from domain.run import ProvisionRun, workflow_id_for
+    from domain.webhooks import EventType, FleetEventData, WebhookEvent
+    from strategies.device_records import WEBHOOK_STEP_POLICY, WebhookActivity
     from workflows import search_attributes as sa
+    from workflows.activity_options import activity_options
 
 
 def _failure_of(member: FleetMember, error: BaseException, attempt: int) -> FleetFailure:
@@ -64,6 +67,9 @@ def _failure_of(member: FleetMember, error: BaseException, attempt: int) -> Flee
         attempt=attempt,
     )
 
+
+FLEET_WEBHOOK_EVENTS = "fleet-webhook-events"
+"""Patch: fleets started before it send no `fleet.finished` event."""
 
 START_BATCHES_PATCH = "fleet-start-batches"
 CHILD_STARTS_PER_ACTIVATION = 25
@@ -129,10 +135,12 @@ class FleetProvisioningWorkflow:
             self._queue.clear()
             self._state = FleetState.CANCELLED
             self._touch()
+            await self._publish_finished()
             await workflow.wait_condition(workflow.all_handlers_finished)
             raise
         self._state = FleetState.COMPLETED
         self._touch()
+        await self._publish_finished()
         await workflow.wait_condition(workflow.all_handlers_finished)
         failures = self._tally.failures
         return FleetResult(
@@ -145,6 +153,42 @@ class FleetProvisioningWorkflow:
             failures_by_code=failures.counts_by_code(),
             failures=failures.recent,
             to_retry=failures,
+        )
+
+    async def _publish_finished(self) -> None:
+        """Send `fleet.finished` to the tenant's subscribers (through the outbox)."""
+        if not workflow.patched(FLEET_WEBHOOK_EVENTS):
+            return
+        info = workflow.info()
+        now = workflow.now()
+        failures = self._tally.failures
+        data = FleetEventData(
+            fleet_id=self._run.fleet_id,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            state=self._state.value,
+            total=self._run.total,
+            succeeded=self._tally.succeeded,
+            failed=failures.count,
+            cancelled=self._tally.cancelled,
+            skipped=self._tally.skipped,
+            failures_by_code=failures.counts_by_code(),
+            ended_at=now,
+        )
+        event = WebhookEvent(
+            event_id=f"evt_{workflow.uuid4().hex}",
+            tenant=self._run.tenant,
+            type=EventType.FLEET_FINISHED,
+            lane=f"fleet:{self._run.fleet_id}",
+            occurred_at=now,
+            data=data.model_dump(mode="json"),
+        )
+        await workflow.execute_activity(
+            WebhookActivity.PUBLISH.name,
+            event,
+            task_queue=info.task_queue,
+            summary="webhooks: fleet.finished",
+            **activity_options(WEBHOOK_STEP_POLICY),
         )
 
     async def _until_children_started_or_one_ends(self, tasks: set[asyncio.Task[None]]) -> None:

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         edge_task_queue,
     )
     from domain.states import ProvisioningState, Step, VisibleState
+    from domain.webhooks import RunEventData, WebhookEvent, run_event_type
     from strategies.activity_contract import ActivityContract
     from strategies.base import Placement, PreCheckVerdict, StrategySpec
     from strategies.decommission import (
@@ -77,6 +78,9 @@ REGISTRY_CLAIMS = "registry-claims"
 
 COARSE_VISIBILITY = "coarse-visibility-state"
 """Patch: runs started before it recorded every state in visibility, not `VisibleState`."""
+
+WEBHOOK_EVENTS = "webhook-events"
+"""Patch: runs started before it write no webhook event with their outcome."""
 
 REPROVISIONING = "reprovisioning-policies"
 """Patch: runs started before it knew no re-provisioning policy (asked only by runs that
@@ -193,6 +197,7 @@ class LifecycleWorkflow(ABC):
         self._failovers = 0
         self._registry_on = False
         self._claim_lost = False
+        self._webhook_events = False
         self._facts: dict[str, str] = {}
         self._reprovision = ReprovisionPolicy.NEVER
         self._reset_done = False
@@ -556,6 +561,7 @@ class LifecycleWorkflow(ABC):
         """Claim the device, run attempts until success, a final failure or
         cancellation, and record the outcome in the registry."""
         self._registry_on = workflow.patched(REGISTRY_CLAIMS)
+        self._webhook_events = self._registry_on and workflow.patched(WEBHOOK_EVENTS)
         requested = self._run.request.reprovision
         if requested is not ReprovisionPolicy.NEVER and workflow.patched(REPROVISIONING):
             self._reprovision = requested
@@ -593,7 +599,7 @@ class LifecycleWorkflow(ABC):
                     continue
                 # The device stays as provisioned: nothing is undone from here on.
                 self._compensations.clear()
-                await self._record_outcome(Outcome.DONE)
+                await self._record_outcome(Outcome.DONE, ProvisioningState.SUCCEEDED, None, message)
                 self._transition(ProvisioningState.SUCCEEDED, Step.DONE, message)
                 await self._handlers_finished()
                 return self._result()
@@ -638,6 +644,7 @@ class LifecycleWorkflow(ABC):
                 non_retryable=True,
             )
         self._registry_on = True
+        self._webhook_events = workflow.patched(WEBHOOK_EVENTS)
         device_id = self.device.device_id
         try:
             record = await self._claim_device()
@@ -670,12 +677,9 @@ class LifecycleWorkflow(ABC):
                     + "; ".join(leftovers),
                 )
             )
-        await self._record_outcome(Outcome.DONE)
-        self._transition(
-            ProvisioningState.SUCCEEDED,
-            Step.DONE,
-            f"device {device_id} is out of service ({done})",
-        )
+        message = f"device {device_id} is out of service ({done})"
+        await self._record_outcome(Outcome.DONE, ProvisioningState.SUCCEEDED, None, message)
+        self._transition(ProvisioningState.SUCCEEDED, Step.DONE, message)
         await self._handlers_finished()
         return self._result()
 
@@ -1141,10 +1145,17 @@ class LifecycleWorkflow(ABC):
             self._claim_lost = failure.code is ErrorCode.DEVICE_BUSY
             raise failure from None
 
-    async def _record_outcome(self, outcome: Outcome) -> None:
-        """Record how the run leaves the device: its last activity, run to its end even
-        when the run is cancelled meanwhile. Nothing for a run that lost its claim."""
-        if not self._registry_on or self._claim_lost:
+    async def _record_outcome(
+        self,
+        outcome: Outcome,
+        state: ProvisioningState,
+        error_code: ErrorCode | None,
+        message: str,
+    ) -> None:
+        """Record how the run leaves the device, and the terminal `state` it is about to
+        enter, in its webhook event: its last activity, run to its end even when the run
+        is cancelled meanwhile. For a run that lost its claim, the event alone."""
+        if not self._registry_on or (self._claim_lost and not self._webhook_events):
             return
         network = self._network.ssid if self._network is not None else None
         if self._reprovision is ReprovisionPolicy.MIGRATE and outcome is not Outcome.DONE:
@@ -1160,6 +1171,9 @@ class LifecycleWorkflow(ABC):
             facts=facts,
             reset=self._reset_done,
             tenant=moving_to if self._reprovision is ReprovisionPolicy.MIGRATE else None,
+            event=self._terminal_event(state, error_code, message, facts)
+            if self._webhook_events
+            else None,
         )
 
         async def write() -> None:
@@ -1173,6 +1187,44 @@ class LifecycleWorkflow(ABC):
 
         await self._shielded(write, "cancel requested while the outcome is recorded")
 
+    def _terminal_event(
+        self,
+        state: ProvisioningState,
+        error_code: ErrorCode | None,
+        message: str,
+        facts: DeviceFacts,
+    ) -> WebhookEvent:
+        """The webhook event of the run's end (its id is deterministic on replay)."""
+        info = workflow.info()
+        device = self.device
+        started_by = self._run.started_by
+        now = workflow.now()
+        data = RunEventData(
+            device_id=device.device_id,
+            kind=self._run.kind.value,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            strategy=self._run.strategy,
+            state=state,
+            error_code=error_code.value if error_code is not None else None,
+            message=message,
+            network_ssid=facts.network_ssid,
+            site=device.site,
+            vendor=device.vendor,
+            started_by=started_by,
+            fleet_id=started_by.removeprefix("fleet:") if started_by.startswith("fleet:") else None,
+            started_at=info.start_time,
+            ended_at=now,
+        )
+        return WebhookEvent(
+            event_id=f"evt_{workflow.uuid4().hex}",
+            tenant=self._run.tenant,
+            type=run_event_type(self._run.kind.value, state),
+            lane=f"device:{device.device_id}",
+            occurred_at=now,
+            data=data.model_dump(mode="json"),
+        )
+
     async def _end_failed(self, failure: StepFailure) -> None:
         rollback = await self._compensate(failure.message)
         code, message = failure.code, failure.message
@@ -1185,7 +1237,10 @@ class LifecycleWorkflow(ABC):
         elif rollback.undid_something and code is not ErrorCode.ROLLBACK_FAILED:
             state = ProvisioningState.ROLLED_BACK
         await self._record_outcome(
-            Outcome.LEFTOVERS if code is ErrorCode.ROLLBACK_FAILED else Outcome.UNDONE
+            Outcome.LEFTOVERS if code is ErrorCode.ROLLBACK_FAILED else Outcome.UNDONE,
+            state,
+            code,
+            message,
         )
         self._transition(state, Step.DONE, message, error_code=code, details=failure.details)
         await self._handlers_finished()
@@ -1197,28 +1252,19 @@ class LifecycleWorkflow(ABC):
         )
 
     async def _end_cancelled(self, rollback: Rollback) -> None:
-        await self._record_outcome(Outcome.UNDONE if rollback.complete else Outcome.LEFTOVERS)
         if not rollback.complete:
-            self._transition(
-                ProvisioningState.FAILED,
-                Step.DONE,
-                f"cancelled by request; the rollback failed: {_undone(rollback)}",
-                error_code=ErrorCode.ROLLBACK_FAILED,
-            )
+            state, code = ProvisioningState.FAILED, ErrorCode.ROLLBACK_FAILED
+            message = f"cancelled by request; the rollback failed: {_undone(rollback)}"
         elif rollback.undid_something:
-            self._transition(
-                ProvisioningState.ROLLED_BACK,
-                Step.DONE,
-                "cancelled by request; the device was rolled back",
-                error_code=ErrorCode.CANCELLED_BY_USER,
-            )
+            state, code = ProvisioningState.ROLLED_BACK, ErrorCode.CANCELLED_BY_USER
+            message = "cancelled by request; the device was rolled back"
         else:
-            self._transition(
-                ProvisioningState.CANCELLED,
-                Step.DONE,
-                "cancelled by request before the device was changed",
-                error_code=ErrorCode.CANCELLED_BY_USER,
-            )
+            state, code = ProvisioningState.CANCELLED, ErrorCode.CANCELLED_BY_USER
+            message = "cancelled by request before the device was changed"
+        await self._record_outcome(
+            Outcome.UNDONE if rollback.complete else Outcome.LEFTOVERS, state, code, message
+        )
+        self._transition(state, Step.DONE, message, error_code=code)
 
     async def _handlers_finished(self) -> None:
         """Let running update handlers return before the run ends.
