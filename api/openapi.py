@@ -62,6 +62,16 @@ from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
 from domain.registry import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DeviceState
 from domain.requests import NetworkCredentials, ProvisionRequest
 from domain.states import VisibleState
+from domain.webhooks import (
+    EVENT_ID,
+    WEBHOOK_ID,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookList,
+)
 from strategies.family import DeviceFamily, installed_families
 
 _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
@@ -100,6 +110,12 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (GroupEnrollmentList, "serialization"),
     (TenantSettingsUpdate, "validation"),
     (TenantSettings, "serialization"),
+    (WebhookCreate, "validation"),
+    (WebhookCreated, "serialization"),
+    (Webhook, "serialization"),
+    (WebhookList, "serialization"),
+    (WebhookDelivery, "serialization"),
+    (WebhookDeliveryList, "serialization"),
 ]
 
 JsonObject = dict[str, Any]
@@ -1079,6 +1095,119 @@ def _enrollment_paths(b: _Builder) -> JsonObject:
     }
 
 
+def _webhook_paths(b: _Builder) -> JsonObject:
+    webhooks = f"{API_PREFIX}/webhooks"
+    one = f"{webhooks}/{{webhook_id}}"
+    webhook_id = {
+        "name": "webhook_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": WEBHOOK_ID.pattern},
+    }
+    event_id = {
+        "name": "event_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": EVENT_ID.pattern},
+    }
+    unknown = {
+        "404": b.problem(
+            "No such webhook for the caller's tenant (NOT_FOUND); another tenant's "
+            "answers the same."
+        )
+    }
+    unavailable = {"503": b.problem("Temporal did not answer (TEMPORAL_UNAVAILABLE).")}
+    return {
+        webhooks: {
+            "post": {
+                "operationId": "createWebhook",
+                "summary": "Subscribe a URL to event types; the answer shows the secret once",
+                "description": "Target URLs obey the outbound-request policy: https to a "
+                "public address, unless the deployment allows private targets "
+                "(`DEVPROV_WEBHOOKS_ALLOW_PRIVATE`).",
+                "requestBody": b.body(WebhookCreate),
+                "responses": {
+                    "201": {
+                        "description": "Created; `Location` is its URL. `secret` is never "
+                        "shown again.",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        **_content("application/json", b.ref(WebhookCreated)),
+                    },
+                    "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+                    "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+                    "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+                    "422": b.problem(
+                        "Invalid body (INVALID_REQUEST), a URL the outbound policy refuses "
+                        "(WEBHOOK_TARGET_NOT_ALLOWED), or no key ring to keep the secret "
+                        "encrypted with (WEBHOOK_SECRETS_UNAVAILABLE)."
+                    ),
+                    **unavailable,
+                },
+            },
+            "get": {
+                "operationId": "listWebhooks",
+                "summary": "The caller's tenant's webhooks (never their secrets)",
+                "responses": {"200": b.ok("The webhooks, oldest first.", WebhookList)},
+            },
+        },
+        one: {
+            "parameters": [webhook_id],
+            "get": {
+                "operationId": "getWebhook",
+                "summary": "One webhook of the caller's tenant",
+                "responses": {"200": b.ok("The webhook.", Webhook), **unknown},
+            },
+            "delete": {
+                "operationId": "deleteWebhook",
+                "summary": "Delete a webhook and its undelivered events",
+                "responses": {"204": {"description": "Deleted."}, **unknown, **unavailable},
+            },
+        },
+        f"{one}/deliveries": {
+            "parameters": [webhook_id],
+            "get": {
+                "operationId": "listWebhookDeliveries",
+                "summary": "The webhook's delivery log, newest first: attempts, status "
+                "codes, next try, dead letters",
+                "parameters": [
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "schema": {"type": "string", "maxLength": 20, "pattern": "^[0-9]+$"},
+                        "description": "`next_cursor` of the previous page.",
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                    },
+                ],
+                "responses": {
+                    "200": b.ok("One page.", WebhookDeliveryList),
+                    **unknown,
+                    "422": b.problem("Invalid query parameters (INVALID_REQUEST)."),
+                },
+            },
+        },
+        f"{one}/deliveries/{{event_id}}/redeliver": {
+            "parameters": [webhook_id, event_id],
+            "post": {
+                "operationId": "redeliverWebhookEvent",
+                "summary": "Send an event again now (a dead one too), its maximum age "
+                "counted afresh",
+                "responses": {
+                    "202": b.ok("Queued for delivery.", WebhookDelivery),
+                    "404": b.problem(
+                        "No such webhook for the caller's tenant, or no such event of it "
+                        "(NOT_FOUND)."
+                    ),
+                    **unavailable,
+                },
+            },
+        },
+    }
+
+
 def openapi_document(families: Sequence[DeviceFamily] | None = None) -> JsonObject:
     """The OpenAPI 3.2 document of the API serving `families` (default: the installed)."""
     builder = _Builder(installed_families() if families is None else families)
@@ -1100,6 +1229,7 @@ def openapi_document(families: Sequence[DeviceFamily] | None = None) -> JsonObje
                 **_fleet_paths(builder),
                 **_other_paths(builder),
                 **_enrollment_paths(builder),
+                **_webhook_paths(builder),
             },
         ),
         "components": {"schemas": builder.schemas},

@@ -18,10 +18,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.identifiers import Identifier
 from domain.states import ProvisioningState
 
-WEBHOOK_ID_PATTERN = r"^wh_[0-9a-f]{24}$"
-EVENT_ID_PATTERN = r"^evt_[0-9a-f]{32}$"
+WEBHOOK_ID = Identifier("webhook id", r"wh_[0-9a-f]{24}", "'wh_' and 24 lowercase hex digits")
+EVENT_ID = Identifier("event id", r"evt_[0-9a-f]{32}", "'evt_' and 32 lowercase hex digits")
+WEBHOOK_ID_PATTERN = WEBHOOK_ID.pattern
+EVENT_ID_PATTERN = EVENT_ID.pattern
 MAX_URL_LENGTH = 2048
 WEBHOOK_DELIVERY_WORKFLOW = "WebhookDelivery"
 WEBHOOK_KICK_SIGNAL = "new_events"
