@@ -48,9 +48,12 @@ DeliveryObserver = Callable[[DeliveryStatus, str], None]
 async def wake_deliveries(subscription_ids: Iterable[str], settings: WebhookSettings) -> None:
     """Signal each subscription's delivery workflow (starting it if it is not running),
     from inside an activity: it looks at its outbox now rather than at its next poll."""
+    ids = list(subscription_ids)
+    if not ids:
+        return
     client = activity.client()
     task_queue = activity.info().task_queue
-    for subscription_id in subscription_ids:
+    for subscription_id in ids:
         await client.start_workflow(
             WEBHOOK_DELIVERY_WORKFLOW,
             WebhookDeliveryRun(subscription_id=subscription_id, poll_seconds=settings.poll_seconds),

@@ -32,6 +32,7 @@ from domain.fleet import (
     FleetResult,
     FleetRun,
     FleetSnapshot,
+    FleetState,
     FleetTally,
     fleet_workflow_id,
 )
@@ -194,8 +195,12 @@ class FleetRuns:
         """Run failed devices again: in the running fleet, or as a new run of the fleet."""
         description = await self._describe(fleet_id)
         if description.status is WorkflowExecutionStatus.RUNNING:
-            return await self._update(description, FLEET_RETRY_FAILED_UPDATE, device_ids)
-        if description.status is not WorkflowExecutionStatus.COMPLETED:
+            progress = await self.query_progress(description.id)
+            if progress.state is not FleetState.COMPLETED:
+                return await self._update(description, FLEET_RETRY_FAILED_UPDATE, device_ids)
+            # Done with its devices, it is sending its end (`fleet.finished`): its result
+            # comes in a moment, and the retry is a new run of it like any completed one.
+        elif description.status is not WorkflowExecutionStatus.COMPLETED:
             ended = description.status.name if description.status else "CLOSED"
             raise RunConflict(
                 ErrorCode.RUN_ALREADY_FINISHED,

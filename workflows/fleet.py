@@ -100,27 +100,34 @@ class FleetProvisioningWorkflow:
     async def run(self, run: FleetRun) -> FleetResult:
         tasks: set[asyncio.Task[None]] = set()
         try:
-            while self._queue or tasks:
-                batched = workflow.patched(START_BATCHES_PATCH)
-                started_now = 0
-                while self._queue and self._started_this_generation < run.generation_size:
+            while True:
+                while self._queue or tasks:
+                    batched = workflow.patched(START_BATCHES_PATCH)
+                    started_now = 0
+                    while self._queue and self._started_this_generation < run.generation_size:
+                        if batched and started_now >= CHILD_STARTS_PER_ACTIVATION:
+                            break
+                        member = self._next_startable()
+                        if member is None:
+                            break
+                        task = asyncio.create_task(self._run_child(member))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                        self._started_this_generation += 1
+                        started_now += 1
                     if batched and started_now >= CHILD_STARTS_PER_ACTIVATION:
-                        break
-                    member = self._next_startable()
-                    if member is None:
-                        break
-                    task = asyncio.create_task(self._run_child(member))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-                    self._started_this_generation += 1
-                    started_now += 1
-                if batched and started_now >= CHILD_STARTS_PER_ACTIVATION:
-                    await self._until_children_started_or_one_ends(tasks)
-                    continue
-                await self._until_a_child_ends(tasks)
-                if self._queue and not tasks and self._rolls_over():
-                    await workflow.wait_condition(workflow.all_handlers_finished)
-                    workflow.continue_as_new(self._carry_over())
+                        await self._until_children_started_or_one_ends(tasks)
+                        continue
+                    await self._until_a_child_ends(tasks)
+                    if self._queue and not tasks and self._rolls_over():
+                        await workflow.wait_condition(workflow.all_handlers_finished)
+                        workflow.continue_as_new(self._carry_over())
+                # Out of work: tell the subscribers (`fleet.finished`) while still
+                # RUNNING, so that the fleet is closed once its progress says COMPLETED;
+                # a retry that arrives meanwhile is served by going round again.
+                await self._publish_finished(FleetState.COMPLETED)
+                if not self._queue:
+                    break
         except BaseException as error:
             if not is_cancelled_exception(error):
                 raise
@@ -133,14 +140,13 @@ class FleetProvisioningWorkflow:
             await asyncio.gather(*tasks, return_exceptions=True)
             self._tally.cancelled += len(self._queue)
             self._queue.clear()
+            await self._publish_finished(FleetState.CANCELLED)
             self._state = FleetState.CANCELLED
             self._touch()
-            await self._publish_finished()
             await workflow.wait_condition(workflow.all_handlers_finished)
             raise
         self._state = FleetState.COMPLETED
         self._touch()
-        await self._publish_finished()
         await workflow.wait_condition(workflow.all_handlers_finished)
         failures = self._tally.failures
         return FleetResult(
@@ -155,8 +161,9 @@ class FleetProvisioningWorkflow:
             to_retry=failures,
         )
 
-    async def _publish_finished(self) -> None:
-        """Send `fleet.finished` to the tenant's subscribers (through the outbox)."""
+    async def _publish_finished(self, state: FleetState) -> None:
+        """Send `fleet.finished` (ending in `state`) to the tenant's subscribers, through
+        the outbox."""
         if not workflow.patched(FLEET_WEBHOOK_EVENTS):
             return
         info = workflow.info()
@@ -166,7 +173,7 @@ class FleetProvisioningWorkflow:
             fleet_id=self._run.fleet_id,
             workflow_id=info.workflow_id,
             run_id=info.run_id,
-            state=self._state.value,
+            state=state.value,
             total=self._run.total,
             succeeded=self._tally.succeeded,
             failed=failures.count,
