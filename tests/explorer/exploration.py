@@ -9,7 +9,7 @@ Sizes and seeds come from the environment:
 | `DEVPROV_EXPLORER_PROCESS_SEQUENCES` | sequences of the worker-kill variant (0: skipped) | 0 |
 | `DEVPROV_EXPLORER_SEED` | seed of the sequences | random (printed) |
 | `DEVPROV_EXPLORER_CONCURRENCY` | sequences at once | 12 (`make chaos`: 24) |
-| `DEVPROV_EXPLORER_SHRINK_SECONDS` | time to shrink each finding (0: no shrinking) | 60 (`make chaos`: 180) |
+| `DEVPROV_EXPLORER_SHRINK_SECONDS` | seconds to shrink a finding | 60 (`make chaos`: 180) |
 | `DEVPROV_EXPLORER_SHRINK_ONLY` | shrink only the findings whose key starts with this | |
 | `DEVPROV_EXPLORER_REPLAY` | run only this sequence (`seed/index[/n,n,...]`) | |
 | `DEVPROV_EXPLORER_REPEAT` | run the replayed sequence this many times at once | 1 |
