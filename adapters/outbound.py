@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -152,10 +153,15 @@ class OutboundPolicy:
         if literal is not None and not self.allows(scheme, literal, port):
             raise OutboundRefused(f"{literal}:{port} is not allowed here", **_why(self))
 
-    def client(self, **options: Any) -> httpx.AsyncClient:
+    def client(
+        self, *, ssl_context: ssl.SSLContext | None = None, **options: Any
+    ) -> httpx.AsyncClient:
         """An httpx client that obeys this policy (`trust_env` off: a proxy for the
-        internet must not carry LAN traffic). `options` go to `httpx.AsyncClient`."""
-        return httpx.AsyncClient(transport=_PolicyTransport(self), trust_env=False, **options)
+        internet must not carry LAN traffic). `ssl_context` verifies TLS peers (default:
+        the system's trust store); `options` go to `httpx.AsyncClient`."""
+        return httpx.AsyncClient(
+            transport=_PolicyTransport(self, ssl_context), trust_env=False, **options
+        )
 
 
 def _shown(url: str) -> str:
@@ -177,11 +183,12 @@ class _PolicyTransport(httpx.AsyncHTTPTransport):
     """httpx's transport, whose connections go through `_CheckingBackend` and whose
     every request's URL is checked first."""
 
-    def __init__(self, policy: OutboundPolicy) -> None:
+    def __init__(self, policy: OutboundPolicy, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(trust_env=False)
         self._policy = policy
         # httpx takes no network backend; its pool does (httpcore's public API).
         self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
             network_backend=_CheckingBackend(policy),
             max_connections=100,
             max_keepalive_connections=20,

@@ -32,6 +32,7 @@ from api.keys import (
     FAMILIES,
     FLEET_HUB,
     FLEETS,
+    HOOKS,
     HUB,
     METRICS,
     RUNS,
@@ -46,12 +47,14 @@ from api.streams import ProgressHub
 from connection.secret_box import secret_box_of
 from domain.api_models import API_PREFIX
 from registry.enrollments import EnrollmentStore
+from registry.hooks import HookStore
 from registry.idempotency import IdempotencyKeys
 from registry.webhooks import WebhookStore
 from services.decommissions import Decommissions
 from services.devices import DeviceInventory
 from services.enrollments import Enrollments
 from services.fleets import FleetRuns
+from services.hooks import PreProvisioningHooks
 from services.runs import ProvisioningRuns
 from services.webhooks import WebhookSubscriptions
 from strategies.family import installed_families
@@ -60,6 +63,7 @@ __all__ = ["ApiDependencies", "ApiServer", "create_app", "start_api"]
 
 logger = logging.getLogger("devprov.api")
 
+PRE_PROVISIONING_HOOK_PATH = f"{API_PREFIX}/tenant/settings/pre-provisioning-hook"
 MAX_REQUEST_LINE_BYTES = 22 * 1024
 """Room for a path with two identifiers of 10 KB (a webhook's event), refused with a
 problem answer by the API rather than the parser's plain-text 400."""
@@ -108,13 +112,19 @@ def create_app(deps: ApiDependencies) -> web.Application:
         provisioning=app[RUNS],
         families=families,
     )
+    secrets = secret_box_of(deps.temporal.data_converter) if deps.temporal is not None else None
     app[WEBHOOKS] = WebhookSubscriptions(
         WebhookStore(deps.devices.engine) if deps.devices is not None else None,
         deps.temporal,
         deps.task_queue,
-        secret_box_of(deps.temporal.data_converter) if deps.temporal is not None else None,
+        secrets,
         allow_private=deps.settings.webhooks.allow_private,
         poll_seconds=deps.settings.webhooks.poll_seconds,
+    )
+    app[HOOKS] = PreProvisioningHooks(
+        HookStore(deps.devices.engine) if deps.devices is not None else None,
+        secrets,
+        allow_private=deps.settings.webhooks.allow_private,
     )
     share_openapi_document(app, families)
     app[FLEETS] = FleetRuns(
@@ -225,6 +235,9 @@ def _webhook_routes() -> list[web.RouteDef]:
         web.delete(one, w.delete_webhook),
         web.get(f"{one}/deliveries", w.list_deliveries, allow_head=False),
         web.post(f"{one}/deliveries/{{event_id}}/redeliver", w.redeliver),
+        web.get(PRE_PROVISIONING_HOOK_PATH, w.show_hook, allow_head=False),
+        web.put(PRE_PROVISIONING_HOOK_PATH, w.put_hook),
+        web.delete(PRE_PROVISIONING_HOOK_PATH, w.delete_hook),
     ]
 
 

@@ -13,6 +13,7 @@ from services.decommissions import Decommissions
 from services.devices import DeviceInventory
 from services.enrollments import Enrollments
 from services.fleets import FleetRuns
+from services.hooks import PreProvisioningHooks
 from services.runs import ProvisioningRuns
 from services.webhooks import WebhookSubscriptions
 from strategies.family import DeviceFamily
@@ -29,3 +30,4 @@ DEVICES = web.AppKey("devices", DeviceInventory)
 DECOMMISSIONS = web.AppKey("decommissions", Decommissions)
 ENROLLMENTS = web.AppKey("enrollments", Enrollments)
 WEBHOOKS = web.AppKey("webhooks", WebhookSubscriptions)
+HOOKS = web.AppKey("pre_provisioning_hooks", PreProvisioningHooks)

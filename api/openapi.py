@@ -57,6 +57,7 @@ from domain.enrollments import (
     TenantSettingsUpdate,
 )
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
+from domain.hooks import PreProvisioningHook, PreProvisioningHookCreated, PreProvisioningHookSet
 from domain.identifiers import DEVICE_ID, TENANT
 from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
 from domain.registry import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DeviceState
@@ -116,6 +117,9 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (WebhookList, "serialization"),
     (WebhookDelivery, "serialization"),
     (WebhookDeliveryList, "serialization"),
+    (PreProvisioningHookSet, "validation"),
+    (PreProvisioningHook, "serialization"),
+    (PreProvisioningHookCreated, "serialization"),
 ]
 
 JsonObject = dict[str, Any]
@@ -1186,6 +1190,46 @@ def _webhook_paths(b: _Builder) -> JsonObject:
                     "200": b.ok("One page.", WebhookDeliveryList),
                     **unknown,
                     "422": b.problem("Invalid query parameters (INVALID_REQUEST)."),
+                },
+            },
+        },
+        f"{API_PREFIX}/tenant/settings/pre-provisioning-hook": {
+            "get": {
+                "operationId": "getPreProvisioningHook",
+                "summary": "The caller's tenant's pre-provisioning hook (never its secret)",
+                "responses": {
+                    "200": b.ok("The hook.", PreProvisioningHook),
+                    "404": b.problem("The tenant has no hook (NOT_FOUND)."),
+                },
+            },
+            "put": {
+                "operationId": "putPreProvisioningHook",
+                "summary": "Set the tenant's pre-provisioning hook (admin); the answer shows "
+                "its new signing secret once",
+                "description": "During PRE_CHECK every provisioning run of the tenant POSTs "
+                "the device's facts to the hook, signed like a webhook; the hook answers "
+                '`{"allow": true|false, "reason", "parameters"}`. A deny ends the run '
+                "FAILED_VALIDATION with HOOK_DENIED; no verdict after the pre-check's "
+                "retries, FAILED with HOOK_UNAVAILABLE.",
+                "requestBody": b.body(PreProvisioningHookSet),
+                "responses": {
+                    "200": b.ok("The hook, with its secret.", PreProvisioningHookCreated),
+                    "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+                    "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+                    "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+                    "422": b.problem(
+                        "Invalid body (INVALID_REQUEST), a URL that is not https or that "
+                        "the outbound policy refuses (WEBHOOK_TARGET_NOT_ALLOWED), or no key "
+                        "ring to keep the secret encrypted with (WEBHOOK_SECRETS_UNAVAILABLE)."
+                    ),
+                },
+            },
+            "delete": {
+                "operationId": "deletePreProvisioningHook",
+                "summary": "Remove the tenant's pre-provisioning hook (admin)",
+                "responses": {
+                    "204": {"description": "Removed: runs ask no hook any more."},
+                    "404": b.problem("The tenant has no hook (NOT_FOUND)."),
                 },
             },
         },

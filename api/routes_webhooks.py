@@ -1,4 +1,5 @@
-"""Handlers of webhooks: the caller's tenant's subscriptions and their delivery logs."""
+"""Handlers of webhooks (the caller's tenant's subscriptions and their delivery logs) and
+of its pre-provisioning hook."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.access import caller_of
 from api.bodies import field_errors, invalid, read_model
-from api.keys import WEBHOOKS
+from api.keys import HOOKS, WEBHOOKS
 from api.responses import model_response
 from domain.api_models import FieldError
+from domain.hooks import PreProvisioningHookSet
 from domain.webhooks import WebhookCreate
 
 MAX_DELIVERIES_PAGE = 500
@@ -73,3 +75,20 @@ async def redeliver(request: web.Request) -> web.Response:
         _tenant(request), request.match_info["webhook_id"], request.match_info["event_id"]
     )
     return model_response(delivery, status=202)
+
+
+async def show_hook(request: web.Request) -> web.Response:
+    """`GET /tenant/settings/pre-provisioning-hook` (none: 404)."""
+    return model_response(await request.app[HOOKS].get(_tenant(request)))
+
+
+async def put_hook(request: web.Request) -> web.Response:
+    """`PUT /tenant/settings/pre-provisioning-hook`: set it; its new secret, once."""
+    body = await read_model(request, PreProvisioningHookSet)
+    return model_response(await request.app[HOOKS].put(_tenant(request), body))
+
+
+async def delete_hook(request: web.Request) -> web.Response:
+    """`DELETE /tenant/settings/pre-provisioning-hook` (204): runs ask no hook any more."""
+    await request.app[HOOKS].delete(_tenant(request))
+    return web.Response(status=204)

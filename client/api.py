@@ -51,6 +51,7 @@ from domain.enrollments import (
     TenantSettingsUpdate,
 )
 from domain.fleet import FleetRequest, FleetSnapshot
+from domain.hooks import PreProvisioningHook, PreProvisioningHookCreated, PreProvisioningHookSet
 from domain.progress import ProgressSnapshot, StreamedEvent
 from domain.registry import DeviceState
 from domain.requests import NetworkCredentials, ProvisionRequest
@@ -548,6 +549,22 @@ class DevprovClient:
             routes.REDELIVER_WEBHOOK_EVENT, webhook_id=webhook_id, event_id=event_id
         )
         return read_model(response, WebhookDelivery)
+
+    async def get_pre_provisioning_hook(self) -> PreProvisioningHook:
+        """This tenant's pre-provisioning hook; `DeviceNotFound` (NOT_FOUND) when none."""
+        response = await self._send(routes.GET_PRE_PROVISIONING_HOOK)
+        return read_model(response, PreProvisioningHook)
+
+    async def put_pre_provisioning_hook(self, url: str) -> PreProvisioningHookCreated:
+        """Set this tenant's pre-provisioning hook (admin keys); the answer's `secret` is
+        shown this once."""
+        body = _wire(PreProvisioningHookSet(url=url))
+        response = await self._send(routes.PUT_PRE_PROVISIONING_HOOK, json=body)
+        return read_model(response, PreProvisioningHookCreated)
+
+    async def delete_pre_provisioning_hook(self) -> None:
+        """Remove this tenant's pre-provisioning hook."""
+        raise_for_problem(await self._send(routes.DELETE_PRE_PROVISIONING_HOOK))
 
     # ------------------------------------------------------------------ service
 

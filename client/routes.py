@@ -91,6 +91,10 @@ REDELIVER_WEBHOOK_EVENT = Operation(
     "POST",
     f"{_WEBHOOKS}/{{webhook_id}}/deliveries/{{event_id}}/redeliver",
 )
+_HOOK = f"{API_PREFIX}/tenant/settings/pre-provisioning-hook"
+GET_PRE_PROVISIONING_HOOK = Operation("getPreProvisioningHook", "GET", _HOOK)
+PUT_PRE_PROVISIONING_HOOK = Operation("putPreProvisioningHook", "PUT", _HOOK)
+DELETE_PRE_PROVISIONING_HOOK = Operation("deletePreProvisioningHook", "DELETE", _HOOK)
 OPENAPI = Operation("openapi", "GET", f"{API_PREFIX}/openapi.json")
 HEALTHZ = Operation("healthz", "GET", "/healthz")
 READYZ = Operation("readyz", "GET", "/readyz")
@@ -139,6 +143,9 @@ OPERATIONS = (
     DELETE_WEBHOOK,
     LIST_WEBHOOK_DELIVERIES,
     REDELIVER_WEBHOOK_EVENT,
+    GET_PRE_PROVISIONING_HOOK,
+    PUT_PRE_PROVISIONING_HOOK,
+    DELETE_PRE_PROVISIONING_HOOK,
     OPENAPI,
     HEALTHZ,
     READYZ,

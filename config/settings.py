@@ -343,6 +343,11 @@ class WebhookSettings(EnvSettings):
     """Longest wait of a delivery workflow between two looks at its outbox."""
     lanes_at_once: PositiveInt = 10
     """Devices (lanes) whose next event one subscription sends at once."""
+    hook_timeout_seconds: Seconds = 5.0
+    """How long a tenant's pre-provisioning hook has to answer one call."""
+    ca_file: Path | None = None
+    """PEM certificates of the CAs that sign the hooks' TLS certificates, instead of the
+    system's trust store (private CAs, tests)."""
 
 
 class SimulatorSettings(EnvSettings):

@@ -157,3 +157,15 @@ class WebhookEventRow(Base):
         UniqueConstraint("subscription_id", "event_id", name="uq_webhook_events_event"),
         Index("ix_webhook_events_due", "subscription_id", "status", "sequence"),
     )
+
+
+class PreProvisioningHookRow(Base):
+    """A tenant's pre-provisioning hook (see `domain.hooks`)."""
+
+    __tablename__ = "pre_provisioning_hooks"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    sealed_secret: Mapped[str] = mapped_column(String(512))
+    """Its signing secret, encrypted with a key of the payload key ring."""
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.hooks import HookCall, HookVerdict
 from domain.policies import RetrySpec, StepPolicy
 from domain.registry import DeviceClaim, DeviceRecord, RunOutcome
 from domain.webhooks import (
@@ -53,3 +54,12 @@ class WebhookActivity:
 
 WEBHOOK_STEP_POLICY = REGISTRY_STEP_POLICY
 """Outbox steps retry until the database answers, like the registry's."""
+
+
+class HookActivity:
+    """The pre-provisioning hook's activity (central workers)."""
+
+    CALL = ActivityContract("hooks.pre_provisioning", HookCall, HookVerdict)
+
+
+HOOK_STAGE = "pre-provisioning hook"

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.device import DeviceDescriptor
     from domain.errors import ErrorCode
     from domain.facts import DetectedDevice
+    from domain.hooks import HookCall, HookVerdict
     from domain.policies import StepPolicy
     from domain.progress import ProgressEvent, ProgressSnapshot, ProvisionResult
     from domain.registry import (
@@ -59,9 +60,11 @@ with workflow.unsafe.imports_passed_through():
         UndoStep,
     )
     from strategies.device_records import (
+        HOOK_STAGE,
         REGISTRY_STAGE,
         REGISTRY_STEP_POLICY,
         DeviceRecordActivity,
+        HookActivity,
     )
     from workflows import search_attributes as sa
     from workflows.activity_options import activity_options
@@ -78,6 +81,9 @@ REGISTRY_CLAIMS = "registry-claims"
 
 COARSE_VISIBILITY = "coarse-visibility-state"
 """Patch: runs started before it recorded every state in visibility, not `VisibleState`."""
+
+PRE_PROVISIONING_HOOK = "pre-provisioning-hook"
+"""Patch: runs started before it ask no pre-provisioning hook in PRE_CHECK."""
 
 WEBHOOK_EVENTS = "webhook-events"
 """Patch: runs started before it write no webhook event with their outcome."""
@@ -198,6 +204,7 @@ class LifecycleWorkflow(ABC):
         self._registry_on = False
         self._claim_lost = False
         self._webhook_events = False
+        self._hook_parameters: dict[str, str] = {}
         self._facts: dict[str, str] = {}
         self._reprovision = ReprovisionPolicy.NEVER
         self._reset_done = False
@@ -913,6 +920,8 @@ class LifecycleWorkflow(ABC):
                 ErrorCode.PRE_CHECK_FAILED,
                 "pre-check rejected the device: " + "; ".join(verdict.reasons),
             )
+        if self._registry_on and workflow.patched(PRE_PROVISIONING_HOOK):
+            await self._ask_pre_provisioning_hook(found)
 
         while True:
             self._round += 1
@@ -944,6 +953,56 @@ class LifecycleWorkflow(ABC):
             except _RoundRestart:
                 self._round_restart = False
                 self._error_code = None
+
+    async def _ask_pre_provisioning_hook(self, found: DetectedDevice) -> None:
+        """PRE_CHECK: the tenant's hook allows the device, or the run ends before
+        anything is done to it (HOOK_DENIED; HOOK_UNAVAILABLE once its retries are spent:
+        it fails closed). Its parameters are kept for the steps (`hook_parameters`)."""
+        info = workflow.info()
+        device = self.device
+        call = HookCall(
+            tenant=self._run.tenant,
+            call_id=f"hook_{workflow.uuid4().hex}",
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            strategy=self._run.strategy,
+            attempt=self._attempt,
+            device_id=device.device_id,
+            device_type=device.type,
+            vendor=device.vendor,
+            model=device.model,
+            site=device.site,
+            capabilities=sorted(device.capabilities),
+            detected_model=found.model,
+            detected_firmware=found.firmware,
+        )
+        try:
+            verdict: HookVerdict = await self.perform(
+                Step.PRE_CHECK, HookActivity.CALL, call, central=True, stage=HOOK_STAGE
+            )
+        except ActivityError as error:
+            if is_cancelled_exception(error):
+                raise
+            failure = failure_from(error)
+            raise StepFailure(
+                ErrorCode.HOOK_UNAVAILABLE,
+                f"the pre-provisioning hook gave no verdict: {failure.message}",
+            ) from None
+        if not verdict.allow:
+            reason = verdict.reason or "no reason given"
+            self._reasons = [f"pre-provisioning hook: {reason}"]
+            raise StepFailure(
+                ErrorCode.HOOK_DENIED, f"the pre-provisioning hook denied the device: {reason}"
+            )
+        self._hook_parameters = dict(verdict.parameters)
+        if verdict.consulted:
+            self.report("the pre-provisioning hook allowed the device")
+
+    @property
+    def hook_parameters(self) -> dict[str, str]:
+        """What the tenant's pre-provisioning hook answered with its allow (empty
+        without a hook); in the history only encrypted, like every payload."""
+        return dict(self._hook_parameters)
 
     async def _guarded(self, awaitable: Awaitable[ResultT]) -> ResultT:
         """Await a step, sorting its failures into the lifecycle's outcomes."""
@@ -1232,7 +1291,7 @@ class LifecycleWorkflow(ABC):
         if not rollback.complete:
             code = ErrorCode.ROLLBACK_FAILED
             message = f"{failure.message}; the rollback failed: {_undone(rollback)}"
-        elif code is ErrorCode.PRE_CHECK_FAILED:
+        elif code in (ErrorCode.PRE_CHECK_FAILED, ErrorCode.HOOK_DENIED):
             state = ProvisioningState.FAILED_VALIDATION
         elif rollback.undid_something and code is not ErrorCode.ROLLBACK_FAILED:
             state = ProvisioningState.ROLLED_BACK
