@@ -95,6 +95,12 @@ def create_app(deps: ApiDependencies) -> web.Application:
     app[ENROLLMENTS] = Enrollments(
         EnrollmentStore(deps.devices.engine) if deps.devices is not None else None
     )
+    secrets = secret_box_of(deps.temporal.data_converter) if deps.temporal is not None else None
+    app[HOOKS] = PreProvisioningHooks(
+        HookStore(deps.devices.engine) if deps.devices is not None else None,
+        secrets,
+        allow_private=deps.settings.webhooks.allow_private,
+    )
     app[RUNS] = ProvisioningRuns(
         deps.temporal,
         deps.registry,
@@ -103,6 +109,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
         families=families,
         devices=app[DEVICES],
         enrollments=app[ENROLLMENTS],
+        hooks=app[HOOKS],
     )
     app[DECOMMISSIONS] = Decommissions(
         deps.temporal,
@@ -112,7 +119,6 @@ def create_app(deps: ApiDependencies) -> web.Application:
         provisioning=app[RUNS],
         families=families,
     )
-    secrets = secret_box_of(deps.temporal.data_converter) if deps.temporal is not None else None
     app[WEBHOOKS] = WebhookSubscriptions(
         WebhookStore(deps.devices.engine) if deps.devices is not None else None,
         deps.temporal,
@@ -121,11 +127,6 @@ def create_app(deps: ApiDependencies) -> web.Application:
         allow_private=deps.settings.webhooks.allow_private,
         poll_seconds=deps.settings.webhooks.poll_seconds,
     )
-    app[HOOKS] = PreProvisioningHooks(
-        HookStore(deps.devices.engine) if deps.devices is not None else None,
-        secrets,
-        allow_private=deps.settings.webhooks.allow_private,
-    )
     share_openapi_document(app, families)
     app[FLEETS] = FleetRuns(
         deps.temporal,
@@ -133,6 +134,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
         deps.policies,
         deps.task_queue,
         enrollments=app[ENROLLMENTS],
+        hooks=app[HOOKS],
     )
     app.cleanup_ctx.append(_progress_hub)
     app.on_shutdown.append(_end_streams)

@@ -44,6 +44,7 @@ from services.errors import (
     RunNotFound,
     temporal_errors,
 )
+from services.hooks import PreProvisioningHooks
 from services.runs import QUERY_TIMEOUT, UPDATE_TIMEOUT, update_rejected
 from strategies.family import DeviceFamily, installed_families
 from strategies.fleet_plan import FleetPlanError, plan_fleet
@@ -81,8 +82,11 @@ class FleetRuns:
         task_queue: str,
         families: Iterable[DeviceFamily] | None = None,
         enrollments: Enrollments | None = None,
+        hooks: PreProvisioningHooks | None = None,
     ) -> None:
         self._client = client
+        # Whether a tenant's runs ask a pre-provisioning hook (default: none has one).
+        self._hooks = hooks or PreProvisioningHooks(None, None)
         self._registry = registry
         self._policies = policies
         self._task_queue = task_queue
@@ -136,6 +140,8 @@ class FleetRuns:
             ) from None
 
     async def _start(self, run: FleetRun) -> StartedFleet:
+        hooked = await self._hooks.configured(run.tenant)
+        run = run.model_copy(update={"pre_provisioning_hook": hooked})
         workflow_id = fleet_workflow_id(run.fleet_id)
         try:
             with temporal_errors(workflow_id):

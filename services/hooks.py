@@ -73,6 +73,16 @@ class PreProvisioningHooks:
         hook = await self._store.put(tenant, body.url, self._sealer.seal(secret))
         return PreProvisioningHookCreated(**hook.model_dump(), secret=secret)
 
+    async def configured(self, tenant: str) -> bool:
+        """Whether the tenant has a hook (its runs then ask it in PRE_CHECK)."""
+        if self._store is None:
+            return False
+        try:
+            await self._store.get(tenant)
+        except HookNotFound:
+            return False
+        return True
+
     async def get(self, tenant: str) -> PreProvisioningHook:
         """Raises: WebhookUnknown (NOT_FOUND) when the tenant has none."""
         if self._store is None:

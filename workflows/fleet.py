@@ -312,6 +312,7 @@ class FleetProvisioningWorkflow:
             policy=strategy.policy,
             started_by=f"fleet:{self._run.fleet_id}",
             tenant=self._run.tenant,
+            pre_provisioning_hook=self._run.pre_provisioning_hook,
         )
         try:
             self._starting += 1

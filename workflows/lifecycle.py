@@ -920,7 +920,8 @@ class LifecycleWorkflow(ABC):
                 ErrorCode.PRE_CHECK_FAILED,
                 "pre-check rejected the device: " + "; ".join(verdict.reasons),
             )
-        if self._registry_on and workflow.patched(PRE_PROVISIONING_HOOK):
+        hooked = self._registry_on and self._run.pre_provisioning_hook
+        if hooked and workflow.patched(PRE_PROVISIONING_HOOK):
             await self._ask_pre_provisioning_hook(found)
 
         while True:

@@ -254,3 +254,24 @@ async def test_a_hook_url_that_is_not_https_is_refused(pipeline: ApiClient) -> N
 
     assert answer.status == 422
     assert (await answer.json())["code"] == "WEBHOOK_TARGET_NOT_ALLOWED"
+
+
+async def test_a_fleets_devices_ask_the_hook_too(
+    pipeline: ApiClient, hook: Hook, device: SimulatedWifiDevice, site: str
+) -> None:
+    hook.verdict = {"allow": False, "reason": "not ordered"}
+    fleet = f"/api/v1/fleets/hooked-{uuid.uuid4().hex[:6]}/provision"
+    body = {
+        "template": request_body(site)["device"],
+        "network": request_body(site)["network"],
+        "devices": [{"device_id": device.device_id}],
+    }
+    started = await pipeline.post(fleet, json=body)
+    assert started.status == 202, await started.text()
+
+    async with asyncio.timeout(30):
+        while (status := await (await pipeline.get(fleet)).json())["state"] != "COMPLETED":
+            await asyncio.sleep(0.1)
+
+    assert status["failures_by_code"] == {"HOOK_DENIED": 1}
+    assert [call["data"]["device_id"] for call in hook.calls] == [device.device_id]
