@@ -361,11 +361,3 @@ class WebhookStore:
                 raise WebhookNotFound(event_id)
             await connection.execute(update(EVENTS).where(*where).values(changes))
         return _delivery({**dict(row), **changes})
-
-    async def counts(self) -> dict[str, int]:
-        """Events per delivery status, every tenant's (for metrics)."""
-        from sqlalchemy import func
-
-        query = select(EVENTS.c.status, func.count()).group_by(EVENTS.c.status)
-        async with self._engine.connect() as connection:
-            return {row[0]: int(row[1]) for row in (await connection.execute(query)).all()}
