@@ -3,11 +3,15 @@ the `webhooks` scope, and the delivery side's own check of the address it connec
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
+from aiohttp.test_utils import TestServer
 from temporalio.client import Client
 
 from adapters.webhooks import WebhookSender, webhook_policy
@@ -141,3 +145,35 @@ async def test_the_sender_signs_so_that_the_receiver_verifies(receiver: Receiver
 
     assert result.delivered
     assert receiver.verified(secret) == [{**payload, "id": "evt_" + "2" * 32}]
+
+
+def _example_receiver() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "examples" / "webhook_receiver.py"
+    spec = importlib.util.spec_from_file_location("webhook_receiver_example", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_the_example_receiver_takes_devprovs_events_and_refuses_forgeries(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    secret = "whsec_" + "C" * 32
+    server = await aiohttp_server(_example_receiver().create_app(secret))
+    url = str(server.make_url("/devprov"))
+    sender = WebhookSender(httpx.AsyncClient(trust_env=False))
+    event = {"type": "run.succeeded", "timestamp": "2026-12-04T00:00:00+00:00"}
+    data = {"device_id": "d-1", "network_ssid": "lab"}
+    try:
+        signed = await sender.send(
+            url, secret, "evt_" + "5" * 32, datetime.now(UTC), {**event, "data": data}
+        )
+        forged = await sender.send(
+            url, "whsec_" + "D" * 32, "evt_" + "6" * 32, datetime.now(UTC), {**event, "data": data}
+        )
+    finally:
+        await sender.close()
+
+    assert (signed.status_code, forged.status_code) == (200, 401)
