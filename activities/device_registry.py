@@ -15,9 +15,12 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.webhooks import wake_deliveries
+from config.settings import WebhookSettings
 from domain.errors import ErrorCode
 from domain.registry import DeviceBusy, DeviceClaim, DeviceNotFound, DeviceRecord, RunOutcome
 from registry import DeviceRegistry, open_registry
+from registry.webhooks import WebhookStore
 from strategies.device_records import DeviceRecordActivity
 
 logger = logging.getLogger("devprov.activities.registry")
@@ -49,11 +52,19 @@ class DeviceRegistryActivities:
 
     Args:
         registry: The registry (None: a throwaway one of this worker's own).
+        webhooks: Webhook settings (how delivery workflows woken by an outcome poll).
     """
 
-    def __init__(self, registry: DeviceRegistry | None = None) -> None:
+    def __init__(
+        self, registry: DeviceRegistry | None = None, webhooks: WebhookSettings | None = None
+    ) -> None:
         self._registry = registry
         self._throwaway = ThrowawayRegistry() if registry is None else None
+        self._webhooks = webhooks or WebhookSettings.defaults()
+
+    async def store(self) -> DeviceRegistry:
+        """The registry these activities write (opened on first use when throwaway)."""
+        return await self._store()
 
     async def _store(self) -> DeviceRegistry:
         if self._registry is not None:
@@ -89,7 +100,8 @@ class DeviceRegistryActivities:
     @activity.defn(name=DeviceRecordActivity.RECORD_OUTCOME.name)
     async def record_outcome(self, outcome: RunOutcome) -> None:
         """Record how the run left its device; nothing when the run does not own it
-        (it lost its claim, or its claim never reached the registry)."""
+        (it lost its claim, or its claim never reached the registry). The run's webhook
+        event is written with it, and its subscribers' deliveries are woken."""
         store = await self._store()
         try:
             await store.record_outcome(outcome)
@@ -99,6 +111,10 @@ class DeviceRegistryActivities:
                 outcome.device_id,
                 outcome.run_id,
             )
+        event = outcome.event
+        if event is not None:
+            subscribers = await WebhookStore(store.engine).subscribers(event.tenant, event.type)
+            await wake_deliveries(subscribers, self._webhooks)
 
     def all(self) -> list[object]:
         return [self.claim, self.record_outcome]

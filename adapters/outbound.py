@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -105,8 +106,10 @@ class OutboundPolicy:
         rules: Allowed destinations; none allows nothing.
     """
 
-    def __init__(self, rules: Iterable[OutboundRule]) -> None:
+    def __init__(self, rules: Iterable[OutboundRule], blocked: Iterable[IpNetwork] = ()) -> None:
         self.rules: tuple[OutboundRule, ...] = tuple(rules)
+        self.blocked: tuple[IpNetwork, ...] = tuple(blocked)
+        """Ranges refused whatever the rules allow (e.g. private ones, for webhooks)."""
 
     @classmethod
     def parse(cls, text: str) -> OutboundPolicy:
@@ -117,7 +120,15 @@ class OutboundPolicy:
         return ", ".join(str(rule) for rule in self.rules) or "(nothing)"
 
     def allows(self, scheme: str, address: IpAddress, port: int) -> bool:
+        if any(address in network for network in self.blocked):
+            return False
         return any(rule.allows(scheme, address, port) for rule in self.rules)
+
+    def allows_address(self, address: IpAddress, port: int) -> bool:
+        """Whether some rule allows `address:port` for any scheme (and none blocks it)."""
+        if any(address in network for network in self.blocked):
+            return False
+        return any(address in rule.network and port in rule.ports for rule in self.rules)
 
     def check_url(self, url: str) -> None:
         """Refuse a URL no rule could allow, before anything is resolved or sent.
@@ -142,10 +153,15 @@ class OutboundPolicy:
         if literal is not None and not self.allows(scheme, literal, port):
             raise OutboundRefused(f"{literal}:{port} is not allowed here", **_why(self))
 
-    def client(self, **options: Any) -> httpx.AsyncClient:
+    def client(
+        self, *, ssl_context: ssl.SSLContext | None = None, **options: Any
+    ) -> httpx.AsyncClient:
         """An httpx client that obeys this policy (`trust_env` off: a proxy for the
-        internet must not carry LAN traffic). `options` go to `httpx.AsyncClient`."""
-        return httpx.AsyncClient(transport=_PolicyTransport(self), trust_env=False, **options)
+        internet must not carry LAN traffic). `ssl_context` verifies TLS peers (default:
+        the system's trust store); `options` go to `httpx.AsyncClient`."""
+        return httpx.AsyncClient(
+            transport=_PolicyTransport(self, ssl_context), trust_env=False, **options
+        )
 
 
 def _shown(url: str) -> str:
@@ -167,11 +183,12 @@ class _PolicyTransport(httpx.AsyncHTTPTransport):
     """httpx's transport, whose connections go through `_CheckingBackend` and whose
     every request's URL is checked first."""
 
-    def __init__(self, policy: OutboundPolicy) -> None:
+    def __init__(self, policy: OutboundPolicy, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(trust_env=False)
         self._policy = policy
         # httpx takes no network backend; its pool does (httpcore's public API).
         self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
             network_backend=_CheckingBackend(policy),
             max_connections=100,
             max_keepalive_connections=20,
@@ -201,8 +218,7 @@ class _CheckingBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         addresses = await _resolve(host, port)
         # The scheme was checked on the URL; here, an address allowed for any scheme.
-        rules = self._policy.rules
-        allowed = [a for a in addresses if any(a in r.network and port in r.ports for r in rules)]
+        allowed = [a for a in addresses if self._policy.allows_address(a, port)]
         if not allowed:
             shown = ", ".join(str(a) for a in addresses) or "nothing"
             raise OutboundRefused(

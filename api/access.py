@@ -30,17 +30,21 @@ _PROVISION_ACTIONS = (
 _OPERATE_ACTIONS = ("/retry", "/cancel", "/skip", "/decommission")
 _READ_ACTIONS = ("/strategies/match", "/stream-ticket")
 ENROLLMENTS_PREFIX = f"{API_PREFIX}/enrollments/"
+WEBHOOKS_PATH = f"{API_PREFIX}/webhooks"
 
 
 def required_scope(request: web.Request) -> Scope:
     """Reading (and asking which strategy fits a device) needs `read`; starting runs and
     answering prompts `provision`; retry, skip, cancel and decommission `operate`;
     `/metrics` (every tenant's counts) `metrics`; reading or changing enrollments
-    `enroll`; changing tenant settings `admin`."""
+    `enroll`; reading or changing webhooks (and redelivering) `webhooks`; changing
+    tenant settings `admin`."""
     if request.path == METRICS_PATH:
         return Scope.METRICS
     if request.path.startswith(ENROLLMENTS_PREFIX):
         return Scope.ENROLL
+    if request.path == WEBHOOKS_PATH or request.path.startswith(f"{WEBHOOKS_PATH}/"):
+        return Scope.WEBHOOKS
     if request.method in {"GET", "HEAD", "OPTIONS"}:
         return Scope.READ
     if request.path.endswith(_READ_ACTIONS):

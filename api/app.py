@@ -18,6 +18,7 @@ from api import (
     routes_fleets,
     routes_runs,
     routes_streams,
+    routes_webhooks,
 )
 from api.access import auth_middleware
 from api.console import add_console_routes
@@ -31,9 +32,11 @@ from api.keys import (
     FAMILIES,
     FLEET_HUB,
     FLEETS,
+    HOOKS,
     HUB,
     METRICS,
     RUNS,
+    WEBHOOKS,
 )
 from api.metrics import ApiMetrics
 from api.openapi import serve_openapi, share_openapi_document
@@ -41,21 +44,29 @@ from api.path_identifiers import path_identifiers_middleware
 from api.problems import answering_problems, problem_middleware
 from api.server_logs import RedactingAccessLogger, keep_refused_bytes_out_of_the_server_log
 from api.streams import ProgressHub
+from connection.secret_box import secret_box_of
 from domain.api_models import API_PREFIX
 from registry.enrollments import EnrollmentStore
+from registry.hooks import HookStore
 from registry.idempotency import IdempotencyKeys
+from registry.webhooks import WebhookStore
 from services.decommissions import Decommissions
 from services.devices import DeviceInventory
 from services.enrollments import Enrollments
 from services.fleets import FleetRuns
+from services.hooks import PreProvisioningHooks
 from services.runs import ProvisioningRuns
+from services.webhooks import WebhookSubscriptions
 from strategies.family import installed_families
 
 __all__ = ["ApiDependencies", "ApiServer", "create_app", "start_api"]
 
 logger = logging.getLogger("devprov.api")
 
-MAX_REQUEST_LINE_BYTES = 16 * 1024
+PRE_PROVISIONING_HOOK_PATH = f"{API_PREFIX}/tenant/settings/pre-provisioning-hook"
+MAX_REQUEST_LINE_BYTES = 22 * 1024
+"""Room for a path with two identifiers of 10 KB (a webhook's event), refused with a
+problem answer by the API rather than the parser's plain-text 400."""
 
 
 def create_app(deps: ApiDependencies) -> web.Application:
@@ -84,6 +95,12 @@ def create_app(deps: ApiDependencies) -> web.Application:
     app[ENROLLMENTS] = Enrollments(
         EnrollmentStore(deps.devices.engine) if deps.devices is not None else None
     )
+    secrets = secret_box_of(deps.temporal.data_converter) if deps.temporal is not None else None
+    app[HOOKS] = PreProvisioningHooks(
+        HookStore(deps.devices.engine) if deps.devices is not None else None,
+        secrets,
+        allow_private=deps.settings.webhooks.allow_private,
+    )
     app[RUNS] = ProvisioningRuns(
         deps.temporal,
         deps.registry,
@@ -92,6 +109,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
         families=families,
         devices=app[DEVICES],
         enrollments=app[ENROLLMENTS],
+        hooks=app[HOOKS],
     )
     app[DECOMMISSIONS] = Decommissions(
         deps.temporal,
@@ -101,6 +119,14 @@ def create_app(deps: ApiDependencies) -> web.Application:
         provisioning=app[RUNS],
         families=families,
     )
+    app[WEBHOOKS] = WebhookSubscriptions(
+        WebhookStore(deps.devices.engine) if deps.devices is not None else None,
+        deps.temporal,
+        deps.task_queue,
+        secrets,
+        allow_private=deps.settings.webhooks.allow_private,
+        poll_seconds=deps.settings.webhooks.poll_seconds,
+    )
     share_openapi_document(app, families)
     app[FLEETS] = FleetRuns(
         deps.temporal,
@@ -108,6 +134,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
         deps.policies,
         deps.task_queue,
         enrollments=app[ENROLLMENTS],
+        hooks=app[HOOKS],
     )
     app.cleanup_ctx.append(_progress_hub)
     app.on_shutdown.append(_end_streams)
@@ -167,6 +194,7 @@ def _add_routes(app: web.Application) -> None:
                 f"{API_PREFIX}/devices/{{device_id}}/transfer", routes_devices.transfer_device
             ),
             *_enrollment_routes(),
+            *_webhook_routes(),
             web.get(f"{API_PREFIX}/runs", routes_runs.list_provisioning_runs, allow_head=False),
             web.get(f"{API_PREFIX}/strategies", routes_runs.list_strategies, allow_head=False),
             web.post(f"{API_PREFIX}/strategies/match", routes_runs.match_strategy),
@@ -198,6 +226,23 @@ def _enrollment_routes() -> list[web.RouteDef]:
         web.delete(f"{group}/{{group_id}}", e.delete_group),
         web.get(settings, e.show_settings, allow_head=False),
         web.put(settings, e.put_settings),
+    ]
+
+
+def _webhook_routes() -> list[web.RouteDef]:
+    webhooks = f"{API_PREFIX}/webhooks"
+    one = f"{webhooks}/{{webhook_id}}"
+    w = routes_webhooks
+    return [
+        web.post(webhooks, w.create_webhook),
+        web.get(webhooks, w.list_webhooks, allow_head=False),
+        web.get(one, w.show_webhook, allow_head=False),
+        web.delete(one, w.delete_webhook),
+        web.get(f"{one}/deliveries", w.list_deliveries, allow_head=False),
+        web.post(f"{one}/deliveries/{{event_id}}/redeliver", w.redeliver),
+        web.get(PRE_PROVISIONING_HOOK_PATH, w.show_hook, allow_head=False),
+        web.put(PRE_PROVISIONING_HOOK_PATH, w.put_hook),
+        web.delete(PRE_PROVISIONING_HOOK_PATH, w.delete_hook),
     ]
 
 

@@ -45,6 +45,7 @@ class Scope(StrEnum):
     OPERATE = "operate"
     METRICS = "metrics"
     ENROLL = "enroll"
+    WEBHOOKS = "webhooks"
     ADMIN = "admin"
 
 

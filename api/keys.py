@@ -13,7 +13,9 @@ from services.decommissions import Decommissions
 from services.devices import DeviceInventory
 from services.enrollments import Enrollments
 from services.fleets import FleetRuns
+from services.hooks import PreProvisioningHooks
 from services.runs import ProvisioningRuns
+from services.webhooks import WebhookSubscriptions
 from strategies.family import DeviceFamily
 
 DEPENDENCIES = web.AppKey("dependencies", ApiDependencies)
@@ -27,3 +29,5 @@ FAMILIES: web.AppKey[dict[str, DeviceFamily]] = web.AppKey("families")
 DEVICES = web.AppKey("devices", DeviceInventory)
 DECOMMISSIONS = web.AppKey("decommissions", Decommissions)
 ENROLLMENTS = web.AppKey("enrollments", Enrollments)
+WEBHOOKS = web.AppKey("webhooks", WebhookSubscriptions)
+HOOKS = web.AppKey("pre_provisioning_hooks", PreProvisioningHooks)

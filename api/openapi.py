@@ -57,11 +57,22 @@ from domain.enrollments import (
     TenantSettingsUpdate,
 )
 from domain.fleet import FLEET_ID_PATTERN, FleetRequest, FleetSnapshot
+from domain.hooks import PreProvisioningHook, PreProvisioningHookCreated, PreProvisioningHookSet
 from domain.identifiers import DEVICE_ID, TENANT
 from domain.progress import ProgressEvent, ProgressSnapshot, StreamedEvent
 from domain.registry import CURSOR_MAX_LENGTH, CURSOR_PATTERN, DeviceState
 from domain.requests import ClientBleReport, NetworkCredentials, ProvisionRequest
 from domain.states import VisibleState
+from domain.webhooks import (
+    EVENT_ID,
+    WEBHOOK_ID,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookList,
+)
 from strategies.family import DeviceFamily, installed_families
 
 _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
@@ -101,6 +112,15 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (GroupEnrollmentList, "serialization"),
     (TenantSettingsUpdate, "validation"),
     (TenantSettings, "serialization"),
+    (WebhookCreate, "validation"),
+    (WebhookCreated, "serialization"),
+    (Webhook, "serialization"),
+    (WebhookList, "serialization"),
+    (WebhookDelivery, "serialization"),
+    (WebhookDeliveryList, "serialization"),
+    (PreProvisioningHookSet, "validation"),
+    (PreProvisioningHook, "serialization"),
+    (PreProvisioningHookCreated, "serialization"),
 ]
 
 JsonObject = dict[str, Any]
@@ -1111,6 +1131,159 @@ def _enrollment_paths(b: _Builder) -> JsonObject:
     }
 
 
+def _webhook_paths(b: _Builder) -> JsonObject:
+    webhooks = f"{API_PREFIX}/webhooks"
+    one = f"{webhooks}/{{webhook_id}}"
+    webhook_id = {
+        "name": "webhook_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": WEBHOOK_ID.pattern},
+    }
+    event_id = {
+        "name": "event_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": EVENT_ID.pattern},
+    }
+    unknown = {
+        "404": b.problem(
+            "No such webhook for the caller's tenant (NOT_FOUND); another tenant's "
+            "answers the same."
+        )
+    }
+    unavailable = {"503": b.problem("Temporal did not answer (TEMPORAL_UNAVAILABLE).")}
+    return {
+        webhooks: {
+            "post": {
+                "operationId": "createWebhook",
+                "summary": "Subscribe a URL to event types; the answer shows the secret once",
+                "description": "Target URLs obey the outbound-request policy: https to a "
+                "public address, unless the deployment allows private targets "
+                "(`DEVPROV_WEBHOOKS_ALLOW_PRIVATE`).",
+                "requestBody": b.body(WebhookCreate),
+                "responses": {
+                    "201": {
+                        "description": "Created; `Location` is its URL. `secret` is never "
+                        "shown again.",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                        **_content("application/json", b.ref(WebhookCreated)),
+                    },
+                    "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+                    "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+                    "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+                    "422": b.problem(
+                        "Invalid body (INVALID_REQUEST), a URL the outbound policy refuses "
+                        "(WEBHOOK_TARGET_NOT_ALLOWED), or no key ring to keep the secret "
+                        "encrypted with (WEBHOOK_SECRETS_UNAVAILABLE)."
+                    ),
+                    **unavailable,
+                },
+            },
+            "get": {
+                "operationId": "listWebhooks",
+                "summary": "The caller's tenant's webhooks (never their secrets)",
+                "responses": {"200": b.ok("The webhooks, oldest first.", WebhookList)},
+            },
+        },
+        one: {
+            "parameters": [webhook_id],
+            "get": {
+                "operationId": "getWebhook",
+                "summary": "One webhook of the caller's tenant",
+                "responses": {"200": b.ok("The webhook.", Webhook), **unknown},
+            },
+            "delete": {
+                "operationId": "deleteWebhook",
+                "summary": "Delete a webhook and its undelivered events",
+                "responses": {"204": {"description": "Deleted."}, **unknown, **unavailable},
+            },
+        },
+        f"{one}/deliveries": {
+            "parameters": [webhook_id],
+            "get": {
+                "operationId": "listWebhookDeliveries",
+                "summary": "The webhook's delivery log, newest first: attempts, status "
+                "codes, next try, dead letters",
+                "parameters": [
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "schema": {"type": "string", "maxLength": 20, "pattern": "^[0-9]+$"},
+                        "description": "`next_cursor` of the previous page.",
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                    },
+                ],
+                "responses": {
+                    "200": b.ok("One page.", WebhookDeliveryList),
+                    **unknown,
+                    "422": b.problem("Invalid query parameters (INVALID_REQUEST)."),
+                },
+            },
+        },
+        f"{API_PREFIX}/tenant/settings/pre-provisioning-hook": {
+            "get": {
+                "operationId": "getPreProvisioningHook",
+                "summary": "The caller's tenant's pre-provisioning hook (never its secret)",
+                "responses": {
+                    "200": b.ok("The hook.", PreProvisioningHook),
+                    "404": b.problem("The tenant has no hook (NOT_FOUND)."),
+                },
+            },
+            "put": {
+                "operationId": "putPreProvisioningHook",
+                "summary": "Set the tenant's pre-provisioning hook (admin); the answer shows "
+                "its new signing secret once",
+                "description": "During PRE_CHECK every provisioning run of the tenant POSTs "
+                "the device's facts to the hook, signed like a webhook; the hook answers "
+                '`{"allow": true|false, "reason", "parameters"}`. A deny ends the run '
+                "FAILED_VALIDATION with HOOK_DENIED; no verdict after the pre-check's "
+                "retries, FAILED with HOOK_UNAVAILABLE.",
+                "requestBody": b.body(PreProvisioningHookSet),
+                "responses": {
+                    "200": b.ok("The hook, with its secret.", PreProvisioningHookCreated),
+                    "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+                    "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+                    "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+                    "422": b.problem(
+                        "Invalid body (INVALID_REQUEST), a URL that is not https or that "
+                        "the outbound policy refuses (WEBHOOK_TARGET_NOT_ALLOWED), or no key "
+                        "ring to keep the secret encrypted with (WEBHOOK_SECRETS_UNAVAILABLE)."
+                    ),
+                },
+            },
+            "delete": {
+                "operationId": "deletePreProvisioningHook",
+                "summary": "Remove the tenant's pre-provisioning hook (admin)",
+                "responses": {
+                    "204": {"description": "Removed: runs ask no hook any more."},
+                    "404": b.problem("The tenant has no hook (NOT_FOUND)."),
+                },
+            },
+        },
+        f"{one}/deliveries/{{event_id}}/redeliver": {
+            "parameters": [webhook_id, event_id],
+            "post": {
+                "operationId": "redeliverWebhookEvent",
+                "summary": "Send an event again now (a dead one too), its maximum age "
+                "counted afresh",
+                "responses": {
+                    "202": b.ok("Queued for delivery.", WebhookDelivery),
+                    "404": b.problem(
+                        "No such webhook for the caller's tenant, or no such event of it "
+                        "(NOT_FOUND)."
+                    ),
+                    **unavailable,
+                },
+            },
+        },
+    }
+
+
 def openapi_document(families: Sequence[DeviceFamily] | None = None) -> JsonObject:
     """The OpenAPI 3.2 document of the API serving `families` (default: the installed)."""
     builder = _Builder(installed_families() if families is None else families)
@@ -1132,6 +1305,7 @@ def openapi_document(families: Sequence[DeviceFamily] | None = None) -> JsonObje
                 **_fleet_paths(builder),
                 **_other_paths(builder),
                 **_enrollment_paths(builder),
+                **_webhook_paths(builder),
             },
         ),
         "components": {"schemas": builder.schemas},

@@ -9,11 +9,14 @@ from api.problems import ApiError
 from domain.enrollments import GROUP_ID
 from domain.errors import ErrorCode
 from domain.identifiers import DEVICE_ID, FLEET_ID, Identifier
+from domain.webhooks import EVENT_ID, WEBHOOK_ID
 
 PATH_IDENTIFIERS: dict[str, Identifier] = {
     "device_id": DEVICE_ID,
     "fleet_id": FLEET_ID,
     "group_id": GROUP_ID,
+    "webhook_id": WEBHOOK_ID,
+    "event_id": EVENT_ID,
 }
 """Every path parameter of the API and the kind of identifier it holds."""
 

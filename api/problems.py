@@ -25,6 +25,8 @@ from services.errors import (
     RunNotFound,
     ServiceError,
     TemporalUnavailable,
+    WebhookTargetRefused,
+    WebhookUnknown,
 )
 
 logger = logging.getLogger("devprov.api")
@@ -56,6 +58,8 @@ _TITLES: dict[ErrorCode, str] = {
     ErrorCode.RUN_ALREADY_FINISHED: "The run has finished",
     ErrorCode.DEVICE_NOT_ENROLLED: "The device is not enrolled",
     ErrorCode.ENROLLMENT_EXISTS: "The enrollment exists already",
+    ErrorCode.WEBHOOK_TARGET_NOT_ALLOWED: "The webhook URL is not allowed",
+    ErrorCode.WEBHOOK_SECRETS_UNAVAILABLE: "Webhook secrets cannot be kept encrypted",
     ErrorCode.NOT_FOUND: "Not found",
     ErrorCode.METHOD_NOT_ALLOWED: "Method not allowed",
     ErrorCode.TEMPORAL_UNAVAILABLE: "Temporal is unavailable",
@@ -109,6 +113,8 @@ _SERVICE_STATUS: dict[type[ServiceError], int] = {
     NotAdmitted: 403,
     EnrollmentUnknown: 404,
     EnrollmentConflict: 409,
+    WebhookUnknown: 404,
+    WebhookTargetRefused: 422,
     RunConflict: 409,
     TemporalUnavailable: 503,
     InternalFailure: 500,

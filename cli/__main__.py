@@ -12,6 +12,7 @@ Installer commands (through the HTTP API: `$DEVPROV_API_URL`, `$DEVPROV_API_KEY`
     devprov devices show <device-id> [--json]
     devprov devices decommission <device-id> [--follow]
     devprov enrollments list|add|import|show|disable|enable|delete [--group] ...
+    devprov webhooks create|list|show|delete|deliveries|redeliver ...
 
 Operator commands (straight to Temporal at `$DEVPROV_TEMPORAL_ADDRESS`, default
 127.0.0.1:7233):
@@ -39,6 +40,7 @@ from cli.devices import add_devices_commands
 from cli.enrollments import add_enrollments_commands
 from cli.provisioning import add_commands, add_runs_show
 from cli.replay import fetch_history, load_history_dir, replay_histories
+from cli.webhooks import add_webhooks_commands
 from config.policies import load_policy_book
 from config.settings import Settings
 from connection.codec import data_converter, load_key_ring
@@ -91,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     add_commands(commands)
     add_devices_commands(commands)
     add_enrollments_commands(commands)
+    add_webhooks_commands(commands)
     return parser
 
 

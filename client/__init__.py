@@ -37,6 +37,7 @@ from client.errors import (
     RunNotFound,
     ServiceUnavailable,
     UnsupportedDevice,
+    WebhookTargetRefused,
 )
 from client.events import EventStream, ReconnectPolicy
 from client.ports import CredentialsRequest, CredentialsSource, DeviceScanner, FoundDevice
@@ -74,4 +75,5 @@ __all__ = [
     "RunNotFound",
     "ServiceUnavailable",
     "UnsupportedDevice",
+    "WebhookTargetRefused",
 ]

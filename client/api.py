@@ -51,10 +51,20 @@ from domain.enrollments import (
     TenantSettingsUpdate,
 )
 from domain.fleet import FleetRequest, FleetSnapshot
+from domain.hooks import PreProvisioningHook, PreProvisioningHookCreated, PreProvisioningHookSet
 from domain.progress import ProgressSnapshot, StreamedEvent
 from domain.registry import DeviceState
 from domain.requests import ClientBleReport, NetworkCredentials, ProvisionRequest
 from domain.states import ProvisioningState
+from domain.webhooks import (
+    EventType,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookList,
+)
 
 _STRATEGIES = TypeAdapter(list[StrategyInfo])
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
@@ -505,6 +515,64 @@ class DevprovClient:
         body = _wire(TenantSettingsUpdate(enrollment_required=enrollment_required))
         response = await self._send(routes.PUT_TENANT_SETTINGS, json=body)
         return read_model(response, TenantSettings)
+
+    # ------------------------------------------------------------------ webhooks
+
+    async def create_webhook(
+        self, url: str, events: list[EventType], *, description: str = ""
+    ) -> WebhookCreated:
+        """Subscribe `url` to `events`. The answer's `secret` (`whsec_…`) is shown this
+        once: keep it to verify signatures. `WebhookTargetRefused` for a URL the
+        outbound-request policy refuses."""
+        body = _wire(WebhookCreate(url=url, events=events, description=description))
+        response = await self._send(routes.CREATE_WEBHOOK, json=body)
+        return read_model(response, WebhookCreated)
+
+    async def list_webhooks(self) -> WebhookList:
+        """This tenant's webhooks (never their secrets)."""
+        return read_model(await self._send(routes.LIST_WEBHOOKS), WebhookList)
+
+    async def get_webhook(self, webhook_id: str) -> Webhook:
+        """One webhook; `DeviceNotFound` (NOT_FOUND) when this tenant has none so named."""
+        response = await self._send(routes.GET_WEBHOOK, webhook_id=webhook_id)
+        return read_model(response, Webhook)
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        """Delete a webhook and its undelivered events."""
+        response = await self._send(routes.DELETE_WEBHOOK, webhook_id=webhook_id)
+        raise_for_problem(response)
+
+    async def list_webhook_deliveries(
+        self, webhook_id: str, *, cursor: str | None = None, limit: int = 100
+    ) -> WebhookDeliveryList:
+        """One page of the webhook's delivery log, newest first; pass `next_cursor` on."""
+        response = await self._send(
+            routes.LIST_WEBHOOK_DELIVERIES, params=_page(cursor, limit), webhook_id=webhook_id
+        )
+        return read_model(response, WebhookDeliveryList)
+
+    async def redeliver_webhook_event(self, webhook_id: str, event_id: str) -> WebhookDelivery:
+        """Send an event again now (a dead one too)."""
+        response = await self._send(
+            routes.REDELIVER_WEBHOOK_EVENT, webhook_id=webhook_id, event_id=event_id
+        )
+        return read_model(response, WebhookDelivery)
+
+    async def get_pre_provisioning_hook(self) -> PreProvisioningHook:
+        """This tenant's pre-provisioning hook; `DeviceNotFound` (NOT_FOUND) when none."""
+        response = await self._send(routes.GET_PRE_PROVISIONING_HOOK)
+        return read_model(response, PreProvisioningHook)
+
+    async def put_pre_provisioning_hook(self, url: str) -> PreProvisioningHookCreated:
+        """Set this tenant's pre-provisioning hook (admin keys); the answer's `secret` is
+        shown this once."""
+        body = _wire(PreProvisioningHookSet(url=url))
+        response = await self._send(routes.PUT_PRE_PROVISIONING_HOOK, json=body)
+        return read_model(response, PreProvisioningHookCreated)
+
+    async def delete_pre_provisioning_hook(self) -> None:
+        """Remove this tenant's pre-provisioning hook."""
+        raise_for_problem(await self._send(routes.DELETE_PRE_PROVISIONING_HOOK))
 
     # ------------------------------------------------------------------ service
 

@@ -81,6 +81,11 @@ class RateLimited(ApiProblem):
         self.retry_after = retry_after
 
 
+class WebhookTargetRefused(ApiProblem):
+    """The webhook URL is refused by the outbound-request policy
+    (`WEBHOOK_TARGET_NOT_ALLOWED`)."""
+
+
 class ServiceUnavailable(ApiProblem):
     """Temporal or its workers did not answer in time; the request may be retried."""
 
@@ -107,6 +112,7 @@ _BY_CODE: dict[ErrorCode, type[ApiProblem]] = {
     ErrorCode.TEMPORAL_UNAVAILABLE: ServiceUnavailable,
     ErrorCode.DEVICE_NOT_ENROLLED: NotEnrolled,
     ErrorCode.ENROLLMENT_EXISTS: EnrollmentExists,
+    ErrorCode.WEBHOOK_TARGET_NOT_ALLOWED: WebhookTargetRefused,
 }
 
 

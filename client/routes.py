@@ -79,6 +79,23 @@ UPDATE_GROUP_ENROLLMENT = Operation("updateGroupEnrollment", "PATCH", f"{_GROUP}
 DELETE_GROUP_ENROLLMENT = Operation("deleteGroupEnrollment", "DELETE", f"{_GROUP}/{{group_id}}")
 GET_TENANT_SETTINGS = Operation("getTenantSettings", "GET", f"{API_PREFIX}/tenant/settings")
 PUT_TENANT_SETTINGS = Operation("putTenantSettings", "PUT", f"{API_PREFIX}/tenant/settings")
+_WEBHOOKS = f"{API_PREFIX}/webhooks"
+CREATE_WEBHOOK = Operation("createWebhook", "POST", _WEBHOOKS)
+LIST_WEBHOOKS = Operation("listWebhooks", "GET", _WEBHOOKS)
+GET_WEBHOOK = Operation("getWebhook", "GET", f"{_WEBHOOKS}/{{webhook_id}}")
+DELETE_WEBHOOK = Operation("deleteWebhook", "DELETE", f"{_WEBHOOKS}/{{webhook_id}}")
+LIST_WEBHOOK_DELIVERIES = Operation(
+    "listWebhookDeliveries", "GET", f"{_WEBHOOKS}/{{webhook_id}}/deliveries"
+)
+REDELIVER_WEBHOOK_EVENT = Operation(
+    "redeliverWebhookEvent",
+    "POST",
+    f"{_WEBHOOKS}/{{webhook_id}}/deliveries/{{event_id}}/redeliver",
+)
+_HOOK = f"{API_PREFIX}/tenant/settings/pre-provisioning-hook"
+GET_PRE_PROVISIONING_HOOK = Operation("getPreProvisioningHook", "GET", _HOOK)
+PUT_PRE_PROVISIONING_HOOK = Operation("putPreProvisioningHook", "PUT", _HOOK)
+DELETE_PRE_PROVISIONING_HOOK = Operation("deletePreProvisioningHook", "DELETE", _HOOK)
 OPENAPI = Operation("openapi", "GET", f"{API_PREFIX}/openapi.json")
 HEALTHZ = Operation("healthz", "GET", "/healthz")
 READYZ = Operation("readyz", "GET", "/readyz")
@@ -122,6 +139,15 @@ OPERATIONS = (
     DELETE_GROUP_ENROLLMENT,
     GET_TENANT_SETTINGS,
     PUT_TENANT_SETTINGS,
+    CREATE_WEBHOOK,
+    LIST_WEBHOOKS,
+    GET_WEBHOOK,
+    DELETE_WEBHOOK,
+    LIST_WEBHOOK_DELIVERIES,
+    REDELIVER_WEBHOOK_EVENT,
+    GET_PRE_PROVISIONING_HOOK,
+    PUT_PRE_PROVISIONING_HOOK,
+    DELETE_PRE_PROVISIONING_HOOK,
     OPENAPI,
     HEALTHZ,
     READYZ,

@@ -324,6 +324,32 @@ class CodecSettings(EnvSettings):
     """Token of the codec server (random when unset)."""
 
 
+class WebhookSettings(EnvSettings):
+    """Webhook delivery (`DEVPROV_WEBHOOKS_*`): target policy, retries, maximum age."""
+
+    model_config = SettingsConfigDict(env_prefix="DEVPROV_WEBHOOKS_")
+
+    allow_private: bool = False
+    """Let subscriptions target http and loopback, private or link-local addresses
+    (`make run` and tests turn it on); off: https to public addresses only."""
+    max_age_seconds: Seconds = 24 * 3600.0
+    """An event not delivered this long after it was written (or redelivered) is dead."""
+    first_retry_seconds: Seconds = 5.0
+    """Wait after the first failed try; each later wait doubles, up to `max_retry_seconds`."""
+    max_retry_seconds: Seconds = 3600.0
+    timeout_seconds: Seconds = 10.0
+    """How long a receiver has to answer one try."""
+    poll_seconds: Seconds = 60.0
+    """Longest wait of a delivery workflow between two looks at its outbox."""
+    lanes_at_once: PositiveInt = 10
+    """Devices (lanes) whose next event one subscription sends at once."""
+    hook_timeout_seconds: Seconds = 5.0
+    """How long a tenant's pre-provisioning hook has to answer one call."""
+    ca_file: Path | None = None
+    """PEM certificates of the CAs that sign the hooks' TLS certificates, instead of the
+    system's trust store (private CAs, tests)."""
+
+
 class SimulatorSettings(EnvSettings):
     """Where the embedded stack serves its simulated devices (`DEVPROV_SIMULATOR_*`)."""
 
@@ -480,6 +506,7 @@ class Settings(BaseModel):
     registry: RegistrySettings = _defaults(RegistrySettings)
     selection: SelectionSettings = _defaults(SelectionSettings)
     codec: CodecSettings = _defaults(CodecSettings)
+    webhooks: WebhookSettings = _defaults(WebhookSettings)
     simulators: SimulatorSettings = _defaults(SimulatorSettings)
     http_wifi: HttpWifiSettings = _defaults(HttpWifiSettings)
     ble: BleSettings = _defaults(BleSettings)

@@ -105,6 +105,11 @@ class EncryptionCodec(PayloadCodec):
     def __init__(self, ring: KeyRing) -> None:
         self._ring = ring
 
+    @property
+    def ring(self) -> KeyRing:
+        """The ring it encrypts with (also seals the registry's secrets)."""
+        return self._ring
+
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         key_id = self._ring.active_id
         cipher = AESGCM(self._ring.key(key_id))

@@ -235,6 +235,11 @@ class FleetRun(BaseModel):
     total: int
     tally: FleetTally = Field(default_factory=FleetTally)
     tenant: str = "default"
+    pre_provisioning_hook: bool = Field(
+        default=False,
+        description="The tenant had a pre-provisioning hook when the fleet started: each "
+        "device's run asks it.",
+    )
     generation_size: int = Field(
         default=500,
         ge=1,

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.device import DEVICE_ID_PATTERN
+from domain.webhooks import WebhookEvent
 
 
 class DeviceState(StrEnum):
@@ -154,6 +155,10 @@ class RunOutcome(BaseModel):
     tenant: str | None = Field(
         default=None,
         description="Done: the tenant the device moves to (a migration to another tenant).",
+    )
+    event: WebhookEvent | None = Field(
+        default=None,
+        description="The run's terminal webhook event, written to the outbox with the outcome.",
     )
 
 

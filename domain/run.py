@@ -70,6 +70,11 @@ class ProvisionRun(BaseModel):
         description="`individual/<device id>` or `group/<group id>`: the enrollment that "
         "admitted the run when its tenant requires one.",
     )
+    pre_provisioning_hook: bool = Field(
+        default=False,
+        description="The tenant had a pre-provisioning hook when the run started: its "
+        "PRE_CHECK asks it (the hook as set when it asks).",
+    )
 
     @property
     def device_id(self) -> str:

@@ -45,6 +45,7 @@ from domain.registry import (
     state_after,
 )
 from registry.tables import DeviceRow
+from registry.webhooks import write_event
 
 logger = logging.getLogger("devprov.registry")
 
@@ -180,35 +181,46 @@ class DeviceRegistry:
 
         Idempotent: once recorded, the same outcome changes nothing. An outcome of a
         run that does not own the device (it lost its claim) changes nothing either.
+        The outcome's webhook event, if any, goes to the outbox in the same transaction
+        (whether or not the run still owns the device: one that lost its claim ended too).
 
         Raises:
             DeviceNotFound: The registry has no such device.
         """
         async with self._engine.begin() as connection:
+            if outcome.event is not None:
+                await write_event(connection, outcome.event, self._clock())
             row = await self._row(connection, outcome.device_id)
-            if row is None:
-                raise DeviceNotFound(outcome.device_id)
-            record = _record(row)
-            claimed = record.state in CLAIMED_AS.values()
-            if record.run_id != outcome.run_id or not claimed or record.run_kind is None:
-                return record
-            before = DeviceState(row["claimed_from"] or DeviceState.UNPROVISIONED.value)
-            state = state_after(record.run_kind, outcome.outcome, before, reset=outcome.reset)
-            changes: dict[str, Any] = {
-                "state": state.value,
-                "claimed_from": None,
-                "updated_at": self._clock(),
-                "version": record.version + 1,
-            }
-            if state is DeviceState.DECOMMISSIONED or outcome.reset:
-                # A reset took away what the device's earlier service gave it.
-                changes.update({field: None for field in _FACTS})
-            if state is not DeviceState.DECOMMISSIONED and outcome.outcome is not Outcome.UNDONE:
-                changes.update(outcome.facts.model_dump(exclude_none=True))
-            if outcome.outcome is Outcome.DONE and outcome.tenant:
-                changes["tenant"] = outcome.tenant
-            if not await self._compare_and_set(connection, record, changes):
-                raise RuntimeError(f"device '{record.device_id}' changed under its owner run")
+            recorded = None if row is None else await self._apply(connection, row, outcome)
+        if row is None:
+            raise DeviceNotFound(outcome.device_id)
+        assert recorded is not None
+        return recorded
+
+    async def _apply(
+        self, connection: AsyncConnection, row: Mapping[Any, Any], outcome: RunOutcome
+    ) -> DeviceRecord:
+        record = _record(row)
+        claimed = record.state in CLAIMED_AS.values()
+        if record.run_id != outcome.run_id or not claimed or record.run_kind is None:
+            return record
+        before = DeviceState(row["claimed_from"] or DeviceState.UNPROVISIONED.value)
+        state = state_after(record.run_kind, outcome.outcome, before, reset=outcome.reset)
+        changes: dict[str, Any] = {
+            "state": state.value,
+            "claimed_from": None,
+            "updated_at": self._clock(),
+            "version": record.version + 1,
+        }
+        if state is DeviceState.DECOMMISSIONED or outcome.reset:
+            # A reset took away what the device's earlier service gave it.
+            changes.update({field: None for field in _FACTS})
+        if state is not DeviceState.DECOMMISSIONED and outcome.outcome is not Outcome.UNDONE:
+            changes.update(outcome.facts.model_dump(exclude_none=True))
+        if outcome.outcome is Outcome.DONE and outcome.tenant:
+            changes["tenant"] = outcome.tenant
+        if not await self._compare_and_set(connection, record, changes):
+            raise RuntimeError(f"device '{record.device_id}' changed under its owner run")
         logger.info(
             "device %s: %s by %s run %s",
             record.device_id,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -109,4 +110,62 @@ class TenantSettingsRow(Base):
 
     tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     enrollment_required: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookSubscriptionRow(Base):
+    """A tenant's webhook subscription (see `domain.webhooks`)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    subscription_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str] = mapped_column(String(256), default="")
+    sealed_secret: Mapped[str] = mapped_column(String(512))
+    """The signing secret, encrypted with a key of the payload key ring (never in clear)."""
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookEventRow(Base):
+    """The outbox: one event for one subscription, and how its delivery stands."""
+
+    __tablename__ = "webhook_events"
+
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    """Order of writing: a lane's events are delivered in this order."""
+    event_id: Mapped[str] = mapped_column(String(40))
+    subscription_id: Mapped[str] = mapped_column(String(32))
+    tenant: Mapped[str] = mapped_column(String(64))
+    lane: Mapped[str] = mapped_column(String(160))
+    event_type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The Standard Webhooks body (`type`, `timestamp`, `data`): never a secret."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(512))
+    next_try_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    age_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """Where the maximum age counts from: written, or redelivered by hand."""
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id", name="uq_webhook_events_event"),
+        Index("ix_webhook_events_due", "subscription_id", "status", "sequence"),
+    )
+
+
+class PreProvisioningHookRow(Base):
+    """A tenant's pre-provisioning hook (see `domain.hooks`)."""
+
+    __tablename__ = "pre_provisioning_hooks"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    sealed_secret: Mapped[str] = mapped_column(String(512))
+    """Its signing secret, encrypted with a key of the payload key ring."""
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -54,6 +54,14 @@ class EnrollmentConflict(ServiceError):
     """The tenant has an enrollment with this id already."""
 
 
+class WebhookUnknown(ServiceError):
+    """The tenant has no webhook (or no event of it) with this id."""
+
+
+class WebhookTargetRefused(ServiceError):
+    """A webhook URL the outbound-request policy does not allow."""
+
+
 class RunConflict(ServiceError):
     """The run is in a state that refuses the request (in flight, finished, not waiting)."""
 

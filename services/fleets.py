@@ -32,6 +32,7 @@ from domain.fleet import (
     FleetResult,
     FleetRun,
     FleetSnapshot,
+    FleetState,
     FleetTally,
     fleet_workflow_id,
 )
@@ -43,6 +44,7 @@ from services.errors import (
     RunNotFound,
     temporal_errors,
 )
+from services.hooks import PreProvisioningHooks
 from services.runs import QUERY_TIMEOUT, UPDATE_TIMEOUT, update_rejected
 from strategies.family import DeviceFamily, installed_families
 from strategies.fleet_plan import FleetPlanError, plan_fleet
@@ -80,8 +82,11 @@ class FleetRuns:
         task_queue: str,
         families: Iterable[DeviceFamily] | None = None,
         enrollments: Enrollments | None = None,
+        hooks: PreProvisioningHooks | None = None,
     ) -> None:
         self._client = client
+        # Whether a tenant's runs ask a pre-provisioning hook (default: none has one).
+        self._hooks = hooks or PreProvisioningHooks(None, None)
         self._registry = registry
         self._policies = policies
         self._task_queue = task_queue
@@ -135,6 +140,8 @@ class FleetRuns:
             ) from None
 
     async def _start(self, run: FleetRun) -> StartedFleet:
+        hooked = await self._hooks.configured(run.tenant)
+        run = run.model_copy(update={"pre_provisioning_hook": hooked})
         workflow_id = fleet_workflow_id(run.fleet_id)
         try:
             with temporal_errors(workflow_id):
@@ -197,8 +204,12 @@ class FleetRuns:
         """Run failed devices again: in the running fleet, or as a new run of the fleet."""
         description = await self._describe(fleet_id)
         if description.status is WorkflowExecutionStatus.RUNNING:
-            return await self._update(description, FLEET_RETRY_FAILED_UPDATE, device_ids)
-        if description.status is not WorkflowExecutionStatus.COMPLETED:
+            progress = await self.query_progress(description.id)
+            if progress.state is not FleetState.COMPLETED:
+                return await self._update(description, FLEET_RETRY_FAILED_UPDATE, device_ids)
+            # Done with its devices, it is sending its end (`fleet.finished`): its result
+            # comes in a moment, and the retry is a new run of it like any completed one.
+        elif description.status is not WorkflowExecutionStatus.COMPLETED:
             ended = description.status.name if description.status else "CLOSED"
             raise RunConflict(
                 ErrorCode.RUN_ALREADY_FINISHED,

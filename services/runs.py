@@ -63,6 +63,7 @@ from services.errors import (
     TemporalUnavailable,
     temporal_errors,
 )
+from services.hooks import PreProvisioningHooks
 from strategies.family import DeviceFamily, installed_families
 from strategies.registry import SelectionError, StrategyRegistry
 from workflows import search_attributes as sa
@@ -244,8 +245,11 @@ class ProvisioningRuns(DeviceRuns):
         families: Iterable[DeviceFamily] | None = None,
         devices: DeviceInventory | None = None,
         enrollments: Enrollments | None = None,
+        hooks: PreProvisioningHooks | None = None,
     ) -> None:
         super().__init__(client)
+        # Whether a tenant's runs ask a pre-provisioning hook (default: none has one).
+        self._hooks = hooks or PreProvisioningHooks(None, None)
         self._registry = registry
         self._policies = policies
         self._task_queue = task_queue
@@ -316,6 +320,8 @@ class ProvisioningRuns(DeviceRuns):
         return await self._start(run, strategy.spec.workflow)
 
     async def _start(self, run: ProvisionRun, workflow_type: str) -> StartedRun:
+        hooked = await self._hooks.configured(run.tenant)
+        run = run.model_copy(update={"pre_provisioning_hook": hooked})
         device = run.request.device
         workflow_id = self.workflow_id(device.device_id)
         in_service = await self._devices.check_provisionable(

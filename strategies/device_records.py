@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.hooks import HookCall, HookVerdict
 from domain.policies import RetrySpec, StepPolicy
 from domain.registry import DeviceClaim, DeviceRecord, RunOutcome
+from domain.webhooks import (
+    DeliveryOrder,
+    DeliveryOutcome,
+    DueEvents,
+    DueEventsRequest,
+    WebhookEvent,
+)
 from strategies.activity_contract import ActivityContract
 
 
@@ -34,3 +42,24 @@ REGISTRY_STEP_POLICY = StepPolicy(
 """Registry steps retry until the database answers: a run must not start on a device
 it did not claim, and its outcome must reach the record. A lost claim is not retried
 (its failure is non-retryable)."""
+
+
+class WebhookActivity:
+    """The webhook outbox's activities (central workers): their names, arguments, results."""
+
+    TAKE_DUE = ActivityContract("webhooks.take_due", DueEventsRequest, DueEvents)
+    DELIVER = ActivityContract("webhooks.deliver", DeliveryOrder, DeliveryOutcome)
+    PUBLISH = ActivityContract("webhooks.publish", WebhookEvent, type(None))
+
+
+WEBHOOK_STEP_POLICY = REGISTRY_STEP_POLICY
+"""Outbox steps retry until the database answers, like the registry's."""
+
+
+class HookActivity:
+    """The pre-provisioning hook's activity (central workers)."""
+
+    CALL = ActivityContract("hooks.pre_provisioning", HookCall, HookVerdict)
+
+
+HOOK_STAGE = "pre-provisioning hook"

@@ -55,6 +55,7 @@ async def main() -> None:
             client,
             activities=activities,
             registry=devices,
+            webhooks=settings.webhooks,
             graceful_shutdown_timeout=timedelta(seconds=settings.worker.graceful_shutdown_seconds),
         ) as worker,
         serve_health(client, [worker], settings.metrics.host, settings.worker.health_port),

@@ -225,7 +225,9 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         # The registry outlives the runs' histories: a SQLite file under the data directory.
         devices = await stack.enter_async_context(opened_registry(settings.registry_url))
         await stack.enter_async_context(
-            central_worker(client, activities=activities, registry=devices)
+            central_worker(
+                client, activities=activities, registry=devices, webhooks=settings.webhooks
+            )
         )
         await stack.enter_async_context(
             edge_node(
@@ -292,6 +294,10 @@ async def main() -> int:
     if settings.metrics.sdk_port is None:
         metrics = settings.metrics.model_copy(update={"sdk_port": DEFAULT_SDK_METRICS_PORT})
         settings = settings.model_copy(update={"metrics": metrics})
+    if "DEVPROV_WEBHOOKS_ALLOW_PRIVATE" not in os.environ:
+        # A receiver on this machine is what one tries first with the embedded stack.
+        webhooks = settings.webhooks.model_copy(update={"allow_private": True})
+        settings = settings.model_copy(update={"webhooks": webhooks})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(logging.WARNING, audit_log=audit_log_path(settings))
     stop = asyncio.Event()

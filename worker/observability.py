@@ -39,6 +39,7 @@ from temporalio.worker import (
 
 from config.settings import Settings
 from domain.run import ProvisionRun
+from domain.webhooks import DeliveryStatus
 from workflows.lifecycle import STATE_LOGGER, STATE_RECORD_EXTRA
 
 AUDIT_LOGGER = "devprov.audit"
@@ -94,6 +95,25 @@ class WorkerMetrics:
             ["strategy", "state", "error_code"],
             registry=registry,
         )
+        self.webhook_tries = Counter(
+            "devprov_webhook_deliveries",
+            "Webhook delivery tries by result (delivered, pending: failed and retried "
+            "later, dead: failed past the maximum age) and event type.",
+            ["result", "event_type"],
+            registry=registry,
+        )
+        self.webhook_dead_letters = Counter(
+            "devprov_webhook_dead_letters",
+            "Webhook events that went to the dead letter, by event type.",
+            ["event_type"],
+            registry=registry,
+        )
+
+    def observe_webhook_delivery(self, result: DeliveryStatus, event_type: str) -> None:
+        """Count one webhook delivery try."""
+        self.webhook_tries.labels(result.value, event_type).inc()
+        if result is DeliveryStatus.DEAD:
+            self.webhook_dead_letters.labels(event_type).inc()
 
 
 TERMINAL = {"SUCCEEDED", "FAILED_VALIDATION", "FAILED", "ROLLED_BACK", "CANCELLED"}

@@ -11,6 +11,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.device_registry import DeviceRegistryActivities
 from activities.error_boundary import AdapterErrorInterceptor
+from activities.pre_provisioning_hook import PreProvisioningHookActivities
+from activities.webhooks import WebhookActivities
+from config.settings import WebhookSettings
+from connection.secret_box import secret_box_of
 from domain.run import CENTRAL_TASK_QUEUE, edge_task_queue
 from registry import DeviceRegistry
 from worker.observability import ObservabilityInterceptor, WorkerMetrics, process_worker_metrics
@@ -47,22 +51,32 @@ def central_worker(
     registry: DeviceRegistry | None = None,
     graceful_shutdown_timeout: timedelta = GRACEFUL_SHUTDOWN,
     metrics: WorkerMetrics | None = None,
+    webhooks: WebhookSettings | None = None,
 ) -> Worker:
     """The worker that runs every strategy workflow and the central activities
     (vendor-cloud calls: see `worker.central.central_activities`); `workflows`
-    defaults to those of the installed families and the fleet's.
+    defaults to those of the installed families, the fleet's and webhook delivery.
 
-    It always hosts the device registry's claim and outcome activities, over
-    `registry` — or, when None (tests, benchmarks), over a throwaway registry of its own
-    that no API reads.
+    It always hosts the device registry's claim and outcome activities, the webhook
+    outbox's and the pre-provisioning hook's, over `registry` — or, when None (tests,
+    benchmarks), over a throwaway registry of its own that no API reads. Webhook and
+    hook secrets open with the key ring of `client`'s payload codec.
     """
+    webhook_settings = webhooks or WebhookSettings.from_env()
+    observed = metrics or process_worker_metrics()
+    records = DeviceRegistryActivities(registry, webhook_settings)
+    secrets = secret_box_of(client.data_converter)
+    deliveries = WebhookActivities(
+        records.store, secrets, webhook_settings, observe=observed.observe_webhook_delivery
+    )
+    hooks = PreProvisioningHookActivities(records.store, secrets, webhook_settings)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=all_workflows() if workflows is None else list(workflows),
         workflow_runner=WORKFLOW_RUNNER,
-        activities=[*activities, *DeviceRegistryActivities(registry).all()],  # type: ignore[list-item]
-        interceptors=_interceptors(metrics),
+        activities=[*activities, *records.all(), *deliveries.all(), *hooks.all()],  # type: ignore[list-item]
+        interceptors=_interceptors(observed),
         graceful_shutdown_timeout=graceful_shutdown_timeout,
     )
 

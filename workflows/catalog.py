@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from strategies.family import DeviceFamily, installed_families
 from workflows.fleet import FleetProvisioningWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow
 
 
 def strategy_workflows(families: Iterable[DeviceFamily] | None = None) -> list[type]:
@@ -17,5 +18,6 @@ def strategy_workflows(families: Iterable[DeviceFamily] | None = None) -> list[t
 
 
 def all_workflows(families: Iterable[DeviceFamily] | None = None) -> list[type]:
-    """Every workflow of the central workers: the families' and the fleet's."""
-    return [*strategy_workflows(families), FleetProvisioningWorkflow]
+    """Every workflow of the central workers: the families', the fleet's and webhook
+    delivery."""
+    return [*strategy_workflows(families), FleetProvisioningWorkflow, WebhookDeliveryWorkflow]

@@ -41,7 +41,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.progress import ProvisionResult
     from domain.run import ProvisionRun, workflow_id_for
+    from domain.webhooks import EventType, FleetEventData, WebhookEvent
+    from strategies.device_records import WEBHOOK_STEP_POLICY, WebhookActivity
     from workflows import search_attributes as sa
+    from workflows.activity_options import activity_options
 
 
 def _failure_of(member: FleetMember, error: BaseException, attempt: int) -> FleetFailure:
@@ -93,26 +96,33 @@ class FleetProvisioningWorkflow:
     async def run(self, run: FleetRun) -> FleetResult:
         tasks: set[asyncio.Task[None]] = set()
         try:
-            while self._queue or tasks:
-                started_now = 0
-                while self._queue and self._started_this_generation < run.generation_size:
+            while True:
+                while self._queue or tasks:
+                    started_now = 0
+                    while self._queue and self._started_this_generation < run.generation_size:
+                        if started_now >= CHILD_STARTS_PER_ACTIVATION:
+                            break
+                        member = self._next_startable()
+                        if member is None:
+                            break
+                        task = asyncio.create_task(self._run_child(member))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                        self._started_this_generation += 1
+                        started_now += 1
                     if started_now >= CHILD_STARTS_PER_ACTIVATION:
-                        break
-                    member = self._next_startable()
-                    if member is None:
-                        break
-                    task = asyncio.create_task(self._run_child(member))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-                    self._started_this_generation += 1
-                    started_now += 1
-                if started_now >= CHILD_STARTS_PER_ACTIVATION:
-                    await self._until_children_started_or_one_ends(tasks)
-                    continue
-                await self._until_a_child_ends(tasks)
-                if self._queue and not tasks and self._rolls_over():
-                    await workflow.wait_condition(workflow.all_handlers_finished)
-                    workflow.continue_as_new(self._carry_over())
+                        await self._until_children_started_or_one_ends(tasks)
+                        continue
+                    await self._until_a_child_ends(tasks)
+                    if self._queue and not tasks and self._rolls_over():
+                        await workflow.wait_condition(workflow.all_handlers_finished)
+                        workflow.continue_as_new(self._carry_over())
+                # Out of work: tell the subscribers (`fleet.finished`) while still
+                # RUNNING, so that the fleet is closed once its progress says COMPLETED;
+                # a retry that arrives meanwhile is served by going round again.
+                await self._publish_finished(FleetState.COMPLETED)
+                if not self._queue:
+                    break
         except BaseException as error:
             if not is_cancelled_exception(error):
                 raise
@@ -125,6 +135,7 @@ class FleetProvisioningWorkflow:
             await asyncio.gather(*tasks, return_exceptions=True)
             self._tally.cancelled += len(self._queue)
             self._queue.clear()
+            await self._publish_finished(FleetState.CANCELLED)
             self._state = FleetState.CANCELLED
             self._touch()
             await workflow.wait_condition(workflow.all_handlers_finished)
@@ -143,6 +154,41 @@ class FleetProvisioningWorkflow:
             failures_by_code=failures.counts_by_code(),
             failures=failures.recent,
             to_retry=failures,
+        )
+
+    async def _publish_finished(self, state: FleetState) -> None:
+        """Send `fleet.finished` (ending in `state`) to the tenant's subscribers, through
+        the outbox."""
+        info = workflow.info()
+        now = workflow.now()
+        failures = self._tally.failures
+        data = FleetEventData(
+            fleet_id=self._run.fleet_id,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            state=state.value,
+            total=self._run.total,
+            succeeded=self._tally.succeeded,
+            failed=failures.count,
+            cancelled=self._tally.cancelled,
+            skipped=self._tally.skipped,
+            failures_by_code=failures.counts_by_code(),
+            ended_at=now,
+        )
+        event = WebhookEvent(
+            event_id=f"evt_{workflow.uuid4().hex}",
+            tenant=self._run.tenant,
+            type=EventType.FLEET_FINISHED,
+            lane=f"fleet:{self._run.fleet_id}",
+            occurred_at=now,
+            data=data.model_dump(mode="json"),
+        )
+        await workflow.execute_activity(
+            WebhookActivity.PUBLISH.name,
+            event,
+            task_queue=info.task_queue,
+            summary="webhooks: fleet.finished",
+            **activity_options(WEBHOOK_STEP_POLICY),
         )
 
     async def _until_children_started_or_one_ends(self, tasks: set[asyncio.Task[None]]) -> None:
@@ -259,6 +305,7 @@ class FleetProvisioningWorkflow:
             policy=strategy.policy,
             started_by=f"fleet:{self._run.fleet_id}",
             tenant=self._run.tenant,
+            pre_provisioning_hook=self._run.pre_provisioning_hook,
         )
         try:
             self._starting += 1

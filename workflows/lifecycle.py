@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.device import DeviceDescriptor
     from domain.errors import ErrorCode
     from domain.facts import DetectedDevice
+    from domain.hooks import HookCall, HookVerdict
     from domain.policies import StepPolicy
     from domain.progress import ProgressEvent, ProgressSnapshot, ProvisionResult
     from domain.registry import (
@@ -49,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         edge_task_queue,
     )
     from domain.states import ProvisioningState, Step, VisibleState
+    from domain.webhooks import RunEventData, WebhookEvent, run_event_type
     from strategies.activity_contract import ActivityContract
     from strategies.base import Placement, PreCheckVerdict, StrategySpec
     from strategies.decommission import (
@@ -58,9 +60,11 @@ with workflow.unsafe.imports_passed_through():
         UndoStep,
     )
     from strategies.device_records import (
+        HOOK_STAGE,
         REGISTRY_STAGE,
         REGISTRY_STEP_POLICY,
         DeviceRecordActivity,
+        HookActivity,
     )
     from workflows import search_attributes as sa
     from workflows.activity_options import activity_options
@@ -180,6 +184,7 @@ class LifecycleWorkflow(ABC):
         self._failovers = 0
         self._registry_on = False
         self._claim_lost = False
+        self._hook_parameters: dict[str, str] = {}
         self._facts: dict[str, str] = {}
         self._reprovision = ReprovisionPolicy.NEVER
         self._reset_done = False
@@ -597,7 +602,7 @@ class LifecycleWorkflow(ABC):
                     continue
                 # The device stays as provisioned: nothing is undone from here on.
                 self._compensations.clear()
-                await self._record_outcome(Outcome.DONE)
+                await self._record_outcome(Outcome.DONE, ProvisioningState.SUCCEEDED, None, message)
                 self._transition(ProvisioningState.SUCCEEDED, Step.DONE, message)
                 await self._handlers_finished()
                 return self._result()
@@ -674,12 +679,9 @@ class LifecycleWorkflow(ABC):
                     + "; ".join(leftovers),
                 )
             )
-        await self._record_outcome(Outcome.DONE)
-        self._transition(
-            ProvisioningState.SUCCEEDED,
-            Step.DONE,
-            f"device {device_id} is out of service ({done})",
-        )
+        message = f"device {device_id} is out of service ({done})"
+        await self._record_outcome(Outcome.DONE, ProvisioningState.SUCCEEDED, None, message)
+        self._transition(ProvisioningState.SUCCEEDED, Step.DONE, message)
         await self._handlers_finished()
         return self._result()
 
@@ -913,6 +915,8 @@ class LifecycleWorkflow(ABC):
                 ErrorCode.PRE_CHECK_FAILED,
                 "pre-check rejected the device: " + "; ".join(verdict.reasons),
             )
+        if self._registry_on and self._run.pre_provisioning_hook:
+            await self._ask_pre_provisioning_hook(found)
 
         while True:
             self._round += 1
@@ -944,6 +948,56 @@ class LifecycleWorkflow(ABC):
             except _RoundRestart:
                 self._round_restart = False
                 self._error_code = None
+
+    async def _ask_pre_provisioning_hook(self, found: DetectedDevice) -> None:
+        """PRE_CHECK: the tenant's hook allows the device, or the run ends before
+        anything is done to it (HOOK_DENIED; HOOK_UNAVAILABLE once its retries are spent:
+        it fails closed). Its parameters are kept for the steps (`hook_parameters`)."""
+        info = workflow.info()
+        device = self.device
+        call = HookCall(
+            tenant=self._run.tenant,
+            call_id=f"hook_{workflow.uuid4().hex}",
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            strategy=self._run.strategy,
+            attempt=self._attempt,
+            device_id=device.device_id,
+            device_type=device.type,
+            vendor=device.vendor,
+            model=device.model,
+            site=device.site,
+            capabilities=sorted(device.capabilities),
+            detected_model=found.model,
+            detected_firmware=found.firmware,
+        )
+        try:
+            verdict: HookVerdict = await self.perform(
+                Step.PRE_CHECK, HookActivity.CALL, call, central=True, stage=HOOK_STAGE
+            )
+        except ActivityError as error:
+            if is_cancelled_exception(error):
+                raise
+            failure = failure_from(error)
+            raise StepFailure(
+                ErrorCode.HOOK_UNAVAILABLE,
+                f"the pre-provisioning hook gave no verdict: {failure.message}",
+            ) from None
+        if not verdict.allow:
+            reason = verdict.reason or "no reason given"
+            self._reasons = [f"pre-provisioning hook: {reason}"]
+            raise StepFailure(
+                ErrorCode.HOOK_DENIED, f"the pre-provisioning hook denied the device: {reason}"
+            )
+        self._hook_parameters = dict(verdict.parameters)
+        if verdict.consulted:
+            self.report("the pre-provisioning hook allowed the device")
+
+    @property
+    def hook_parameters(self) -> dict[str, str]:
+        """What the tenant's pre-provisioning hook answered with its allow (empty
+        without a hook); in the history only encrypted, like every payload."""
+        return dict(self._hook_parameters)
 
     async def _guarded(self, awaitable: Awaitable[ResultT]) -> ResultT:
         """Await a step, sorting its failures into the lifecycle's outcomes."""
@@ -1145,10 +1199,17 @@ class LifecycleWorkflow(ABC):
             self._claim_lost = failure.code is ErrorCode.DEVICE_BUSY
             raise failure from None
 
-    async def _record_outcome(self, outcome: Outcome) -> None:
-        """Record how the run leaves the device: its last activity, run to its end even
-        when the run is cancelled meanwhile. Nothing for a run that lost its claim."""
-        if not self._registry_on or self._claim_lost:
+    async def _record_outcome(
+        self,
+        outcome: Outcome,
+        state: ProvisioningState,
+        error_code: ErrorCode | None,
+        message: str,
+    ) -> None:
+        """Record how the run leaves the device, and the terminal `state` it is about to
+        enter, in its webhook event: its last activity, run to its end even when the run
+        is cancelled meanwhile. For a run that lost its claim, the event alone."""
+        if not self._registry_on:
             return
         network = self._network.ssid if self._network is not None else None
         if self._reprovision is ReprovisionPolicy.MIGRATE and outcome is not Outcome.DONE:
@@ -1164,6 +1225,7 @@ class LifecycleWorkflow(ABC):
             facts=facts,
             reset=self._reset_done,
             tenant=moving_to if self._reprovision is ReprovisionPolicy.MIGRATE else None,
+            event=self._terminal_event(state, error_code, message, facts),
         )
 
         async def write() -> None:
@@ -1177,6 +1239,44 @@ class LifecycleWorkflow(ABC):
 
         await self._shielded(write, "cancel requested while the outcome is recorded")
 
+    def _terminal_event(
+        self,
+        state: ProvisioningState,
+        error_code: ErrorCode | None,
+        message: str,
+        facts: DeviceFacts,
+    ) -> WebhookEvent:
+        """The webhook event of the run's end (its id is deterministic on replay)."""
+        info = workflow.info()
+        device = self.device
+        started_by = self._run.started_by
+        now = workflow.now()
+        data = RunEventData(
+            device_id=device.device_id,
+            kind=self._run.kind.value,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            strategy=self._run.strategy,
+            state=state,
+            error_code=error_code.value if error_code is not None else None,
+            message=message,
+            network_ssid=facts.network_ssid,
+            site=device.site,
+            vendor=device.vendor,
+            started_by=started_by,
+            fleet_id=started_by.removeprefix("fleet:") if started_by.startswith("fleet:") else None,
+            started_at=info.start_time,
+            ended_at=now,
+        )
+        return WebhookEvent(
+            event_id=f"evt_{workflow.uuid4().hex}",
+            tenant=self._run.tenant,
+            type=run_event_type(self._run.kind.value, state),
+            lane=f"device:{device.device_id}",
+            occurred_at=now,
+            data=data.model_dump(mode="json"),
+        )
+
     async def _end_failed(self, failure: StepFailure) -> None:
         rollback = await self._compensate(failure.message)
         code, message = failure.code, failure.message
@@ -1184,7 +1284,7 @@ class LifecycleWorkflow(ABC):
         if not rollback.complete:
             code = ErrorCode.ROLLBACK_FAILED
             message = f"{failure.message}; the rollback failed: {_undone(rollback)}"
-        elif code is ErrorCode.PRE_CHECK_FAILED or (
+        elif code in (ErrorCode.PRE_CHECK_FAILED, ErrorCode.HOOK_DENIED) or (
             # No patch needed: no family declared validation codes before this line, so
             # no recorded run took this branch.
             code in self.spec.validation_codes and not rollback.undid_something
@@ -1193,7 +1293,10 @@ class LifecycleWorkflow(ABC):
         elif rollback.undid_something and code is not ErrorCode.ROLLBACK_FAILED:
             state = ProvisioningState.ROLLED_BACK
         await self._record_outcome(
-            Outcome.LEFTOVERS if code is ErrorCode.ROLLBACK_FAILED else Outcome.UNDONE
+            Outcome.LEFTOVERS if code is ErrorCode.ROLLBACK_FAILED else Outcome.UNDONE,
+            state,
+            code,
+            message,
         )
         self._transition(state, Step.DONE, message, error_code=code, details=failure.details)
         await self._handlers_finished()
@@ -1205,28 +1308,19 @@ class LifecycleWorkflow(ABC):
         )
 
     async def _end_cancelled(self, rollback: Rollback) -> None:
-        await self._record_outcome(Outcome.UNDONE if rollback.complete else Outcome.LEFTOVERS)
         if not rollback.complete:
-            self._transition(
-                ProvisioningState.FAILED,
-                Step.DONE,
-                f"cancelled by request; the rollback failed: {_undone(rollback)}",
-                error_code=ErrorCode.ROLLBACK_FAILED,
-            )
+            state, code = ProvisioningState.FAILED, ErrorCode.ROLLBACK_FAILED
+            message = f"cancelled by request; the rollback failed: {_undone(rollback)}"
         elif rollback.undid_something:
-            self._transition(
-                ProvisioningState.ROLLED_BACK,
-                Step.DONE,
-                "cancelled by request; the device was rolled back",
-                error_code=ErrorCode.CANCELLED_BY_USER,
-            )
+            state, code = ProvisioningState.ROLLED_BACK, ErrorCode.CANCELLED_BY_USER
+            message = "cancelled by request; the device was rolled back"
         else:
-            self._transition(
-                ProvisioningState.CANCELLED,
-                Step.DONE,
-                "cancelled by request before the device was changed",
-                error_code=ErrorCode.CANCELLED_BY_USER,
-            )
+            state, code = ProvisioningState.CANCELLED, ErrorCode.CANCELLED_BY_USER
+            message = "cancelled by request before the device was changed"
+        await self._record_outcome(
+            Outcome.UNDONE if rollback.complete else Outcome.LEFTOVERS, state, code, message
+        )
+        self._transition(state, Step.DONE, message, error_code=code)
 
     async def _handlers_finished(self) -> None:
         """Let running update handlers return before the run ends.

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from api.openapi import openapi_document
 from client.routes import NOT_IN_SDK, OPERATIONS
-from domain import api_models, enrollments, fleet, progress, requests
+from domain import api_models, enrollments, fleet, hooks, progress, requests, webhooks
 
-_MODULES = (api_models, enrollments, fleet, progress, requests)
+_MODULES = (api_models, enrollments, fleet, hooks, progress, requests, webhooks)
 
 
 def _operations(document: dict[str, Any]) -> dict[str, tuple[str, str]]:

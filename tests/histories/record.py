@@ -15,14 +15,19 @@ import asyncio
 import contextlib
 import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
+from aiohttp import web
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from config.policies import load_policy_book
+from config.settings import WebhookSettings
+from connection.codec import data_converter
+from connection.secret_box import SecretBox
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.progress import ProvisionResult
@@ -35,11 +40,16 @@ from domain.run import (
     workflow_id_for,
 )
 from domain.states import ProvisioningState
+from domain.webhooks import EventType, WebhookCreate, delivery_workflow_id
+from registry import opened_registry
+from registry.webhooks import WebhookStore
+from services.webhooks import WebhookSubscriptions
 from simulators.http_wifi.fleet import LAB_NETWORK_PASSPHRASE, LAB_NETWORK_SSID
 from simulators.improv_ble import ImprovDeviceSpec
 from simulators.improv_ble.handheld import HandheldImprovDevice
 from strategies.http_wifi import HTTP_WIFI_DECOMMISSION
 from strategies.improv_ble import IMPROV_BLE_SPEC
+from tests.conftest import TEST_KEY_RING
 from tests.fakes import FakeWifiDevice
 from tests.improv_handheld import confirming_gateway, onboard_like_the_page
 from tests.workflows.helpers import http_wifi_run, network, start_run, wait_for_state
@@ -181,6 +191,68 @@ async def record_client_ble(client: Client, name: str) -> None:
     print(f"recorded {name}: {len(history.events)} events")
 
 
+async def record_webhook_events(name: str) -> None:
+    """A run whose end sends a webhook event, and the delivery workflow that sends it
+    (encrypted with the tests' key ring: the delivery opens the webhook's secret with it)."""
+    binary = shutil.which("temporal")
+    assert binary, "run with .venv/bin on PATH"
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary,
+        data_converter=data_converter(TEST_KEY_RING),
+        search_attributes=ALL_KEYS,
+    )
+    received = asyncio.Event()
+
+    async def receive(_: web.Request) -> web.Response:
+        received.set()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+    settings = WebhookSettings.defaults(allow_private=True, poll_seconds=1.0)
+    client = env.client
+    device = FakeWifiDevice(device_id="history-webhook-events")
+    site = f"rec{uuid.uuid4().hex[:6]}"
+    queue = f"rec-{uuid.uuid4().hex[:6]}"
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            async with opened_registry(f"sqlite+aiosqlite:///{directory}/registry.db") as devices:
+                subscriptions = WebhookSubscriptions(
+                    WebhookStore(devices.engine),
+                    client,
+                    queue,
+                    SecretBox(TEST_KEY_RING),
+                    allow_private=True,
+                    poll_seconds=1.0,
+                )
+                created = await subscriptions.create(
+                    "default", WebhookCreate(url=url, events=[EventType.RUN_SUCCEEDED])
+                )
+                async with (
+                    central_worker(client, task_queue=queue, registry=devices, webhooks=settings),
+                    edge_worker(client, site=site, activities=device.activities()),
+                ):
+                    run = http_wifi_run(device.device_id, site, with_network=network())
+                    handle = await start_run(client, run, queue)
+                    await handle.result()
+                    await asyncio.wait_for(received.wait(), 30)
+                    await asyncio.sleep(0.5)
+                    history = await handle.fetch_history()
+                    delivery = client.get_workflow_handle(delivery_workflow_id(created.id))
+                    delivery_history = await delivery.fetch_history()
+        finally:
+            await runner.cleanup()
+            await env.shutdown()
+    (HERE / f"{name}.json").write_text(history.to_json())
+    (HERE / "webhook-delivery.json").write_text(delivery_history.to_json())
+    print(f"recorded {name}: {len(history.events)} events")
+    print(f"recorded webhook-delivery: {len(delivery_history.events)} events")
+
+
 async def main(only: str | None = None) -> None:
     binary = shutil.which("temporal")
     assert binary, "run with .venv/bin on PATH"
@@ -206,6 +278,8 @@ async def main(only: str | None = None) -> None:
             await record_client_ble(env.client, "improv-ble-client-ble")
     finally:
         await env.shutdown()
+    if only is None or only in "http-wifi-webhook-events":
+        await record_webhook_events("http-wifi-webhook-events")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from temporalio import workflow
+from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -38,6 +38,8 @@ from domain.fleet import (
 )
 from domain.progress import ProvisionResult
 from domain.run import ProvisionRun
+from domain.webhooks import WebhookEvent
+from strategies.device_records import WebhookActivity
 from tests.workflows.test_fleet import plan, start_fleet
 from workflows.fleet import CHILD_STARTS_PER_ACTIVATION, FleetProvisioningWorkflow
 
@@ -75,6 +77,11 @@ def failing_fleet(site: str, devices: int, generation_size: int) -> FleetRun:
     return run.model_copy(update={"strategies": strategies})
 
 
+@activity.defn(name=WebhookActivity.PUBLISH.name)
+async def publish_nowhere(event: WebhookEvent) -> None:
+    """The fleet's `fleet.finished` event, for a worker without a registry."""
+
+
 async def run_failing_fleet(
     client: Client, site: str, devices: int, generation_size: int
 ) -> tuple[FleetResult, int, list[int], int]:
@@ -86,6 +93,7 @@ async def run_failing_fleet(
         client,
         task_queue=queue,
         workflows=[FleetProvisioningWorkflow, TrivialFailingProvisioning],
+        activities=[publish_nowhere],
         workflow_runner=UnsandboxedWorkflowRunner(),
         max_concurrent_workflow_tasks=50,
     ):

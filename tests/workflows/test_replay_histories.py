@@ -33,6 +33,8 @@ def test_every_strategy_has_committed_histories() -> None:
         "wifi-cloud-happy",
         "wifi-aws-iot-happy",
         "fleet-cancelled",
+        "http-wifi-webhook-events",
+        "webhook-delivery",
     } <= names
 
 

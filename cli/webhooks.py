@@ -1,0 +1,163 @@
+"""`devprov webhooks create|list|show|delete|deliveries|redeliver`: the tenant's webhook
+subscriptions and their delivery logs, through the API."""
+
+from __future__ import annotations
+
+import argparse
+
+from pydantic import BaseModel
+from rich.console import Console
+
+from cli.exit_codes import ExitCode
+from cli.provisioning import api_call, api_client
+from client.settings import ClientSettings
+from domain.webhooks import EventType
+
+SECRET_NOTE = "keep the secret now: it is never shown again (verify signatures with it)"
+
+
+def add_webhooks_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """`devprov webhooks ...` (see the module's docstring)."""
+    api = argparse.ArgumentParser(add_help=False)
+    api.add_argument(
+        "--api",
+        default=ClientSettings.from_env().url,
+        help="API origin (default: $DEVPROV_API_URL or http://127.0.0.1:8080)",
+    )
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="as JSON")
+    webhooks = commands.add_parser("webhooks", help="the tenant's webhooks (via the API)")
+    subcommands = webhooks.add_subparsers(dest="webhooks_command", required=True)
+
+    create = subcommands.add_parser(
+        "create", parents=[api, as_json], help="subscribe a URL to event types"
+    )
+    create.add_argument("url")
+    create.add_argument(
+        "--event",
+        dest="events",
+        action="append",
+        choices=[e.value for e in EventType],
+        help="an event type (repeat; default: run.succeeded and run.failed)",
+    )
+    create.add_argument("--description", default="")
+    create.set_defaults(handler=create_webhook)
+
+    subcommands.add_parser("list", parents=[api, as_json], help="the webhooks").set_defaults(
+        handler=list_webhooks
+    )
+    show = subcommands.add_parser("show", parents=[api, as_json], help="one webhook")
+    show.add_argument("webhook_id")
+    show.set_defaults(handler=show_webhook)
+    delete = subcommands.add_parser("delete", parents=[api], help="delete a webhook")
+    delete.add_argument("webhook_id")
+    delete.set_defaults(handler=delete_webhook)
+
+    deliveries = subcommands.add_parser(
+        "deliveries", parents=[api, as_json], help="a webhook's delivery log, newest first"
+    )
+    deliveries.add_argument("webhook_id")
+    deliveries.add_argument("--limit", type=int, default=50, help="per page (1-500)")
+    deliveries.add_argument("--cursor", help="the previous page's next cursor")
+    deliveries.set_defaults(handler=list_deliveries)
+
+    redeliver = subcommands.add_parser(
+        "redeliver", parents=[api], help="send an event again now (a dead one too)"
+    )
+    redeliver.add_argument("webhook_id")
+    redeliver.add_argument("event_id")
+    redeliver.set_defaults(handler=redeliver_event)
+
+
+def _print(console: Console, model: BaseModel, as_json: bool) -> None:
+    if as_json:
+        print(model.model_dump_json())
+        return
+    for name, value in model.model_dump(mode="json").items():
+        if value is not None:
+            console.print(f"{name:20} {value}")
+
+
+async def create_webhook(args: argparse.Namespace, console: Console) -> int:
+    """Create a webhook and print it with its secret (the only time it is shown)."""
+    events = [EventType(e) for e in args.events or ("run.succeeded", "run.failed")]
+    async with api_client(args) as client:
+        created = await api_call(
+            console, client.create_webhook(args.url, events, description=args.description)
+        )
+    if isinstance(created, ExitCode):
+        return created
+    _print(console, created, args.json)
+    if not args.json:
+        console.print(f"[yellow]{SECRET_NOTE}[/]")
+    return ExitCode.OK
+
+
+async def list_webhooks(args: argparse.Namespace, console: Console) -> int:
+    async with api_client(args) as client:
+        listing = await api_call(console, client.list_webhooks())
+    if isinstance(listing, ExitCode):
+        return listing
+    for webhook in listing.items:
+        if args.json:
+            print(webhook.model_dump_json())
+        else:
+            events = ",".join(e.value for e in webhook.events)
+            console.print(f"{webhook.id}  {webhook.url}  {events}", soft_wrap=True)
+    return ExitCode.OK
+
+
+async def show_webhook(args: argparse.Namespace, console: Console) -> int:
+    async with api_client(args) as client:
+        webhook = await api_call(console, client.get_webhook(args.webhook_id))
+    if isinstance(webhook, ExitCode):
+        return webhook
+    _print(console, webhook, args.json)
+    return ExitCode.OK
+
+
+async def delete_webhook(args: argparse.Namespace, console: Console) -> int:
+    async with api_client(args) as client:
+        deleted = await api_call(console, client.delete_webhook(args.webhook_id))
+    if isinstance(deleted, ExitCode):
+        return deleted
+    console.print(f"deleted {args.webhook_id}")
+    return ExitCode.OK
+
+
+async def list_deliveries(args: argparse.Namespace, console: Console) -> int:
+    """Print the delivery log: event, type, status, tries, last answer, next try."""
+    async with api_client(args) as client:
+        page = await api_call(
+            console,
+            client.list_webhook_deliveries(args.webhook_id, cursor=args.cursor, limit=args.limit),
+        )
+    if isinstance(page, ExitCode):
+        return page
+    for delivery in page.items:
+        if args.json:
+            print(delivery.model_dump_json())
+            continue
+        answer = delivery.last_status_code or delivery.last_error or "-"
+        next_try = delivery.next_try_at.isoformat() if delivery.next_try_at else ""
+        console.print(
+            f"{delivery.event_id}  {delivery.type.value:22} {delivery.status.value:9} "
+            f"tries {delivery.attempts}  last {answer}  {next_try}",
+            soft_wrap=True,
+        )
+    if page.next_cursor is not None:
+        console.print(f"more: --cursor {page.next_cursor}")
+    return ExitCode.OK
+
+
+async def redeliver_event(args: argparse.Namespace, console: Console) -> int:
+    async with api_client(args) as client:
+        delivery = await api_call(
+            console, client.redeliver_webhook_event(args.webhook_id, args.event_id)
+        )
+    if isinstance(delivery, ExitCode):
+        return delivery
+    console.print(f"{delivery.event_id} queued for delivery")
+    return ExitCode.OK
