@@ -41,6 +41,7 @@ from tests.browser.improv_peripheral import (
     EmulatedImprovPeripheral,
     answer_device_chooser,
 )
+from tests.browser.test_console_on_a_phone import assert_fits_a_phone
 from tests.improv_handheld import confirming_gateway
 
 WEB_BLUETOOTH_ARGS = [*CHROMIUM_ARGS, "--enable-experimental-web-platform-features"]
@@ -150,6 +151,7 @@ async def test_an_improv_device_onboarded_from_the_page_over_web_bluetooth_succe
     form = page.get_by_test_id("ble-form")
     await expect(form).to_be_visible(timeout=RUN_TIMEOUT)
     await expect(form.get_by_test_id("ble-name")).to_have_text(device.device_id)
+    await assert_fits_a_phone(page, "bluetooth")  # width, Tab order, axe-core
     chooser = await answer_device_chooser(
         await context.new_cdp_session(page), bulb.peripheral.address
     )
