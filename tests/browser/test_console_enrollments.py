@@ -81,6 +81,15 @@ async def test_enrollments_view_enrolls_imports_and_disables_devices(
         await expect(other_row).to_contain_text("SN-42")
         await save_screenshot(page, "console-enrollments.png", docs=True)
 
+        groups = page.get_by_test_id("group-form")
+        await groups.get_by_label("Group id").fill("line-x")
+        await groups.get_by_label("Device ids", exact=False).fill("plug-x-*")
+        await groups.get_by_label("Default site").fill("hall")
+        await page.get_by_test_id("group-form-submit").click()
+        group_row = page.locator('[data-testid=group-row][data-id="line-x"]')
+        await expect(group_row).to_contain_text("plug-x-*")
+        await expect(group_row).to_contain_text("hall")
+
         toggle = other_row.get_by_test_id("individual-enabled")
         await toggle.uncheck()
         await expect(toggle).to_be_enabled()

@@ -62,10 +62,11 @@ async def overflow(page: Page) -> list[str]:
     return found if width > PHONE["width"] else []
 
 
-SIGNATURE = """(el) => el.closest("#runs-body") ? "" : [el.tagName.toLowerCase(),
-    el.id || el.dataset.testid || el.name
+SIGNATURE = """(el) => el.closest("#runs-body, [data-testid=device-runs]") ? ""
+    : [el.tagName.toLowerCase(), el.id || el.dataset.testid || el.name
     || el.getAttribute("aria-label") || (el.textContent || "").trim().slice(0, 40)].join(":")"""
-"""What names a control across re-renders (a view redraws its elements as the run moves)."""
+"""What names a control across re-renders (a view redraws its elements as the run moves);
+nothing for the rows of the runs list and of a device's runs, which refresh on a timer."""
 
 
 async def tab_order(page: Page) -> tuple[list[str], list[str]]:

@@ -10,9 +10,9 @@ const GROUP = "/enrollments/group";
 const SETTINGS = "/tenant/settings";
 
 /** A labelled text input of a form; `name` is the API's field. */
-function field(name, label, attrs = {}) {
-  const input = h("input", { name, autocomplete: "off", spellcheck: "false", "data-testid": `enrollment-${name}`, ...attrs });
-  input.id = `enrollment-${attrs.form || "individual"}-${name}`;
+function field(name, label, attrs = {}, kind = "individual") {
+  const input = h("input", { name, autocomplete: "off", spellcheck: "false", "data-testid": `enrollment-${kind}-${name}`, ...attrs });
+  input.id = `enrollment-${kind}-${name}`;
   return { input, element: h("div", { class: "field" }, h("label", { for: input.id }, label), input) };
 }
 
@@ -137,11 +137,11 @@ export class EnrollmentsView {
       field("claim_secret", "Claim secret (optional, never shown again)", { type: "password", minlength: "8", maxlength: "256" }),
     ];
     this.groupFields = [
-      field("group_id", "Group id", { required: true, form: "group" }),
-      field("vendor", "Vendor", { form: "group" }), field("model", "Model", { form: "group" }),
-      field("device_id_glob", "Device ids (glob, e.g. plug-l4-*)", { form: "group" }),
-      field("priority", "Priority (lower first)", { type: "number", min: "0", max: "1000", form: "group" }),
-      field("site", "Default site", { form: "group" }),
+      field("group_id", "Group id", { required: true }, "group"),
+      field("vendor", "Vendor", {}, "group"), field("model", "Model", {}, "group"),
+      field("device_id_glob", "Device ids (glob, e.g. plug-l4-*)", {}, "group"),
+      field("priority", "Priority (lower first)", { type: "number", min: "0", max: "1000" }, "group"),
+      field("site", "Default site", {}, "group"),
     ];
     this.csvInput = h("input", { type: "file", id: "enrollment-csv", accept: ".csv,text/csv", required: true, "data-testid": "enrollment-csv" });
     this.csvStatus = h("p", { class: "muted small", role: "status", "data-testid": "enrollment-import-status" });
