@@ -856,24 +856,7 @@ async def _open_improv(
     stack.push_async_callback(control.close)
     world = SimulatedWorld()
     share_virtual_ble_radio(world, radio)
-    settings = Settings(
-        edge=EdgeSettings.defaults(capabilities=("improv-ble",)),
-        ble=BleSettings.defaults(backend="virtual", scan_timeout_seconds=0.5),
-        worker=WorkerSettings.defaults(
-            data_dir=tmp / site, graceful_shutdown_seconds=_SHUTDOWN.total_seconds()
-        ),
-    )
-    await stack.enter_async_context(
-        central_worker(
-            temporal,
-            task_queue=task_queue,
-            registry=registry,
-            graceful_shutdown_timeout=_SHUTDOWN,
-        )
-    )
-    await stack.enter_async_context(
-        edge_node(temporal, settings, site=site, host=GATEWAY, world=world)
-    )
+    await _start_ble_workers(stack, temporal, tmp, "improv-ble", site, task_queue, registry, world)
     return World(
         family=Family.IMPROV_BLE,
         temporal=temporal,
@@ -891,22 +874,20 @@ async def _open_improv(
     )
 
 
-async def _open_esp(
-    stack: contextlib.AsyncExitStack, temporal: Client, sequence: Sequence, tmp: Path
-) -> World:
-    device_id, site, task_queue = _unique("xe"), _unique("xs"), _unique("explorer")
-    registry = await _open_registry(stack, tmp)
-    radio = VirtualBleRadio()
-    stack.push_async_callback(radio.close)
-    # Auto-stop off: its application keeps provisioning up, so a later run finds it.
-    spec = EspDeviceSpec(
-        device_id=device_id, secret=ESP_PASSWORD, join_delay=0.2, auto_stop_after=None
-    )
-    fleet = await stack.enter_async_context(EspDeviceFleet(radio, [spec], networks=NETWORKS))
-    world = SimulatedWorld()
-    share_virtual_esp_radio(world, radio)
+async def _start_ble_workers(
+    stack: contextlib.AsyncExitStack,
+    temporal: Client,
+    tmp: Path,
+    capability: str,
+    site: str,
+    task_queue: str,
+    registry: DeviceRegistry,
+    world: SimulatedWorld,
+) -> None:
+    """A central worker and the site's gateway with one BLE capability, on the virtual
+    radio `world` shares (the BLE families' worlds)."""
     settings = Settings(
-        edge=EdgeSettings.defaults(capabilities=("esp-prov-ble",)),
+        edge=EdgeSettings.defaults(capabilities=(capability,)),
         ble=BleSettings.defaults(backend="virtual", scan_timeout_seconds=0.5),
         worker=WorkerSettings.defaults(
             data_dir=tmp / site, graceful_shutdown_seconds=_SHUTDOWN.total_seconds()
@@ -922,6 +903,25 @@ async def _open_esp(
     )
     await stack.enter_async_context(
         edge_node(temporal, settings, site=site, host=GATEWAY, world=world)
+    )
+
+
+async def _open_esp(
+    stack: contextlib.AsyncExitStack, temporal: Client, sequence: Sequence, tmp: Path
+) -> World:
+    device_id, site, task_queue = _unique("xe"), _unique("xs"), _unique("explorer")
+    registry = await _open_registry(stack, tmp)
+    radio = VirtualBleRadio()
+    stack.push_async_callback(radio.close)
+    # Auto-stop off: its application keeps provisioning up, so a later run finds it.
+    spec = EspDeviceSpec(
+        device_id=device_id, secret=ESP_PASSWORD, join_delay=0.2, auto_stop_after=None
+    )
+    fleet = await stack.enter_async_context(EspDeviceFleet(radio, [spec], networks=NETWORKS))
+    world = SimulatedWorld()
+    share_virtual_esp_radio(world, radio)
+    await _start_ble_workers(
+        stack, temporal, tmp, "esp-prov-ble", site, task_queue, registry, world
     )
     return World(
         family=Family.ESP_PROV_BLE,
