@@ -9,8 +9,8 @@ from rich.console import Console
 
 from cli.display import devices_table
 from cli.exit_codes import ExitCode, for_state
+from cli.options import api_option
 from cli.provisioning import api_call, api_client
-from client.settings import ClientSettings
 from domain.registry import DeviceState
 from domain.states import ProvisioningState
 
@@ -18,12 +18,7 @@ from domain.states import ProvisioningState
 def add_devices_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`devprov devices list`, `devprov devices show <device-id>` and
     `devprov devices decommission <device-id> [--follow]`."""
-    api = argparse.ArgumentParser(add_help=False)
-    api.add_argument(
-        "--api",
-        default=ClientSettings.from_env().url,
-        help="API origin (default: $DEVPROV_API_URL or http://127.0.0.1:8080)",
-    )
+    api = api_option()
     devices = commands.add_parser("devices", help="devices in the registry (via the API)")
     devices_commands = devices.add_subparsers(dest="devices_command", required=True)
 

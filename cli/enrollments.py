@@ -11,8 +11,8 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from cli.exit_codes import ExitCode
+from cli.options import api_option
 from cli.provisioning import api_call, api_client
-from client.settings import ClientSettings
 from domain.enrollments import (
     GroupEnrollmentCreate,
     GroupEnrollmentList,
@@ -27,12 +27,7 @@ def add_enrollments_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
     """`devprov enrollments ...` (see the module's docstring)."""
-    api = argparse.ArgumentParser(add_help=False)
-    api.add_argument(
-        "--api",
-        default=ClientSettings.from_env().url,
-        help="API origin (default: $DEVPROV_API_URL or http://127.0.0.1:8080)",
-    )
+    api = api_option()
     group = argparse.ArgumentParser(add_help=False)
     group.add_argument("--group", action="store_true", help="a group enrollment")
     enrollments = commands.add_parser("enrollments", help="the tenant's enrollments (via the API)")

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from cli.display import RichView, run_table, scan_table
 from cli.exit_codes import ExitCode, for_state
+from cli.options import api_option
 from client import (
     ApiProblem,
     ApiUnreachable,
@@ -48,12 +49,7 @@ def _scan_backend() -> str:
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the API-backed commands to the `devprov` parser."""
-    api = argparse.ArgumentParser(add_help=False)
-    api.add_argument(
-        "--api",
-        default=ClientSettings.from_env().url,
-        help="API origin (default: $DEVPROV_API_URL or http://127.0.0.1:8080)",
-    )
+    api = api_option()
 
     provision = commands.add_parser(
         "provision", parents=[api], help="provision a device through the API"

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from cli.exit_codes import ExitCode
+from cli.options import api_option
 from cli.provisioning import api_call, api_client
-from client.settings import ClientSettings
 from domain.webhooks import EventType
 
 SECRET_NOTE = "keep the secret now: it is never shown again (verify signatures with it)"
@@ -20,12 +20,7 @@ def add_webhooks_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
     """`devprov webhooks ...` (see the module's docstring)."""
-    api = argparse.ArgumentParser(add_help=False)
-    api.add_argument(
-        "--api",
-        default=ClientSettings.from_env().url,
-        help="API origin (default: $DEVPROV_API_URL or http://127.0.0.1:8080)",
-    )
+    api = api_option()
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="as JSON")
     webhooks = commands.add_parser("webhooks", help="the tenant's webhooks (via the API)")
