@@ -9,6 +9,7 @@ Sizes and seeds come from the environment:
 | `DEVPROV_EXPLORER_PROCESS_SEQUENCES` | sequences of the worker-kill variant (0: skipped) | 0 |
 | `DEVPROV_EXPLORER_SEED` | seed of the sequences | random (printed) |
 | `DEVPROV_EXPLORER_CONCURRENCY` | sequences at once | 12 (`make chaos`: 24) |
+| `DEVPROV_EXPLORER_BATCH` | sequences per dev server (a fresh one per batch) | 400 |
 | `DEVPROV_EXPLORER_SHRINK_SECONDS` | seconds to shrink a finding | 60 (`make chaos`: 180) |
 | `DEVPROV_EXPLORER_SHRINK_ONLY` | shrink only the findings whose key starts with this | |
 | `DEVPROV_EXPLORER_REPLAY` | run only this sequence (`seed/index[/n,n,...]`) | |
@@ -56,6 +57,7 @@ class ExplorerSettings:
     log: Path | None = None
     repeat: int = 1
     shrink_only: str = ""
+    batch: int = 400
 
     @classmethod
     def from_env(
@@ -72,6 +74,7 @@ class ExplorerSettings:
             log=Path(env["DEVPROV_EXPLORER_LOG"]) if env.get("DEVPROV_EXPLORER_LOG") else None,
             repeat=int(env.get("DEVPROV_EXPLORER_REPEAT", 1)),
             shrink_only=env.get("DEVPROV_EXPLORER_SHRINK_ONLY", ""),
+            batch=max(1, int(env.get("DEVPROV_EXPLORER_BATCH", 400))),
         )
 
     def planned(self, families: Collection[Family] = FAMILIES) -> list[Sequence]:
@@ -136,14 +139,32 @@ class ExplorationReport:
     coverage: Coverage
     findings: list[Finding]
 
-    def describe(self) -> str:
+    @classmethod
+    def merged(
+        cls, settings: ExplorerSettings, reports: list[ExplorationReport]
+    ) -> ExplorationReport:
+        """One report of several batches' reports."""
+        executions = [e for report in reports for e in report.executions]
+        coverage = Coverage()
+        coverage.add(executions)
+        findings = [f for report in reports for f in report.findings]
+        return cls(settings, executions, coverage, sorted(findings, key=lambda f: f.key))
+
+    def summary(self) -> str:
+        """Sequences, runs, the median sequence's duration and the findings' count."""
         seconds = sorted(e.seconds for e in self.executions)
         median = seconds[len(seconds) // 2] if seconds else 0.0
         runs = sum(len(e.runs) for e in self.executions)
+        return (
+            f"{len(self.executions)} sequences, {runs} runs; median sequence {median:.1f}s; "
+            f"{len(self.findings)} finding(s)"
+        )
+
+    def describe(self) -> str:
         lines = [
             f"explorer seed: {self.settings.seed} "
             f"(replay with DEVPROV_EXPLORER_SEED={self.settings.seed})",
-            f"{len(self.executions)} sequences, {runs} runs; median sequence {median:.1f}s",
+            self.summary(),
             self.coverage.report(),
         ]
         if not self.findings:
@@ -170,9 +191,12 @@ async def explore(
     *,
     families: Collection[Family] = FAMILIES,
     shrink_findings: bool = True,
+    planned: list[Sequence] | None = None,
 ) -> ExplorationReport:
-    """Run the planned sequences, check them, shrink every finding."""
-    planned = settings.planned(families)
+    """Run the planned sequences (`settings.planned(families)` unless given), check
+    them, shrink every finding."""
+    if planned is None:
+        planned = settings.planned(families)
     replays = HistoryReplays()
     with watching_api_poll_failures():
         executions = await gather_limited(

@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from simulators.wifi_cloud import CloudConfig
 from tests.chaos.harness import ChaosStack
-from tests.explorer.exploration import ExplorerSettings, explore
+from tests.conftest import start_dev_server
+from tests.explorer.exploration import ExplorationReport, ExplorerSettings, explore
 from tests.explorer.invariants import Violation, check
 from tests.explorer.model import (
     ActionKind,
@@ -42,16 +44,43 @@ stack's worker processes serve."""
 async def test_every_run_keeps_the_promise_under_any_sequence_of_actions_and_faults(
     temporal_env: WorkflowEnvironment, tmp_path: Path, explorer_settings: ExplorerSettings
 ) -> None:
-    def in_process(sequence: Sequence) -> contextlib.AbstractAsyncContextManager[World]:
-        return open_world(sequence, temporal_env.client, tmp_path)
-
+    settings = explorer_settings
+    planned = settings.planned()
+    batches = [planned[i : i + settings.batch] for i in range(0, len(planned), settings.batch)]
     before = _pending_tasks()
-    report = await explore(explorer_settings, in_process, check)
+    reports = []
+    for number, batch in enumerate(batches, 1):
+        # One batch runs on the session's server; more get a fresh server each, so that
+        # 2,000 sequences do not fill one in-memory server (visibility slows as it grows).
+        async with _dev_server(temporal_env, own=len(batches) > 1) as client:
+
+            def in_process(
+                sequence: Sequence, client: Client = client
+            ) -> contextlib.AbstractAsyncContextManager[World]:
+                return open_world(sequence, client, tmp_path)
+
+            reports.append(await explore(settings, in_process, check, planned=batch))
+        if len(batches) > 1:
+            print(f"batch {number} of {len(batches)}: {reports[-1].summary()}", flush=True)
     left = await _tasks_left_since(before)
 
+    report = ExplorationReport.merged(settings, reports)
     print(report.describe())
     assert not report.findings, report.describe()
     assert left == set(), f"the explorer left tasks running: {sorted(left)}"
+
+
+@contextlib.asynccontextmanager
+async def _dev_server(session: WorkflowEnvironment, *, own: bool) -> AsyncIterator[Client]:
+    """The session's dev server's client, or (`own`) that of a fresh one, shut down after."""
+    if not own:
+        yield session.client
+        return
+    env = await start_dev_server()
+    try:
+        yield env.client
+    finally:
+        await env.shutdown()
 
 
 def _pending_tasks() -> set[asyncio.Task[object]]:
