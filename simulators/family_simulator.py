@@ -9,7 +9,7 @@ their lines in the banner and, where the wiring says so, shares the started
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
@@ -18,9 +18,16 @@ from config.settings import Settings
 
 @dataclass(frozen=True)
 class SimulatorContext:
-    """What a family's simulator is started with."""
+    """What a family's simulator is started with.
+
+    Attributes:
+        settings: The stack's settings.
+        started: The simulators started before it, by family name (those its
+            `EmbeddedSimulator.after` names among them).
+    """
 
     settings: Settings
+    started: Mapping[str, StartedSimulator] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -33,11 +40,14 @@ class StartedSimulator:
         hints: Lines of the banner's "Try:" block.
         resource: What the family's edge workers use to reach the simulated devices
             in this process, when the wiring shares it with them.
+        settings: How the stack's settings change while it runs (the local AWS:
+            certificates are found by their subject); None: unchanged.
     """
 
     lines: list[tuple[str, str]] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
     resource: object | None = None
+    settings: Callable[[Settings], Settings] | None = None
 
 
 FamilySimulator = Callable[[SimulatorContext], AbstractAsyncContextManager[StartedSimulator]]

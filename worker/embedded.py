@@ -26,16 +26,14 @@ from config.settings import LAN_OUTBOUND, EdgeSettings, Settings
 from config.startup import run_service
 from connection.temporal_client import connect, key_file
 from registry import opened_registry
-from simulators.aws_iot import LocalAws, default_aws_iot_devices, report_shadows, start_local_aws
 from simulators.family_simulator import FamilySimulator, SimulatorContext, StartedSimulator
-from simulators.http_wifi import WifiDeviceFleet
 from simulators.serving import serve_app
 from strategies.catalog import build_registry
 from strategies.family import FamilyError, load_object
 from worker.capabilities import SimulatedWorld
 from worker.central import central_activities
 from worker.codec_server import create_codec_app
-from worker.dev_server import start_dev_server
+from worker.dev_server import DevServer, start_dev_server
 from worker.edge import edge_node
 from worker.families import embedded_simulators
 from worker.logging_setup import configure_logging
@@ -76,7 +74,6 @@ def banner(
     api_url: str,
     ui_url: str | None,
     simulated: Sequence[StartedSimulator] = (),
-    aws_url: str | None = None,
 ) -> str:
     """What to open and what to try, printed once everything is up."""
     examples = sorted(p.stem for p in EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []
@@ -89,13 +86,6 @@ def banner(
         f"  Temporal Web UI   {ui_url or '(headless)'}",
         f"  Temporal gRPC     {settings.temporal.frontend}",
         *(f"  {label:<17} {text}" for started in simulated for label, text in started.lines),
-        (
-            f"  Local AWS IoT     {aws_url}  (moto; e.g. aws --endpoint-url {aws_url} "
-            "iot list-things)"
-            if aws_url
-            else "  Local AWS IoT     (not started: moto is missing; pip install "
-            "'devprov[aws-local]')"
-        ),
         f"  Data directory    {settings.data_dir.resolve()}",
         f"  Audit log         {audit_log_path(settings)}",
         f"  Metrics           {api_url}/metrics  (Temporal SDK: "
@@ -118,44 +108,13 @@ def banner(
     return "\n".join(lines)
 
 
-LOCAL_AWS_TENANT = "default"
-"""The tenant of `make run`'s API key, whose IoT policy the local AWS gets."""
-_AWS_CHAIN_OVERRIDES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
-
-
-def _start_local_aws(port: int) -> LocalAws | None:
-    """moto's server on loopback, or None where moto is not installed (a production
-    image: moto is in the `aws-local` extra)."""
-    try:
-        return start_local_aws("127.0.0.1", port)
-    except ModuleNotFoundError as error:
-        if not (error.name or "").startswith("moto"):
-            raise
-        logger.warning("no local AWS: moto is not installed (pip install 'devprov[aws-local]')")
-        return None
-
-
-async def _stop_local_aws(starting: asyncio.Future[LocalAws | None]) -> None:
-    with contextlib.suppress(Exception):
-        local_aws = await starting
-        if local_aws is not None:
-            await asyncio.to_thread(local_aws.close)
-
-
-def use_local_aws(local_aws: LocalAws) -> None:
-    """Point this process's AWS SDK at the local AWS through the standard chain (its
-    environment), whatever the shell holds: `make run` never reaches a real account."""
-    for name in _AWS_CHAIN_OVERRIDES:
-        os.environ.pop(name, None)
-    os.environ.update(local_aws.sdk_environment())
-
-
 @contextlib.asynccontextmanager
 async def family_simulators(
     settings: Settings, world: SimulatedWorld
 ) -> AsyncIterator[dict[str, StartedSimulator]]:
-    """Start the simulator each installed family's wiring names, sharing with the edge
-    workers of `world` what the wiring says they share; stop them all on exit."""
+    """Start the simulator each installed family's wiring names (each after those it
+    names), sharing with the edge workers of `world` what the wiring says they share;
+    stop them all on exit."""
     async with contextlib.AsyncExitStack() as stack:
         started: dict[str, StartedSimulator] = {}
         for name, declared in embedded_simulators().items():
@@ -163,30 +122,43 @@ async def family_simulators(
             if not callable(start):
                 raise FamilyError(f"family '{name}': {declared.start} is not a simulator")
             simulator = cast("FamilySimulator", start)
-            started[name] = await stack.enter_async_context(simulator(SimulatorContext(settings)))
+            context = SimulatorContext(settings, started=dict(started))
+            started[name] = await stack.enter_async_context(simulator(context))
             if declared.shares is not None:
                 world.share(declared.shares, started[name].resource)
         yield started
+
+
+async def _stop_dev_server(starting: asyncio.Future[DevServer]) -> None:
+    """Stop the dev server once it has started (also when the stack failed meanwhile)."""
+    with contextlib.suppress(Exception):
+        server = await starting
+        await server.stop()
 
 
 async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
     """Run the whole stack until `stop` is set."""
     host, _, port = settings.temporal.frontend.rpartition(":")
     async with contextlib.AsyncExitStack() as stack:
-        # moto takes seconds to import and start: it does so while the dev server starts.
-        local_aws_starting = asyncio.ensure_future(
-            asyncio.to_thread(_start_local_aws, settings.aws_iot.local_port)
-        )
-        stack.push_async_callback(_stop_local_aws, local_aws_starting)
         codec_endpoint = f"http://127.0.0.1:{settings.codec.port}"
-        server = await start_dev_server(
-            data_dir=settings.data_dir,
-            host=host or "127.0.0.1",
-            port=int(port),
-            ui_port=settings.temporal.ui_port,
-            ui_codec_endpoint=f"{codec_endpoint}/codec",
+        # The simulators (moto takes seconds to import and start) start while the dev
+        # server does.
+        server_starting = asyncio.ensure_future(
+            start_dev_server(
+                data_dir=settings.data_dir,
+                host=host or "127.0.0.1",
+                port=int(port),
+                ui_port=settings.temporal.ui_port,
+                ui_codec_endpoint=f"{codec_endpoint}/codec",
+            )
         )
-        stack.push_async_callback(server.stop)
+        stack.push_async_callback(_stop_dev_server, server_starting)
+        world = SimulatedWorld()
+        simulated = await stack.enter_async_context(family_simulators(settings, world))
+        for started in simulated.values():
+            if started.settings is not None:
+                settings = started.settings(settings)
+        server = await server_starting
         client = await connect(settings, create_keys=True)
         codec_token = settings.codec.token or secrets.token_urlsafe(24)
         payload_codec = client.data_converter.payload_codec
@@ -203,24 +175,6 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
             )
             stack.push_async_callback(codec.cleanup)
 
-        world = SimulatedWorld()
-        simulated = await stack.enter_async_context(family_simulators(settings, world))
-        # The wifi-aws-iot devices are Wi-Fi devices of the http-wifi simulator that
-        # report to the local AWS (started early: moto is slow to start).
-        wifi_fleet = simulated["http-wifi"].resource if "http-wifi" in simulated else None
-        if isinstance(wifi_fleet, WifiDeviceFleet):
-            for aws_device in default_aws_iot_devices():
-                wifi_fleet.add(aws_device)
-        local_aws = await local_aws_starting
-        if local_aws is not None:
-            use_local_aws(local_aws)
-            await local_aws.create_policy(settings.aws_iot.policy_for(LOCAL_AWS_TENANT))
-            # moto signs a key of its own: a certificate is found by the CSR's subject.
-            aws_iot = settings.aws_iot.model_copy(update={"match_certificate_subject": True})
-            settings = settings.model_copy(update={"aws_iot": aws_iot})
-            # The simulated devices report to their thing shadows once online.
-            if isinstance(wifi_fleet, WifiDeviceFleet):
-                await stack.enter_async_context(report_shadows(wifi_fleet, local_aws.url))
         activities = await stack.enter_async_context(central_activities(settings))
         # The registry outlives the runs' histories: a SQLite file under the data directory.
         devices = await stack.enter_async_context(opened_registry(settings.registry_url))
@@ -264,13 +218,7 @@ async def run_embedded(settings: Settings, stop: asyncio.Event) -> None:
         stack.push_async_callback(api.close)
 
         print(
-            banner(
-                settings,
-                api.url,
-                server.ui_url,
-                list(simulated.values()),
-                aws_url=local_aws.url if local_aws is not None else None,
-            ),
+            banner(settings, api.url, server.ui_url, list(simulated.values())),
             flush=True,
         )
         if payload_codec is not None:

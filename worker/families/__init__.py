@@ -32,10 +32,14 @@ class EmbeddedSimulator:
             simulator's `resource` in the edge workers' `SimulatedWorld` (a virtual
             BLE radio, simulated coordinator sticks); None when its devices are
             reached otherwise (over HTTP).
+        after: Families whose simulators start before it: it finds what they
+            started in its `SimulatorContext.started` (the AWS IoT devices join the
+            `http-wifi` fleet).
     """
 
     start: str
     shares: WorldKey[Any] | None = None
+    after: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,14 +98,27 @@ def embedded_simulators(
     families: Iterable[DeviceFamily] | None = None,
 ) -> dict[str, EmbeddedSimulator]:
     """Every family's simulator for the embedded stack by family name (default: the
-    installed families), in selection order."""
+    installed families), in selection order, each after those its `after` names."""
     chosen = installed_families() if families is None else families
-    found: dict[str, EmbeddedSimulator] = {}
+    declared: dict[str, EmbeddedSimulator] = {}
     for family in chosen:
         simulator = wiring_of(family).simulator
         if simulator is not None:
-            found[family.name] = simulator
-    return found
+            declared[family.name] = simulator
+    ordered: dict[str, EmbeddedSimulator] = {}
+
+    def place(name: str, path: tuple[str, ...]) -> None:
+        if name in ordered or name not in declared:
+            return
+        if name in path:
+            raise FamilyError(f"simulators start after each other in a circle: {path}")
+        for first in declared[name].after:
+            place(first, (*path, name))
+        ordered[name] = declared[name]
+
+    for name in declared:
+        place(name, ())
+    return ordered
 
 
 def selected_capabilities(

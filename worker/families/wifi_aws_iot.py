@@ -1,6 +1,7 @@
 """Wiring of the `wifi-aws-iot` family: the device's CSR and certificate steps on the edge
 (its Wi-Fi steps are the `http-wifi` capability's), the AWS IoT Core activities on the
-central workers."""
+central workers; under `make run`, a local AWS and Wi-Fi devices with an AWS IoT
+identity in the `http-wifi` family's simulated fleet."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from config.settings import Settings
 from worker.capabilities.wifi_aws_iot import wifi_aws_iot_capability
-from worker.families import FamilyWiring
+from worker.families import EmbeddedSimulator, FamilyWiring
 
 logger = logging.getLogger("devprov.worker.aws_iot")
 
@@ -44,5 +45,9 @@ async def aws_iot_activities(settings: Settings) -> AsyncIterator[list[object]]:
 
 
 WIRING = FamilyWiring(
-    edge_capability=wifi_aws_iot_capability, central_activities=aws_iot_activities
+    edge_capability=wifi_aws_iot_capability,
+    central_activities=aws_iot_activities,
+    simulator=EmbeddedSimulator(
+        start="simulators.aws_iot.embedded:simulated_aws_iot", after=("http-wifi",)
+    ),
 )
