@@ -28,6 +28,11 @@ logger = logging.getLogger("devprov.api.streams")
 
 MAX_BACKOFF_SECONDS = 10.0
 """Longest pause between two polls while the query keeps failing."""
+FOLLOW_UP_SHARE = 0.2
+"""Right after a query showed a change, the next one comes after this share of the
+interval, and the pause doubles back to the interval while nothing changes: a run
+that just moved usually moves again soon (its steps take milliseconds), a run that
+waits for a person or a device does not. Measured in `bench.progress_streaming`."""
 
 
 class Followable(Protocol):
@@ -120,7 +125,8 @@ class ProgressHub(Generic[SnapshotT]):
 
     Args:
         fetch: Runs the progress query of a run (workflow id, run id); raises `ApiError`.
-        interval: Seconds between two queries.
+        interval: Seconds between two queries while the run does not change (sooner
+            right after a change: `FOLLOW_UP_SHARE`).
     """
 
     def __init__(
@@ -207,10 +213,12 @@ class ProgressHub(Generic[SnapshotT]):
                     logger.warning("polling %s failed: %s", poller.name, problem.detail)
                     delay = min(delay * 2, max(MAX_BACKOFF_SECONDS, self._interval))
                 else:
-                    delay = self._interval
                     if snapshot.last_sequence != last_sequence:
                         last_sequence = snapshot.last_sequence
                         poller.publish(snapshot)
+                        delay = self._interval * FOLLOW_UP_SHARE
+                    else:
+                        delay = min(delay * 2, self._interval)
                     if snapshot.finished:
                         return
                 await asyncio.sleep(delay)

@@ -60,8 +60,39 @@ async def test_subscribers_of_one_run_share_a_single_poller() -> None:
         assert hub.active_pollers == 1
         queries = run.queries["provision-d1"]
 
-    assert 5 <= queries <= 15
+    # 0.1 s at 0.01 s a query, and a few sooner right after the first answer.
+    assert 5 <= queries <= 20
     assert hub.active_pollers == 0
+
+
+class TimedRun(FakeRun):
+    """A scripted run that also notes when each query came."""
+
+    def __init__(self, *snapshots: ProgressSnapshot) -> None:
+        super().__init__(*snapshots)
+        self.times: list[float] = []
+
+    async def fetch(self, workflow_id: str, run_id: str | None = None) -> ProgressSnapshot:
+        self.times.append(asyncio.get_running_loop().time())
+        return await super().fetch(workflow_id, run_id)
+
+
+async def test_a_run_that_just_moved_is_asked_again_soon_and_a_still_one_at_the_interval() -> None:
+    moving = _snapshot(ProvisioningState.PENDING, ProvisioningState.DETECTING)
+    run = TimedRun(_snapshot(ProvisioningState.PENDING), moving)
+    hub = ProgressHub(run.fetch, interval=1.0)
+
+    async with hub.subscribe("provision-d1") as subscription:
+        await subscription.next()
+        assert (await subscription.next()) == moving
+        while len(run.times) < 5:
+            await asyncio.sleep(0.05)
+
+    gaps = [later - earlier for earlier, later in zip(run.times, run.times[1:], strict=False)]
+    # After each change 0.2 s, then 0.4, 0.8, and the interval while nothing changes.
+    assert gaps[0] < 0.6
+    assert gaps[1] < 0.6
+    assert gaps[3] >= 0.7
 
 
 async def test_polling_stops_when_the_last_subscriber_leaves() -> None:
