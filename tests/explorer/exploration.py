@@ -155,9 +155,10 @@ class ExplorationReport:
         seconds = sorted(e.seconds for e in self.executions)
         median = seconds[len(seconds) // 2] if seconds else 0.0
         runs = sum(len(e.runs) for e in self.executions)
+        keys = ", ".join(f.key for f in self.findings)
         return (
             f"{len(self.executions)} sequences, {runs} runs; median sequence {median:.1f}s; "
-            f"{len(self.findings)} finding(s)"
+            f"{len(self.findings)} finding(s)" + (f" ({keys})" if keys else "")
         )
 
     def describe(self) -> str:

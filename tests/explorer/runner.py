@@ -615,6 +615,7 @@ class SequenceRun:
         self._undone_at_end: dict[str, tuple[list[str], str]] = {}
         self._just_ended = False
         self._started = False
+        self._decommission_sent_at: datetime | None = None
         self._sent: set[asyncio.Task[None]] = set()
 
     # -- reading the run
@@ -653,6 +654,10 @@ class SequenceRun:
             newer = truth is not None and truth.run_id != seen.run_id
             if newer and truth is not None and (truth.started or captured_at) <= captured_at:
                 # A newer run (a retry) had started: the world may already show its doing.
+                self.execution.ends[seen.run_id].problems = None
+            elif self._decommission_sent_at is not None:
+                # A decommission went out while the run showed its end but had not yet
+                # closed: the world may show the decommission's undoing (I10 judges it).
                 self.execution.ends[seen.run_id].problems = None
         return seen
 
@@ -790,6 +795,8 @@ class SequenceRun:
             return
         sent = self._loop.time()
         record.sent_at = datetime.now(UTC)
+        if record.action.kind is ActionKind.DECOMMISSION:
+            self._decommission_sent_at = record.sent_at
         record.answer = await self._post(path, body)
         record.busy = self._slowness.worst_since(sent - 5.0)
 
