@@ -82,7 +82,7 @@ def to_application_error(error: AdapterError) -> ApplicationError:
     failure = ApplicationError(
         error.message,
         bounded_details(error.details),
-        type=error.code.value,
+        type=str(error.code),
         non_retryable=not error.retryable,
         next_retry_delay=(
             timedelta(seconds=error.retry_after) if error.retry_after is not None else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.errors import ErrorCode
+from domain.errors import Code, ErrorCode, checked_code
 
 PEER_TEXT_BYTES = 200
 """What a peer-provided string (a device's SSID, a cloud's field name) may take in a message."""
@@ -52,6 +52,8 @@ class AdapterError(Exception):
 
     Attributes:
         code: Stable error code; becomes the `ApplicationError` type at the activity boundary.
+            A shared `ErrorCode`, or a code of the family's own (a string its descriptor
+            declares in `error_codes`); a malformed one fails when the class is defined.
         retryable: Whether trying the same operation again may succeed.
         retry_after: Seconds the remote side asked us to wait before retrying.
         details: Non-secret data that helps to act on the error.
@@ -60,14 +62,18 @@ class AdapterError(Exception):
     peer's text in it may be of any length.
     """
 
-    code: ErrorCode = ErrorCode.DEVICE_PROTOCOL_ERROR
+    code: Code = ErrorCode.DEVICE_PROTOCOL_ERROR
     retryable: bool = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = checked_code(cls.code)
 
     def __init__(
         self,
         message: str,
         *,
-        code: ErrorCode | None = None,
+        code: Code | None = None,
         retryable: bool | None = None,
         retry_after: float | None = None,
         details: dict[str, str] | None = None,
@@ -76,14 +82,14 @@ class AdapterError(Exception):
         super().__init__(message)
         self.message = message
         if code is not None:
-            self.code = code
+            self.code = checked_code(code)
         if retryable is not None:
             self.retryable = retryable
         self.retry_after = retry_after
         self.details = details or {}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code.value}, message={self.message!r})"
+        return f"{type(self).__name__}(code={self.code}, message={self.message!r})"
 
 
 class DeviceUnreachable(AdapterError):

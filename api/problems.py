@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from domain.api_models import PROBLEM_CONTENT_TYPE, Problem
-from domain.errors import ErrorCode
+from domain.errors import Code, ErrorCode
 from services.errors import (
     DeviceUnknown,
     EnrollmentConflict,
@@ -35,7 +35,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-_TITLES: dict[ErrorCode, str] = {
+_TITLES: dict[str, str] = {
     ErrorCode.INVALID_REQUEST: "The request is invalid",
     ErrorCode.MALFORMED_JSON: "The body is not valid JSON",
     ErrorCode.PAYLOAD_TOO_LARGE: "The body is too large",
@@ -81,7 +81,7 @@ class ApiError(Exception):
     def __init__(
         self,
         status: int,
-        code: ErrorCode,
+        code: Code,
         detail: str,
         *,
         headers: dict[str, str] | None = None,
@@ -97,7 +97,7 @@ class ApiError(Exception):
     def to_problem(self) -> Problem:
         """The body of this problem's response."""
         return Problem(
-            type=f"urn:devprov:problem:{self.code.value}",
+            type=f"urn:devprov:problem:{self.code}",
             title=_TITLES.get(self.code) or HTTPStatus(self.status).phrase,
             status=self.status,
             detail=self.detail,

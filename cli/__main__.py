@@ -173,7 +173,7 @@ async def _retry(args: argparse.Namespace, settings: Settings) -> int:
     try:
         outcome = await runs.retry(args.device_id, started_by="cli")
     except ServiceError as problem:
-        print(f"{problem.code.value}: {problem.detail}", file=sys.stderr)
+        print(f"{problem.code}: {problem.detail}", file=sys.stderr)
         return 1
     if isinstance(outcome, StartedRun):
         print(f"started run {outcome.run_id} of {outcome.workflow_id}")

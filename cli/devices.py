@@ -117,7 +117,7 @@ async def decommission_device(args: argparse.Namespace, console: Console) -> int
         try:
             async for event in client.decommission_events(args.device_id):
                 state = event.state
-                code = f" [{event.error_code.value}]" if event.error_code else ""
+                code = f" [{event.error_code}]" if event.error_code else ""
                 console.print(f"{event.state.value:14} {event.message}{code}")
         except KeyboardInterrupt:
             console.print(f"stopped following; the run of {args.device_id} goes on")

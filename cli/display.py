@@ -33,7 +33,7 @@ _STYLE = {
 def event_line(event: ProgressEvent) -> str:
     """One line of a run's timeline (rich markup)."""
     style = _STYLE.get(event.state, "bold")
-    code = f" [red]{event.error_code.value}[/]" if event.error_code else ""
+    code = f" [red]{event.error_code}[/]" if event.error_code else ""
     return (
         f"{event.updated_at:%H:%M:%S} [{style}]{event.state.value:<18}[/] "
         f"{event.step.value:<14} {event.message}{code}"
@@ -138,7 +138,7 @@ def run_table(status: RunStatus) -> Table:
     for column in ("time", "state", "step", "attempt", "message"):
         table.add_column(column)
     for event in status.events:
-        code = f" [{event.error_code.value}]" if event.error_code else ""
+        code = f" [{event.error_code}]" if event.error_code else ""
         table.add_row(
             f"{event.updated_at:%H:%M:%S}",
             event.state.value,

@@ -121,7 +121,7 @@ async def api_client(args: argparse.Namespace) -> AsyncIterator[DevprovClient]:
 
 
 def _refused(console: Console, error: ApiProblem) -> ExitCode:
-    console.print(f"[red]{error.code.value}[/]: {error.detail}")
+    console.print(f"[red]{error.code}[/]: {error.detail}")
     for field_error in error.problem.errors or []:
         console.print(f"  {'.'.join(map(str, field_error.loc))}: {field_error.msg}")
     if isinstance(error, UnsupportedDevice):

@@ -18,7 +18,7 @@ from client.errors import DevprovError, RunConflict
 from client.ports import CredentialsRequest, CredentialsSource
 from domain.api_models import StartedRun, StrategyMatch
 from domain.device import DeviceDescriptor
-from domain.errors import ErrorCode
+from domain.errors import Code, ErrorCode
 from domain.progress import ProgressSnapshot, StreamedEvent
 from domain.requests import NetworkCredentials, ProvisionRequest, ReprovisionPolicy
 from domain.states import ProvisioningState
@@ -43,7 +43,7 @@ class ProvisioningOutcome:
     workflow_id: str
     state: ProvisioningState
     message: str
-    error_code: ErrorCode | None
+    error_code: Code | None
     events: list[StreamedEvent] = field(default_factory=list)
     runs: int = 1
     """Runs started for the device by this coordinator (retries start new ones)."""

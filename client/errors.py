@@ -19,13 +19,13 @@ class ApiProblem(DevprovError):
 
     Attributes:
         status: HTTP status.
-        code: Stable error code (`domain.errors.ErrorCode`).
+        code: Stable error code (`domain.errors.Code`: a shared `ErrorCode` or a family's own).
         detail: Human explanation of this occurrence.
         problem: The whole problem body, including `errors` and `reasons`.
     """
 
     def __init__(self, status: int, problem: Problem) -> None:
-        super().__init__(f"{problem.code.value} ({status}): {problem.detail}")
+        super().__init__(f"{problem.code} ({status}): {problem.detail}")
         self.status = status
         self.code = problem.code
         self.detail = problem.detail
@@ -90,7 +90,7 @@ class ServiceUnavailable(ApiProblem):
     """Temporal or its workers did not answer in time; the request may be retried."""
 
 
-_BY_CODE: dict[ErrorCode, type[ApiProblem]] = {
+_BY_CODE: dict[str, type[ApiProblem]] = {
     ErrorCode.INVALID_REQUEST: InvalidRequest,
     ErrorCode.MALFORMED_JSON: InvalidRequest,
     ErrorCode.PAYLOAD_TOO_LARGE: InvalidRequest,

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.device import DeviceDescriptor
-from domain.errors import ErrorCode
+from domain.errors import Code
 from domain.fleet import FleetSnapshot
 from domain.identifiers import TENANT
 from domain.progress import ProgressSnapshot
@@ -344,7 +344,7 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    code: ErrorCode = Field(description="Stable error code; switch on this, not on `detail`.")
+    code: Code = Field(description="Stable error code; switch on this, not on `detail`.")
     reasons: list[StrategyRejection] | None = Field(
         default=None, description="Strategies considered and why each was not chosen."
     )

@@ -1,15 +1,35 @@
-"""Stable error codes shared by adapters, activities, workflows and the API."""
+"""Stable error codes: the shared ones, and the type of every code, shared or a family's.
+
+The codes every layer shares — device and transport, lifecycle, API — are the members of
+`ErrorCode`. A device family reports codes of its own as plain strings, declared in its
+descriptor (`strategies.family.DeviceFamily.error_codes`): adding a family edits nothing
+here. Wherever a code is carried — an adapter error, an `ApplicationError`'s type, a
+progress event, a problem body — its type is `Code`: a string in SCREAMING_SNAKE_CASE,
+a member of `ErrorCode` when it is a shared one.
+"""
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema
+
+CODE_PATTERN = r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$"
+"""What a code looks like: SCREAMING_SNAKE_CASE (`DEVICE_TIMEOUT`, `SESSION_AUTH_FAILED`).
+A Python exception's name (`ValueError`, `TimeoutError`) never matches."""
+CODE_MAX_LENGTH = 64
+"""The longest code: it is a search attribute's value and a problem's URN."""
+_CODE = re.compile(CODE_PATTERN)
 
 
 class ErrorCode(StrEnum):
-    """Stable, documented error codes (see docs/errors.md).
+    """The shared stable, documented error codes (see docs/errors.md).
 
     Device-side codes come from adapters through activities; the API adds its own
-    request-level codes.
+    request-level codes. A family's own codes are not members: they are strings its
+    descriptor declares (see `Code`).
     """
 
     # device and transport
@@ -83,9 +103,6 @@ class ErrorCode(StrEnum):
     IMPROV_INVALID_RPC = "IMPROV_INVALID_RPC"
     IMPROV_UNKNOWN_COMMAND = "IMPROV_UNKNOWN_COMMAND"
     IMPROV_DEVICE_ERROR = "IMPROV_DEVICE_ERROR"
-    # ESP-IDF unified provisioning
-    SESSION_AUTH_FAILED = "SESSION_AUTH_FAILED"
-    NETWORK_NOT_FOUND = "NETWORK_NOT_FOUND"
     # Vendor cloud
     CLOUD_RATE_LIMITED = "CLOUD_RATE_LIMITED"
     CLOUD_UNAVAILABLE = "CLOUD_UNAVAILABLE"
@@ -101,9 +118,61 @@ class ErrorCode(StrEnum):
     CLOUD_CHECKIN_TIMEOUT = "CLOUD_CHECKIN_TIMEOUT"
 
     @classmethod
-    def from_type(cls, error_type: str | None) -> ErrorCode:
-        """The code named by a failure's type; INTERNAL_ERROR for anything else."""
-        try:
-            return cls(error_type or "")
-        except ValueError:
+    def from_type(cls, error_type: str | None) -> str:
+        """The code named by a failure's type: the shared member, a family's code as it
+        is, INTERNAL_ERROR for anything that is not a code (an unexpected exception's
+        class name, such as `ValueError`, or no type at all)."""
+        if error_type is None or not is_code(error_type):
             return cls.INTERNAL_ERROR
+        return shared_or_same(error_type)
+
+
+_SHARED = frozenset(member.value for member in ErrorCode)
+
+
+def is_code(value: str) -> bool:
+    """Whether `value` is a well-formed code (SCREAMING_SNAKE_CASE, at most 64 characters)."""
+    return len(value) <= CODE_MAX_LENGTH and _CODE.fullmatch(value) is not None
+
+
+def shared_or_same(code: str) -> str:
+    """The `ErrorCode` member of a shared code (so `is` comparisons hold); any other code
+    as it is."""
+    return ErrorCode(code) if code in _SHARED else code
+
+
+def checked_code(code: str) -> str:
+    """`code` if it is well-formed (see `is_code`), as `shared_or_same` gives it.
+
+    Raises:
+        ValueError: `code` is not a code.
+    """
+    if not is_code(code):
+        raise ValueError(
+            f"{code!r} is not an error code: SCREAMING_SNAKE_CASE, "
+            f"at most {CODE_MAX_LENGTH} characters"
+        )
+    return shared_or_same(code)
+
+
+Code = Annotated[
+    str,
+    StringConstraints(pattern=CODE_PATTERN, max_length=CODE_MAX_LENGTH),
+    AfterValidator(shared_or_same),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": CODE_PATTERN,
+            "maxLength": CODE_MAX_LENGTH,
+            "description": (
+                "A stable error code (docs/errors.md): a shared code, or one a device "
+                "family declares. Switch on it, not on messages."
+            ),
+            "examples": ["DEVICE_UNREACHABLE"],
+        }
+    ),
+]
+"""The type of an error code wherever one is carried: a string in SCREAMING_SNAKE_CASE.
+A shared code validates to its `ErrorCode` member, a family's own code stays a `str`;
+either compares equal to its text. Annotate `Code`, never `ErrorCode`, where a family's
+code may arrive."""

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.device import DEVICE_ID_PATTERN, DeviceDescriptor
-from domain.errors import ErrorCode
+from domain.errors import Code
 from domain.identifiers import FLEET_ID
 from domain.policies import LifecyclePolicy
 from domain.requests import NetworkCredentials, ProvisionRequest
@@ -151,7 +151,7 @@ class FleetFailure(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     device_id: str
-    error_code: ErrorCode
+    error_code: Code
     message: str
     attempt: int = 1
 
@@ -166,7 +166,7 @@ class FleetFailures(BaseModel):
 
     def add(self, failure: FleetFailure, member: FleetMember) -> None:
         self.recent = [*self.recent[-(MAX_LISTED_FAILURES - 1) :], failure]
-        self.members_by_code.setdefault(failure.error_code.value, []).append(member)
+        self.members_by_code.setdefault(str(failure.error_code), []).append(member)
 
     @property
     def count(self) -> int:

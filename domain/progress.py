@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.errors import ErrorCode
+from domain.errors import Code
 from domain.states import ProvisioningState, Step
 
 LEFTOVERS_DOC = (
@@ -26,7 +26,7 @@ class ProgressEvent(BaseModel):
     message: str
     updated_at: datetime
     attempt: int = 1
-    error_code: ErrorCode | None = None
+    error_code: Code | None = None
     details: dict[str, str] = Field(default_factory=dict)
 
 
@@ -56,7 +56,7 @@ class ProgressSnapshot(BaseModel):
     message: str
     updated_at: datetime
     attempt: int = 1
-    error_code: ErrorCode | None = None
+    error_code: Code | None = None
     reasons: list[str] = Field(default_factory=list)
     awaiting: list[str] = Field(
         default_factory=list,
@@ -101,7 +101,7 @@ class ProvisionResult(BaseModel):
     state: ProvisioningState
     message: str
     attempt: int = 1
-    error_code: ErrorCode | None = None
+    error_code: Code | None = None
     reasons: list[str] = Field(default_factory=list)
     leftovers: list[str] = Field(default_factory=list, description=LEFTOVERS_DOC)
     details: dict[str, str] = Field(default_factory=dict)

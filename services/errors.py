@@ -11,19 +11,19 @@ from contextlib import contextmanager
 
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.errors import ErrorCode
+from domain.errors import Code, ErrorCode
 
 
 class ServiceError(Exception):
     """A use case could not do what it was asked.
 
     Args:
-        code: Stable error code.
+        code: Stable error code (a shared one, or a family's that a run reported).
         detail: Human explanation of this occurrence. Never put a secret in it.
         context: Data the caller needs to act on it (`reasons`, `errors`, `links`, ...).
     """
 
-    def __init__(self, code: ErrorCode, detail: str, **context: object) -> None:
+    def __init__(self, code: Code, detail: str, **context: object) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from domain.device import DeviceDescriptor
-from domain.errors import ErrorCode
+from domain.errors import checked_code
 from domain.requests import ReprovisionPolicy, Transport
 
 
@@ -40,7 +40,9 @@ class StrategySpec:
         reprovision_notes: Why a policy is not supported, or what it does, per policy.
         validation_codes: The family's codes that say the request itself is wrong (a
             security secret the device refuses): a run that fails with one before it
-            changed anything ends FAILED_VALIDATION, as a refused pre-check does.
+            changed anything ends FAILED_VALIDATION, as a refused pre-check does. Plain
+            code strings, usually among the family's own `error_codes`; a malformed one
+            is refused when the spec is made.
         transports: How its runs may reach the device (`gateway` always; `client-ble`
             when its workflow can wait for the installer's browser to onboard it).
     """
@@ -56,8 +58,12 @@ class StrategySpec:
     required_secrets: frozenset[str] = frozenset()
     reprovision: frozenset[ReprovisionPolicy] = frozenset({ReprovisionPolicy.NEVER})
     reprovision_notes: tuple[tuple[ReprovisionPolicy, str], ...] = ()
-    validation_codes: frozenset[ErrorCode] = frozenset()
+    validation_codes: frozenset[str] = frozenset()
     transports: frozenset[Transport] = frozenset({Transport.GATEWAY})
+
+    def __post_init__(self) -> None:
+        for code in self.validation_codes:
+            checked_code(code)
 
     def describe_reprovision(self) -> dict[str, object]:
         """What `GET /strategies` shows of the policies (in the policies' order)."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.device import DeviceDescriptor
-from domain.errors import ErrorCode
 from domain.facts import DetectedDevice, NetworkJoin
 from domain.policies import PolicySection
 from domain.requests import (
@@ -39,6 +38,16 @@ from strategies.activity_contract import ActivityContract
 from strategies.base import Placement, PreCheckVerdict, Strategy, StrategySpec
 from strategies.family import DeviceFamily
 from strategies.http_wifi import LAB_NETWORK
+
+SESSION_AUTH_FAILED = "SESSION_AUTH_FAILED"
+"""The family's code for a secure session the device refused: the request's secret is
+wrong (its validation code: the run ends FAILED_VALIDATION)."""
+NETWORK_NOT_FOUND = "NETWORK_NOT_FOUND"
+"""The family's code for an SSID the device did not find (the run is rolled back)."""
+ESP_ERROR_CODES = frozenset({SESSION_AUTH_FAILED, NETWORK_NOT_FOUND})
+"""The codes only this family reports: plain strings, not members of the shared
+`ErrorCode` (the adapter raises them, `adapters.esp_prov.errors`; documented in
+docs/errors.md)."""
 
 ESP_PROV_BLE_SPEC = StrategySpec(
     name="esp-prov-ble",
@@ -66,7 +75,7 @@ ESP_PROV_BLE_SPEC = StrategySpec(
             "not supported: a provisioned ESP-IDF device no longer offers provisioning over BLE",
         ),
     ),
-    validation_codes=frozenset({ErrorCode.SESSION_AUTH_FAILED}),
+    validation_codes=frozenset({SESSION_AUTH_FAILED}),
 )
 
 PASSWORD_SECRET = "esp_password"
@@ -235,7 +244,7 @@ ESP_PROV_BLE_FAMILY = DeviceFamily(
         ),
     ),
     policy=ESP_PROV_BLE_POLICY,
-    error_codes=frozenset({ErrorCode.SESSION_AUTH_FAILED.value, ErrorCode.NETWORK_NOT_FOUND.value}),
+    error_codes=ESP_ERROR_CODES,
 )
 """The `esp-prov-ble` family's descriptor (entry point `devprov.families:esp-prov-ble`);
 it takes no device out of service (decommission: DECOMMISSION_UNSUPPORTED), see

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from domain.errors import is_code
 from domain.policies import PolicySection
 from domain.requests import ProvisionRequest, RequestExample
 from strategies.base import Strategy
@@ -51,8 +52,11 @@ class DeviceFamily:
         selection_order: Lower first: a composite family (wifi-cloud) comes before
             the families whose capabilities it extends (http-wifi).
         error_codes: Codes only this family's adapters and rules report (the shared
-            device and lifecycle codes are the domain's); each has a row in
-            docs/errors.md.
+            device and lifecycle codes are the domain's `ErrorCode`): plain strings in
+            SCREAMING_SNAKE_CASE (`domain.errors.is_code`), carried like the shared ones
+            by failures, progress events, webhooks and search attributes. Each has a row
+            in docs/errors.md or in the family's own documentation (docs/families.md,
+            "Error codes").
         request_model: The body of a provision request for this family: the API
             checks a request whose device the family's strategy serves against it,
             and serves its JSON schema (`GET /strategies`, the OpenAPI document). A
@@ -79,6 +83,14 @@ class DeviceFamily:
     examples: tuple[RequestExample, ...] = ()
     policy: PolicySection = field(default_factory=PolicySection)
     decommission: DecommissionPlan | None = None
+
+    def __post_init__(self) -> None:
+        malformed = sorted(code for code in self.error_codes if not is_code(code))
+        if malformed:
+            raise FamilyError(
+                f"family '{self.name}' declares malformed error codes {malformed}: "
+                "a code is SCREAMING_SNAKE_CASE, at most 64 characters"
+            )
 
     def make_strategy(self) -> Strategy:
         """A fresh strategy of this family, checked to carry the family's name."""

@@ -3,7 +3,8 @@
 Workflows raise `StepFailure` for a step that failed for good; the lifecycle compensates
 and ends the run with its code. An activity's failure arrives as an `ActivityError`
 wrapping the `ApplicationError` the worker's error boundary made from an adapter error
-(its type is the error code), or wrapping a timeout.
+(its type is the error code: a shared `ErrorCode` or a code of the family's own, kept as
+it is), or wrapping a timeout.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from domain.errors import ErrorCode
+    from domain.errors import Code, ErrorCode
 
 
 class StepFailure(Exception):
     """A step failed for good; the run compensates and ends."""
 
-    def __init__(self, code: ErrorCode, message: str, details: dict[str, str] | None = None):
+    def __init__(self, code: Code, message: str, details: dict[str, str] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message

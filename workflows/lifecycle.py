@@ -26,7 +26,7 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from domain.device import DeviceDescriptor
-    from domain.errors import ErrorCode
+    from domain.errors import Code, ErrorCode
     from domain.facts import DetectedDevice
     from domain.hooks import HookCall, HookVerdict
     from domain.policies import StepPolicy
@@ -169,7 +169,7 @@ class LifecycleWorkflow(ABC):
         self._step = Step.START
         self._message = "run accepted"
         self._attempt = 1
-        self._error_code: ErrorCode | None = None
+        self._error_code: Code | None = None
         self._reasons: list[str] = []
         self._events: list[ProgressEvent] = []
         self._sequence = 0
@@ -506,7 +506,7 @@ class LifecycleWorkflow(ABC):
         action: Awaitable[ResultT],
         resumed: str,
         *,
-        error_code: ErrorCode | None = None,
+        error_code: Code | None = None,
         details: dict[str, str] | None = None,
     ) -> ResultT:
         """Show WAITING_FOR_DEVICE with `message` while `action` waits on the device.
@@ -1052,7 +1052,7 @@ class LifecycleWorkflow(ABC):
                         + f" near a gateway of site {self._run.request.device.site}. "
                         f"Trying again every {waits.device_poll_interval} for up to "
                         f"{waits.device_wait}",
-                        error_code=failure.code,
+                        error_code=str(failure.code),
                     )
                 await self._sleep_unless_retry(min(waits.device_poll_interval, remaining))
                 continue
@@ -1129,7 +1129,7 @@ class LifecycleWorkflow(ABC):
                 leftovers.append(compensation.description)
                 self.report(
                     f"compensation '{compensation.description}' failed: {failure.message}",
-                    error_code=failure.code.value,
+                    error_code=str(failure.code),
                 )
             self._compensations.pop()
         self._leftovers.extend(leftovers)
@@ -1203,7 +1203,7 @@ class LifecycleWorkflow(ABC):
         self,
         outcome: Outcome,
         state: ProvisioningState,
-        error_code: ErrorCode | None,
+        error_code: Code | None,
         message: str,
     ) -> None:
         """Record how the run leaves the device, and the terminal `state` it is about to
@@ -1242,7 +1242,7 @@ class LifecycleWorkflow(ABC):
     def _terminal_event(
         self,
         state: ProvisioningState,
-        error_code: ErrorCode | None,
+        error_code: Code | None,
         message: str,
         facts: DeviceFacts,
     ) -> WebhookEvent:
@@ -1258,7 +1258,7 @@ class LifecycleWorkflow(ABC):
             run_id=info.run_id,
             strategy=self._run.strategy,
             state=state,
-            error_code=error_code.value if error_code is not None else None,
+            error_code=str(error_code) if error_code is not None else None,
             message=message,
             network_ssid=facts.network_ssid,
             site=device.site,
@@ -1303,7 +1303,7 @@ class LifecycleWorkflow(ABC):
         raise ApplicationError(
             message,
             self._result().model_dump(mode="json"),
-            type=code.value,
+            type=str(code),
             non_retryable=True,
         )
 
@@ -1368,7 +1368,7 @@ class LifecycleWorkflow(ABC):
         step: Step,
         message: str,
         *,
-        error_code: ErrorCode | None = None,
+        error_code: Code | None = None,
         details: dict[str, str] | None = None,
     ) -> None:
         self._state = state
@@ -1381,7 +1381,7 @@ class LifecycleWorkflow(ABC):
         self._log_state()
         self._record_visibility(state, error_code)
 
-    def _record_visibility(self, state: ProvisioningState, error_code: ErrorCode | None) -> None:
+    def _record_visibility(self, state: ProvisioningState, error_code: Code | None) -> None:
         """Write the state to visibility when what visibility shows changes: the states
         people act on or filter by, IN_PROGRESS otherwise (`VisibleState`). A happy run
         writes once, when it ends."""
@@ -1390,12 +1390,12 @@ class LifecycleWorkflow(ABC):
             return  # only runs started with devprov's attributes have them registered
         recorded = VisibleState.of(state).value
         shown = (attributes.get(sa.PROVISIONING_STATE), attributes.get(sa.ERROR_CODE))
-        if shown == (recorded, error_code.value if error_code is not None else None):
+        if shown == (recorded, str(error_code) if error_code is not None else None):
             return
         workflow.upsert_search_attributes(
             [
                 sa.PROVISIONING_STATE.value_set(recorded),
-                sa.ERROR_CODE.value_set(error_code.value)
+                sa.ERROR_CODE.value_set(str(error_code))
                 if error_code is not None
                 else sa.ERROR_CODE.value_unset(),
             ]
@@ -1422,7 +1422,7 @@ class LifecycleWorkflow(ABC):
                     "state": self._state.value,
                     "step": self._step.value,
                     "attempt": self._attempt,
-                    "error_code": self._error_code.value if self._error_code else None,
+                    "error_code": str(self._error_code) if self._error_code else None,
                     "message": self._message,
                 }
             },
@@ -1436,7 +1436,7 @@ class LifecycleWorkflow(ABC):
             self._message,
         ]
         if self._error_code is not None:
-            lines += ["", f"error code: `{self._error_code.value}`"]
+            lines += ["", f"error code: `{self._error_code}`"]
         if self._pinned_queue is not None:
             lines += ["", f"edge worker: `{self._pinned_queue}`"]
         if self._reasons:

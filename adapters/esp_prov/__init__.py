@@ -16,6 +16,8 @@ from adapters.esp_prov.adapter import (
 )
 from adapters.esp_prov.errors import (
     FAMILY_ERROR_CODES,
+    NETWORK_NOT_FOUND,
+    SESSION_AUTH_FAILED,
     JoinNotConfirmed,
     NetworkNotFound,
     SecuritySchemeMismatch,
@@ -39,7 +41,9 @@ __all__ = [
     "BLE_NAME_HINT",
     "DEFAULT_SERVICE_UUID",
     "FAMILY_ERROR_CODES",
+    "NETWORK_NOT_FOUND",
     "SERVICE_UUID_HINT",
+    "SESSION_AUTH_FAILED",
     "Endpoint",
     "EspDeviceCheck",
     "EspDeviceMatch",

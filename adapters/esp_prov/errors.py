@@ -11,8 +11,10 @@
 | a status other than Success, a malformed message,| `DeviceProtocolError`                |
 | an answer that does not decrypt                  | (DEVICE_PROTOCOL_ERROR)              |
 
-The family declares its own two codes in its descriptor (`strategies.esp_prov_ble`);
-SESSION_AUTH_FAILED is a validation failure: the run ends FAILED_VALIDATION with it.
+SESSION_AUTH_FAILED and NETWORK_NOT_FOUND are the family's own codes: plain strings, not
+members of the shared `ErrorCode`, declared in its descriptor (`strategies.esp_prov_ble`,
+which cannot import adapters: tests/unit/test_esp_prov_family.py checks that both say the
+same). SESSION_AUTH_FAILED is a validation failure: the run ends FAILED_VALIDATION with it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ from __future__ import annotations
 from adapters.errors import AdapterError
 from domain.errors import ErrorCode
 
-FAMILY_ERROR_CODES = frozenset({ErrorCode.SESSION_AUTH_FAILED, ErrorCode.NETWORK_NOT_FOUND})
+SESSION_AUTH_FAILED = "SESSION_AUTH_FAILED"
+"""The device refused the secure session (wrong secret, or another security scheme)."""
+NETWORK_NOT_FOUND = "NETWORK_NOT_FOUND"
+"""The device found no access point with the SSID it was given."""
+FAMILY_ERROR_CODES = frozenset({SESSION_AUTH_FAILED, NETWORK_NOT_FOUND})
 """The codes only this family reports (its descriptor's `error_codes`)."""
 
 
@@ -30,21 +36,21 @@ class SessionAuthFailed(AdapterError):
     Trying again with the same secret cannot succeed.
     """
 
-    code = ErrorCode.SESSION_AUTH_FAILED
+    code = SESSION_AUTH_FAILED
     retryable = False
 
 
 class SecuritySchemeMismatch(AdapterError):
     """The device asks for another security scheme than the secret we hold is for."""
 
-    code = ErrorCode.SESSION_AUTH_FAILED
+    code = SESSION_AUTH_FAILED
     retryable = False
 
 
 class NetworkNotFound(AdapterError):
     """The device did not find the network it was given (a wrong SSID, or out of range)."""
 
-    code = ErrorCode.NETWORK_NOT_FOUND
+    code = NETWORK_NOT_FOUND
     retryable = False
 
 

@@ -127,7 +127,7 @@ async def test_cancel_rolls_the_device_back(
 
     assert outcome.state.value == "ROLLED_BACK"
     assert outcome.error_code is not None
-    assert outcome.error_code.value == "CANCELLED_BY_USER"
+    assert outcome.error_code == "CANCELLED_BY_USER"
     assert "ROLLING_BACK" in view.states()
     assert device.counters.factory_resets >= 1
     assert view.outcomes == []  # a cancelled run is not offered a retry

@@ -49,7 +49,7 @@ async def test_a_device_without_a_run_raises_run_not_found(sdk: DevprovClient) -
     with pytest.raises(RunNotFound) as raised:
         await sdk.get_run("never-seen-device")
 
-    assert raised.value.code.value == "RUN_NOT_FOUND"
+    assert raised.value.code == "RUN_NOT_FOUND"
 
 
 async def test_acting_on_a_finished_run_raises_a_conflict(
@@ -62,7 +62,7 @@ async def test_acting_on_a_finished_run_raises_a_conflict(
     with pytest.raises(RunConflict) as raised:
         await sdk.submit_credentials(device.device_id, network)
 
-    assert raised.value.code.value == "RUN_ALREADY_FINISHED"
+    assert raised.value.code == "RUN_ALREADY_FINISHED"
 
 
 async def test_a_second_start_while_a_run_is_in_flight_is_a_conflict(
@@ -74,7 +74,7 @@ async def test_a_second_start_while_a_run_is_in_flight_is_a_conflict(
     with pytest.raises(RunConflict) as raised:
         await sdk.start_provisioning(request)
 
-    assert raised.value.code.value == "RUN_IN_PROGRESS"
+    assert raised.value.code == "RUN_IN_PROGRESS"
     await sdk.cancel(device.device_id)
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 from adapters.errors import AdapterError
-from domain.errors import ErrorCode
 
 
-def assert_error(error: AdapterError, code: ErrorCode, *, retryable: bool) -> None:
+def assert_error(error: AdapterError, code: str, *, retryable: bool) -> None:
     """The error carries `code` and says whether a retry may help."""
     assert (error.code, error.retryable) == (code, retryable), repr(error)
 

@@ -13,7 +13,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.esp_prov_ble import EspProvBleActivities
 from adapters.ble import BleStack, VirtualBleRadio
 from adapters.errors import AdapterError
-from adapters.esp_prov import EspProvBleAdapter, EspProvTimeouts
+from adapters.esp_prov import SESSION_AUTH_FAILED, EspProvBleAdapter, EspProvTimeouts
 from domain.device import DeviceDescriptor
 from domain.errors import ErrorCode
 from domain.requests import NetworkCredentials, ProvisionRequest
@@ -104,7 +104,7 @@ async def test_a_wrong_password_fails_the_pre_check_activity(activities, esp_fle
             activities.check_session, target(**{PASSWORD_SECRET: "wrong"})
         )
 
-    assert caught.value.code is ErrorCode.SESSION_AUTH_FAILED
+    assert caught.value.code == SESSION_AUTH_FAILED
     assert caught.value.retryable is False
 
 

@@ -20,6 +20,8 @@ from adapters.ble import BleStack, VirtualBleRadio
 from adapters.errors import AdapterError
 from adapters.esp_prov import (
     BLE_ADDRESS_HINT,
+    NETWORK_NOT_FOUND,
+    SESSION_AUTH_FAILED,
     EspProvBleAdapter,
     EspProvisioningPort,
     EspProvTimeouts,
@@ -139,7 +141,7 @@ async def test_a_wrong_password_fails_the_session_and_changes_nothing(
     with pytest.raises(AdapterError) as caught:
         await adapter.provision(esp_device(PLUG), wrong, LAB, timeout=JOIN_TIMEOUT)
 
-    assert caught.value.code is ErrorCode.SESSION_AUTH_FAILED
+    assert caught.value.code == SESSION_AUTH_FAILED
     assert caught.value.retryable is False
     assert_no_secret(caught.value, "wrong-password", LAB_NETWORK_PASSPHRASE)
     device = esp_fleet[PLUG]
@@ -153,7 +155,7 @@ async def test_a_wrong_username_fails_the_session_too(adapter, esp_fleet) -> Non
     with pytest.raises(AdapterError) as caught:
         await adapter.check(esp_device(PLUG), EspSecurity.sec2("someone", PASSWORD))
 
-    assert caught.value.code is ErrorCode.SESSION_AUTH_FAILED
+    assert caught.value.code == SESSION_AUTH_FAILED
 
 
 async def test_a_security_1_session_with_the_proof_of_possession(adapter, esp_fleet) -> None:
@@ -167,7 +169,7 @@ async def test_a_wrong_proof_of_possession_fails_the_session(adapter, esp_fleet)
     with pytest.raises(AdapterError) as caught:
         await adapter.check(esp_device(LAMP), EspSecurity.sec1("not-the-pop"))
 
-    assert caught.value.code is ErrorCode.SESSION_AUTH_FAILED
+    assert caught.value.code == SESSION_AUTH_FAILED
     assert esp_fleet[LAMP].counters.session_auth_failures == 1
 
 
@@ -267,7 +269,7 @@ async def test_an_unknown_network_is_network_not_found(adapter, esp_fleet) -> No
     with pytest.raises(AdapterError) as caught:
         await adapter.provision(esp_device(PLUG), SEC2, elsewhere, timeout=JOIN_TIMEOUT)
 
-    assert caught.value.code is ErrorCode.NETWORK_NOT_FOUND
+    assert caught.value.code == NETWORK_NOT_FOUND
     assert caught.value.details["fail_reason"] == "network_not_found"
     assert esp_fleet[PLUG].station is Station.FAILED
 

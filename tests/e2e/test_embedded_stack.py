@@ -23,12 +23,15 @@ from simulators.aws_iot import (
     LOCAL_REGION,
     LOCAL_SECRET_ACCESS_KEY,
 )
+from strategies.family import installed_families
 from tests.browser.temporal_ui import CODEC_ERRORS, ENCRYPTED, run_page_text
 from tests.e2e.stack import AUTH, EXAMPLES, ROOT, Stack, devprov
 from tests.integration.test_secret_scan import spellings
 from tests.sse import read_events
 
-STRATEGIES = {"http-wifi", "improv-ble", "zigbee", "wifi-cloud", "wifi-aws-iot", "esp-prov-ble"}
+STRATEGIES = {family.name for family in installed_families()}
+"""Every installed family: `make run` simulates a device of each, and examples/requests
+holds a request for one of them at least."""
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
 from config.settings import ApiSettings, EdgeSettings, Settings, WorkerSettings
 from domain.device import DeviceDescriptor
+from domain.errors import ErrorCode
 from domain.progress import ProvisionResult
 from domain.requests import ProvisionRequest
 from domain.run import ProvisionRun, workflow_id_for
@@ -288,3 +289,32 @@ async def test_the_api_serves_and_checks_the_request_schema_of_a_plugin_family(
     assert problem["code"] == "INVALID_REQUEST"
     assert [error["loc"] for error in problem["errors"]] == [["device", "model"]]
     assert (await api.get(run_path(device_id))).status == 404
+
+
+async def test_a_plugin_familys_own_error_code_ends_its_run_with_no_shared_edit(
+    beacon_stack: tuple[ApiClient, FakeBeacons], beacon_family: DeviceFamily, site: str
+) -> None:
+    before = git_status()
+    api, beacons = beacon_stack
+    device_id = f"beacon-{uuid.uuid4().hex[:8]}"
+    beacons.beacons[device_id] = {"model": "B1", "locked": "yes"}
+    body = {
+        "device": {
+            "type": "beacon",
+            "vendor": "acme",
+            "model": "B1",
+            "capabilities": ["beacon-name"],
+            "site": site,
+        }
+    }
+
+    started = await api.post(run_path(device_id), json=body)
+    assert started.status == 202
+    status = await wait_for_state(api, device_id, "FAILED")
+
+    assert beacon_family.error_codes == {"BEACON_LOCKED"}
+    assert "BEACON_LOCKED" not in {code.value for code in ErrorCode}
+    assert status["error_code"] == "BEACON_LOCKED"
+    assert status["events"][-1]["error_code"] == "BEACON_LOCKED"
+    assert "name" not in beacons.beacons[device_id]
+    assert git_status() == before

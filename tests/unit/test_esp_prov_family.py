@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from adapters.esp_prov import FAMILY_ERROR_CODES, SecurityScheme
+from domain.errors import ErrorCode, is_code
 from domain.requests import ProvisionRequest
 from simulators.esp_prov.embedded import default_esp_specs
 from strategies.esp_prov_ble import (
@@ -26,8 +27,15 @@ def test_the_family_is_found_by_its_entry_point() -> None:
 
 
 def test_its_adapter_codes_are_the_ones_it_declares_and_the_validation_code_among_them() -> None:
-    assert ESP_PROV_BLE_FAMILY.error_codes == {code.value for code in FAMILY_ERROR_CODES}
-    assert {code.value for code in ESP_PROV_BLE_SPEC.validation_codes} == {"SESSION_AUTH_FAILED"}
+    assert ESP_PROV_BLE_FAMILY.error_codes == FAMILY_ERROR_CODES
+    assert ESP_PROV_BLE_SPEC.validation_codes == {"SESSION_AUTH_FAILED"}
+
+
+def test_its_codes_are_its_own_strings_not_members_of_the_shared_enum() -> None:
+    shared = {code.value for code in ErrorCode}
+
+    assert ESP_PROV_BLE_FAMILY.error_codes.isdisjoint(shared)
+    assert all(type(code) is str and is_code(code) for code in FAMILY_ERROR_CODES)
 
 
 def test_each_example_opens_the_session_of_a_device_make_run_simulates() -> None:

@@ -1,17 +1,22 @@
 """Device families: one descriptor each, found through the `devprov.families` entry points;
-the registry, the workflows, the edge capabilities and the error catalogue follow them."""
+the registry, the workflows, the edge capabilities and the error catalogue follow them.
+
+Every check runs over `installed_families()`: a family added to devprov (or installed
+beside it) is checked with no edit here.
+"""
 
 from __future__ import annotations
 
 import json
+import tomllib
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 
 from config.settings import EdgeSettings, Settings
-from domain.errors import ErrorCode
-from domain.requests import ProvisionRequest
+from domain.errors import ErrorCode, is_code
+from domain.requests import ProvisionRequest, ReprovisionPolicy
 from strategies import family as family_module
 from strategies.catalog import build_registry
 from strategies.family import (
@@ -23,19 +28,45 @@ from strategies.family import (
     load_object,
 )
 from strategies.http_wifi import HttpWifiStrategy
-from worker.families import central_activities, edge_capabilities, selected_capabilities
-from workflows.catalog import strategy_workflows
+from worker.families import (
+    central_activities,
+    edge_capabilities,
+    selected_capabilities,
+    wiring_of,
+)
+from workflows.catalog import all_workflows, strategy_workflows
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "requests"
-SHIPPED = ["wifi-aws-iot", "wifi-cloud", "esp-prov-ble", "http-wifi", "improv-ble", "zigbee"]
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "requests"
 SHARED_PREFIXES = ("ZIGBEE_", "BLE_", "IMPROV_", "CLOUD_")
-CANNOT_DECOMMISSION = {"esp-prov-ble"}
-"""Its secure session needs a secret a decommissioning run does not hold (docs/esp-idf.md)."""
-UNPREFIXED_FAMILY_CODES = {"SESSION_AUTH_FAILED", "NETWORK_NOT_FOUND"}
+"""Family-specific codes that are members of the shared `ErrorCode` (they came before a
+family could declare codes of its own): each is still claimed by one family."""
 
 
-def test_the_shipped_families_are_found_by_their_entry_points_in_selection_order() -> None:
-    assert [family.name for family in installed_families()] == SHIPPED
+def declared_in_pyproject() -> dict[str, str]:
+    """The families devprov's own pyproject.toml declares: name -> `module:attribute`."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return dict(project["entry-points"][ENTRY_POINT_GROUP])
+
+
+def test_every_family_devprov_declares_is_found_by_its_entry_point() -> None:
+    installed = {family.name: family for family in installed_families()}
+
+    for name, reference in declared_in_pyproject().items():
+        assert name in installed, f"{name} is declared but not installed: reinstall devprov"
+        assert load_object(reference) is installed[name]
+
+
+def test_families_are_found_in_selection_order() -> None:
+    families = installed_families()
+    names = [family.name for family in families]
+
+    assert [(f.selection_order, f.name) for f in families] == sorted(
+        (f.selection_order, f.name) for f in families
+    )
+    # The composite Wi-Fi families extend http-wifi's capabilities: they are tried first.
+    assert names.index("wifi-cloud") < names.index("http-wifi")
+    assert names.index("wifi-aws-iot") < names.index("http-wifi")
 
 
 def test_each_family_has_one_name_for_its_strategy_and_its_workflow() -> None:
@@ -48,33 +79,32 @@ def test_each_family_has_one_name_for_its_strategy_and_its_workflow() -> None:
 
 
 def test_the_registry_serves_every_installed_family() -> None:
-    assert [s.name for s in build_registry().strategies] == SHIPPED
+    assert [s.name for s in build_registry().strategies] == [
+        family.name for family in installed_families()
+    ]
 
 
 def test_the_central_workers_run_every_familys_workflows() -> None:
-    assert {w.__name__ for w in strategy_workflows()} == {
-        "WifiAwsIotProvisioningWorkflow",
-        "WifiAwsIotDecommissionWorkflow",
-        "WifiCloudProvisioningWorkflow",
-        "WifiCloudDecommissionWorkflow",
-        "HttpWifiProvisioningWorkflow",
-        "HttpWifiDecommissionWorkflow",
-        "ImprovBleProvisioningWorkflow",
-        "ImprovBleDecommissionWorkflow",
-        "ZigbeeProvisioningWorkflow",
-        "ZigbeeDecommissionWorkflow",
-        "EspProvBleProvisioningWorkflow",
-    }
+    families = installed_families()
+    workflows = strategy_workflows()
+    names = [getattr(w, "__temporal_workflow_definition").name for w in workflows]
+
+    assert workflows == [w for family in families for w in family.workflow_classes()]
+    assert len(set(names)) == len(names)
+    assert len(workflows) == len(families) + sum(f.decommission is not None for f in families)
+    assert set(workflows) < set(all_workflows())
 
 
-def test_each_shipped_family_declares_how_it_takes_a_device_out_of_service() -> None:
+def test_each_family_declares_how_it_takes_a_device_out_of_service_or_why_it_cannot() -> None:
     for family in installed_families():
         plan = family.decommission
-        if family.name in CANNOT_DECOMMISSION:
-            # It says so: the API answers 422 DECOMMISSION_UNSUPPORTED.
-            assert plan is None, family.name
+        spec = family.make_strategy().spec
+        if plan is None:
+            # It says so: the API answers 422 DECOMMISSION_UNSUPPORTED, and a reset (a
+            # decommissioning first) is neither offered nor left unexplained.
+            assert ReprovisionPolicy.RESET not in spec.reprovision, family.name
+            assert ReprovisionPolicy.RESET in dict(spec.reprovision_notes), family.name
             continue
-        assert plan is not None, family.name
         workflow = family.workflow_classes()[-1]
 
         assert getattr(workflow, "decommission_plan") is plan  # noqa: B009
@@ -83,14 +113,16 @@ def test_each_shipped_family_declares_how_it_takes_a_device_out_of_service() -> 
 
 
 def test_edge_capabilities_and_central_activities_come_from_the_wiring() -> None:
-    assert sorted(edge_capabilities()) == [
-        "esp-prov-ble",
-        "http-wifi",
-        "improv-ble",
-        "wifi-aws-iot",
-        "zigbee",
-    ]
-    assert sorted(central_activities()) == ["wifi-aws-iot", "wifi-cloud"]
+    wirings = {family.name: wiring_of(family) for family in installed_families()}
+
+    assert set(edge_capabilities()) == {
+        name for name, wiring in wirings.items() if wiring.edge_capability is not None
+    }
+    assert set(central_activities()) == {
+        name for name, wiring in wirings.items() if wiring.central_activities is not None
+    }
+    # Every family's steps run somewhere: on the edge workers, the central ones, or both.
+    assert set(edge_capabilities()) | set(central_activities()) == set(wirings)
 
 
 def test_a_gateway_hosts_the_capabilities_it_names() -> None:
@@ -108,13 +140,10 @@ def test_an_unknown_capability_is_refused_with_the_known_ones() -> None:
 
 def test_every_family_specific_error_code_is_claimed_by_exactly_one_family() -> None:
     catalogue = error_catalogue(installed_families())
-    specific = {
-        code.value
-        for code in ErrorCode
-        if code.value.startswith(SHARED_PREFIXES) or code.value in UNPREFIXED_FAMILY_CODES
-    }
+    prefixed = {code.value for code in ErrorCode if code.value.startswith(SHARED_PREFIXES)}
 
-    assert set(catalogue) == specific
+    assert prefixed <= set(catalogue)
+    assert all(is_code(code) for code in catalogue)
     assert catalogue["ZIGBEE_NETWORK_FULL"] == "zigbee"
     assert catalogue["IMPROV_NOT_AUTHORIZED"] == "improv-ble"
     assert catalogue["CLOUD_CONFLICT"] == "wifi-cloud"
@@ -195,3 +224,8 @@ def test_a_family_asking_nothing_more_has_the_plain_request_schema() -> None:
     (http_wifi,) = [family for family in installed_families() if family.name == "http-wifi"]
 
     assert http_wifi.request_schema() == ProvisionRequest.model_json_schema()
+
+
+def test_a_family_declaring_a_malformed_error_code_is_refused() -> None:
+    with pytest.raises(FamilyError, match=r"malformed error codes \['SessionFailed'\]"):
+        DeviceFamily("a", HttpWifiStrategy, "m:C", error_codes=frozenset({"SessionFailed"}))
