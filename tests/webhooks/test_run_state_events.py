@@ -92,7 +92,7 @@ async def start(api: ApiClient, device: SimulatedWifiDevice, site: str, **body: 
 def story(events: list[dict[str, Any]], device: SimulatedWifiDevice) -> list[tuple[str, ...]]:
     """A device's events in the order they first arrived: (type, state[, previous])."""
     seen: set[str] = set()
-    told = []
+    told: list[tuple[str, ...]] = []
     for event in events:
         data = event["data"]
         if event["id"] in seen or data.get("device_id") != device.device_id:
@@ -111,7 +111,9 @@ async def test_a_subscribed_tenants_runs_send_their_state_changes_in_order(
     devices: dict[str, SimulatedWifiDevice],
     site: str,
 ) -> None:
-    webhook = await subscribe(pipeline, receiver.url, [STATE_CHANGED, "run.succeeded", "run.failed"])
+    webhook = await subscribe(
+        pipeline, receiver.url, [STATE_CHANGED, "run.succeeded", "run.failed"]
+    )
     receiver.failing = True  # down while the runs go: every event waits and is retried
     waits, rolls_back, late = devices["waits"], devices["rolls-back"], devices["late"]
     await start(pipeline, waits, site, network=None)

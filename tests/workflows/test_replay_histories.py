@@ -34,6 +34,7 @@ def test_every_strategy_has_committed_histories() -> None:
         "wifi-aws-iot-happy",
         "fleet-cancelled",
         "http-wifi-webhook-events",
+        "http-wifi-state-events",
         "webhook-delivery",
     } <= names
 
