@@ -16,7 +16,14 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from domain.identifiers import Identifier
 from domain.states import ProvisioningState
@@ -213,7 +220,9 @@ class WebhookUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    enabled: bool | None = Field(default=None, description="Disable or enable the webhook.")
+    enabled: StrictBool | None = Field(
+        default=None, description="Disable (false) or enable (true) the webhook."
+    )
     events: list[EventType] | None = Field(default=None, min_length=1, max_length=len(EventType))
     description: str | None = Field(default=None, max_length=256)
 
