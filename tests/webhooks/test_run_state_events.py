@@ -200,3 +200,43 @@ async def test_without_a_subscription_a_run_schedules_no_activity_for_state_chan
     assert happy_on == happy_off
     assert [name for name in waits_on if name != publish] == waits_off
     assert 1 <= waits_on.count(publish) <= 2
+
+
+async def test_a_fleets_devices_and_a_decommission_send_their_ends_as_state_changes(
+    pipeline: ApiClient,
+    receiver: Receiver,
+    devices: dict[str, SimulatedWifiDevice],
+    site: str,
+) -> None:
+    webhook = await subscribe(pipeline, receiver.url, [STATE_CHANGED])
+    member = devices["happy-on"]
+    fleet_id = f"wsf-{uuid.uuid4().hex[:6]}"
+    started = await pipeline.post(
+        f"/api/v1/fleets/{fleet_id}/provision",
+        json={
+            "template": request_body(site)["device"],
+            "network": NETWORK,
+            "devices": [{"device_id": member.device_id}],
+        },
+    )
+    assert started.status == 202, await started.text()
+    await receiver.wait_for_deliveries(1, within=40)
+    decommission = await pipeline.post(f"/api/v1/devices/{member.device_id}/decommission")
+    assert decommission.status == 202, await decommission.text()
+
+    async with asyncio.timeout(40):
+        while not any(
+            e["data"]["kind"] == "decommission" and e["data"]["state"] == "SUCCEEDED"
+            for e in receiver.verified(webhook["secret"])
+        ):
+            await asyncio.sleep(0.1)
+
+    provisioned, *decommissioned = receiver.verified(webhook["secret"])
+    assert provisioned["type"] == STATE_CHANGED
+    assert provisioned["data"]["fleet_id"] == fleet_id
+    assert (provisioned["data"]["kind"], provisioned["data"]["state"]) == ("provision", "SUCCEEDED")
+    # Its undo steps run as a rollback does: the run shows ROLLING_BACK meanwhile.
+    assert [(e["data"]["kind"], e["data"]["state"]) for e in decommissioned] == [
+        ("decommission", "ROLLING_BACK"),
+        ("decommission", "SUCCEEDED"),
+    ]
