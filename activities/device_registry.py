@@ -111,10 +111,12 @@ class DeviceRegistryActivities:
                 outcome.device_id,
                 outcome.run_id,
             )
-        event = outcome.event
-        if event is not None:
-            subscribers = await WebhookStore(store.engine).subscribers(event.tenant, event.type)
-            await wake_deliveries(subscribers, self._webhooks)
+        webhooks = WebhookStore(store.engine)
+        subscribers: set[str] = set()
+        for event in (outcome.state_event, outcome.event):
+            if event is not None:
+                subscribers.update(await webhooks.subscribers(event.tenant, event.type))
+        await wake_deliveries(sorted(subscribers), self._webhooks)
 
     def all(self) -> list[object]:
         return [self.claim, self.record_outcome]

@@ -32,6 +32,7 @@ from domain.webhooks import (
     DueEventsRequest,
     WebhookDeliveryRun,
     WebhookEvent,
+    WebhookEventBatch,
     delivery_workflow_id,
 )
 from registry import DeviceRegistry
@@ -39,6 +40,11 @@ from registry.webhooks import WebhookStore
 from strategies.device_records import WebhookActivity
 
 logger = logging.getLogger("devprov.activities.webhooks")
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
 
 RegistryOpener = Callable[[], Awaitable[DeviceRegistry]]
 DeliveryObserver = Callable[[DeliveryStatus, str], None]
@@ -125,10 +131,15 @@ class WebhookActivities:
             return DeliveryOutcome()
         if self._secrets is None:
             raise RuntimeError("webhook secrets cannot be opened: payload encryption is off")
+        now = datetime.now(UTC)
         secret = self._secrets.open(row["sealed_secret"])
+        previous = []
+        expires = row["previous_secret_expires_at"]
+        if row["previous_sealed_secret"] and expires is not None and _aware(expires) > now:
+            previous.append(self._secrets.open(row["previous_sealed_secret"]))
         sender = await self._webhook_sender()
         result = await sender.send(
-            row["url"], secret, order.event_id, datetime.now(UTC), row["payload"]
+            row["url"], secret, order.event_id, now, row["payload"], previous_secrets=previous
         )
         recorded = await store.record_try(
             order.subscription_id,
@@ -164,9 +175,16 @@ class WebhookActivities:
         subscribers = await (await self._store()).publish(event)
         await wake_deliveries(subscribers, self._settings)
 
+    @activity.defn(name=WebhookActivity.PUBLISH_BATCH.name)
+    async def publish_batch(self, batch: WebhookEventBatch) -> None:
+        """Write a run's events (its state changes) in their order, in one transaction,
+        and wake their subscribers' deliveries."""
+        subscribers = await (await self._store()).publish_all(batch.events)
+        await wake_deliveries(subscribers, self._settings)
+
     async def close(self) -> None:
         if self._sender is not None:
             await self._sender.close()
 
     def all(self) -> list[object]:
-        return [self.take_due, self.deliver, self.publish]
+        return [self.take_due, self.deliver, self.publish, self.publish_batch]

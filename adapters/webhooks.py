@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,9 +44,19 @@ class SendResult:
     error: str | None
 
 
-def sign(secret: str, message_id: str, moment: datetime, body: bytes) -> dict[str, str]:
-    """The Standard Webhooks headers of `body`."""
-    signature = Webhook(secret).sign(message_id, moment, body.decode())
+def sign(
+    secret: str,
+    message_id: str,
+    moment: datetime,
+    body: bytes,
+    *,
+    also: Sequence[str] = (),
+) -> dict[str, str]:
+    """The Standard Webhooks headers of `body`, signed with `secret` and with each secret
+    of `also` (a rotated-out one in its grace period): `webhook-signature` then holds
+    the signatures separated by spaces, and a receiver accepts any one it can verify."""
+    text = body.decode()
+    signature = " ".join(Webhook(s).sign(message_id, moment, text) for s in (secret, *also))
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(moment.timestamp())),
@@ -73,14 +84,22 @@ class WebhookSender:
         await self._client.aclose()
 
     async def send(
-        self, url: str, secret: str, message_id: str, moment: datetime, payload: dict[str, Any]
+        self,
+        url: str,
+        secret: str,
+        message_id: str,
+        moment: datetime,
+        payload: dict[str, Any],
+        *,
+        previous_secrets: Sequence[str] = (),
     ) -> SendResult:
-        """One try: delivered on any 2xx; never raises for the receiver's failures."""
+        """One try: delivered on any 2xx; never raises for the receiver's failures.
+        Signed with `secret` and with each of `previous_secrets` too."""
         body = encode_body(payload)
         headers = {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
-            **sign(secret, message_id, moment, body),
+            **sign(secret, message_id, moment, body, also=previous_secrets),
         }
         try:
             response = await self._client.post(

@@ -101,6 +101,15 @@ def create_app(deps: ApiDependencies) -> web.Application:
         secrets,
         allow_private=deps.settings.webhooks.allow_private,
     )
+    app[WEBHOOKS] = WebhookSubscriptions(
+        WebhookStore(deps.devices.engine) if deps.devices is not None else None,
+        deps.temporal,
+        deps.task_queue,
+        secrets,
+        allow_private=deps.settings.webhooks.allow_private,
+        poll_seconds=deps.settings.webhooks.poll_seconds,
+        secret_grace_seconds=deps.settings.webhooks.secret_grace_seconds,
+    )
     app[RUNS] = ProvisioningRuns(
         deps.temporal,
         deps.registry,
@@ -110,6 +119,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
         devices=app[DEVICES],
         enrollments=app[ENROLLMENTS],
         hooks=app[HOOKS],
+        webhooks=app[WEBHOOKS],
     )
     app[DECOMMISSIONS] = Decommissions(
         deps.temporal,
@@ -118,14 +128,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
         devices=app[DEVICES],
         provisioning=app[RUNS],
         families=families,
-    )
-    app[WEBHOOKS] = WebhookSubscriptions(
-        WebhookStore(deps.devices.engine) if deps.devices is not None else None,
-        deps.temporal,
-        deps.task_queue,
-        secrets,
-        allow_private=deps.settings.webhooks.allow_private,
-        poll_seconds=deps.settings.webhooks.poll_seconds,
+        webhooks=app[WEBHOOKS],
     )
     share_openapi_document(app, families)
     app[FLEETS] = FleetRuns(
@@ -135,6 +138,7 @@ def create_app(deps: ApiDependencies) -> web.Application:
         deps.task_queue,
         enrollments=app[ENROLLMENTS],
         hooks=app[HOOKS],
+        webhooks=app[WEBHOOKS],
     )
     app.cleanup_ctx.append(_progress_hub)
     app.on_shutdown.append(_end_streams)
@@ -237,7 +241,9 @@ def _webhook_routes() -> list[web.RouteDef]:
         web.post(webhooks, w.create_webhook),
         web.get(webhooks, w.list_webhooks, allow_head=False),
         web.get(one, w.show_webhook, allow_head=False),
+        web.patch(one, w.update_webhook),
         web.delete(one, w.delete_webhook),
+        web.post(f"{one}/rotate-secret", w.rotate_secret),
         web.get(f"{one}/deliveries", w.list_deliveries, allow_head=False),
         web.post(f"{one}/deliveries/{{event_id}}/redeliver", w.redeliver),
         web.get(PRE_PROVISIONING_HOOK_PATH, w.show_hook, allow_head=False),

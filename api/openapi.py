@@ -72,6 +72,9 @@ from domain.webhooks import (
     WebhookDelivery,
     WebhookDeliveryList,
     WebhookList,
+    WebhookSecretRotated,
+    WebhookSecretRotation,
+    WebhookUpdate,
 )
 from strategies.family import DeviceFamily, installed_families
 
@@ -118,6 +121,9 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (WebhookList, "serialization"),
     (WebhookDelivery, "serialization"),
     (WebhookDeliveryList, "serialization"),
+    (WebhookUpdate, "validation"),
+    (WebhookSecretRotation, "validation"),
+    (WebhookSecretRotated, "serialization"),
     (PreProvisioningHookSet, "validation"),
     (PreProvisioningHook, "serialization"),
     (PreProvisioningHookCreated, "serialization"),
@@ -1193,10 +1199,54 @@ def _webhook_paths(b: _Builder) -> JsonObject:
                 "summary": "One webhook of the caller's tenant",
                 "responses": {"200": b.ok("The webhook.", Webhook), **unknown},
             },
+            "patch": {
+                "operationId": "updateWebhook",
+                "summary": "Disable or enable a webhook, or change its events or description",
+                "description": "Only the fields given change. A disabled webhook gets no new "
+                "events and sends none of its pending ones; enabling it sends them (an event "
+                "past its maximum age meanwhile goes to the dead letter after one more try).",
+                "requestBody": b.body(WebhookUpdate),
+                "responses": {
+                    "200": b.ok("The webhook as it is now.", Webhook),
+                    "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+                    "413": b.problem("Body too large (PAYLOAD_TOO_LARGE)."),
+                    "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+                    "422": b.problem("Invalid body (INVALID_REQUEST)."),
+                    **unknown,
+                    **unavailable,
+                },
+            },
             "delete": {
                 "operationId": "deleteWebhook",
                 "summary": "Delete a webhook and its undelivered events",
                 "responses": {"204": {"description": "Deleted."}, **unknown, **unavailable},
+            },
+        },
+        f"{one}/rotate-secret": {
+            "parameters": [webhook_id],
+            "post": {
+                "operationId": "rotateWebhookSecret",
+                "summary": "Give the webhook a new signing secret; the answer shows it once",
+                "description": "For the grace period (`grace_seconds`, default 24 hours) "
+                "every delivery carries two signatures in `webhook-signature`, separated by "
+                "a space: one with the new secret, one with the old. Receivers that verify "
+                "per Standard Webhooks accept either, so they can switch at their pace. "
+                "`grace_seconds: 0` drops the old secret at once (a leaked secret). The "
+                "body is optional.",
+                "requestBody": {
+                    "required": False,
+                    **_content("application/json", b.ref(WebhookSecretRotation)),
+                },
+                "responses": {
+                    "200": b.ok("The new secret, shown once.", WebhookSecretRotated),
+                    "400": b.problem("Malformed JSON (MALFORMED_JSON)."),
+                    "415": b.problem("Body is not JSON (UNSUPPORTED_MEDIA_TYPE)."),
+                    "422": b.problem(
+                        "Invalid body (INVALID_REQUEST), or no key ring to keep the secret "
+                        "encrypted with (WEBHOOK_SECRETS_UNAVAILABLE)."
+                    ),
+                    **unknown,
+                },
             },
         },
         f"{one}/deliveries": {

@@ -12,7 +12,7 @@ from api.keys import HOOKS, WEBHOOKS
 from api.responses import model_response
 from domain.api_models import FieldError
 from domain.hooks import PreProvisioningHookSet
-from domain.webhooks import WebhookCreate
+from domain.webhooks import WebhookCreate, WebhookSecretRotation, WebhookUpdate
 
 MAX_DELIVERIES_PAGE = 500
 
@@ -46,6 +46,27 @@ async def show_webhook(request: web.Request) -> web.Response:
     """`GET /webhooks/{webhook_id}` (another tenant's: 404)."""
     webhook_id = request.match_info["webhook_id"]
     return model_response(await request.app[WEBHOOKS].show(_tenant(request), webhook_id))
+
+
+async def update_webhook(request: web.Request) -> web.Response:
+    """`PATCH /webhooks/{webhook_id}`: disable or enable it, change its events or its
+    description (the fields given)."""
+    body = await read_model(request, WebhookUpdate)
+    webhook_id = request.match_info["webhook_id"]
+    return model_response(await request.app[WEBHOOKS].update(_tenant(request), webhook_id, body))
+
+
+async def rotate_secret(request: web.Request) -> web.Response:
+    """`POST /webhooks/{webhook_id}/rotate-secret`: a new secret, shown once; the old one
+    signs too for the grace period. The body (`grace_seconds`) is optional."""
+    body = (
+        await read_model(request, WebhookSecretRotation)
+        if request.body_exists
+        else WebhookSecretRotation()
+    )
+    webhook_id = request.match_info["webhook_id"]
+    rotated = await request.app[WEBHOOKS].rotate_secret(_tenant(request), webhook_id, body)
+    return model_response(rotated)
 
 
 async def delete_webhook(request: web.Request) -> web.Response:

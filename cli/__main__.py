@@ -38,6 +38,7 @@ from rich.console import Console
 
 from cli.devices import add_devices_commands
 from cli.enrollments import add_enrollments_commands
+from cli.hooks import add_hook_commands
 from cli.provisioning import add_commands, add_runs_show
 from cli.replay import fetch_history, load_history_dir, replay_histories
 from cli.webhooks import add_webhooks_commands
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     add_devices_commands(commands)
     add_enrollments_commands(commands)
     add_webhooks_commands(commands)
+    add_hook_commands(commands)
     return parser
 
 

@@ -1,5 +1,6 @@
-"""`devprov webhooks create|list|show|delete|deliveries|redeliver`: the tenant's webhook
-subscriptions and their delivery logs, through the API."""
+"""`devprov webhooks create|list|show|update|disable|enable|rotate-secret|delete|
+deliveries|redeliver`: the tenant's webhook subscriptions and their delivery logs,
+through the API."""
 
 from __future__ import annotations
 
@@ -46,6 +47,39 @@ def add_webhooks_commands(
     show = subcommands.add_parser("show", parents=[api, as_json], help="one webhook")
     show.add_argument("webhook_id")
     show.set_defaults(handler=show_webhook)
+    update = subcommands.add_parser(
+        "update", parents=[api, as_json], help="change a webhook's events or description"
+    )
+    update.add_argument("webhook_id")
+    update.add_argument(
+        "--event",
+        dest="events",
+        action="append",
+        choices=[e.value for e in EventType],
+        help="an event type (repeat; replaces its events)",
+    )
+    update.add_argument("--description")
+    update.set_defaults(handler=update_webhook)
+    for name, text in (
+        ("disable", "stop sending a webhook events (they wait until it is enabled)"),
+        ("enable", "send a webhook events again, the ones that waited first"),
+    ):
+        switch = subcommands.add_parser(name, parents=[api, as_json], help=text)
+        switch.add_argument("webhook_id")
+        switch.set_defaults(handler=switch_webhook, enabled=name == "enable")
+    rotate = subcommands.add_parser(
+        "rotate-secret",
+        parents=[api, as_json],
+        help="give a webhook a new signing secret (the old one signs too for a grace period)",
+    )
+    rotate.add_argument("webhook_id")
+    rotate.add_argument(
+        "--grace",
+        type=int,
+        metavar="SECONDS",
+        help="how long the old secret signs too (default: the API's, 24 h; 0: not at all)",
+    )
+    rotate.set_defaults(handler=rotate_secret)
     delete = subcommands.add_parser("delete", parents=[api], help="delete a webhook")
     delete.add_argument("webhook_id")
     delete.set_defaults(handler=delete_webhook)
@@ -110,6 +144,58 @@ async def show_webhook(args: argparse.Namespace, console: Console) -> int:
     if isinstance(webhook, ExitCode):
         return webhook
     _print(console, webhook, args.json)
+    return ExitCode.OK
+
+
+async def update_webhook(args: argparse.Namespace, console: Console) -> int:
+    """Change the events or the description given."""
+    events = [EventType(e) for e in args.events] if args.events else None
+    if events is None and args.description is None:
+        console.print("[red]name --event or --description to change[/]")
+        return ExitCode.USAGE
+    async with api_client(args) as client:
+        webhook = await api_call(
+            console,
+            client.update_webhook(args.webhook_id, events=events, description=args.description),
+        )
+    if isinstance(webhook, ExitCode):
+        return webhook
+    _print(console, webhook, args.json)
+    return ExitCode.OK
+
+
+async def switch_webhook(args: argparse.Namespace, console: Console) -> int:
+    """Disable or enable a webhook (`args.enabled`)."""
+    async with api_client(args) as client:
+        webhook = await api_call(
+            console, client.update_webhook(args.webhook_id, enabled=args.enabled)
+        )
+    if isinstance(webhook, ExitCode):
+        return webhook
+    if args.json:
+        print(webhook.model_dump_json())
+    else:
+        console.print(f"{webhook.id} {'enabled' if webhook.enabled else 'disabled'}")
+    return ExitCode.OK
+
+
+async def rotate_secret(args: argparse.Namespace, console: Console) -> int:
+    """Rotate the secret and print the new one (the only time it is shown)."""
+    async with api_client(args) as client:
+        rotated = await api_call(
+            console, client.rotate_webhook_secret(args.webhook_id, grace_seconds=args.grace)
+        )
+    if isinstance(rotated, ExitCode):
+        return rotated
+    _print(console, rotated, args.json)
+    if not args.json:
+        console.print(f"[yellow]{SECRET_NOTE}[/]")
+        expires = rotated.previous_secret_expires_at
+        console.print(
+            f"the old secret signs too until {expires.isoformat()}"
+            if expires is not None
+            else "the old secret signs no more"
+        )
     return ExitCode.OK
 
 

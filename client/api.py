@@ -64,6 +64,9 @@ from domain.webhooks import (
     WebhookDelivery,
     WebhookDeliveryList,
     WebhookList,
+    WebhookSecretRotated,
+    WebhookSecretRotation,
+    WebhookUpdate,
 )
 
 _STRATEGIES = TypeAdapter(list[StrategyInfo])
@@ -541,6 +544,38 @@ class DevprovClient:
         """Delete a webhook and its undelivered events."""
         response = await self._send(routes.DELETE_WEBHOOK, webhook_id=webhook_id)
         raise_for_problem(response)
+
+    async def update_webhook(
+        self,
+        webhook_id: str,
+        *,
+        enabled: bool | None = None,
+        events: list[EventType] | None = None,
+        description: str | None = None,
+    ) -> Webhook:
+        """Change the fields given: disable or enable the webhook, its events, its
+        description. A disabled webhook gets no new events; its pending ones wait."""
+        fields = {"enabled": enabled, "events": events, "description": description}
+        body = _wire(WebhookUpdate(**{k: v for k, v in fields.items() if v is not None}))
+        response = await self._send(routes.UPDATE_WEBHOOK, json=body, webhook_id=webhook_id)
+        return read_model(response, Webhook)
+
+    async def disable_webhook(self, webhook_id: str) -> Webhook:
+        """Stop sending events to the webhook (they wait until it is enabled)."""
+        return await self.update_webhook(webhook_id, enabled=False)
+
+    async def enable_webhook(self, webhook_id: str) -> Webhook:
+        """Send events to the webhook again, the ones that waited first."""
+        return await self.update_webhook(webhook_id, enabled=True)
+
+    async def rotate_webhook_secret(
+        self, webhook_id: str, *, grace_seconds: int | None = None
+    ) -> WebhookSecretRotated:
+        """A new signing secret, shown this once; the old one signs too for
+        `grace_seconds` (default: the API's, 24 h; 0: no more)."""
+        body = _wire(WebhookSecretRotation(grace_seconds=grace_seconds))
+        response = await self._send(routes.ROTATE_WEBHOOK_SECRET, json=body, webhook_id=webhook_id)
+        return read_model(response, WebhookSecretRotated)
 
     async def list_webhook_deliveries(
         self, webhook_id: str, *, cursor: str | None = None, limit: int = 100

@@ -84,6 +84,10 @@ CREATE_WEBHOOK = Operation("createWebhook", "POST", _WEBHOOKS)
 LIST_WEBHOOKS = Operation("listWebhooks", "GET", _WEBHOOKS)
 GET_WEBHOOK = Operation("getWebhook", "GET", f"{_WEBHOOKS}/{{webhook_id}}")
 DELETE_WEBHOOK = Operation("deleteWebhook", "DELETE", f"{_WEBHOOKS}/{{webhook_id}}")
+UPDATE_WEBHOOK = Operation("updateWebhook", "PATCH", f"{_WEBHOOKS}/{{webhook_id}}")
+ROTATE_WEBHOOK_SECRET = Operation(
+    "rotateWebhookSecret", "POST", f"{_WEBHOOKS}/{{webhook_id}}/rotate-secret"
+)
 LIST_WEBHOOK_DELIVERIES = Operation(
     "listWebhookDeliveries", "GET", f"{_WEBHOOKS}/{{webhook_id}}/deliveries"
 )
@@ -143,6 +147,8 @@ OPERATIONS = (
     LIST_WEBHOOKS,
     GET_WEBHOOK,
     DELETE_WEBHOOK,
+    UPDATE_WEBHOOK,
+    ROTATE_WEBHOOK_SECRET,
     LIST_WEBHOOK_DELIVERIES,
     REDELIVER_WEBHOOK_EVENT,
     GET_PRE_PROVISIONING_HOOK,

@@ -343,6 +343,9 @@ class WebhookSettings(EnvSettings):
     """Longest wait of a delivery workflow between two looks at its outbox."""
     lanes_at_once: PositiveInt = 10
     """Devices (lanes) whose next event one subscription sends at once."""
+    secret_grace_seconds: Seconds = 24 * 3600.0
+    """After a secret rotation, how long deliveries are signed with the old secret as
+    well as the new one (a rotation may ask for another grace)."""
     hook_timeout_seconds: Seconds = 5.0
     """How long a tenant's pre-provisioning hook has to answer one call."""
     ca_file: Path | None = None

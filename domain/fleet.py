@@ -240,6 +240,11 @@ class FleetRun(BaseModel):
         description="The tenant had a pre-provisioning hook when the fleet started: each "
         "device's run asks it.",
     )
+    state_events: bool = Field(
+        default=False,
+        description="The tenant had an enabled subscription to `run.state_changed` when the "
+        "fleet started: each device's run sends its state changes.",
+    )
     generation_size: int = Field(
         default=500,
         ge=1,

@@ -160,6 +160,11 @@ class RunOutcome(BaseModel):
         default=None,
         description="The run's terminal webhook event, written to the outbox with the outcome.",
     )
+    state_event: WebhookEvent | None = Field(
+        default=None,
+        description="The run's last `run.state_changed` (its terminal state), written just "
+        "before `event` in the same transaction (runs with `state_events` only).",
+    )
 
 
 class DeviceRecord(BaseModel):

@@ -75,6 +75,11 @@ class ProvisionRun(BaseModel):
         description="The tenant had a pre-provisioning hook when the run started: its "
         "PRE_CHECK asks it (the hook as set when it asks).",
     )
+    state_events: bool = Field(
+        default=False,
+        description="The tenant had an enabled webhook subscription to `run.state_changed` "
+        "when the run started: the run sends one (a run without costs no activity for it).",
+    )
 
     @property
     def device_id(self) -> str:

@@ -16,7 +16,14 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from domain.identifiers import Identifier
 from domain.states import ProvisioningState
@@ -43,7 +50,10 @@ class EventType(StrEnum):
     state but SUCCEEDED is `run.failed`; `data.state` and `data.error_code` say which); a
     decommissioning run sends `device.decommissioned` when it succeeds and `run.failed`
     otherwise; a fleet sends `fleet.finished` when it completes or is cancelled.
-    `run.state_changed` is reserved: subscriptions may name it, nothing sends it yet.
+    `run.state_changed` tells that a run entered or left a state people act on
+    (`STATE_EVENT_STATES`), and, last, the terminal state it ended in — only for runs
+    started while their tenant had an enabled subscription naming it
+    (`ProvisionRun.state_events`), so that runs pay nothing for it otherwise.
     """
 
     RUN_SUCCEEDED = "run.succeeded"
@@ -51,6 +61,25 @@ class EventType(StrEnum):
     RUN_STATE_CHANGED = "run.state_changed"
     FLEET_FINISHED = "fleet.finished"
     DEVICE_DECOMMISSIONED = "device.decommissioned"
+
+
+STATE_EVENT_STATES = frozenset(
+    {
+        ProvisioningState.PENDING_NETWORK,
+        ProvisioningState.WAITING_FOR_DEVICE,
+        ProvisioningState.ROLLING_BACK,
+    }
+)
+"""States whose entry and exit send `run.state_changed`: a person has to act (credentials,
+the device at hand) or the device is being rolled back."""
+
+
+def sends_state_changed(previous: ProvisioningState, state: ProvisioningState) -> bool:
+    """Whether a run's change from `previous` to a non-terminal `state` sends
+    `run.state_changed` (its terminal state always does, with its outcome)."""
+    if state is previous or state.is_terminal:
+        return False
+    return state in STATE_EVENT_STATES or previous in STATE_EVENT_STATES
 
 
 class DeliveryStatus(StrEnum):
@@ -164,8 +193,17 @@ class Webhook(BaseModel):
     url: str
     events: list[EventType]
     description: str = ""
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True,
+        description="Disabled: no new events are written for it and its pending ones wait "
+        "until it is enabled again.",
+    )
     created_at: datetime
+    previous_secret_expires_at: datetime | None = Field(
+        default=None,
+        description="After a secret rotation: until when deliveries are signed with the "
+        "previous secret as well as the new one (None: with the current secret only).",
+    )
 
 
 class WebhookCreated(Webhook):
@@ -174,6 +212,66 @@ class WebhookCreated(Webhook):
     secret: str = Field(
         description="Standard Webhooks secret (`whsec_<base64>`): verify signatures with it. "
         "Shown once: it cannot be read again."
+    )
+
+
+class WebhookUpdate(BaseModel):
+    """`PATCH /api/v1/webhooks/{id}`: the fields to change (the others stay)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: StrictBool | None = Field(
+        default=None, description="Disable (false) or enable (true) the webhook."
+    )
+    events: list[EventType] | None = Field(default=None, min_length=1, max_length=len(EventType))
+    description: str | None = Field(default=None, max_length=256)
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, events: list[EventType] | None) -> list[EventType] | None:
+        return None if events is None else sorted(set(events), key=list(EventType).index)
+
+    @model_validator(mode="after")
+    def _something(self) -> WebhookUpdate:
+        if not self.model_fields_set:
+            raise ValueError("name at least one of `enabled`, `events`, `description`")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"`{name}` cannot be null")
+        return self
+
+
+MAX_SECRET_GRACE_SECONDS = 7 * 24 * 3600
+"""Longest time a rotated-out secret may keep signing."""
+
+
+class WebhookSecretRotation(BaseModel):
+    """`POST /api/v1/webhooks/{id}/rotate-secret` (the body is optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    grace_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_SECRET_GRACE_SECONDS,
+        description="How long deliveries are signed with the old secret too (default: the "
+        "deployment's `DEVPROV_WEBHOOKS_SECRET_GRACE_SECONDS`, 24 h); 0 drops it at once "
+        "(a leaked secret).",
+    )
+
+
+class WebhookSecretRotated(BaseModel):
+    """The answer to a rotation: the only time the new secret is shown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(pattern=WEBHOOK_ID_PATTERN)
+    secret: str = Field(
+        description="The new Standard Webhooks secret (`whsec_<base64>`). Shown once."
+    )
+    previous_secret_expires_at: datetime | None = Field(
+        description="Until when deliveries carry a signature with the previous secret as "
+        "well (None: no more)."
     )
 
 
@@ -218,6 +316,36 @@ class RunEventData(BaseModel):
     fleet_id: str | None = None
     started_at: datetime | None = None
     ended_at: datetime
+
+
+class RunStateData(BaseModel):
+    """`data` of `run.state_changed`: where the run is now, what it left, and what it
+    waits for (never a passphrase or any other secret)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str
+    kind: str = Field(description="`provision` or `decommission`.")
+    workflow_id: str
+    run_id: str
+    strategy: str
+    state: ProvisioningState
+    previous_state: ProvisioningState
+    step: str
+    attempt: int
+    awaiting: list[str] = Field(
+        default_factory=list,
+        description="What the run waits for: `credentials`, `device`, `retry` (empty when "
+        "it moves on its own or has ended).",
+    )
+    error_code: str | None = None
+    message: str = ""
+    site: str = ""
+    vendor: str = ""
+    started_by: str = ""
+    fleet_id: str | None = None
+    started_at: datetime | None = None
+    changed_at: datetime
 
 
 class FleetEventData(BaseModel):
@@ -271,6 +399,14 @@ def run_event_type(kind: str, state: ProvisioningState) -> EventType:
 
 
 # ---------------------------------------------------------------------- delivery log
+
+
+class WebhookEventBatch(BaseModel):
+    """Events one run writes to the outbox together, in their order (its state changes)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: list[WebhookEvent] = Field(min_length=1)
 
 
 class WebhookDelivery(BaseModel):
@@ -333,6 +469,9 @@ class DueEvents(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     subscription_exists: bool
+    enabled: bool = Field(
+        default=True, description="False: the subscription is disabled (nothing is sent)."
+    )
     event_ids: list[str] = Field(default_factory=list)
     next_due_in_seconds: float | None = Field(
         default=None, description="When the earliest lane head not due yet is due."

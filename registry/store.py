@@ -181,15 +181,17 @@ class DeviceRegistry:
 
         Idempotent: once recorded, the same outcome changes nothing. An outcome of a
         run that does not own the device (it lost its claim) changes nothing either.
-        The outcome's webhook event, if any, goes to the outbox in the same transaction
-        (whether or not the run still owns the device: one that lost its claim ended too).
+        The outcome's webhook events, if any, go to the outbox in the same transaction
+        (whether or not the run still owns the device: one that lost its claim ended too),
+        its last `run.state_changed` first.
 
         Raises:
             DeviceNotFound: The registry has no such device.
         """
         async with self._engine.begin() as connection:
-            if outcome.event is not None:
-                await write_event(connection, outcome.event, self._clock())
+            for event in (outcome.state_event, outcome.event):
+                if event is not None:
+                    await write_event(connection, event, self._clock())
             row = await self._row(connection, outcome.device_id)
             recorded = None if row is None else await self._apply(connection, row, outcome)
         if row is None:

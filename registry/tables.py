@@ -125,6 +125,10 @@ class WebhookSubscriptionRow(Base):
     description: Mapped[str] = mapped_column(String(256), default="")
     sealed_secret: Mapped[str] = mapped_column(String(512))
     """The signing secret, encrypted with a key of the payload key ring (never in clear)."""
+    previous_sealed_secret: Mapped[str | None] = mapped_column(String(512))
+    """The secret before the last rotation, sealed: deliveries are signed with it too
+    until `previous_secret_expires_at`."""
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     enabled: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

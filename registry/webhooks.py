@@ -42,6 +42,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _subscription(row: Mapping[Any, Any]) -> StoredWebhook:
+    expires = row.get("previous_secret_expires_at")
     view = Webhook(
         id=row["subscription_id"],
         url=row["url"],
@@ -49,6 +50,7 @@ def _subscription(row: Mapping[Any, Any]) -> StoredWebhook:
         description=row["description"],
         enabled=row["enabled"],
         created_at=_aware(row["created_at"]),
+        previous_secret_expires_at=_aware(expires) if expires is not None else None,
     )
     return StoredWebhook(tenant=row["tenant"], view=view, sealed_secret=row["sealed_secret"])
 
@@ -151,6 +153,8 @@ class WebhookStore:
             "event_types": [e.value for e in events],
             "description": description,
             "sealed_secret": sealed_secret,
+            "previous_sealed_secret": None,
+            "previous_secret_expires_at": None,
             "enabled": True,
             "created_at": self._clock(),
         }
@@ -200,12 +204,81 @@ class WebhookStore:
                 delete(EVENTS).where(EVENTS.c.subscription_id == subscription_id)
             )
 
+    async def update(
+        self,
+        tenant: str,
+        subscription_id: str,
+        *,
+        enabled: bool | None = None,
+        events: builtins.list[EventType] | None = None,
+        description: str | None = None,
+    ) -> Webhook:
+        """Change what is given; the subscription as it is now.
+
+        Raises:
+            WebhookNotFound: None with this id for this tenant.
+        """
+        changes: dict[str, Any] = {}
+        if enabled is not None:
+            changes["enabled"] = enabled
+        if events is not None:
+            changes["event_types"] = [e.value for e in events]
+        if description is not None:
+            changes["description"] = description
+        where = (
+            SUBSCRIPTIONS.c.subscription_id == subscription_id,
+            SUBSCRIPTIONS.c.tenant == tenant,
+        )
+        async with self._engine.begin() as connection:
+            if changes:
+                await connection.execute(update(SUBSCRIPTIONS).where(*where).values(changes))
+            row = (await connection.execute(select(SUBSCRIPTIONS).where(*where))).mappings().first()
+        if row is None:
+            raise WebhookNotFound(subscription_id)
+        return _subscription(row).view
+
+    async def rotate_secret(
+        self, tenant: str, subscription_id: str, sealed_secret: str, grace: timedelta
+    ) -> Webhook:
+        """Make `sealed_secret` the signing secret; the one it replaces signs too until
+        `grace` from now (with no grace, at once no more). A secret rotated out earlier
+        is dropped: at most two sign.
+
+        Raises:
+            WebhookNotFound: None with this id for this tenant.
+        """
+        where = (
+            SUBSCRIPTIONS.c.subscription_id == subscription_id,
+            SUBSCRIPTIONS.c.tenant == tenant,
+        )
+        async with self._engine.begin() as connection:
+            row = (await connection.execute(select(SUBSCRIPTIONS).where(*where))).mappings().first()
+            if row is None:
+                raise WebhookNotFound(subscription_id)
+            keep = grace > timedelta(0)
+            changes = {
+                "sealed_secret": sealed_secret,
+                "previous_sealed_secret": row["sealed_secret"] if keep else None,
+                "previous_secret_expires_at": self._clock() + grace if keep else None,
+            }
+            await connection.execute(update(SUBSCRIPTIONS).where(*where).values(changes))
+        return _subscription({**dict(row), **changes}).view
+
     # ------------------------------------------------------------ outbox
 
     async def publish(self, event: WebhookEvent) -> builtins.list[str]:
         """`write_event` in a transaction of its own (events no outcome record carries)."""
         async with self._engine.begin() as connection:
             return await write_event(connection, event, self._clock())
+
+    async def publish_all(self, events: builtins.list[WebhookEvent]) -> builtins.list[str]:
+        """`write_event` of each event, in their order, in one transaction; the ids of
+        the subscriptions that got any."""
+        subscribers: set[str] = set()
+        async with self._engine.begin() as connection:
+            for event in events:
+                subscribers.update(await write_event(connection, event, self._clock()))
+        return sorted(subscribers)
 
     async def subscribers(self, tenant: str, event_type: EventType) -> builtins.list[str]:
         """The enabled subscriptions of `tenant` that name `event_type`."""
@@ -218,18 +291,21 @@ class WebhookStore:
 
     async def due(self, subscription_id: str, limit: int) -> DueEvents:
         """The first pending event of each lane, those whose try is due (oldest lanes
-        first, `limit` at most), and when the next of the others is due."""
+        first, `limit` at most), and when the next of the others is due; none while the
+        subscription is disabled."""
         now = self._clock()
         async with self._engine.connect() as connection:
             exists = (
                 await connection.execute(
-                    select(SUBSCRIPTIONS.c.subscription_id).where(
+                    select(SUBSCRIPTIONS.c.enabled).where(
                         SUBSCRIPTIONS.c.subscription_id == subscription_id
                     )
                 )
             ).first()
             if exists is None:
                 return DueEvents(subscription_exists=False)
+            if not exists.enabled:
+                return DueEvents(subscription_exists=True, enabled=False)
             rows = (
                 await connection.execute(
                     select(EVENTS.c.event_id, EVENTS.c.lane, EVENTS.c.next_try_at)
@@ -261,10 +337,17 @@ class WebhookStore:
         )
 
     async def pending(self, subscription_id: str, event_id: str) -> Mapping[str, Any] | None:
-        """The event's row with its subscription's URL and sealed secret, if it is still
-        pending; None otherwise (delivered, dead, or deleted with its subscription)."""
+        """The event's row with its subscription's URL and sealed secrets (the previous
+        one with its expiry, after a rotation), if it is still pending; None otherwise
+        (delivered, dead, or deleted with its subscription)."""
         query = (
-            select(EVENTS, SUBSCRIPTIONS.c.url, SUBSCRIPTIONS.c.sealed_secret)
+            select(
+                EVENTS,
+                SUBSCRIPTIONS.c.url,
+                SUBSCRIPTIONS.c.sealed_secret,
+                SUBSCRIPTIONS.c.previous_sealed_secret,
+                SUBSCRIPTIONS.c.previous_secret_expires_at,
+            )
             .join(SUBSCRIPTIONS, SUBSCRIPTIONS.c.subscription_id == EVENTS.c.subscription_id)
             .where(
                 EVENTS.c.subscription_id == subscription_id,

@@ -30,6 +30,7 @@ from domain.run import ProvisionRun
 from services.devices import DeviceInventory
 from services.errors import RequestNotServable, RunConflict, temporal_errors
 from services.runs import DeviceRuns, ProvisioningRuns
+from services.webhooks import WebhookSubscriptions
 from strategies.decommission import device_of
 from strategies.family import DeviceFamily, installed_families
 from workflows import search_attributes as sa
@@ -45,6 +46,7 @@ class Decommissions(DeviceRuns):
         devices: The device inventory: the record the run starts from.
         provisioning: The provisioning runs, to refuse up front while one runs.
         families: Whose decommissioning plans run (default: the installed families).
+        webhooks: Whether a tenant's runs send `run.state_changed` (default: none does).
     """
 
     kind = RunKind.DECOMMISSION
@@ -57,12 +59,14 @@ class Decommissions(DeviceRuns):
         devices: DeviceInventory,
         provisioning: ProvisioningRuns,
         families: Iterable[DeviceFamily] | None = None,
+        webhooks: WebhookSubscriptions | None = None,
     ) -> None:
         super().__init__(client)
         self._policies = policies
         self._task_queue = task_queue
         self._devices = devices
         self._provisioning = provisioning
+        self._webhooks = webhooks
         chosen = installed_families() if families is None else families
         self._families = {family.name: family for family in chosen}
 
@@ -104,6 +108,9 @@ class Decommissions(DeviceRuns):
             policy=self._policies.for_strategy(record.strategy),
             started_by=started_by,
             tenant=tenant,
+            state_events=(
+                self._webhooks is not None and await self._webhooks.sends_run_states(tenant)
+            ),
         )
         workflow_id = self.workflow_id(device_id)
         try:

@@ -46,6 +46,7 @@ from services.errors import (
 )
 from services.hooks import PreProvisioningHooks
 from services.runs import QUERY_TIMEOUT, UPDATE_TIMEOUT, update_rejected
+from services.webhooks import WebhookSubscriptions
 from strategies.family import DeviceFamily, installed_families
 from strategies.fleet_plan import FleetPlanError, plan_fleet
 from strategies.registry import StrategyRegistry
@@ -83,8 +84,11 @@ class FleetRuns:
         families: Iterable[DeviceFamily] | None = None,
         enrollments: Enrollments | None = None,
         hooks: PreProvisioningHooks | None = None,
+        webhooks: WebhookSubscriptions | None = None,
     ) -> None:
         self._client = client
+        # Whether a tenant's runs send run.state_changed (default: none does).
+        self._webhooks = webhooks
         # Whether a tenant's runs ask a pre-provisioning hook (default: none has one).
         self._hooks = hooks or PreProvisioningHooks(None, None)
         self._registry = registry
@@ -141,7 +145,8 @@ class FleetRuns:
 
     async def _start(self, run: FleetRun) -> StartedFleet:
         hooked = await self._hooks.configured(run.tenant)
-        run = run.model_copy(update={"pre_provisioning_hook": hooked})
+        states = self._webhooks is not None and await self._webhooks.sends_run_states(run.tenant)
+        run = run.model_copy(update={"pre_provisioning_hook": hooked, "state_events": states})
         workflow_id = fleet_workflow_id(run.fleet_id)
         try:
             with temporal_errors(workflow_id):

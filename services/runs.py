@@ -64,6 +64,7 @@ from services.errors import (
     temporal_errors,
 )
 from services.hooks import PreProvisioningHooks
+from services.webhooks import WebhookSubscriptions
 from strategies.family import DeviceFamily, installed_families
 from strategies.registry import SelectionError, StrategyRegistry
 from workflows import search_attributes as sa
@@ -246,8 +247,11 @@ class ProvisioningRuns(DeviceRuns):
         devices: DeviceInventory | None = None,
         enrollments: Enrollments | None = None,
         hooks: PreProvisioningHooks | None = None,
+        webhooks: WebhookSubscriptions | None = None,
     ) -> None:
         super().__init__(client)
+        # Whether a tenant's runs send run.state_changed (default: none does).
+        self._webhooks = webhooks
         # Whether a tenant's runs ask a pre-provisioning hook (default: none has one).
         self._hooks = hooks or PreProvisioningHooks(None, None)
         self._registry = registry
@@ -321,7 +325,8 @@ class ProvisioningRuns(DeviceRuns):
 
     async def _start(self, run: ProvisionRun, workflow_type: str) -> StartedRun:
         hooked = await self._hooks.configured(run.tenant)
-        run = run.model_copy(update={"pre_provisioning_hook": hooked})
+        states = self._webhooks is not None and await self._webhooks.sends_run_states(run.tenant)
+        run = run.model_copy(update={"pre_provisioning_hook": hooked, "state_events": states})
         device = run.request.device
         workflow_id = self.workflow_id(device.device_id)
         in_service = await self._devices.check_provisionable(

@@ -1,7 +1,9 @@
-"""Webhook subscriptions of a tenant: create (the secret shown once), list, show, delete,
-the delivery log, and redelivery by hand.
+"""Webhook subscriptions of a tenant: create (the secret shown once), list, show, change
+(disable, enable, its events), rotate the secret, delete, the delivery log, and
+redelivery by hand.
 
-Creating a subscription starts its delivery workflow; redelivering wakes it. Target
+Creating or enabling a subscription starts its delivery workflow; redelivering wakes
+it; a disabled one's workflow ends (its pending events wait in the outbox). Target
 URLs obey the outbound-request policy (https, no loopback, private or link-local host
 unless the deployment allows private targets); the delivery side checks again on the
 address each try connects to.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from temporalio.client import Client
@@ -20,6 +23,7 @@ from domain.errors import ErrorCode
 from domain.webhooks import (
     WEBHOOK_DELIVERY_WORKFLOW,
     WEBHOOK_KICK_SIGNAL,
+    EventType,
     TargetRefused,
     Webhook,
     WebhookCreate,
@@ -29,6 +33,9 @@ from domain.webhooks import (
     WebhookDeliveryRun,
     WebhookList,
     WebhookNotFound,
+    WebhookSecretRotated,
+    WebhookSecretRotation,
+    WebhookUpdate,
     check_target_url,
     delivery_workflow_id,
 )
@@ -66,6 +73,8 @@ class WebhookSubscriptions:
             could not be kept encrypted and no webhook is created).
         allow_private: Targets may be http and loopback, private or link-local.
         poll_seconds: Longest wait of a delivery workflow between two looks.
+        secret_grace_seconds: After a rotation, how long the old secret signs too
+            (unless the rotation asks for another grace).
     """
 
     def __init__(
@@ -77,6 +86,7 @@ class WebhookSubscriptions:
         *,
         allow_private: bool = False,
         poll_seconds: float = 60.0,
+        secret_grace_seconds: float = 24 * 3600.0,
     ) -> None:
         self._store = store
         self._temporal = temporal
@@ -84,6 +94,16 @@ class WebhookSubscriptions:
         self._sealer = sealer
         self._allow_private = allow_private
         self._poll_seconds = poll_seconds
+        self._secret_grace = timedelta(seconds=secret_grace_seconds)
+
+    def _sealing(self) -> SecretSealer:
+        if self._sealer is None:
+            raise RequestNotServable(
+                ErrorCode.WEBHOOK_SECRETS_UNAVAILABLE,
+                "webhook secrets are kept encrypted with the payload key ring, and payload "
+                "encryption is off (DEVPROV_CODEC=off)",
+            )
+        return self._sealer
 
     def _stored(self) -> WebhookStore:
         if self._store is None:
@@ -107,12 +127,7 @@ class WebhookSubscriptions:
                 f"the webhook URL is refused: {refused}",
             ) from None
         store = self._stored()
-        if self._sealer is None:
-            raise RequestNotServable(
-                ErrorCode.WEBHOOK_SECRETS_UNAVAILABLE,
-                "webhook secrets are kept encrypted with the payload key ring, and payload "
-                "encryption is off (DEVPROV_CODEC=off)",
-            )
+        sealer = self._sealing()
         secret = new_signing_secret()
         subscription_id = f"wh_{secrets.token_hex(12)}"
         created = await store.add(
@@ -121,7 +136,7 @@ class WebhookSubscriptions:
             body.url,
             body.events,
             body.description,
-            self._sealer.seal(secret),
+            sealer.seal(secret),
         )
         await self._wake(subscription_id)
         return WebhookCreated(**created.model_dump(), secret=secret)
@@ -139,6 +154,66 @@ class WebhookSubscriptions:
             return (await self._store.get(subscription_id, tenant)).view
         except WebhookNotFound:
             raise _unknown(subscription_id) from None
+
+    async def update(self, tenant: str, subscription_id: str, body: WebhookUpdate) -> Webhook:
+        """Change what `body` names. Disabling stops new events at once (none are
+        written for it) and ends its delivery workflow at its next look, keeping the
+        pending events; enabling wakes it.
+
+        Raises: WebhookUnknown.
+        """
+        if self._store is None:
+            raise _unknown(subscription_id)
+        try:
+            updated = await self._store.update(
+                tenant,
+                subscription_id,
+                enabled=body.enabled,
+                events=body.events,
+                description=body.description,
+            )
+        except WebhookNotFound:
+            raise _unknown(subscription_id) from None
+        if body.enabled is not None:
+            await self._wake(subscription_id)
+        return updated
+
+    async def rotate_secret(
+        self, tenant: str, subscription_id: str, body: WebhookSecretRotation
+    ) -> WebhookSecretRotated:
+        """A new signing secret (shown once in the answer); deliveries carry a signature
+        with the old one as well for the grace period, so that receivers can switch
+        without refusing an event. A second rotation within the grace drops the oldest.
+
+        Raises: WebhookUnknown; RequestNotServable (WEBHOOK_SECRETS_UNAVAILABLE).
+        """
+        if self._store is None:
+            raise _unknown(subscription_id)
+        sealer = self._sealing()
+        grace = (
+            timedelta(seconds=body.grace_seconds)
+            if body.grace_seconds is not None
+            else self._secret_grace
+        )
+        secret = new_signing_secret()
+        try:
+            rotated = await self._store.rotate_secret(
+                tenant, subscription_id, sealer.seal(secret), grace
+            )
+        except WebhookNotFound:
+            raise _unknown(subscription_id) from None
+        return WebhookSecretRotated(
+            id=subscription_id,
+            secret=secret,
+            previous_secret_expires_at=rotated.previous_secret_expires_at,
+        )
+
+    async def sends_run_states(self, tenant: str) -> bool:
+        """Whether the tenant has an enabled subscription to `run.state_changed`: the
+        runs it starts now then send their state changes (asked once, at their start)."""
+        if self._store is None:
+            return False
+        return bool(await self._store.subscribers(tenant, EventType.RUN_STATE_CHANGED))
 
     async def delete(self, tenant: str, subscription_id: str) -> None:
         """Delete it and its pending events; its delivery workflow ends at its next look.

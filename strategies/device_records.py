@@ -17,6 +17,7 @@ from domain.webhooks import (
     DueEvents,
     DueEventsRequest,
     WebhookEvent,
+    WebhookEventBatch,
 )
 from strategies.activity_contract import ActivityContract
 
@@ -50,6 +51,7 @@ class WebhookActivity:
     TAKE_DUE = ActivityContract("webhooks.take_due", DueEventsRequest, DueEvents)
     DELIVER = ActivityContract("webhooks.deliver", DeliveryOrder, DeliveryOutcome)
     PUBLISH = ActivityContract("webhooks.publish", WebhookEvent, type(None))
+    PUBLISH_BATCH = ActivityContract("webhooks.publish_batch", WebhookEventBatch, type(None))
 
 
 WEBHOOK_STEP_POLICY = REGISTRY_STEP_POLICY

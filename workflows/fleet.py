@@ -306,6 +306,7 @@ class FleetProvisioningWorkflow:
             started_by=f"fleet:{self._run.fleet_id}",
             tenant=self._run.tenant,
             pre_provisioning_hook=self._run.pre_provisioning_hook,
+            state_events=self._run.state_events,
         )
         try:
             self._starting += 1

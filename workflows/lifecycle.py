@@ -50,7 +50,15 @@ with workflow.unsafe.imports_passed_through():
         edge_task_queue,
     )
     from domain.states import ProvisioningState, Step, VisibleState
-    from domain.webhooks import RunEventData, WebhookEvent, run_event_type
+    from domain.webhooks import (
+        EventType,
+        RunEventData,
+        RunStateData,
+        WebhookEvent,
+        WebhookEventBatch,
+        run_event_type,
+        sends_state_changed,
+    )
     from strategies.activity_contract import ActivityContract
     from strategies.base import Placement, PreCheckVerdict, StrategySpec
     from strategies.decommission import (
@@ -63,8 +71,10 @@ with workflow.unsafe.imports_passed_through():
         HOOK_STAGE,
         REGISTRY_STAGE,
         REGISTRY_STEP_POLICY,
+        WEBHOOK_STEP_POLICY,
         DeviceRecordActivity,
         HookActivity,
+        WebhookActivity,
     )
     from workflows import search_attributes as sa
     from workflows.activity_options import activity_options
@@ -188,6 +198,8 @@ class LifecycleWorkflow(ABC):
         self._facts: dict[str, str] = {}
         self._reprovision = ReprovisionPolicy.NEVER
         self._reset_done = False
+        self._state_events: list[WebhookEvent] = []
+        self._state_events_publisher: asyncio.Task[None] | None = None
         self._updated_at = workflow.now()
         self._record_event(details={})
 
@@ -1226,9 +1238,18 @@ class LifecycleWorkflow(ABC):
             reset=self._reset_done,
             tenant=moving_to if self._reprovision is ReprovisionPolicy.MIGRATE else None,
             event=self._terminal_event(state, error_code, message, facts),
+            state_event=(
+                self._state_event(self._state, state, Step.DONE, error_code, message)
+                if self._sends_state_events
+                else None
+            ),
         )
 
         async def write() -> None:
+            publisher = self._state_events_publisher
+            if publisher is not None and not publisher.done():
+                # The outcome's events come after the run's earlier ones, in each lane.
+                await workflow.wait([publisher])
             await workflow.execute_activity(
                 DeviceRecordActivity.RECORD_OUTCOME.name,
                 record,
@@ -1276,6 +1297,82 @@ class LifecycleWorkflow(ABC):
             occurred_at=now,
             data=data.model_dump(mode="json"),
         )
+
+    @property
+    def _sends_state_events(self) -> bool:
+        return self._registry_on and self._run.state_events
+
+    def _state_event(
+        self,
+        previous: ProvisioningState,
+        state: ProvisioningState,
+        step: Step,
+        error_code: ErrorCode | None,
+        message: str,
+    ) -> WebhookEvent:
+        """A `run.state_changed` event (its id is deterministic on replay)."""
+        info = workflow.info()
+        device = self.device
+        started_by = self._run.started_by
+        now = workflow.now()
+        data = RunStateData(
+            device_id=device.device_id,
+            kind=self._run.kind.value,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            strategy=self._run.strategy,
+            state=state,
+            previous_state=previous,
+            step=step.value,
+            attempt=self._attempt,
+            awaiting=[] if state.is_terminal else self._awaiting(),
+            error_code=error_code.value if error_code is not None else None,
+            message=message,
+            site=device.site,
+            vendor=device.vendor,
+            started_by=started_by,
+            fleet_id=started_by.removeprefix("fleet:") if started_by.startswith("fleet:") else None,
+            started_at=info.start_time,
+            changed_at=now,
+        )
+        return WebhookEvent(
+            event_id=f"evt_{workflow.uuid4().hex}",
+            tenant=self._run.tenant,
+            type=EventType.RUN_STATE_CHANGED,
+            lane=f"device:{device.device_id}",
+            occurred_at=now,
+            data=data.model_dump(mode="json"),
+        )
+
+    def _send_state_changed(self, previous: ProvisioningState) -> None:
+        """Queue `run.state_changed` for the state just entered. One task writes the
+        queue to the outbox, a batch per activity, each after the one before, so that
+        events reach the outbox (and their receivers) in the order of the changes, and
+        the run's human waits never wait for the outbox."""
+        self._state_events.append(
+            self._state_event(previous, self._state, self._step, self._error_code, self._message)
+        )
+        publisher = self._state_events_publisher
+        if publisher is None or publisher.done():
+            self._state_events_publisher = asyncio.ensure_future(self._publish_state_events())
+
+    async def _publish_state_events(self) -> None:
+        while self._state_events:
+            batch, self._state_events = self._state_events, []
+            try:
+                await workflow.execute_activity(
+                    WebhookActivity.PUBLISH_BATCH.name,
+                    WebhookEventBatch(events=batch),
+                    task_queue=workflow.info().task_queue,
+                    summary=f"webhooks: {WebhookActivity.PUBLISH_BATCH.name}",
+                    **activity_options(WEBHOOK_STEP_POLICY),
+                )
+            except ActivityError as error:
+                # Retried until the database answers: only a defect gets here. The
+                # events are lost; the run goes on.
+                workflow.logger.warning(
+                    "run.state_changed events not written: %s", failure_from(error).message
+                )
 
     async def _end_failed(self, failure: StepFailure) -> None:
         rollback = await self._compensate(failure.message)
@@ -1371,6 +1468,7 @@ class LifecycleWorkflow(ABC):
         error_code: Code | None = None,
         details: dict[str, str] | None = None,
     ) -> None:
+        previous = self._state
         self._state = state
         self._step = step
         self._message = message
@@ -1380,6 +1478,8 @@ class LifecycleWorkflow(ABC):
         self._publish_details()
         self._log_state()
         self._record_visibility(state, error_code)
+        if self._sends_state_events and sends_state_changed(previous, state):
+            self._send_state_changed(previous)
 
     def _record_visibility(self, state: ProvisioningState, error_code: Code | None) -> None:
         """Write the state to visibility when what visibility shows changes: the states

@@ -8,7 +8,9 @@ until the next retry is due, a new event is signalled, or the poll interval pass
 (the poll covers a signal lost to a crash). Backoff and the maximum age are the
 delivery activity's (it writes the next try and the dead letter); a try's result never
 fails the activity, so Temporal retries only the database. After
-`rounds_per_generation` rounds it continues as new, keeping its history short.
+`rounds_per_generation` rounds it continues as new, keeping its history short. A
+disabled subscription's workflow ends (its events wait in the outbox); enabling it
+starts the workflow again.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ TRY_TIMEOUT = timedelta(minutes=2)
 
 @workflow.defn(name=WEBHOOK_DELIVERY_WORKFLOW)
 class WebhookDeliveryWorkflow:
-    """Deliver a subscription's events, in order per lane, until it is deleted."""
+    """Deliver a subscription's events, in order per lane, until it is deleted or
+    disabled."""
 
     def __init__(self) -> None:
         self._signals = 0
@@ -62,6 +65,10 @@ class WebhookDeliveryWorkflow:
             )
             if not due.subscription_exists:
                 return
+            if not due.enabled:
+                if self._signals == seen:
+                    return  # disabled: enabling it starts this workflow again
+                continue
             if due.event_ids:
                 await asyncio.gather(
                     *(self._deliver(run.subscription_id, event_id) for event_id in due.event_ids)

@@ -71,8 +71,11 @@ async def _record(client: Client, name: str, device: FakeWifiDevice, scenario: s
             handle = await start_run(
                 client, http_wifi_run(device.device_id, site, with_network=network()), queue
             )
-        elif scenario == "credentials":
-            handle = await start_run(client, http_wifi_run(device.device_id, site), queue)
+        elif scenario in ("credentials", "state-events"):
+            run = http_wifi_run(device.device_id, site)
+            if scenario == "state-events":  # as when its tenant subscribed to run.state_changed
+                run = run.model_copy(update={"state_events": True})
+            handle = await start_run(client, run, queue)
             await wait_for_state(handle, ProvisioningState.PENDING_NETWORK)
             await handle.execute_update("submit_credentials", network("wrong-passphrase"))
             await wait_for_state(handle, ProvisioningState.PENDING_NETWORK)
@@ -266,6 +269,9 @@ async def main(only: str | None = None) -> None:
             if only is None or only in scenario:
                 device = FakeWifiDevice(device_id=f"history-{scenario}")
                 await _record(env.client, f"http-wifi-{scenario}", device, scenario)
+        if only is None or only in "http-wifi-state-events":
+            device = FakeWifiDevice(device_id="history-state-events")
+            await _record(env.client, "http-wifi-state-events", device, "state-events")
         if only is None or only in "decommission":
             device = FakeWifiDevice(device_id="history-decommission")
             await record_decommission(env.client, "http-wifi-decommission", device)

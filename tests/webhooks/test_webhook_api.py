@@ -97,25 +97,36 @@ async def test_another_tenants_webhook_is_not_found_anywhere(strict_api: ApiClie
         await strict_api.get(one, headers=bearer(STRANGER)),
         await strict_api.get(f"{one}/deliveries", headers=bearer(STRANGER)),
         await strict_api.post(f"{one}/deliveries/{event}/redeliver", headers=bearer(STRANGER)),
+        await strict_api.patch(one, json={"enabled": False}, headers=bearer(STRANGER)),
+        await strict_api.post(f"{one}/rotate-secret", headers=bearer(STRANGER)),
         await strict_api.delete(one, headers=bearer(STRANGER)),
     ]
     theirs = await (await strict_api.get(WEBHOOKS, headers=bearer(STRANGER))).json()
     mine = await (await strict_api.get(one, headers=bearer(OWNER))).json()
 
-    assert [a.status for a in answers] == [404, 404, 404, 404]
+    assert [a.status for a in answers] == [404] * 6
     assert {(await a.json())["code"] for a in answers} == {"NOT_FOUND"}
     assert theirs["items"] == []
     assert mine["id"] == webhook["id"]
+    assert mine["enabled"] is True
     assert "secret" not in mine
 
 
 async def test_only_keys_with_the_webhooks_scope_manage_webhooks(strict_api: ApiClient) -> None:
     body = {"url": "https://receiver.example/hook", "events": ["run.succeeded"]}
 
-    refused = await strict_api.post(WEBHOOKS, json=body, headers=bearer(READER))
-    listing = await strict_api.get(WEBHOOKS, headers=bearer(READER))
+    created = await (await strict_api.post(WEBHOOKS, json=body, headers=bearer(OWNER))).json()
+    one = f"{WEBHOOKS}/{created['id']}"
 
-    assert (refused.status, listing.status) == (403, 403)
+    answers = [
+        await strict_api.post(WEBHOOKS, json=body, headers=bearer(READER)),
+        await strict_api.get(WEBHOOKS, headers=bearer(READER)),
+        await strict_api.patch(one, json={"enabled": False}, headers=bearer(READER)),
+        await strict_api.post(f"{one}/rotate-secret", headers=bearer(READER)),
+    ]
+
+    assert [a.status for a in answers] == [403] * 4
+    assert {(await a.json())["code"] for a in answers} == {"FORBIDDEN"}
 
 
 async def test_the_sender_refuses_a_name_that_resolves_to_loopback(receiver: Receiver) -> None:

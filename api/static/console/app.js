@@ -8,6 +8,7 @@ import { FleetStartForm, FleetView } from "./fleets-view.js";
 import { RunView } from "./run-view.js";
 import { RunsList } from "./runs-list.js";
 import { StartForm } from "./start-form.js";
+import { WebhooksView } from "./webhooks-view.js";
 
 async function loadConfig() {
   const response = await fetch("/console/config.json", { cache: "no-store" });
@@ -76,12 +77,14 @@ class Console {
     const isDevices = parts[0] === "devices";
     const isFleets = parts[0] === "fleets";
     const isEnrollments = parts[0] === "enrollments";
+    const isWebhooks = parts[0] === "webhooks";
     // "#/", "#/new" and no hash all show the start form: keep what the person typed.
     let key = `new:${query}`;
     if (isRun) key = `run:${parts[1]}`;
     else if (isDevices) key = `devices:${parts[1] || ""}`;
     else if (isFleets) key = `fleets:${parts[1] || ""}`;
     else if (isEnrollments) key = "enrollments";
+    else if (isWebhooks) key = "webhooks";
     if (key === this.routeKey) return;
     this.routeKey = key;
     if (this.current && this.current.destroy) this.current.destroy();
@@ -96,6 +99,11 @@ class Console {
     } else if (isEnrollments) {
       this.runs.select(null);
       const view = new EnrollmentsView(this.api);
+      this.show(view);
+      view.mount();
+    } else if (isWebhooks) {
+      this.runs.select(null);
+      const view = new WebhooksView(this.api);
       this.show(view);
       view.mount();
     } else if (isDevices) {
