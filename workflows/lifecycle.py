@@ -1307,7 +1307,7 @@ class LifecycleWorkflow(ABC):
         previous: ProvisioningState,
         state: ProvisioningState,
         step: Step,
-        error_code: ErrorCode | None,
+        error_code: str | None,
         message: str,
     ) -> WebhookEvent:
         """A `run.state_changed` event (its id is deterministic on replay)."""
@@ -1326,7 +1326,7 @@ class LifecycleWorkflow(ABC):
             step=step.value,
             attempt=self._attempt,
             awaiting=[] if state.is_terminal else self._awaiting(),
-            error_code=error_code.value if error_code is not None else None,
+            error_code=str(error_code) if error_code is not None else None,
             message=message,
             site=device.site,
             vendor=device.vendor,

@@ -31,7 +31,8 @@ SCENARIOS = {
 }
 """Paths of the shared lifecycle that a recorded run must keep taking on new code (a
 rollback, a cancel, a decommissioning, re-provisioning, a family's validation code, the
-browser transport, a fleet, webhooks and state-change events): a pin of scenarios, not of families."""
+browser transport, a fleet, webhooks and state-change events): a pin of scenarios, not
+of families."""
 
 
 def test_every_installed_family_has_a_committed_history_of_its_workflow() -> None:
