@@ -79,7 +79,7 @@ EDGE_CONCURRENCY = 50
 """devprov's edge worker's `max_concurrent_activities`; the raw edge worker's too."""
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
@@ -122,7 +122,7 @@ class CpuClock:
         return bench.user + bench.system, server.user + server.system
 
 
-def _per_run_ms(before: tuple[float, float], after: tuple[float, float], runs: int) -> list[float]:
+def per_run_ms(before: tuple[float, float], after: tuple[float, float], runs: int) -> list[float]:
     return [round((b - a) * 1000 / runs, 1) for a, b in zip(before, after, strict=True)]
 
 
@@ -135,7 +135,7 @@ def spread(values: Sequence[float], digits: int = 2) -> dict[str, float]:
     }
 
 
-async def _load(phase: Phase, log: Path) -> dict[str, float]:
+async def load_phase(phase: Phase, log: Path) -> dict[str, float]:
     """One phase, by the load generator in its own process."""
     with log.open("ab") as err:
         process = await asyncio.create_subprocess_exec(
@@ -150,12 +150,14 @@ async def _load(phase: Phase, log: Path) -> dict[str, float]:
     return result
 
 
-async def _settle(client: Client, timeout: float = 120.0) -> float:
+async def settle(client: Client, timeout: float = 120.0, *, besides: str = "") -> float:
     """Until visibility shows no open run (the previous phase's runs are all closed
-    there too); the seconds it took."""
+    there too) but those of workflow type `besides` (long-lived ones); the seconds it
+    took."""
     loop = asyncio.get_running_loop()
     started_at = loop.time()
-    while (await client.count_workflows('ExecutionStatus="Running"')).count:
+    query = 'ExecutionStatus="Running"' + (f' AND WorkflowType!="{besides}"' if besides else "")
+    while (await client.count_workflows(query)).count:
         if loop.time() - started_at > timeout:
             raise SystemExit("visibility still shows open runs after the phase")
         await asyncio.sleep(0.2)
@@ -281,20 +283,20 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
                                     update={"kind": kind, "device_ids": ids[kind, r]}
                                 )
                                 before = cpu.read()
-                                result = await _load(phase, log)
+                                result = await load_phase(phase, log)
                                 after = cpu.read()
-                                settle = await _settle(client)
+                                settled = await settle(client)
                                 if r < 0:  # the warm-up: neither side pays first imports
                                     continue
                                 seconds[kind] = result["seconds"]
                                 figures[f"{kind}_runs_per_second"].append(runs / result["seconds"])
-                                bench_ms, server_ms = _per_run_ms(before, after, runs)
+                                bench_ms, server_ms = per_run_ms(before, after, runs)
                                 figures[f"{kind}_bench_cpu_ms_per_run"].append(bench_ms)
                                 figures[f"{kind}_server_cpu_ms_per_run"].append(server_ms)
                                 figures[f"{kind}_load_cpu_ms_per_run"].append(
                                     result["cpu_seconds"] * 1000 / runs
                                 )
-                                figures["settle_seconds"].append(settle)
+                                figures["settle_seconds"].append(settled)
                                 rate = runs / result["seconds"]
                                 print(f"round {r + 1} {kind}: {rate:.2f} runs/s", flush=True)
                             if r >= 0:
@@ -313,8 +315,8 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
                     await api.close()
         finally:
             await server.stop()
-    api_p50, api_p99 = _percentile(via_api, 0.5), _percentile(via_api, 0.99)
-    sdk_p50, sdk_p99 = _percentile(sdk, 0.5), _percentile(sdk, 0.99)
+    api_p50, api_p99 = percentile(via_api, 0.5), percentile(via_api, 0.99)
+    sdk_p50, sdk_p99 = percentile(sdk, 0.5), percentile(sdk, 0.99)
     measured_runs = runs * rounds
     return {
         "runs": runs,
