@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from domain.identifiers import Identifier
 from domain.states import ProvisioningState
@@ -218,13 +219,17 @@ class WebhookCreated(Webhook):
 class WebhookUpdate(BaseModel):
     """`PATCH /api/v1/webhooks/{id}`: the fields to change (the others stay)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Each field may be left out, never null; at least one is given (as the schema says).
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
 
-    enabled: StrictBool | None = Field(
+    enabled: StrictBool | SkipJsonSchema[None] = Field(
         default=None, description="Disable (false) or enable (true) the webhook."
     )
-    events: list[EventType] | None = Field(default=None, min_length=1, max_length=len(EventType))
-    description: str | None = Field(default=None, max_length=256)
+    events: (
+        Annotated[list[EventType], Field(min_length=1, max_length=len(EventType))]
+        | SkipJsonSchema[None]
+    ) = None
+    description: str | SkipJsonSchema[None] = Field(default=None, max_length=256)
 
     @field_validator("events")
     @classmethod
