@@ -366,6 +366,8 @@ class SimulatorSettings(EnvSettings):
     """HCI-over-TCP controller on the simulated BLE link, for `devprov scan`."""
     zigbee_port: Port = 8093
     """Control API of the simulated Zigbee devices."""
+    esp_port: Port = 8098
+    """Control API of the simulated ESP32s (`esp-prov-ble`)."""
 
 
 class SystemdSettings(EnvSettings):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
@@ -195,6 +195,11 @@ class BleDeviceFleet(ABC, Generic[SpecT, DeviceT, PeripheralT]):
 
     def get(self, device_id: str) -> DeviceT | None:
         return self._on_air.get(device_id)
+
+    @property
+    def out_of_range(self) -> Mapping[str, DeviceT]:
+        """The devices `go_out_of_range` took away, by device id."""
+        return dict(self._out_of_range)
 
     def peripheral(self, device_id: str) -> PeripheralT:
         return self._peripherals[device_id]
