@@ -16,7 +16,7 @@ from temporalio import activity
 from activities.polling import poll_cloud_until
 from adapters.aws_iot.port import AwsIotRegistrationPort
 from adapters.errors import AdapterError, clip
-from adapters.vendor_cloud.errors import CloudInvalidRequest
+from adapters.cloud_errors import CloudInvalidRequest
 from domain.aws_iot import (
     AwsIotRunRegistration,
     AwsThingDeregistration,

@@ -15,7 +15,7 @@ from typing import TypeVar
 from temporalio import activity
 
 from adapters.errors import AdapterError
-from adapters.vendor_cloud.errors import CloudRateLimited
+from adapters.cloud_errors import CloudRateLimited
 
 T = TypeVar("T")
 

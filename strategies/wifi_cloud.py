@@ -63,7 +63,7 @@ class WifiCloudStrategy(HttpWifiStrategy):
         return {**super().settings(), "cloud_policy": DEVICE_POLICY}
 
 
-class VendorCloudActivity:
+class WifiCloudActivity:
     """Activities of the vendor-cloud steps, hosted by the central workers."""
 
     MAKE_DEVICE_KEYS = ActivityContract("cloud.make_device_keys", CloudDevice, DeviceKeyPair)
@@ -89,7 +89,7 @@ WIFI_CLOUD_DECOMMISSION = DecommissionPlan(
         # act in the cloud, whatever happens to the reset.
         UndoStep(
             "cloud deregistration and credential revocation",
-            VendorCloudActivity.REMOVE_DEVICE,
+            WifiCloudActivity.REMOVE_DEVICE,
             _cloud_device,
             central=True,
         ),

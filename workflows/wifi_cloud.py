@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
         DEVICE_POLICY,
         WIFI_CLOUD_DECOMMISSION,
         WIFI_CLOUD_SPEC,
-        VendorCloudActivity,
+        WifiCloudActivity,
         WifiCloudStrategy,
     )
     from workflows.http_wifi import HttpWifiProvisioningWorkflow
@@ -60,13 +60,13 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
         self.report(f"registering {device_id} with its vendor cloud")
         keys = await self.perform(
             Step.PROVISION,
-            VendorCloudActivity.MAKE_DEVICE_KEYS,
+            WifiCloudActivity.MAKE_DEVICE_KEYS,
             self._cloud_device("keys"),
             central=True,
         )
         issued = await self.perform(
             Step.PROVISION,
-            VendorCloudActivity.ISSUE_CREDENTIAL,
+            WifiCloudActivity.ISSUE_CREDENTIAL,
             CloudIssue(
                 device_id=device_id,
                 csr_pem=keys.csr_pem,
@@ -77,7 +77,7 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
         device = self.device
         await self.perform(
             Step.PROVISION,
-            VendorCloudActivity.REGISTER_DEVICE,
+            WifiCloudActivity.REGISTER_DEVICE,
             CloudRegistration(
                 device_id=device_id,
                 attributes={"model": device.model, "site": device.site, "vendor": device.vendor},
@@ -88,7 +88,7 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
         )
         await self.perform(
             Step.PROVISION,
-            VendorCloudActivity.ATTACH_POLICY,
+            WifiCloudActivity.ATTACH_POLICY,
             CloudPolicy(
                 device_id=device_id,
                 policy_name=DEVICE_POLICY,
@@ -110,7 +110,7 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
         self.report(f"{joined}; waiting for its first check-in with the cloud")
         status = await self.perform(
             Step.CONFIRM,
-            VendorCloudActivity.AWAIT_CHECKIN,
+            WifiCloudActivity.AWAIT_CHECKIN,
             self._cloud_device("checkin"),
             central=True,
         )
@@ -119,7 +119,7 @@ class WifiCloudProvisioningWorkflow(HttpWifiProvisioningWorkflow):
     async def _remove_from_cloud(self) -> None:
         await self.perform(
             Step.ROLLBACK,
-            VendorCloudActivity.REMOVE_DEVICE,
+            WifiCloudActivity.REMOVE_DEVICE,
             self._cloud_device("remove"),
             central=True,
         )

@@ -47,7 +47,7 @@ from adapters.aws_iot.errors import cloud_error
 from adapters.aws_iot.sdk_logs import protect_sdk_logs
 from adapters.aws_iot.settings import AwsIotSettings
 from adapters.errors import clip
-from adapters.vendor_cloud.errors import (
+from adapters.cloud_errors import (
     CloudConflict,
     CloudInvalidRequest,
     CloudNotFound,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from adapters.vendor_cloud.errors import CloudInvalidRequest
+from adapters.cloud_errors import CloudInvalidRequest
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from botocore.exceptions import (
 )
 
 from adapters.errors import clip
-from adapters.vendor_cloud.errors import (
+from adapters.cloud_errors import (
     CloudConflict,
     CloudError,
     CloudForbidden,

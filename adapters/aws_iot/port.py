@@ -18,7 +18,7 @@ class AwsIotRegistrationPort(Protocol):
 
     AWS takes no idempotency key for these calls, so each method checks what AWS holds
     before it acts and converges to the same end state however often it runs. Errors are
-    `adapters.vendor_cloud.errors.CloudError` subclasses (see `adapters.aws_iot.errors`).
+    `adapters.cloud_errors.CloudError` subclasses (see `adapters.aws_iot.errors`).
     """
 
     async def register_thing(self, request: AwsThingRegistrationRequest) -> AwsThingRegistration:

@@ -11,7 +11,7 @@ from simulators.wifi_cloud.server import start_cloud_simulator
 
 
 @contextlib.asynccontextmanager
-async def simulated_vendor_cloud(context: SimulatorContext) -> AsyncIterator[StartedSimulator]:
+async def simulated_wifi_cloud(context: SimulatorContext) -> AsyncIterator[StartedSimulator]:
     """The vendor cloud on loopback (`DEVPROV_CLOUD_PORT`); devices check in by themselves."""
     cloud_settings = context.settings.cloud
     cloud = await start_cloud_simulator(

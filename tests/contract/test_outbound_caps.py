@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from adapters.errors import AdapterError
 from adapters.http_wifi.rpc_client import ShellyRpcClient
 from adapters.improv.web import DeviceWebPage
-from adapters.vendor_cloud.client import CloudHttpClient
+from adapters.wifi_cloud.client import CloudHttpClient
 
 HUGE = 8 * 1024 * 1024
 

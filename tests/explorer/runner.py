@@ -47,7 +47,7 @@ from domain.run import PROGRESS_QUERY
 from strategies.device_records import DeviceRecordActivity
 from strategies.http_wifi import HttpWifiActivity
 from strategies.improv_ble import ImprovBleActivity
-from strategies.wifi_cloud import VendorCloudActivity
+from strategies.wifi_cloud import WifiCloudActivity
 from strategies.zigbee import ZigbeeActivity
 from tests.conftest import TEST_KEY_RING
 from tests.explorer.model import (
@@ -337,7 +337,7 @@ UNDO_ACTIVITIES = frozenset(
         str(HttpWifiActivity.RESET.name),
         str(ImprovBleActivity.RELEASE.name),
         str(ZigbeeActivity.REMOVE.name),
-        str(VendorCloudActivity.REMOVE_DEVICE.name),
+        str(WifiCloudActivity.REMOVE_DEVICE.name),
     }
 )
 """The activities that undo a step (compensations)."""

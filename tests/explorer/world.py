@@ -37,10 +37,10 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from activities.http_wifi import HttpWifiActivities
-from activities.vendor_cloud import VendorCloudActivities
+from activities.wifi_cloud import WifiCloudActivities
 from adapters.ble import VirtualBleRadio
 from adapters.http_wifi import HttpWifiAdapter
-from adapters.vendor_cloud import VendorCloudAdapter
+from adapters.wifi_cloud import WifiCloudAdapter
 from api import ApiDependencies, start_api
 from config.policies import load_policy_book
 from config.settings import ApiSettings, BleSettings, EdgeSettings, Settings, WorkerSettings
@@ -802,8 +802,8 @@ async def _open_wifi(
     if family is Family.WIFI_CLOUD:
         running = await start_cloud_simulator(CloudConfig(auto_checkin_delay=0.3))
         stack.push_async_callback(running.close)
-        vendor = VendorCloudAdapter(http, running.base_url, SecretStr(DEV_API_KEY), timeout=3.0)
-        central_activities = VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
+        vendor = WifiCloudAdapter(http, running.base_url, SecretStr(DEV_API_KEY), timeout=3.0)
+        central_activities = WifiCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
         cloud = CloudSide(running.cloud, device.device_id)
     adapter = HttpWifiAdapter(
         http, f"{simulator.base_url}/devices/{{device_id}}", timeout=HTTP_DEVICE_TIMEOUT

@@ -15,9 +15,9 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from activities.http_wifi import HttpWifiActivities
-from activities.vendor_cloud import VendorCloudActivities
+from activities.wifi_cloud import WifiCloudActivities
 from adapters.http_wifi import HttpWifiAdapter
-from adapters.vendor_cloud import VendorCloudAdapter
+from adapters.wifi_cloud import WifiCloudAdapter
 from api.app import ApiDependencies, create_app
 from api.auth import AuthConfig
 from config.policies import PolicyBook, load_policy_book
@@ -108,8 +108,8 @@ async def serve_cloud_pipeline(
     try:
         async with httpx.AsyncClient(trust_env=False) as http:
             wifi = HttpWifiAdapter(http, f"{simulator.base_url}/devices/{{device_id}}")
-            vendor = VendorCloudAdapter(http, cloud_url, SecretStr(DEV_API_KEY))
-            cloud_activities = VendorCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
+            vendor = WifiCloudAdapter(http, cloud_url, SecretStr(DEV_API_KEY))
+            cloud_activities = WifiCloudActivities(vendor, SecretStr(DEV_CLAIM_TOKEN)).all()
             async with (
                 central_worker(
                     temporal_client,

@@ -27,8 +27,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.vendor_cloud import VendorCloudActivities
-from adapters.vendor_cloud import VendorCloudAdapter
+from activities.wifi_cloud import WifiCloudActivities
+from adapters.wifi_cloud import WifiCloudAdapter
 from domain.activity_io import CloudDevice
 from domain.errors import ErrorCode
 from simulators.serving import serve_app
@@ -39,7 +39,7 @@ from simulators.wifi_cloud import (
     CloudFaults,
     start_cloud_simulator,
 )
-from strategies.wifi_cloud import VendorCloudActivity
+from strategies.wifi_cloud import WifiCloudActivity
 from worker.workers import central_worker
 
 ATTEMPTS = 3
@@ -55,7 +55,7 @@ class RemoveFromCloud:
     @workflow.run
     async def run(self, queue: str, device: CloudDevice) -> None:
         await workflow.execute_activity(
-            VendorCloudActivity.REMOVE_DEVICE.name,
+            WifiCloudActivity.REMOVE_DEVICE.name,
             device,
             task_queue=queue,
             start_to_close_timeout=timedelta(seconds=5),
@@ -107,10 +107,10 @@ def run_compensation(temporal_client: Client) -> RunCompensation:
             failing_cloud(kind) as base_url,
             httpx.AsyncClient(trust_env=False) as http,
         ):
-            cloud = VendorCloudAdapter(
+            cloud = WifiCloudAdapter(
                 http, base_url, SecretStr(DEV_API_KEY), timeout=CLOUD_TIMEOUT
             )
-            activities = VendorCloudActivities(cloud, SecretStr(DEV_CLAIM_TOKEN)).all()
+            activities = WifiCloudActivities(cloud, SecretStr(DEV_CLAIM_TOKEN)).all()
             async with (
                 central_worker(temporal_client, task_queue=central, activities=activities),
                 Worker(temporal_client, task_queue=starter, workflows=[RemoveFromCloud]),

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from adapters.aws_iot.certificates import csr_identity, is_signed_from
-from adapters.vendor_cloud.errors import CloudInvalidRequest
+from adapters.cloud_errors import CloudInvalidRequest
 
 SUBJECT = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "plug-1")])
 

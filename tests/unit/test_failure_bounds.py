@@ -25,7 +25,7 @@ from activities.error_boundary import (
     unexpected_failure,
 )
 from adapters.errors import MESSAGE_BYTES, AdapterError, clip
-from adapters.vendor_cloud import CloudUnavailable, VendorCloudAdapter
+from adapters.wifi_cloud import CloudUnavailable, WifiCloudAdapter
 from connection.codec import data_converter
 from domain.errors import ErrorCode
 from tests.conftest import TEST_KEY_RING
@@ -187,7 +187,7 @@ def _hostile_cloud(request: httpx.Request) -> httpx.Response:
 @pytest.mark.parametrize("call", ["deregister", "register_device"])
 async def test_a_cloud_answering_megabytes_gives_a_small_failure_with_its_code(call: str) -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(_hostile_cloud)) as http:
-        cloud = VendorCloudAdapter(http, "http://cloud.test", SecretStr("api-key"))
+        cloud = WifiCloudAdapter(http, "http://cloud.test", SecretStr("api-key"))
         calling = (
             cloud.deregister("plug-1", "key-1/deregister")
             if call == "deregister"

@@ -12,7 +12,7 @@ import pytest
 
 from activities.aws_iot import AwsIotActivities
 from activities.aws_sdk_missing import AwsSdkMissingActivities
-from adapters.vendor_cloud.errors import CloudInvalidRequest
+from adapters.cloud_errors import CloudInvalidRequest
 from config.settings import Settings
 from domain.aws_iot import (
     AwsIotRunRegistration,

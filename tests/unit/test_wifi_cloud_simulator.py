@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from adapters.vendor_cloud import make_device_key_pair
+from adapters.wifi_cloud import make_device_key_pair
 from simulators.wifi_cloud import (
     DEV_API_KEY,
     DEV_CLAIM_TOKEN,

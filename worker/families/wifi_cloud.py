@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import httpx
 from pydantic import SecretStr
 
-from activities.vendor_cloud import VendorCloudActivities
-from adapters.vendor_cloud import VendorCloudAdapter
+from activities.wifi_cloud import WifiCloudActivities
+from adapters.wifi_cloud import WifiCloudAdapter
 from config.settings import Settings
 from worker.families import EmbeddedSimulator, FamilyWiring
 
@@ -20,11 +20,11 @@ from worker.families import EmbeddedSimulator, FamilyWiring
 async def wifi_cloud_activities(settings: Settings) -> AsyncIterator[list[object]]:
     """The central activities wired to the vendor cloud of `settings`; closes its client."""
     async with httpx.AsyncClient(trust_env=False) as http:
-        cloud = VendorCloudAdapter(http, settings.cloud.base_url, SecretStr(settings.cloud.api_key))
-        yield VendorCloudActivities(cloud, SecretStr(settings.cloud.claim_token)).all()
+        cloud = WifiCloudAdapter(http, settings.cloud.base_url, SecretStr(settings.cloud.api_key))
+        yield WifiCloudActivities(cloud, SecretStr(settings.cloud.claim_token)).all()
 
 
 WIRING = FamilyWiring(
     central_activities=wifi_cloud_activities,
-    simulator=EmbeddedSimulator(start="simulators.wifi_cloud.embedded:simulated_vendor_cloud"),
+    simulator=EmbeddedSimulator(start="simulators.wifi_cloud.embedded:simulated_wifi_cloud"),
 )

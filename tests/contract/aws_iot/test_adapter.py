@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from types_aiobotocore_iot import IoTClient
 
 from adapters.aws_iot import AwsIotAdapter, AwsIotSettings, open_aws_iot_adapter
-from adapters.vendor_cloud.errors import (
+from adapters.cloud_errors import (
     CloudConflict,
     CloudError,
     CloudInvalidRequest,

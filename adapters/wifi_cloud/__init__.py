@@ -1,16 +1,17 @@
-"""Vendor-cloud adapter: fleet provisioning by claim over HTTP (AWS IoT / Azure DPS style).
+"""The `wifi-cloud` family's cloud adapter: fleet provisioning by claim over HTTP (AWS
+IoT / Azure DPS style).
 
 See docs/vendor-cloud.md for the API, the error mapping and idempotency.
 """
 
-from adapters.vendor_cloud.adapter import VendorCloudAdapter
-from adapters.vendor_cloud.client import (
+from adapters.wifi_cloud.adapter import WifiCloudAdapter
+from adapters.wifi_cloud.client import (
     DEFAULT_TIMEOUT_SECONDS,
     CloudHttpClient,
     parse_retry_after,
 )
-from adapters.vendor_cloud.device_keys import make_device_key_pair
-from adapters.vendor_cloud.errors import (
+from adapters.wifi_cloud.device_keys import make_device_key_pair
+from adapters.cloud_errors import (
     CloudClaimRejected,
     CloudConflict,
     CloudError,
@@ -24,7 +25,7 @@ from adapters.vendor_cloud.errors import (
     CloudUnauthorized,
     CloudUnavailable,
 )
-from adapters.vendor_cloud.port import VendorCloudPort
+from adapters.wifi_cloud.port import WifiCloudPort
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
@@ -41,8 +42,8 @@ __all__ = [
     "CloudTimeout",
     "CloudUnauthorized",
     "CloudUnavailable",
-    "VendorCloudAdapter",
-    "VendorCloudPort",
+    "WifiCloudAdapter",
+    "WifiCloudPort",
     "make_device_key_pair",
     "parse_retry_after",
 ]

@@ -1,4 +1,4 @@
-"""Contract of `VendorCloudAdapter` (VendorCloudPort) against the simulated vendor cloud.
+"""Contract of `WifiCloudAdapter` (WifiCloudPort) against the simulated vendor cloud.
 
 Every test runs the real adapter over real HTTP against the simulator on loopback, and
 asserts what the adapter returns or raises and what the cloud then holds (its
@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from adapters.vendor_cloud import (
+from adapters.wifi_cloud import (
     CloudClaimRejected,
     CloudConflict,
     CloudForbidden,
@@ -34,8 +34,8 @@ from adapters.vendor_cloud import (
     CloudTimeout,
     CloudUnauthorized,
     CloudUnavailable,
-    VendorCloudAdapter,
-    VendorCloudPort,
+    WifiCloudAdapter,
+    WifiCloudPort,
     make_device_key_pair,
     parse_retry_after,
 )
@@ -92,12 +92,12 @@ def cloud(cloud_sim: RunningCloud) -> SimulatedCloud:
 
 def adapter_for(
     http: httpx.AsyncClient, sim: RunningCloud, api_key: str = API_KEY, timeout: float = 1.0
-) -> VendorCloudAdapter:
-    return VendorCloudAdapter(http, sim.base_url, SecretStr(api_key), timeout=timeout)
+) -> WifiCloudAdapter:
+    return WifiCloudAdapter(http, sim.base_url, SecretStr(api_key), timeout=timeout)
 
 
 @pytest.fixture
-def adapter(cloud_sim: RunningCloud, http_client: httpx.AsyncClient) -> VendorCloudAdapter:
+def adapter(cloud_sim: RunningCloud, http_client: httpx.AsyncClient) -> WifiCloudAdapter:
     return adapter_for(http_client, cloud_sim, timeout=ADAPTER_TIMEOUT)
 
 
@@ -114,12 +114,12 @@ async def sim_state(http: httpx.AsyncClient, sim: RunningCloud) -> dict[str, Any
 
 
 async def issue(
-    adapter: VendorCloudAdapter, keys: DeviceKeyPair, key: str = "run-1/issue"
+    adapter: WifiCloudAdapter, keys: DeviceKeyPair, key: str = "run-1/issue"
 ) -> IssuedCredential:
     return await adapter.issue_credential(keys.device_id, SecretStr(CLAIM), keys.csr_pem, key)
 
 
-async def provision(adapter: VendorCloudAdapter, keys: DeviceKeyPair) -> IssuedCredential:
+async def provision(adapter: WifiCloudAdapter, keys: DeviceKeyPair) -> IssuedCredential:
     credential = await issue(adapter, keys)
     await adapter.register_device(
         keys.device_id, {"site": "lab"}, credential.ownership_token, "run-1/register"
@@ -128,8 +128,8 @@ async def provision(adapter: VendorCloudAdapter, keys: DeviceKeyPair) -> IssuedC
     return credential
 
 
-def test_adapter_implements_the_vendor_cloud_port(adapter: VendorCloudAdapter) -> None:
-    port: VendorCloudPort = adapter
+def test_adapter_implements_the_wifi_cloud_port(adapter: WifiCloudAdapter) -> None:
+    port: WifiCloudPort = adapter
 
     assert port is adapter
 
@@ -319,7 +319,7 @@ async def test_deregister_twice_with_new_keys_succeeds_both_times(adapter, keys)
 
 
 async def test_a_wrong_cloud_url_is_not_taken_for_an_absent_device(cloud_sim, http_client) -> None:
-    adapter = VendorCloudAdapter(
+    adapter = WifiCloudAdapter(
         http_client, f"{cloud_sim.base_url}/wrong-prefix", SecretStr(API_KEY), timeout=1.0
     )
 
@@ -605,7 +605,7 @@ async def test_a_cloud_that_does_not_listen_is_retryable_unavailable(http_client
     running = await start_cloud_simulator(config())
     address = running.base_url
     await running.close()
-    adapter = VendorCloudAdapter(http_client, address, SecretStr(API_KEY), timeout=1.0)
+    adapter = WifiCloudAdapter(http_client, address, SecretStr(API_KEY), timeout=1.0)
 
     with pytest.raises(CloudUnavailable) as caught:
         await adapter.device_status(DEVICE)

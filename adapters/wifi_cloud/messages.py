@@ -8,7 +8,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.errors import clip
-from adapters.vendor_cloud.errors import CloudProtocolError
+from adapters.cloud_errors import CloudProtocolError
 
 
 class _Message(BaseModel):

@@ -1,4 +1,4 @@
-"""`VendorCloudPort` over the HTTP API of a fleet-provisioning cloud (see docs/vendor-cloud.md)."""
+"""`WifiCloudPort` over the HTTP API of a fleet-provisioning cloud (see docs/vendor-cloud.md)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import httpx
 from pydantic import SecretStr
 
 from adapters.errors import clip
-from adapters.vendor_cloud.client import DEFAULT_TIMEOUT_SECONDS, CloudHttpClient
-from adapters.vendor_cloud.errors import CloudNotFound, CloudProtocolError
-from adapters.vendor_cloud.messages import (
+from adapters.wifi_cloud.client import DEFAULT_TIMEOUT_SECONDS, CloudHttpClient
+from adapters.cloud_errors import CloudNotFound, CloudProtocolError
+from adapters.wifi_cloud.messages import (
     CredentialListMessage,
     CredentialMessage,
     DeviceMessage,
@@ -29,7 +29,7 @@ from domain.cloud import (
     RegisteredDevice,
 )
 
-logger = logging.getLogger("devprov.adapters.vendor_cloud")
+logger = logging.getLogger("devprov.adapters.wifi_cloud")
 
 _DEVICE_GONE = "device_not_found"
 _CREDENTIAL_GONE = "credential_not_found"
@@ -59,7 +59,7 @@ def _credential(message: CredentialMessage) -> CloudCredential:
     )
 
 
-class VendorCloudAdapter:
+class WifiCloudAdapter:
     """Provisions devices in a vendor cloud by claim, over its `/v1` HTTP API.
 
     Knows no business rule and no Temporal: it sends what it is given, with the

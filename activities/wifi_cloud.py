@@ -12,7 +12,7 @@ from temporalio import activity
 
 from activities.polling import poll_cloud_until
 from adapters.errors import AdapterError
-from adapters.vendor_cloud import VendorCloudPort, make_device_key_pair
+from adapters.wifi_cloud import WifiCloudPort, make_device_key_pair
 from domain.activity_io import CloudDevice, CloudIssue, CloudPolicy, CloudRegistration
 from domain.cloud import (
     CloudDeviceStatus,
@@ -22,7 +22,7 @@ from domain.cloud import (
     RegisteredDevice,
 )
 from domain.errors import ErrorCode
-from strategies.wifi_cloud import VendorCloudActivity
+from strategies.wifi_cloud import WifiCloudActivity
 
 
 class CheckinPending(AdapterError):
@@ -32,7 +32,7 @@ class CheckinPending(AdapterError):
     retryable = True
 
 
-class VendorCloudActivities:
+class WifiCloudActivities:
     """The cloud steps of composite strategies.
 
     Args:
@@ -44,7 +44,7 @@ class VendorCloudActivities:
 
     def __init__(
         self,
-        cloud: VendorCloudPort,
+        cloud: WifiCloudPort,
         claim_token: SecretStr,
         checkin_poll: timedelta = timedelta(seconds=0.5),
     ) -> None:
@@ -52,19 +52,19 @@ class VendorCloudActivities:
         self._claim = claim_token
         self._poll = checkin_poll.total_seconds()
 
-    @activity.defn(name=VendorCloudActivity.MAKE_DEVICE_KEYS.name)
+    @activity.defn(name=WifiCloudActivity.MAKE_DEVICE_KEYS.name)
     async def make_device_keys(self, device: CloudDevice) -> DeviceKeyPair:
         """A key pair and CSR for the device (see DeviceKeyPair on why it is made here)."""
         return await asyncio.to_thread(make_device_key_pair, device.device_id)
 
-    @activity.defn(name=VendorCloudActivity.ISSUE_CREDENTIAL.name)
+    @activity.defn(name=WifiCloudActivity.ISSUE_CREDENTIAL.name)
     async def issue_credential(self, issue: CloudIssue) -> IssuedCredential:
         """Exchange the claim for the device's certificate."""
         return await self._cloud.issue_credential(
             issue.device_id, self._claim, issue.csr_pem, issue.idempotency_key
         )
 
-    @activity.defn(name=VendorCloudActivity.REGISTER_DEVICE.name)
+    @activity.defn(name=WifiCloudActivity.REGISTER_DEVICE.name)
     async def register_device(self, registration: CloudRegistration) -> RegisteredDevice:
         """Create the device record with the credential's ownership token."""
         return await self._cloud.register_device(
@@ -74,14 +74,14 @@ class VendorCloudActivities:
             registration.idempotency_key,
         )
 
-    @activity.defn(name=VendorCloudActivity.ATTACH_POLICY.name)
+    @activity.defn(name=WifiCloudActivity.ATTACH_POLICY.name)
     async def attach_policy(self, policy: CloudPolicy) -> PolicyAttachment:
         """Let the device connect with its credential."""
         return await self._cloud.attach_policy(
             policy.device_id, policy.policy_name, policy.idempotency_key
         )
 
-    @activity.defn(name=VendorCloudActivity.AWAIT_CHECKIN.name)
+    @activity.defn(name=WifiCloudActivity.AWAIT_CHECKIN.name)
     async def await_checkin(self, device: CloudDevice) -> CloudDeviceStatus:
         """Poll the cloud until the device has checked in (heartbeats while waiting)."""
         return await poll_cloud_until(
@@ -95,7 +95,7 @@ class VendorCloudActivities:
             ),
         )
 
-    @activity.defn(name=VendorCloudActivity.REMOVE_DEVICE.name)
+    @activity.defn(name=WifiCloudActivity.REMOVE_DEVICE.name)
     async def remove_device(self, device: CloudDevice) -> None:
         """Compensation: deregister the device and revoke every credential it was issued.
 

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from adapters.errors import clip
 from adapters.outbound import ResponseTooLarge, read_capped
 from adapters.redaction import public_url, redact
-from adapters.vendor_cloud.errors import (
+from adapters.cloud_errors import (
     CloudClaimRejected,
     CloudConflict,
     CloudError,
@@ -27,9 +27,9 @@ from adapters.vendor_cloud.errors import (
     CloudUnauthorized,
     CloudUnavailable,
 )
-from adapters.vendor_cloud.messages import ErrorMessage
+from adapters.wifi_cloud.messages import ErrorMessage
 
-logger = logging.getLogger("devprov.adapters.vendor_cloud")
+logger = logging.getLogger("devprov.adapters.wifi_cloud")
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 IDEMPOTENCY_HEADER = "Idempotency-Key"

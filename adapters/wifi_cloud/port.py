@@ -16,12 +16,12 @@ from domain.cloud import (
 )
 
 
-class VendorCloudPort(Protocol):
+class WifiCloudPort(Protocol):
     """A vendor cloud that provisions devices by claim (AWS IoT / Azure DPS style).
 
     Every mutating call takes an idempotency key: the same key with the same arguments
     takes effect once, however often it is sent (derive it from the workflow id and the
-    step). Errors are `adapters.vendor_cloud.errors.CloudError` subclasses.
+    step). Errors are `adapters.cloud_errors.CloudError` subclasses.
     """
 
     async def issue_credential(

@@ -1,4 +1,5 @@
-"""Typed errors of the vendor-cloud adapter: one per way a cloud call can fail.
+"""Typed errors of the cloud adapters (`wifi-cloud`, `wifi-aws-iot`): one per way a
+cloud call can fail.
 
 | what happens                                  | error                      | retried     |
 |-----------------------------------------------|----------------------------|-------------|
@@ -24,7 +25,7 @@ from domain.errors import ErrorCode
 
 
 class CloudError(AdapterError):
-    """Root of the vendor-cloud adapter's errors; `details` never hold a secret."""
+    """Root of the cloud adapters' errors; `details` never hold a secret."""
 
     code = ErrorCode.CLOUD_PROTOCOL_ERROR
     retryable = False
