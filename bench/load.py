@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -114,6 +115,10 @@ async def run(phase: Phase) -> dict[str, float]:
 def main() -> None:
     result = asyncio.run(run(Phase.model_validate_json(sys.argv[1])))
     print(json.dumps(result), flush=True)
+    # The result is out: leave without the interpreter's finalization, during which
+    # grpc's threads now and then abort the process (PyGILState_Release), failing a
+    # phase that had finished.
+    os._exit(0)
 
 
 if __name__ == "__main__":
