@@ -15,8 +15,8 @@ from temporalio import activity
 
 from activities.polling import poll_cloud_until
 from adapters.aws_iot.port import AwsIotRegistrationPort
-from adapters.errors import AdapterError, clip
 from adapters.cloud_errors import CloudInvalidRequest
+from adapters.errors import AdapterError, clip
 from domain.aws_iot import (
     AwsIotRunRegistration,
     AwsThingDeregistration,

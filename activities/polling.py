@@ -14,8 +14,8 @@ from typing import TypeVar
 
 from temporalio import activity
 
-from adapters.errors import AdapterError
 from adapters.cloud_errors import CloudRateLimited
+from adapters.errors import AdapterError
 
 T = TypeVar("T")
 

@@ -46,13 +46,13 @@ from adapters.aws_iot.certificates import CsrIdentity, csr_identity, is_signed_f
 from adapters.aws_iot.errors import cloud_error
 from adapters.aws_iot.sdk_logs import protect_sdk_logs
 from adapters.aws_iot.settings import AwsIotSettings
-from adapters.errors import clip
 from adapters.cloud_errors import (
     CloudConflict,
     CloudInvalidRequest,
     CloudNotFound,
     CloudProtocolError,
 )
+from adapters.errors import clip
 from domain.aws_iot import (
     RUN_ATTRIBUTE,
     SHADOW_NETWORK_KEY,

@@ -44,7 +44,6 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from adapters.errors import clip
 from adapters.cloud_errors import (
     CloudConflict,
     CloudError,
@@ -57,6 +56,7 @@ from adapters.cloud_errors import (
     CloudUnauthorized,
     CloudUnavailable,
 )
+from adapters.errors import clip
 
 THROTTLING_CODES = frozenset(
     {

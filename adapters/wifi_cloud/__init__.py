@@ -4,13 +4,6 @@ IoT / Azure DPS style).
 See docs/vendor-cloud.md for the API, the error mapping and idempotency.
 """
 
-from adapters.wifi_cloud.adapter import WifiCloudAdapter
-from adapters.wifi_cloud.client import (
-    DEFAULT_TIMEOUT_SECONDS,
-    CloudHttpClient,
-    parse_retry_after,
-)
-from adapters.wifi_cloud.device_keys import make_device_key_pair
 from adapters.cloud_errors import (
     CloudClaimRejected,
     CloudConflict,
@@ -25,6 +18,13 @@ from adapters.cloud_errors import (
     CloudUnauthorized,
     CloudUnavailable,
 )
+from adapters.wifi_cloud.adapter import WifiCloudAdapter
+from adapters.wifi_cloud.client import (
+    DEFAULT_TIMEOUT_SECONDS,
+    CloudHttpClient,
+    parse_retry_after,
+)
+from adapters.wifi_cloud.device_keys import make_device_key_pair
 from adapters.wifi_cloud.port import WifiCloudPort
 
 __all__ = [

@@ -9,9 +9,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
+from adapters.cloud_errors import CloudNotFound, CloudProtocolError
 from adapters.errors import clip
 from adapters.wifi_cloud.client import DEFAULT_TIMEOUT_SECONDS, CloudHttpClient
-from adapters.cloud_errors import CloudNotFound, CloudProtocolError
 from adapters.wifi_cloud.messages import (
     CredentialListMessage,
     CredentialMessage,

@@ -10,9 +10,6 @@ from email.utils import parsedate_to_datetime
 import httpx
 from pydantic import SecretStr
 
-from adapters.errors import clip
-from adapters.outbound import ResponseTooLarge, read_capped
-from adapters.redaction import public_url, redact
 from adapters.cloud_errors import (
     CloudClaimRejected,
     CloudConflict,
@@ -27,6 +24,9 @@ from adapters.cloud_errors import (
     CloudUnauthorized,
     CloudUnavailable,
 )
+from adapters.errors import clip
+from adapters.outbound import ResponseTooLarge, read_capped
+from adapters.redaction import public_url, redact
 from adapters.wifi_cloud.messages import ErrorMessage
 
 logger = logging.getLogger("devprov.adapters.wifi_cloud")

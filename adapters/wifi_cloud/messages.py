@@ -7,8 +7,8 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adapters.errors import clip
 from adapters.cloud_errors import CloudProtocolError
+from adapters.errors import clip
 
 
 class _Message(BaseModel):

@@ -107,9 +107,7 @@ def run_compensation(temporal_client: Client) -> RunCompensation:
             failing_cloud(kind) as base_url,
             httpx.AsyncClient(trust_env=False) as http,
         ):
-            cloud = WifiCloudAdapter(
-                http, base_url, SecretStr(DEV_API_KEY), timeout=CLOUD_TIMEOUT
-            )
+            cloud = WifiCloudAdapter(http, base_url, SecretStr(DEV_API_KEY), timeout=CLOUD_TIMEOUT)
             activities = WifiCloudActivities(cloud, SecretStr(DEV_CLAIM_TOKEN)).all()
             async with (
                 central_worker(temporal_client, task_queue=central, activities=activities),
