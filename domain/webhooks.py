@@ -229,7 +229,7 @@ class WebhookUpdate(BaseModel):
         Annotated[list[EventType], Field(min_length=1, max_length=len(EventType))]
         | SkipJsonSchema[None]
     ) = None
-    description: str | SkipJsonSchema[None] = Field(default=None, max_length=256)
+    description: Annotated[str, Field(max_length=256)] | SkipJsonSchema[None] = None
 
     @field_validator("events")
     @classmethod
