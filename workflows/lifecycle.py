@@ -13,7 +13,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
@@ -1268,32 +1268,46 @@ class LifecycleWorkflow(ABC):
         facts: DeviceFacts,
     ) -> WebhookEvent:
         """The webhook event of the run's end (its id is deterministic on replay)."""
-        info = workflow.info()
-        device = self.device
-        started_by = self._run.started_by
         now = workflow.now()
         data = RunEventData(
-            device_id=device.device_id,
-            kind=self._run.kind.value,
-            workflow_id=info.workflow_id,
-            run_id=info.run_id,
-            strategy=self._run.strategy,
+            **self._event_run_fields(),
             state=state,
             error_code=str(error_code) if error_code is not None else None,
             message=message,
             network_ssid=facts.network_ssid,
-            site=device.site,
-            vendor=device.vendor,
-            started_by=started_by,
-            fleet_id=started_by.removeprefix("fleet:") if started_by.startswith("fleet:") else None,
-            started_at=info.start_time,
             ended_at=now,
         )
+        return self._webhook_event(run_event_type(self._run.kind.value, state), now, data)
+
+    def _event_run_fields(self) -> dict[str, Any]:
+        """What every run event tells of the run and its device."""
+        info = workflow.info()
+        device = self.device
+        started_by = self._run.started_by
+        return {
+            "device_id": device.device_id,
+            "kind": self._run.kind.value,
+            "workflow_id": info.workflow_id,
+            "run_id": info.run_id,
+            "strategy": self._run.strategy,
+            "site": device.site,
+            "vendor": device.vendor,
+            "started_by": started_by,
+            "fleet_id": (
+                started_by.removeprefix("fleet:") if started_by.startswith("fleet:") else None
+            ),
+            "started_at": info.start_time,
+        }
+
+    def _webhook_event(
+        self, event_type: EventType, now: datetime, data: RunEventData | RunStateData
+    ) -> WebhookEvent:
+        """A run event in the device's lane (its id is deterministic on replay)."""
         return WebhookEvent(
             event_id=f"evt_{workflow.uuid4().hex}",
             tenant=self._run.tenant,
-            type=run_event_type(self._run.kind.value, state),
-            lane=f"device:{device.device_id}",
+            type=event_type,
+            lane=f"device:{self.device.device_id}",
             occurred_at=now,
             data=data.model_dump(mode="json"),
         )
@@ -1311,16 +1325,9 @@ class LifecycleWorkflow(ABC):
         message: str,
     ) -> WebhookEvent:
         """A `run.state_changed` event (its id is deterministic on replay)."""
-        info = workflow.info()
-        device = self.device
-        started_by = self._run.started_by
         now = workflow.now()
         data = RunStateData(
-            device_id=device.device_id,
-            kind=self._run.kind.value,
-            workflow_id=info.workflow_id,
-            run_id=info.run_id,
-            strategy=self._run.strategy,
+            **self._event_run_fields(),
             state=state,
             previous_state=previous,
             step=step.value,
@@ -1328,21 +1335,9 @@ class LifecycleWorkflow(ABC):
             awaiting=[] if state.is_terminal else self._awaiting(),
             error_code=str(error_code) if error_code is not None else None,
             message=message,
-            site=device.site,
-            vendor=device.vendor,
-            started_by=started_by,
-            fleet_id=started_by.removeprefix("fleet:") if started_by.startswith("fleet:") else None,
-            started_at=info.start_time,
             changed_at=now,
         )
-        return WebhookEvent(
-            event_id=f"evt_{workflow.uuid4().hex}",
-            tenant=self._run.tenant,
-            type=EventType.RUN_STATE_CHANGED,
-            lane=f"device:{device.device_id}",
-            occurred_at=now,
-            data=data.model_dump(mode="json"),
-        )
+        return self._webhook_event(EventType.RUN_STATE_CHANGED, now, data)
 
     def _send_state_changed(self, previous: ProvisioningState) -> None:
         """Queue `run.state_changed` for the state just entered. One task writes the

@@ -21,8 +21,12 @@ from api.app import ApiDependencies, create_app
 from config.policies import load_policy_book
 from config.settings import ApiSettings, Settings, WebhookSettings
 from registry import DeviceRegistry
+from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
 from strategies.catalog import build_registry
-from tests.integration.conftest import logs  # noqa: F401  (every log record, for secret scans)
+from tests.integration.conftest import (
+    logs,  # noqa: F401  (every log record, for secret scans)
+    serve_pipeline,
+)
 from worker.workers import central_worker
 
 ApiClient = TestClient[web.Request, web.Application]
@@ -149,3 +153,38 @@ async def subscribe(api: ApiClient, url: str, events: list[str]) -> dict[str, An
     assert response.status == 201, await response.text()
     created: dict[str, Any] = await response.json()
     return created
+
+
+@contextlib.asynccontextmanager
+async def webhook_pipeline(
+    temporal_client: Client,
+    site: str,
+    aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]],
+    device_registry: DeviceRegistry,
+    devices: list[SimulatedWifiDevice],
+    webhook_settings: WebhookSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    policy_env: dict[str, str],
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """The API, a central and an edge worker over the test's registry and `devices`,
+    with `webhook_settings` (also in the environment the workers read)."""
+    for name, value in webhook_settings.model_dump().items():
+        if value is not None:
+            monkeypatch.setenv(f"DEVPROV_WEBHOOKS_{name.upper()}", str(value))
+    simulator = await start_simulator(WifiDeviceFleet(devices), "127.0.0.1", 0)
+    settings = Settings(
+        api=ApiSettings.defaults(sse_poll_interval_seconds=0.1), webhooks=webhook_settings
+    )
+    try:
+        async with serve_pipeline(
+            temporal_client,
+            simulator,
+            site,
+            aiohttp_client,
+            policies=load_policy_book(environ=policy_env),
+            settings=settings,
+            devices=device_registry,
+        ) as api:
+            yield api
+    finally:
+        await simulator.close()

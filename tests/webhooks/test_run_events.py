@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from config.policies import ENV_PREFIX, load_policy_book
-from config.settings import ApiSettings, Settings, WebhookSettings
+from config.policies import ENV_PREFIX
+from config.settings import WebhookSettings
 from registry import DeviceRegistry
-from simulators.http_wifi import SimulatedWifiDevice, WifiDeviceFleet, start_simulator
-from tests.integration.conftest import NETWORK, POLICY_ENV, ApiClient, request_body, serve_pipeline
-from tests.webhooks.conftest import Receiver, subscribe
+from simulators.http_wifi import SimulatedWifiDevice
+from tests.integration.conftest import NETWORK, POLICY_ENV, ApiClient, request_body
+from tests.webhooks.conftest import Receiver, subscribe, webhook_pipeline
 
 EVERY_TYPE = ["run.succeeded", "run.failed", "device.decommissioned", "fleet.finished"]
 
@@ -47,28 +47,17 @@ async def pipeline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[ApiClient]:
     """The API, a central and an edge worker over the test's registry and devices."""
-    for name, value in webhook_settings.model_dump().items():
-        monkeypatch.setenv(f"DEVPROV_WEBHOOKS_{name.upper()}", str(value))
-    simulator = await start_simulator(WifiDeviceFleet(list(devices.values())), "127.0.0.1", 0)
-    policies = load_policy_book(
-        environ={**POLICY_ENV, f"{ENV_PREFIX}DEFAULTS__WAITS__DEVICE_WAIT": "1s"}
-    )
-    settings = Settings(
-        api=ApiSettings.defaults(sse_poll_interval_seconds=0.1), webhooks=webhook_settings
-    )
-    try:
-        async with serve_pipeline(
-            temporal_client,
-            simulator,
-            site,
-            aiohttp_client,
-            policies=policies,
-            settings=settings,
-            devices=device_registry,
-        ) as api:
-            yield api
-    finally:
-        await simulator.close()
+    async with webhook_pipeline(
+        temporal_client,
+        site,
+        aiohttp_client,
+        device_registry,
+        list(devices.values()),
+        webhook_settings,
+        monkeypatch,
+        {**POLICY_ENV, f"{ENV_PREFIX}DEFAULTS__WAITS__DEVICE_WAIT": "1s"},
+    ) as api:
+        yield api
 
 
 async def state_of(api: ApiClient, path: str) -> str:
