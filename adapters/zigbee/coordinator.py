@@ -378,7 +378,10 @@ class ZigbeeCoordinator:
         """Open the network for `ieee` with its install code and wait until it joins.
 
         The install code is checked before anything else: a malformed one never opens
-        the network. A stale entry for the device is removed first, so it joins anew.
+        the network. A stale entry for the device is removed first, so it joins anew;
+        if the device did not acknowledge the leave and does not join, the entry is put
+        back (the device may still hold the network key: forgotten, nothing could
+        remove it later).
         The network is re-opened every 254 s for waits longer than that, and closed
         when the device joined or the wait ended (unless other devices are let in).
 
@@ -392,9 +395,10 @@ class ZigbeeCoordinator:
         address = normalize_ieee(ieee)
         eui = t.EUI64.convert(address)
         app = self._ready_app()
+        unacknowledged: ZigbeeDevice | None = None
         if eui in app.devices:
             logger.info("device %s is already listed: removing the entry so it joins anew", address)
-            await self._drop_stale_entry(app, eui)
+            unacknowledged = await self._drop_stale_entry(app, eui)
         if self._device_count(app) >= self._settings.capacity:
             raise ZigbeeNetworkFull(
                 f"the network of {self._radio} holds {self._device_count(app)} devices, "
@@ -424,8 +428,11 @@ class ZigbeeCoordinator:
                 except TimeoutError:
                     continue
                 logger.info("device %s joined as 0x%04X", address, device.nwk)
+                unacknowledged = None
                 return _info(self._zigbee_device(app, address))
         finally:
+            if unacknowledged is not None and eui not in app.devices:
+                self._restore(app, unacknowledged)
             self._events.forget(joined)
             self._permits.pop(address, None)
             await self._close_network_if_idle()
@@ -666,16 +673,38 @@ class ZigbeeCoordinator:
         logger.info("device %s removed from the network of %s", address, self._radio)
         return True
 
-    async def _drop_stale_entry(self, app: ControllerApplication, eui: t.EUI64) -> None:
+    async def _drop_stale_entry(
+        self, app: ControllerApplication, eui: t.EUI64
+    ) -> ZigbeeDevice | None:
         """Drop a listed device that is about to join anew, telling it to leave if it
-        still hears (it need not: a reset device has lost the network already)."""
+        still hears (it need not: a reset device has lost the network already).
+
+        A device that did not acknowledge the leave may still hold the network key: it
+        leaves the table only, its database row stays (a join rewrites it), and it is
+        returned so that the caller can list it again if it does not join.
+        """
         device = app.devices.get(eui)
         if not isinstance(device, ZigbeeDevice):
-            return
+            return None
         with contextlib.suppress(*_DELIVERY_FAILURES, zigpy.exceptions.ZigbeeException):
             async with asyncio.timeout(self._settings.probe_timeout):
                 await device.zdo.leave(remove_children=True, rejoin=False)
-        self._drop(app, device)
+                self._drop(app, device)
+                return None
+        device.cancel_initialization()
+        app.devices.pop(device.ieee, None)
+        return device
+
+    @staticmethod
+    def _restore(app: ControllerApplication, device: ZigbeeDevice) -> None:
+        """List a device set aside by `_drop_stale_entry` again (its database row was
+        kept), so that a later removal asks it to leave."""
+        app.devices[device.ieee] = device
+        logger.warning(
+            "device %s did not acknowledge the leave nor join again: it stays listed, "
+            "as it may still hold the network key",
+            device.ieee,
+        )
 
     @staticmethod
     def _drop(app: ControllerApplication, device: ZigbeeDevice) -> None:

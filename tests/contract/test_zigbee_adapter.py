@@ -570,6 +570,27 @@ async def test_a_stale_entry_is_replaced_when_the_device_joins_again(
     assert (await coordinator.network_status()).device_count == 1
 
 
+async def test_a_join_that_times_out_keeps_the_listed_entry_of_a_device_that_did_not_leave(
+    coordinator: ZigbeeCoordinator, fleet: ZigbeeDeviceFleet
+) -> None:
+    """Explorer finding (I10, seed 1660017568/435): a retry's join dropped the listed entry
+    of a device that heard no leave and never joined again; the coordinator forgot a
+    device that kept the network key, and the decommission found nothing to remove."""
+    plug = fleet[PLUG]
+    await joined_and_interviewed(coordinator, plug)
+    fleet.set_faults(PLUG, {"unresponsive": True, "never_joins": True})
+
+    with pytest.raises(ZigbeeJoinTimeout):
+        await coordinator.permit_join(plug.ieee, code_of(plug), 1.0)
+
+    assert plug.network is not None
+    assert (await coordinator.network_status()).device_count == 1
+    fleet.set_faults(PLUG, {"unresponsive": False, "never_joins": False})
+    assert await coordinator.remove(plug.ieee)
+    assert plug.network is None
+    assert plug.counters.removals == 1
+
+
 async def test_remove_sends_leave_and_drops_the_device(
     coordinator: ZigbeeCoordinator, fleet: ZigbeeDeviceFleet
 ) -> None:
