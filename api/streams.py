@@ -26,8 +26,11 @@ from domain.errors import ErrorCode
 
 logger = logging.getLogger("devprov.api.streams")
 
-MAX_BACKOFF_SECONDS = 10.0
-"""Longest pause between two polls while the query keeps failing."""
+MAX_BACKOFF_SECONDS = 2.0
+"""Longest pause between two polls while the query keeps failing (a worker restarting,
+Temporal briefly away): one query per run every 2 s at most, whatever the number of
+subscribers, and a view at most that much behind once the worker answers again (the
+explorer saw a stream 12 s stale after a worker kill with 10 s)."""
 FOLLOW_UP_SHARE = 0.2
 """Right after a query showed a change, the next one comes after this share of the
 interval, and the pause doubles back to the interval while nothing changes: a run
