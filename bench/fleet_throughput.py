@@ -38,8 +38,16 @@ from temporalio.worker import Worker
 
 from bench.pipeline import spread
 from bench.processes import http_device_simulator, spawn_module, stop_process, wait_until_answers
-from bench.raw_temporal import RAW_WORKFLOW_RUNNER, RawDeviceRun, RawFleet, RawFleetRun, raw_step
-from bench.stack import free_port, start_bench_api
+from bench.raw_temporal import (
+    RAW_WORKFLOW_RUNNER,
+    RawCloud,
+    RawDeviceActivities,
+    RawDeviceRun,
+    RawFleet,
+    RawFleetRun,
+    raw_step,
+)
+from bench.stack import bench_registry, free_port, start_bench_api
 from config.settings import (
     CloudSettings,
     EdgeSettings,
@@ -52,6 +60,10 @@ from worker.central import central_activities
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
 from worker.workers import central_worker
+
+SIDES = ("devprov", "raw", "raw-io")
+"""The phases of a round, in this order: devprov's fleet, the raw fleet of trivial
+activities, the raw fleet with devprov's device, cloud and registry I/O."""
 
 
 @contextlib.asynccontextmanager
@@ -113,17 +125,24 @@ async def _devprov_fleet(api_url: str, device_ids: list[str], max_in_flight: int
     return elapsed
 
 
-async def _raw_fleet(client: Client, device_ids: list[str], max_in_flight: int) -> float:
+async def _raw_fleet(
+    client: Client, device_ids: list[str], max_in_flight: int, same_io: RawFleet | None = None
+) -> float:
+    """The raw fleet's seconds: trivial activities, or `same_io`'s device, cloud and
+    registry I/O."""
+    fleet = RawFleet(
+        device_ids=device_ids,
+        max_in_flight=max_in_flight,
+        edge_queue="raw-edge",
+        central_queue="raw-central",
+        registry_steps=True,
+    )
+    if same_io is not None:
+        fleet = same_io.model_copy(update={"device_ids": device_ids})
     started_at = time.perf_counter()
     await client.execute_workflow(
         RawFleetRun.run,
-        RawFleet(
-            device_ids=device_ids,
-            max_in_flight=max_in_flight,
-            edge_queue="raw-edge",
-            central_queue="raw-central",
-            registry_steps=True,
-        ),
+        fleet,
         id=f"raw-fleet-{uuid.uuid4().hex[:6]}",
         task_queue="raw-central",
     )
@@ -135,11 +154,12 @@ async def run(devices: int, rounds: int, max_in_flight: int, cloud_quota: int) -
     warm = max(10, devices // 20)
     ids = {
         (side, r): [f"{side[0]}{prefix}-{r}-{n:05d}" for n in range(warm if r < 0 else devices)]
-        for side in ("devprov", "raw")
+        for side in SIDES
         for r in range(-1, rounds)
     }
-    simulated = [d for (side, _), group in ids.items() if side == "devprov" for d in group]
-    figures: dict[str, list[float]] = {"devprov": [], "raw": [], "ratio": []}
+    simulated = [d for (side, _), group in ids.items() if side != "raw" for d in group]
+    figures: dict[str, list[float]] = {side: [] for side in SIDES}
+    figures |= {"ratio": [], "ratio_to_raw_io": []}
     with tempfile.TemporaryDirectory(prefix="devprov-bench-") as tmp:
         data_dir = Path(tmp)
         server = await start_dev_server(data_dir=data_dir, port=free_port(), ui_port=None)
@@ -147,6 +167,7 @@ async def run(devices: int, rounds: int, max_in_flight: int, cloud_quota: int) -
             async with (
                 http_device_simulator(simulated, 0.0, data_dir) as simulator_url,
                 cloud_simulator(cloud_quota, data_dir) as cloud_url,
+                bench_registry(data_dir) as devices,
             ):
                 settings = Settings(
                     temporal=TemporalSettings.defaults(address=server.address),
@@ -157,43 +178,63 @@ async def run(devices: int, rounds: int, max_in_flight: int, cloud_quota: int) -
                     cloud=CloudSettings.defaults(url=cloud_url),
                     worker=WorkerSettings.defaults(data_dir=data_dir),
                 )
-                client, api = await start_bench_api(settings)
+                client, api = await start_bench_api(settings, devices)
+                same_io = RawFleet(
+                    device_ids=[],
+                    max_in_flight=max_in_flight,
+                    edge_queue="raw-edge",
+                    central_queue="raw-central",
+                    device_url_template=f"{simulator_url}/devices/{{device_id}}",
+                    cloud=RawCloud(
+                        url=cloud_url,
+                        api_key=settings.cloud.api_key,
+                        claim_token=settings.cloud.claim_token,
+                    ),
+                    registry_path=str(data_dir / "raw-registry.db"),
+                )
                 try:
                     async with (
+                        httpx.AsyncClient(timeout=30, trust_env=False) as raw_http,
                         central_activities(settings) as cloud_activities,
-                        central_worker(client, activities=cloud_activities),
+                        central_worker(client, activities=cloud_activities, registry=devices),
                         edge_node(client, settings, site="bench", host="gw1"),
                         Worker(
                             client,
                             task_queue="raw-central",
                             workflows=[RawFleetRun, RawDeviceRun],
-                            activities=[raw_step],
+                            activities=[raw_step, *RawDeviceActivities(raw_http).all()],
                             workflow_runner=RAW_WORKFLOW_RUNNER,
                         ),
                         Worker(
                             client,
                             task_queue="raw-edge",
-                            activities=[raw_step],
+                            activities=[raw_step, *RawDeviceActivities(raw_http).all()],
                             max_concurrent_activities=50,
                         ),  # fmt: skip
                     ):
                         for r in range(-1, rounds):
-                            seconds = await _devprov_fleet(
-                                api.url, ids["devprov", r], max_in_flight
-                            )
+                            seconds = {
+                                "devprov": await _devprov_fleet(
+                                    api.url, ids["devprov", r], max_in_flight
+                                )
+                            }
                             await _settle(client)
-                            raw_seconds = await _raw_fleet(client, ids["raw", r], max_in_flight)
+                            seconds["raw"] = await _raw_fleet(client, ids["raw", r], max_in_flight)
+                            await _settle(client)
+                            seconds["raw-io"] = await _raw_fleet(
+                                client, ids["raw-io", r], max_in_flight, same_io
+                            )
                             await _settle(client)
                             if r < 0:  # the warm-up
                                 continue
-                            figures["devprov"].append(devices / seconds)
-                            figures["raw"].append(devices / raw_seconds)
-                            figures["ratio"].append(raw_seconds / seconds)
-                            print(
-                                f"round {r + 1}: devprov {devices / seconds:.2f}, "
-                                f"raw {devices / raw_seconds:.2f} devices/s",
-                                flush=True,
+                            for side in SIDES:
+                                figures[side].append(devices / seconds[side])
+                            figures["ratio"].append(seconds["raw"] / seconds["devprov"])
+                            figures["ratio_to_raw_io"].append(
+                                seconds["raw-io"] / seconds["devprov"]
                             )
+                            rates = ", ".join(f"{s} {devices / seconds[s]:.2f}" for s in SIDES)
+                            print(f"round {r + 1}: {rates} devices/s", flush=True)
                     async with httpx.AsyncClient(trust_env=False) as http:
                         quota = (await http.get(f"{cloud_url}/_sim/cloud/state")).json()["quota"]
                 finally:
@@ -206,7 +247,9 @@ async def run(devices: int, rounds: int, max_in_flight: int, cloud_quota: int) -
         "max_in_flight": max_in_flight,
         "devprov_devices_per_second": spread(figures["devprov"]),
         "raw_temporal_devices_per_second": spread(figures["raw"]),
+        "raw_io_devices_per_second": spread(figures["raw-io"]),
         "devprov_over_raw_throughput": spread(figures["ratio"], 3),
+        "devprov_over_raw_io_throughput": spread(figures["ratio_to_raw_io"], 3),
         "target": ">= 0.9",
         "cloud_quota_per_second": cloud_quota,
         "cloud_peak_offered_per_second": quota["peak_offered_per_second"],
@@ -223,10 +266,12 @@ def _fmt(figure: dict[str, float]) -> str:
 def table(result: dict[str, Any]) -> str:
     lines = [
         f"{result['devices']} composite devices a fleet, {result['rounds']} rounds "
-        "(devprov/raw alternated); median (min-max)",
+        "(devprov/raw/raw-io alternated); median (min-max)",
         f"{'devprov (devices/s)':<28} {_fmt(result['devprov_devices_per_second'])}",
         f"{'raw (devices/s)':<28} {_fmt(result['raw_temporal_devices_per_second'])}",
-        f"{'ratio (>= 0.9)':<28} {_fmt(result['devprov_over_raw_throughput'])}",
+        f"{'raw, same I/O (devices/s)':<28} {_fmt(result['raw_io_devices_per_second'])}",
+        f"{'ratio to raw (>= 0.9)':<28} {_fmt(result['devprov_over_raw_throughput'])}",
+        f"{'ratio to raw, same I/O':<28} {_fmt(result['devprov_over_raw_io_throughput'])}",
         f"at most {result['max_in_flight']} in flight; "
         f"cloud peak {result['cloud_peak_admitted_per_second']} req/s admitted of a quota of "
         f"{result['cloud_quota_per_second']}, {result['cloud_throttled_requests']} throttled",

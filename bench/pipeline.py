@@ -39,6 +39,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -61,7 +62,7 @@ from bench.raw_temporal import (
     RawProvisioningRun,
     raw_step,
 )
-from bench.stack import free_port, start_bench_api
+from bench.stack import bench_registry, free_port, start_bench_api
 from config.settings import (
     EdgeSettings,
     HttpWifiSettings,
@@ -120,6 +121,31 @@ class CpuClock:
     def read(self) -> tuple[float, float]:
         bench, server = (p.cpu_times() for p in self._processes)
         return bench.user + bench.system, server.user + server.system
+
+
+THREAD_KINDS = ("event loop", "workflow threads", "SDK core", "other threads")
+"""Where this process's CPU goes: the event loop (the API, every activity, the payload
+codec and converter of activations), the threads that run workflow code in the sandbox,
+the SDK's core (its Rust threads, unknown to Python), and the rest (SQLite's, executors)."""
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of this process's threads, by `THREAD_KINDS`."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    main = threading.main_thread().native_id
+    seconds = dict.fromkeys(THREAD_KINDS, 0.0)
+    for thread in psutil.Process().threads():
+        name = names.get(thread.id)
+        if thread.id == main:
+            kind = "event loop"
+        elif name is None:
+            kind = "SDK core"
+        elif name.startswith("temporal_workflow_"):
+            kind = "workflow threads"
+        else:
+            kind = "other threads"
+        seconds[kind] += thread.user_time + thread.system_time
+    return seconds
 
 
 def per_run_ms(before: tuple[float, float], after: tuple[float, float], runs: int) -> list[float]:
@@ -240,7 +266,10 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
         figures |= {"ratio_to_raw": [], "ratio_to_raw_io": [], "settle_seconds": []}
         device_calls: dict[str, int] = {}
         try:
-            async with http_device_simulator(simulated, 0.0, data_dir) as simulator_url:
+            async with (
+                http_device_simulator(simulated, 0.0, data_dir) as simulator_url,
+                bench_registry(data_dir) as devices,
+            ):
                 settings = Settings(
                     temporal=TemporalSettings.defaults(address=server.address),
                     http_wifi=HttpWifiSettings.defaults(
@@ -249,7 +278,7 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
                     edge=EdgeSettings.defaults(capabilities=("http-wifi",)),
                     worker=WorkerSettings.defaults(data_dir=data_dir),
                 )
-                client, api = await start_bench_api(settings)
+                client, api = await start_bench_api(settings, devices)
                 base = Phase(
                     kind="raw", temporal_address=server.address, data_dir=data_dir,
                     device_ids=[], api_url=api.url, site=SITE, simulator_url=simulator_url,
@@ -260,7 +289,7 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
                     async with (
                         httpx.AsyncClient(timeout=120, trust_env=False) as http,
                         httpx.AsyncClient(timeout=30, trust_env=False) as device_http,
-                        central_worker(client),
+                        central_worker(client, registry=devices),
                         edge_node(client, settings, site=SITE, host="gw1"),
                         Worker(
                             client,
@@ -282,9 +311,9 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
                                 phase = base.model_copy(
                                     update={"kind": kind, "device_ids": ids[kind, r]}
                                 )
-                                before = cpu.read()
+                                before, threads_before = cpu.read(), thread_cpu()
                                 result = await load_phase(phase, log)
-                                after = cpu.read()
+                                after, threads_after = cpu.read(), thread_cpu()
                                 settled = await settle(client)
                                 if r < 0:  # the warm-up: neither side pays first imports
                                     continue
@@ -297,6 +326,12 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
                                     result["cpu_seconds"] * 1000 / runs
                                 )
                                 figures["settle_seconds"].append(settled)
+                                for thread_kind in THREAD_KINDS:
+                                    spent = threads_after[thread_kind] - threads_before[thread_kind]
+                                    figures.setdefault(f"{kind}_{thread_kind}_cpu_ms_per_run", [])
+                                    figures[f"{kind}_{thread_kind}_cpu_ms_per_run"].append(
+                                        round(spent * 1000 / runs, 1)
+                                    )
                                 rate = runs / result["seconds"]
                                 print(f"round {r + 1} {kind}: {rate:.2f} runs/s", flush=True)
                             if r >= 0:
@@ -364,6 +399,10 @@ def table(result: dict[str, Any]) -> str:
             f"server {_fmt(result[f'{kind}_server_cpu_ms_per_run'])}, "
             f"load {_fmt(result[f'{kind}_load_cpu_ms_per_run'])}"
         )
+    lines.append("  bench CPU ms per run by thread: " + ", ".join(THREAD_KINDS))
+    for kind in PHASES:
+        by_thread = (_fmt(result[f"{kind}_{t}_cpu_ms_per_run"]) for t in THREAD_KINDS)
+        lines.append(f"  {kind:<8} " + ", ".join(by_thread))
     lines.append(f"{'cost of one happy run':<24} {'actions':>8} {'events':>7} {'queries':>8}")
     for kind, cost in result["cost_per_run"].items():
         lines.append(

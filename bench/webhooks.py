@@ -47,13 +47,11 @@ import httpx
 from aiohttp import web
 from temporalio.client import Client
 
-from api import ApiDependencies, start_api
 from bench.billing import run_cost
 from bench.load import Phase
 from bench.pipeline import CpuClock, load_phase, per_run_ms, percentile, settle, spread
 from bench.processes import http_device_simulator
-from bench.stack import free_port
-from config.policies import load_policy_book
+from bench.stack import bench_registry, free_port, start_bench_api
 from config.settings import (
     EdgeSettings,
     HttpWifiSettings,
@@ -62,11 +60,8 @@ from config.settings import (
     WebhookSettings,
     WorkerSettings,
 )
-from connection.temporal_client import connect
 from domain.webhooks import WEBHOOK_DELIVERY_WORKFLOW, delivery_workflow_id
-from registry import opened_registry
 from simulators.serving import serve_app
-from strategies.catalog import build_registry
 from worker.dev_server import start_dev_server
 from worker.edge import edge_node
 from worker.workers import central_worker
@@ -160,7 +155,7 @@ async def run(runs: int, rounds: int) -> dict[str, object]:
             async with (
                 http_device_simulator(simulated, 0.0, data_dir) as simulator_url,
                 receiving(receiver) as receiver_url,
-                opened_registry(f"sqlite+aiosqlite:///{data_dir / 'registry.db'}") as devices,
+                bench_registry(data_dir) as devices,
             ):
                 settings = Settings(
                     temporal=TemporalSettings.defaults(address=server.address),
@@ -171,18 +166,7 @@ async def run(runs: int, rounds: int) -> dict[str, object]:
                     worker=WorkerSettings.defaults(data_dir=data_dir),
                     webhooks=webhooks,
                 )
-                client = await connect(settings, create_keys=True)
-                api = await start_api(
-                    ApiDependencies(
-                        temporal=client,
-                        registry=build_registry(),
-                        policies=load_policy_book(environ={}),
-                        settings=settings,
-                        devices=devices,
-                    ),
-                    "127.0.0.1",
-                    0,
-                )
+                client, api = await start_bench_api(settings, devices)
                 base = Phase(
                     kind="devprov", temporal_address=server.address, data_dir=data_dir,
                     device_ids=[], api_url=api.url, site=SITE, simulator_url=simulator_url,

@@ -399,14 +399,18 @@ async def open_registry(url: str, *, pooled: bool = True) -> DeviceRegistry:
     never closed, like a throwaway one, then leaves no connection thread behind).
     """
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite and parsed.database not in (None, "", ":memory:"):
         private_file(Path(parsed.database))
+    # A server may drop a pooled connection (restart, idle timeout): ask it first. A
+    # SQLite file cannot, and the ping was one more trip through aiosqlite's thread at
+    # every checkout (three to seven a run).
     engine = (
-        create_async_engine(url, pool_pre_ping=True)
+        create_async_engine(url, pool_pre_ping=not sqlite)
         if pooled
         else create_async_engine(url, poolclass=NullPool)
     )
-    if parsed.get_backend_name() == "sqlite":
+    if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     async with _migration_lock(), engine.begin() as connection:
         await connection.run_sync(_upgrade)

@@ -9,6 +9,7 @@ tenant — for the provisioning runs here and the decommissioning runs
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -324,14 +325,18 @@ class ProvisioningRuns(DeviceRuns):
         return await self._start(run, strategy.spec.workflow)
 
     async def _start(self, run: ProvisionRun, workflow_type: str) -> StartedRun:
-        hooked = await self._hooks.configured(run.tenant)
-        states = self._webhooks is not None and await self._webhooks.sends_run_states(run.tenant)
-        run = run.model_copy(update={"pre_provisioning_hook": hooked, "state_events": states})
         device = run.request.device
         workflow_id = self.workflow_id(device.device_id)
-        in_service = await self._devices.check_provisionable(
-            device.device_id, run.tenant, run.request.reprovision
+        # Three reads of the registry that do not depend on one another, side by side:
+        # a start waits for the slowest, not for the three in a row.
+        hooked, states, in_service = await asyncio.gather(
+            self._hooks.configured(run.tenant),
+            self._sends_run_states(run.tenant),
+            self._devices.check_provisionable(
+                device.device_id, run.tenant, run.request.reprovision
+            ),
         )
+        run = run.model_copy(update={"pre_provisioning_hook": hooked, "state_events": states})
         if not in_service and run.request.reprovision is not ReprovisionPolicy.NEVER:
             if run.request.tenant is not None:
                 raise RunConflict(
@@ -376,6 +381,9 @@ class ProvisioningRuns(DeviceRuns):
             enrollment=run.enrollment,
             links=RunLinks.for_device(device.device_id),
         )
+
+    async def _sends_run_states(self, tenant: str) -> bool:
+        return self._webhooks is not None and await self._webhooks.sends_run_states(tenant)
 
     async def status(self, device_id: str) -> RunStatus:
         """The progress snapshot of the device's latest run and its execution status."""
