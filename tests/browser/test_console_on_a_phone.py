@@ -165,6 +165,17 @@ async def test_every_view_fits_a_phone_is_reachable_by_keyboard_and_passes_axe(
     await expect(phone.get_by_test_id("group-status")).not_to_be_empty()
     await assert_fits_a_phone(phone, "enrollments")
 
+    async with httpx.AsyncClient(base_url=console_stack.api.url, trust_env=False) as http:
+        added = await http.post(
+            "/api/v1/webhooks",
+            json={"url": "https://receiver.example/devprov", "description": "the ERP"},
+            headers={"Authorization": f"Bearer {console_stack.key}"},
+        )
+        assert added.status_code == 201, added.text
+    await phone.goto(f"{console_stack.console_url}#/webhooks")
+    await expect(phone.get_by_test_id("webhook-row").first).to_contain_text("the ERP")
+    await assert_fits_a_phone(phone, "webhooks")
+
     fleet_id = f"phone-{uuid.uuid4().hex[:6]}"
     single = request_body(console_stack.site)
     body = {

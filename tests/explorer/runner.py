@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -36,6 +37,7 @@ import httpx
 from httpx_sse import aconnect_sse
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.converter import DefaultFailureConverter
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
@@ -1050,7 +1052,11 @@ class HistoryReplays:
         self._lock = asyncio.Lock()
         self._replayer = Replayer(
             workflows=all_workflows(),
-            data_converter=_CONVERTER,
+            # Decodes the histories with the test key ring; a failure the replay itself
+            # raises stays readable (never sent anywhere: no need to encode its message).
+            data_converter=dataclasses.replace(
+                _CONVERTER, failure_converter_class=DefaultFailureConverter
+            ),
             workflow_runner=WORKFLOW_RUNNER,
         )
 
