@@ -49,7 +49,11 @@ audit_logger = logging.getLogger(AUDIT_LOGGER)
 
 
 def write_audit(record: Mapping[str, Any]) -> None:
-    """Write one audit record (a JSON line) with a UTC timestamp."""
+    """Write one audit record (a JSON line) with a UTC timestamp; nothing is built while
+    the audit log is off (`devprov.audit` below INFO: a process whose logging
+    `configure_logging` did not set up, such as a test's or a benchmark's)."""
+    if not audit_logger.isEnabledFor(logging.INFO):
+        return
     line = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), **record}
     audit_logger.info(json.dumps(line, separators=(",", ":"), default=str))
 
