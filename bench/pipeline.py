@@ -24,8 +24,9 @@ the same edge concurrency as devprov's. Then:
 - **cost per run**: one happy devprov run followed over SSE as a client would, and one
   run of each baseline: Temporal Cloud billable actions from their histories
   (`bench.billing`), history events, and the progress queries the API made meanwhile.
-- **API start**: `--starts` sequential `POST /devices/{id}/provision` → 202, against
-  as many `start_workflow` calls of the SDK with the same client (converter, codec).
+- **API start**: `--starts` sequential `POST /devices/{id}/provision` → 202, without
+  and with an `Idempotency-Key`, against as many `start_workflow` calls of the SDK with
+  the same client (converter, codec), the three alternated start by start.
 
 Prints a table, writes JSON (`--json`, default `bench/results/pipeline.json`).
 """
@@ -85,20 +86,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _api_starts(http: httpx.AsyncClient, api: str, ids: list[str]) -> list[float]:
+async def _starts(
+    http: httpx.AsyncClient, api: str, client: Client, ids: list[str]
+) -> dict[str, list[float]]:
+    """Sequential start latencies, the three kinds alternated start by start so that
+    each meets the same server: the SDK's `start_workflow`, the API's `POST …/provision`,
+    and the same with an `Idempotency-Key` (its check and record included)."""
     # Devices no simulator knows: each run waits for its device, cheaply, on durable timers.
     body = devprov_body("elsewhere")
-    latencies = []
-    for device_id in ids:
-        started_at = time.perf_counter()
-        response = await http.post(f"{api}/api/v1/devices/{device_id}/provision", json=body)
-        latencies.append(time.perf_counter() - started_at)
-        assert response.status_code == 202, response.text
-    return latencies
-
-
-async def _sdk_starts(client: Client, ids: list[str]) -> list[float]:
-    latencies = []
+    latencies: dict[str, list[float]] = {"sdk": [], "api": [], "api_keyed": []}
     for device_id in ids:
         started_at = time.perf_counter()
         await client.start_workflow(
@@ -108,7 +104,13 @@ async def _sdk_starts(client: Client, ids: list[str]) -> list[float]:
             task_queue="raw-central",
             request_eager_start=True,  # as devprov's API asks
         )
-        latencies.append(time.perf_counter() - started_at)
+        latencies["sdk"].append(time.perf_counter() - started_at)
+        for kind, headers in (("api", {}), ("api_keyed", {"Idempotency-Key": f"k-{device_id}"})):
+            path = f"{api}/api/v1/devices/{kind[-1]}{device_id}/provision"
+            started_at = time.perf_counter()
+            response = await http.post(path, json=body, headers=headers)
+            latencies[kind].append(time.perf_counter() - started_at)
+            assert response.status_code == 202, response.text
     return latencies
 
 
@@ -344,13 +346,14 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
                             calls = await _rpc_calls(http, simulator_url, measured)
                             device_calls[kind] = calls
                         costs = await _costs(http, api.url, client, base, cost_ids)
-                        sdk = await _sdk_starts(client, start_ids)
-                        via_api = await _api_starts(http, api.url, start_ids)
+                        starts_ms = await _starts(http, api.url, client, start_ids)
                 finally:
                     await api.close()
         finally:
             await server.stop()
+    via_api, keyed, sdk = starts_ms["api"], starts_ms["api_keyed"], starts_ms["sdk"]
     api_p50, api_p99 = percentile(via_api, 0.5), percentile(via_api, 0.99)
+    keyed_p50, keyed_p99 = percentile(keyed, 0.5), percentile(keyed, 0.99)
     sdk_p50, sdk_p99 = percentile(sdk, 0.5), percentile(sdk, 0.99)
     measured_runs = runs * rounds
     return {
@@ -370,6 +373,9 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
         "api_start_mean_ms": round(statistics.mean(via_api) * 1000, 1),
         "start_p50_ratio": round(api_p50 / sdk_p50, 2),
         "start_p99_ratio": round(api_p99 / sdk_p99, 2),
+        "api_keyed_start_p50_ms": round(keyed_p50 * 1000, 1),
+        "api_keyed_start_p99_ms": round(keyed_p99 * 1000, 1),
+        "keyed_start_p50_ratio": round(keyed_p50 / sdk_p50, 2),
         "start_target": "<= 1.2",
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "cpu_count": os.cpu_count(),
@@ -413,6 +419,10 @@ def table(result: dict[str, Any]) -> str:
         f"API start p50 {result['api_start_p50_ms']} ms vs SDK {result['sdk_start_p50_ms']} ms "
         f"({result['start_p50_ratio']}x); p99 {result['api_start_p99_ms']} vs "
         f"{result['sdk_start_p99_ms']} ({result['start_p99_ratio']}x)"
+    )
+    lines.append(
+        f"API start with an Idempotency-Key p50 {result['api_keyed_start_p50_ms']} ms "
+        f"({result['keyed_start_p50_ratio']}x), p99 {result['api_keyed_start_p99_ms']} ms"
     )
     lines.append(f"load average at the end: {result['load_average']}")
     return "\n".join(lines)
