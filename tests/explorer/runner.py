@@ -41,11 +41,13 @@ from temporalio.converter import DefaultFailureConverter
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
+from api.streams import MAX_BACKOFF_SECONDS
 from connection.codec import data_converter
 from domain.api_models import PROGRESS_SSE_EVENT
 from domain.progress import ProgressSnapshot
 from domain.registry import DeviceNotFound, DeviceState
 from domain.run import PROGRESS_QUERY
+from services.runs import QUERY_TIMEOUT as API_QUERY_TIMEOUT
 from strategies.device_records import DeviceRecordActivity
 from strategies.http_wifi import HttpWifiActivity
 from strategies.improv_ble import ImprovBleActivity
@@ -77,10 +79,10 @@ END_BOUND = 45.0
 decommissioning run) within which every run must have ended (the
 explorer's step policies put a run's longest chain of steps, rollback included, well
 inside it once nothing is at fault)."""
-QUERY_TIMEOUT = 5.0
-"""The API's limit for a progress query (services.runs.QUERY_TIMEOUT)."""
-HUB_MAX_BACKOFF = 10.0
-"""The longest pause of the API's progress hub after failed queries (api.streams)."""
+QUERY_TIMEOUT = API_QUERY_TIMEOUT.total_seconds()
+"""The API's limit for a progress query."""
+HUB_MAX_BACKOFF = MAX_BACKOFF_SECONDS
+"""The longest pause of the API's progress hub after failed queries."""
 STALE_AFTER = 2.0
 """I5: a view may lag the workflow by the API's poll interval (0.5 s), not by this; a
 stream that shows another run than the workflow's latest is stale after this long, one
@@ -458,7 +460,7 @@ class Slowness:
 class ApiPollFailures(logging.Handler):
     """Notes each time the API's progress hub says a run did not answer its query in
     time: it then asks again after a pause that doubles with each failure in a row (up
-    to 10 s). A stream may trail the workflow by that much — the worker being busy or
+    to `HUB_MAX_BACKOFF`). A stream may trail the workflow by that much — the worker being busy or
     down, not the view being stale."""
 
     _PREFIX = "polling "
