@@ -30,6 +30,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from config.policies import PolicyBook
 from domain.api_models import RunLinks, RunStatus, StartedRun, StrategyMatch, StrategyQuery
@@ -554,6 +555,16 @@ class ProvisioningRuns(DeviceRuns):
             # The run was described as running: NOT_FOUND now means it closed since.
             if problem.code is ErrorCode.RUN_NOT_FOUND:
                 raise _finished(description.id, None) from None
+            raise
+        except RPCError as error:
+            # The server aborts an update whose workflow task failed (a worker killed or
+            # failing mid-task) with WorkflowNotReady: it did not take effect.
+            if error.status is RPCStatusCode.FAILED_PRECONDITION:
+                raise TemporalUnavailable(
+                    ErrorCode.TEMPORAL_UNAVAILABLE,
+                    "the run could not take the request just now (a workflow task of it "
+                    "failed); it did not take effect: try again",
+                ) from None
             raise
 
     async def _original_input(self, description: WorkflowExecutionDescription) -> ProvisionRun:
