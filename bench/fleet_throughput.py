@@ -167,7 +167,7 @@ async def run(devices: int, rounds: int, max_in_flight: int, cloud_quota: int) -
             async with (
                 http_device_simulator(simulated, 0.0, data_dir) as simulator_url,
                 cloud_simulator(cloud_quota, data_dir) as cloud_url,
-                bench_registry(data_dir) as devices,
+                bench_registry(data_dir) as registry,
             ):
                 settings = Settings(
                     temporal=TemporalSettings.defaults(address=server.address),
@@ -178,7 +178,7 @@ async def run(devices: int, rounds: int, max_in_flight: int, cloud_quota: int) -
                     cloud=CloudSettings.defaults(url=cloud_url),
                     worker=WorkerSettings.defaults(data_dir=data_dir),
                 )
-                client, api = await start_bench_api(settings, devices)
+                client, api = await start_bench_api(settings, registry)
                 same_io = RawFleet(
                     device_ids=[],
                     max_in_flight=max_in_flight,
@@ -196,7 +196,7 @@ async def run(devices: int, rounds: int, max_in_flight: int, cloud_quota: int) -
                     async with (
                         httpx.AsyncClient(timeout=30, trust_env=False) as raw_http,
                         central_activities(settings) as cloud_activities,
-                        central_worker(client, activities=cloud_activities, registry=devices),
+                        central_worker(client, activities=cloud_activities, registry=registry),
                         edge_node(client, settings, site="bench", host="gw1"),
                         Worker(
                             client,

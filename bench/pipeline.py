@@ -132,11 +132,14 @@ the SDK's core (its Rust threads, unknown to Python), and the rest (SQLite's, ex
 
 
 def thread_cpu() -> dict[str, float]:
-    """CPU seconds so far of this process's threads, by `THREAD_KINDS`."""
+    """CPU seconds so far of this process's threads, by `THREAD_KINDS`. "other threads"
+    is the rest of the process's total, so that threads which ended (SQLite's connection
+    threads come and go) still count."""
     names = {thread.native_id: thread.name for thread in threading.enumerate()}
     main = threading.main_thread().native_id
     seconds = dict.fromkeys(THREAD_KINDS, 0.0)
-    for thread in psutil.Process().threads():
+    process = psutil.Process()
+    for thread in process.threads():
         name = names.get(thread.id)
         if thread.id == main:
             kind = "event loop"
@@ -145,8 +148,10 @@ def thread_cpu() -> dict[str, float]:
         elif name.startswith("temporal_workflow_"):
             kind = "workflow threads"
         else:
-            kind = "other threads"
+            continue
         seconds[kind] += thread.user_time + thread.system_time
+    total = process.cpu_times()
+    seconds["other threads"] = total.user + total.system - sum(seconds.values())
     return seconds
 
 
