@@ -168,7 +168,11 @@ async def test_every_view_fits_a_phone_is_reachable_by_keyboard_and_passes_axe(
     async with httpx.AsyncClient(base_url=console_stack.api.url, trust_env=False) as http:
         added = await http.post(
             "/api/v1/webhooks",
-            json={"url": "https://receiver.example/devprov", "description": "the ERP"},
+            json={
+                "url": "https://receiver.example/devprov",
+                "events": ["run.succeeded"],
+                "description": "the ERP",
+            },
             headers={"Authorization": f"Bearer {console_stack.key}"},
         )
         assert added.status_code == 201, added.text
