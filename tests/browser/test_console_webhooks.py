@@ -4,6 +4,7 @@ deleted — each checked against what the API then holds."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -33,13 +34,14 @@ async def test_webhooks_view_adds_disables_rotates_and_deletes_a_webhook(
     await expect(page.get_by_test_id("webhooks-view")).to_be_visible()
 
     await page.get_by_label("Receiver URL").fill(RECEIVER)
-    await page.get_by_label("Description").fill("the ERP")
+    description = f"the ERP {uuid.uuid4().hex[:6]}"  # the console stack is shared
+    await page.get_by_label("Description").fill(description)
     await page.get_by_test_id("webhook-event-run.state_changed").check()
     await page.get_by_test_id("webhook-form-submit").click()
     secret = page.get_by_test_id("webhook-secret")
     await expect(secret).to_contain_text("whsec_")
     first_secret = await secret.inner_text()
-    row = page.get_by_test_id("webhook-row").filter(has_text="the ERP")
+    row = page.get_by_test_id("webhook-row").filter(has_text=description)
     await expect(row).to_contain_text("run.state_changed")
     webhook_id = await row.get_attribute("data-id")
     assert webhook_id is not None
