@@ -58,8 +58,8 @@ from bench.processes import ROOT, http_device_simulator, log_tail
 from bench.raw_temporal import (
     RAW_WORKFLOW_RUNNER,
     RawDeviceActivities,
-    RawPipeline,
     RawPipelineRun,
+    RawProvisioning,
     RawProvisioningRun,
     raw_step,
 )
@@ -87,19 +87,29 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def _starts(
-    http: httpx.AsyncClient, api: str, client: Client, ids: list[str]
+    http: httpx.AsyncClient, api: str, client: Client, ids: list[str], registry_path: str
 ) -> dict[str, list[float]]:
     """Sequential start latencies, the three kinds alternated start by start so that
     each meets the same server: the SDK's `start_workflow`, the API's `POST …/provision`,
-    and the same with an `Idempotency-Key` (its check and record included)."""
-    # Devices no simulator knows: each run waits for its device, cheaply, on durable timers.
+    and the same with an `Idempotency-Key` (its check and record included).
+
+    Every run started goes on as it would, beside the starts that follow: devprov's
+    claim their devices, then wait for an edge worker of a site that has none; the
+    SDK's are raw-io runs that write their claim, then wait for a device step on a
+    queue that no worker polls."""
     body = devprov_body("elsewhere")
     latencies: dict[str, list[float]] = {"sdk": [], "api": [], "api_keyed": []}
     for device_id in ids:
         started_at = time.perf_counter()
         await client.start_workflow(
-            RawPipelineRun.run,
-            RawPipeline(device_id=device_id, steps=0, queue="raw-edge"),
+            RawProvisioningRun.run,
+            RawProvisioning(
+                device_id=device_id,
+                central_queue="raw-central",
+                edge_queue="raw-edge-of-nowhere",
+                device_url="http://127.0.0.1:9/never-asked",
+                registry_path=registry_path,
+            ),
             id=f"sdk-start-{device_id}",
             task_queue="raw-central",
             request_eager_start=True,  # as devprov's API asks
@@ -351,7 +361,9 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
                             calls = await _rpc_calls(http, simulator_url, measured)
                             device_calls[kind] = calls
                         costs = await _costs(http, api.url, client, base, cost_ids)
-                        starts_ms = await _starts(http, api.url, client, start_ids)
+                        starts_ms = await _starts(
+                            http, api.url, client, start_ids, base.registry_path
+                        )
                 finally:
                     await api.close()
         finally:
