@@ -17,11 +17,10 @@ back, and power a device off and on again as new (`reset`).
 from __future__ import annotations
 
 import dataclasses
-import json
-from typing import Any
 
 from aiohttp import web
 
+from simulators.control_api import control_error, json_object
 from simulators.esp_prov.device import EspDeviceFaults, SimulatedEspDevice
 from simulators.esp_prov.fleet import EspDeviceFleet
 from simulators.serving import serve_app
@@ -31,14 +30,6 @@ ESP_FLEET_KEY = web.AppKey("devprov_esp_fleet", EspDeviceFleet)
 FAULT_KNOBS = frozenset(field.name for field in dataclasses.fields(EspDeviceFaults))
 
 routes = web.RouteTableDef()
-
-
-def _error(status: int, code: str, message: str) -> web.HTTPException:
-    exc = web.HTTPException(
-        text=json.dumps({"error": code, "message": message}), content_type="application/json"
-    )
-    exc.set_status(status)
-    return exc
 
 
 def _fleet(request: web.Request) -> EspDeviceFleet:
@@ -58,18 +49,8 @@ def _device(request: web.Request) -> tuple[SimulatedEspDevice, bool]:
         return device, True
     away = fleet.out_of_range.get(device_id)
     if away is None:
-        raise _error(404, "device_not_found", f"no simulated ESP32 '{device_id}'")
+        raise control_error(404, "device_not_found", f"no simulated ESP32 '{device_id}'")
     return away, False
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _error(400, "malformed_json", "request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise _error(422, "invalid_body", "the body must be a JSON object")
-    return body
 
 
 @routes.get("/_sim/esp/devices")
@@ -94,13 +75,15 @@ async def get_device(request: web.Request) -> web.Response:
 @routes.patch("/_sim/esp/devices/{device_id}/faults")
 async def set_faults(request: web.Request) -> web.Response:
     device, in_range = _device(request)
-    body = await _json_object(request)
+    body = await json_object(request)
     unknown = sorted(set(body) - FAULT_KNOBS)
     if unknown:
-        raise _error(422, "invalid_body", f"unknown knobs {unknown}; known: {sorted(FAULT_KNOBS)}")
+        raise control_error(
+            422, "invalid_body", f"unknown knobs {unknown}; known: {sorted(FAULT_KNOBS)}"
+        )
     not_boolean = sorted(name for name, value in body.items() if not isinstance(value, bool))
     if not_boolean:
-        raise _error(422, "invalid_body", f"knobs {not_boolean} must be true or false")
+        raise control_error(422, "invalid_body", f"knobs {not_boolean} must be true or false")
     device.faults = dataclasses.replace(device.faults, **body)
     return web.json_response(_snapshot(device, in_range=in_range))
 
@@ -108,9 +91,9 @@ async def set_faults(request: web.Request) -> web.Response:
 @routes.post("/_sim/esp/devices/{device_id}/range")
 async def set_range(request: web.Request) -> web.Response:
     device, in_range = _device(request)
-    wanted = (await _json_object(request)).get("in_range")
+    wanted = (await json_object(request)).get("in_range")
     if not isinstance(wanted, bool):
-        raise _error(422, "invalid_body", "give `in_range`: true or false")
+        raise control_error(422, "invalid_body", "give `in_range`: true or false")
     fleet = _fleet(request)
     if wanted and not in_range:
         device = await fleet.come_into_range(device.device_id)

@@ -10,13 +10,12 @@ confirms a provisioning through; `POST …/http/reset` is its web page's factory
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from simulators.control_api import control_error, json_object
 from simulators.improv_ble.device import ImprovDeviceFaults
 from simulators.improv_ble.fleet import ImprovDeviceFleet
 
@@ -28,15 +27,6 @@ IMPROV_FLEET_KEY = web.AppKey("devprov_improv_fleet", ImprovDeviceFleet)
 routes = web.RouteTableDef()
 
 
-def _error(status: int, code: str, message: str, **extra: object) -> web.HTTPException:
-    exc = web.HTTPException(
-        text=json.dumps({"error": code, "message": message, **extra}),
-        content_type="application/json",
-    )
-    exc.set_status(status)
-    return exc
-
-
 def _fleet(request: web.Request) -> ImprovDeviceFleet:
     return request.app[IMPROV_FLEET_KEY]
 
@@ -44,18 +34,8 @@ def _fleet(request: web.Request) -> ImprovDeviceFleet:
 def _device_id(request: web.Request) -> str:
     device_id = request.match_info["device_id"]
     if device_id not in _fleet(request):
-        raise _error(404, "device_not_found", f"no simulated Improv device '{device_id}'")
+        raise control_error(404, "device_not_found", f"no simulated Improv device '{device_id}'")
     return device_id
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _error(400, "malformed_json", "request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise _error(422, "invalid_body", "the body must be a JSON object")
-    return body
 
 
 @routes.get("/_sim/ble/devices")
@@ -90,12 +70,12 @@ async def set_faults(request: web.Request) -> web.Response:
     """Set some fault knobs; knobs not in the body keep their value."""
     device_id = _device_id(request)
     fleet = _fleet(request)
-    body = await _json_object(request)
+    body = await json_object(request)
     try:
         faults = ImprovDeviceFaults.model_validate({**fleet[device_id].faults.model_dump(), **body})
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False, include_context=False)
-        raise _error(422, "invalid_body", "invalid faults", errors=errors) from None
+        raise control_error(422, "invalid_body", "invalid faults", errors=errors) from None
     await fleet.set_faults(device_id, faults)
     logger.info("device %s: faults set to %s", device_id, faults.model_dump())
     return web.json_response(fleet.snapshot(device_id))
@@ -116,7 +96,9 @@ async def web_page(request: web.Request) -> web.Response:
     device_id = _device_id(request)
     page = _fleet(request)[device_id].web_page()
     if page is None:
-        raise _error(503, "not_on_network", f"device '{device_id}' is not reachable on a network")
+        raise control_error(
+            503, "not_on_network", f"device '{device_id}' is not reachable on a network"
+        )
     reset_url = str(request.url.with_path(request.path.rstrip("/") + "/reset").with_query(None))
     return web.json_response({**page, "reset_url": reset_url})
 
@@ -127,7 +109,7 @@ async def web_factory_reset(request: web.Request) -> web.Response:
     device_id = _device_id(request)
     fleet = _fleet(request)
     if fleet[device_id].web_page() is None:
-        raise _error(503, "not_on_network", f"device '{device_id}' has not joined a network")
+        raise control_error(503, "not_on_network", f"device '{device_id}' has not joined a network")
     await fleet.factory_reset(device_id)
     logger.info("device %s: factory reset through its web page", device_id)
     return web.json_response(fleet.snapshot(device_id))

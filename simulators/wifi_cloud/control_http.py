@@ -6,12 +6,12 @@ key, an ownership token or a certificate.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from simulators.control_api import control_error, json_object
 from simulators.wifi_cloud.app_keys import CLOUD_KEY
 from simulators.wifi_cloud.cloud import SimulatedCloud
 from simulators.wifi_cloud.config import CloudFaults, QuotaConfig
@@ -22,26 +22,9 @@ logger = logging.getLogger("devprov.simulators.wifi_cloud")
 routes = web.RouteTableDef()
 
 
-def _error(status: int, code: str, message: str, **extra: object) -> web.HTTPException:
-    body = json.dumps({"error": code, "message": message, **extra})
-    exc = web.HTTPException(text=body, content_type="application/json")
-    exc.set_status(status)
-    return exc
-
-
-async def _merged_object(request: web.Request, current: dict[str, object]) -> dict[str, object]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _error(400, "malformed_json", "request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise _error(422, "invalid_body", "the body must be a JSON object")
-    return {**current, **body}
-
-
 def _invalid(exc: ValidationError) -> web.HTTPException:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    return _error(422, "invalid_body", "request body is invalid", errors=errors)
+    return control_error(422, "invalid_body", "request body is invalid", errors=errors)
 
 
 def _cloud(request: web.Request) -> SimulatedCloud:
@@ -64,7 +47,7 @@ async def get_faults(request: web.Request) -> web.Response:
 async def set_faults(request: web.Request) -> web.Response:
     """Set some fault knobs; knobs not in the body keep their value."""
     cloud = _cloud(request)
-    merged = await _merged_object(request, cloud.faults.model_dump())
+    merged = {**cloud.faults.model_dump(), **await json_object(request)}
     try:
         cloud.faults = CloudFaults.model_validate(merged)
     except ValidationError as exc:
@@ -77,7 +60,7 @@ async def set_faults(request: web.Request) -> web.Response:
 async def set_quota(request: web.Request) -> web.Response:
     """Change the quotas (`null` for unlimited); limits not in the body keep their value."""
     cloud = _cloud(request)
-    merged = await _merged_object(request, cloud.quota.model_dump())
+    merged = {**cloud.quota.model_dump(), **await json_object(request)}
     try:
         cloud.quota = QuotaConfig.model_validate(merged)
     except ValidationError as exc:
@@ -102,6 +85,6 @@ async def force_checkin(request: web.Request) -> web.Response:
     try:
         record = cloud.registry.device(request.match_info["device_id"])
     except CloudApiError as exc:
-        raise _error(exc.status, exc.error, exc.message) from None
+        raise control_error(exc.status, exc.error, exc.message) from None
     cloud.registry.record_checkin(record, cloud.registry.wall_now())
     return web.json_response(cloud.registry.device_as_wire(record))
