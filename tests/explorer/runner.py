@@ -27,10 +27,12 @@ import dataclasses
 import json
 import logging
 import time
+import traceback
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -93,6 +95,8 @@ WATCH_CLOSELY_EVERY = 0.3
 SEQUENCE_BOUND = 240.0
 """Seconds after which a sequence counts as a harness failure (its runs end within
 `END_BOUND` of the end phase; this only stops a stuck harness)."""
+GATHER_PATIENCE = 60.0
+"""Seconds the gathering asks a run's last snapshot again while no worker answers."""
 _UPDATE_TIMEOUT = 75.0
 _CONVERTER = data_converter(TEST_KEY_RING)
 
@@ -489,6 +493,48 @@ class ApiPollFailures(logging.Handler):
 
 POLL_FAILURES = ApiPollFailures()
 
+STICKY_WINDOW = 10.0
+"""Seconds for which Temporal keeps sending a workflow's tasks and queries to the sticky
+queue of the worker that last ran it once that worker stopped polling (fixed in the
+server's matching service as `stickyPollerUnavailableWindow`, not configurable)."""
+
+
+class WorkerOutages:
+    """When the central worker, the one that answers every query, was killed and when it
+    was back (the process-level variant's killer notes both). While it is down no query
+    is answered, and after it is back Temporal still sends the queries of the runs it had
+    cached to its dead sticky queue until `STICKY_WINDOW` has passed since the kill: a
+    view trails the workflow until then, plus the query that was waiting at that moment
+    (`QUERY_TIMEOUT`) and the progress hub's pause after it failed (`HUB_MAX_BACKOFF`).
+    That is I5 under worker kills (docs/reliability.md)."""
+
+    def __init__(self) -> None:
+        self._outages: list[tuple[float, float | None]] = []
+
+    def killed(self, at: float) -> None:
+        self._outages.append((at, None))
+
+    def back(self, at: float) -> None:
+        killed, _ = self._outages[-1]
+        self._outages[-1] = (killed, at)
+
+    def excused_until(self, since: float, now: float) -> float | None:
+        """The end of the last outage's excuse that overlaps `since`..`now` (None: none)."""
+        latest: float | None = None
+        for killed, back in self._outages:
+            if killed > now:
+                continue
+            answered_again = max(killed + STICKY_WINDOW, back if back is not None else now)
+            end = answered_again + QUERY_TIMEOUT + HUB_MAX_BACKOFF
+            if back is None:
+                end = max(end, now)
+            if end >= since:
+                latest = end if latest is None else max(latest, end)
+        return latest
+
+
+CENTRAL_WORKER_OUTAGES = WorkerOutages()
+
 
 @contextlib.contextmanager
 def watching_api_poll_failures() -> Iterator[ApiPollFailures]:
@@ -504,9 +550,12 @@ def watching_api_poll_failures() -> Iterator[ApiPollFailures]:
 class Freshness:
     """Tracks one view: since when it shows, unchanged, a state the workflow is not in."""
 
-    def __init__(self, name: str, slowness: Slowness) -> None:
+    def __init__(
+        self, name: str, slowness: Slowness, outages: WorkerOutages = CENTRAL_WORKER_OUTAGES
+    ) -> None:
         self.name = name
         self._slowness = slowness
+        self._outages = outages
         self._since: float | None = None
         self._shown: Shown | None = None
         self._reported = False
@@ -526,7 +575,13 @@ class Freshness:
         if self._since is None or shown != self._shown:
             self._since, self._shown = now, shown
             return None
-        lasted = now - self._since
+        counted_from = self._since
+        excused_until = self._outages.excused_until(self._since, now)
+        if excused_until is not None:
+            if excused_until >= now:
+                return None  # no worker could answer the view's queries (I5 under kills)
+            counted_from = max(counted_from, excused_until)
+        lasted = now - counted_from
         allowed = STALE_AFTER + self._slowness.worst_since(self._since)
         if differs == ANOTHER_STATE or differs.startswith(EARLIER_RUN):
             # Same run, an earlier state: the view trails by a query that is slow to come
@@ -978,16 +1033,14 @@ class SequenceRun:
         for run_id in execution.runs:
             if run_id in execution.ends:
                 continue
-            handle = temporal.get_workflow_handle(self.world.workflow_id, run_id=run_id)
-            snapshot = await handle.query(PROGRESS_QUERY, result_type=ProgressSnapshot)
+            snapshot = await _progress_of(temporal, self.world.workflow_id, run_id)
             payload = snapshot.model_dump(mode="json")
             if run_id == last or run_id in self._undone_at_end:
                 self._capture_end(run_id, payload)
             else:
                 execution.ends[run_id] = RunEnd(run_id, payload, None)
         for run_id in execution.decommissions:
-            handle = temporal.get_workflow_handle(decommission_id, run_id=run_id)
-            snapshot = await handle.query(PROGRESS_QUERY, result_type=ProgressSnapshot)
+            snapshot = await _progress_of(temporal, decommission_id, run_id)
             payload = snapshot.model_dump(mode="json")
             execution.decommission_ends[run_id] = RunEnd(run_id, payload, None)
         await self._final_record()
@@ -1034,6 +1087,31 @@ class SequenceRun:
             await _cancel(background + list(self._sent))
         self.execution.seconds = round(time.monotonic() - started, 1)
         return self.execution
+
+
+def _where(error: BaseException) -> str:
+    """The explorer's own line the error came through (what to look at next time)."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "/explorer/" in f.filename]
+    last = frames[-1] if frames else None
+    return f"at {Path(last.filename).name}:{last.lineno} {last.name}" if last else "no frame"
+
+
+async def _progress_of(temporal: Client, workflow_id: str, run_id: str) -> ProgressSnapshot:
+    """A run's last snapshot, asked again while no worker answers (one may be down for a
+    while in the process-level variant: the query times out then)."""
+    deadline = time.monotonic() + GATHER_PATIENCE
+    while True:
+        handle = temporal.get_workflow_handle(workflow_id, run_id=run_id)
+        try:
+            snapshot: ProgressSnapshot = await handle.query(
+                PROGRESS_QUERY, result_type=ProgressSnapshot, rpc_timeout=API_QUERY_TIMEOUT
+            )
+        except RPCError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+        else:
+            return snapshot
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
@@ -1110,7 +1188,7 @@ async def execute(
             )
     except Exception as error:  # the explorer itself broke: report it with the sequence
         execution = Execution(sequence)
-        execution.harness_error = f"{type(error).__name__}: {error}"
+        execution.harness_error = f"{type(error).__name__}: {error} ({_where(error)})"
         return execution
     if replays is not None:
         await replays.add(execution)

@@ -31,7 +31,19 @@ from tests.explorer.model import (
     generate,
     parse_replay_spec,
 )
-from tests.explorer.runner import Execution
+from tests.explorer.runner import (
+    CENTRAL_WORKER_OUTAGES,
+    HUB_MAX_BACKOFF,
+    QUERY_TIMEOUT,
+    STALE_AFTER,
+    STICKY_WINDOW,
+    Execution,
+    Freshness,
+    Shown,
+    Slowness,
+    Truth,
+    WorkerOutages,
+)
 from tests.explorer.shrink import shrink
 from tests.explorer.world import World, explorer_policy_env, open_chaos_world, open_world
 
@@ -130,6 +142,25 @@ async def test_shrinking_keeps_just_the_actions_a_failure_needs() -> None:
     assert shrunk.reproduced == shrunk.verified
 
 
+def test_a_view_may_trail_while_no_worker_answers_its_queries_and_not_after() -> None:
+    outages = WorkerOutages()
+    excused, unexcused = Freshness("GET", Slowness(), outages), Freshness("GET", Slowness())
+    truth = Truth("run-b", None, True, "PENDING_NETWORK")
+    shown = Shown("PRE_CHECK", "run-a")  # still the run before
+    outages.killed(100.0)
+    outages.back(101.0)
+    answered_again = 100.0 + STICKY_WINDOW + QUERY_TIMEOUT + HUB_MAX_BACKOFF
+
+    for view in (excused, unexcused):
+        assert view.sample(shown, truth, 100.5) is None
+    assert unexcused.sample(shown, truth, 100.5 + STALE_AFTER + 0.5) is not None
+    assert excused.sample(shown, truth, answered_again - 0.1) is None
+    assert excused.sample(shown, truth, answered_again + STALE_AFTER - 0.1) is None
+    stale = excused.sample(shown, truth, answered_again + STALE_AFTER + 1.0)
+    assert stale is not None
+    assert stale.seconds == STALE_AFTER + 1.0
+
+
 # ---------------------------------------------------------------------- with worker crashes
 
 
@@ -139,11 +170,16 @@ async def _kill_workers_now_and_then(stack: ChaosStack, rng: random.Random, kill
         await asyncio.sleep(rng.uniform(2.0, 6.0))
         name = rng.choice(("edge", "central"))
         worker = stack.workers[name]
+        loop = asyncio.get_running_loop()
         worker.kill()
         kills.append(name)
+        if name == "central":
+            CENTRAL_WORKER_OUTAGES.killed(loop.time())
         await asyncio.sleep(rng.uniform(0.2, 2.0))
         worker.start()
         await worker.wait_ready()
+        if name == "central":
+            CENTRAL_WORKER_OUTAGES.back(loop.time())
 
 
 def _check_with_crashes(execution: Execution) -> list[Violation]:
