@@ -152,11 +152,14 @@ class Database:
 
     async def close(self) -> None:
         """Dispose of the connections; on SQLite, end the threads (once their work is
-        done: the wait happens off the event loop)."""
+        done: the wait happens off the event loop). Used again after, it still works,
+        as a disposed engine does: on SQLite each unit of work then in a thread of its
+        own, as with `pooled=False`."""
         if self._async_engine is not None:
             await self._async_engine.dispose()
             return
         executor, engine = self._executor, self._engine
+        self._executor = None
 
         def shut() -> None:
             if executor is not None:

@@ -108,6 +108,9 @@ async def test_a_pooled_sqlite_registry_runs_each_transaction_off_the_loop_in_on
 
     assert new_threads(before) == []
     assert not any(t.is_alive() for t in threads)
+    # Used after close() (as a disposed engine could be), it leaves no thread either.
+    assert (await registry.get(DEVICE)).network_ssid == "home-net"
+    assert new_threads(before) == []
 
 
 async def test_concurrent_transactions_of_a_pooled_registry_share_its_few_threads(
