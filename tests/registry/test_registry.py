@@ -276,7 +276,7 @@ async def test_records_of_the_first_schema_are_kept_by_the_upgrade(empty_databas
     database = make_url(empty_database).database
     if make_url(empty_database).get_backend_name() == "sqlite" and database:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    database = Database(empty_database, pooled=False)
+    prepared = Database(empty_database, pooled=False)
 
     def first_schema_with_a_record(connection: Connection) -> None:
         _upgrade_to(connection, "0001")
@@ -290,9 +290,9 @@ async def test_records_of_the_first_schema_are_kept_by_the_upgrade(empty_databas
         )
 
     try:
-        await database.transaction(first_schema_with_a_record)
+        await prepared.transaction(first_schema_with_a_record)
     finally:
-        await database.close()
+        await prepared.close()
 
     upgraded = await open_registry(empty_database)
     try:
