@@ -91,12 +91,11 @@ class Database:
 
     def __init__(self, url: str, *, pooled: bool = True) -> None:
         parsed = make_url(url)
-        self._sqlite = parsed.get_backend_name() == "sqlite"
-        self._pooled = pooled
+        sqlite = parsed.get_backend_name() == "sqlite"
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._async_engine: AsyncEngine | None = None
         self._memory_lock: threading.Lock | None = None
-        if self._sqlite:
+        if sqlite:
             memory = parsed.database in (None, "", ":memory:")
             sync_url = parsed.set(drivername="sqlite")
             threads = 1 if memory else SQLITE_THREADS
@@ -124,10 +123,6 @@ class Database:
                 else create_async_engine(url, poolclass=NullPool)
             )
             self._engine = self._async_engine.sync_engine
-
-    @property
-    def sqlite(self) -> bool:
-        return self._sqlite
 
     @property
     def engine(self) -> Engine:

@@ -212,3 +212,15 @@ async def test_registries_opened_at_once_on_several_threads_each_get_their_schem
     runs = await asyncio.gather(*(asyncio.to_thread(open_and_claim, n) for n in range(6)))
 
     assert runs == [f"run-{n}" for n in range(6)]
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+async def test_an_in_memory_registry_is_one_database_whatever_the_thread(pooled: bool) -> None:
+    registry = await open_registry("sqlite:///:memory:", pooled=pooled)
+    try:
+        await asyncio.gather(*(a_device_s_runs(registry, f"device-{n}") for n in range(8)))
+        page = await registry.list(DeviceFilter(tenant="acme"))
+    finally:
+        await registry.close()
+
+    assert [d.device_id for d in page.devices] == [f"device-{n}" for n in range(8)]
