@@ -111,7 +111,7 @@ class DeviceRegistryActivities:
                 outcome.device_id,
                 outcome.run_id,
             )
-        webhooks = WebhookStore(store.engine)
+        webhooks = WebhookStore(store.database)
         subscribers: set[str] = set()
         for event in (outcome.state_event, outcome.event):
             if event is not None:

@@ -69,7 +69,7 @@ class PreProvisioningHookActivities:
         Raises:
             HookUnavailable: No verdict this time (retried by the run's policy).
         """
-        store = HookStore((await self._registry()).engine)
+        store = HookStore((await self._registry()).database)
         try:
             hook = await store.get(call.tenant)
         except HookNotFound:

@@ -100,7 +100,7 @@ class WebhookActivities:
         self._lock = asyncio.Lock()
 
     async def _store(self) -> WebhookStore:
-        return WebhookStore((await self._registry()).engine)
+        return WebhookStore((await self._registry()).database)
 
     async def _webhook_sender(self) -> WebhookSender:
         async with self._lock:

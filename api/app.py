@@ -91,18 +91,18 @@ def create_app(deps: ApiDependencies) -> web.Application:
     app[FAMILIES] = {family.name: family for family in families}
     app[DEVICES] = DeviceInventory(deps.devices, deps.temporal)
     if deps.devices is not None:  # the keys live in the registry's database
-        app[IDEMPOTENCY] = IdempotencyKeys(deps.devices.engine)
+        app[IDEMPOTENCY] = IdempotencyKeys(deps.devices.database)
     app[ENROLLMENTS] = Enrollments(
-        EnrollmentStore(deps.devices.engine) if deps.devices is not None else None
+        EnrollmentStore(deps.devices.database) if deps.devices is not None else None
     )
     secrets = secret_box_of(deps.temporal.data_converter) if deps.temporal is not None else None
     app[HOOKS] = PreProvisioningHooks(
-        HookStore(deps.devices.engine) if deps.devices is not None else None,
+        HookStore(deps.devices.database) if deps.devices is not None else None,
         secrets,
         allow_private=deps.settings.webhooks.allow_private,
     )
     app[WEBHOOKS] = WebhookSubscriptions(
-        WebhookStore(deps.devices.engine) if deps.devices is not None else None,
+        WebhookStore(deps.devices.database) if deps.devices is not None else None,
         deps.temporal,
         deps.task_queue,
         secrets,

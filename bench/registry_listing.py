@@ -8,8 +8,9 @@ measures, alternating in rounds so that neither side gets a warmer cache:
 
 - **registry**: `DeviceRegistry.list` with a filter (tenant, and each of state, site,
   network in turn), first pages and pages further on (through their cursors);
-- **baseline**: the same SELECT through SQLAlchemy Core on the same engine, without the
-  registry's record models — what the database itself costs.
+- **baseline**: the same SELECT through SQLAlchemy Core on the same database (the
+  registry's `Database`, one unit of work per page), without the registry's record
+  models — what the database itself costs.
 
 Prints p50 and p95 per side, their spread over the rounds (min to max of each round's
 p95) and the ratio registry/baseline. The target (issue 18): p95 under 100 ms.
@@ -26,7 +27,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from domain.registry import DeviceFilter, DeviceState
 from registry import open_registry
@@ -92,12 +93,15 @@ async def main(records: int, queries: int, rounds: int) -> None:
     rng = random.Random(18)
     with tempfile.TemporaryDirectory(prefix="devprov-registry-bench-") as home:
         registry = await open_registry(f"sqlite+aiosqlite:///{Path(home) / 'registry.db'}")
-        engine = registry.engine  # the same engine for the baseline
+        database = registry.database  # the same database for the baseline
         started = time.perf_counter()
         rows = _rows(records, rng)
-        async with engine.begin() as connection:
+
+        def fill(connection: Connection) -> None:
             for start in range(0, records, 5_000):
-                await connection.execute(insert(DEVICES), rows[start : start + 5_000])
+                connection.execute(insert(DEVICES), rows[start : start + 5_000])
+
+        await database.transaction(fill)
         print(f"filled {records} records in {time.perf_counter() - started:.1f} s")
 
         async def registry_query(where: DeviceFilter, deep: bool) -> None:
@@ -109,12 +113,15 @@ async def main(records: int, queries: int, rounds: int) -> None:
             query = select(DEVICES).order_by(DEVICES.c.device_id).limit(PAGE + 1)
             for name, value in where.model_dump(exclude_none=True).items():
                 query = query.where(DEVICES.c[name] == str(value))
-            async with engine.connect() as connection:
-                found = (await connection.execute(query)).all()
+
+            def pages(connection: Connection) -> None:
+                found = connection.execute(query).all()
                 if deep and found:
                     last = found[min(PAGE, len(found)) - 1].device_id
                     more = query.where(DEVICES.c.device_id > last)
-                    (await connection.execute(more)).all()
+                    connection.execute(more).all()
+
+            await database.read(pages)
 
         sides = {"registry": registry_query, "baseline": baseline_query}
         timings: dict[str, list[float]] = {side: [] for side in sides}

@@ -295,8 +295,9 @@ class RegistrySettings(EnvSettings):
 
     url: SecretStr | None = None
     """`postgresql+asyncpg://user:password@host/devprov` or `sqlite+aiosqlite:///<path>`
-    (None: a SQLite file `registry/registry.db` under the data directory). A secret:
-    it may hold the database's password."""
+    (`sqlite:///<path>` alike: the registry runs SQLite on `sqlite3` either way; None: a
+    SQLite file `registry/registry.db` under the data directory). A secret: it may hold
+    the database's password."""
 
 
 class SelectionSettings(EnvSettings):

@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.enrollments import (
     EnrollmentExists,
@@ -29,6 +28,7 @@ from domain.enrollments import (
     StoredIndividualEnrollment,
     TenantSettings,
 )
+from registry.database import Database
 from registry.store import MAX_PAGE, _decode_cursor, _encode_cursor
 from registry.tables import GroupEnrollmentRow, IndividualEnrollmentRow, TenantSettingsRow
 
@@ -81,14 +81,14 @@ class EnrollmentStore:
     """A tenant's individual and group enrollments, and its settings.
 
     Args:
-        engine: The registry's engine (schema migrated by `open_registry`).
+        database: The registry's database (schema migrated by `open_registry`).
         clock: Now, as an aware datetime (tests pass their own).
     """
 
     def __init__(
-        self, engine: AsyncEngine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, database: Database, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._clock = clock
 
     # ------------------------------------------------------------ individual
@@ -120,8 +120,9 @@ class EnrollmentStore:
         """
         values = self._individual_values(tenant, create, claim_secret_hash)
         try:
-            async with self._engine.begin() as connection:
-                await connection.execute(insert(INDIVIDUAL).values(values))
+            await self._database.transaction(
+                lambda connection: connection.execute(insert(INDIVIDUAL).values(values))
+            )
         except IntegrityError:
             raise EnrollmentExists(create.device_id) from None
         return _individual(values).view
@@ -130,18 +131,21 @@ class EnrollmentStore:
         self, tenant: str, enrollments: Iterable[tuple[IndividualEnrollmentCreate, str | None]]
     ) -> int:
         """Create or replace many individual enrollments in one transaction (all or none)."""
-        count = 0
-        async with self._engine.begin() as connection:
+
+        def replace(connection: Connection) -> int:
+            count = 0
             for create, claim_secret_hash in enrollments:
-                await connection.execute(
+                connection.execute(
                     delete(INDIVIDUAL).where(
                         INDIVIDUAL.c.tenant == tenant, INDIVIDUAL.c.device_id == create.device_id
                     )
                 )
                 values = self._individual_values(tenant, create, claim_secret_hash)
-                await connection.execute(insert(INDIVIDUAL).values(values))
+                connection.execute(insert(INDIVIDUAL).values(values))
                 count += 1
-        return count
+            return count
+
+        return await self._database.transaction(replace)
 
     async def individual(self, tenant: str, device_id: str) -> StoredIndividualEnrollment:
         """The tenant's enrollment of `device_id`.
@@ -149,8 +153,9 @@ class EnrollmentStore:
         Raises:
             EnrollmentNotFound: None (another tenant's neither).
         """
-        async with self._engine.connect() as connection:
-            row = await _individual_row(connection, tenant, device_id)
+        row = await self._database.read(
+            lambda connection: _individual_row(connection, tenant, device_id)
+        )
         if row is None:
             raise EnrollmentNotFound(device_id)
         return _individual(row)
@@ -160,16 +165,19 @@ class EnrollmentStore:
     ) -> dict[str, StoredIndividualEnrollment]:
         """The tenant's enrollments of those of `device_ids` it has enrolled."""
         wanted = sorted(set(device_ids))
-        found: dict[str, StoredIndividualEnrollment] = {}
-        async with self._engine.connect() as connection:
+
+        def read(connection: Connection) -> dict[str, StoredIndividualEnrollment]:
+            found: dict[str, StoredIndividualEnrollment] = {}
             for start in range(0, len(wanted), _IN_CHUNK):
                 query = select(INDIVIDUAL).where(
                     INDIVIDUAL.c.tenant == tenant,
                     INDIVIDUAL.c.device_id.in_(wanted[start : start + _IN_CHUNK]),
                 )
-                for row in (await connection.execute(query)).mappings():
+                for row in connection.execute(query).mappings():
                     found[row["device_id"]] = _individual(row)
-        return found
+            return found
+
+        return await self._database.read(read)
 
     async def list_individuals(
         self, tenant: str, *, limit: int = 100, cursor: str | None = None
@@ -189,8 +197,9 @@ class EnrollmentStore:
         )
         if cursor is not None:
             query = query.where(INDIVIDUAL.c.device_id > _decode_cursor(cursor))
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        rows = await self._database.read(
+            lambda connection: connection.execute(query).mappings().all()
+        )
         items = [_individual(row).view for row in rows[:limit]]
         return items, _page_of([row["device_id"] for row in rows], limit)
 
@@ -216,15 +225,18 @@ class EnrollmentStore:
         if "claim_secret" in patch.model_fields_set:
             changes["claim_secret_hash"] = claim_secret_hash
         changes["updated_at"] = self._clock()
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
+
+        def change(connection: Connection) -> Mapping[str, Any] | None:
+            result = connection.execute(
                 update(INDIVIDUAL)
                 .where(INDIVIDUAL.c.tenant == tenant, INDIVIDUAL.c.device_id == device_id)
                 .values(changes)
             )
             if result.rowcount != 1:
                 raise EnrollmentNotFound(device_id)
-            row = await _individual_row(connection, tenant, device_id)
+            return _individual_row(connection, tenant, device_id)
+
+        row = await self._database.transaction(change)
         assert row is not None
         return _individual(row).view
 
@@ -234,13 +246,13 @@ class EnrollmentStore:
         Raises:
             EnrollmentNotFound: The tenant has not enrolled the device.
         """
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
-                delete(INDIVIDUAL).where(
-                    INDIVIDUAL.c.tenant == tenant, INDIVIDUAL.c.device_id == device_id
-                )
-            )
-        if result.rowcount != 1:
+        query = delete(INDIVIDUAL).where(
+            INDIVIDUAL.c.tenant == tenant, INDIVIDUAL.c.device_id == device_id
+        )
+        removed = await self._database.transaction(
+            lambda connection: connection.execute(query).rowcount
+        )
+        if removed != 1:
             raise EnrollmentNotFound(device_id)
 
     # ------------------------------------------------------------ group
@@ -267,8 +279,9 @@ class EnrollmentStore:
             "updated_at": now,
         }
         try:
-            async with self._engine.begin() as connection:
-                await connection.execute(insert(GROUPS).values(values))
+            await self._database.transaction(
+                lambda connection: connection.execute(insert(GROUPS).values(values))
+            )
         except IntegrityError:
             raise EnrollmentExists(create.group_id) from None
         return _group(values)
@@ -279,8 +292,7 @@ class EnrollmentStore:
         Raises:
             EnrollmentNotFound: None (another tenant's neither).
         """
-        async with self._engine.connect() as connection:
-            row = await _group_row(connection, tenant, group_id)
+        row = await self._database.read(lambda connection: _group_row(connection, tenant, group_id))
         if row is None:
             raise EnrollmentNotFound(group_id)
         return _group(row)
@@ -288,8 +300,9 @@ class EnrollmentStore:
     async def enabled_groups(self, tenant: str) -> list[GroupEnrollment]:
         """Every enabled group of the tenant."""
         query = select(GROUPS).where(GROUPS.c.tenant == tenant, GROUPS.c.enabled.is_(True))
-        async with self._engine.connect() as connection:
-            return [_group(row) for row in (await connection.execute(query)).mappings()]
+        return await self._database.read(
+            lambda connection: [_group(row) for row in connection.execute(query).mappings()]
+        )
 
     async def list_groups(
         self, tenant: str, *, limit: int = 100, cursor: str | None = None
@@ -308,8 +321,9 @@ class EnrollmentStore:
         )
         if cursor is not None:
             query = query.where(GROUPS.c.group_id > _decode_cursor(cursor))
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        rows = await self._database.read(
+            lambda connection: connection.execute(query).mappings().all()
+        )
         return [_group(row) for row in rows[:limit]], _page_of(
             [row["group_id"] for row in rows], limit
         )
@@ -337,19 +351,22 @@ class EnrollmentStore:
             changes["default_site"] = defaults.site
             changes["default_strategy"] = defaults.strategy
         changes["updated_at"] = self._clock()
-        async with self._engine.begin() as connection:
-            row = await _group_row(connection, tenant, group_id)
+
+        def change(connection: Connection) -> dict[str, Any]:
+            row = _group_row(connection, tenant, group_id)
             if row is None:
                 raise EnrollmentNotFound(group_id)
             after = {**row, **changes}
             if all(after[name] is None for name in ("vendor", "model", "device_id_glob")):
                 raise GroupWithoutCriterion(group_id)
-            await connection.execute(
+            connection.execute(
                 update(GROUPS)
                 .where(GROUPS.c.tenant == tenant, GROUPS.c.group_id == group_id)
                 .values(changes)
             )
-        return _group(after)
+            return after
+
+        return _group(await self._database.transaction(change))
 
     async def delete_group(self, tenant: str, group_id: str) -> None:
         """Remove the tenant's group `group_id`.
@@ -357,11 +374,11 @@ class EnrollmentStore:
         Raises:
             EnrollmentNotFound: The tenant has no such group.
         """
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
-                delete(GROUPS).where(GROUPS.c.tenant == tenant, GROUPS.c.group_id == group_id)
-            )
-        if result.rowcount != 1:
+        query = delete(GROUPS).where(GROUPS.c.tenant == tenant, GROUPS.c.group_id == group_id)
+        removed = await self._database.transaction(
+            lambda connection: connection.execute(query).rowcount
+        )
+        if removed != 1:
             raise EnrollmentNotFound(group_id)
 
     # ------------------------------------------------------------ settings
@@ -369,8 +386,9 @@ class EnrollmentStore:
     async def settings(self, tenant: str) -> TenantSettings:
         """The tenant's settings (the defaults when it never set any)."""
         query = select(SETTINGS).where(SETTINGS.c.tenant == tenant)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).mappings().first()
+        row = await self._database.read(
+            lambda connection: connection.execute(query).mappings().first()
+        )
         if row is None:
             return TenantSettings(tenant=tenant, enrollment_required=False, updated_at=None)
         return TenantSettings(
@@ -383,36 +401,37 @@ class EnrollmentStore:
         """Set the tenant's settings."""
         now = self._clock()
         values = {"enrollment_required": enrollment_required, "updated_at": now}
-        async with self._engine.begin() as connection:
-            result = await connection.execute(
+
+        def put(connection: Connection) -> None:
+            result = connection.execute(
                 update(SETTINGS).where(SETTINGS.c.tenant == tenant).values(values)
             )
             if result.rowcount != 1:
                 try:
-                    async with connection.begin_nested():
-                        await connection.execute(insert(SETTINGS).values(tenant=tenant, **values))
+                    with connection.begin_nested():
+                        connection.execute(insert(SETTINGS).values(tenant=tenant, **values))
                 except IntegrityError:  # a concurrent put inserted it: ours wins
-                    await connection.execute(
+                    connection.execute(
                         update(SETTINGS).where(SETTINGS.c.tenant == tenant).values(values)
                     )
+
+        await self._database.transaction(put)
         return TenantSettings(
             tenant=tenant, enrollment_required=enrollment_required, updated_at=now
         )
 
 
-async def _individual_row(
-    connection: AsyncConnection, tenant: str, device_id: str
+def _individual_row(
+    connection: Connection, tenant: str, device_id: str
 ) -> Mapping[str, Any] | None:
     query = select(INDIVIDUAL).where(
         INDIVIDUAL.c.tenant == tenant, INDIVIDUAL.c.device_id == device_id
     )
-    row = (await connection.execute(query)).mappings().first()
+    row = connection.execute(query).mappings().first()
     return dict(row) if row is not None else None
 
 
-async def _group_row(
-    connection: AsyncConnection, tenant: str, group_id: str
-) -> Mapping[str, Any] | None:
+def _group_row(connection: Connection, tenant: str, group_id: str) -> Mapping[str, Any] | None:
     query = select(GROUPS).where(GROUPS.c.tenant == tenant, GROUPS.c.group_id == group_id)
-    row = (await connection.execute(query)).mappings().first()
+    row = connection.execute(query).mappings().first()
     return dict(row) if row is not None else None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.hooks import HookNotFound, PreProvisioningHook, StoredHook
+from registry.database import Database
 from registry.tables import PreProvisioningHookRow
 
 HOOKS = cast(Table, PreProvisioningHookRow.__table__)
@@ -24,33 +24,23 @@ class HookStore:
     """One hook per tenant."""
 
     def __init__(
-        self, engine: AsyncEngine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, database: Database, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._clock = clock
 
     async def put(self, tenant: str, url: str, sealed_secret: str) -> PreProvisioningHook:
         """Set (or replace) the tenant's hook."""
         values = {"url": url, "sealed_secret": sealed_secret, "updated_at": self._clock()}
-        async with self._engine.begin() as connection:
-            changed = await connection.execute(
-                update(HOOKS).where(HOOKS.c.tenant == tenant).values(values)
-            )
-            if changed.rowcount != 1:
-                try:
-                    async with connection.begin_nested():
-                        await connection.execute(insert(HOOKS).values(tenant=tenant, **values))
-                except IntegrityError:  # a concurrent put inserted it: ours wins
-                    await connection.execute(
-                        update(HOOKS).where(HOOKS.c.tenant == tenant).values(values)
-                    )
+        await self._database.transaction(lambda connection: _put(connection, tenant, values))
         return PreProvisioningHook(url=url, updated_at=cast(datetime, values["updated_at"]))
 
     async def get(self, tenant: str) -> StoredHook:
         """Raises: HookNotFound."""
         query = select(HOOKS).where(HOOKS.c.tenant == tenant)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).mappings().first()
+        row = await self._database.read(
+            lambda connection: connection.execute(query).mappings().first()
+        )
         if row is None:
             raise HookNotFound(tenant)
         view = PreProvisioningHook(url=row["url"], updated_at=_aware(row["updated_at"]))
@@ -58,7 +48,20 @@ class HookStore:
 
     async def delete(self, tenant: str) -> None:
         """Raises: HookNotFound."""
-        async with self._engine.begin() as connection:
-            removed = await connection.execute(delete(HOOKS).where(HOOKS.c.tenant == tenant))
-        if removed.rowcount != 1:
+        removed = await self._database.transaction(
+            lambda connection: (
+                connection.execute(delete(HOOKS).where(HOOKS.c.tenant == tenant)).rowcount
+            )
+        )
+        if removed != 1:
             raise HookNotFound(tenant)
+
+
+def _put(connection: Connection, tenant: str, values: dict[str, Any]) -> None:
+    changed = connection.execute(update(HOOKS).where(HOOKS.c.tenant == tenant).values(values))
+    if changed.rowcount != 1:
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(HOOKS).values(tenant=tenant, **values))
+        except IntegrityError:  # a concurrent put inserted it: ours wins
+            connection.execute(update(HOOKS).where(HOOKS.c.tenant == tenant).values(values))

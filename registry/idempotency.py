@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from registry.database import Database
 from registry.tables import IdempotencyKeyRow
 
 KEYS = cast(Table, IdempotencyKeyRow.__table__)
@@ -59,73 +59,73 @@ class IdempotencyKeys:
     """Keys and their responses, in the registry's database.
 
     Args:
-        engine: The registry's engine (schema migrated by `open_registry`).
+        database: The registry's database (schema migrated by `open_registry`).
         clock: Now, as an aware datetime (tests pass their own).
     """
 
     def __init__(
-        self, engine: AsyncEngine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, database: Database, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._clock = clock
 
     async def claim(self, tenant: str, key: str, fingerprint: str) -> Claim:
         """Take `key` for a request, or say what the key is already bound to."""
         now = self._clock()
+        values = {"tenant": tenant, "key": key, "fingerprint": fingerprint, "created_at": now}
         try:
-            async with self._engine.begin() as connection:
-                await connection.execute(
-                    insert(KEYS).values(
-                        tenant=tenant, key=key, fingerprint=fingerprint, created_at=now
-                    )
-                )
+            await self._database.transaction(
+                lambda connection: connection.execute(insert(KEYS).values(values))
+            )
             return Claimed()
         except IntegrityError:  # the key is taken: by what?
             pass
-        async with self._engine.begin() as connection:
-            row = await _row(connection, tenant, key)
-            if row is None:  # released meanwhile: the client may send it again
-                return InUse()
-            created_at = _aware(row["created_at"])
-            answered = row["status"] is not None
-            if now - created_at > RETENTION or (
-                not answered and now - created_at > ABANDONED_AFTER
-            ):
-                return await _take_over(connection, row, fingerprint, now)
-            if row["fingerprint"] != fingerprint:
-                return Reused()
-            if not answered:
-                return InUse()
-            return Replay(status=row["status"], body=row["body"] or "", location=row["location"])
+        return await self._database.transaction(
+            lambda connection: _taken(connection, tenant, key, fingerprint, now)
+        )
 
     async def complete(
         self, tenant: str, key: str, *, status: int, body: str, location: str | None
     ) -> None:
         """Keep the response of the key's request, to replay."""
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(KEYS)
-                .where(KEYS.c.tenant == tenant, KEYS.c.key == key)
-                .values(status=status, body=body, location=location)
-            )
+        query = (
+            update(KEYS)
+            .where(KEYS.c.tenant == tenant, KEYS.c.key == key)
+            .values(status=status, body=body, location=location)
+        )
+        await self._database.transaction(lambda connection: connection.execute(query))
 
     async def release(self, tenant: str, key: str) -> None:
         """Forget the key: its request did nothing, so it may be sent again."""
-        async with self._engine.begin() as connection:
-            await connection.execute(delete(KEYS).where(KEYS.c.tenant == tenant, KEYS.c.key == key))
+        query = delete(KEYS).where(KEYS.c.tenant == tenant, KEYS.c.key == key)
+        await self._database.transaction(lambda connection: connection.execute(query))
 
 
-async def _row(connection: AsyncConnection, tenant: str, key: str) -> Any:
+def _taken(connection: Connection, tenant: str, key: str, fingerprint: str, now: datetime) -> Claim:
+    """What the taken `key` is bound to (or the key, when it may be taken over)."""
+    row = _row(connection, tenant, key)
+    if row is None:  # released meanwhile: the client may send it again
+        return InUse()
+    created_at = _aware(row["created_at"])
+    answered = row["status"] is not None
+    if now - created_at > RETENTION or (not answered and now - created_at > ABANDONED_AFTER):
+        return _take_over(connection, row, fingerprint, now)
+    if row["fingerprint"] != fingerprint:
+        return Reused()
+    if not answered:
+        return InUse()
+    return Replay(status=row["status"], body=row["body"] or "", location=row["location"])
+
+
+def _row(connection: Connection, tenant: str, key: str) -> Any:
     query = select(KEYS).where(KEYS.c.tenant == tenant, KEYS.c.key == key)
-    return (await connection.execute(query)).mappings().first()
+    return connection.execute(query).mappings().first()
 
 
-async def _take_over(
-    connection: AsyncConnection, row: Any, fingerprint: str, now: datetime
-) -> Claim:
+def _take_over(connection: Connection, row: Any, fingerprint: str, now: datetime) -> Claim:
     """An expired key, or one whose first request was lost, starts afresh (unless a
     concurrent request took it over first)."""
-    taken = await connection.execute(
+    taken = connection.execute(
         update(KEYS)
         .where(KEYS.c.tenant == row["tenant"], KEYS.c.key == row["key"])
         .where(KEYS.c.created_at == row["created_at"])

@@ -13,17 +13,15 @@ import asyncio
 import contextlib
 import logging
 import re
+import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, event, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Table, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from adapters.files import private_file
 from domain.registry import (
@@ -44,6 +42,7 @@ from domain.registry import (
     claimable_from,
     state_after,
 )
+from registry.database import Database, database_file
 from registry.tables import DeviceRow
 from registry.webhooks import write_event
 
@@ -79,23 +78,23 @@ class DeviceRegistry:
     """Devices and the runs that own them, in one SQL database.
 
     Args:
-        engine: An async engine (`sqlite+aiosqlite://…` or `postgresql+asyncpg://…`)
-            whose schema is up to date (`open_registry` does both).
+        database: The registry's database (SQLite or PostgreSQL) whose schema is up to
+            date (`open_registry` opens and migrates it); the other stores share it.
         clock: Now, as an aware datetime (tests pass their own).
     """
 
     def __init__(
-        self, engine: AsyncEngine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, database: Database, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._clock = clock
 
     @property
-    def engine(self) -> AsyncEngine:
-        return self._engine
+    def database(self) -> Database:
+        return self._database
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._database.close()
 
     # ------------------------------------------------------------------ runs
 
@@ -112,8 +111,9 @@ class DeviceRegistry:
         """
         for _ in range(_CLAIM_ATTEMPTS):
             try:
-                async with self._engine.begin() as connection:
-                    won = await self._claim_once(connection, claim)
+                won = await self._database.transaction(
+                    lambda connection: self._claim_once(connection, claim)
+                )
             except IntegrityError:  # created by a concurrent claim: read it again
                 continue
             if won is not None:
@@ -121,12 +121,10 @@ class DeviceRegistry:
         record = await self.get(claim.device_id, claim.tenant)
         raise DeviceBusy(record, claim.kind)
 
-    async def _claim_once(
-        self, connection: AsyncConnection, claim: DeviceClaim
-    ) -> DeviceRecord | None:
+    def _claim_once(self, connection: Connection, claim: DeviceClaim) -> DeviceRecord | None:
         """The claimed record, or None when a concurrent change won the race."""
         now = self._clock()
-        row = await self._row(connection, claim.device_id)
+        row = self._row(connection, claim.device_id)
         owned = {
             "state": CLAIMED_AS[claim.kind].value,
             "run_kind": claim.kind.value,
@@ -152,7 +150,7 @@ class DeviceRegistry:
                 "claimed_from": DeviceState.UNPROVISIONED.value,
                 "version": 1,
             }
-            await connection.execute(insert(DEVICES).values(values))
+            connection.execute(insert(DEVICES).values(values))
             return _record(values)
         record = _record(row)
         if record.tenant != claim.tenant:
@@ -172,7 +170,7 @@ class DeviceRegistry:
             "claimed_from": record.state.value,
             "version": record.version + 1,
         }
-        if not await self._compare_and_set(connection, record, changes):
+        if not self._compare_and_set(connection, record, changes):
             return None
         return _record({**dict(row), **changes})
 
@@ -188,19 +186,24 @@ class DeviceRegistry:
         Raises:
             DeviceNotFound: The registry has no such device.
         """
-        async with self._engine.begin() as connection:
-            for event in (outcome.state_event, outcome.event):
-                if event is not None:
-                    await write_event(connection, event, self._clock())
-            row = await self._row(connection, outcome.device_id)
-            recorded = None if row is None else await self._apply(connection, row, outcome)
-        if row is None:
+        recorded = await self._database.transaction(
+            lambda connection: self._record_outcome(connection, outcome)
+        )
+        if recorded is None:
             raise DeviceNotFound(outcome.device_id)
-        assert recorded is not None
         return recorded
 
-    async def _apply(
-        self, connection: AsyncConnection, row: Mapping[Any, Any], outcome: RunOutcome
+    def _record_outcome(self, connection: Connection, outcome: RunOutcome) -> DeviceRecord | None:
+        """The record as the outcome left it; None (the events written all the same)
+        when the registry has no such device."""
+        for event in (outcome.state_event, outcome.event):
+            if event is not None:
+                write_event(connection, event, self._clock())
+        row = self._row(connection, outcome.device_id)
+        return None if row is None else self._apply(connection, row, outcome)
+
+    def _apply(
+        self, connection: Connection, row: Mapping[Any, Any], outcome: RunOutcome
     ) -> DeviceRecord:
         record = _record(row)
         claimed = record.state in CLAIMED_AS.values()
@@ -221,7 +224,7 @@ class DeviceRegistry:
             changes.update(outcome.facts.model_dump(exclude_none=True))
         if outcome.outcome is Outcome.DONE and outcome.tenant:
             changes["tenant"] = outcome.tenant
-        if not await self._compare_and_set(connection, record, changes):
+        if not self._compare_and_set(connection, record, changes):
             raise RuntimeError(f"device '{record.device_id}' changed under its owner run")
         logger.info(
             "device %s: %s by %s run %s",
@@ -244,23 +247,31 @@ class DeviceRegistry:
             DeviceNotFound: No such device for `tenant`.
             DeviceBusy: The device is not claimed by `run_id` (any more).
         """
-        async with self._engine.begin() as connection:
-            row = await self._row(connection, device_id)
-            if row is None or row["tenant"] != tenant:
-                raise DeviceNotFound(device_id)
-            record = _record(row)
-            if record.run_id != run_id or record.state not in CLAIMED_AS.values():
-                raise DeviceBusy(record, record.run_kind or RunKind.PROVISION)
-            changes = {
-                "state": DeviceState.FAILED.value,
-                "claimed_from": None,
-                "updated_at": self._clock(),
-                "version": record.version + 1,
-            }
-            if not await self._compare_and_set(connection, record, changes):
-                raise await self._busy_now(connection, device_id)
+        record, released = await self._database.transaction(
+            lambda connection: self._release_claim(connection, device_id, tenant, run_id)
+        )
         logger.info("device %s: claim of run %s released (FAILED)", device_id, record.workflow_id)
-        return _record({**dict(row), **changes})
+        return released
+
+    def _release_claim(
+        self, connection: Connection, device_id: str, tenant: str, run_id: str
+    ) -> tuple[DeviceRecord, DeviceRecord]:
+        """The record before and after."""
+        row = self._row(connection, device_id)
+        if row is None or row["tenant"] != tenant:
+            raise DeviceNotFound(device_id)
+        record = _record(row)
+        if record.run_id != run_id or record.state not in CLAIMED_AS.values():
+            raise DeviceBusy(record, record.run_kind or RunKind.PROVISION)
+        changes = {
+            "state": DeviceState.FAILED.value,
+            "claimed_from": None,
+            "updated_at": self._clock(),
+            "version": record.version + 1,
+        }
+        if not self._compare_and_set(connection, record, changes):
+            raise self._busy_now(connection, device_id)
+        return record, _record({**dict(row), **changes})
 
     async def transfer(self, device_id: str, tenant: str, to_tenant: str) -> DeviceRecord:
         """Give a device no run owns to another tenant.
@@ -269,29 +280,35 @@ class DeviceRegistry:
             DeviceNotFound: No such device for `tenant`.
             DeviceBusy: A run owns it now.
         """
-        async with self._engine.begin() as connection:
-            row = await self._row(connection, device_id)
-            if row is None or row["tenant"] != tenant:
-                raise DeviceNotFound(device_id)
-            record = _record(row)
-            if record.state in CLAIMED_AS.values():
-                raise DeviceBusy(record, record.run_kind or RunKind.PROVISION)
-            changes = {
-                "tenant": to_tenant,
-                "updated_at": self._clock(),
-                "version": record.version + 1,
-            }
-            if not await self._compare_and_set(connection, record, changes):
-                raise await self._busy_now(connection, device_id)
+        transferred = await self._database.transaction(
+            lambda connection: self._transfer(connection, device_id, tenant, to_tenant)
+        )
         logger.info("device %s: transferred from tenant %s to %s", device_id, tenant, to_tenant)
+        return transferred
+
+    def _transfer(
+        self, connection: Connection, device_id: str, tenant: str, to_tenant: str
+    ) -> DeviceRecord:
+        row = self._row(connection, device_id)
+        if row is None or row["tenant"] != tenant:
+            raise DeviceNotFound(device_id)
+        record = _record(row)
+        if record.state in CLAIMED_AS.values():
+            raise DeviceBusy(record, record.run_kind or RunKind.PROVISION)
+        changes = {
+            "tenant": to_tenant,
+            "updated_at": self._clock(),
+            "version": record.version + 1,
+        }
+        if not self._compare_and_set(connection, record, changes):
+            raise self._busy_now(connection, device_id)
         return _record({**dict(row), **changes})
 
     # ------------------------------------------------------------------ reads
 
     async def get(self, device_id: str, tenant: str | None = None) -> DeviceRecord:
         """The device's record; another tenant's device is `DeviceNotFound` too."""
-        async with self._engine.connect() as connection:
-            row = await self._row(connection, device_id)
+        row = await self._database.read(lambda connection: self._row(connection, device_id))
         if row is None or (tenant is not None and row["tenant"] != tenant):
             raise DeviceNotFound(device_id)
         return _record(row)
@@ -318,8 +335,9 @@ class DeviceRegistry:
             query = query.where(columns[name] == str(value))
         if cursor is not None:
             query = query.where(DEVICES.c.device_id > _decode_cursor(cursor))
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        rows = await self._database.read(
+            lambda connection: connection.execute(query).mappings().all()
+        )
         devices = [_record(row) for row in rows[:limit]]
         more = len(rows) > limit
         return DevicePage(
@@ -329,23 +347,23 @@ class DeviceRegistry:
     # ------------------------------------------------------------------ rows
 
     @staticmethod
-    async def _row(connection: AsyncConnection, device_id: str) -> Mapping[Any, Any] | None:
+    def _row(connection: Connection, device_id: str) -> Mapping[Any, Any] | None:
         query = select(DEVICES).where(DEVICES.c.device_id == device_id)
-        return (await connection.execute(query)).mappings().first()
+        return connection.execute(query).mappings().first()
 
-    async def _busy_now(self, connection: AsyncConnection, device_id: str) -> DeviceBusy:
+    def _busy_now(self, connection: Connection, device_id: str) -> DeviceBusy:
         """A compare-and-set lost to a concurrent change: DeviceBusy with the record as
         that change left it."""
-        row = await self._row(connection, device_id)
+        row = self._row(connection, device_id)
         assert row is not None  # records are never deleted
         record = _record(row)
         return DeviceBusy(record, record.run_kind or RunKind.PROVISION)
 
     @staticmethod
-    async def _compare_and_set(
-        connection: AsyncConnection, record: DeviceRecord, changes: Mapping[str, Any]
+    def _compare_and_set(
+        connection: Connection, record: DeviceRecord, changes: Mapping[str, Any]
     ) -> bool:
-        result = await connection.execute(
+        result = connection.execute(
             update(DEVICES)
             .where(DEVICES.c.device_id == record.device_id)
             .where(DEVICES.c.version == record.version)
@@ -354,20 +372,17 @@ class DeviceRegistry:
         return result.rowcount == 1
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _: object) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
-    cursor.execute("PRAGMA busy_timeout=30000")  # writers queue instead of failing
-    cursor.close()
-
-
 _MIGRATION_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )
 """One migration at a time per event loop: Alembic's `context` is process-global, and two
 upgrades interleaved at their awaits would run one database's statements on the other's
 connection ("no such table: main.devices", found by the saga explorer opening many
-throwaway registries at once)."""
+throwaway registries at once). On PostgreSQL the upgrade runs on the event loop's thread
+(`run_sync`): this lock keeps a second one there from blocking on `_UPGRADE_LOCK`."""
+_UPGRADE_LOCK = threading.Lock()
+"""One migration at a time in the process: on SQLite upgrades run in the registries'
+threads, where the event loop's lock alone would not keep two apart."""
 
 
 def _migration_lock() -> asyncio.Lock:
@@ -387,40 +402,40 @@ def _upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    with _UPGRADE_LOCK:
+        command.upgrade(config, "head")
 
 
 async def open_registry(url: str, *, pooled: bool = True) -> DeviceRegistry:
     """Open the registry at `url` and bring its schema up to date.
 
-    `sqlite+aiosqlite:///<path>` (the embedded default: a file under the data
-    directory, created 0600 in a 0700 directory) or `postgresql+asyncpg://…`.
-    `pooled=False` opens a connection per use and keeps none open (a registry that is
-    never closed, like a throwaway one, then leaves no connection thread behind).
+    `sqlite+aiosqlite:///<path>` or `sqlite:///<path>` (the embedded default: a file
+    under the data directory, created 0600 in a 0700 directory; either way it runs on
+    `sqlite3` in threads of the registry's own, see `registry.database`) or
+    `postgresql+asyncpg://…`. `pooled=False` opens a connection per use and keeps none
+    open (a registry that is never closed, like a throwaway one, then leaves no
+    connection or thread behind).
     """
-    parsed = make_url(url)
-    sqlite = parsed.get_backend_name() == "sqlite"
-    if sqlite and parsed.database not in (None, "", ":memory:"):
-        private_file(Path(parsed.database))
-    # A server may drop a pooled connection (restart, idle timeout): ask it first. A
-    # SQLite file cannot, and the ping was one more trip through aiosqlite's thread at
-    # every checkout (three to seven a run).
-    engine = (
-        create_async_engine(url, pool_pre_ping=not sqlite)
-        if pooled
-        else create_async_engine(url, poolclass=NullPool)
-    )
-    if sqlite:
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    async with _migration_lock(), engine.begin() as connection:
-        await connection.run_sync(_upgrade)
-    return DeviceRegistry(engine)
+    file = database_file(url)
+    if file is not None:
+        private_file(file)
+    database = Database(url, pooled=pooled)
+    try:
+        async with _migration_lock():
+            await database.transaction(_upgrade)
+    except BaseException:
+        await database.close()
+        raise
+    return DeviceRegistry(database)
 
 
 async def schema_revision(registry: DeviceRegistry) -> str:
     """The Alembic revision the registry's database is at."""
-    async with registry.engine.connect() as connection:
-        row = (await connection.execute(text("SELECT version_num FROM alembic_version"))).first()
+    row = await registry.database.read(
+        lambda connection: connection.execute(
+            text("SELECT version_num FROM alembic_version")
+        ).first()
+    )
     return str(row[0]) if row is not None else "none"
 
 

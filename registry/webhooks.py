@@ -10,12 +10,11 @@ each try (`record_try`). Secrets arrive here sealed; this module never sees one 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from domain.webhooks import (
     DeliveryStatus,
@@ -28,6 +27,7 @@ from domain.webhooks import (
     WebhookEvent,
     WebhookNotFound,
 )
+from registry.database import Database
 from registry.tables import WebhookEventRow, WebhookSubscriptionRow
 
 SUBSCRIPTIONS = cast(Table, WebhookSubscriptionRow.__table__)
@@ -71,9 +71,7 @@ def _delivery(row: Mapping[Any, Any]) -> WebhookDelivery:
     )
 
 
-async def write_event(
-    connection: AsyncConnection, event: WebhookEvent, now: datetime
-) -> builtins.list[str]:
+def write_event(connection: Connection, event: WebhookEvent, now: datetime) -> builtins.list[str]:
     """Put `event` in the outbox of every enabled subscription of its tenant that names
     its type, inside the caller's transaction; the ids of those subscriptions.
 
@@ -84,18 +82,16 @@ async def write_event(
     )
     subscribers = [
         row.subscription_id
-        for row in (await connection.execute(query)).all()
+        for row in connection.execute(query).all()
         if event.type.value in row.event_types
     ]
     if not subscribers:
         return []
     present = set(
-        (
-            await connection.execute(
-                select(EVENTS.c.subscription_id).where(
-                    EVENTS.c.event_id == event.event_id,
-                    EVENTS.c.subscription_id.in_(subscribers),
-                )
+        connection.execute(
+            select(EVENTS.c.subscription_id).where(
+                EVENTS.c.event_id == event.event_id,
+                EVENTS.c.subscription_id.in_(subscribers),
             )
         ).scalars()
     )
@@ -117,7 +113,7 @@ async def write_event(
         if subscription_id not in present
     ]
     if rows:
-        await connection.execute(insert(EVENTS), rows)
+        connection.execute(insert(EVENTS), rows)
     return subscribers
 
 
@@ -125,14 +121,14 @@ class WebhookStore:
     """Subscriptions and their outbox.
 
     Args:
-        engine: The registry's engine (schema up to date).
+        database: The registry's database (schema up to date).
         clock: Now, as an aware datetime.
     """
 
     def __init__(
-        self, engine: AsyncEngine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, database: Database, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._clock = clock
 
     # ------------------------------------------------------------ subscriptions
@@ -158,8 +154,9 @@ class WebhookStore:
             "enabled": True,
             "created_at": self._clock(),
         }
-        async with self._engine.begin() as connection:
-            await connection.execute(insert(SUBSCRIPTIONS).values(values))
+        await self._database.transaction(
+            lambda connection: connection.execute(insert(SUBSCRIPTIONS).values(values))
+        )
         return _subscription(values).view
 
     async def list(self, tenant: str) -> builtins.list[Webhook]:
@@ -168,8 +165,9 @@ class WebhookStore:
             .where(SUBSCRIPTIONS.c.tenant == tenant)
             .order_by(SUBSCRIPTIONS.c.created_at, SUBSCRIPTIONS.c.subscription_id)
         )
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        rows = await self._database.read(
+            lambda connection: connection.execute(query).mappings().all()
+        )
         return [_subscription(row).view for row in rows]
 
     async def get(self, subscription_id: str, tenant: str | None = None) -> StoredWebhook:
@@ -179,8 +177,9 @@ class WebhookStore:
             WebhookNotFound: None with this id (for this tenant).
         """
         query = select(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.subscription_id == subscription_id)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).mappings().first()
+        row = await self._database.read(
+            lambda connection: connection.execute(query).mappings().first()
+        )
         if row is None or (tenant is not None and row["tenant"] != tenant):
             raise WebhookNotFound(subscription_id)
         return _subscription(row)
@@ -191,8 +190,9 @@ class WebhookStore:
         Raises:
             WebhookNotFound: None with this id for this tenant.
         """
-        async with self._engine.begin() as connection:
-            removed = await connection.execute(
+
+        def remove(connection: Connection) -> None:
+            removed = connection.execute(
                 delete(SUBSCRIPTIONS).where(
                     SUBSCRIPTIONS.c.subscription_id == subscription_id,
                     SUBSCRIPTIONS.c.tenant == tenant,
@@ -200,9 +200,9 @@ class WebhookStore:
             )
             if removed.rowcount != 1:
                 raise WebhookNotFound(subscription_id)
-            await connection.execute(
-                delete(EVENTS).where(EVENTS.c.subscription_id == subscription_id)
-            )
+            connection.execute(delete(EVENTS).where(EVENTS.c.subscription_id == subscription_id))
+
+        await self._database.transaction(remove)
 
     async def update(
         self,
@@ -229,10 +229,13 @@ class WebhookStore:
             SUBSCRIPTIONS.c.subscription_id == subscription_id,
             SUBSCRIPTIONS.c.tenant == tenant,
         )
-        async with self._engine.begin() as connection:
+
+        def change(connection: Connection) -> Any:
             if changes:
-                await connection.execute(update(SUBSCRIPTIONS).where(*where).values(changes))
-            row = (await connection.execute(select(SUBSCRIPTIONS).where(*where))).mappings().first()
+                connection.execute(update(SUBSCRIPTIONS).where(*where).values(changes))
+            return connection.execute(select(SUBSCRIPTIONS).where(*where)).mappings().first()
+
+        row = await self._database.transaction(change)
         if row is None:
             raise WebhookNotFound(subscription_id)
         return _subscription(row).view
@@ -251,8 +254,9 @@ class WebhookStore:
             SUBSCRIPTIONS.c.subscription_id == subscription_id,
             SUBSCRIPTIONS.c.tenant == tenant,
         )
-        async with self._engine.begin() as connection:
-            row = (await connection.execute(select(SUBSCRIPTIONS).where(*where))).mappings().first()
+
+        def rotate(connection: Connection) -> dict[str, Any]:
+            row = connection.execute(select(SUBSCRIPTIONS).where(*where)).mappings().first()
             if row is None:
                 raise WebhookNotFound(subscription_id)
             keep = grace > timedelta(0)
@@ -261,32 +265,37 @@ class WebhookStore:
                 "previous_sealed_secret": row["sealed_secret"] if keep else None,
                 "previous_secret_expires_at": self._clock() + grace if keep else None,
             }
-            await connection.execute(update(SUBSCRIPTIONS).where(*where).values(changes))
-        return _subscription({**dict(row), **changes}).view
+            connection.execute(update(SUBSCRIPTIONS).where(*where).values(changes))
+            return {**dict(row), **changes}
+
+        return _subscription(await self._database.transaction(rotate)).view
 
     # ------------------------------------------------------------ outbox
 
     async def publish(self, event: WebhookEvent) -> builtins.list[str]:
         """`write_event` in a transaction of its own (events no outcome record carries)."""
-        async with self._engine.begin() as connection:
-            return await write_event(connection, event, self._clock())
+        return await self._database.transaction(
+            lambda connection: write_event(connection, event, self._clock())
+        )
 
     async def publish_all(self, events: builtins.list[WebhookEvent]) -> builtins.list[str]:
         """`write_event` of each event, in their order, in one transaction; the ids of
         the subscriptions that got any."""
-        subscribers: set[str] = set()
-        async with self._engine.begin() as connection:
+
+        def write(connection: Connection) -> builtins.list[str]:
+            subscribers: set[str] = set()
             for event in events:
-                subscribers.update(await write_event(connection, event, self._clock()))
-        return sorted(subscribers)
+                subscribers.update(write_event(connection, event, self._clock()))
+            return sorted(subscribers)
+
+        return await self._database.transaction(write)
 
     async def subscribers(self, tenant: str, event_type: EventType) -> builtins.list[str]:
         """The enabled subscriptions of `tenant` that name `event_type`."""
         query = select(SUBSCRIPTIONS.c.subscription_id, SUBSCRIPTIONS.c.event_types).where(
             SUBSCRIPTIONS.c.tenant == tenant, SUBSCRIPTIONS.c.enabled.is_(True)
         )
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda connection: connection.execute(query).all())
         return [row.subscription_id for row in rows if event_type.value in row.event_types]
 
     async def due(self, subscription_id: str, limit: int) -> DueEvents:
@@ -294,29 +303,30 @@ class WebhookStore:
         first, `limit` at most), and when the next of the others is due; none while the
         subscription is disabled."""
         now = self._clock()
-        async with self._engine.connect() as connection:
-            exists = (
-                await connection.execute(
-                    select(SUBSCRIPTIONS.c.enabled).where(
-                        SUBSCRIPTIONS.c.subscription_id == subscription_id
-                    )
+
+        def heads(connection: Connection) -> DueEvents | Sequence[Any]:
+            exists = connection.execute(
+                select(SUBSCRIPTIONS.c.enabled).where(
+                    SUBSCRIPTIONS.c.subscription_id == subscription_id
                 )
             ).first()
             if exists is None:
                 return DueEvents(subscription_exists=False)
             if not exists.enabled:
                 return DueEvents(subscription_exists=True, enabled=False)
-            rows = (
-                await connection.execute(
-                    select(EVENTS.c.event_id, EVENTS.c.lane, EVENTS.c.next_try_at)
-                    .where(
-                        EVENTS.c.subscription_id == subscription_id,
-                        EVENTS.c.status == DeliveryStatus.PENDING.value,
-                    )
-                    .order_by(EVENTS.c.sequence)
-                    .limit(_HEADS_SCANNED)
+            return connection.execute(
+                select(EVENTS.c.event_id, EVENTS.c.lane, EVENTS.c.next_try_at)
+                .where(
+                    EVENTS.c.subscription_id == subscription_id,
+                    EVENTS.c.status == DeliveryStatus.PENDING.value,
                 )
+                .order_by(EVENTS.c.sequence)
+                .limit(_HEADS_SCANNED)
             ).all()
+
+        rows = await self._database.read(heads)
+        if isinstance(rows, DueEvents):
+            return rows
         lanes: set[str] = set()
         due: builtins.list[str] = []
         later: datetime | None = None
@@ -355,8 +365,9 @@ class WebhookStore:
                 EVENTS.c.status == DeliveryStatus.PENDING.value,
             )
         )
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).mappings().first()
+        row = await self._database.read(
+            lambda connection: connection.execute(query).mappings().first()
+        )
         return dict(row) if row is not None else None
 
     async def record_try(
@@ -379,8 +390,9 @@ class WebhookStore:
             EVENTS.c.event_id == event_id,
             EVENTS.c.status == DeliveryStatus.PENDING.value,
         )
-        async with self._engine.begin() as connection:
-            row = (await connection.execute(select(EVENTS).where(*where))).mappings().first()
+
+        def record(connection: Connection) -> dict[str, Any] | None:
+            row = connection.execute(select(EVENTS).where(*where)).mappings().first()
             if row is None:
                 return None
             changes: dict[str, Any] = {
@@ -394,8 +406,11 @@ class WebhookStore:
                 changes["status"] = DeliveryStatus.DEAD.value
             else:
                 changes["next_try_at"] = now + retry_after
-            await connection.execute(update(EVENTS).where(*where).values(changes))
-        return _delivery({**dict(row), **changes})
+            connection.execute(update(EVENTS).where(*where).values(changes))
+            return {**dict(row), **changes}
+
+        tried = await self._database.transaction(record)
+        return _delivery(tried) if tried is not None else None
 
     async def deliveries(
         self, tenant: str, subscription_id: str, *, limit: int = 100, before: int | None = None
@@ -414,8 +429,9 @@ class WebhookStore:
         )
         if before is not None:
             query = query.where(EVENTS.c.sequence < before)
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        rows = await self._database.read(
+            lambda connection: connection.execute(query).mappings().all()
+        )
         items = [_delivery(row) for row in rows[:limit]]
         more = len(rows) > limit
         return WebhookDeliveryList(
@@ -438,9 +454,12 @@ class WebhookStore:
             "age_from": now,
             "delivered_at": None,
         }
-        async with self._engine.begin() as connection:
-            row = (await connection.execute(select(EVENTS).where(*where))).mappings().first()
+
+        def again(connection: Connection) -> dict[str, Any]:
+            row = connection.execute(select(EVENTS).where(*where)).mappings().first()
             if row is None:
                 raise WebhookNotFound(event_id)
-            await connection.execute(update(EVENTS).where(*where).values(changes))
-        return _delivery({**dict(row), **changes})
+            connection.execute(update(EVENTS).where(*where).values(changes))
+            return {**dict(row), **changes}
+
+        return _delivery(await self._database.transaction(again))

@@ -225,7 +225,7 @@ async def record_webhook_events(name: str) -> None:
         try:
             async with opened_registry(f"sqlite+aiosqlite:///{directory}/registry.db") as devices:
                 subscriptions = WebhookSubscriptions(
-                    WebhookStore(devices.engine),
+                    WebhookStore(devices.database),
                     client,
                     queue,
                     SecretBox(TEST_KEY_RING),

@@ -203,7 +203,7 @@ class ClaimAnswerLost(DeviceRegistry):
     first claim is written, then its answer is lost (the activity fails and is retried)."""
 
     def __init__(self, registry: DeviceRegistry) -> None:
-        super().__init__(registry.engine)
+        super().__init__(registry.database)
         self.claims = 0
 
     async def claim(self, claim: DeviceClaim) -> DeviceRecord:

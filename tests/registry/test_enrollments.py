@@ -26,7 +26,7 @@ SECRET = "claim-me-if-you-can-42"
 
 @pytest.fixture
 def store(registry: DeviceRegistry) -> EnrollmentStore:
-    return EnrollmentStore(registry.engine)
+    return EnrollmentStore(registry.database)
 
 
 def device(device_id: str, vendor: str = "shelly", model: str = "plus1") -> DeviceDescriptor:

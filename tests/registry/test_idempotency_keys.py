@@ -28,7 +28,7 @@ class Clock:
 async def test_a_key_replays_its_first_answer_and_binds_its_request(
     registry: DeviceRegistry,
 ) -> None:
-    keys = IdempotencyKeys(registry.engine)
+    keys = IdempotencyKeys(registry.database)
 
     assert await keys.claim("tenant-a", "k1", "body-1") == Claimed()
     assert await keys.claim("tenant-a", "k1", "body-1") == InUse()
@@ -43,7 +43,7 @@ async def test_a_key_replays_its_first_answer_and_binds_its_request(
 async def test_a_released_key_may_be_sent_again_with_another_request(
     registry: DeviceRegistry,
 ) -> None:
-    keys = IdempotencyKeys(registry.engine)
+    keys = IdempotencyKeys(registry.database)
     assert await keys.claim("tenant-a", "k2", "refused body") == Claimed()
     await keys.release("tenant-a", "k2")
 
@@ -54,7 +54,7 @@ async def test_keys_expire_and_a_lost_first_request_is_taken_over(
     registry: DeviceRegistry,
 ) -> None:
     clock = Clock()
-    keys = IdempotencyKeys(registry.engine, clock=clock)
+    keys = IdempotencyKeys(registry.database, clock=clock)
     assert await keys.claim("tenant-a", "old", "body-1") == Claimed()
     await keys.complete("tenant-a", "old", status=202, body="{}", location=None)
     assert await keys.claim("tenant-a", "lost", "body-1") == Claimed()  # never answered
@@ -68,7 +68,7 @@ async def test_keys_expire_and_a_lost_first_request_is_taken_over(
 
 
 async def test_concurrent_requests_with_one_key_have_one_winner(registry: DeviceRegistry) -> None:
-    keys = IdempotencyKeys(registry.engine)
+    keys = IdempotencyKeys(registry.database)
 
     claims = await asyncio.gather(*(keys.claim("tenant-a", "race", "body") for _ in range(12)))
 

@@ -11,8 +11,6 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from domain.registry import (
     DeviceBusy,
@@ -26,6 +24,7 @@ from domain.registry import (
     RunOutcome,
 )
 from registry import DeviceRegistry, open_registry
+from registry.database import Database
 from registry.store import MIGRATIONS
 
 DEVICE = "shelly-plus1-kitchen"
@@ -277,20 +276,23 @@ async def test_records_of_the_first_schema_are_kept_by_the_upgrade(empty_databas
     database = make_url(empty_database).database
     if make_url(empty_database).get_backend_name() == "sqlite" and database:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(empty_database, poolclass=NullPool)
+    prepared = Database(empty_database, pooled=False)
+
+    def first_schema_with_a_record(connection: Connection) -> None:
+        _upgrade_to(connection, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO devices (device_id, tenant, state, strategy, vendor, model, "
+                "site, updated_at, version) VALUES (:id, 'acme', 'IN_SERVICE', "
+                "'http-wifi', 'shelly', '', 'lab', CURRENT_TIMESTAMP, 2)"
+            ),
+            {"id": DEVICE},
+        )
+
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade_to, "0001")
-            await connection.execute(
-                text(
-                    "INSERT INTO devices (device_id, tenant, state, strategy, vendor, model, "
-                    "site, updated_at, version) VALUES (:id, 'acme', 'IN_SERVICE', "
-                    "'http-wifi', 'shelly', '', 'lab', CURRENT_TIMESTAMP, 2)"
-                ),
-                {"id": DEVICE},
-            )
+        await prepared.transaction(first_schema_with_a_record)
     finally:
-        await engine.dispose()
+        await prepared.close()
 
     upgraded = await open_registry(empty_database)
     try:

@@ -40,7 +40,7 @@ async def publish(
         occurred_at=datetime.now(UTC),
         data={"device_id": lane, "sequence": sequence},
     )
-    for subscription_id in await WebhookStore(registry.engine).publish(event):
+    for subscription_id in await WebhookStore(registry.database).publish(event):
         await client.start_workflow(
             WEBHOOK_DELIVERY_WORKFLOW,
             WebhookDeliveryRun(subscription_id=subscription_id, poll_seconds=1.0),
@@ -181,8 +181,9 @@ async def test_the_signing_secret_is_nowhere_in_clear(
         await receiver.wait_for_deliveries(1)
     handle = temporal_client.get_workflow_handle(delivery_workflow_id(webhook["id"]))
     history = (await handle.fetch_history()).to_json()
-    async with device_registry.engine.connect() as connection:
-        rows = (await connection.execute(text("SELECT * FROM webhook_subscriptions"))).all()
+    rows = await device_registry.database.read(
+        lambda connection: connection.execute(text("SELECT * FROM webhook_subscriptions")).all()
+    )
     listed = await (await webhook_api.get("/api/v1/webhooks")).text()
     shown = await (await webhook_api.get(f"/api/v1/webhooks/{webhook['id']}")).text()
     log = await (await webhook_api.get(f"/api/v1/webhooks/{webhook['id']}/deliveries")).text()
