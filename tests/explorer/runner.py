@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 from httpx_sse import aconnect_sse
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.converter import DefaultFailureConverter
 from temporalio.service import RPCError
@@ -1002,6 +1002,7 @@ class SequenceRun:
                 if described.status is WorkflowExecutionStatus.RUNNING:
                     pending = [
                         f"{a.activity_type.name} attempt {a.attempt} "
+                        f"{PendingActivityState.Name(a.state)} on {a.last_worker_identity or '-'} "
                         f"({a.last_failure.message[:120] or 'no failure yet'})"
                         for a in described.raw_description.pending_activities
                     ]
@@ -1138,6 +1139,11 @@ class HistoryReplays:
                 _CONVERTER, failure_converter_class=DefaultFailureConverter
             ),
             workflow_runner=WORKFLOW_RUNNER,
+            # I6 is about non-determinism. The deadlock detector (a workflow task that
+            # does not yield within 2 s) fired once on a replay while the machine was
+            # busy (`627018801/1398`, 0 of 3 re-runs); a real deadlock shows live, where
+            # the workers run with it on, as a run that does not end (I1).
+            debug_mode=True,
         )
 
     async def add(self, execution: Execution) -> None:
