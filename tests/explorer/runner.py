@@ -511,6 +511,11 @@ class WorkerOutages:
     def __init__(self) -> None:
         self._outages: list[tuple[float, float | None]] = []
 
+    def clear(self) -> None:
+        """Forget every outage (their times are the monotonic clock's: a later test on
+        another event loop would otherwise be excused by this one's kills)."""
+        self._outages.clear()
+
     def killed(self, at: float) -> None:
         self._outages.append((at, None))
 

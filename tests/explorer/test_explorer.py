@@ -145,7 +145,8 @@ async def test_shrinking_keeps_just_the_actions_a_failure_needs() -> None:
 
 def test_a_view_may_trail_while_no_worker_answers_its_queries_and_not_after() -> None:
     outages = WorkerOutages()
-    excused, unexcused = Freshness("GET", Slowness(), outages), Freshness("GET", Slowness())
+    excused = Freshness("GET", Slowness(), outages)
+    unexcused = Freshness("GET", Slowness(), WorkerOutages())
     truth = Truth("run-b", None, True, "PENDING_NETWORK")
     shown = Shown("PRE_CHECK", "run-a")  # still the run before
     outages.killed(100.0)
@@ -231,6 +232,7 @@ async def test_every_run_keeps_the_promise_when_workers_are_killed(
             killer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await killer
+            CENTRAL_WORKER_OUTAGES.clear()
 
     print(f"worker kills: {len(kills)} ({', '.join(kills)})")
     print(report.describe())
