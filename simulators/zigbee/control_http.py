@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.zigbee import normalize_ieee
+from simulators.control_api import control_error
 from simulators.serving import serve_app
 from simulators.zigbee.device import SimulatedZigbeeDevice, ZigbeeDeviceFaults
 from simulators.zigbee.fleet import PRODUCTS, ZigbeeDeviceFleet
@@ -60,28 +61,19 @@ class NewZigbeeDevice(BaseModel):
     faults: ZigbeeDeviceFaults = Field(default_factory=ZigbeeDeviceFaults)
 
 
-def _error(status: int, code: str, message: str, **extra: object) -> web.HTTPException:
-    exc = web.HTTPException(
-        text=json.dumps({"error": code, "message": message, **extra}),
-        content_type="application/json",
-    )
-    exc.set_status(status)
-    return exc
-
-
 async def _json_body(request: web.Request) -> Any:
     if not request.can_read_body:
         return {}
     try:
         return await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _error(400, "malformed_json", "request body is not JSON") from None
+        raise control_error(400, "malformed_json", "request body is not JSON") from None
 
 
 def _invalid(exc: ValidationError, message: str = "request body is invalid") -> web.HTTPException:
     # Without input values: a rejected body must not echo an install code.
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    return _error(422, "invalid_body", message, errors=errors)
+    return control_error(422, "invalid_body", message, errors=errors)
 
 
 async def _parse(request: web.Request, model: type[_Model]) -> _Model:
@@ -100,7 +92,7 @@ def _device(request: web.Request) -> SimulatedZigbeeDevice:
     device_id = request.match_info["device_id"]
     device = _state(request).fleet.get(device_id)
     if device is None:
-        raise _error(404, "device_not_found", f"no simulated Zigbee device '{device_id}'")
+        raise control_error(404, "device_not_found", f"no simulated Zigbee device '{device_id}'")
     return device
 
 
@@ -116,7 +108,7 @@ async def add_device(request: web.Request) -> web.Response:
     spec = await _parse(request, NewZigbeeDevice)
     fleet = _state(request).fleet
     if spec.device_id in fleet:
-        raise _error(409, "device_exists", f"device '{spec.device_id}' already exists")
+        raise control_error(409, "device_exists", f"device '{spec.device_id}' already exists")
     try:
         ieee = normalize_ieee(spec.ieee)
         code = (
@@ -142,7 +134,7 @@ async def add_device(request: web.Request) -> web.Response:
     except ValueError as exc:
         # zigpy's install code errors repeat the code: say what is wrong without it.
         message = "invalid install code" if "install code" in str(exc) else str(exc)
-        raise _error(422, "invalid_device", message) from None
+        raise control_error(422, "invalid_device", message) from None
     logger.info("added simulated Zigbee device %s (%s)", device.device_id, device.model)
     body = device.snapshot()
     if not spec.install_code:
@@ -169,7 +161,7 @@ async def set_faults(request: web.Request) -> web.Response:
     device = _device(request)
     body = await _json_body(request)
     if not isinstance(body, dict):
-        raise _error(422, "invalid_body", "faults must be a JSON object")
+        raise control_error(422, "invalid_body", "faults must be a JSON object")
     try:
         _state(request).fleet.set_faults(device.device_id, body)
     except ValidationError as exc:
