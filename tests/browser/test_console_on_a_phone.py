@@ -117,6 +117,14 @@ async def tab_order(page: Page) -> tuple[list[str], list[str]]:
 async def assert_fits_a_phone(page: Page, view: str) -> None:
     assert await overflow(page) == [], f"{view}: wider than a phone"
     expected, reached = await tab_order(page)
+    for _ in range(2):
+        # A walk that came back to the page's start early, in page order so far, met a
+        # redraw of the runs list that took the focus (the list refreshes every two
+        # seconds; Chromium then went on from the top once in CI-size runs, not from
+        # the removed row). Walk again; a wrong order is never a prefix and fails.
+        if reached == expected or reached != expected[: len(reached)]:
+            break
+        expected, reached = await tab_order(page)
     assert reached == expected, f"{view}: Tab order {reached}, controls in page order {expected}"
     results = await Axe().run(page)
     response: dict[str, Any] = results.response
