@@ -35,6 +35,7 @@ _DURATION_FIELDS = {
     "device_wait",
     "device_poll_interval",
     "pinned_worker_timeout",
+    "site_worker_timeout",
 }
 
 

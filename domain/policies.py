@@ -60,8 +60,21 @@ class WaitPolicy(BaseModel):
             "that worker before the run fails over (detects again elsewhere)."
         ),
     )
+    site_worker_timeout: timedelta = Field(
+        default=timedelta(minutes=5),
+        description=(
+            "How long a step sent to the site's shared edge queue may wait for any gateway "
+            "of the site: a forward step then counts as a failover (the run undoes the "
+            "attempt and starts another), an undo step as one that could not be done."
+        ),
+    )
     max_failovers: int = Field(
-        default=3, ge=0, description="Failovers to another edge worker before the run fails."
+        default=3,
+        ge=0,
+        description=(
+            "Failovers (a step no edge worker took in time) before the run fails with "
+            "EDGE_WORKER_LOST."
+        ),
     )
 
 
@@ -110,6 +123,7 @@ class WaitSection(TypedDict, total=False):
     device_wait: str
     device_poll_interval: str
     pinned_worker_timeout: str
+    site_worker_timeout: str
     max_failovers: int
 
 

@@ -113,12 +113,14 @@ class _CancelledDuringRollback(BaseException):
         self.rollback = rollback
 
 
-class _EdgeWorkerLost(Exception):
-    """The edge worker the run was pinned to stopped taking its steps."""
+class _EdgeWorkerLost(StepFailure):
+    """No edge worker took a device step in time: the gateway the run was pinned to, or
+    any gateway of the site. The lifecycle fails over (undoes the attempt and starts
+    another); where it cannot, the run fails with EDGE_WORKER_LOST."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, queue: str, message: str) -> None:
+        super().__init__(ErrorCode.EDGE_WORKER_LOST, message)
+        self.queue = queue
 
 
 class _CredentialsRejected(Exception):
@@ -448,12 +450,7 @@ class LifecycleWorkflow(ABC):
                 arg,
                 result_type=result_type,
                 task_queue=task_queue,
-                # Only the pinned worker can take the step; if it is gone, fail over.
-                schedule_to_start_timeout=(
-                    self._run.policy.waits.pinned_worker_timeout
-                    if task_queue == self._pinned_queue
-                    else None
-                ),
+                schedule_to_start_timeout=self._edge_worker_wait(task_queue),
                 summary=f"{stage or step.value}: {activity}",
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 **activity_options(policy or self._run.policy.for_step(step)),
@@ -465,6 +462,17 @@ class LifecycleWorkflow(ABC):
         if self._cancel_unseen(step):
             raise asyncio.CancelledError("the run was cancelled while the step ran")
         return result
+
+    def _edge_worker_wait(self, task_queue: str) -> timedelta | None:
+        """How long a step on `task_queue` may wait for a worker to take it: on an edge
+        queue a task nobody takes must not hold the run forever (`_guarded` fails over);
+        the central queue is served by the workers that run the workflow itself."""
+        waits = self._run.policy.waits
+        if task_queue == self._pinned_queue:
+            return waits.pinned_worker_timeout  # only that gateway can take it
+        if task_queue == edge_task_queue(self._run.request.device.site):
+            return waits.site_worker_timeout  # any gateway of the site can
+        return None
 
     async def perform(
         self,
@@ -601,15 +609,17 @@ class LifecycleWorkflow(ABC):
                     self._start_new_attempt("starting over")
                     continue
                 except _EdgeWorkerLost as lost:
-                    lost_queue, self._pinned_queue = self._pinned_queue, None
+                    self._pinned_queue = None
                     self._failovers += 1
                     if self._failovers > self._run.policy.waits.max_failovers:
-                        raise StepFailure(ErrorCode.EDGE_WORKER_LOST, lost.message) from None
+                        raise StepFailure(
+                            ErrorCode.EDGE_WORKER_LOST,
+                            f"{lost.message}, after {self._failovers - 1} failover(s)",
+                        ) from None
                     # Undo through any worker of the site: the pinned one is gone.
-                    await self._undo_attempt(f"edge worker {lost_queue} stopped answering")
+                    await self._undo_attempt(lost.message)
                     self._start_new_attempt(
-                        f"edge worker {lost_queue} stopped answering; detecting the device "
-                        "again from another one"
+                        f"{lost.message}; detecting the device again from any gateway of the site"
                     )
                     continue
                 # The device stays as provisioned: nothing is undone from here on.
@@ -1021,12 +1031,25 @@ class LifecycleWorkflow(ABC):
             failure = failure_from(error)
             if failure.code is ErrorCode.CREDENTIALS_REJECTED:
                 raise _CredentialsRejected(failure.message) from None
-            if failure.code is ErrorCode.EDGE_WORKER_LOST and self._pinned_queue is not None:
-                raise _EdgeWorkerLost(
-                    f"edge worker {self._pinned_queue} did not take the step within "
-                    f"{self._run.policy.waits.pinned_worker_timeout}"
-                ) from None
+            if failure.code is ErrorCode.EDGE_WORKER_LOST:
+                raise self._edge_worker_lost() from None
             raise failure from None
+
+    def _edge_worker_lost(self) -> _EdgeWorkerLost:
+        """What a device step that no edge worker took in time means for the run."""
+        waits = self._run.policy.waits
+        queue = self.device_task_queue()
+        if queue == self._pinned_queue:
+            return _EdgeWorkerLost(
+                queue,
+                f"edge worker {queue} stopped answering: it did not take the step within "
+                f"{waits.pinned_worker_timeout}",
+            )
+        return _EdgeWorkerLost(
+            queue,
+            f"no edge worker of site {self._run.request.device.site} took the step "
+            f"(task queue {queue}) within {waits.site_worker_timeout}",
+        )
 
     async def _detect_until_present(self) -> DetectedDevice:
         waits = self._run.policy.waits

@@ -145,13 +145,15 @@ class Answer:
     problem: bool = False
     body: Any = None
     error: str | None = None
+    """Why there was no answer; for a 5xx, what the API logged for it."""
     at: datetime | None = None
     """When the answer arrived (UTC): the run it was for is the latest one started by then."""
 
     def describe(self) -> str:
         if self.status is None:
             return f"no answer ({self.error})"
-        return f"{self.status}" + (f" {self.code}" if self.code else "")
+        said = f"{self.status}" + (f" {self.code}" if self.code else "")
+        return said + (f" (the API logged: {self.error})" if self.error else "")
 
 
 @dataclass
@@ -493,6 +495,31 @@ class ApiPollFailures(logging.Handler):
 
 POLL_FAILURES = ApiPollFailures()
 
+
+class ApiUnexpectedErrors(logging.Handler):
+    """The API's log of the errors it answered 500 for (`api/problems.py` logs each with
+    its traceback): a 500 in a finding then says what raised, not only that it was one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self._errors: deque[tuple[str, str]] = deque(maxlen=200)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        where = ""
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            frames = traceback.extract_tb(error.__traceback__)
+            last = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+            where = f"{type(error).__name__}: {str(error)[:300]}{last}"
+        self._errors.append((record.getMessage(), where or record.getMessage()))
+
+    def about(self, path: str) -> str | None:
+        """What the API logged last for a request to `path`, if anything."""
+        return next((where for said, where in reversed(self._errors) if path in said), None)
+
+
+API_ERRORS = ApiUnexpectedErrors()
+
 STICKY_WINDOW = 10.0
 """Seconds for which Temporal keeps sending a workflow's tasks and queries to the sticky
 queue of the worker that last ran it once that worker stopped polling (fixed in the
@@ -545,11 +572,14 @@ CENTRAL_WORKER_OUTAGES = WorkerOutages()
 def watching_api_poll_failures() -> Iterator[ApiPollFailures]:
     """Listen to the API's progress hub for queries that failed (see `ApiPollFailures`)."""
     hub_log = logging.getLogger("devprov.api.streams")
+    api_log = logging.getLogger("devprov.api")
     hub_log.addHandler(POLL_FAILURES)
+    api_log.addHandler(API_ERRORS)
     try:
         yield POLL_FAILURES
     finally:
         hub_log.removeHandler(POLL_FAILURES)
+        api_log.removeHandler(API_ERRORS)
 
 
 class Freshness:
@@ -827,7 +857,10 @@ class SequenceRun:
         except ValueError:
             payload = response.text[:300]
         code = payload.get("code") if isinstance(payload, dict) and problem else None
-        return Answer(response.status_code, code, problem, payload, at=datetime.now(UTC))
+        cause = API_ERRORS.about(path) if response.status_code >= 500 else None
+        return Answer(
+            response.status_code, code, problem, payload, error=cause, at=datetime.now(UTC)
+        )
 
     def _request_of(self, action: Action) -> tuple[str, dict[str, Any] | None]:
         world = self.world

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -33,6 +34,7 @@ from tests.explorer.model import (
     parse_replay_spec,
 )
 from tests.explorer.runner import (
+    API_ERRORS,
     CENTRAL_WORKER_OUTAGES,
     HUB_MAX_BACKOFF,
     QUERY_TIMEOUT,
@@ -44,6 +46,7 @@ from tests.explorer.runner import (
     Slowness,
     Truth,
     WorkerOutages,
+    watching_api_poll_failures,
 )
 from tests.explorer.shrink import shrink
 from tests.explorer.world import World, explorer_policy_env, open_chaos_world, open_world
@@ -161,6 +164,20 @@ def test_a_view_may_trail_while_no_worker_answers_its_queries_and_not_after() ->
     stale = excused.sample(shown, truth, answered_again + STALE_AFTER + 1.0)
     assert stale is not None
     assert stale.seconds == STALE_AFTER + 1.0
+
+
+def test_a_500_in_a_finding_says_what_the_api_logged_for_it() -> None:
+    path = "/api/v1/devices/dev-x1/provision/retry"
+    with watching_api_poll_failures():
+        try:
+            raise LookupError("no such run")
+        except LookupError:
+            logging.getLogger("devprov.api").exception("unexpected error in POST %s", path)
+
+    cause = API_ERRORS.about(path)
+    assert cause is not None
+    assert cause.startswith("LookupError: no such run at ")
+    assert API_ERRORS.about("/api/v1/devices/dev-x2/provision/retry") is None
 
 
 # ---------------------------------------------------------------------- with worker crashes

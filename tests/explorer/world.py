@@ -151,6 +151,10 @@ def explorer_policy_env(setup: DeviceSetup) -> dict[str, str]:
         "DEVPROV_POLICY__DEFAULTS__WAITS__DEVICE_WAIT": "6s",
         "DEVPROV_POLICY__DEFAULTS__WAITS__NETWORK_WAIT": "20s",
         "DEVPROV_POLICY__DEFAULTS__WAITS__PINNED_WORKER_TIMEOUT": "10s",
+        # A step no edge worker takes (all of them being killed) fails over instead of
+        # holding the run: two such failovers, then EDGE_WORKER_LOST, inside END_BOUND.
+        "DEVPROV_POLICY__DEFAULTS__WAITS__SITE_WORKER_TIMEOUT": "8s",
+        "DEVPROV_POLICY__DEFAULTS__WAITS__MAX_FAILOVERS": "2",
         **_step_env(
             "DEFAULTS",
             {
