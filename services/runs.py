@@ -84,9 +84,19 @@ def _finished(workflow_id: str, status: WorkflowExecutionStatus | None) -> RunCo
     )
 
 
+UPDATE_OUTLIVED_RUN = "AcceptedUpdateCompletedWorkflow"
+"""The server's failure type for an update whose run ended before it answered it (a
+cancel or a failure that ended the run while the request was on its way)."""
+
+
 def update_rejected(error: WorkflowUpdateFailedError) -> ServiceError:
     """The domain error of an update the run refused (its `ApplicationError` type)."""
     cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type == UPDATE_OUTLIVED_RUN:
+        return RunConflict(
+            ErrorCode.RUN_ALREADY_FINISHED,
+            "the run ended before it took the request; it did not take effect",
+        )
     if isinstance(cause, ApplicationError) and cause.type:
         code = ErrorCode.from_type(cause.type)
         if code is ErrorCode.INTERNAL_ERROR:

@@ -857,7 +857,10 @@ class SequenceRun:
         except ValueError:
             payload = response.text[:300]
         code = payload.get("code") if isinstance(payload, dict) and problem else None
-        cause = API_ERRORS.about(path) if response.status_code >= 500 else None
+        cause = None
+        if response.status_code >= 500:  # what raised, else what the problem says
+            detail = payload.get("detail") if isinstance(payload, dict) else None
+            cause = API_ERRORS.about(path) or (str(detail)[:300] if detail else None)
         return Answer(
             response.status_code, code, problem, payload, error=cause, at=datetime.now(UTC)
         )

@@ -24,7 +24,7 @@ from simulators.wifi_cloud import CloudConfig
 from tests.chaos.harness import ChaosStack
 from tests.conftest import start_dev_server
 from tests.explorer.exploration import ExplorationReport, ExplorerSettings, explore
-from tests.explorer.invariants import Violation, check
+from tests.explorer.invariants import Violation, check, check_ends
 from tests.explorer.model import (
     ActionKind,
     DeviceSetup,
@@ -42,6 +42,7 @@ from tests.explorer.runner import (
     STICKY_WINDOW,
     Execution,
     Freshness,
+    RunEnd,
     Shown,
     Slowness,
     Truth,
@@ -50,6 +51,7 @@ from tests.explorer.runner import (
 )
 from tests.explorer.shrink import shrink
 from tests.explorer.world import World, explorer_policy_env, open_chaos_world, open_world
+from workflows.wifi_cloud import CLOUD_COMPENSATION
 
 PROCESS_FAMILIES = frozenset({Family.HTTP_WIFI, Family.WIFI_CLOUD})
 """The process-level variant runs the families whose edge and central steps the chaos
@@ -178,6 +180,27 @@ def test_a_500_in_a_finding_says_what_the_api_logged_for_it() -> None:
     assert cause is not None
     assert cause.startswith("LookupError: no such run at ")
     assert API_ERRORS.about("/api/v1/devices/dev-x2/provision/retry") is None
+
+
+def test_a_cloud_conflict_is_devprovs_fault_unless_an_earlier_run_left_the_registration() -> None:
+    def run_end(run_id: str, code: str, leftovers: list[str]) -> RunEnd:
+        events = [{"message": f"compensation '{name}' failed"} for name in leftovers]
+        snapshot = {"state": "FAILED", "error_code": code, "leftovers": leftovers}
+        return RunEnd(run_id, {**snapshot, "events": events}, problems=None)
+
+    sequence = Sequence(1, 1, Family.WIFI_CLOUD, DeviceSetup(), (), 0)
+    alone = Execution(sequence, runs=["b"], ends={"b": run_end("b", "CLOUD_CONFLICT", [])})
+    after_leftover = Execution(
+        sequence,
+        runs=["a", "b"],
+        ends={
+            "a": run_end("a", "ROLLBACK_FAILED", [CLOUD_COMPENSATION]),
+            "b": run_end("b", "CLOUD_CONFLICT", []),
+        },
+    )
+
+    assert [v.key for v in check_ends(alone)] == ["I7/wifi-cloud/CLOUD_CONFLICT"]
+    assert check_ends(after_leftover) == []
 
 
 # ---------------------------------------------------------------------- with worker crashes
