@@ -94,6 +94,10 @@ def chaos_seed() -> int:
     return int(raw) if raw else random.SystemRandom().randrange(1 << 32)
 
 
+START_ATTEMPTS = 10
+"""A start answered 503 while Temporal is down is sent again, once a second."""
+
+
 @dataclass
 class WorkerProcess:
     """`python -m worker.central` or `python -m worker.edge` as a child process."""
@@ -265,8 +269,19 @@ class ChaosStack:
             "network": {"ssid": LAB_NETWORK_SSID, "passphrase": LAB_NETWORK_PASSPHRASE},
         }
         url = f"{self.api.url}/api/v1/devices/{device_id}/provision"
-        response = await http.post(url, json=body)
-        assert response.status_code == 202, response.text
+        # As a client should: a start the API answered 503 (Temporal was down, e.g. being
+        # restarted) is sent again, with the same Idempotency-Key; one that took effect
+        # all the same is then the device's run in progress.
+        headers = {"Idempotency-Key": f"chaos-start-{device_id}"}
+        for attempt in range(START_ATTEMPTS):
+            response = await http.post(url, json=body, headers=headers)
+            if response.status_code != 503 or attempt == START_ATTEMPTS - 1:
+                break
+            await asyncio.sleep(1.0)
+        started = response.status_code == 202 or (
+            attempt > 0 and response.json().get("code") == "RUN_IN_PROGRESS"
+        )
+        assert started, response.text
 
     async def state_of(self, http: httpx.AsyncClient, device_id: str) -> str | None:
         """The run's state as `GET .../provision` shows it; None while it cannot answer."""
