@@ -7,6 +7,7 @@ each server received, not what the client says.
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -30,6 +31,7 @@ class Peer:
         self.port = 0
         self.redirect_to: str | None = None
         self.body = b"{}"
+        self.headers: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -37,7 +39,7 @@ class Peer:
             self.hits.append(request.path_qs)
             if self.redirect_to is not None and request.path == "/redirect":
                 raise web.HTTPFound(self.redirect_to)
-            return web.Response(body=self.body)
+            return web.Response(body=self.body, headers=self.headers)
 
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", handle)
@@ -148,6 +150,31 @@ async def test_an_oversized_body_is_refused_without_reading_it_all(peers: PeerFa
             await read_capped(response, limit=100_000)
         small = await http.get(f"http://127.0.0.1:{device.port}/")
     assert len(small.content) == 300_000  # the cap applies where it is asked for
+
+
+async def test_a_compressed_body_is_capped_as_it_inflates_not_at_its_declared_length(
+    peers: PeerFactory,
+) -> None:
+    device = await peers()
+    device.body = gzip.compress(b"x" * 300_000)  # about 300 bytes on the wire
+    device.headers = {"Content-Encoding": "gzip"}
+    async with (
+        only(device).client() as http,
+        http.stream("GET", f"http://127.0.0.1:{device.port}/") as response,
+    ):
+        assert int(response.headers["content-length"]) < 100_000
+        with pytest.raises(ResponseTooLarge):
+            await read_capped(response, limit=100_000)
+
+
+async def test_a_body_within_the_cap_is_read_whole(peers: PeerFactory) -> None:
+    device = await peers()
+    device.body = b"y" * 99_999
+    async with (
+        only(device).client() as http,
+        http.stream("GET", f"http://127.0.0.1:{device.port}/") as response,
+    ):
+        assert await read_capped(response, limit=100_000) == device.body
 
 
 @pytest.mark.parametrize(
