@@ -45,7 +45,7 @@ from services.errors import (
     temporal_errors,
 )
 from services.hooks import PreProvisioningHooks
-from services.runs import QUERY_TIMEOUT, UPDATE_TIMEOUT, update_rejected
+from services.runs import QUERY_TIMEOUT, run_update, update_rejected
 from services.webhooks import WebhookSubscriptions
 from strategies.family import DeviceFamily, installed_families
 from strategies.fleet_plan import FleetPlanError, plan_fleet
@@ -259,9 +259,7 @@ class FleetRuns:
         handle = self._client.get_workflow_handle(description.id, run_id=description.run_id)
         try:
             with temporal_errors(description.id):
-                snapshot: FleetSnapshot = await handle.execute_update(
-                    update, device_ids, result_type=FleetSnapshot, rpc_timeout=UPDATE_TIMEOUT
-                )
+                snapshot = await run_update(handle, update, device_ids, result_type=FleetSnapshot)
         except WorkflowUpdateFailedError as error:
             raise update_rejected(error) from None
         return snapshot

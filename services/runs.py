@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
@@ -71,6 +71,8 @@ from strategies.family import DeviceFamily, installed_families
 from strategies.registry import SelectionError, StrategyRegistry
 from workflows import search_attributes as sa
 
+T = TypeVar("T")
+
 QUERY_TIMEOUT = timedelta(seconds=5)
 """How long a progress query may wait for a worker (closed runs are replayed by one)."""
 UPDATE_TIMEOUT = timedelta(seconds=60)
@@ -89,9 +91,41 @@ UPDATE_OUTLIVED_RUN = "AcceptedUpdateCompletedWorkflow"
 cancel or a failure that ended the run while the request was on its way)."""
 
 
+UPDATE_NOT_PROCESSED = "UnprocessedUpdate"
+"""The server's failure type for an update the run's worker did not take up in the
+workflow task it was delivered with (the SDK saw it arrive with other new work): it did
+not take effect, and the run goes on."""
+UPDATE_SENDS = 3
+"""Times an update the worker did not take up is sent (it did not take effect)."""
+
+
+async def run_update(
+    handle: WorkflowHandle[Any, Any], update: str, *args: Any, result_type: type[T]
+) -> T:
+    """`handle.execute_update`, sent again when the run's worker did not take it up
+    (`UPDATE_NOT_PROCESSED`: safe, it did not take effect), `UPDATE_SENDS` times at most."""
+    for send in range(1, UPDATE_SENDS + 1):
+        try:
+            result: T = await handle.execute_update(
+                update, args=args, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
+            )
+            return result
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            unprocessed = isinstance(cause, ApplicationError) and cause.type == UPDATE_NOT_PROCESSED
+            if not unprocessed or send == UPDATE_SENDS:
+                raise
+    raise AssertionError("unreachable")
+
+
 def update_rejected(error: WorkflowUpdateFailedError) -> ServiceError:
     """The domain error of an update the run refused (its `ApplicationError` type)."""
     cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type == UPDATE_NOT_PROCESSED:
+        return TemporalUnavailable(
+            ErrorCode.TEMPORAL_UNAVAILABLE,
+            "the run's worker did not take the request up; it did not take effect: try again",
+        )
     if isinstance(cause, ApplicationError) and cause.type == UPDATE_OUTLIVED_RUN:
         return RunConflict(
             ErrorCode.RUN_ALREADY_FINISHED,
@@ -414,11 +448,8 @@ class ProvisioningRuns(DeviceRuns):
         description = await self._describe(device_id)
         handle = self._running_handle(description)
         with self._update_errors(description):
-            result: ProgressSnapshot = await handle.execute_update(
-                SUBMIT_CREDENTIALS_UPDATE,
-                credentials,
-                result_type=ProgressSnapshot,
-                rpc_timeout=UPDATE_TIMEOUT,
+            result = await run_update(
+                handle, SUBMIT_CREDENTIALS_UPDATE, credentials, result_type=ProgressSnapshot
             )
         return result
 
@@ -433,11 +464,8 @@ class ProvisioningRuns(DeviceRuns):
         description = await self._describe(device_id)
         handle = self._running_handle(description)
         with self._update_errors(description):
-            result: ProgressSnapshot = await handle.execute_update(
-                CLIENT_BLE_RESULT_UPDATE,
-                report,
-                result_type=ProgressSnapshot,
-                rpc_timeout=UPDATE_TIMEOUT,
+            result = await run_update(
+                handle, CLIENT_BLE_RESULT_UPDATE, report, result_type=ProgressSnapshot
             )
         return result
 
@@ -446,8 +474,8 @@ class ProvisioningRuns(DeviceRuns):
         description = await self._describe(device_id)
         handle = self._running_handle(description)
         with self._update_errors(description):
-            result: ProgressSnapshot = await handle.execute_update(
-                FORGET_CREDENTIALS_UPDATE, result_type=ProgressSnapshot, rpc_timeout=UPDATE_TIMEOUT
+            result = await run_update(
+                handle, FORGET_CREDENTIALS_UPDATE, result_type=ProgressSnapshot
             )
         return result
 
@@ -487,9 +515,7 @@ class ProvisioningRuns(DeviceRuns):
             handle = self._running_handle(description)
             try:
                 with self._update_errors(description):
-                    result: ProgressSnapshot = await handle.execute_update(
-                        RETRY_UPDATE, result_type=ProgressSnapshot, rpc_timeout=UPDATE_TIMEOUT
-                    )
+                    result = await run_update(handle, RETRY_UPDATE, result_type=ProgressSnapshot)
                 return result
             except ServiceError as problem:
                 # The run ended between the describe and the update (e.g. a cancel was
