@@ -263,7 +263,8 @@ async def _resolve(host: str, port: int) -> Sequence[IpAddress]:
 
 def _plain(response: httpx.Response) -> bool:
     """Whether the body arrives as it is sent (no content encoding to inflate it)."""
-    return response.headers.get("content-encoding", "identity").strip().lower() == "identity"
+    encoding: str = response.headers.get("content-encoding", "identity")
+    return encoding.strip().lower() == "identity"
 
 
 async def read_capped(response: httpx.Response, limit: int = DEFAULT_BODY_LIMIT) -> bytes:
