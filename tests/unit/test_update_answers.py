@@ -24,9 +24,8 @@ def failed_update(cause: BaseException) -> WorkflowUpdateFailedError:
 
 
 def test_an_update_whose_run_ended_first_is_a_conflict_not_an_internal_error() -> None:
-    """Found by the saga explorer: credentials sent while a cancel ended the run reached
-    the server as the run closed; its failure (type `AcceptedUpdateCompletedWorkflow`)
-    was answered 500."""
+    """Credentials that reach the run as it closes (a cancel finishing it) fail with the
+    server's `AcceptedUpdateCompletedWorkflow`: the run has ended, nothing took effect."""
     cause = ApplicationError(
         "Workflow Update failed because the Workflow completed before the Update completed.",
         type=UPDATE_OUTLIVED_RUN,
