@@ -261,12 +261,6 @@ async def _resolve(host: str, port: int) -> Sequence[IpAddress]:
     return found
 
 
-def _plain(response: httpx.Response) -> bool:
-    """Whether the body arrives as it is sent (no content encoding to inflate it)."""
-    encoding: str = response.headers.get("content-encoding", "identity")
-    return encoding.strip().lower() == "identity"
-
-
 async def read_capped(response: httpx.Response, limit: int = DEFAULT_BODY_LIMIT) -> bytes:
     """The body of a streamed `response`, refusing one larger than `limit` bytes
     without reading the rest (declared or not).
@@ -278,10 +272,6 @@ async def read_capped(response: httpx.Response, limit: int = DEFAULT_BODY_LIMIT)
     if declared is not None and declared.isdigit() and int(declared) > limit:
         await response.aclose()
         raise ResponseTooLarge(f"the answer is {declared} bytes, more than {limit}")
-    if declared is not None and declared.isdigit() and _plain(response):
-        # The connection ends the body at its declared length (h11 enforces it), and
-        # nothing is decoded into more: read it in one go.
-        return await response.aread()
     body = bytearray()
     async for chunk in response.aiter_bytes():  # decoded: a compressed bomb counts
         body += chunk
