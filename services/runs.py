@@ -99,34 +99,42 @@ UPDATE_SENDS = 3
 """Times an update the worker did not take up is sent (it did not take effect)."""
 
 
+def _failure_type(error: WorkflowUpdateFailedError) -> str | None:
+    """The `ApplicationError` type an update failed with, if any."""
+    cause = error.cause
+    return cause.type if isinstance(cause, ApplicationError) else None
+
+
 async def run_update(
     handle: WorkflowHandle[Any, Any], update: str, *args: Any, result_type: type[T]
 ) -> T:
     """`handle.execute_update`, sent again when the run's worker did not take it up
     (`UPDATE_NOT_PROCESSED`: safe, it did not take effect), `UPDATE_SENDS` times at most."""
-    for send in range(1, UPDATE_SENDS + 1):
+
+    async def send() -> T:
+        result: T = await handle.execute_update(
+            update, args=args, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
+        )
+        return result
+
+    for _ in range(UPDATE_SENDS - 1):
         try:
-            result: T = await handle.execute_update(
-                update, args=args, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
-            )
-            return result
+            return await send()
         except WorkflowUpdateFailedError as error:
-            cause = error.cause
-            unprocessed = isinstance(cause, ApplicationError) and cause.type == UPDATE_NOT_PROCESSED
-            if not unprocessed or send == UPDATE_SENDS:
+            if _failure_type(error) != UPDATE_NOT_PROCESSED:
                 raise
-    raise AssertionError("unreachable")
+    return await send()
 
 
 def update_rejected(error: WorkflowUpdateFailedError) -> ServiceError:
     """The domain error of an update the run refused (its `ApplicationError` type)."""
     cause = error.cause
-    if isinstance(cause, ApplicationError) and cause.type == UPDATE_NOT_PROCESSED:
+    if _failure_type(error) == UPDATE_NOT_PROCESSED:
         return TemporalUnavailable(
             ErrorCode.TEMPORAL_UNAVAILABLE,
             "the run's worker did not take the request up; it did not take effect: try again",
         )
-    if isinstance(cause, ApplicationError) and cause.type == UPDATE_OUTLIVED_RUN:
+    if _failure_type(error) == UPDATE_OUTLIVED_RUN:
         return RunConflict(
             ErrorCode.RUN_ALREADY_FINISHED,
             "the run ended before it took the request; it did not take effect",
