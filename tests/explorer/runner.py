@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import tempfile
 import time
 import traceback
 from collections import deque
@@ -92,9 +93,10 @@ that shows an earlier state of the same run after this plus the API's query time
 WATCH_EVERY = 1.0
 WATCH_CLOSELY_EVERY = 0.3
 """Seconds between two comparisons of the API's views with Temporal."""
-SEQUENCE_BOUND = 240.0
+SEQUENCE_BOUND = 300.0
 """Seconds after which a sequence counts as a harness failure (its runs end within
-`END_BOUND` of the end phase; this only stops a stuck harness)."""
+`END_BOUND` of the end phase, `END_BOUND_UNDER_KILLS` at most under worker kills; this
+only stops a stuck harness)."""
 GATHER_PATIENCE = 60.0
 """Seconds the gathering asks a run's last snapshot again while no worker answers."""
 _UPDATE_TIMEOUT = 75.0
@@ -369,6 +371,29 @@ def interrupted_undo_steps(history: WorkflowHistory) -> list[str]:
     return interrupted
 
 
+UNENDED_HISTORIES = Path(tempfile.gettempdir()) / "devprov-explorer-unended"
+"""Where the histories of runs that did not end in their bounds are kept, to be replayed."""
+
+
+def last_events(history: WorkflowHistory, count: int = 8) -> str:
+    """The last events of a run, with their times (and where each activity was sent):
+    what an unended run was waiting for."""
+    described = []
+    for event in history.events[-count:]:
+        kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+        text = f"{event.event_id} {kind} {event.event_time.ToDatetime(UTC):%H:%M:%S.%f}"
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            attributes = event.activity_task_scheduled_event_attributes
+            wait = attributes.schedule_to_start_timeout
+            bound = f"{wait.ToTimedelta().total_seconds()}s" if wait.ByteSize() else "none"
+            text += (
+                f" {attributes.activity_type.name} on {attributes.task_queue.name}"
+                f" (schedule-to-start {bound})"
+            )
+        described.append(text)
+    return "; ".join(described)
+
+
 def events_after_cancel_request(history: WorkflowHistory) -> str | None:
     """The kinds of history events after the run's cancel request (None: none came)."""
     kinds: list[str] | None = None
@@ -520,6 +545,15 @@ class ApiUnexpectedErrors(logging.Handler):
 
 API_ERRORS = ApiUnexpectedErrors()
 
+WORKER_LOSS_COST = 12.0
+"""Seconds a killed worker may hold up a run beyond its outage: the longest a workflow
+task waits on the dead worker's sticky queue (`STICKY_WINDOW`), an activity it had started
+for its heartbeat or start-to-close timeout (at most 5 s in the explorer's policies) and
+the retry's back-off, a step on its queue for the edge schedule-to-start bound (10 s
+pinned, 8 s site) — whichever applies, plus the scheduling that follows."""
+END_BOUND_UNDER_KILLS = 100.0
+"""I1's bound with the kills' allowance added never exceeds this: a run that sits idle
+with nothing pending is a finding however often workers were killed around it."""
 STICKY_WINDOW = 10.0
 """Seconds for which Temporal keeps sending a workflow's tasks and queries to the sticky
 queue of the worker that last ran it once that worker stopped polling (fixed in the
@@ -527,8 +561,10 @@ server's matching service as `stickyPollerUnavailableWindow`, not configurable).
 
 
 class WorkerOutages:
-    """When the central worker, the one that answers every query, was killed and when it
-    was back (the process-level variant's killer notes both). While it is down no query
+    """When a worker was killed and when it was back (the process-level variant's killer
+    notes both, for the central and for the edge worker).
+
+    For the central worker, the one that answers every query: while it is down no query
     is answered, and after it is back Temporal still sends the queries of the runs it had
     cached to its dead sticky queue until `STICKY_WINDOW` has passed since the kill: a
     view trails the workflow until then, plus the query that was waiting at that moment
@@ -564,8 +600,28 @@ class WorkerOutages:
                 latest = end if latest is None else max(latest, end)
         return latest
 
+    def allowance(self, since: float, now: float) -> float:
+        """I1 under worker kills: what the kills between `since` and `now` may have cost a
+        run — each one its outage, plus `WORKER_LOSS_COST` for a task or a step that was
+        on the killed worker (or waited for it) to be handed to a live one."""
+        total = 0.0
+        for killed, back in self._outages:
+            held_until = (back if back is not None else now) + WORKER_LOSS_COST
+            if killed <= now and held_until >= since:
+                total += held_until - max(killed, since)
+        return total
+
 
 CENTRAL_WORKER_OUTAGES = WorkerOutages()
+EDGE_WORKER_OUTAGES = WorkerOutages()
+"""Kills of the edge worker (I1's allowance; no query goes to an edge worker)."""
+
+
+def end_bound(since: float, now: float) -> float:
+    """I1: seconds a run started (or an end phase begun) at `since` has to end, as of
+    `now`: `END_BOUND`, plus what the worker kills since then may have cost it."""
+    kills = CENTRAL_WORKER_OUTAGES.allowance(since, now) + EDGE_WORKER_OUTAGES.allowance(since, now)
+    return END_BOUND if not kills else min(END_BOUND + kills, END_BOUND_UNDER_KILLS)
 
 
 @contextlib.contextmanager
@@ -1000,7 +1056,7 @@ class SequenceRun:
                     break
                 if truth is None and now - start > 3.0:
                     break  # no run was ever started (its start was refused)
-            if now - start > END_BOUND:
+            if now - start > end_bound(start, now):
                 break  # what still runs is terminated, and reported, by _gather
             state = truth.state if truth is not None else None
             if state == "PENDING_NETWORK" and truth is not None and not cancelled:
@@ -1047,11 +1103,24 @@ class SequenceRun:
                         f"({a.last_failure.message[:120] or 'no failure yet'})"
                         for a in described.raw_description.pending_activities
                     ]
-                    execution.unended.append(
-                        f"{workflow_id} run {short(run_id)}; pending activities: {pending}"
+                    task = described.raw_description.pending_workflow_task
+                    waiting = (
+                        f"; workflow task attempt {task.attempt} scheduled "
+                        f"{task.scheduled_time.ToDatetime(UTC):%H:%M:%S.%f}"
+                        if task.HasField("scheduled_time")
+                        else ""
                     )
                     await handle.terminate("explorer: the run did not end within its bound")
-                history = await handle.fetch_history()
+                    history = await handle.fetch_history()
+                    kept = UNENDED_HISTORIES / f"{workflow_id}-{run_id}.json"
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    kept.write_text(history.to_json())
+                    execution.unended.append(
+                        f"{workflow_id} run {short(run_id)}; pending activities: {pending}"
+                        f"{waiting}; last events: {last_events(history)}; history in {kept}"
+                    )
+                else:
+                    history = await handle.fetch_history()
                 histories.append((history, run_id))
                 interrupted = interrupted_undo_steps(history)
                 if interrupted:

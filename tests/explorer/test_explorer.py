@@ -36,10 +36,14 @@ from tests.explorer.model import (
 from tests.explorer.runner import (
     API_ERRORS,
     CENTRAL_WORKER_OUTAGES,
+    EDGE_WORKER_OUTAGES,
+    END_BOUND,
+    END_BOUND_UNDER_KILLS,
     HUB_MAX_BACKOFF,
     QUERY_TIMEOUT,
     STALE_AFTER,
     STICKY_WINDOW,
+    WORKER_LOSS_COST,
     Execution,
     Freshness,
     RunEnd,
@@ -47,6 +51,7 @@ from tests.explorer.runner import (
     Slowness,
     Truth,
     WorkerOutages,
+    end_bound,
     watching_api_poll_failures,
 )
 from tests.explorer.shrink import shrink
@@ -168,6 +173,25 @@ def test_a_view_may_trail_while_no_worker_answers_its_queries_and_not_after() ->
     assert stale.seconds == STALE_AFTER + 1.0
 
 
+def test_a_run_has_longer_to_end_by_what_the_worker_kills_cost_it_and_no_longer() -> None:
+    try:
+        assert end_bound(0.0, 30.0) == END_BOUND
+        CENTRAL_WORKER_OUTAGES.killed(-20.0)  # long over before the run began
+        CENTRAL_WORKER_OUTAGES.back(-19.0)
+        EDGE_WORKER_OUTAGES.killed(10.0)
+        EDGE_WORKER_OUTAGES.back(11.5)
+        assert end_bound(0.0, 30.0) == END_BOUND + 1.5 + WORKER_LOSS_COST
+        CENTRAL_WORKER_OUTAGES.killed(20.0)  # still down
+        assert end_bound(0.0, 30.0) == END_BOUND + 1.5 + 10.0 + 2 * WORKER_LOSS_COST
+        for at in range(31, 60):  # killed again and again: the bound stops growing
+            EDGE_WORKER_OUTAGES.killed(float(at))
+            EDGE_WORKER_OUTAGES.back(at + 0.5)
+        assert end_bound(0.0, 60.0) == END_BOUND_UNDER_KILLS
+    finally:
+        CENTRAL_WORKER_OUTAGES.clear()
+        EDGE_WORKER_OUTAGES.clear()
+
+
 def test_a_500_in_a_finding_says_what_the_api_logged_for_it() -> None:
     path = "/api/v1/devices/dev-x1/provision/retry"
     with watching_api_poll_failures():
@@ -213,16 +237,15 @@ async def _kill_workers_now_and_then(stack: ChaosStack, rng: random.Random, kill
         await asyncio.sleep(rng.uniform(2.0, 6.0))
         name = ("central", "edge")[turn % 2]
         worker = stack.workers[name]
+        outages = CENTRAL_WORKER_OUTAGES if name == "central" else EDGE_WORKER_OUTAGES
         loop = asyncio.get_running_loop()
         worker.kill()
         kills.append(name)
-        if name == "central":
-            CENTRAL_WORKER_OUTAGES.killed(loop.time())
+        outages.killed(loop.time())
         await asyncio.sleep(rng.uniform(0.2, 2.0))
         worker.start()
         await worker.wait_ready()
-        if name == "central":
-            CENTRAL_WORKER_OUTAGES.back(loop.time())
+        outages.back(loop.time())
 
 
 def _check_with_crashes(execution: Execution) -> list[Violation]:
@@ -273,6 +296,7 @@ async def test_every_run_keeps_the_promise_when_workers_are_killed(
             with contextlib.suppress(asyncio.CancelledError):
                 await killer
             CENTRAL_WORKER_OUTAGES.clear()
+            EDGE_WORKER_OUTAGES.clear()
 
     print(f"worker kills: {len(kills)} ({', '.join(kills)})")
     print(report.describe())
