@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -111,6 +112,34 @@ async def test_retry_of_a_completed_fleet_runs_only_its_failed_devices(
     assert events[-1].data["counts"]["SUCCEEDED"] == 1
     assert len(flaky.applied) == 2
     assert all(len(fleet_workers.devices[d].applied) == 1 for d in ids if d != ids[1])
+
+
+async def test_two_retries_of_an_ended_fleet_at_once_start_one_run(
+    api: ApiClient, fleet_workers: FakeWifiFleet, site: str, fleet_id: str
+) -> None:
+    ids = device_ids(2)
+    for device_id in ids:
+        fleet_workers.add(device_id, good_passphrase=PASSPHRASE)
+    flaky = fleet_workers.devices[ids[0]]
+    flaky.confirm_error = ErrorCode.NETWORK_JOIN_TIMEOUT
+    await api.post(fleet_path(fleet_id), json=fleet_body(site, ids))
+    await read_sse(await api.get(fleet_path(fleet_id, "events")), within=60)
+    flaky.confirm_error = None
+
+    answers = await asyncio.gather(
+        api.post(fleet_path(fleet_id, "retry"), json={}),
+        api.post(fleet_path(fleet_id, "retry"), json={}),
+    )
+
+    started = [a for a in answers if a.status == 202]
+    others = [(a.status, (await a.json()).get("code")) for a in answers if a.status != 202]
+    assert len(started) == 1
+    # The second meets the new run: at its start (409 RUN_IN_PROGRESS), or in the running
+    # fleet, where the device is queued already and not a failed one to retry.
+    assert others[0] in {(409, "RUN_IN_PROGRESS"), (409, "RUN_NOT_WAITING"), (200, None)}
+    events = await read_sse(await api.get(fleet_path(fleet_id, "events")), within=60)
+    assert events[-1].data["counts"]["SUCCEEDED"] == 1
+    assert len(flaky.applied) == 2
 
 
 async def test_fleet_with_unsupported_devices_starts_nothing_and_lists_them(

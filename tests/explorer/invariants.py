@@ -102,6 +102,9 @@ ALLOWED_ANSWERS: dict[ActionKind, frozenset[tuple[int, str | None]]] = {
             (202, None),
             (409, "RUN_NOT_WAITING"),
             (409, "RUN_ALREADY_FINISHED"),
+            # Two retries of an ended fleet at once: the second meets the run the first
+            # one started (docs/fleets.md).
+            (409, "RUN_IN_PROGRESS"),
             (422, "INVALID_REQUEST"),
             (404, "RUN_NOT_FOUND"),
         }

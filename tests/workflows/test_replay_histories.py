@@ -82,3 +82,22 @@ async def test_devprov_replay_dir_reports_every_history(
     assert status == 0
     count = len(list(HISTORIES.glob("*.json")))
     assert f"{count} passed, 0 failed" in printed
+
+
+SDK_HISTORIES = HISTORIES / "sdk"
+"""Histories a worker wrote that do not replay, through a fault of the SDK's worker rather
+than of a workflow (docs/reliability.md, "make chaos on 2026-12-05, late")."""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the SDK's worker, cold after a SIGKILL, accepted an update after the commands "
+    "of a cancel that came in the same workflow task; a replay accepts it first "
+    "(temporalio 1.35.0; see temporalio/sdk-python#1591)",
+)
+async def test_an_update_accepted_after_a_cancel_on_a_cold_worker_replays() -> None:
+    histories = load_history_dir(SDK_HISTORIES)
+
+    [outcome] = await replay_histories(histories, converter=data_converter(TEST_KEY_RING))
+
+    assert outcome.ok, outcome.error
