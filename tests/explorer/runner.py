@@ -39,7 +39,12 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 from temporalio.api.enums.v1 import EventType, PendingActivityState
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHistory,
+    WorkflowQueryFailedError,
+)
 from temporalio.converter import DefaultFailureConverter
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
@@ -1144,17 +1149,35 @@ class SequenceRun:
         for run_id in execution.runs:
             if run_id in execution.ends:
                 continue
-            snapshot = await _progress_of(temporal, self.world.workflow_id, run_id)
+            snapshot = await self._progress_or_replay_failure(self.world.workflow_id, run_id)
+            if snapshot is None:
+                continue
             payload = snapshot.model_dump(mode="json")
             if run_id == last or run_id in self._undone_at_end:
                 self._capture_end(run_id, payload)
             else:
                 execution.ends[run_id] = RunEnd(run_id, payload, None)
         for run_id in execution.decommissions:
-            snapshot = await _progress_of(temporal, decommission_id, run_id)
+            snapshot = await self._progress_or_replay_failure(decommission_id, run_id)
+            if snapshot is None:
+                continue
             payload = snapshot.model_dump(mode="json")
             execution.decommission_ends[run_id] = RunEnd(run_id, payload, None)
         await self._final_record()
+
+    async def _progress_or_replay_failure(
+        self, workflow_id: str | None, run_id: str
+    ) -> ProgressSnapshot | None:
+        """A run's last snapshot; None when the worker could not replay its history to
+        answer (that is I6, found here before the explorer's own replay)."""
+        assert workflow_id is not None
+        try:
+            return await _progress_of(self.temporal, workflow_id, run_id)
+        except WorkflowQueryFailedError as error:
+            if "Nondeterminism" not in error.message:
+                raise
+            self.execution.replay_failures[run_id] = f"the progress query: {error.message}"
+            return None
 
     async def _final_record(self) -> None:
         """The registry's record and the world, once every run of the device ended."""
