@@ -15,16 +15,17 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from simulators.wifi_cloud import CloudConfig
 from tests.chaos.harness import ChaosStack
 from tests.conftest import start_dev_server
 from tests.explorer.exploration import ExplorationReport, ExplorerSettings, explore
-from tests.explorer.invariants import Violation, check, check_ends
+from tests.explorer.invariants import Violation, check, check_ends, check_replays
 from tests.explorer.model import (
     ActionKind,
     DeviceSetup,
@@ -47,6 +48,7 @@ from tests.explorer.runner import (
     Execution,
     Freshness,
     RunEnd,
+    SequenceRun,
     Shown,
     Slowness,
     Truth,
@@ -225,6 +227,27 @@ def test_a_cloud_conflict_is_devprovs_fault_unless_an_earlier_run_left_the_regis
 
     assert [v.key for v in check_ends(alone)] == ["I7/wifi-cloud/CLOUD_CONFLICT"]
     assert check_ends(after_leftover) == []
+
+
+async def test_a_run_whose_history_a_worker_cannot_replay_is_an_i6_finding() -> None:
+    class Unreplayable:
+        async def query(self, *args: object, **kwargs: object) -> object:
+            raise WorkflowQueryFailedError(
+                "[TMPRL1100] Nondeterminism error: Update machine does not handle this event"
+            )
+
+    class Temporal:
+        def get_workflow_handle(self, *args: object, **kwargs: object) -> Unreplayable:
+            return Unreplayable()
+
+    sequence = Sequence(1, 1, Family.WIFI_CLOUD, DeviceSetup(), (), 0)
+    execution = Execution(sequence, runs=["run-a"])
+    gathering = SimpleNamespace(temporal=Temporal(), execution=execution)
+
+    snapshot = await SequenceRun._progress_or_replay_failure(gathering, "wf", "run-a")  # type: ignore[arg-type]
+
+    assert snapshot is None
+    assert [v.key for v in check_replays(execution)] == ["I6/wifi-cloud"]
 
 
 # ---------------------------------------------------------------------- with worker crashes
