@@ -63,6 +63,22 @@ def device_ids(count: int) -> list[str]:
     return [f"fd-{prefix}-{n:03d}" for n in range(count)]
 
 
+async def ended_fleet_with_one_failed_device(
+    api: ApiClient, fleet: FakeWifiFleet, site: str, fleet_id: str, count: int
+) -> list[str]:
+    """Run a fleet of `count` devices to its end with the second one failed (its join
+    timed out); that device would join now. Returns the fleet's device ids."""
+    ids = device_ids(count)
+    for device_id in ids:
+        fleet.add(device_id, good_passphrase=PASSPHRASE)
+    flaky = fleet.devices[ids[1]]
+    flaky.confirm_error = ErrorCode.NETWORK_JOIN_TIMEOUT
+    await api.post(fleet_path(fleet_id), json=fleet_body(site, ids))
+    await read_sse(await api.get(fleet_path(fleet_id, "events")), within=60)
+    flaky.confirm_error = None
+    return ids
+
+
 async def test_fleet_streams_aggregate_progress_until_every_device_is_done(
     api: ApiClient, fleet_workers: FakeWifiFleet, site: str, fleet_id: str
 ) -> None:
@@ -95,14 +111,8 @@ async def test_fleet_streams_aggregate_progress_until_every_device_is_done(
 async def test_retry_of_a_completed_fleet_runs_only_its_failed_devices(
     api: ApiClient, fleet_workers: FakeWifiFleet, site: str, fleet_id: str
 ) -> None:
-    ids = device_ids(4)
-    for device_id in ids:
-        fleet_workers.add(device_id, good_passphrase=PASSPHRASE)
+    ids = await ended_fleet_with_one_failed_device(api, fleet_workers, site, fleet_id, 4)
     flaky = fleet_workers.devices[ids[1]]
-    flaky.confirm_error = ErrorCode.NETWORK_JOIN_TIMEOUT
-    await api.post(fleet_path(fleet_id), json=fleet_body(site, ids))
-    await read_sse(await api.get(fleet_path(fleet_id, "events")), within=60)
-    flaky.confirm_error = None
 
     retried = await api.post(fleet_path(fleet_id, "retry"), json={})
 
@@ -117,14 +127,8 @@ async def test_retry_of_a_completed_fleet_runs_only_its_failed_devices(
 async def test_two_retries_of_an_ended_fleet_at_once_start_one_run(
     api: ApiClient, fleet_workers: FakeWifiFleet, site: str, fleet_id: str
 ) -> None:
-    ids = device_ids(2)
-    for device_id in ids:
-        fleet_workers.add(device_id, good_passphrase=PASSPHRASE)
-    flaky = fleet_workers.devices[ids[0]]
-    flaky.confirm_error = ErrorCode.NETWORK_JOIN_TIMEOUT
-    await api.post(fleet_path(fleet_id), json=fleet_body(site, ids))
-    await read_sse(await api.get(fleet_path(fleet_id, "events")), within=60)
-    flaky.confirm_error = None
+    ids = await ended_fleet_with_one_failed_device(api, fleet_workers, site, fleet_id, 2)
+    flaky = fleet_workers.devices[ids[1]]
 
     answers = await asyncio.gather(
         api.post(fleet_path(fleet_id, "retry"), json={}),
