@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import APIResponse, Page, Route, expect
 
 from simulators.http_wifi import LAB_NETWORK_PASSPHRASE, LAB_NETWORK_SSID, SimulatedWifiDevice
 from tests.browser.conftest import ConsoleStack
@@ -218,6 +218,46 @@ async def test_failed_run_rolls_back_and_retry_starts_a_new_run_that_succeeds(
     await expect(timeline_event(page, "SUCCEEDED")).to_be_visible()
     await expect(page.get_by_test_id("earlier-run")).to_contain_text("ROLLED_BACK")
     await save_screenshot(page, "console-retried.png")
+
+
+async def test_a_status_answer_overtaken_by_a_newer_one_does_not_bring_back_the_earlier_run(
+    page: Page, console_stack: ConsoleStack, device: SimulatedWifiDevice
+) -> None:
+    """A loaded API can answer an older status read (the finished run) after a newer one
+    (the run a retry started): the console keeps showing the newer run."""
+    set_faults(device, never_joins=True)
+    await open_console(page, console_stack)
+    await start_run(page, console_stack, device.device_id)
+    await expect_run_state(page, "ROLLED_BACK")
+    first_run = await page.get_by_test_id("run-id").inner_text()
+    set_faults(device, never_joins=False)
+
+    held: list[tuple[Route, APIResponse]] = []
+    holding = True
+
+    async def hold_status_reads(route: Route) -> None:
+        if holding and route.request.method == "GET":
+            held.append((route, await route.fetch()))  # the server's answer, delivered late
+        else:
+            await route.fallback()
+
+    await page.route(re.compile(r".*/devices/[^/]+/provision$"), hold_status_reads)
+    while not held:  # the next poll of the finished run (every 5 s)
+        await asyncio.sleep(0.1)
+    holding = False
+    await page.get_by_role("button", name="Retry").click()
+    await expect(page.get_by_test_id("run-id")).not_to_have_text(first_run)
+    new_run = await page.get_by_test_id("run-id").inner_text()
+
+    for route, answer in held:
+        assert answer.ok
+        assert (await answer.json())["run_id"] == first_run
+        await route.fulfill(response=answer)
+    await page.wait_for_timeout(1_000)  # what a late answer would have done, it has done
+
+    await expect(page.get_by_test_id("run-id")).to_have_text(new_run)
+    await expect(page.get_by_test_id("earlier-run")).to_have_count(1)
+    await expect(page.get_by_test_id("earlier-run")).to_contain_text(first_run)
 
 
 async def test_runs_list_shows_runs_live_and_filters_by_device(

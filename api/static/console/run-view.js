@@ -28,6 +28,10 @@ export class RunView {
     this.source = null;
     this.pollTimer = null;
     this.refreshTimer = null;
+    // Status reads can answer out of order (a slow read of a finished run's progress
+    // after a fast one of the run a retry started): only the newest answer is shown.
+    this.readsAsked = 0;
+    this.readShown = 0;
     this.closed = false;
     this.element = this.build();
   }
@@ -138,18 +142,21 @@ export class RunView {
       if (!this.api.ready) replaceChildren(this.loadProblem, h("p", { class: "muted" }, "Enter the API key to follow this run."));
       return;
     }
+    const read = ++this.readsAsked;
     let status;
     try {
       ({ data: status } = await this.api.get(runPath(this.deviceId)));
     } catch (error) {
-      if (this.closed) return;
+      if (this.closed || read < this.readShown) return;
+      this.readShown = read;
       const hint = error instanceof ApiError && error.code === "RUN_NOT_FOUND"
         ? h("p", {}, h("a", { href: `#/new?device=${encodeURIComponent(this.deviceId)}` }, "Provision this device"))
         : null;
       replaceChildren(this.loadProblem, problemView(error, "run-load-problem-detail"), hint);
       return;
     }
-    if (this.closed) return;
+    if (this.closed || read < this.readShown) return; // a newer answer is already shown
+    this.readShown = read;
     replaceChildren(this.loadProblem);
     if (status.run_id !== this.runId) this.switchRun(status);
     this.status = status;
