@@ -426,6 +426,8 @@ def check_answers(
         status, code = answer.status, answer.code
         if (status, code) == (503, "TEMPORAL_UNAVAILABLE") and record.busy >= BUSY:
             continue  # the machine was too busy to answer in time (the API says so)
+        if (status, code) == (503, "TEMPORAL_UNAVAILABLE") and kind is ActionKind.CANCEL:
+            continue  # the run's worker did not answer in time: check_refused_cancels
         if status >= 300 and not answer.problem:
             found.append(
                 Violation(
@@ -439,6 +441,42 @@ def check_answers(
                 Violation("API", "API/retry/202-after-success", f"a new run: {record.describe()}")
             )
     return found
+
+
+def check_refused_cancels(execution: Execution) -> list[Violation]:
+    """A cancel answered `503 TEMPORAL_UNAVAILABLE` changed nothing (docs/api.md): a run
+    it may have reached holds no cancel request unless another cancel was accepted there.
+
+    The API reads the run before it cancels; when the run's worker does not answer that
+    read in time the cancel is not sent, and the person is told to try again.
+    """
+    accepted: set[str] = set()
+    refused: list[tuple[ActionRecord, list[str]]] = []
+    for record in execution.records:
+        kind, answer = record.action.kind, record.answer
+        if kind not in (ActionKind.CANCEL, ActionKind.FLEET_CANCEL) or answer is None:
+            continue
+        runs = execution.runs_during(record.sent_at, answer.at)
+        if not runs and record.before.run_id is not None:
+            runs = [record.before.run_id]
+        if _accepted(record):
+            accepted.update(runs)
+        elif kind is ActionKind.CANCEL and (answer.status, answer.code) == (
+            503,
+            "TEMPORAL_UNAVAILABLE",
+        ):
+            refused.append((record, runs))
+    return [
+        Violation(
+            "API",
+            "API/cancel/503-took-effect",
+            f"run {short(run)} holds a cancel request that only a refused cancel could have "
+            f"sent: {record.describe()}",
+        )
+        for record, runs in refused
+        for run in runs
+        if run in execution.cancel_requests and run not in accepted
+    ]
 
 
 def check(
@@ -458,5 +496,6 @@ def check(
         *check_undo_steps(execution),
         *check_views(execution),
         *check_replays(execution),
+        *check_refused_cancels(execution),
         *check_answers(execution, extra_answers),
     ]

@@ -1029,7 +1029,7 @@ class SequenceRun:
         start = self._loop.time()
         credentials_sent: dict[str, list[float]] = {}
         last_help = 0.0
-        cancelled = False
+        cancelled: ActionRecord | None = None
         decommission = self.sequence.setup.decommission_at_end
         reprovision = self.sequence.setup.reprovision_at_end
         while True:
@@ -1050,7 +1050,7 @@ class SequenceRun:
                             network = Credentials.GUEST if migrating else Credentials.LAB
                         action = Action(-1, ActionKind.REPROVISION, credentials=network)
                         await self.act(action, end_phase=True)
-                        start, cancelled = self._loop.time(), False  # its own bound
+                        start, cancelled = self._loop.time(), None  # its own bound
                         continue
                 if truth is not None and not truth.running and decommission:
                     decommission = False
@@ -1064,7 +1064,9 @@ class SequenceRun:
             if now - start > end_bound(start, now):
                 break  # what still runs is terminated, and reported, by _gather
             state = truth.state if truth is not None else None
-            if state == "PENDING_NETWORK" and truth is not None and not cancelled:
+            if cancelled is not None and _refused_for_now(cancelled):
+                cancelled = None  # the API said "try again": a person does
+            if state == "PENDING_NETWORK" and truth is not None and cancelled is None:
                 sent = credentials_sent.setdefault(truth.run_id, [])
                 if len(sent) < 3 and (not sent or now - sent[-1] > 2.0):
                     sent.append(now)
@@ -1076,12 +1078,11 @@ class SequenceRun:
             answered_lately = any(
                 now - sent[-1] < 3.0 for sent in credentials_sent.values() if sent
             )
-            if state in WAITING_FOR_A_PERSON and now - start > PATIENCE and not cancelled:
+            if state in WAITING_FOR_A_PERSON and now - start > PATIENCE and cancelled is None:
                 if answered_lately:
                     await asyncio.sleep(0.4)
                     continue  # give the answer a moment to take effect
-                cancelled = True
-                await self.act(Action(-1, ActionKind.CANCEL), end_phase=True)
+                cancelled = await self.act(Action(-1, ActionKind.CANCEL), end_phase=True)
             await asyncio.sleep(0.4)
         await self.observe()  # the last run's end, with what the world holds now
 
@@ -1246,6 +1247,12 @@ async def _progress_of(temporal: Client, workflow_id: str, run_id: str) -> Progr
             await asyncio.sleep(0.5)
         else:
             return snapshot
+
+
+def _refused_for_now(record: ActionRecord) -> bool:
+    """The API answered `503 TEMPORAL_UNAVAILABLE`: nothing changed, try again."""
+    answer = record.answer
+    return answer is not None and (answer.status, answer.code) == (503, "TEMPORAL_UNAVAILABLE")
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

@@ -25,8 +25,16 @@ from simulators.wifi_cloud import CloudConfig
 from tests.chaos.harness import ChaosStack
 from tests.conftest import start_dev_server
 from tests.explorer.exploration import ExplorationReport, ExplorerSettings, explore
-from tests.explorer.invariants import Violation, check, check_ends, check_replays
+from tests.explorer.invariants import (
+    Violation,
+    check,
+    check_answers,
+    check_ends,
+    check_refused_cancels,
+    check_replays,
+)
 from tests.explorer.model import (
+    Action,
     ActionKind,
     DeviceSetup,
     Family,
@@ -45,8 +53,11 @@ from tests.explorer.runner import (
     STALE_AFTER,
     STICKY_WINDOW,
     WORKER_LOSS_COST,
+    ActionRecord,
+    Answer,
     Execution,
     Freshness,
+    Observation,
     RunEnd,
     SequenceRun,
     Shown,
@@ -248,6 +259,32 @@ async def test_a_run_whose_history_a_worker_cannot_replay_is_an_i6_finding() -> 
 
     assert snapshot is None
     assert [v.key for v in check_replays(execution)] == ["I6/wifi-cloud"]
+
+
+def test_a_cancel_answered_503_must_have_changed_nothing() -> None:
+    def cancel(status: int, code: str | None) -> ActionRecord:
+        answer = Answer(status, code, problem=status >= 300)
+        return ActionRecord(Action(1, ActionKind.CANCEL), Observation(0.0, "run-a"), answer)
+
+    sequence = Sequence(1, 1, Family.HTTP_WIFI, DeviceSetup(), (), 0)
+    refused = cancel(503, "TEMPORAL_UNAVAILABLE")
+    untouched = Execution(sequence, records=[refused], runs=["run-a"])
+    cancelled_anyway = Execution(
+        sequence, records=[refused], runs=["run-a"], cancel_requests={"run-a": "…"}
+    )
+    tried_again = Execution(
+        sequence,
+        records=[refused, cancel(202, None)],
+        runs=["run-a"],
+        cancel_requests={"run-a": "…"},
+    )
+
+    assert check_answers(untouched) == []
+    assert check_refused_cancels(untouched) == []
+    assert [v.key for v in check_refused_cancels(cancelled_anyway)] == [
+        "API/cancel/503-took-effect"
+    ]
+    assert check_refused_cancels(tried_again) == []
 
 
 # ---------------------------------------------------------------------- with worker crashes
