@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-import httpx
+import aiohttp
 from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -25,6 +25,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from bench.raw_temporal import STATE, RawProvisioning, RawProvisioningRun
 from config.settings import Settings, TemporalSettings, WorkerSettings
 from connection.temporal_client import connect
+
+JSON = {"Content-Type": "application/json"}
 
 BODY = {
     "device": {"type": "wifi-relay", "vendor": "shelly", "capabilities": ["wifi", "http-rpc"]},
@@ -50,16 +52,25 @@ def devprov_body(site: str) -> dict[str, object]:
     return {**BODY, "device": {**BODY["device"], "site": site}}  # type: ignore[dict-item]
 
 
+async def _start_over_http(session: aiohttp.ClientSession, url: str, body: bytes) -> str | None:
+    """POST one start; None when the API took it (202), else what it answered."""
+    async with session.post(url, data=body, headers=JSON) as response:
+        return None if response.status == 202 else await response.text()
+
+
 async def _devprov(phase: Phase, client: Client) -> None:
-    body = devprov_body(phase.site)
-    async with httpx.AsyncClient(timeout=120, trust_env=False) as http:
-        responses = await asyncio.gather(
+    # The client is not devprov, yet it shares this machine's two cores: aiohttp's costs
+    # 0.2 ms of CPU a request with 200 in flight, httpx's 2.6-3.3 ms (measured alike).
+    body = json.dumps(devprov_body(phase.site)).encode()
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout, trust_env=False) as session:
+        answers = await asyncio.gather(
             *(
-                http.post(f"{phase.api_url}/api/v1/devices/{d}/provision", json=body)
+                _start_over_http(session, f"{phase.api_url}/api/v1/devices/{d}/provision", body)
                 for d in phase.device_ids
             )
         )
-    bad = [r.text for r in responses if r.status_code != 202]
+    bad = [answer for answer in answers if answer is not None]
     if bad:
         raise SystemExit(f"{len(bad)} starts refused: {bad[:3]}")
     await asyncio.gather(
