@@ -57,6 +57,8 @@ class WebhookActivity:
 WEBHOOK_STEP_POLICY = REGISTRY_STEP_POLICY
 """Outbox steps retry until the database answers, like the registry's."""
 
+WEBHOOK_STAGE = "webhooks"
+
 
 class HookActivity:
     """The pre-provisioning hook's activity (central workers)."""

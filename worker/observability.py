@@ -40,7 +40,7 @@ from temporalio.worker import (
 from config.settings import Settings
 from domain.run import ProvisionRun
 from domain.webhooks import DeliveryStatus
-from workflows.lifecycle import STATE_LOGGER, STATE_RECORD_EXTRA
+from workflows.lifecycle import STAGE_ATTRIBUTE, STATE_LOGGER, STATE_RECORD_EXTRA
 
 AUDIT_LOGGER = "devprov.audit"
 AUDIT_HEADER = "devprov-audit"
@@ -185,7 +185,10 @@ class _WorkflowOutboundObserver(WorkflowOutboundInterceptor):
         self._context = context
 
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
-        stage = (input.summary or "").split(":", 1)[0] or input.activity
+        # A lifecycle run names the stage (STAGE_ATTRIBUTE); other workflows in their
+        # activities' summaries (`<stage>: …`).
+        named = getattr(workflow.instance(), STAGE_ATTRIBUTE, None)
+        stage = named or (input.summary or "").split(":", 1)[0] or input.activity
         tag = {**self._context.fields, "stage": stage}
         payload = workflow.payload_converter().to_payload(json.dumps(tag))
         input.headers = {**input.headers, AUDIT_HEADER: payload}

@@ -23,6 +23,7 @@ from typing import Any
 
 from tests.explorer.model import ActionKind
 from tests.explorer.runner import TERMINAL, ActionRecord, Execution, RunEnd, short
+from tests.explorer.world import EXTRA_CREDENTIALS
 from workflows.wifi_cloud import CLOUD_COMPENSATION
 
 INVARIANTS: dict[str, str] = {
@@ -306,6 +307,10 @@ def check_final_record(execution: Execution) -> list[Violation]:
     problems: list[str] = []
     if state == "IN_SERVICE":
         problems = configured
+        if _cloud_leftover_named(ends):
+            # A later run does not undo what an earlier one named as left behind
+            # (ROLLBACK_FAILED: a person's job, docs/errors.md), as I2 and I7 hold too.
+            problems = [p for p in problems if not p.startswith(EXTRA_CREDENTIALS)]
     elif state in ("UNPROVISIONED", "DECOMMISSIONED"):
         problems = restored
     elif state == "FAILED":
@@ -321,6 +326,15 @@ def check_final_record(execution: Execution) -> list[Violation]:
         + f" [{held}]"
     )
     return [Violation("I10", f"I10/{family}/{state}", message)]
+
+
+def _cloud_leftover_named(ends: list[RunEnd]) -> bool:
+    """Whether a run ended ROLLBACK_FAILED naming its cloud registration as left behind."""
+    return any(
+        end.error_code == "ROLLBACK_FAILED"
+        and CLOUD_COMPENSATION in [str(x) for x in end.snapshot.get("leftovers") or []]
+        for end in ends
+    )
 
 
 def _leftovers_named(family: str, end: RunEnd) -> list[Violation]:

@@ -30,6 +30,7 @@ from tests.explorer.invariants import (
     check,
     check_answers,
     check_ends,
+    check_final_record,
     check_refused_cancels,
     check_replays,
 )
@@ -68,7 +69,13 @@ from tests.explorer.runner import (
     watching_api_poll_failures,
 )
 from tests.explorer.shrink import shrink
-from tests.explorer.world import World, explorer_policy_env, open_chaos_world, open_world
+from tests.explorer.world import (
+    EXTRA_CREDENTIALS,
+    World,
+    explorer_policy_env,
+    open_chaos_world,
+    open_world,
+)
 from workflows.wifi_cloud import CLOUD_COMPENSATION
 
 PROCESS_FAMILIES = frozenset({Family.HTTP_WIFI, Family.WIFI_CLOUD})
@@ -285,6 +292,38 @@ def test_a_cancel_answered_503_must_have_changed_nothing() -> None:
         "API/cancel/503-took-effect"
     ]
     assert check_refused_cancels(tried_again) == []
+
+
+def test_a_cloud_credential_an_earlier_run_named_as_left_behind_is_not_the_records() -> None:
+    """531611350/67: a run ended ROLLBACK_FAILED naming its cloud registration; the retry
+    that followed SUCCEEDED, and the earlier run's credential is still active (a person's
+    job, as the leftover says). The record IN_SERVICE is judged without it."""
+    sequence = Sequence(531611350, 67, Family.WIFI_CLOUD, DeviceSetup(), (), 0)
+    extra = f"{EXTRA_CREDENTIALS}the cloud holds 2 active credentials for it"
+    failed = RunEnd(
+        "run-a",
+        {"state": "FAILED", "error_code": "ROLLBACK_FAILED", "leftovers": [CLOUD_COMPENSATION]},
+        [],
+    )
+    succeeded = RunEnd("run-b", {"state": "SUCCEEDED"}, [extra])
+
+    def final(*ends: RunEnd, problems: list[str]) -> Execution:
+        return Execution(
+            sequence,
+            runs=[end.run_id for end in ends],
+            ends={end.run_id: end for end in ends},
+            final_record={"state": "IN_SERVICE", "network_ssid": "devprov-lab"},
+            final_world=(problems, [], "…"),
+        )
+
+    assert check_final_record(final(failed, succeeded, problems=[extra])) == []
+    assert [v.key for v in check_final_record(final(succeeded, problems=[extra]))] == [
+        "I10/wifi-cloud/IN_SERVICE"
+    ]
+    missing = "the cloud holds no active credential for it"
+    assert [v.key for v in check_final_record(final(failed, succeeded, problems=[missing]))] == [
+        "I10/wifi-cloud/IN_SERVICE"
+    ]
 
 
 # ---------------------------------------------------------------------- with worker crashes

@@ -96,6 +96,10 @@ GUEST_SSID, GUEST_PASSPHRASE = "devprov-guest", "guest-passphrase-1"
 NETWORKS: Mapping[str, str] = {LAB_SSID: LAB_PASSPHRASE, GUEST_SSID: GUEST_PASSPHRASE}
 """The Wi-Fi networks in every device's range."""
 
+EXTRA_CREDENTIALS = "extra credentials: "
+"""How a problem of a configured device starts when the cloud holds active credentials
+for it besides its registration's: what an earlier run's failed cloud undo step leaves."""
+
 CREDENTIALS_BODIES: Mapping[Credentials, dict[str, str]] = {
     Credentials.LAB: {"ssid": LAB_SSID, "passphrase": LAB_PASSPHRASE},
     Credentials.GUEST: {"ssid": GUEST_SSID, "passphrase": GUEST_PASSPHRASE},
@@ -606,10 +610,14 @@ class CloudSide:
             problems.append("the cloud does not hold the device")
         elif record["credential_status"] != "active":
             problems.append("the cloud's record of the device has no active credential")
-        if len(active) != 1:
-            problems.append(f"the cloud holds {len(active)} active credentials for it, not 1")
+        if not active:
+            problems.append("the cloud holds no active credential for it")
+        elif len(active) > 1:
+            problems.append(
+                f"{EXTRA_CREDENTIALS}the cloud holds {len(active)} active credentials for it"
+            )
         if orphaned:
-            problems.append(f"credentials {orphaned} are active without their device")
+            problems.append(f"{EXTRA_CREDENTIALS}credentials {orphaned} active without a device")
         return problems
 
     def restored_problems(self) -> list[str]:

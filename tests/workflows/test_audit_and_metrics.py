@@ -153,6 +153,41 @@ async def test_rolled_back_run_audits_the_failure_code_and_the_rollback(
     )
 
 
+async def test_the_web_ui_labels_the_undo_steps_of_a_run_and_no_other_activity(
+    temporal_client: Client, workers: str, site: str, device: FakeWifiDevice
+) -> None:
+    device.confirm_error = ErrorCode.NETWORK_JOIN_TIMEOUT
+    handle = await start_run(
+        temporal_client, http_wifi_run(device.device_id, site, with_network=network()), workers
+    )
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+
+    converter = temporal_client.data_converter
+    scheduled = [
+        event
+        async for event in handle.fetch_history_events()
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+    summaries = {
+        event.activity_task_scheduled_event_attributes.activity_type.name: (
+            await converter.decode([event.user_metadata.summary], [str])
+        )[0]
+        if event.user_metadata.HasField("summary")
+        else None
+        for event in scheduled
+    }
+    assert summaries == {
+        "registry.claim": None,
+        "http_wifi.detect": None,
+        "http_wifi.read_state": None,
+        "http_wifi.apply_network": None,
+        "http_wifi.confirm_joined": None,
+        "http_wifi.reset": "rollback: http_wifi.reset",
+        "registry.record_outcome": None,
+    }
+
+
 async def test_a_decommission_is_audited_and_counted_like_a_provisioning_run(
     temporal_client: Client, workers: str, site: str, device: FakeWifiDevice, audit: Captured
 ) -> None:
