@@ -58,6 +58,7 @@ WEBHOOK_STEP_POLICY = REGISTRY_STEP_POLICY
 """Outbox steps retry until the database answers, like the registry's."""
 
 WEBHOOK_STAGE = "webhooks"
+"""The stage the audit log and metrics name a run's outbox writes after."""
 
 
 class HookActivity:
