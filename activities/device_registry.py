@@ -20,7 +20,6 @@ from config.settings import WebhookSettings
 from domain.errors import ErrorCode
 from domain.registry import DeviceBusy, DeviceClaim, DeviceNotFound, DeviceRecord, RunOutcome
 from registry import DeviceRegistry, open_registry
-from registry.webhooks import WebhookStore
 from strategies.device_records import DeviceRecordActivity
 
 logger = logging.getLogger("devprov.activities.registry")
@@ -103,20 +102,14 @@ class DeviceRegistryActivities:
         (it lost its claim, or its claim never reached the registry). The run's webhook
         event is written with it, and its subscribers' deliveries are woken."""
         store = await self._store()
-        try:
-            await store.record_outcome(outcome)
-        except DeviceNotFound:
+        recorded = await store.record_run_outcome(outcome)
+        if recorded.record is None:
             logger.info(
                 "device %s: no record, so run %s has no outcome to record",
                 outcome.device_id,
                 outcome.run_id,
             )
-        webhooks = WebhookStore(store.database)
-        subscribers: set[str] = set()
-        for event in (outcome.state_event, outcome.event):
-            if event is not None:
-                subscribers.update(await webhooks.subscribers(event.tenant, event.type))
-        await wake_deliveries(sorted(subscribers), self._webhooks)
+        await wake_deliveries(list(recorded.subscribers), self._webhooks)
 
     def all(self) -> list[object]:
         return [self.claim, self.record_outcome]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from domain.api_models import API_PREFIX
 from registry.enrollments import EnrollmentStore
 from registry.hooks import HookStore
 from registry.idempotency import IdempotencyKeys
+from registry.start_facts import read_start_facts
 from registry.webhooks import WebhookStore
 from services.decommissions import Decommissions
 from services.devices import DeviceInventory
@@ -116,10 +118,12 @@ def create_app(deps: ApiDependencies) -> web.Application:
         deps.policies,
         deps.task_queue,
         families=families,
-        devices=app[DEVICES],
+        start_facts=(
+            functools.partial(read_start_facts, deps.devices.database)
+            if deps.devices is not None
+            else None
+        ),
         enrollments=app[ENROLLMENTS],
-        hooks=app[HOOKS],
-        webhooks=app[WEBHOOKS],
     )
     app[DECOMMISSIONS] = Decommissions(
         deps.temporal,

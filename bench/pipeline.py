@@ -9,10 +9,12 @@ process (as `make run`), all on loopback, with encrypted payloads as in producti
 raw baseline's workers run in this process too, with the same sandbox pass-through and
 the same edge concurrency as devprov's. Then:
 
-- **pipeline throughput**, in `--rounds` rounds of three phases in the same order
-  (ABCABC…), each phase `--runs` runs started at once by a load generator in a process
-  of its own (`bench.load`) until every one has finished, visibility let settle (no run
-  open) before the next phase:
+- **pipeline throughput**, in `--rounds` rounds of three phases whose order turns
+  round by round (ABC, BCA, CAB, …: each phase as often first as last after a
+  multiple of three rounds, so none always follows the same one), each phase `--runs`
+  runs started at once by a load generator in a process of its own (`bench.load`)
+  until every one has finished, visibility let settle (no run open) before the next
+  phase:
   - *devprov*: HTTP Wi-Fi runs through the API until SUCCEEDED;
   - *raw*: plain workflows of as many activities on the same kinds of queues (a claim
     and an outcome on the central queue, four device steps on the edge queue), trivial;
@@ -79,6 +81,12 @@ SITE = "bench"
 PHASES = ("devprov", "raw", "raw-io")
 EDGE_CONCURRENCY = 50
 """devprov's edge worker's `max_concurrent_activities`; the raw edge worker's too."""
+
+
+def phase_order(round_index: int) -> tuple[str, ...]:
+    """The phases of a round, turned by one each round (the warm-up, -1, as the last)."""
+    turn = round_index % len(PHASES)
+    return PHASES[turn:] + PHASES[:turn]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -324,7 +332,7 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
                     ):
                         for r in range(-1, rounds):
                             seconds: dict[str, float] = {}
-                            for kind in PHASES:
+                            for kind in phase_order(r):
                                 phase = base.model_copy(
                                     update={"kind": kind, "device_ids": ids[kind, r]}
                                 )
@@ -376,8 +384,9 @@ async def run(runs: int, rounds: int, starts: int) -> dict[str, object]:
     return {
         "runs": runs,
         "rounds": rounds,
-        "phase_order": list(PHASES),
+        "phase_order": [list(phase_order(r)) for r in range(rounds)],
         **{name: spread(values, 3 if "ratio" in name else 2) for name, values in figures.items()},
+        "ratio_to_raw_io_by_round": [round(ratio, 3) for ratio in figures["ratio_to_raw_io"]],
         "throughput_targets": {"ratio_to_raw": ">= 0.9", "ratio_to_raw_io": ">= 0.95"},
         "device_calls_per_run": {k: round(v / measured_runs, 2) for k, v in device_calls.items()},
         "cost_per_run": costs,
@@ -407,12 +416,16 @@ def _fmt(figure: object) -> str:
 def table(result: dict[str, Any]) -> str:
     lines = [
         f"{result['runs']} runs a phase, {result['rounds']} rounds "
-        f"({'/'.join(result['phase_order'])}, alternated); median (min-max) of the rounds",
+        "(order turned each round: "
+        + ", ".join("/".join(order) for order in result["phase_order"][:3])
+        + "); median (min-max) of the rounds",
         f"{'throughput (runs/s)':<34} {_fmt(result['devprov_runs_per_second'])}",
         f"{'  raw, trivial activities':<34} {_fmt(result['raw_runs_per_second'])}",
         f"{'  raw, same device I/O':<34} {_fmt(result['raw-io_runs_per_second'])}",
         f"{'ratio to raw (>= 0.9)':<34} {_fmt(result['ratio_to_raw'])}",
         f"{'ratio to raw same I/O (>= 0.95)':<34} {_fmt(result['ratio_to_raw_io'])}",
+        "  same-I/O ratio round by round: "
+        + ", ".join(str(ratio) for ratio in result["ratio_to_raw_io_by_round"]),
         f"device calls per run (simulator's counters): {result['device_calls_per_run']}",
         "CPU ms per run (bench = workers and API in this process; server; load generator):",
     ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -247,3 +249,27 @@ class DeviceNotFound(RegistryError):
     def __init__(self, device_id: str) -> None:
         super().__init__(f"no device '{device_id}' in the registry")
         self.device_id = device_id
+
+
+@dataclass(frozen=True)
+class StartFacts:
+    """What the registry says when a device's provisioning run starts, as of one moment
+    (`registry.start_facts` reads them in one unit of work)."""
+
+    enrollment_required: bool
+    """The tenant admits only enrolled devices."""
+    hooked: bool
+    """The tenant has a pre-provisioning hook (its runs ask it in PRE_CHECK)."""
+    sends_run_states: bool
+    """The tenant has an enabled subscription to `run.state_changed`."""
+    record: DeviceRecord | None
+    """The device's record (whichever tenant's), None for a device never seen."""
+
+
+NO_REGISTRY = StartFacts(
+    enrollment_required=False, hooked=False, sends_run_states=False, record=None
+)
+"""The answers without a registry: nothing required, configured or known."""
+
+StartFactsReader = Callable[[str, str], Awaitable[StartFacts]]
+"""Reads the `StartFacts` of a start by (tenant, device id)."""

@@ -77,6 +77,19 @@ def _page_of(ids: Sequence[str], limit: int) -> str | None:
     return _encode_cursor(ids[limit - 1]) if len(ids) > limit else None
 
 
+def tenant_settings(connection: Connection, tenant: str) -> TenantSettings:
+    """The tenant's settings (the defaults when it never set any)."""
+    query = select(SETTINGS).where(SETTINGS.c.tenant == tenant)
+    row = connection.execute(query).mappings().first()
+    if row is None:
+        return TenantSettings(tenant=tenant, enrollment_required=False, updated_at=None)
+    return TenantSettings(
+        tenant=tenant,
+        enrollment_required=row["enrollment_required"],
+        updated_at=_aware(row["updated_at"]),
+    )
+
+
 class EnrollmentStore:
     """A tenant's individual and group enrollments, and its settings.
 
@@ -385,17 +398,7 @@ class EnrollmentStore:
 
     async def settings(self, tenant: str) -> TenantSettings:
         """The tenant's settings (the defaults when it never set any)."""
-        query = select(SETTINGS).where(SETTINGS.c.tenant == tenant)
-        row = await self._database.read(
-            lambda connection: connection.execute(query).mappings().first()
-        )
-        if row is None:
-            return TenantSettings(tenant=tenant, enrollment_required=False, updated_at=None)
-        return TenantSettings(
-            tenant=tenant,
-            enrollment_required=row["enrollment_required"],
-            updated_at=_aware(row["updated_at"]),
-        )
+        return await self._database.read(lambda connection: tenant_settings(connection, tenant))
 
     async def put_settings(self, tenant: str, *, enrollment_required: bool) -> TenantSettings:
         """Set the tenant's settings."""

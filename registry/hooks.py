@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -18,6 +18,11 @@ HOOKS = cast(Table, PreProvisioningHookRow.__table__)
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def hook_row(connection: Connection, tenant: str) -> Mapping[Any, Any] | None:
+    """The tenant's hook as stored, if it has one."""
+    return connection.execute(select(HOOKS).where(HOOKS.c.tenant == tenant)).mappings().first()
 
 
 class HookStore:
@@ -37,10 +42,7 @@ class HookStore:
 
     async def get(self, tenant: str) -> StoredHook:
         """Raises: HookNotFound."""
-        query = select(HOOKS).where(HOOKS.c.tenant == tenant)
-        row = await self._database.read(
-            lambda connection: connection.execute(query).mappings().first()
-        )
+        row = await self._database.read(lambda connection: hook_row(connection, tenant))
         if row is None:
             raise HookNotFound(tenant)
         view = PreProvisioningHook(url=row["url"], updated_at=_aware(row["updated_at"]))

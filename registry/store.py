@@ -16,6 +16,7 @@ import re
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -55,6 +56,17 @@ _CLAIM_ATTEMPTS = 3
 _FACTS = tuple(DeviceFacts.model_fields)
 
 
+@dataclass(frozen=True)
+class RecordedOutcome:
+    """What recording a run's outcome did."""
+
+    record: DeviceRecord | None
+    """The device's record as the outcome left it; None for a device the registry
+    does not hold."""
+    subscribers: tuple[str, ...]
+    """The enabled subscriptions that the outcome's webhook events are for."""
+
+
 def _record(row: Mapping[Any, Any]) -> DeviceRecord:
     values = {key: row[key] for key in DeviceRecord.model_fields}
     for moment in ("claimed_at", "updated_at"):  # SQLite hands datetimes back naive
@@ -62,6 +74,12 @@ def _record(row: Mapping[Any, Any]) -> DeviceRecord:
         if isinstance(value, datetime) and value.tzinfo is None:
             values[moment] = value.replace(tzinfo=UTC)
     return DeviceRecord.model_validate(values)
+
+
+def read_record(connection: Connection, device_id: str) -> DeviceRecord | None:
+    """The device's record, if the registry holds it (whatever its tenant)."""
+    row = DeviceRegistry._row(connection, device_id)
+    return None if row is None else _record(row)
 
 
 def _encode_cursor(device_id: str) -> str:
@@ -186,21 +204,27 @@ class DeviceRegistry:
         Raises:
             DeviceNotFound: The registry has no such device.
         """
-        recorded = await self._database.transaction(
+        recorded = await self.record_run_outcome(outcome)
+        if recorded.record is None:
+            raise DeviceNotFound(outcome.device_id)
+        return recorded.record
+
+    async def record_run_outcome(self, outcome: RunOutcome) -> RecordedOutcome:
+        """`record_outcome`, saying also which subscriptions its events went to (what a
+        run's last activity wakes), all in one unit of work; the record is None (the
+        events written all the same) when the registry has no such device."""
+        return await self._database.transaction(
             lambda connection: self._record_outcome(connection, outcome)
         )
-        if recorded is None:
-            raise DeviceNotFound(outcome.device_id)
-        return recorded
 
-    def _record_outcome(self, connection: Connection, outcome: RunOutcome) -> DeviceRecord | None:
-        """The record as the outcome left it; None (the events written all the same)
-        when the registry has no such device."""
+    def _record_outcome(self, connection: Connection, outcome: RunOutcome) -> RecordedOutcome:
+        subscribers: set[str] = set()
         for event in (outcome.state_event, outcome.event):
             if event is not None:
-                write_event(connection, event, self._clock())
+                subscribers.update(write_event(connection, event, self._clock()))
         row = self._row(connection, outcome.device_id)
-        return None if row is None else self._apply(connection, row, outcome)
+        record = None if row is None else self._apply(connection, row, outcome)
+        return RecordedOutcome(record=record, subscribers=tuple(sorted(subscribers)))
 
     def _apply(
         self, connection: Connection, row: Mapping[Any, Any], outcome: RunOutcome

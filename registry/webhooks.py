@@ -71,20 +71,27 @@ def _delivery(row: Mapping[Any, Any]) -> WebhookDelivery:
     )
 
 
+def subscriber_ids(
+    connection: Connection, tenant: str, event_type: EventType
+) -> builtins.list[str]:
+    """The enabled subscriptions of `tenant` that name `event_type`."""
+    query = select(SUBSCRIPTIONS.c.subscription_id, SUBSCRIPTIONS.c.event_types).where(
+        SUBSCRIPTIONS.c.tenant == tenant, SUBSCRIPTIONS.c.enabled.is_(True)
+    )
+    return [
+        row.subscription_id
+        for row in connection.execute(query).all()
+        if event_type.value in row.event_types
+    ]
+
+
 def write_event(connection: Connection, event: WebhookEvent, now: datetime) -> builtins.list[str]:
     """Put `event` in the outbox of every enabled subscription of its tenant that names
     its type, inside the caller's transaction; the ids of those subscriptions.
 
     Idempotent: a subscription that has the event already gets nothing more.
     """
-    query = select(SUBSCRIPTIONS.c.subscription_id, SUBSCRIPTIONS.c.event_types).where(
-        SUBSCRIPTIONS.c.tenant == event.tenant, SUBSCRIPTIONS.c.enabled.is_(True)
-    )
-    subscribers = [
-        row.subscription_id
-        for row in connection.execute(query).all()
-        if event.type.value in row.event_types
-    ]
+    subscribers = subscriber_ids(connection, event.tenant, event.type)
     if not subscribers:
         return []
     present = set(
@@ -292,11 +299,9 @@ class WebhookStore:
 
     async def subscribers(self, tenant: str, event_type: EventType) -> builtins.list[str]:
         """The enabled subscriptions of `tenant` that name `event_type`."""
-        query = select(SUBSCRIPTIONS.c.subscription_id, SUBSCRIPTIONS.c.event_types).where(
-            SUBSCRIPTIONS.c.tenant == tenant, SUBSCRIPTIONS.c.enabled.is_(True)
+        return await self._database.read(
+            lambda connection: subscriber_ids(connection, tenant, event_type)
         )
-        rows = await self._database.read(lambda connection: connection.execute(query).all())
-        return [row.subscription_id for row in rows if event_type.value in row.event_types]
 
     async def due(self, subscription_id: str, limit: int) -> DueEvents:
         """The first pending event of each lane, those whose try is due (oldest lanes

@@ -39,6 +39,46 @@ def _unknown(device_id: str) -> DeviceUnknown:
     return DeviceUnknown(ErrorCode.NOT_FOUND, f"no device '{device_id}' in the registry")
 
 
+def check_provisionable(
+    record: DeviceRecord | None,
+    device_id: str,
+    tenant: str,
+    reprovision: ReprovisionPolicy = ReprovisionPolicy.NEVER,
+) -> bool:
+    """Refuse up front a provisioning run the registry would refuse its claim, from the
+    device's `record` as the start read it (None: never seen; the first run claims it
+    for its tenant); whether the device is in service (then `reprovision` says what
+    the run does).
+
+    Only what the registry showed: a race is settled by the run's claim (the losing run
+    ends DEVICE_BUSY).
+
+    Raises:
+        DeviceUnknown: NOT_FOUND for another tenant's device (as for an unknown one).
+        RunConflict: DEVICE_IN_SERVICE (a link to its record) for a device in service
+            with the policy `never`; RUN_IN_PROGRESS for a device another run has
+            claimed.
+    """
+    if record is None:
+        return False
+    if record.tenant != tenant:
+        raise DeviceUnknown(
+            ErrorCode.NOT_FOUND, f"no device '{device_id}' can be provisioned with this key"
+        )
+    if record.state in CLAIMABLE_FROM[RunKind.PROVISION]:
+        return False
+    if record.state is DeviceState.IN_SERVICE:
+        if reprovision is not ReprovisionPolicy.NEVER:
+            return True
+        raise RunConflict(
+            ErrorCode.DEVICE_IN_SERVICE,
+            f"device '{device_id}' is in service; send `reprovision: reset` or "
+            "`reprovision: migrate` to provision it again",
+            links={"device": device_link(device_id)},
+        )
+    raise _claimed(record)
+
+
 class DeviceInventory:
     """Read the registry on behalf of a tenant.
 
@@ -91,47 +131,6 @@ class DeviceInventory:
             items=[DeviceView.of(record) for record in page.devices],
             next_cursor=page.next_cursor,
         )
-
-    async def check_provisionable(
-        self,
-        device_id: str,
-        tenant: str,
-        reprovision: ReprovisionPolicy = ReprovisionPolicy.NEVER,
-    ) -> bool:
-        """Refuse up front a provisioning run the registry would refuse its claim;
-        whether the device is in service (then `reprovision` says what the run does).
-
-        Only what the registry shows now: a race is settled by the run's claim (the
-        losing run ends DEVICE_BUSY).
-
-        Raises:
-            DeviceUnknown: NOT_FOUND for another tenant's device (as for an unknown one).
-            RunConflict: DEVICE_IN_SERVICE (a link to its record) for a device in
-                service with the policy `never`; RUN_IN_PROGRESS for a device another
-                run has claimed.
-        """
-        if self._registry is None:
-            return False
-        try:
-            record = await self._registry.get(device_id)
-        except DeviceNotFound:
-            return False  # a device never seen: the first run claims it for its tenant
-        if record.tenant != tenant:
-            raise DeviceUnknown(
-                ErrorCode.NOT_FOUND, f"no device '{device_id}' can be provisioned with this key"
-            )
-        if record.state in CLAIMABLE_FROM[RunKind.PROVISION]:
-            return False
-        if record.state is DeviceState.IN_SERVICE:
-            if reprovision is not ReprovisionPolicy.NEVER:
-                return True
-            raise RunConflict(
-                ErrorCode.DEVICE_IN_SERVICE,
-                f"device '{device_id}' is in service; send `reprovision: reset` or "
-                "`reprovision: migrate` to provision it again",
-                links={"device": device_link(device_id)},
-            )
-        raise _claimed(record)
 
     async def check_decommissionable(self, device_id: str, tenant: str) -> DeviceRecord:
         """The record of a device a decommissioning run may claim now, or why not.

@@ -106,15 +106,17 @@ class Enrollments:
         tenant: str,
         claim_secret: str | None,
         *,
+        required: bool,
         secret_proven: bool = False,
     ) -> Admission | None:
-        """The enrollment that admits `device` when the tenant requires one, else None
-        (`secret_proven`: a claim secret was checked for the run a retry repeats).
+        """The enrollment that admits `device` when the tenant requires one (`required`,
+        its setting as the start read it), else None (`secret_proven`: a claim secret
+        was checked for the run a retry repeats).
 
         Raises:
             NotAdmitted: DEVICE_NOT_ENROLLED, with why.
         """
-        if self._store is None or not (await self._store.settings(tenant)).enrollment_required:
+        if self._store is None or not required:
             return None
         individuals = await self._store.individuals(tenant, [device.device_id])
         groups = await self._store.enabled_groups(tenant)

@@ -9,7 +9,6 @@ tenant — for the provisioning runs here and the decommissioning runs
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -37,7 +36,7 @@ from domain.api_models import RunLinks, RunStatus, StartedRun, StrategyMatch, St
 from domain.enrollments import CLAIM_SECRET, Admission, EnrollmentKind
 from domain.errors import ErrorCode
 from domain.progress import ProgressSnapshot
-from domain.registry import RunKind
+from domain.registry import NO_REGISTRY, RunKind, StartFacts, StartFactsReader
 from domain.requests import (
     ClientBleReport,
     NetworkCredentials,
@@ -54,7 +53,7 @@ from domain.run import (
     ProvisionRun,
     workflow_id_of,
 )
-from services.devices import DeviceInventory
+from services.devices import check_provisionable
 from services.enrollments import Enrollments
 from services.errors import (
     InternalFailure,
@@ -65,8 +64,6 @@ from services.errors import (
     TemporalUnavailable,
     temporal_errors,
 )
-from services.hooks import PreProvisioningHooks
-from services.webhooks import WebhookSubscriptions
 from strategies.family import DeviceFamily, installed_families
 from strategies.registry import SelectionError, StrategyRegistry
 from workflows import search_attributes as sa
@@ -273,6 +270,10 @@ class DeviceRuns:
         return self._client.get_workflow_handle(description.id, run_id=description.run_id)
 
 
+async def _no_registry(tenant: str, device_id: str) -> StartFacts:
+    return NO_REGISTRY
+
+
 class ProvisioningRuns(DeviceRuns):
     """Start, follow and steer provisioning runs; one run per device at a time.
 
@@ -283,10 +284,13 @@ class ProvisioningRuns(DeviceRuns):
         task_queue: Task queue of the central workers.
         families: Whose request models check the requests of their strategies
             (default: the installed families).
-        devices: The device inventory, to refuse up front a run whose claim would
-            lose (another tenant's device, a device in service or claimed).
+        start_facts: Reads, in one unit of work, what a start needs of the registry:
+            the device's record (to refuse up front a run whose claim would lose:
+            another tenant's device, a device in service or claimed) and its tenant's
+            settings (enrollment required, a pre-provisioning hook, a subscription to
+            `run.state_changed`). Default: no registry (`NO_REGISTRY`).
         enrollments: Admits devices when their tenant requires enrollment (default:
-            none required).
+            none kept).
     """
 
     kind = RunKind.PROVISION
@@ -298,22 +302,16 @@ class ProvisioningRuns(DeviceRuns):
         policies: PolicyBook,
         task_queue: str,
         families: Iterable[DeviceFamily] | None = None,
-        devices: DeviceInventory | None = None,
+        start_facts: StartFactsReader | None = None,
         enrollments: Enrollments | None = None,
-        hooks: PreProvisioningHooks | None = None,
-        webhooks: WebhookSubscriptions | None = None,
     ) -> None:
         super().__init__(client)
-        # Whether a tenant's runs send run.state_changed (default: none does).
-        self._webhooks = webhooks
-        # Whether a tenant's runs ask a pre-provisioning hook (default: none has one).
-        self._hooks = hooks or PreProvisioningHooks(None, None)
         self._registry = registry
         self._policies = policies
         self._task_queue = task_queue
         chosen = installed_families() if families is None else families
         self._families = {family.name: family for family in chosen}
-        self._devices = devices or DeviceInventory(None)
+        self._start_facts = start_facts or _no_registry
         self._enrollments = enrollments or Enrollments(None)
 
     async def start(
@@ -336,7 +334,10 @@ class ProvisioningRuns(DeviceRuns):
         if CLAIM_SECRET in request.secrets:  # checked here; never carried into the run
             kept = {name: value for name, value in request.secrets.items() if name != CLAIM_SECRET}
             request = request.model_copy(update={"secrets": kept})
-        admission = await self._enrollments.admission(request.device, tenant, claim_secret)
+        facts = await self._start_facts(tenant, request.device.device_id)
+        admission = await self._enrollments.admission(
+            request.device, tenant, claim_secret, required=facts.enrollment_required
+        )
         if admission is not None:
             request = _with_defaults(request, admission)
         try:
@@ -375,21 +376,17 @@ class ProvisioningRuns(DeviceRuns):
             tenant=tenant,
             enrollment=admission.reference if admission is not None else None,
         )
-        return await self._start(run, strategy.spec.workflow)
+        return await self._start(run, strategy.spec.workflow, facts)
 
-    async def _start(self, run: ProvisionRun, workflow_type: str) -> StartedRun:
+    async def _start(self, run: ProvisionRun, workflow_type: str, facts: StartFacts) -> StartedRun:
         device = run.request.device
         workflow_id = self.workflow_id(device.device_id)
-        # Three reads of the registry that do not depend on one another, side by side:
-        # a start waits for the slowest, not for the three in a row.
-        hooked, states, in_service = await asyncio.gather(
-            self._hooks.configured(run.tenant),
-            self._sends_run_states(run.tenant),
-            self._devices.check_provisionable(
-                device.device_id, run.tenant, run.request.reprovision
-            ),
+        in_service = check_provisionable(
+            facts.record, device.device_id, run.tenant, run.request.reprovision
         )
-        run = run.model_copy(update={"pre_provisioning_hook": hooked, "state_events": states})
+        run = run.model_copy(
+            update={"pre_provisioning_hook": facts.hooked, "state_events": facts.sends_run_states}
+        )
         if not in_service and run.request.reprovision is not ReprovisionPolicy.NEVER:
             if run.request.tenant is not None:
                 raise RunConflict(
@@ -434,9 +431,6 @@ class ProvisioningRuns(DeviceRuns):
             enrollment=run.enrollment,
             links=RunLinks.for_device(device.device_id),
         )
-
-    async def _sends_run_states(self, tenant: str) -> bool:
-        return self._webhooks is not None and await self._webhooks.sends_run_states(tenant)
 
     async def status(self, device_id: str) -> RunStatus:
         """The progress snapshot of the device's latest run and its execution status."""
@@ -552,15 +546,17 @@ class ProvisioningRuns(DeviceRuns):
             raise RequestNotServable(error.code, error.message, reasons=error.reasons()) from None
         # Enrollments may have changed since: a new run is admitted again (a claim
         # secret is never kept; the repeated run's admission proved it).
+        facts = await self._start_facts(run.tenant, device_id)
         admission = await self._enrollments.admission(
             run.request.device,
             run.tenant,
             None,
+            required=facts.enrollment_required,
             secret_proven=previous.enrollment == f"{EnrollmentKind.INDIVIDUAL.value}/{device_id}",
         )
         run = run.model_copy(update={"enrollment": admission.reference if admission else None})
         try:
-            return await self._start(run, description.workflow_type)
+            return await self._start(run, description.workflow_type, facts)
         except RunConflict as conflict:
             if conflict.code is not ErrorCode.RUN_IN_PROGRESS:
                 raise
