@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain.enrollments import (
@@ -77,10 +77,13 @@ def _page_of(ids: Sequence[str], limit: int) -> str | None:
     return _encode_cursor(ids[limit - 1]) if len(ids) > limit else None
 
 
+_SETTINGS_OF_TENANT = select(SETTINGS).where(SETTINGS.c.tenant == bindparam("tenant"))
+"""Built once: every provisioning start reads it (`registry.start_facts`)."""
+
+
 def tenant_settings(connection: Connection, tenant: str) -> TenantSettings:
     """The tenant's settings (the defaults when it never set any)."""
-    query = select(SETTINGS).where(SETTINGS.c.tenant == tenant)
-    row = connection.execute(query).mappings().first()
+    row = connection.execute(_SETTINGS_OF_TENANT, {"tenant": tenant}).mappings().first()
     if row is None:
         return TenantSettings(tenant=tenant, enrollment_required=False, updated_at=None)
     return TenantSettings(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain.hooks import HookNotFound, PreProvisioningHook, StoredHook
@@ -20,9 +20,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+_HOOK_OF_TENANT = select(HOOKS).where(HOOKS.c.tenant == bindparam("tenant"))
+"""Built once: every provisioning start reads it (`registry.start_facts`)."""
+
+
 def hook_row(connection: Connection, tenant: str) -> Mapping[Any, Any] | None:
     """The tenant's hook as stored, if it has one."""
-    return connection.execute(select(HOOKS).where(HOOKS.c.tenant == tenant)).mappings().first()
+    return connection.execute(_HOOK_OF_TENANT, {"tenant": tenant}).mappings().first()
 
 
 class HookStore:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, text, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from adapters.files import private_file
@@ -54,6 +54,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MAX_PAGE = 1000
 _CLAIM_ATTEMPTS = 3
 _FACTS = tuple(DeviceFacts.model_fields)
+
+# The statements of every claim and outcome, built once: building one costs a unit of
+# work more CPU than SQLite takes to run it (docs/performance.md, 2026-12-06 (later)).
+_DEVICE_ROW = select(DEVICES).where(DEVICES.c.device_id == bindparam("device_id"))
+_COMPARE_AND_SET = update(DEVICES).where(
+    DEVICES.c.device_id == bindparam("where_device_id"),
+    DEVICES.c.version == bindparam("where_version"),
+)
+"""Set the columns given with the parameters, if the row's version is still the one read."""
+_INSERT_DEVICE = insert(DEVICES)
 
 
 @dataclass(frozen=True)
@@ -168,7 +178,7 @@ class DeviceRegistry:
                 "claimed_from": DeviceState.UNPROVISIONED.value,
                 "version": 1,
             }
-            connection.execute(insert(DEVICES).values(values))
+            connection.execute(_INSERT_DEVICE, values)
             return _record(values)
         record = _record(row)
         if record.tenant != claim.tenant:
@@ -372,8 +382,7 @@ class DeviceRegistry:
 
     @staticmethod
     def _row(connection: Connection, device_id: str) -> Mapping[Any, Any] | None:
-        query = select(DEVICES).where(DEVICES.c.device_id == device_id)
-        return connection.execute(query).mappings().first()
+        return connection.execute(_DEVICE_ROW, {"device_id": device_id}).mappings().first()
 
     def _busy_now(self, connection: Connection, device_id: str) -> DeviceBusy:
         """A compare-and-set lost to a concurrent change: DeviceBusy with the record as
@@ -388,10 +397,8 @@ class DeviceRegistry:
         connection: Connection, record: DeviceRecord, changes: Mapping[str, Any]
     ) -> bool:
         result = connection.execute(
-            update(DEVICES)
-            .where(DEVICES.c.device_id == record.device_id)
-            .where(DEVICES.c.version == record.version)
-            .values(dict(changes))
+            _COMPARE_AND_SET,
+            {"where_device_id": record.device_id, "where_version": record.version, **changes},
         )
         return result.rowcount == 1
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from domain.webhooks import (
     DeliveryStatus,
@@ -71,16 +71,19 @@ def _delivery(row: Mapping[Any, Any]) -> WebhookDelivery:
     )
 
 
+_ENABLED_SUBSCRIPTIONS = select(SUBSCRIPTIONS.c.subscription_id, SUBSCRIPTIONS.c.event_types).where(
+    SUBSCRIPTIONS.c.tenant == bindparam("tenant"), SUBSCRIPTIONS.c.enabled.is_(True)
+)
+"""Built once: every provisioning start and every run's outcome read it."""
+
+
 def subscriber_ids(
     connection: Connection, tenant: str, event_type: EventType
 ) -> builtins.list[str]:
     """The enabled subscriptions of `tenant` that name `event_type`."""
-    query = select(SUBSCRIPTIONS.c.subscription_id, SUBSCRIPTIONS.c.event_types).where(
-        SUBSCRIPTIONS.c.tenant == tenant, SUBSCRIPTIONS.c.enabled.is_(True)
-    )
     return [
         row.subscription_id
-        for row in connection.execute(query).all()
+        for row in connection.execute(_ENABLED_SUBSCRIPTIONS, {"tenant": tenant}).all()
         if event_type.value in row.event_types
     ]
 
