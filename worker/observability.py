@@ -46,6 +46,7 @@ AUDIT_LOGGER = "devprov.audit"
 AUDIT_HEADER = "devprov-audit"
 
 audit_logger = logging.getLogger(AUDIT_LOGGER)
+_JSON_PLAIN = {"encoding": b"json/plain"}
 
 
 def write_audit(record: Mapping[str, Any]) -> None:
@@ -189,8 +190,10 @@ class _WorkflowOutboundObserver(WorkflowOutboundInterceptor):
         # activities' summaries (`<stage>: …`).
         named = getattr(workflow.instance(), STAGE_ATTRIBUTE, None)
         stage = named or (input.summary or "").split(":", 1)[0] or input.activity
-        tag = {**self._context.fields, "stage": stage}
-        payload = workflow.payload_converter().to_payload(json.dumps(tag))
+        tag = json.dumps({**self._context.fields, "stage": stage}, separators=(",", ":"))
+        # The JSON object as the payload's data, without the payload converter: headers
+        # never go through the codec, and the tag holds ids and names only.
+        payload = Payload(metadata=_JSON_PLAIN, data=tag.encode())
         input.headers = {**input.headers, AUDIT_HEADER: payload}
         return super().start_activity(input)
 
@@ -236,7 +239,9 @@ def _tag_of(headers: Mapping[str, Payload]) -> dict[str, Any]:
     if payload is None:
         return {}
     try:
-        decoded = json.loads(activity.payload_converter().from_payload(payload, str))
+        decoded = json.loads(payload.data)
+        if isinstance(decoded, str):  # as workers before 2026-12-06 wrote it: a JSON string
+            decoded = json.loads(decoded)
     except (ValueError, TypeError):
         return {}
     return decoded if isinstance(decoded, dict) else {}

@@ -7,8 +7,9 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from temporalio.api.common.v1 import Payload
 
-from worker.observability import AUDIT_LOGGER, write_audit
+from worker.observability import AUDIT_HEADER, AUDIT_LOGGER, _tag_of, write_audit
 
 
 class Unprintable:
@@ -62,3 +63,16 @@ def test_every_record_is_one_json_line_with_its_time_when_on(
     assert record["kind"] == "state"
     assert record["state"] == "SUCCEEDED"
     assert record["ts"].endswith("+00:00")
+
+
+def test_an_activity_reads_its_runs_tag_as_workers_old_and_new_wrote_it() -> None:
+    tag = {"device_id": "shelly-1", "strategy": "http-wifi", "stage": "detect"}
+    json_plain = {"encoding": b"json/plain"}
+    new = Payload(metadata=json_plain, data=json.dumps(tag).encode())
+    # Workers before 2026-12-06 put the tag through the payload converter: a JSON string.
+    old = Payload(metadata=json_plain, data=json.dumps(json.dumps(tag)).encode())
+
+    assert _tag_of({AUDIT_HEADER: new}) == tag
+    assert _tag_of({AUDIT_HEADER: old}) == tag
+    assert _tag_of({}) == {}
+    assert _tag_of({AUDIT_HEADER: Payload(metadata=json_plain, data=b"[1]")}) == {}
