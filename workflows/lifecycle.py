@@ -92,6 +92,10 @@ each `execute_activity` (nothing runs in between), read by the workflow intercep
 that tags the activity for the audit log and metrics (worker/observability)."""
 state_log = workflow.LoggerAdapter(logging.getLogger(STATE_LOGGER), None)
 """State changes, for the worker's audit log and metrics (never carries a secret)."""
+# Its records carry their fields in STATE_RECORD_EXTRA: the SDK's run details appended to
+# the message and added to the extras would be built for every record and never read.
+state_log.workflow_info_on_message = False
+state_log.workflow_info_on_extra = False
 
 MAX_EVENTS = 500
 """Events kept in the progress snapshot; older ones are dropped first."""
