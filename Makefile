@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.fleet_throughput --devices 1000 --rounds 3
 	$(BIN)/python -m bench.scale --runs 250,500,1000,2000 --fleets 1,5,10,20 --fleet-size 50
 	$(BIN)/python -m bench.registry_listing --records 100000 --queries 200
+	$(BIN)/python -m bench.registry_work --devices 400 --rounds 6
 	$(BIN)/python -m bench.webhooks --runs 200 --rounds 3
 
 # Chaos and API fuzzing at full size; `make test` runs the same tests at CI size.
