@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api.access import caller_of, take_start
 from api.auth import Scope
 from api.bodies import field_errors, invalid, read_model
-from api.keys import DEPENDENCIES, FAMILIES, METRICS, RUNS
+from api.keys import DEPENDENCIES, FAMILIES, HUB, METRICS, RUNS
 from api.problems import ApiError
 from api.responses import model_response, models_response
 from domain.api_models import FieldError, RunList, StartedRun, StrategyInfo, StrategyQuery
@@ -65,6 +65,12 @@ async def start_run(request: web.Request) -> web.Response:
     return _accepted(request.app, started)
 
 
+def _nudge_followers(request: web.Request, device_id: str) -> None:
+    """The run was just told something: its followers on this API process see what it
+    does next without waiting for the next poll (`ProgressHub.nudge`)."""
+    request.app[HUB].nudge(request.app[RUNS].workflow_id(device_id))
+
+
 async def _own_device(request: web.Request) -> str:
     """The path's device id, once its run is known to belong to the caller's tenant."""
     device_id = request.match_info["device_id"]
@@ -83,6 +89,7 @@ async def submit_credentials(request: web.Request) -> web.Response:
     device_id = await _own_device(request)
     credentials = await read_model(request, NetworkCredentials)
     snapshot = await request.app[RUNS].submit_credentials(device_id, credentials)
+    _nudge_followers(request, device_id)
     return model_response(snapshot)
 
 
@@ -91,12 +98,15 @@ async def client_ble_result(request: web.Request) -> web.Response:
     device_id = await _own_device(request)
     report = await read_model(request, ClientBleReport)
     snapshot = await request.app[RUNS].report_client_ble(device_id, report)
+    _nudge_followers(request, device_id)
     return model_response(snapshot)
 
 
 async def forget_credentials(request: web.Request) -> web.Response:
     """`POST .../forget-credentials`: the run drops its credentials and asks again."""
-    snapshot = await request.app[RUNS].forget_credentials(await _own_device(request))
+    device_id = await _own_device(request)
+    snapshot = await request.app[RUNS].forget_credentials(device_id)
+    _nudge_followers(request, device_id)
     return model_response(snapshot)
 
 
@@ -110,12 +120,15 @@ async def retry_run(request: web.Request) -> web.Response:
     )
     if isinstance(outcome, StartedRun):
         return _accepted(request.app, outcome)
+    _nudge_followers(request, device_id)
     return model_response(outcome)
 
 
 async def cancel_run(request: web.Request) -> web.Response:
     """`POST .../cancel`: request cancellation (202); the run rolls the device back."""
-    snapshot = await request.app[RUNS].cancel(await _own_device(request))
+    device_id = await _own_device(request)
+    snapshot = await request.app[RUNS].cancel(device_id)
+    _nudge_followers(request, device_id)
     return model_response(snapshot, status=202)
 
 

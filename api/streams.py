@@ -107,6 +107,9 @@ class _Poller(Generic[SnapshotT]):
         self.finished = False
         self.subscribers: set[Subscription[SnapshotT]] = set()
         self.task: asyncio.Task[None] | None = None
+        self.nudged = asyncio.Event()
+        """Set when the run has just been told something: query it now, not at the end
+        of the pause."""
 
     def publish(self, snapshot: SnapshotT | None, error: ApiError | None = None) -> None:
         self.latest = snapshot
@@ -182,6 +185,15 @@ class ProgressHub(Generic[SnapshotT]):
             if not poller.subscribers:
                 await self._stop(poller)
 
+    def nudge(self, workflow_id: str) -> None:
+        """The run `workflow_id` has just been told something (credentials, a retry, a
+        cancel) and is about to change: its pollers query it now rather than at the
+        end of their pause, so its subscribers see the change without waiting for the
+        next poll. One query more per action at most; none without subscribers."""
+        for (polled, _), poller in self._pollers.items():
+            if polled == workflow_id:
+                poller.nudged.set()
+
     async def close(self) -> None:
         """Stop every poller and end every subscription (on application shutdown)."""
         self._closed = True
@@ -224,7 +236,9 @@ class ProgressHub(Generic[SnapshotT]):
                         delay = min(delay * 2, self._interval)
                     if snapshot.finished:
                         return
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(poller.nudged.wait(), delay)
+                poller.nudged.clear()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -199,3 +199,24 @@ async def _pollers(api: ApiClient) -> float:
         line for line in text.splitlines() if line.startswith("devprov_api_progress_pollers ")
     ]
     return float(line.split()[1])
+
+
+async def test_a_nudged_run_is_queried_at_once_not_at_the_end_of_its_pause() -> None:
+    run = FakeRun(_snapshot(ProvisioningState.PENDING_NETWORK))
+    hub = ProgressHub(run.fetch, interval=3600)  # no poll of its own within the test
+
+    async with hub.subscribe("provision-d1") as subscription:
+        first = await subscription.next()
+        assert first is not None
+        assert first.state is ProvisioningState.PENDING_NETWORK
+        run.snapshots = [_snapshot(ProvisioningState.PENDING_NETWORK, ProvisioningState.DETECTING)]
+        hub.nudge("provision-d2")  # another run's action wakes nobody here
+        await asyncio.sleep(0.05)
+        assert run.queries["provision-d1"] == 1
+
+        hub.nudge("provision-d1")
+        moved = await asyncio.wait_for(subscription.next(), timeout=10)
+
+    assert moved is not None
+    assert moved.state is ProvisioningState.DETECTING
+    assert run.queries["provision-d1"] == 2
