@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
+from connection.codec import PYDANTIC_DATA_CONVERTER
 from workflows.catalog import all_workflows
 
 
@@ -32,7 +32,7 @@ def replayer(
     """A replayer of devprov's workflows (or of `workflows`), with devprov's converter."""
     return Replayer(
         workflows=all_workflows() if workflows is None else workflows,
-        data_converter=converter or pydantic_data_converter,
+        data_converter=converter or PYDANTIC_DATA_CONVERTER,
     )
 
 

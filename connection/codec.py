@@ -16,19 +16,25 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import TypeAdapter
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
+    CompositePayloadConverter,
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
     PayloadCodec,
 )
 
@@ -145,12 +151,52 @@ class EncryptionCodec(PayloadCodec):
         return decoded
 
 
+_type_adapter = functools.lru_cache(maxsize=1024)(TypeAdapter)
+"""The pydantic adapters of every payload type, built once for the whole process."""
+
+
+class _ProcessWideAdaptersConverter(PydanticJSONPlainPayloadConverter):
+    """The SDK's pydantic JSON converter, its type adapters kept for the process.
+
+    The SDK builds a new payload converter for each workflow run it starts, and so a new
+    cache of type adapters: every run built the adapters of its input and of each
+    activity result type again (four for an HTTP Wi-Fi run). The payload types are
+    module-level classes (`domain`, passed through the sandbox), the same for every
+    run, and an adapter holds no state of its own."""
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        hint: Any = Any if type_hint is None else type_hint
+        try:
+            adapter: TypeAdapter[Any] = _type_adapter(hint)
+        except TypeError:  # an unhashable hint: nothing to keep it under
+            adapter = TypeAdapter(hint)
+        return adapter.validate_json(payload.data)
+
+
+class PydanticJsonPayloadConverter(CompositePayloadConverter):
+    """The SDK's default payload converters, JSON through pydantic with adapters kept
+    for the process."""
+
+    def __init__(self) -> None:
+        json_converter = _ProcessWideAdaptersConverter()
+        super().__init__(
+            *(
+                json_converter if isinstance(converter, JSONPlainPayloadConverter) else converter
+                for converter in DefaultPayloadConverter.default_encoding_payload_converters
+            )
+        )
+
+
+PYDANTIC_DATA_CONVERTER = DataConverter(payload_converter_class=PydanticJsonPayloadConverter)
+"""devprov's unencrypted data converter (tests, tools): pydantic JSON."""
+
+
 def data_converter(ring: KeyRing | None) -> DataConverter:
     """devprov's data converter: pydantic JSON, encrypted with `ring` when given."""
     if ring is None:
-        return pydantic_data_converter
+        return PYDANTIC_DATA_CONVERTER
     return dataclasses.replace(
-        pydantic_data_converter,
+        PYDANTIC_DATA_CONVERTER,
         payload_codec=EncryptionCodec(ring),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

@@ -146,6 +146,16 @@ class ObservabilityInterceptor(Interceptor):
 class _RunContext:
     def __init__(self) -> None:
         self.fields: dict[str, Any] = {}
+        self._tag_head = b"{"
+
+    def set_fields(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        # The run's part of every activity's audit tag, encoded once per run.
+        self._tag_head = json.dumps(fields, separators=(",", ":"))[:-1].encode() + b","
+
+    def tag(self, stage: str) -> bytes:
+        """The audit tag (a JSON object) of this run's activity of `stage`."""
+        return self._tag_head + b'"stage":' + json.dumps(stage).encode() + b"}"
 
     @property
     def strategy(self) -> str:
@@ -162,21 +172,25 @@ class _WorkflowObserver(WorkflowInboundInterceptor):
         info = workflow.info()
         if isinstance(run, ProvisionRun):
             device = run.request.device
-            self._context.fields = {
-                "workflow_id": info.workflow_id,
-                "run_id": info.run_id,
-                "device_id": device.device_id,
-                "strategy": run.strategy,
-                "vendor": device.vendor,
-                "site": device.site,
-                "started_by": run.started_by,
-            }
+            self._context.set_fields(
+                {
+                    "workflow_id": info.workflow_id,
+                    "run_id": info.run_id,
+                    "device_id": device.device_id,
+                    "strategy": run.strategy,
+                    "vendor": device.vendor,
+                    "site": device.site,
+                    "started_by": run.started_by,
+                }
+            )
         else:
-            self._context.fields = {
-                "workflow_id": info.workflow_id,
-                "run_id": info.run_id,
-                "strategy": info.workflow_type,
-            }
+            self._context.set_fields(
+                {
+                    "workflow_id": info.workflow_id,
+                    "run_id": info.run_id,
+                    "strategy": info.workflow_type,
+                }
+            )
         return await super().execute_workflow(input)
 
 
@@ -190,10 +204,9 @@ class _WorkflowOutboundObserver(WorkflowOutboundInterceptor):
         # activities' summaries (`<stage>: …`).
         named = getattr(workflow.instance(), STAGE_ATTRIBUTE, None)
         stage = named or (input.summary or "").split(":", 1)[0] or input.activity
-        tag = json.dumps({**self._context.fields, "stage": stage}, separators=(",", ":"))
         # The JSON object as the payload's data, without the payload converter: headers
         # never go through the codec, and the tag holds ids and names only.
-        payload = Payload(metadata=_JSON_PLAIN, data=tag.encode())
+        payload = Payload(metadata=_JSON_PLAIN, data=self._context.tag(stage))
         input.headers = {**input.headers, AUDIT_HEADER: payload}
         return super().start_activity(input)
 

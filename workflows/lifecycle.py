@@ -211,6 +211,8 @@ class LifecycleWorkflow(ABC):
         self._reprovision = ReprovisionPolicy.NEVER
         self._reset_done = False
         self._state_events: list[WebhookEvent] = []
+        self._shown_in_visibility: tuple[str | None, str | None] | None = None
+        self._records_visibility = False
         self._state_events_publisher: asyncio.Task[None] | None = None
         self._updated_at = workflow.now()
         self._record_event(details={})
@@ -1517,20 +1519,27 @@ class LifecycleWorkflow(ABC):
     def _record_visibility(self, state: ProvisioningState, error_code: Code | None) -> None:
         """Write the state to visibility when what visibility shows changes: the states
         people act on or filter by, IN_PROGRESS otherwise (`VisibleState`). A happy run
-        writes once, when it ends."""
-        attributes = workflow.info().typed_search_attributes
-        if attributes.get(sa.DEVICE_ID) is None:
-            return  # only runs started with devprov's attributes have them registered
-        recorded = VisibleState.of(state).value
-        shown = (attributes.get(sa.PROVISIONING_STATE), attributes.get(sa.ERROR_CODE))
-        if shown == (recorded, str(error_code) if error_code is not None else None):
+        writes once, when it ends. What visibility shows is read from the run's start
+        attributes once, then kept here as it is written."""
+        if self._shown_in_visibility is None:
+            attributes = workflow.info().typed_search_attributes
+            # only runs started with devprov's attributes have them registered
+            self._records_visibility = attributes.get(sa.DEVICE_ID) is not None
+            self._shown_in_visibility = (
+                attributes.get(sa.PROVISIONING_STATE),
+                attributes.get(sa.ERROR_CODE),
+            )
+        if not self._records_visibility:
             return
+        visible_state = VisibleState.of(state).value
+        code = str(error_code) if error_code is not None else None
+        if self._shown_in_visibility == (visible_state, code):
+            return
+        self._shown_in_visibility = (visible_state, code)
         workflow.upsert_search_attributes(
             [
-                sa.PROVISIONING_STATE.value_set(recorded),
-                sa.ERROR_CODE.value_set(str(error_code))
-                if error_code is not None
-                else sa.ERROR_CODE.value_unset(),
+                sa.PROVISIONING_STATE.value_set(visible_state),
+                sa.ERROR_CODE.value_set(code) if code is not None else sa.ERROR_CODE.value_unset(),
             ]
         )
 
