@@ -56,6 +56,7 @@ from services.decommissions import Decommissions
 from services.devices import DeviceInventory
 from services.enrollments import Enrollments
 from services.fleets import FleetRuns
+from services.history_watch import HistoryWatch
 from services.hooks import PreProvisioningHooks
 from services.runs import ProvisioningRuns
 from services.webhooks import WebhookSubscriptions
@@ -259,8 +260,9 @@ def _webhook_routes() -> list[web.RouteDef]:
 async def _progress_hub(app: web.Application) -> AsyncIterator[None]:
     runs = app[RUNS]
     interval = app[DEPENDENCIES].settings.api.sse_poll_interval_seconds
-    hub = ProgressHub(answering_problems(runs.query_progress), interval)
-    fleet_hub = ProgressHub(answering_problems(app[FLEETS].query_progress), interval)
+    changes = HistoryWatch(app[DEPENDENCIES].temporal).changes
+    hub = ProgressHub(answering_problems(runs.query_progress), interval, changes)
+    fleet_hub = ProgressHub(answering_problems(app[FLEETS].query_progress), interval, changes)
     app[HUB] = hub
     app[FLEET_HUB] = fleet_hub
     app[METRICS].watch_hubs(hub, fleet_hub)

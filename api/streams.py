@@ -32,10 +32,12 @@ Temporal briefly away): one query per run every 2 s at most, whatever the number
 subscribers, and a view at most that much behind once the worker answers again (the
 explorer saw a stream 12 s stale after a worker kill with 10 s)."""
 FOLLOW_UP_SHARE = 0.2
-"""Right after a query showed a change, the next one comes after this share of the
-interval, and the pause doubles back to the interval while nothing changes: a run
-that just moved usually moves again soon (its steps take milliseconds), a run that
-waits for a person or a device does not. Measured in `bench.progress_streaming`."""
+"""Without a change feed: right after a query showed a change, the next one comes after
+this share of the interval, and the pause doubles back to the interval while nothing
+changes (a run that just moved usually moves again soon, a run that waits for a person
+or a device does not). With one: the shortest pause between two queries, during which
+the changes the feed reports are gathered into one query. Measured in
+`bench.progress_streaming`."""
 
 
 class Followable(Protocol):
@@ -108,8 +110,10 @@ class _Poller(Generic[SnapshotT]):
         self.subscribers: set[Subscription[SnapshotT]] = set()
         self.task: asyncio.Task[None] | None = None
         self.nudged = asyncio.Event()
-        """Set when the run has just been told something: query it now, not at the end
-        of the pause."""
+        """Set when the run has just been told something, or its change feed reports a
+        workflow task done: query it now, not at the end of the pause."""
+        self.watched = False
+        """Whether its change feed is running (else the poller follows up by itself)."""
 
     def publish(self, snapshot: SnapshotT | None, error: ApiError | None = None) -> None:
         self.latest = snapshot
@@ -133,13 +137,21 @@ class ProgressHub(Generic[SnapshotT]):
         fetch: Runs the progress query of a run (workflow id, run id); raises `ApiError`.
         interval: Seconds between two queries while the run does not change (sooner
             right after a change: `FOLLOW_UP_SHARE`).
+        changes: A run's change feed (workflow id, run id): yields whenever the run may
+            have changed (`services.history_watch`). Each poller follows it and queries
+            when it yields, the changes of `FOLLOW_UP_SHARE` of the interval gathered
+            into one query; the interval's query stays, should the feed stop.
     """
 
     def __init__(
-        self, fetch: Callable[[str, str | None], Awaitable[SnapshotT]], interval: float
+        self,
+        fetch: Callable[[str, str | None], Awaitable[SnapshotT]],
+        interval: float,
+        changes: Callable[[str, str | None], AsyncIterator[object]] | None = None,
     ) -> None:
         self._fetch = fetch
         self._interval = interval
+        self._changes = changes
         self._pollers: dict[RunKey, _Poller[SnapshotT]] = {}
         self._closed = False
         self.polls = 0
@@ -214,6 +226,10 @@ class ProgressHub(Generic[SnapshotT]):
     async def _poll(self, poller: _Poller[SnapshotT]) -> None:
         last_sequence = -1
         delay = self._interval
+        watcher: asyncio.Task[None] | None = None
+        if self._changes is not None:
+            poller.watched = True
+            watcher = asyncio.create_task(self._watch(poller), name=f"progress-watch:{poller.name}")
         try:
             while True:
                 try:
@@ -228,14 +244,21 @@ class ProgressHub(Generic[SnapshotT]):
                     logger.warning("polling %s failed: %s", poller.name, problem.detail)
                     delay = min(delay * 2, max(MAX_BACKOFF_SECONDS, self._interval))
                 else:
-                    if snapshot.last_sequence != last_sequence:
+                    changed = snapshot.last_sequence != last_sequence
+                    if changed:
                         last_sequence = snapshot.last_sequence
                         poller.publish(snapshot)
+                    if snapshot.finished:
+                        return
+                    if poller.watched:
+                        # The feed says when to ask again; gather what it reports
+                        # meanwhile into one query.
+                        await asyncio.sleep(self._interval * FOLLOW_UP_SHARE)
+                        delay = self._interval * (1 - FOLLOW_UP_SHARE)
+                    elif changed:
                         delay = self._interval * FOLLOW_UP_SHARE
                     else:
                         delay = min(delay * 2, self._interval)
-                    if snapshot.finished:
-                        return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(poller.nudged.wait(), delay)
                 poller.nudged.clear()
@@ -248,6 +271,23 @@ class ProgressHub(Generic[SnapshotT]):
                 ApiError(500, ErrorCode.INTERNAL_ERROR, "following the run failed unexpectedly"),
             )
         finally:
+            if watcher is not None:
+                watcher.cancel()
             poller.finish()
             if self._pollers.get(poller.key) is poller:
                 del self._pollers[poller.key]
+
+    async def _watch(self, poller: _Poller[SnapshotT]) -> None:
+        """Nudge `poller` whenever its run's change feed yields; when the feed fails or
+        ends, the poller follows up by itself again."""
+        assert self._changes is not None
+        try:
+            async for _ in self._changes(*poller.key):
+                poller.nudged.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the query loop reports what is wrong with the run
+            logger.info("the change feed of %s stopped: %s", poller.name, error)
+        finally:
+            poller.watched = False
+            poller.nudged.set()  # one more query, now that no feed says when

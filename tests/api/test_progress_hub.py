@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -220,3 +221,83 @@ async def test_a_nudged_run_is_queried_at_once_not_at_the_end_of_its_pause() -> 
     assert moved is not None
     assert moved.state is ProvisioningState.DETECTING
     assert run.queries["provision-d1"] == 2
+
+
+class ChangeFeed:
+    """A scripted change feed: yields once per `report()`, fails on `fail()`."""
+
+    def __init__(self) -> None:
+        self._reports: asyncio.Queue[Exception | None] = asyncio.Queue()
+        self.followed: list[tuple[str, str | None]] = []
+
+    def report(self) -> None:
+        self._reports.put_nowait(None)
+
+    def fail(self) -> None:
+        self._reports.put_nowait(RuntimeError("the history long poll failed"))
+
+    async def changes(self, workflow_id: str, run_id: str | None = None) -> AsyncIterator[None]:
+        self.followed.append((workflow_id, run_id))
+        while True:
+            reported = await self._reports.get()
+            if reported is not None:
+                raise reported
+            yield
+
+
+async def test_a_change_the_feed_reports_is_queried_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No poll of its own within the test (an hour's interval), and a gathering pause of
+    # 36 ms after each query instead of a fifth of that hour.
+    monkeypatch.setattr("api.streams.FOLLOW_UP_SHARE", 0.00001)
+    run = FakeRun(_snapshot(ProvisioningState.PENDING))
+    feed = ChangeFeed()
+    hub = ProgressHub(run.fetch, interval=3600, changes=feed.changes)
+
+    async with hub.subscribe("provision-d1", "run-1") as subscription:
+        await subscription.next()
+        assert feed.followed == [("provision-d1", "run-1")]
+        await asyncio.sleep(0.05)
+        assert run.queries["provision-d1"] == 1  # a still run is not asked again
+
+        run.snapshots = [_snapshot(ProvisioningState.PENDING, ProvisioningState.DETECTING)]
+        feed.report()
+        moved = await asyncio.wait_for(subscription.next(), timeout=10)
+
+    assert moved is not None
+    assert moved.state is ProvisioningState.DETECTING
+    assert run.queries["provision-d1"] == 2
+
+
+async def test_changes_reported_close_together_make_one_query() -> None:
+    run = FakeRun(_snapshot(ProvisioningState.PENDING))
+    feed = ChangeFeed()
+    hub = ProgressHub(run.fetch, interval=0.5, changes=feed.changes)
+
+    async with hub.subscribe("provision-d1") as subscription:
+        await subscription.next()
+        await asyncio.sleep(0.2)  # past the gathering pause (a fifth of the interval)
+        for _ in range(3):  # three workflow tasks in a burst
+            feed.report()
+        await asyncio.sleep(0.2)
+        assert run.queries["provision-d1"] == 2
+
+
+async def test_when_the_change_feed_fails_the_poller_follows_up_by_itself() -> None:
+    moving = _snapshot(ProvisioningState.PENDING, ProvisioningState.DETECTING)
+    run = TimedRun(_snapshot(ProvisioningState.PENDING), moving)
+    feed = ChangeFeed()
+    hub = ProgressHub(run.fetch, interval=1.0, changes=feed.changes)
+
+    async with hub.subscribe("provision-d1") as subscription:
+        await subscription.next()
+        feed.fail()
+        # The failed feed makes one more query at once (the run moved meanwhile)…
+        assert (await asyncio.wait_for(subscription.next(), timeout=10)) == moving
+        # …and from there the poller asks again soon after a change, on its own.
+        while len(run.times) < 3:
+            await asyncio.sleep(0.05)
+
+    assert run.times[1] - run.times[0] < 0.5
+    assert run.times[2] - run.times[1] < 0.5
