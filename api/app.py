@@ -260,7 +260,7 @@ def _webhook_routes() -> list[web.RouteDef]:
 async def _progress_hub(app: web.Application) -> AsyncIterator[None]:
     runs = app[RUNS]
     interval = app[DEPENDENCIES].settings.api.sse_poll_interval_seconds
-    changes = HistoryWatch(app[DEPENDENCIES].temporal).changes
+    changes = (await HistoryWatch.over_own_connection(app[DEPENDENCIES].temporal)).changes
     hub = ProgressHub(answering_problems(runs.query_progress), interval, changes)
     fleet_hub = ProgressHub(answering_problems(app[FLEETS].query_progress), interval, changes)
     app[HUB] = hub

@@ -10,10 +10,12 @@ Reading a history is not a billable action on Temporal Cloud; queries are.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.service import ServiceClient
 
 CHANGE_EVENTS = frozenset(
     {
@@ -35,6 +37,19 @@ class HistoryWatch:
 
     def __init__(self, client: Client) -> None:
         self._client = client
+
+    @classmethod
+    async def over_own_connection(cls, client: Client) -> HistoryWatch:
+        """A watch over a Temporal connection of its own, opened at its first long poll:
+        it holds one long poll per followed run, which must neither wait behind nor hold
+        up `client`'s starts and queries where something between the API and Temporal
+        caps the streams of a connection (proxies commonly allow 100)."""
+        service = await ServiceClient.connect(
+            dataclasses.replace(client.service_client.config, lazy=True)
+        )
+        return cls(
+            Client(service, namespace=client.namespace, data_converter=client.data_converter)
+        )
 
     async def changes(self, workflow_id: str, run_id: str | None = None) -> AsyncIterator[None]:
         """Yield once for each workflow task the run completes, and when it closes;

@@ -41,8 +41,10 @@ async def test_the_feed_reports_each_workflow_task_as_it_ends_and_stops_with_the
     queue = f"watch-{uuid.uuid4().hex[:8]}"
     reports: asyncio.Queue[str] = asyncio.Queue()
 
+    watch = await HistoryWatch.over_own_connection(temporal_client)
+
     async def follow(workflow_id: str) -> None:
-        async for _ in HistoryWatch(temporal_client).changes(workflow_id):
+        async for _ in watch.changes(workflow_id):
             reports.put_nowait("changed")
         reports.put_nowait("ended")
 
