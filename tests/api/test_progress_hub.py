@@ -293,7 +293,7 @@ async def test_when_the_change_feed_fails_the_poller_follows_up_by_itself() -> N
     async with hub.subscribe("provision-d1") as subscription:
         await subscription.next()
         feed.fail()
-        # The failed feed makes one more query at once (the run moved meanwhile)…
+        # The failed feed asks for one more query, made as the gathering pause ends…
         assert (await asyncio.wait_for(subscription.next(), timeout=10)) == moving
         # …and from there the poller asks again soon after a change, on its own.
         while len(run.times) < 3:
