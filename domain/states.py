@@ -62,10 +62,9 @@ class VisibleState(StrEnum):
     @classmethod
     def of(cls, state: ProvisioningState) -> VisibleState:
         """The value visibility records for a run in `state`."""
-        try:
-            return cls(state.value)
-        except ValueError:  # a step the run moves through on its own
-            return cls.IN_PROGRESS
+        # A step the run moves through on its own has no value of its own here (looked
+        # up, not raised and caught: this runs at every state change of every run).
+        return _VISIBLE.get(state.value, cls.IN_PROGRESS)
 
     @classmethod
     def parse(cls, recorded: str | None) -> VisibleState | None:
@@ -95,3 +94,6 @@ class Step(StrEnum):
     CONFIRM = "confirm"
     ROLLBACK = "rollback"
     DONE = "done"
+
+
+_VISIBLE: dict[str, VisibleState] = {visible.value: visible for visible in VisibleState}

@@ -1,8 +1,8 @@
 """Audit records and metrics of every lifecycle stage, from Temporal interceptors.
 
 No strategy can forget them: the workflow side tags each activity call with its stage
-and run context (a header); the lifecycle logs every state change to
-`devprov.workflow.state` (see `StateRecordHandler`); the activity side writes a start
+and run context (a header); the lifecycle hands every state change to its state
+observers (see `StateRecorder`); the activity side writes a start
 and an end record per stage attempt, with its duration, outcome and error code, and counts it.
 
 Audit records are one JSON object per line on the `devprov.audit` logger, which log
@@ -40,7 +40,7 @@ from temporalio.worker import (
 from config.settings import Settings
 from domain.run import ProvisionRun
 from domain.webhooks import DeliveryStatus
-from workflows.lifecycle import STAGE_ATTRIBUTE, STATE_LOGGER, STATE_RECORD_EXTRA
+from workflows.lifecycle import STAGE_ATTRIBUTE, observe_states
 
 AUDIT_LOGGER = "devprov.audit"
 AUDIT_HEADER = "devprov-audit"
@@ -100,6 +100,7 @@ class WorkerMetrics:
             ["strategy", "state", "error_code"],
             registry=registry,
         )
+        self._stage_children: dict[tuple[str, str, str, str], tuple[Histogram, Counter]] = {}
         self.webhook_tries = Counter(
             "devprov_webhook_deliveries",
             "Webhook delivery tries by result (delivered, pending: failed and retried "
@@ -113,6 +114,21 @@ class WorkerMetrics:
             ["event_type"],
             registry=registry,
         )
+
+    def observe_stage(
+        self, strategy: str, stage: str, outcome: str, error_code: str, seconds: float
+    ) -> None:
+        """Count one attempt of a stage and observe how long it took."""
+        key = (strategy, stage, outcome, error_code)
+        children = self._stage_children.get(key)
+        if children is None:  # the labelled children, looked up once per label set
+            children = (
+                self.stage_seconds.labels(strategy, stage, outcome),
+                self.stage_attempts.labels(strategy, stage, outcome, error_code),
+            )
+            self._stage_children[key] = children
+        children[0].observe(seconds)
+        children[1].inc()
 
     def observe_webhook_delivery(self, result: DeliveryStatus, event_type: str) -> None:
         """Count one webhook delivery try."""
@@ -211,22 +227,17 @@ class _WorkflowOutboundObserver(WorkflowOutboundInterceptor):
         return super().start_activity(input)
 
 
-class StateRecordHandler(logging.Handler):
-    """Turns the lifecycle's state records (`devprov.workflow.state`) into audit and metrics.
+class StateRecorder:
+    """Turns the lifecycle's state changes into audit records and metrics.
 
-    The lifecycle logs each state change through the workflow logger, which stays silent
-    while a worker replays history; this handler adds nothing to the workflow but the
-    log call.
+    The lifecycle calls it at each state change, never while a worker replays history
+    (`workflows.lifecycle.observe_states`); it adds nothing to the workflow but the call.
     """
 
     def __init__(self, metrics: WorkerMetrics) -> None:
-        super().__init__()
         self._metrics = metrics
 
-    def emit(self, record: logging.LogRecord) -> None:
-        fields = getattr(record, STATE_RECORD_EXTRA, None)
-        if not isinstance(fields, dict):
-            return
+    def __call__(self, fields: dict[str, Any]) -> None:
         write_audit({"kind": "state", **fields})
         strategy, state = str(fields.get("strategy")), str(fields.get("state"))
         self._metrics.transitions.labels(strategy, state).inc()
@@ -237,11 +248,9 @@ class StateRecordHandler(logging.Handler):
 
 @functools.cache
 def install_state_records(metrics: WorkerMetrics | None = None) -> None:
-    """Route the lifecycle's state records to the audit log and metrics (once per process)."""
-    state_logger = logging.getLogger(STATE_LOGGER)
-    state_logger.setLevel(logging.INFO)
-    state_logger.propagate = False
-    state_logger.addHandler(StateRecordHandler(metrics or process_worker_metrics()))
+    """Route the lifecycle's state changes to the audit log and metrics (once per process
+    and metrics)."""
+    observe_states(StateRecorder(metrics or process_worker_metrics()))
 
 
 # ---------------------------------------------------------------------- activity side
@@ -268,16 +277,20 @@ class _ActivityObserver(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
         tag = _tag_of(input.headers)
-        record = {
-            **tag,
-            "kind": "stage",
-            "stage": tag.get("stage", info.activity_type),
-            "activity": info.activity_type,
-            "attempt": info.attempt,
-            "task_queue": info.task_queue,
-        }
-        strategy, stage = str(tag.get("strategy", "unknown")), str(record["stage"])
-        write_audit({**record, "event": "start"})
+        stage_named = tag.get("stage", info.activity_type)
+        strategy, stage = str(tag.get("strategy", "unknown")), str(stage_named)
+        # Built only when written: the audit log is off in most processes.
+        record: dict[str, Any] | None = None
+        if audit_logger.isEnabledFor(logging.INFO):
+            record = {
+                **tag,
+                "kind": "stage",
+                "stage": stage_named,
+                "activity": info.activity_type,
+                "attempt": info.attempt,
+                "task_queue": info.task_queue,
+            }
+            write_audit({**record, "event": "start"})
         started = time.perf_counter()
         outcome, error_code = "ok", ""
         try:
@@ -291,14 +304,14 @@ class _ActivityObserver(ActivityInboundInterceptor):
             raise
         finally:
             seconds = time.perf_counter() - started
-            write_audit(
-                {
-                    **record,
-                    "event": "end",
-                    "duration_ms": round(seconds * 1000, 1),
-                    "outcome": outcome,
-                    "error_code": error_code or None,
-                }
-            )
-            self._metrics.stage_seconds.labels(strategy, stage, outcome).observe(seconds)
-            self._metrics.stage_attempts.labels(strategy, stage, outcome, error_code).inc()
+            if record is not None:
+                write_audit(
+                    {
+                        **record,
+                        "event": "end",
+                        "duration_ms": round(seconds * 1000, 1),
+                        "outcome": outcome,
+                        "error_code": error_code or None,
+                    }
+                )
+            self._metrics.observe_stage(strategy, stage, outcome, error_code, seconds)

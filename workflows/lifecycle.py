@@ -84,18 +84,26 @@ with workflow.unsafe.imports_passed_through():
 ResultT = TypeVar("ResultT")
 ArgT = TypeVar("ArgT")
 
-STATE_LOGGER = "devprov.workflow.state"
-STATE_RECORD_EXTRA = "devprov_state"
 STAGE_ATTRIBUTE = "activity_stage"
 """The run's attribute naming the stage of the activity it schedules: set just before
 each `execute_activity` (nothing runs in between), read by the workflow interceptor
 that tags the activity for the audit log and metrics (worker/observability)."""
-state_log = workflow.LoggerAdapter(logging.getLogger(STATE_LOGGER), None)
-"""State changes, for the worker's audit log and metrics (never carries a secret)."""
-# Its records carry their fields in STATE_RECORD_EXTRA: the SDK's run details appended to
-# the message and added to the extras would be built for every record and never read.
-state_log.workflow_info_on_message = False
-state_log.workflow_info_on_extra = False
+
+StateObserver = Callable[[dict[str, Any]], None]
+"""Called with the fields of each state change of a run (ids, names, state, step,
+attempt, error code, message: never a secret)."""
+
+_state_observers: list[StateObserver] = []
+observer_failures = logging.getLogger("devprov.workflow.state")
+
+
+def observe_states(observer: StateObserver) -> None:
+    """Have `observer` called at every state change of every run this process's workers
+    run (the worker's audit log and metrics), never while a worker replays history: so
+    each change is seen once. An observer that raises is logged, never fails the run."""
+    if observer not in _state_observers:
+        _state_observers.append(observer)
+
 
 MAX_EVENTS = 500
 """Events kept in the progress snapshot; older ones are dropped first."""
@@ -1511,7 +1519,7 @@ class LifecycleWorkflow(ABC):
         self._updated_at = workflow.now()
         self._record_event(details or {})
         self._publish_details()
-        self._log_state()
+        self._observe_state()
         self._record_visibility(state, error_code)
         if self._sends_state_events and sends_state_changed(previous, state):
             self._send_state_changed(previous)
@@ -1543,32 +1551,32 @@ class LifecycleWorkflow(ABC):
             ]
         )
 
-    def _log_state(self) -> None:
-        """One record per state change for the audit log (silent while replaying)."""
+    def _observe_state(self) -> None:
+        """Hand the state change to the state observers (`observe_states`)."""
+        if not _state_observers or workflow.unsafe.is_replaying():
+            return
         device = self._run.request.device
         info = workflow.info()
-        state_log.info(
-            "%s entered %s",
-            info.workflow_id,
-            self._state.value,
-            extra={
-                STATE_RECORD_EXTRA: {
-                    "workflow_id": info.workflow_id,
-                    "run_id": info.run_id,
-                    "device_id": device.device_id,
-                    "strategy": self._run.strategy,
-                    "vendor": device.vendor,
-                    "site": device.site,
-                    "started_by": self._run.started_by,
-                    "run_kind": self._run.kind.value,
-                    "state": self._state.value,
-                    "step": self._step.value,
-                    "attempt": self._attempt,
-                    "error_code": str(self._error_code) if self._error_code else None,
-                    "message": self._message,
-                }
-            },
-        )
+        fields = {
+            "workflow_id": info.workflow_id,
+            "run_id": info.run_id,
+            "device_id": device.device_id,
+            "strategy": self._run.strategy,
+            "vendor": device.vendor,
+            "site": device.site,
+            "started_by": self._run.started_by,
+            "run_kind": self._run.kind.value,
+            "state": self._state.value,
+            "step": self._step.value,
+            "attempt": self._attempt,
+            "error_code": str(self._error_code) if self._error_code else None,
+            "message": self._message,
+        }
+        for observer in _state_observers:
+            try:
+                observer(fields)
+            except Exception:
+                observer_failures.exception("a state observer failed on %s", info.workflow_id)
 
     def _publish_details(self) -> None:
         """The run's story so far, as the Web UI shows it ("current details")."""

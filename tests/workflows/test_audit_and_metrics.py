@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.worker import Replayer
 
 from domain.errors import ErrorCode
 from domain.progress import ProvisionResult
@@ -26,9 +27,10 @@ from tests.workflows.helpers import (
     new_device_id,
     start_run,
 )
-from worker.observability import AUDIT_LOGGER
-from worker.workers import central_worker, edge_worker
+from worker.observability import AUDIT_LOGGER, ObservabilityInterceptor, process_worker_metrics
+from worker.workers import WORKFLOW_RUNNER, central_worker, edge_worker
 from workflows import search_attributes as sa
+from workflows.catalog import all_workflows
 
 
 class Captured(logging.Handler):
@@ -105,6 +107,43 @@ async def test_successful_run_audits_every_stage_and_state_in_order(
     assert all(r["outcome"] == "ok" and r["duration_ms"] >= 0 for r in ends)
     assert all(r["strategy"] == "http-wifi" and r["site"] == site for r in records)
     assert GOOD_PASSPHRASE not in "\n".join(audit.lines)
+
+
+async def test_replaying_a_run_records_none_of_its_state_changes_again(
+    temporal_client: Client, workers: str, site: str, device: FakeWifiDevice, audit: Captured
+) -> None:
+    """A worker that replays a run's history (after a restart, a cache eviction, an SRE's
+    replay) runs its workflow code again: its state changes must not be counted twice."""
+    handle = await start_run(
+        temporal_client, http_wifi_run(device.device_id, site, with_network=network()), workers
+    )
+    await handle.result()
+    history = await handle.fetch_history()
+    written = len(audit.records(device.device_id))
+    succeeded = metric(
+        "devprov_runs_finished_total", strategy="http-wifi", state="SUCCEEDED", error_code=""
+    )
+    detecting = metric("devprov_state_transitions_total", strategy="http-wifi", state="DETECTING")
+
+    replayer = Replayer(
+        workflows=all_workflows(),
+        data_converter=temporal_client.data_converter,
+        interceptors=[ObservabilityInterceptor(process_worker_metrics())],
+        workflow_runner=WORKFLOW_RUNNER,
+    )
+    replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+
+    assert replayed.replay_failure is None
+    assert len(audit.records(device.device_id)) == written
+    assert (
+        metric(
+            "devprov_runs_finished_total", strategy="http-wifi", state="SUCCEEDED", error_code=""
+        )
+        == succeeded
+    )
+    assert metric("devprov_state_transitions_total", strategy="http-wifi", state="DETECTING") == (
+        detecting
+    )
 
 
 async def test_rolled_back_run_audits_the_failure_code_and_the_rollback(
