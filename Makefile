@@ -56,7 +56,7 @@ test: $(STAMP) browser postgresql
 
 # Benchmarks print ratios against a baseline measured in the same run (see bench/).
 bench: $(STAMP)
-	$(BIN)/python -m bench.pipeline --runs 400 --rounds 6 --starts 300
+	$(BIN)/python -m bench.pipeline --runs 400 --rounds 9 --starts 300
 	$(BIN)/python -m bench.progress_streaming --runs 100 --subscribers 1000
 	$(BIN)/python -m bench.fleet_throughput --devices 1000 --rounds 3
 	$(BIN)/python -m bench.scale --runs 250,500,1000,2000 --fleets 1,5,10,20 --fleet-size 50
